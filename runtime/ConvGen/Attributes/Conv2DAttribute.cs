@@ -1,0 +1,65 @@
+using System;
+
+namespace ConvGen;
+
+/// <summary>
+/// Turns a <c>partial class</c> into a 2-D convolution (cross-correlation) layer whose forward pass and
+/// gradients are generated at build time for exactly this configuration. Activations are NHWC
+/// <c>[batch, height, width, channels]</c>, weights HWIO <c>[KernelHeight, KernelWidth, InputChannels, Filters]</c>,
+/// as in Keras/TensorFlow.
+/// </summary>
+/// <remarks>
+/// Setting <see cref="Stride"/> together with <see cref="StrideHeight"/> or <see cref="StrideWidth"/> (and likewise
+/// for dilation) is a compile error. Every size must be at least 1.
+/// </remarks>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class Conv2DAttribute : Attribute
+{
+    /// <summary>Declares a convolution with a <paramref name="kernelHeight"/> x <paramref name="kernelWidth"/> window.</summary>
+    /// <param name="kernelHeight">Rows of the kernel window (KH), at least 1.</param>
+    /// <param name="kernelWidth">Columns of the kernel window (KW), at least 1.</param>
+    public Conv2DAttribute(int kernelHeight, int kernelWidth)
+    {
+        KernelHeight = kernelHeight;
+        KernelWidth = kernelWidth;
+    }
+
+    /// <summary>Rows of the kernel window.</summary>
+    public int KernelHeight { get; }
+
+    /// <summary>Columns of the kernel window.</summary>
+    public int KernelWidth { get; }
+
+    /// <summary>Output channels (F). Default 1.</summary>
+    public int Filters { get; set; } = 1;
+
+    /// <summary>Input channels (C). Default 1.</summary>
+    public int InputChannels { get; set; } = 1;
+
+    /// <summary>Stride along both axes. Default 1. Do not combine with <see cref="StrideHeight"/>/<see cref="StrideWidth"/>.</summary>
+    public int Stride { get; set; } = 1;
+
+    /// <summary>Vertical stride. Default 1.</summary>
+    public int StrideHeight { get; set; } = 1;
+
+    /// <summary>Horizontal stride. Default 1.</summary>
+    public int StrideWidth { get; set; } = 1;
+
+    /// <summary>Dilation along both axes. Default 1. Do not combine with <see cref="DilationHeight"/>/<see cref="DilationWidth"/>.</summary>
+    public int Dilation { get; set; } = 1;
+
+    /// <summary>Vertical dilation (spacing between kernel rows). Default 1.</summary>
+    public int DilationHeight { get; set; } = 1;
+
+    /// <summary>Horizontal dilation (spacing between kernel columns). Default 1.</summary>
+    public int DilationWidth { get; set; } = 1;
+
+    /// <summary>Border handling. Default <see cref="ConvGen.Padding.Valid"/>.</summary>
+    public Padding Padding { get; set; } = Padding.Valid;
+
+    /// <summary>Whether the layer adds a per-filter bias. Default true.</summary>
+    public bool UseBias { get; set; } = true;
+
+    /// <summary>Activation fused into the layer object (not into the static kernels). Default none.</summary>
+    public Activation Activation { get; set; } = Activation.None;
+}

@@ -1,0 +1,15 @@
+namespace ConvGen;
+
+/// <summary>How a convolution or pooling window treats the borders of its input (Keras' <c>padding</c>).</summary>
+public enum Padding
+{
+    /// <summary>No padding: the window stays inside the input; <c>out = floor((in - ((k - 1) * d + 1)) / s) + 1</c>.</summary>
+    Valid = 0,
+
+    /// <summary>
+    /// TensorFlow's 'same': <c>out = ceil(in / s)</c>; the total padding
+    /// <c>max((out - 1) * s + (k - 1) * d + 1 - in, 0)</c> is split with the smaller half at the top/left
+    /// and the extra row or column at the bottom/right.
+    /// </summary>
+    Same = 1,
+}

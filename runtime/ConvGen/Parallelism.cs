@@ -1,0 +1,26 @@
+using System;
+using System.Threading;
+
+namespace ConvGen;
+
+/// <summary>How many threads layers and training use. Results are bit-identical run to run for a given thread count.</summary>
+public static class Parallelism
+{
+    private static int s_threads = Environment.ProcessorCount;
+
+    /// <summary>Threads a batch is split over (default: <see cref="Environment.ProcessorCount"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public static int Threads
+    {
+        get => Volatile.Read(ref s_threads);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1, nameof(Threads));
+            Volatile.Write(ref s_threads, value);
+        }
+    }
+
+    /// <summary>Rows <c>[start, end)</c> of chunk <paramref name="chunk"/> when <paramref name="count"/> rows are split into <paramref name="chunks"/> nearly equal chunks.</summary>
+    public static (int Start, int End) ChunkRange(int count, int chunks, int chunk)
+        => ((int)((long)count * chunk / chunks), (int)((long)count * (chunk + 1) / chunks));
+}

@@ -1,0 +1,28 @@
+namespace ConvGen;
+
+/// <summary>A trainable tensor and the gradient accumulated for it; optimizers update <see cref="Value"/> from <see cref="Gradient"/>.</summary>
+public sealed class Parameter
+{
+    /// <summary>Creates a parameter with a zero value and a zero gradient of <paramref name="shape"/>.</summary>
+    public Parameter(string name, Shape shape)
+    {
+        Name = name;
+        Value = new Tensor(shape);
+        Gradient = new Tensor(shape);
+    }
+
+    /// <summary>A name unique within its layer, such as <c>kernel</c> or <c>bias</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The current value.</summary>
+    public Tensor Value { get; }
+
+    /// <summary>The gradient, accumulated by backward passes; zero it with <see cref="ZeroGradient"/>.</summary>
+    public Tensor Gradient { get; }
+
+    /// <summary>Sets the gradient to zero.</summary>
+    public void ZeroGradient() => Gradient.Span.Clear();
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Name}{Value.Shape}";
+}

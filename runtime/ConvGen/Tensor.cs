@@ -1,0 +1,96 @@
+using System;
+
+namespace ConvGen;
+
+/// <summary>
+/// A float32 tensor: a <see cref="ConvGen.Shape"/> over a slice of a <c>float[]</c>. Image tensors are NHWC.
+/// A tensor may be a view into a larger buffer, which is how layers reuse their output buffers between batches.
+/// </summary>
+public sealed class Tensor
+{
+    private readonly float[] _buffer;
+    private readonly int _offset;
+
+    /// <summary>A zero-filled tensor of <paramref name="shape"/>.</summary>
+    public Tensor(Shape shape) : this(shape, new float[shape.Size], 0) { }
+
+    /// <summary>A tensor of <paramref name="shape"/> over <paramref name="data"/>, which must hold exactly <c>shape.Size</c> elements.</summary>
+    /// <exception cref="ArgumentException"><paramref name="data"/> has the wrong length.</exception>
+    public Tensor(Shape shape, float[] data) : this(shape, data, 0)
+    {
+        if (data.Length != shape.Size)
+            throw new ArgumentException($"A tensor of shape {shape} needs {shape.Size} elements, but the array has {data.Length}.", nameof(data));
+    }
+
+    /// <summary>A view of <paramref name="shape"/> over <paramref name="buffer"/> starting at <paramref name="offset"/>.</summary>
+    /// <exception cref="ArgumentException">The view does not fit in the buffer.</exception>
+    public Tensor(Shape shape, float[] buffer, int offset)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        if (offset < 0 || (long)offset + shape.Size > buffer.Length)
+            throw new ArgumentException($"A view of shape {shape} ({shape.Size} elements) at offset {offset} does not fit in a buffer of {buffer.Length} elements.", nameof(buffer));
+        Shape = shape;
+        _buffer = buffer;
+        _offset = offset;
+    }
+
+    /// <summary>The tensor's shape.</summary>
+    public Shape Shape { get; }
+
+    /// <summary>Number of elements.</summary>
+    public int Length => Shape.Size;
+
+    /// <summary>The elements, row-major (last dimension fastest).</summary>
+    public Span<float> Span => _buffer.AsSpan(_offset, Shape.Size);
+
+    /// <summary>The backing array (which may be larger than this tensor) and the tensor's offset in it.</summary>
+    public (float[] Buffer, int Offset) Storage => (_buffer, _offset);
+
+    /// <summary>A view of the same elements with another shape of the same size.</summary>
+    /// <exception cref="ArgumentException">The sizes differ.</exception>
+    public Tensor Reshape(Shape shape)
+    {
+        if (shape.Size != Shape.Size)
+            throw new ArgumentException($"Cannot reshape {Shape} ({Shape.Size} elements) to {shape} ({shape.Size} elements).", nameof(shape));
+        return new Tensor(shape, _buffer, _offset);
+    }
+
+    /// <summary>Rows <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> of the leading dimension, as a view.</summary>
+    public Tensor SliceBatch(int start, int count)
+    {
+        int batch = Shape[0];
+        if (start < 0 || count < 1 || start + count > batch)
+            throw new ArgumentOutOfRangeException(nameof(start), $"Rows {start}..{start + count} are outside a batch of {batch}.");
+        var dims = Shape.Dimensions.ToArray();
+        dims[0] = count;
+        int row = Shape.Size / batch;
+        return new Tensor(new Shape(dims), _buffer, _offset + start * row);
+    }
+
+    /// <summary>Copies the elements into a new array.</summary>
+    public float[] ToArray() => Span.ToArray();
+
+    /// <summary>The element at NHWC position, for tests and debugging (not for hot loops).</summary>
+    public float this[params int[] index]
+    {
+        get => Span[FlatIndex(index)];
+        set => Span[FlatIndex(index)] = value;
+    }
+
+    private int FlatIndex(int[] index)
+    {
+        if (index.Length != Shape.Rank)
+            throw new ArgumentException($"Index has {index.Length} coordinates; shape {Shape} has rank {Shape.Rank}.", nameof(index));
+        int flat = 0;
+        for (int i = 0; i < index.Length; i++)
+        {
+            if ((uint)index[i] >= (uint)Shape[i])
+                throw new ArgumentOutOfRangeException(nameof(index), $"Coordinate {i} is {index[i]}; shape {Shape} allows 0..{Shape[i] - 1}.");
+            flat = flat * Shape[i] + index[i];
+        }
+        return flat;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"Tensor{Shape}";
+}
