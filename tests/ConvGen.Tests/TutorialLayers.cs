@@ -24,3 +24,9 @@ public partial class Valid3x5Stride3x4;
 
 [Conv2D(3, 3, Filters = 17, InputChannels = 33, Padding = Padding.Same, StrideHeight = 2, DilationWidth = 2, Activation = Activation.ReLU)]
 public partial class Odd33To17;
+
+[Conv2D(2, 3, Filters = 5, InputChannels = 3, Padding = Padding.Same, StrideWidth = 2, DilationHeight = 2)]
+public partial class SmallSameDilated;
+
+[Conv2D(3, 3, Filters = 9, InputChannels = 7, UseBias = false)]
+public partial class ValidNoBias;

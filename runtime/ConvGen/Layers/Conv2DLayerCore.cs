@@ -86,7 +86,7 @@ public sealed class Conv2DLayerCore<TKernel> where TKernel : IConv2DKernel
     public Tensor Forward(Tensor input, bool training)
     {
         ArgumentNullException.ThrowIfNull(input);
-        if (input.Shape.Rank != 4)
+        if (input.Shape.Rank != 4 || input.Shape[3] != _spec.InputChannels)
             throw new ShapeMismatchException(nameof(input), $"(batch, height, width, {_spec.InputChannels})", input.Shape.ToString(), $"{Name} takes an NHWC batch");
         var outShape = GetOutputShape(input.Shape.WithoutBatch()).WithBatch(input.Shape[0]);
         var output = View(ref _output, ref _outputView, outShape);

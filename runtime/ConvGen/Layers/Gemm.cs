@@ -1,0 +1,394 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks;
+
+[assembly: InternalsVisibleTo("ConvGen.Runtime.Tests")]
+
+namespace ConvGen;
+
+/// <summary>
+/// Single-precision matrix products that <b>add</b> into a row-major <c>C</c> with explicit row strides (leading dimensions):
+/// <c>C += A·B</c>, <c>C += Aᵀ·B</c> and <c>C += A·Bᵀ</c>, vectorized with <see cref="Vector{T}"/> and fused multiply-adds.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="AddAB"/> and <see cref="AddAtB"/> run the i-k-j order with j innermost over contiguous rows of <c>B</c> and <c>C</c>:
+/// a 4-row by 2-vector register block of <c>C</c> accumulates over a cache block of <see cref="KBlock"/> rows of <c>B</c>
+/// (<see cref="NBlock"/> columns wide), which stays in cache while every row block of <c>A</c> passes over it.
+/// Each element of <c>C</c> receives its products one at a time in increasing <c>k</c>, each a fused multiply-add, so the result
+/// is the same as the naive sequential loop and does not depend on blocking or on how the work is split between threads.
+/// </para>
+/// <para>
+/// <see cref="AddABt"/> multiplies rows of <c>A</c> with rows of <c>B</c> (both contiguous in <c>k</c>): a 2 by 4 block of dot
+/// products, each accumulated lane-wise in a vector, summed horizontally, finished with the scalar tail and added to <c>C</c>.
+/// Every element follows the same sequence whatever the blocking, so it too is independent of the thread split.
+/// </para>
+/// <para>The <c>…Parallel</c> variants split <c>C</c> into fixed row (or, for few rows, column) ranges with
+/// <see cref="Parallelism.ChunkRange"/>, so each thread owns disjoint outputs and no reduction is needed.</para>
+/// </remarks>
+internal static class Gemm
+{
+    /// <summary>Rows of <c>B</c> (the <c>k</c> extent) per cache block.</summary>
+    internal const int KBlock = 256;
+
+    /// <summary>Columns of <c>B</c> and <c>C</c> per cache block: a <see cref="KBlock"/> by <see cref="NBlock"/> panel is 256 KiB.</summary>
+    internal const int NBlock = 256;
+
+    /// <summary>Below this many multiply-adds the parallel variants run on the calling thread.</summary>
+    private const long MinParallelWork = 1 << 16;
+
+    /// <summary>Bytes of <c>B</c> rows <see cref="AddABt"/> keeps in cache per block.</summary>
+    private const int DotBlockBytes = 128 * 1024;
+
+    private static readonly bool s_fma =
+        System.Runtime.Intrinsics.X86.Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+
+    /// <summary><c>a * b + c</c>, fused (one rounding) where the hardware has FMA; the scalar twin of the vector kernels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float MulAdd(float a, float b, float c) => s_fma ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> MulAdd(Vector<float> a, Vector<float> b, Vector<float> c)
+        => s_fma ? Vector.FusedMultiplyAdd(a, b, c) : a * b + c;
+
+    // ---------------------------------------------------------------- span API (single thread)
+
+    /// <summary><c>C[m×n] += A[m×k] · B[k×n]</c>; row strides <paramref name="lda"/>, <paramref name="ldb"/>, <paramref name="ldc"/>.</summary>
+    public static void AddAB(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc)
+    {
+        CheckDims(m, n, k);
+        CheckMatrix(a.Length, m, k, lda, nameof(a));
+        CheckMatrix(b.Length, k, n, ldb, nameof(b));
+        CheckMatrix(c.Length, m, n, ldc, nameof(c));
+        if (m == 0 || n == 0 || k == 0) return;
+        AddABCore(m, n, k, ref MemoryMarshal.GetReference(a), lda, 1, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc);
+    }
+
+    /// <summary><c>C[m×n] += Aᵀ · B[k×n]</c> where <c>A</c> is stored <c>[k×m]</c> with row stride <paramref name="lda"/>.</summary>
+    public static void AddAtB(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc)
+    {
+        CheckDims(m, n, k);
+        CheckMatrix(a.Length, k, m, lda, nameof(a));
+        CheckMatrix(b.Length, k, n, ldb, nameof(b));
+        CheckMatrix(c.Length, m, n, ldc, nameof(c));
+        if (m == 0 || n == 0 || k == 0) return;
+        AddABCore(m, n, k, ref MemoryMarshal.GetReference(a), 1, lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc);
+    }
+
+    /// <summary><c>C[m×n] += A[m×k] · Bᵀ</c> where <c>B</c> is stored <c>[n×k]</c> with row stride <paramref name="ldb"/>.</summary>
+    public static void AddABt(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc)
+    {
+        CheckDims(m, n, k);
+        CheckMatrix(a.Length, m, k, lda, nameof(a));
+        CheckMatrix(b.Length, n, k, ldb, nameof(b));
+        CheckMatrix(c.Length, m, n, ldc, nameof(c));
+        if (m == 0 || n == 0 || k == 0) return;
+        AddABtCore(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc);
+    }
+
+    // ---------------------------------------------------------------- multithreaded API
+
+    /// <summary><see cref="AddAB"/> split over up to <paramref name="threads"/> threads; matrices start at the given offsets.</summary>
+    public static void AddABParallel(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+        float[] c, int cOffset, int ldc, int threads)
+        => Split(m, n, k, threads, rowGrain: 4, colGrain: 2 * Vector<float>.Count, (i0, i1, j0, j1) =>
+            AddAB(i1 - i0, j1 - j0, k, a.AsSpan(aOffset + i0 * lda), lda, b.AsSpan(bOffset + j0), ldb,
+                c.AsSpan(cOffset + i0 * ldc + j0), ldc));
+
+    /// <summary><see cref="AddAtB"/> split over up to <paramref name="threads"/> threads; matrices start at the given offsets.</summary>
+    public static void AddAtBParallel(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+        float[] c, int cOffset, int ldc, int threads)
+        => Split(m, n, k, threads, rowGrain: 4, colGrain: 2 * Vector<float>.Count, (i0, i1, j0, j1) =>
+            AddAtB(i1 - i0, j1 - j0, k, a.AsSpan(aOffset + i0), lda, b.AsSpan(bOffset + j0), ldb,
+                c.AsSpan(cOffset + i0 * ldc + j0), ldc));
+
+    /// <summary><see cref="AddABt"/> split over up to <paramref name="threads"/> threads; matrices start at the given offsets.</summary>
+    public static void AddABtParallel(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+        float[] c, int cOffset, int ldc, int threads)
+        => Split(m, n, k, threads, rowGrain: 2, colGrain: 4, (i0, i1, j0, j1) =>
+            AddABt(i1 - i0, j1 - j0, k, a.AsSpan(aOffset + i0 * lda), lda, b.AsSpan(bOffset + j0 * ldb), ldb,
+                c.AsSpan(cOffset + i0 * ldc + j0), ldc));
+
+    /// <summary>
+    /// Runs <paramref name="body"/> over a fixed partition of the <c>m×n</c> output: by rows when there are enough row blocks
+    /// for every thread, otherwise by columns (in multiples of <paramref name="colGrain"/>) when that gives more pieces.
+    /// </summary>
+    private static void Split(int m, int n, int k, int threads, int rowGrain, int colGrain, Action<int, int, int, int> body)
+    {
+        CheckDims(m, n, k);
+        if (m == 0 || n == 0 || k == 0) return;
+        if (threads <= 1 || (long)m * n * k < MinParallelWork)
+        {
+            body(0, m, 0, n);
+            return;
+        }
+        int rowUnits = (m + rowGrain - 1) / rowGrain, colUnits = (n + colGrain - 1) / colGrain;
+        bool byRows = rowUnits >= threads || rowUnits >= colUnits;
+        int units = byRows ? m : colUnits;
+        int chunks = Math.Min(threads, byRows ? rowUnits : colUnits);
+        if (chunks <= 1)
+        {
+            body(0, m, 0, n);
+            return;
+        }
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, chunk =>
+        {
+            var (s, e) = Parallelism.ChunkRange(units, chunks, chunk);
+            if (e <= s) return;
+            if (byRows) body(s, e, 0, n);
+            else body(0, m, s * colGrain, Math.Min(e * colGrain, n));
+        });
+    }
+
+    private static void CheckDims(int m, int n, int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+    }
+
+    private static void CheckMatrix(int length, int rows, int cols, int rowStride, string name)
+    {
+        if (rows == 0 || cols == 0) return;
+        if (rowStride < cols)
+            throw new ArgumentOutOfRangeException(name, $"Row stride {rowStride} is less than the {cols} columns of {name}.");
+        long needed = (long)(rows - 1) * rowStride + cols;
+        if (length < needed)
+            throw new ArgumentException($"Matrix {name} ({rows}×{cols}, row stride {rowStride}) needs {needed} elements; the span has {length}.", name);
+    }
+
+    // ---------------------------------------------------------------- C += A·B kernels (A element (i, p) at i*ars + p*acs)
+
+    private static void AddABCore(int m, int n, int k, ref float a, nint ars, nint acs, ref float b, nint ldb, ref float c, nint ldc)
+    {
+        for (int p0 = 0; p0 < k; p0 += KBlock)
+        {
+            int kc = Math.Min(KBlock, k - p0);
+            ref float ap = ref Unsafe.Add(ref a, p0 * acs);
+            ref float bp = ref Unsafe.Add(ref b, p0 * ldb);
+            for (int j0 = 0; j0 < n; j0 += NBlock)
+            {
+                int nc = Math.Min(NBlock, n - j0);
+                ref float bpj = ref Unsafe.Add(ref bp, j0);
+                int i = 0;
+                for (; i + 4 <= m; i += 4)
+                    Rows4(kc, nc, ref Unsafe.Add(ref ap, i * ars), ars, acs, ref bpj, ldb, ref Unsafe.Add(ref c, i * ldc + j0), ldc);
+                for (; i < m; i++)
+                    Row1(kc, nc, ref Unsafe.Add(ref ap, i * ars), acs, ref bpj, ldb, ref Unsafe.Add(ref c, i * ldc + j0));
+            }
+        }
+    }
+
+    /// <summary>Rows <c>0..3</c> of a <c>kc×nc</c> block: <c>C[r, j] += Σp A[r, p]·B[p, j]</c>.</summary>
+    private static void Rows4(int kc, int nc, ref float a0, nint ars, nint acs, ref float b, nint ldb, ref float c0, nint ldc)
+    {
+        int vc = Vector<float>.Count;
+        ref float a1 = ref Unsafe.Add(ref a0, ars);
+        ref float a2 = ref Unsafe.Add(ref a0, 2 * ars);
+        ref float a3 = ref Unsafe.Add(ref a0, 3 * ars);
+        ref float c1 = ref Unsafe.Add(ref c0, ldc);
+        ref float c2 = ref Unsafe.Add(ref c0, 2 * ldc);
+        ref float c3 = ref Unsafe.Add(ref c0, 3 * ldc);
+        int j = 0;
+        for (; j + 2 * vc <= nc; j += 2 * vc)
+        {
+            nuint o0 = (nuint)j, o1 = (nuint)(j + vc);
+            var x00 = Vector.LoadUnsafe(ref c0, o0); var x01 = Vector.LoadUnsafe(ref c0, o1);
+            var x10 = Vector.LoadUnsafe(ref c1, o0); var x11 = Vector.LoadUnsafe(ref c1, o1);
+            var x20 = Vector.LoadUnsafe(ref c2, o0); var x21 = Vector.LoadUnsafe(ref c2, o1);
+            var x30 = Vector.LoadUnsafe(ref c3, o0); var x31 = Vector.LoadUnsafe(ref c3, o1);
+            ref float bj = ref Unsafe.Add(ref b, j);
+            nint ao = 0, bo = 0;
+            for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
+            {
+                ref float brow = ref Unsafe.Add(ref bj, bo);
+                var b0 = Vector.LoadUnsafe(ref brow);
+                var b1 = Vector.LoadUnsafe(ref brow, (nuint)vc);
+                var av = new Vector<float>(Unsafe.Add(ref a0, ao));
+                x00 = MulAdd(av, b0, x00); x01 = MulAdd(av, b1, x01);
+                av = new Vector<float>(Unsafe.Add(ref a1, ao));
+                x10 = MulAdd(av, b0, x10); x11 = MulAdd(av, b1, x11);
+                av = new Vector<float>(Unsafe.Add(ref a2, ao));
+                x20 = MulAdd(av, b0, x20); x21 = MulAdd(av, b1, x21);
+                av = new Vector<float>(Unsafe.Add(ref a3, ao));
+                x30 = MulAdd(av, b0, x30); x31 = MulAdd(av, b1, x31);
+            }
+            x00.StoreUnsafe(ref c0, o0); x01.StoreUnsafe(ref c0, o1);
+            x10.StoreUnsafe(ref c1, o0); x11.StoreUnsafe(ref c1, o1);
+            x20.StoreUnsafe(ref c2, o0); x21.StoreUnsafe(ref c2, o1);
+            x30.StoreUnsafe(ref c3, o0); x31.StoreUnsafe(ref c3, o1);
+        }
+        for (; j + vc <= nc; j += vc)
+        {
+            nuint o0 = (nuint)j;
+            var x0 = Vector.LoadUnsafe(ref c0, o0);
+            var x1 = Vector.LoadUnsafe(ref c1, o0);
+            var x2 = Vector.LoadUnsafe(ref c2, o0);
+            var x3 = Vector.LoadUnsafe(ref c3, o0);
+            ref float bj = ref Unsafe.Add(ref b, j);
+            nint ao = 0, bo = 0;
+            for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
+            {
+                var b0 = Vector.LoadUnsafe(ref Unsafe.Add(ref bj, bo));
+                x0 = MulAdd(new Vector<float>(Unsafe.Add(ref a0, ao)), b0, x0);
+                x1 = MulAdd(new Vector<float>(Unsafe.Add(ref a1, ao)), b0, x1);
+                x2 = MulAdd(new Vector<float>(Unsafe.Add(ref a2, ao)), b0, x2);
+                x3 = MulAdd(new Vector<float>(Unsafe.Add(ref a3, ao)), b0, x3);
+            }
+            x0.StoreUnsafe(ref c0, o0);
+            x1.StoreUnsafe(ref c1, o0);
+            x2.StoreUnsafe(ref c2, o0);
+            x3.StoreUnsafe(ref c3, o0);
+        }
+        for (; j < nc; j++)
+        {
+            float s0 = Unsafe.Add(ref c0, j), s1 = Unsafe.Add(ref c1, j), s2 = Unsafe.Add(ref c2, j), s3 = Unsafe.Add(ref c3, j);
+            ref float bj = ref Unsafe.Add(ref b, j);
+            nint ao = 0, bo = 0;
+            for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
+            {
+                float bv = Unsafe.Add(ref bj, bo);
+                s0 = MulAdd(Unsafe.Add(ref a0, ao), bv, s0);
+                s1 = MulAdd(Unsafe.Add(ref a1, ao), bv, s1);
+                s2 = MulAdd(Unsafe.Add(ref a2, ao), bv, s2);
+                s3 = MulAdd(Unsafe.Add(ref a3, ao), bv, s3);
+            }
+            Unsafe.Add(ref c0, j) = s0;
+            Unsafe.Add(ref c1, j) = s1;
+            Unsafe.Add(ref c2, j) = s2;
+            Unsafe.Add(ref c3, j) = s3;
+        }
+    }
+
+    /// <summary>One row of a <c>kc×nc</c> block: <c>C[j] += Σp A[p]·B[p, j]</c>.</summary>
+    private static void Row1(int kc, int nc, ref float a0, nint acs, ref float b, nint ldb, ref float c0)
+    {
+        int vc = Vector<float>.Count;
+        int j = 0;
+        for (; j + 2 * vc <= nc; j += 2 * vc)
+        {
+            nuint o0 = (nuint)j, o1 = (nuint)(j + vc);
+            var x0 = Vector.LoadUnsafe(ref c0, o0);
+            var x1 = Vector.LoadUnsafe(ref c0, o1);
+            ref float bj = ref Unsafe.Add(ref b, j);
+            nint ao = 0, bo = 0;
+            for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
+            {
+                ref float brow = ref Unsafe.Add(ref bj, bo);
+                var av = new Vector<float>(Unsafe.Add(ref a0, ao));
+                x0 = MulAdd(av, Vector.LoadUnsafe(ref brow), x0);
+                x1 = MulAdd(av, Vector.LoadUnsafe(ref brow, (nuint)vc), x1);
+            }
+            x0.StoreUnsafe(ref c0, o0);
+            x1.StoreUnsafe(ref c0, o1);
+        }
+        for (; j + vc <= nc; j += vc)
+        {
+            nuint o0 = (nuint)j;
+            var x0 = Vector.LoadUnsafe(ref c0, o0);
+            ref float bj = ref Unsafe.Add(ref b, j);
+            nint ao = 0, bo = 0;
+            for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
+                x0 = MulAdd(new Vector<float>(Unsafe.Add(ref a0, ao)), Vector.LoadUnsafe(ref Unsafe.Add(ref bj, bo)), x0);
+            x0.StoreUnsafe(ref c0, o0);
+        }
+        for (; j < nc; j++)
+        {
+            float s0 = Unsafe.Add(ref c0, j);
+            ref float bj = ref Unsafe.Add(ref b, j);
+            nint ao = 0, bo = 0;
+            for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
+                s0 = MulAdd(Unsafe.Add(ref a0, ao), Unsafe.Add(ref bj, bo), s0);
+            Unsafe.Add(ref c0, j) = s0;
+        }
+    }
+
+    // ---------------------------------------------------------------- C += A·Bᵀ kernels (dot products of rows)
+
+    private static void AddABtCore(int m, int n, int k, ref float a, nint lda, ref float b, nint ldb, ref float c, nint ldc)
+    {
+        // A block of B rows small enough to stay in cache while every row of A passes over it.
+        long rowsInCache = Math.Max(4L, DotBlockBytes / (4L * k));
+        int nb = (int)Math.Min(rowsInCache, ((long)n + 3) & ~3L) & ~3;
+        for (int j0 = 0; j0 < n; j0 += nb)
+        {
+            int jEnd = Math.Min(n, j0 + nb);
+            int i = 0;
+            for (; i + 2 <= m; i += 2)
+            {
+                ref float ar0 = ref Unsafe.Add(ref a, i * lda);
+                ref float ar1 = ref Unsafe.Add(ref ar0, lda);
+                ref float cr0 = ref Unsafe.Add(ref c, i * ldc);
+                ref float cr1 = ref Unsafe.Add(ref cr0, ldc);
+                int j = j0;
+                for (; j + 4 <= jEnd; j += 4)
+                    Dot2x4(k, ref ar0, ref ar1, ref Unsafe.Add(ref b, j * ldb), ldb, ref Unsafe.Add(ref cr0, j), ref Unsafe.Add(ref cr1, j));
+                for (; j < jEnd; j++)
+                {
+                    ref float br = ref Unsafe.Add(ref b, j * ldb);
+                    Unsafe.Add(ref cr0, j) += Dot(k, ref ar0, ref br);
+                    Unsafe.Add(ref cr1, j) += Dot(k, ref ar1, ref br);
+                }
+            }
+            for (; i < m; i++)
+            {
+                ref float ar = ref Unsafe.Add(ref a, i * lda);
+                ref float cr = ref Unsafe.Add(ref c, i * ldc);
+                for (int j = j0; j < jEnd; j++)
+                    Unsafe.Add(ref cr, j) += Dot(k, ref ar, ref Unsafe.Add(ref b, j * ldb));
+            }
+        }
+    }
+
+    /// <summary><c>Σp a[p]·b[p]</c>: lane-wise vector accumulation, horizontal sum, then the scalar tail — the same sequence as <see cref="Dot2x4"/>.</summary>
+    private static float Dot(int k, ref float a, ref float b)
+    {
+        int vc = Vector<float>.Count;
+        var acc = Vector<float>.Zero;
+        int p = 0;
+        for (; p + vc <= k; p += vc)
+            acc = MulAdd(Vector.LoadUnsafe(ref a, (nuint)p), Vector.LoadUnsafe(ref b, (nuint)p), acc);
+        float s = Vector.Sum(acc);
+        for (; p < k; p++) s = MulAdd(Unsafe.Add(ref a, p), Unsafe.Add(ref b, p), s);
+        return s;
+    }
+
+    /// <summary>Two rows of <c>A</c> against four rows of <c>B</c>: <c>C[r, q] += dot(A[r], B[q])</c> for r &lt; 2, q &lt; 4.</summary>
+    private static void Dot2x4(int k, ref float a0, ref float a1, ref float b0, nint ldb, ref float c0, ref float c1)
+    {
+        int vc = Vector<float>.Count;
+        ref float b1 = ref Unsafe.Add(ref b0, ldb);
+        ref float b2 = ref Unsafe.Add(ref b0, 2 * ldb);
+        ref float b3 = ref Unsafe.Add(ref b0, 3 * ldb);
+        Vector<float> x00 = default, x01 = default, x02 = default, x03 = default;
+        Vector<float> x10 = default, x11 = default, x12 = default, x13 = default;
+        int p = 0;
+        for (; p + vc <= k; p += vc)
+        {
+            nuint o = (nuint)p;
+            var va0 = Vector.LoadUnsafe(ref a0, o);
+            var va1 = Vector.LoadUnsafe(ref a1, o);
+            var vb = Vector.LoadUnsafe(ref b0, o);
+            x00 = MulAdd(va0, vb, x00); x10 = MulAdd(va1, vb, x10);
+            vb = Vector.LoadUnsafe(ref b1, o);
+            x01 = MulAdd(va0, vb, x01); x11 = MulAdd(va1, vb, x11);
+            vb = Vector.LoadUnsafe(ref b2, o);
+            x02 = MulAdd(va0, vb, x02); x12 = MulAdd(va1, vb, x12);
+            vb = Vector.LoadUnsafe(ref b3, o);
+            x03 = MulAdd(va0, vb, x03); x13 = MulAdd(va1, vb, x13);
+        }
+        float s00 = Vector.Sum(x00), s01 = Vector.Sum(x01), s02 = Vector.Sum(x02), s03 = Vector.Sum(x03);
+        float s10 = Vector.Sum(x10), s11 = Vector.Sum(x11), s12 = Vector.Sum(x12), s13 = Vector.Sum(x13);
+        for (; p < k; p++)
+        {
+            float e0 = Unsafe.Add(ref a0, p), e1 = Unsafe.Add(ref a1, p);
+            float f0 = Unsafe.Add(ref b0, p), f1 = Unsafe.Add(ref b1, p), f2 = Unsafe.Add(ref b2, p), f3 = Unsafe.Add(ref b3, p);
+            s00 = MulAdd(e0, f0, s00); s01 = MulAdd(e0, f1, s01); s02 = MulAdd(e0, f2, s02); s03 = MulAdd(e0, f3, s03);
+            s10 = MulAdd(e1, f0, s10); s11 = MulAdd(e1, f1, s11); s12 = MulAdd(e1, f2, s12); s13 = MulAdd(e1, f3, s13);
+        }
+        c0 += s00; Unsafe.Add(ref c0, 1) += s01; Unsafe.Add(ref c0, 2) += s02; Unsafe.Add(ref c0, 3) += s03;
+        c1 += s10; Unsafe.Add(ref c1, 1) += s11; Unsafe.Add(ref c1, 2) += s12; Unsafe.Add(ref c1, 3) += s13;
+    }
+}

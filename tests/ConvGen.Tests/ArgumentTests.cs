@@ -1,0 +1,78 @@
+using System;
+using ConvGen.Tests.Tutorial;
+using Xunit;
+
+namespace ConvGen.Tests;
+
+/// <summary>Bad arguments fail with an ArgumentException that names the parameter, the expected and the actual value.</summary>
+public class ArgumentTests
+{
+    [Fact]
+    public void Wrong_input_length_names_input_expected_and_actual()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Corr3x3.Forward(new float[48], 1, 7, 7, new float[9], new float[1], new float[25]));
+        Assert.Equal("input", e.ParamName);
+        Assert.Contains("48", e.Message);
+        Assert.Contains("[1, 7, 7, 1] = 49", e.Message);
+    }
+
+    [Theory]
+    [InlineData("weights")]
+    [InlineData("bias")]
+    [InlineData("output")]
+    public void Wrong_lengths_of_other_spans_name_the_parameter(string which)
+    {
+        float[] x = new float[49], w = new float[which == "weights" ? 8 : 9], b = new float[which == "bias" ? 2 : 1], y = new float[which == "output" ? 24 : 25];
+        var e = Assert.Throws<ArgumentException>(() => Corr3x3.Forward(x, 1, 7, 7, w, b, y));
+        Assert.Equal(which, e.ParamName);
+    }
+
+    [Fact]
+    public void Bias_must_be_empty_without_bias()
+    {
+        var e = Assert.Throws<ArgumentException>(() => EdgeKernel.Forward(new float[48], 1, 6, 8, new float[2], new float[1], new float[42]));
+        Assert.Equal("bias", e.ParamName);
+        Assert.Contains("empty", e.Message);
+    }
+
+    [Theory]
+    [InlineData(0, 7, 7, "batch")]
+    [InlineData(1, 0, 7, "inputHeight")]
+    [InlineData(1, 7, -3, "inputWidth")]
+    public void Non_positive_sizes_are_rejected(int batch, int height, int width, string param)
+    {
+        var e = Assert.Throws<ArgumentException>(() => Corr3x3.Forward(new float[49], batch, height, width, new float[9], new float[1], new float[25]));
+        Assert.Equal(param, e.ParamName);
+    }
+
+    [Fact]
+    public void Valid_input_smaller_than_the_kernel_is_rejected_with_the_minimum()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Corr3x3.Forward(new float[14], 1, 2, 7, new float[9], new float[1], new float[5]));
+        Assert.Equal("inputHeight", e.ParamName);
+        Assert.Contains("at least 3", e.Message);
+    }
+
+    [Fact]
+    public void Backward_checks_every_gradient_span()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            Corr3x3.Backward(new float[49], 1, 7, 7, new float[9], new float[25], new float[48], new float[9], new float[1]));
+        Assert.Equal("inputGradient", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() =>
+            Corr3x3.Backward(new float[49], 1, 7, 7, new float[9], new float[25], new float[49], new float[10], new float[1]));
+        Assert.Equal("weightsGradient", e.ParamName);
+        e = Assert.Throws<ArgumentException>(() =>
+            Corr3x3.Backward(new float[49], 1, 7, 7, new float[9], new float[24], new float[49], new float[9], new float[1]));
+        Assert.Equal("outputGradient", e.ParamName);
+    }
+
+    [Fact]
+    public void Layer_object_rejects_wrong_channel_count_with_both_shapes()
+    {
+        var layer = new Odd33To17();
+        var e = Assert.Throws<ShapeMismatchException>(() => layer.Forward(new Tensor(new Shape(1, 9, 9, 3))));
+        Assert.Contains("33", e.Message);
+        Assert.Contains("(1, 9, 9, 3)", e.Message);
+    }
+}

@@ -1,0 +1,135 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Numerics;
+using System.Reflection;
+using System.Text;
+using ConvGen.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ConvGen.Tests;
+
+public delegate void ForwardFn(int config, float[] x, int n, int h, int w, float[] k, float[] b, float[] y);
+
+public delegate void BackwardFn(int config, float[] x, int n, int h, int w, float[] k, float[] g, float[] dx, float[] dk, float[] db);
+
+/// <summary>
+/// Generated kernels against the plain-loop reference over hundreds of random configurations: each configuration is
+/// written as a [Conv2D] class, compiled through the generator in memory, and run on two random input sizes.
+/// </summary>
+public class RandomConfigurationTests(ITestOutputHelper output)
+{
+    private const int Batches = 6, PerBatch = 40; // 240 configurations in all
+
+    public static IEnumerable<object[]> BatchIndices() => Enumerable.Range(0, Batches).Select(i => new object[] { i });
+
+    [Theory]
+    [MemberData(nameof(BatchIndices))]
+    public void Generated_kernels_match_the_reference(int batchIndex)
+    {
+        var rng = new Random(20261122 + batchIndex);
+        var configs = Enumerable.Range(0, PerBatch).Select(_ => RandomConfig(rng)).ToList();
+        var assembly = InMemoryGenerator.CompileAndLoad(Source(configs), $"RandomConfigs{batchIndex}");
+        var harness = assembly.GetType("RandomConfigs.Harness")!;
+        var forward = harness.GetMethod("Forward")!.CreateDelegate<ForwardFn>();
+        var backward = harness.GetMethod("Backward")!.CreateDelegate<BackwardFn>();
+
+        int checkedCases = 0;
+        for (int i = 0; i < configs.Count; i++)
+        {
+            var k = configs[i];
+            for (int trial = 0; trial < 2; trial++)
+            {
+                int eh = (k.KH - 1) * k.DH + 1, ew = (k.KW - 1) * k.DW + 1;
+                int n = rng.Next(1, 4);
+                // Same accepts any size (including smaller than the window); Valid needs at least the window.
+                int h = k.Same ? rng.Next(1, eh + 9) : eh + rng.Next(0, 9);
+                int w = k.Same ? rng.Next(1, ew + 9) : ew + rng.Next(0, 9);
+                var (oh, ow, _, _) = k.Geometry(h, w);
+                var x = RandomArray(rng, n * h * w * k.C);
+                var wt = RandomArray(rng, k.KH * k.KW * k.C * k.F);
+                var b = k.UseBias ? RandomArray(rng, k.F) : [];
+                var g = RandomArray(rng, n * oh * ow * k.F);
+                string where = $"config {i} {k} on n={n} h={h} w={w} (Vector<float>.Count = {Vector<float>.Count})";
+
+                var y = new float[n * oh * ow * k.F];
+                y.AsSpan().Fill(float.NaN); // every output must be written
+                forward(i, x, n, h, w, wt, b, y);
+                AssertClose(ReferenceConv.Forward(k, x, n, h, w, wt, b), y, k.KH * k.KW * k.C, "forward " + where);
+
+                // Gradients accumulate: start from a known non-zero value and subtract it again.
+                var (rdx, rdk, rdb) = ReferenceConv.Backward(k, x, n, h, w, wt, g);
+                float[] dx = Filled(x.Length, 0.5f), dk = Filled(wt.Length, 0.25f), db = Filled(b.Length, -1f);
+                backward(i, x, n, h, w, wt, g, dx, dk, db);
+                AssertClose(rdx, Shift(dx, -0.5f), k.KH * k.KW * k.F, "input gradient " + where);
+                AssertClose(rdk, Shift(dk, -0.25f), n * oh * ow, "weight gradient " + where);
+                AssertClose(rdb, Shift(db, 1f), n * oh * ow, "bias gradient " + where);
+                checkedCases++;
+            }
+        }
+        output.WriteLine($"{configs.Count} configurations, {checkedCases} cases, Vector<float>.Count = {Vector<float>.Count}");
+    }
+
+    internal static ConvConfig RandomConfig(Random rng)
+    {
+        int[] channelChoices = [1, 3, 17, 33, 64];
+        int Channels() => rng.Next(3) == 0 ? rng.Next(1, 41) : channelChoices[rng.Next(channelChoices.Length)];
+        return new ConvConfig(
+            KH: rng.Next(1, 8), KW: rng.Next(1, 8), C: Channels(), F: Channels(),
+            SH: rng.Next(1, 5), SW: rng.Next(1, 5), DH: rng.Next(1, 4), DW: rng.Next(1, 4),
+            Same: rng.Next(2) == 0, UseBias: rng.Next(4) != 0);
+    }
+
+    internal static string Source(IReadOnlyList<ConvConfig> configs)
+    {
+        var sb = new StringBuilder("using ConvGen;\nnamespace RandomConfigs;\n");
+        for (int i = 0; i < configs.Count; i++)
+        {
+            var k = configs[i];
+            sb.Append($"[Conv2D({k.KH}, {k.KW}, InputChannels = {k.C}, Filters = {k.F}, StrideHeight = {k.SH}, StrideWidth = {k.SW}, ")
+              .Append($"DilationHeight = {k.DH}, DilationWidth = {k.DW}, Padding = Padding.{(k.Same ? "Same" : "Valid")}, UseBias = {(k.UseBias ? "true" : "false")})]\n")
+              .Append($"public partial class Config{i};\n");
+        }
+        sb.Append("public static class Harness\n{\n");
+        sb.Append("    public static void Forward(int config, float[] x, int n, int h, int w, float[] k, float[] b, float[] y)\n    {\n        switch (config)\n        {\n");
+        for (int i = 0; i < configs.Count; i++) sb.Append($"            case {i}: Config{i}.Forward(x, n, h, w, k, b, y); break;\n");
+        sb.Append("        }\n    }\n");
+        sb.Append("    public static void Backward(int config, float[] x, int n, int h, int w, float[] k, float[] g, float[] dx, float[] dk, float[] db)\n    {\n        switch (config)\n        {\n");
+        for (int i = 0; i < configs.Count; i++) sb.Append($"            case {i}: Config{i}.Backward(x, n, h, w, k, g, dx, dk, db); break;\n");
+        sb.Append("        }\n    }\n}\n");
+        return sb.ToString();
+    }
+
+    internal static float[] RandomArray(Random rng, int length)
+    {
+        var a = new float[length];
+        for (int i = 0; i < length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+        return a;
+    }
+
+    private static float[] Filled(int length, float value)
+    {
+        var a = new float[length];
+        Array.Fill(a, value);
+        return a;
+    }
+
+    private static float[] Shift(float[] a, float by) => Array.ConvertAll(a, v => v + by);
+
+    /// <summary>
+    /// Float32 sums of <paramref name="terms"/> products of values in [-1, 1] against a double reference: the tolerance
+    /// grows with the number of terms (rounding error of a float sum) and with the magnitude of the value.
+    /// </summary>
+    internal static void AssertClose(float[] expected, float[] actual, int terms, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double tolerance = 2e-7 * terms + 1e-5;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double diff = Math.Abs(expected[i] - (double)actual[i]);
+            if (!(diff <= tolerance * (1 + Math.Abs(expected[i]))))
+                Assert.Fail($"{what}: element {i} is {actual[i]}, reference {expected[i]} (|diff| {diff:E2} > {tolerance:E2})");
+        }
+    }
+}
