@@ -158,7 +158,7 @@ public sealed class IdxTests : IDisposable
     }
 
     [Theory]
-    [InlineData(0, 28, 28, 1)]
+    [InlineData(0, 28, 28, 0)]
     [InlineData(10, -28, 28, 1)]
     [InlineData(10, 28, 0, 2)]
     public void NonPositiveDimensionsAreRejected(int n, int rows, int cols, int bad)
