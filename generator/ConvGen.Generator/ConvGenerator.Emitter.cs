@@ -36,7 +36,7 @@ public sealed partial class ConvGenerator
             return w.ToString();
         }
 
-        private static string KernelClassName(Conv2DModel m) => m.ClassName + "Kernels";
+        private static string KernelClassName(Conv2DModel m) => m.ClassName.TrimStart('@') + "Kernels";
 
         private static int ExtentH(Conv2DModel m) => (m.KernelHeight - 1) * m.DilationHeight + 1;
 
@@ -159,7 +159,7 @@ public sealed partial class ConvGenerator
             w.Line($"private global::ConvGen.Conv2DLayerCore<{m.ClassName}>? _convGenCore;");
             w.Line();
             w.Line("/// <summary>The runtime part of this layer, created on first use with Glorot-uniform weights and a zero bias.</summary>");
-            w.Line($"public global::ConvGen.Conv2DLayerCore<{m.ClassName}> ConvGenCore => _convGenCore ??= new(\"{m.ClassName}\", global::System.Random.Shared.Next());");
+            w.Line($"public global::ConvGen.Conv2DLayerCore<{m.ClassName}> ConvGenCore => _convGenCore ??= new(\"{m.ClassName.TrimStart('@')}\", global::System.Random.Shared.Next());");
             w.Line();
             w.Line("/// <inheritdoc/>");
             w.Line("public string Name => ConvGenCore.Name;");
@@ -200,7 +200,7 @@ public sealed partial class ConvGenerator
         {
             w.Open("namespace ConvGen.Generated");
             w.Line("using System;");
-            w.Line("using System.Buffers;");
+            if (m.InputChannels >= 4) w.Line("using System.Buffers;"); // ArrayPool, for the transposed weights
             w.Line("using System.Numerics;");
             w.Line("using System.Runtime.CompilerServices;");
             w.Line("using System.Runtime.InteropServices;");
@@ -246,8 +246,11 @@ public sealed partial class ConvGenerator
             }
             w.Line();
             EmitWeightGradientTap(w, m);
-            w.Line();
-            EmitTranspose(w);
+            if (m.InputChannels >= 4)
+            {
+                w.Line();
+                EmitTranspose(w);
+            }
             w.Close();
             w.Close();
         }
@@ -405,19 +408,31 @@ public sealed partial class ConvGenerator
             w.Line("if (inputGradient.IsEmpty) return;");
             w.Line();
             w.Line("// Input gradient: every output pixel scatters dx[window tap, c] += sum over f of g[pixel, f] * k[kh, kw, c, f].");
-            w.Line("// Whole vectors of c read the weights transposed to [kh, kw, f, c]; the rest of c are dot products over f.");
-            w.Line("float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);");
-            w.Open("try");
-            w.Line("TransposeWeights(weights, transposed);");
-            w.Line("ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);");
+            bool transpose = m.InputChannels >= 4;
+            if (transpose)
+            {
+                w.Line("// Whole vectors of c read the weights transposed to [kh, kw, f, c]; the rest of c are dot products over f.");
+                w.Line("float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);");
+                w.Open("try");
+                w.Line("TransposeWeights(weights, transposed);");
+                w.Line("ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);");
+            }
+            else
+            {
+                w.Line("// Fewer channels than a vector: every channel is a dot product over f (kt, the transposed weights, is not needed).");
+                w.Line("ref float kt = ref k;");
+            }
             w.Line("ref float dx = ref MemoryMarshal.GetReference(inputGradient);");
             EmitPixelLoop(w, m,
                 "InputGradientInterior(ref Unsafe.Add(ref dx, window), rowStep, ref Unsafe.Add(ref g, pixel), ref kt, ref k);",
                 "InputGradientBorder(ref Unsafe.Add(ref dx, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref kt, ref k);");
-            w.Close();
-            w.Open("finally");
-            w.Line("ArrayPool<float>.Shared.Return(transposed);");
-            w.Close();
+            if (transpose)
+            {
+                w.Close();
+                w.Open("finally");
+                w.Line("ArrayPool<float>.Shared.Return(transposed);");
+                w.Close();
+            }
             w.Close();
         }
 
@@ -546,7 +561,8 @@ public sealed partial class ConvGenerator
                 : "/// <summary>One output pixel whose window overlaps the padding: x is the sample, only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>");
             w.Line($"private static void Forward{mode}(ref float x, {PixelParameters(mode)}, ref float k, ref float b, ref float y)");
             w.Open();
-            w.Line("// Filters in blocks of 4 vectors (each input value feeds 4 FMAs), then single vectors, then scalars.");
+            if (m.Filters >= 16) w.Line("// Filters in blocks of 4 vectors (each input value feeds 4 FMAs), then single vectors, then scalars.");
+            else if (m.Filters >= 4) w.Line("// Filters in whole vectors, then scalars.");
             EmitFilterBlocks(w, m, blocks: 4, (u, scalar) =>
             {
                 if (scalar)

@@ -29,6 +29,10 @@ public sealed partial class ConvGenerator
             if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax declaration || context.Attributes.Length == 0)
                 return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
 
+            // A declaration without a name is a syntax error the compiler reports; there is nothing to generate for it.
+            if (declaration.Identifier.IsMissing || string.IsNullOrEmpty(type.Name))
+                return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
+
             var attribute = context.Attributes[0];
             var attributeSyntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
             var attributeLocation = LocationInfo.From(attributeSyntax) ?? LocationInfo.From(declaration.Identifier);
@@ -51,15 +55,15 @@ public sealed partial class ConvGenerator
                 Report(DiagnosticDescriptors.UnsupportedTarget, identifierLocation, type.Name, unsupported);
                 return Done();
             }
-            if (type.IsGenericType) Report(DiagnosticDescriptors.GenericType, identifierLocation, type.Name);
+            if (type.TypeParameters.Length > 0) Report(DiagnosticDescriptors.GenericType, identifierLocation, type.Name);
             if (!IsPartialEverywhere(type, cancellationToken)) Report(DiagnosticDescriptors.NotPartial, identifierLocation, type.Name);
 
             var containing = new List<ContainingType>();
             for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
             {
-                if (outer.IsGenericType) Report(DiagnosticDescriptors.GenericType, identifierLocation, outer.Name + "." + type.Name);
+                if (outer.TypeParameters.Length > 0) Report(DiagnosticDescriptors.GenericType, identifierLocation, outer.Name + "." + type.Name);
                 if (!IsPartialEverywhere(outer, cancellationToken)) Report(DiagnosticDescriptors.ContainingTypeNotPartial, identifierLocation, outer.Name, type.Name);
-                containing.Insert(0, new ContainingType(Keyword(outer), outer.Name));
+                containing.Insert(0, new ContainingType(Keyword(outer), Identifier(outer.Name)));
             }
 
             // The arguments. If the compiler could not bind them it reports why; we say what we expected.
@@ -112,6 +116,7 @@ public sealed partial class ConvGenerator
                 long weightCount = (long)kernelHeight * kernelWidth * inputChannels * filters;
                 if (extentH > MaxKernelExtent) Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(0, "kernelHeight"), "The dilated kernel height (KernelHeight - 1) * DilationHeight + 1", type.Name, extentH, MaxKernelExtent);
                 if (extentW > MaxKernelExtent) Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width (KernelWidth - 1) * DilationWidth + 1", type.Name, extentW, MaxKernelExtent);
+                if (extentW * inputChannels > MaxWeights) Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width times InputChannels", type.Name, extentW * inputChannels, MaxWeights);
                 if (weightCount > MaxWeights) Report(DiagnosticDescriptors.TooLarge, attributeLocation, "The weight count KernelHeight * KernelWidth * InputChannels * Filters", type.Name, weightCount, MaxWeights);
             }
 
@@ -130,13 +135,22 @@ public sealed partial class ConvGenerator
             if (!unrolled)
                 Report(DiagnosticDescriptors.KernelNotUnrolled, attributeLocation, kernelHeight, kernelWidth, type.Name, kernelHeight * kernelWidth, MaxUnrolledTaps);
 
-            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
-            string fullName = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat.WithGlobalNamespaceStyle(SymbolDisplayGlobalNamespaceStyle.Omitted));
-            var model = new Conv2DModel(ns, containing.ToEquatableArray(), type.Name, fullName, fullName + ".g.cs",
+            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString(QualifiedName) : null;
+            string fullName = type.ToDisplayString(QualifiedName);
+            var model = new Conv2DModel(ns, containing.ToEquatableArray(), Identifier(type.Name), fullName, fullName.Replace("@", "") + ".g.cs",
                 kernelHeight, kernelWidth, inputChannels, filters, strideHeight, strideWidth, dilationHeight, dilationWidth,
                 padding, useBias, activation, unrolled);
             return new ParseResult(model, diagnostics.ToEquatableArray());
         }
+
+        /// <summary>Namespace-qualified names with keywords escaped (<c>@class</c>), without <c>global::</c>.</summary>
+        private static readonly SymbolDisplayFormat QualifiedName = SymbolDisplayFormat.FullyQualifiedFormat
+            .WithGlobalNamespaceStyle(SymbolDisplayGlobalNamespaceStyle.Omitted)
+            .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.EscapeKeywordIdentifiers);
+
+        /// <summary>A name as a C# identifier: keywords get an <c>@</c>.</summary>
+        private static string Identifier(string name)
+            => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
         private static bool IsPartialEverywhere(INamedTypeSymbol type, CancellationToken cancellationToken)
             => type.DeclaringSyntaxReferences.All(r => r.GetSyntax(cancellationToken) is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword));

@@ -70,16 +70,13 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
 
     private static void EmitSafely(SourceProductionContext context, Conv2DModel model)
     {
-        string source;
         try
         {
-            source = Emitter.Emit(model);
+            context.AddSource(model.HintName, Emitter.Emit(model));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, null, model.FullName, e.GetType().Name + ": " + e.Message));
-            return;
         }
-        context.AddSource(model.HintName, source);
     }
 }

@@ -146,6 +146,29 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public void CONVGEN008_NestedInGenericType_IsReportedOnce()
+    {
+        var result = GeneratorRunner.Run("""
+            using ConvGen;
+
+            public partial class Outer<T>
+            {
+                [Conv2D(3, 3)]
+                public partial class Inner;
+            }
+            """);
+        Assert.Single(result.GeneratorDiagnostics, d => d.Id == "CONVGEN008");
+    }
+
+    [Fact]
+    public void CONVGEN015_DilatedWidthTimesChannelsWouldOverflowOffsets() => Check("CONVGEN015", "8", """
+        using ConvGen;
+
+        [Conv2D(1, 8, DilationWidth = 9000, InputChannels = 1 << 20)]
+        public partial class OffsetsOverflow;
+        """);
+
+    [Fact]
     public void CONVGEN009_MemberNameClash()
     {
         var result = Check("CONVGEN009", "Forward", """

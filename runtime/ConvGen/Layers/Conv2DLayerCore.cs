@@ -89,7 +89,7 @@ public sealed class Conv2DLayerCore<TKernel> where TKernel : IConv2DKernel
         if (input.Shape.Rank != 4 || input.Shape[3] != _spec.InputChannels)
             throw new ShapeMismatchException(nameof(input), $"(batch, height, width, {_spec.InputChannels})", input.Shape.ToString(), $"{Name} takes an NHWC batch");
         var outShape = GetOutputShape(input.Shape.WithoutBatch()).WithBatch(input.Shape[0]);
-        var output = View(ref _output, ref _outputView, outShape);
+        var output = LayerBuffers.View(ref _output, ref _outputView, outShape);
         int batch = input.Shape[0], height = input.Shape[1], width = input.Shape[2];
         var (inBuf, inOff) = input.Storage;
         var (outBuf, outOff) = output.Storage;
@@ -144,7 +144,7 @@ public sealed class Conv2DLayerCore<TKernel> where TKernel : IConv2DKernel
         Tensor? inputGradient = null;
         if (computeInputGradient)
         {
-            inputGradient = View(ref _inputGradient, ref _inputGradientView, input.Shape);
+            inputGradient = LayerBuffers.View(ref _inputGradient, ref _inputGradientView, input.Shape);
             inputGradient.Span.Clear();
         }
         var (inBuf, inOff) = input.Storage;
@@ -194,13 +194,5 @@ public sealed class Conv2DLayerCore<TKernel> where TKernel : IConv2DKernel
             b[c] = c < _biasGradientChunks.Length ? _biasGradientChunks[c] : new float[biasCount];
         }
         (_weightGradientChunks, _biasGradientChunks) = (w, b);
-    }
-
-    /// <summary>A tensor of <paramref name="shape"/> over <paramref name="buffer"/>, growing the buffer only when it is too small and reusing the cached view when the shape repeats.</summary>
-    internal static Tensor View(ref float[] buffer, ref Tensor? view, Shape shape)
-    {
-        if (view is not null && view.Shape == shape && ReferenceEquals(view.Storage.Buffer, buffer)) return view;
-        if (buffer.Length < shape.Size) buffer = new float[shape.Size];
-        return view = new Tensor(shape, buffer, 0);
     }
 }

@@ -34,13 +34,25 @@ public static partial class Snapshot
     private const int DiffContextLines = 3;
     private const int MaxDiffLines = 200;
 
-    /// <summary>The <c>Snapshots</c> folder in the source tree (not the build output), found from this file's path at compile time.</summary>
+    /// <summary>
+    /// The <c>Snapshots</c> folder in the source tree (not the build output), found from this file's path at compile time;
+    /// if that path was mapped away (PathMap, ContinuousIntegrationBuild), from the output folder upwards.
+    /// </summary>
     public static string Directory { get; } = FindDirectory();
 
     private static bool Accept => Environment.GetEnvironmentVariable(AcceptVariable) == "1";
 
     private static string FindDirectory([CallerFilePath] string helperPath = "")
-        => Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(helperPath))!, "Snapshots");
+    {
+        string fromSource = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(helperPath)) ?? "", "Snapshots");
+        if (System.IO.Directory.Exists(fromSource)) return fromSource;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "ConvGen.Generator.Tests.csproj")))
+                return Path.Combine(dir.FullName, "Snapshots");
+        }
+        return fromSource;
+    }
 
     /// <summary>Verifies every source the generator produced, and that no verified source of this test was left unproduced.</summary>
     public static void VerifySources(GeneratorResult result, [CallerFilePath] string testFile = "", [CallerMemberName] string testMethod = "")

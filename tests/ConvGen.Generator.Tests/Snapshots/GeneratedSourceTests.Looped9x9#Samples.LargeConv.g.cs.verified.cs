@@ -123,7 +123,6 @@ namespace Samples
 namespace ConvGen.Generated
 {
     using System;
-    using System.Buffers;
     using System.Numerics;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
@@ -300,62 +299,53 @@ namespace ConvGen.Generated
             if (inputGradient.IsEmpty) return;
 
             // Input gradient: every output pixel scatters dx[window tap, c] += sum over f of g[pixel, f] * k[kh, kw, c, f].
-            // Whole vectors of c read the weights transposed to [kh, kw, f, c]; the rest of c are dot products over f.
-            float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);
-            try
+            // Fewer channels than a vector: every channel is a dot product over f (kt, the transposed weights, is not needed).
+            ref float kt = ref k;
+            ref float dx = ref MemoryMarshal.GetReference(inputGradient);
+            for (int n = 0; n < batch; n++)
             {
-                TransposeWeights(weights, transposed);
-                ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
-                ref float dx = ref MemoryMarshal.GetReference(inputGradient);
-                for (int n = 0; n < batch; n++)
+                int sample = n * height * width * InputChannels;
+                for (int oh = 0; oh < outputHeight; oh++)
                 {
-                    int sample = n * height * width * InputChannels;
-                    for (int oh = 0; oh < outputHeight; oh++)
+                    int ih0 = oh * StrideHeight - padTop;
+                    // Kernel rows that land inside the input for this output row.
+                    int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
+                    int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
+                    bool interiorRow = oh >= ohLo && oh < ohHi;
+                    int ow = 0;
+                    // Left border (the whole row when the row is not interior): window clamped to the input.
+                    for (; ow < (interiorRow ? owLo : outputWidth); ow++)
                     {
-                        int ih0 = oh * StrideHeight - padTop;
-                        // Kernel rows that land inside the input for this output row.
-                        int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
-                        int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
-                        bool interiorRow = oh >= ohLo && oh < ohHi;
-                        int ow = 0;
-                        // Left border (the whole row when the row is not interior): window clamped to the input.
-                        for (; ow < (interiorRow ? owLo : outputWidth); ow++)
-                        {
-                            int iw0 = ow * StrideWidth - padLeft;
-                            int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                            int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            InputGradientBorder(ref Unsafe.Add(ref dx, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
-                        }
-                        // Interior: the whole window is inside the input, no checks.
-                        for (; ow < (interiorRow ? owHi : 0); ow++)
-                        {
-                            int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
-                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            InputGradientInterior(ref Unsafe.Add(ref dx, window), rowStep, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
-                        }
-                        // Right border.
-                        for (; ow < outputWidth; ow++)
-                        {
-                            int iw0 = ow * StrideWidth - padLeft;
-                            int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                            int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            InputGradientBorder(ref Unsafe.Add(ref dx, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
-                        }
+                        int iw0 = ow * StrideWidth - padLeft;
+                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
+                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        InputGradientBorder(ref Unsafe.Add(ref dx, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
+                    }
+                    // Interior: the whole window is inside the input, no checks.
+                    for (; ow < (interiorRow ? owHi : 0); ow++)
+                    {
+                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        InputGradientInterior(ref Unsafe.Add(ref dx, window), rowStep, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
+                    }
+                    // Right border.
+                    for (; ow < outputWidth; ow++)
+                    {
+                        int iw0 = ow * StrideWidth - padLeft;
+                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
+                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        InputGradientBorder(ref Unsafe.Add(ref dx, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
                     }
                 }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(transposed);
             }
         }
 
         /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
         private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
         {
-            // Filters in blocks of 4 vectors (each input value feeds 4 FMAs), then single vectors, then scalars.
+            // Filters in whole vectors, then scalars.
             int f = 0;
             for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
             {
@@ -400,7 +390,7 @@ namespace ConvGen.Generated
         /// <summary>One output pixel whose window overlaps the padding: x is the sample, only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
         private static void ForwardBorder(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y)
         {
-            // Filters in blocks of 4 vectors (each input value feeds 4 FMAs), then single vectors, then scalars.
+            // Filters in whole vectors, then scalars.
             int f = 0;
             for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
             {
@@ -540,15 +530,6 @@ namespace ConvGen.Generated
                     Unsafe.Add(ref dkc, f) += xs * Unsafe.Add(ref g, f);
                 }
             }
-        }
-
-        /// <summary>k[kh, kw, c, f] to kt[kh, kw, f, c], so the input gradient can run along c.</summary>
-        private static void TransposeWeights(ReadOnlySpan<float> k, Span<float> kt)
-        {
-            for (int tap = 0; tap < KernelHeight * KernelWidth; tap++)
-            for (int c = 0; c < InputChannels; c++)
-            for (int f = 0; f < Filters; f++)
-                kt[(tap * Filters + f) * InputChannels + c] = k[(tap * InputChannels + c) * Filters + f];
         }
     }
 }

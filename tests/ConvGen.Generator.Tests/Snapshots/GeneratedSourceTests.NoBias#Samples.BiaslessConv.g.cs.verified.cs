@@ -123,7 +123,6 @@ namespace Samples
 namespace ConvGen.Generated
 {
     using System;
-    using System.Buffers;
     using System.Numerics;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
@@ -223,38 +222,29 @@ namespace ConvGen.Generated
             if (inputGradient.IsEmpty) return;
 
             // Input gradient: every output pixel scatters dx[window tap, c] += sum over f of g[pixel, f] * k[kh, kw, c, f].
-            // Whole vectors of c read the weights transposed to [kh, kw, f, c]; the rest of c are dot products over f.
-            float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);
-            try
+            // Fewer channels than a vector: every channel is a dot product over f (kt, the transposed weights, is not needed).
+            ref float kt = ref k;
+            ref float dx = ref MemoryMarshal.GetReference(inputGradient);
+            for (int n = 0; n < batch; n++)
             {
-                TransposeWeights(weights, transposed);
-                ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
-                ref float dx = ref MemoryMarshal.GetReference(inputGradient);
-                for (int n = 0; n < batch; n++)
+                int sample = n * height * width * InputChannels;
+                for (int oh = 0; oh < outputHeight; oh++)
                 {
-                    int sample = n * height * width * InputChannels;
-                    for (int oh = 0; oh < outputHeight; oh++)
+                    int ih0 = oh * StrideHeight;
+                    for (int ow = 0; ow < outputWidth; ow++)
                     {
-                        int ih0 = oh * StrideHeight;
-                        for (int ow = 0; ow < outputWidth; ow++)
-                        {
-                            int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
-                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            InputGradientInterior(ref Unsafe.Add(ref dx, window), rowStep, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
-                        }
+                        int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        InputGradientInterior(ref Unsafe.Add(ref dx, window), rowStep, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
                     }
                 }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(transposed);
             }
         }
 
         /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
         private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
         {
-            // Filters in blocks of 4 vectors (each input value feeds 4 FMAs), then single vectors, then scalars.
+            // Filters in whole vectors, then scalars.
             int f = 0;
             for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
             {
@@ -424,15 +414,6 @@ namespace ConvGen.Generated
                     Unsafe.Add(ref dkc, f) += xs * Unsafe.Add(ref g, f);
                 }
             }
-        }
-
-        /// <summary>k[kh, kw, c, f] to kt[kh, kw, f, c], so the input gradient can run along c.</summary>
-        private static void TransposeWeights(ReadOnlySpan<float> k, Span<float> kt)
-        {
-            for (int tap = 0; tap < KernelHeight * KernelWidth; tap++)
-            for (int c = 0; c < InputChannels; c++)
-            for (int f = 0; f < Filters; f++)
-                kt[(tap * Filters + f) * InputChannels + c] = k[(tap * InputChannels + c) * Filters + f];
         }
     }
 }

@@ -1,0 +1,152 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+
+namespace ConvGen;
+
+/// <summary>
+/// A stack of layers, each feeding the next, like Keras' <c>Sequential</c>. <see cref="Build"/> infers every layer's
+/// output shape from the input shape and initializes the parameters; a layer that cannot take its input is reported
+/// with its position, name and both shapes.
+/// </summary>
+public sealed partial class Sequential
+{
+    private readonly List<ILayer> _layers = [];
+    private readonly List<Shape> _outputShapes = [];
+    private Parameter[] _parameters = [];
+
+    /// <summary>Creates a model from <paramref name="layers"/>, in order.</summary>
+    public Sequential(params ILayer[] layers)
+    {
+        foreach (var layer in layers) Add(layer);
+    }
+
+    /// <summary>The layers, in order.</summary>
+    public IReadOnlyList<ILayer> Layers => _layers;
+
+    /// <summary>Whether <see cref="Build"/> has run since the last <see cref="Add"/>.</summary>
+    public bool IsBuilt { get; private set; }
+
+    /// <summary>The shape of one input sample, set by <see cref="Build"/>.</summary>
+    public Shape InputShape { get; private set; }
+
+    /// <summary>The shape of one output sample, set by <see cref="Build"/>.</summary>
+    public Shape OutputShape => IsBuilt ? _outputShapes[^1] : throw NotBuilt();
+
+    /// <summary>Each layer's output shape for one sample, set by <see cref="Build"/>.</summary>
+    public IReadOnlyList<Shape> OutputShapes => _outputShapes;
+
+    /// <summary>Every trainable parameter, layer by layer.</summary>
+    public IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>Appends a layer; the model must be built again.</summary>
+    public Sequential Add(ILayer layer)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        _layers.Add(layer);
+        IsBuilt = false;
+        return this;
+    }
+
+    /// <summary>Infers shapes for samples of <paramref name="inputShape"/> (no batch dimension) and initializes every layer from <paramref name="seed"/>.</summary>
+    /// <exception cref="ShapeMismatchException">A layer cannot take the output of the one before it; the message names the layer and both shapes.</exception>
+    public Sequential Build(Shape inputShape, int seed = 0)
+    {
+        if (_layers.Count == 0) throw new InvalidOperationException("The model has no layers; Add some before Build.");
+        _outputShapes.Clear();
+        var shape = inputShape;
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            try
+            {
+                shape = _layers[i].Build(shape, unchecked(seed * 1_000_003 + i));
+            }
+            catch (ShapeMismatchException e)
+            {
+                throw new ShapeMismatchException(e.ParamName ?? "inputShape", e.Expected, e.Actual,
+                    $"Layer {i} ({_layers[i].Name}) cannot take the output {shape} of {(i == 0 ? "the model input" : $"layer {i - 1} ({_layers[i - 1].Name})")}: {e.Message}");
+            }
+            _outputShapes.Add(shape);
+        }
+        InputShape = inputShape;
+        _parameters = _layers.SelectMany(l => l.Parameters).ToArray();
+        IsBuilt = true;
+        return this;
+    }
+
+    /// <summary>Runs every layer on a batch. <paramref name="training"/> enables dropout and keeps what <see cref="Backward"/> needs.</summary>
+    /// <exception cref="ShapeMismatchException">The batch's samples are not of <see cref="InputShape"/>.</exception>
+    public Tensor Forward(Tensor input, bool training = false)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!IsBuilt) throw NotBuilt();
+        if (input.Shape.Rank != InputShape.Rank + 1 || input.Shape.WithoutBatch() != InputShape)
+            throw new ShapeMismatchException(nameof(input), $"(batch, {InputShape.ToString().Trim('(', ')', ',')})", input.Shape.ToString(), "Sequential.Forward");
+        var x = input;
+        foreach (var layer in _layers) x = layer.Forward(x, training);
+        return x;
+    }
+
+    /// <summary>Back-propagates the gradient of the loss with respect to the last output, accumulating every parameter's gradient.</summary>
+    public void Backward(Tensor outputGradient)
+    {
+        ArgumentNullException.ThrowIfNull(outputGradient);
+        if (!IsBuilt) throw NotBuilt();
+        var g = outputGradient;
+        for (int i = _layers.Count - 1; i >= 0; i--)
+        {
+            // The first layer's input gradient is never needed.
+            var next = _layers[i].Backward(g, computeInputGradient: i > 0);
+            if (i > 0) g = next!;
+        }
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGradients()
+    {
+        foreach (var p in _parameters) p.ZeroGradient();
+    }
+
+    /// <summary>Total number of trainable values.</summary>
+    public long ParameterCount => _parameters.Sum(p => (long)p.Value.Length);
+
+    /// <summary>Named tensors for saving: <c>{index}_{layer}/{parameter}</c>, in layer order.</summary>
+    public IReadOnlyList<(string Name, Tensor Tensor)> NamedParameters()
+    {
+        var named = new List<(string, Tensor)>();
+        for (int i = 0; i < _layers.Count; i++)
+            foreach (var p in _layers[i].Parameters)
+                named.Add(($"{i}_{_layers[i].Name}/{p.Name}", p.Value));
+        return named;
+    }
+
+    /// <summary>A Keras-like table of layers, output shapes and parameter counts.</summary>
+    public string Summary()
+    {
+        if (!IsBuilt) throw NotBuilt();
+        var rows = new List<(string Layer, string Shape, string Params)>();
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            long count = _layers[i].Parameters.Sum(p => (long)p.Value.Length);
+            rows.Add(($"{_layers[i].Name} ({_layers[i].GetType().Name})", "(None, " + _outputShapes[i].ToString().TrimStart('('), count.ToString("N0", CultureInfo.InvariantCulture)));
+        }
+        int w1 = Math.Max(28, rows.Max(r => r.Layer.Length) + 2), w2 = Math.Max(25, rows.Max(r => r.Shape.Length) + 2), w3 = 12;
+        var sb = new StringBuilder();
+        string rule = new('_', w1 + w2 + w3), thick = new('=', w1 + w2 + w3);
+        sb.AppendLine("Model: \"sequential\"").AppendLine(rule);
+        sb.Append("Layer (type)".PadRight(w1)).Append("Output Shape".PadRight(w2)).AppendLine("Param #").AppendLine(thick);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            sb.Append(rows[i].Layer.PadRight(w1)).Append(rows[i].Shape.PadRight(w2)).AppendLine(rows[i].Params);
+            sb.AppendLine(i == rows.Count - 1 ? thick : rule);
+        }
+        sb.Append("Total params: ").AppendLine(ParameterCount.ToString("N0", CultureInfo.InvariantCulture));
+        sb.Append("Trainable params: ").AppendLine(ParameterCount.ToString("N0", CultureInfo.InvariantCulture));
+        sb.AppendLine("Non-trainable params: 0");
+        return sb.ToString();
+    }
+
+    private static InvalidOperationException NotBuilt() => new("The model is not built; call Build(inputShape) first.");
+}

@@ -1,0 +1,148 @@
+// The TF2 MNIST tutorial's CNN (conv 5x5x32, pool, conv 5x5x64, pool, dense 1024, dense 10; Adam 1e-3, batch 50),
+// trained on the real MNIST with conv layers ConvGen generates at build time.
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using ConvGen;
+using ConvGen.Data;
+using ConvGen.Serialization;
+
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+var options = Options.Parse(args);
+if (options is null) return 2;
+if (options.Threads is int threads) Parallelism.Threads = threads;
+
+Console.WriteLine($"ConvGen MNIST: {(options.Epochs is int e ? $"{e} epochs" : $"{options.Steps} steps")}, batch {options.BatchSize}, seed {options.Seed}, " +
+                  $"{Parallelism.Threads} threads, Vector<float>.Count = {System.Numerics.Vector<float>.Count}");
+string directory = Mnist.EnsureDownloaded(options.DataDirectory);
+var mnist = Mnist.Load(directory);
+Console.WriteLine($"MNIST from {directory}: {mnist.Train.Count} training and {mnist.Test.Count} test images");
+
+var model = new Sequential(
+    new Conv1(), new MaxPool2D(2),
+    new Conv2(), new MaxPool2D(2),
+    new Flatten(),
+    new Dense(1024, Activation.ReLU),
+    new Dense(10));
+model.Build(new Shape(28, 28, 1), options.Seed);
+model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true)); // softmax fused into the loss
+Console.WriteLine(model.Summary());
+
+var clock = Stopwatch.StartNew();
+long trained;
+if (options.Epochs is int epochs)
+{
+    model.Fit(mnist.Train.Images, mnist.Train.Labels, epochs, options.BatchSize,
+        new FitOptions { Seed = options.Seed, ValidationData = (mnist.Test.Images, mnist.Test.Labels) });
+    trained = (long)epochs * mnist.Train.Count;
+}
+else
+{
+    trained = TutorialLoop(model, mnist.Train, options.Steps, options.BatchSize, options.Seed);
+}
+double trainSeconds = clock.Elapsed.TotalSeconds;
+Console.WriteLine($"training: {trained} images in {trainSeconds:F1} s, {trained / trainSeconds:F0} images/s");
+
+clock.Restart();
+var (testLoss, testAccuracy) = model.Evaluate(mnist.Test.Images, mnist.Test.Labels, batchSize: 500);
+double inferSeconds = clock.Elapsed.TotalSeconds;
+Console.WriteLine($"inference: {mnist.Test.Count} images in {inferSeconds:F2} s, {mnist.Test.Count / inferSeconds:F0} images/s; test loss {testLoss:F4}");
+
+string weights = Path.GetFullPath(options.WeightsPath);
+WeightsFile.Save(weights, model.NamedParameters());
+Console.WriteLine($"weights saved to {weights}");
+Console.WriteLine($"test accuracy: {testAccuracy:F4}");
+return 0;
+
+// The tutorial's loop: each step trains on a batch sampled at random, with replacement, from the training set.
+static long TutorialLoop(Sequential model, MnistSplit train, int steps, int batchSize, int seed)
+{
+    var random = new Random(seed);
+    int pixels = 28 * 28;
+    var batch = new Tensor(new Shape(batchSize, 28, 28, 1));
+    var labels = new int[batchSize];
+    var images = train.Images.Span;
+    double lossSum = 0;
+    int correct = 0, seen = 0;
+    var clock = Stopwatch.StartNew();
+    for (int step = 1; step <= steps; step++)
+    {
+        var x = batch.Span;
+        for (int i = 0; i < batchSize; i++)
+        {
+            int index = random.Next(train.Count);
+            images.Slice(index * pixels, pixels).CopyTo(x.Slice(i * pixels, pixels));
+            labels[i] = train.Labels[index];
+        }
+        lossSum += model.TrainStep(batch, labels, out int c) * batchSize;
+        correct += c;
+        seen += batchSize;
+        if (step % 100 == 0 || step == steps)
+        {
+            Console.WriteLine($"step {step}/{steps}: loss {lossSum / seen:F4}, training accuracy {(double)correct / seen:F4}, {seen / clock.Elapsed.TotalSeconds:F0} images/s");
+            (lossSum, correct, seen) = (0, 0, 0);
+            clock.Restart();
+        }
+    }
+    return (long)steps * batchSize;
+}
+
+/// <summary>Conv2D(32, 5x5, same, ReLU) on 28x28x1.</summary>
+[Conv2D(5, 5, Filters = 32, InputChannels = 1, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class Conv1;
+
+/// <summary>Conv2D(64, 5x5, same, ReLU) on 14x14x32.</summary>
+[Conv2D(5, 5, Filters = 64, InputChannels = 32, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class Conv2;
+
+/// <summary>Command-line options.</summary>
+internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? DataDirectory, int Seed, int? Threads, string WeightsPath)
+{
+    private const string Usage = """
+        usage: dotnet run -c Release --project samples/Mnist [options]
+          --steps N        the tutorial's loop: N batches sampled at random with replacement (default 1000)
+          --epochs N       N full shuffled epochs instead (validation on the test set after each)
+          --batch-size B   batch size (default 50)
+          --data DIR       MNIST directory (default $CONVGEN_DATA or ~/.cache/convgen/mnist; fetched if missing)
+          --seed S         seed for initialization and sampling (default 0)
+          --threads T      threads (default: all cores)
+          --save PATH      where to write the trained weights (default mnist.weights)
+        """;
+
+    public static Options? Parse(string[] args)
+    {
+        var o = new Options(1000, null, 50, null, 0, null, "mnist.weights");
+        for (int i = 0; i < args.Length; i++)
+        {
+            string name = args[i];
+            if (name is "-h" or "--help") { Console.WriteLine(Usage); return null; }
+            if (i + 1 >= args.Length) return Fail($"{name} needs a value");
+            string value = args[++i];
+            int Int() => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new FormatException($"{name} needs a positive integer, got '{value}'");
+            try
+            {
+                o = name switch
+                {
+                    "--steps" => o with { Steps = Int() },
+                    "--epochs" => o with { Epochs = Int() },
+                    "--batch-size" => o with { BatchSize = Int() },
+                    "--data" => o with { DataDirectory = value },
+                    "--seed" => o with { Seed = int.Parse(value, CultureInfo.InvariantCulture) },
+                    "--threads" => o with { Threads = Int() },
+                    "--save" => o with { WeightsPath = value },
+                    _ => throw new FormatException($"unknown option {name}"),
+                };
+            }
+            catch (FormatException e) { return Fail(e.Message); }
+        }
+        return o;
+    }
+
+    private static Options? Fail(string message)
+    {
+        Console.Error.WriteLine(message);
+        Console.Error.WriteLine(Usage);
+        return null;
+    }
+}
