@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using ConvGen.Generator.Helpers;
 using ConvGen.Generator.Models;
 
@@ -18,7 +19,7 @@ public sealed partial class ConvGenerator
         public static readonly HashSet<string> ReservedMemberNames = new(StringComparer.Ordinal)
         {
             "KernelHeight", "KernelWidth", "InputChannels", "Filters", "StrideHeight", "StrideWidth", "DilationHeight", "DilationWidth",
-            "Padding", "UseBias", "Activation", "Spec", "OutputHeight", "OutputWidth", "Forward", "Backward",
+            "Padding", "UseBias", "Activation", "Spec", "OutputHeight", "OutputWidth", "Forward", "Backward", "BackwardWeights", "BackwardInput",
             "Name", "Kernel", "Bias", "Parameters", "Build", "GetOutputShape", "Initialize", "ConvGenCore", "_convGenCore",
         };
 
@@ -152,6 +153,18 @@ public sealed partial class ConvGenerator
             w.Line("    global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)");
             w.Line($"    => {k}.Backward(input, batch, height, width, weights, outputGradient, inputGradient, weightsGradient, biasGradient);");
             w.Line();
+            w.Line("/// <summary>Adds only the weight and bias gradients of Forward (the part of <c>Backward</c> a first layer needs).</summary>");
+            w.Line("/// <exception cref=\"global::System.ArgumentException\">A size is not positive or a span has the wrong length.</exception>");
+            w.Line("public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width,");
+            w.Line("    global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)");
+            w.Line($"    => {k}.BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);");
+            w.Line();
+            w.Line("/// <summary>Adds only the input gradient of Forward.</summary>");
+            w.Line("/// <exception cref=\"global::System.ArgumentException\">A size is not positive or a span has the wrong length.</exception>");
+            w.Line("public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights,");
+            w.Line("    global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)");
+            w.Line($"    => {k}.BackwardInput(batch, height, width, weights, outputGradient, inputGradient);");
+            w.Line();
 
             // The layer object: everything but the arithmetic is the runtime's Conv2DLayerCore.
             w.Line("// ---- The layer object (ConvGen.ILayer): parameters, buffers, threading and the activation live in Conv2DLayerCore. ----");
@@ -222,6 +235,8 @@ public sealed partial class ConvGenerator
             w.Line();
             EmitBackward(w, m);
             w.Line();
+            EmitForwardTile(w, m);
+            w.Line();
             EmitForwardPixel(w, m, TapMode.Interior);
             if (m.Same)
             {
@@ -229,23 +244,11 @@ public sealed partial class ConvGenerator
                 EmitForwardPixel(w, m, TapMode.Border);
             }
             w.Line();
-            EmitInputGradientPixel(w, m, TapMode.Interior);
-            if (m.Same)
-            {
-                w.Line();
-                EmitInputGradientPixel(w, m, TapMode.Border);
-            }
+            EmitWeightGradientTap(w, m);
             w.Line();
             EmitInputGradientTap(w, m);
             w.Line();
-            EmitWeightGradientPixel(w, m, TapMode.Interior);
-            if (m.Same)
-            {
-                w.Line();
-                EmitWeightGradientPixel(w, m, TapMode.Border);
-            }
-            w.Line();
-            EmitWeightGradientTap(w, m);
+            EmitDotFilters(w, m);
             if (m.InputChannels >= 4)
             {
                 w.Line();
@@ -272,29 +275,36 @@ public sealed partial class ConvGenerator
         }
 
         /// <summary>Argument checks shared by Forward and Backward, then the geometry of this input size.</summary>
-        private static void EmitChecksAndGeometry(CodeWriter w, Conv2DModel m, string outputName, bool backward)
+        private enum Pass { Forward, Weights, Input }
+
+        private static void EmitChecksAndGeometry(CodeWriter w, Conv2DModel m, string outputName, Pass pass)
         {
+            bool backward = pass != Pass.Forward;
             w.Line("// Every size is checked before any memory is touched: the loops below index without bounds checks.");
             w.Line("KernelGuard.Positive(batch, nameof(batch));");
             w.Line("int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);");
-            w.Line("KernelGuard.Length(input.Length, nameof(input), \"[batch, height, width, InputChannels]\", batch, height, width, InputChannels);");
-            w.Line("KernelGuard.Length(weights.Length, nameof(weights), \"[KernelHeight, KernelWidth, InputChannels, Filters]\", KernelHeight, KernelWidth, InputChannels, Filters);");
-            if (!backward)
+            if (pass != Pass.Input)
+                w.Line("KernelGuard.Length(input.Length, nameof(input), \"[batch, height, width, InputChannels]\", batch, height, width, InputChannels);");
+            if (pass != Pass.Weights)
+                w.Line("KernelGuard.Length(weights.Length, nameof(weights), \"[KernelHeight, KernelWidth, InputChannels, Filters]\", KernelHeight, KernelWidth, InputChannels, Filters);");
+            if (pass == Pass.Forward)
                 w.Line(m.UseBias ? "KernelGuard.Length(bias.Length, nameof(bias), \"[Filters]\", Filters);" : "KernelGuard.Length(bias.Length, nameof(bias), \"an empty span (UseBias is false)\", 0);");
             w.Line($"KernelGuard.Length({outputName}.Length, nameof({outputName}), \"[batch, outputHeight, outputWidth, Filters]\", batch, outputHeight, outputWidth, Filters);");
-            if (backward)
+            if (pass == Pass.Input)
+                w.Line("KernelGuard.Length(inputGradient.Length, nameof(inputGradient), \"[batch, height, width, InputChannels]\", batch, height, width, InputChannels);");
+            if (pass == Pass.Weights)
             {
-                w.Line("KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), \"[batch, height, width, InputChannels] (or empty to skip)\", batch, height, width, InputChannels);");
                 w.Line("KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), \"[KernelHeight, KernelWidth, InputChannels, Filters]\", KernelHeight, KernelWidth, InputChannels, Filters);");
                 w.Line(m.UseBias ? "KernelGuard.Length(biasGradient.Length, nameof(biasGradient), \"[Filters]\", Filters);" : "KernelGuard.Length(biasGradient.Length, nameof(biasGradient), \"an empty span (UseBias is false)\", 0);");
             }
             w.Line();
-            w.Line("int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows");
+            if (!backward) w.Line("int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows");
             if (m.Same)
             {
                 w.Line("// TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.");
                 w.L($"int padTop = Math.Max((outputHeight - 1) * StrideHeight + {ExtentH(m)} - height, 0) / 2;");
                 w.L($"int padLeft = Math.Max((outputWidth - 1) * StrideWidth + {ExtentW(m)} - width, 0) / 2;");
+                if (backward) return;
                 w.Line("// Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).");
                 w.Line("int ohLo = Math.Min(outputHeight, (padTop + StrideHeight - 1) / StrideHeight);");
                 w.L($"int ohHi = Math.Max(ohLo, height - {ExtentH(m)} + padTop < 0 ? 0 : Math.Min(outputHeight, (height - {ExtentH(m)} + padTop) / StrideHeight + 1));");
@@ -307,7 +317,7 @@ public sealed partial class ConvGenerator
         /// The loop over every output pixel. Valid padding has only interior pixels; Same splits each row into a left border,
         /// the interior (fully unrolled window, no checks) and a right border (window clamped to the input).
         /// </summary>
-        private static void EmitPixelLoop(CodeWriter w, Conv2DModel m, string interiorCall, string borderCall)
+        private static void EmitPixelLoop(CodeWriter w, Conv2DModel m, string tileCall, string interiorCall, string borderCall)
         {
             w.Open("for (int n = 0; n < batch; n++)");
             w.Line("int sample = n * height * width * InputChannels;");
@@ -315,11 +325,8 @@ public sealed partial class ConvGenerator
             if (!m.Same)
             {
                 w.Line("int ih0 = oh * StrideHeight;");
-                w.Open("for (int ow = 0; ow < outputWidth; ow++)");
-                w.Line("int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;");
-                w.Line("int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;");
-                w.Line(interiorCall);
-                w.Close();
+                w.Line("int ow = 0;");
+                EmitInteriorRun(w, "outputWidth", "", tileCall, interiorCall);
             }
             else
             {
@@ -334,17 +341,30 @@ public sealed partial class ConvGenerator
                 EmitBorderPixel(w, borderCall);
                 w.Close();
                 w.Line("// Interior: the whole window is inside the input, no checks.");
-                w.Open("for (; ow < (interiorRow ? owHi : 0); ow++)");
-                w.Line("int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;");
-                w.Line("int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;");
-                w.Line(interiorCall);
-                w.Close();
+                w.Line("int interiorEnd = interiorRow ? owHi : 0;");
+                EmitInteriorRun(w, "interiorEnd", " - padLeft", tileCall, interiorCall);
                 w.Line("// Right border.");
                 w.Open("for (; ow < outputWidth; ow++)");
                 EmitBorderPixel(w, borderCall);
                 w.Close();
             }
             w.Close();
+            w.Close();
+        }
+
+        /// <summary>Interior output pixels up to <paramref name="end"/>: tiles of <see cref="TilePixels"/>, then single pixels.</summary>
+        private static void EmitInteriorRun(CodeWriter w, string end, string padLeft, string tileCall, string interiorCall)
+        {
+            w.L($"for (; ow + {TilePixels} <= {end}; ow += {TilePixels})");
+            w.Open();
+            w.Line($"int window = sample + (ih0 * width + ow * StrideWidth{padLeft}) * InputChannels;");
+            w.Line("int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;");
+            w.Line(tileCall);
+            w.Close();
+            w.Open($"for (; ow < {end}; ow++)");
+            w.Line($"int window = sample + (ih0 * width + ow * StrideWidth{padLeft}) * InputChannels;");
+            w.Line("int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;");
+            w.Line(interiorCall);
             w.Close();
         }
 
@@ -361,7 +381,7 @@ public sealed partial class ConvGenerator
         {
             w.Line("public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
             w.Open();
-            EmitChecksAndGeometry(w, m, "output", backward: false);
+            EmitChecksAndGeometry(w, m, "output", Pass.Forward);
             w.Line();
             w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
@@ -370,6 +390,7 @@ public sealed partial class ConvGenerator
             w.Line();
             w.Line("// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]");
             EmitPixelLoop(w, m,
+                "ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));",
                 "ForwardInterior(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));",
                 "ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));");
             w.Close();
@@ -380,10 +401,20 @@ public sealed partial class ConvGenerator
             w.Line("public static void Backward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,");
             w.Line("    Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)");
             w.Open();
-            EmitChecksAndGeometry(w, m, "outputGradient", backward: true);
+            w.Line("// Check everything first, so a bad argument leaves every gradient untouched.");
+            w.Line("KernelGuard.Length(weights.Length, nameof(weights), \"[KernelHeight, KernelWidth, InputChannels, Filters]\", KernelHeight, KernelWidth, InputChannels, Filters);");
+            w.Line("KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), \"[batch, height, width, InputChannels] (or empty to skip)\", batch, height, width, InputChannels);");
+            w.Line("BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);");
+            w.Line("if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);");
+            w.Close();
+            w.Line();
+
+            w.Line("public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient,");
+            w.Line("    Span<float> weightsGradient, Span<float> biasGradient)");
+            w.Open();
+            EmitChecksAndGeometry(w, m, "outputGradient", Pass.Weights);
             w.Line();
             w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
-            w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
             w.Line("ref float g = ref MemoryMarshal.GetReference(outputGradient);");
             w.Line("ref float dk = ref MemoryMarshal.GetReference(weightsGradient);");
             if (m.UseBias)
@@ -400,39 +431,312 @@ public sealed partial class ConvGenerator
                 w.Close();
             }
             w.Line();
-            w.Line("// Weight gradient: dk[kh, kw, c, f] += x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * g[n, oh, ow, f].");
-            EmitPixelLoop(w, m,
-                "WeightGradientInterior(ref Unsafe.Add(ref x, window), rowStep, ref Unsafe.Add(ref g, pixel), ref dk);",
-                "WeightGradientBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref dk);");
+            w.Line("// Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.");
+            EmitTapRectangles(w, m, "WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);");
+            w.Close();
             w.Line();
-            w.Line("if (inputGradient.IsEmpty) return;");
+
+            w.Line("public static void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)");
+            w.Open();
+            EmitChecksAndGeometry(w, m, "outputGradient", Pass.Input);
             w.Line();
-            w.Line("// Input gradient: every output pixel scatters dx[window tap, c] += sum over f of g[pixel, f] * k[kh, kw, c, f].");
+            w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
+            w.Line("ref float g = ref MemoryMarshal.GetReference(outputGradient);");
+            w.Line("ref float dx = ref MemoryMarshal.GetReference(inputGradient);");
             bool transpose = m.InputChannels >= 4;
             if (transpose)
             {
-                w.Line("// Whole vectors of c read the weights transposed to [kh, kw, f, c]; the rest of c are dot products over f.");
+                w.Line("// The input gradient runs along c, so it reads the weights transposed to kt[kh, kw, f, c].");
                 w.Line("float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);");
-                w.Open("try");
                 w.Line("TransposeWeights(weights, transposed);");
                 w.Line("ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);");
             }
             else
             {
-                w.Line("// Fewer channels than a vector: every channel is a dot product over f (kt, the transposed weights, is not needed).");
+                w.Line("// Fewer channels than a vector: the input gradient is dot products over f, which read k as it is.");
                 w.Line("ref float kt = ref k;");
             }
-            w.Line("ref float dx = ref MemoryMarshal.GetReference(inputGradient);");
-            EmitPixelLoop(w, m,
-                "InputGradientInterior(ref Unsafe.Add(ref dx, window), rowStep, ref Unsafe.Add(ref g, pixel), ref kt, ref k);",
-                "InputGradientBorder(ref Unsafe.Add(ref dx, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref kt, ref k);");
-            if (transpose)
+            w.Line();
+            w.Line("// Input gradient, tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.");
+            EmitTapRectangles(w, m, "InputGradientTap(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);");
+            if (transpose) w.Line("ArrayPool<float>.Shared.Return(transposed);");
+            w.Close();
+        }
+
+        /// <summary>
+        /// For every sample and tap (kh, kw), the rectangle [ohStart, ohEnd) x [owStart, owEnd) of output pixels whose tap lands
+        /// inside the input, with xo (the first pixel's tap in the input), go (the first pixel in g), ko (the tap in the weights).
+        /// Samples are outermost, so one sample's data stays in cache while every tap sweeps it.
+        /// </summary>
+        private static void EmitTapRectangles(CodeWriter w, Conv2DModel m, string call)
+        {
+            w.Open("for (int n = 0; n < batch; n++)");
+            w.Line("int sample = n * height * width * InputChannels;");
+            w.Line("int outputSample = n * outputHeight * outputWidth * Filters;");
+            w.Open("for (int kh = 0; kh < KernelHeight; kh++)");
+            if (m.Same)
             {
-                w.Close();
-                w.Open("finally");
-                w.Line("ArrayPool<float>.Shared.Return(transposed);");
+                w.Line("// Output rows whose tap row kh lands inside the input.");
+                w.Line("int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;");
+                w.Line("int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;");
+                w.Line("int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);");
+                w.Line("if (ohStart >= ohEnd) continue;");
+            }
+            else
+            {
+                w.Line("const int ohStart = 0; // Valid: every tap of every output pixel is inside the input");
+                w.Line("int ohEnd = outputHeight;");
+            }
+            w.Open("for (int kw = 0; kw < KernelWidth; kw++)");
+            if (m.Same)
+            {
+                w.Line("int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;");
+                w.Line("int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;");
+                w.Line("int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);");
+                w.Line("if (owStart >= owEnd) continue;");
+                w.Line("int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;");
+            }
+            else
+            {
+                w.Line("const int owStart = 0;");
+                w.Line("int owEnd = outputWidth;");
+                w.Line("int xo = sample + ((ohStart * StrideHeight + kh * DilationHeight) * width + owStart * StrideWidth + kw * DilationWidth) * InputChannels;");
+            }
+            w.Line("int go = outputSample + (ohStart * outputWidth + owStart) * Filters;");
+            w.Line("int ko = (kh * KernelWidth + kw) * InputChannels * Filters;");
+            w.Line("int rows = ohEnd - ohStart, cols = owEnd - owStart;");
+            w.Line(call);
+            w.Close();
+            w.Close();
+            w.Close();
+        }
+
+        /// <summary>Output pixels per register tile: each weight vector loaded feeds this many FMAs.</summary>
+        private const int TilePixels = 4;
+
+        /// <summary>Input channels per register tile of the weight gradient: each gradient vector loaded feeds this many FMAs.</summary>
+        private const int TileChannels = 4;
+
+        /// <summary>
+        /// Loops over a vectorized dimension of <paramref name="size"/> in blocks of 4 vectors (only when Vector&lt;float&gt; has
+        /// 16 floats: AVX-512 has 32 registers, AVX2 only 16, too few for 4 x 4 accumulators), then 2, then 1, then scalars.
+        /// Blocks that can never run for this size at 8 or 16 floats a vector are left out.
+        /// </summary>
+        private static void EmitVectorBlocks(CodeWriter w, int size, string counter, string count, Action<int> vectorBody, Action scalarBody)
+        {
+            w.L($"int {counter} = 0;");
+            if (size >= 64)
+            {
+                w.L($"for (; Vector<float>.Count >= 16 && {counter} <= {count} - 4 * Vector<float>.Count; {counter} += 4 * Vector<float>.Count)");
+                w.Open();
+                vectorBody(4);
                 w.Close();
             }
+            if (size >= 16)
+            {
+                w.L($"for (; {counter} <= {count} - 2 * Vector<float>.Count; {counter} += 2 * Vector<float>.Count)");
+                w.Open();
+                vectorBody(2);
+                w.Close();
+            }
+            if (size >= 4)
+            {
+                w.L($"for (; {counter} <= {count} - Vector<float>.Count; {counter} += Vector<float>.Count)");
+                w.Open();
+                vectorBody(1);
+                w.Close();
+            }
+            if (size % 16 != 0)
+            {
+                w.L($"for (; {counter} < {count}; {counter}++)");
+                w.Open();
+                scalarBody();
+                w.Close();
+            }
+        }
+
+        private static void EmitForwardTile(CodeWriter w, Conv2DModel m)
+        {
+            int p = TilePixels, pixelStep = m.StrideWidth * m.InputChannels;
+            w.L($"/// <summary>{p} neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds {p} FMAs.</summary>");
+            w.Line("private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)");
+            w.Open();
+            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
+            {
+                for (int j = 0; j < u; j++)
+                {
+                    string init = m.UseBias ? $"Vector.LoadUnsafe(ref Unsafe.Add(ref b, f){VOff(j)})" : "Vector<float>.Zero";
+                    w.Line($"var bias{j} = {init};");
+                    w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => $"var a{i}{j} = bias{j};")));
+                }
+                EmitTaps(w, m, TapMode.Interior, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+                {
+                    w.Line($"ref float kc = ref Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
+                    for (int j = 0; j < u; j++) w.Line($"var w{j} = Vector.LoadUnsafe(ref kc{VOff(j)});");
+                    for (int i = 0; i < p; i++)
+                    {
+                        w.Line($"var x{i} = new Vector<float>(Unsafe.Add(ref x, {Sum(xo, c, Str(i * pixelStep))}));");
+                        w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"a{i}{j} = Vector.FusedMultiplyAdd(x{i}, w{j}, a{i}{j});")));
+                    }
+                }));
+                for (int i = 0; i < p; i++)
+                    w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"a{i}{j}.StoreUnsafe(ref Unsafe.Add(ref y, {Sum(Str(i * m.Filters), "f")}){VOff(j)});")));
+            }, () =>
+            {
+                w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => m.UseBias ? $"float s{i} = Unsafe.Add(ref b, f);" : $"float s{i} = 0f;")));
+                EmitTaps(w, m, TapMode.Interior, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+                {
+                    w.Line($"float kc = Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
+                    w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => $"s{i} += Unsafe.Add(ref x, {Sum(xo, c, Str(i * pixelStep))}) * kc;")));
+                }));
+                w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => $"Unsafe.Add(ref y, {Sum(Str(i * m.Filters), "f")}) = s{i};")));
+            });
+            w.Close();
+        }
+
+        private static void EmitWeightGradientTap(CodeWriter w, Conv2DModel m)
+        {
+            int pixelStep = m.StrideWidth * m.InputChannels;
+            w.Line("/// <summary>");
+            w.Line("/// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first");
+            w.L($"/// pixel, rows are xRow and gRow apart. Registers hold a tile of {TileChannels} channels x up to 4 filter vectors over all the pixels.");
+            w.Line("/// </summary>");
+            w.Line("private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)");
+            w.Open();
+            w.Line("int c = 0;");
+            if (m.InputChannels >= TileChannels)
+            {
+                w.L($"for (; c <= InputChannels - {TileChannels}; c += {TileChannels})");
+                w.Open();
+                EmitWeightGradientChannels(w, m, TileChannels, pixelStep);
+                w.Close();
+            }
+            if (m.InputChannels % TileChannels != 0)
+            {
+                w.Open("for (; c < InputChannels; c++)");
+                EmitWeightGradientChannels(w, m, 1, pixelStep);
+                w.Close();
+            }
+            w.Close();
+        }
+
+        private static void EmitWeightGradientChannels(CodeWriter w, Conv2DModel m, int r, int pixelStep)
+        {
+            var rs = Enumerable.Range(0, r).ToArray();
+            void PixelLoops(Action body)
+            {
+                w.Open("for (int i = 0; i < rows; i++)");
+                w.Line("ref float xp = ref Unsafe.Add(ref x, i * xRow + c);");
+                w.Line("ref float gp = ref Unsafe.Add(ref g, i * gRow + f);");
+                w.Open("for (int j = 0; j < cols; j++)");
+                body();
+                w.L($"xp = ref Unsafe.Add(ref xp, {pixelStep});");
+                w.Line("gp = ref Unsafe.Add(ref gp, Filters);");
+                w.Close();
+                w.Close();
+            }
+            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
+            {
+                var js = Enumerable.Range(0, u).ToArray();
+                foreach (int q in rs)
+                    w.Line(string.Join(" ", js.Select(j => $"var a{q}{j} = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, {Sum(q == 0 ? "c * Filters" : $"(c + {q}) * Filters", "f")}){VOff(j)});")));
+                PixelLoops(() =>
+                {
+                    foreach (int j in js) w.Line($"var g{j} = Vector.LoadUnsafe(ref gp{VOff(j)});");
+                    foreach (int q in rs)
+                    {
+                        w.Line($"var x{q} = new Vector<float>(Unsafe.Add(ref xp, {q}));");
+                        w.Line(string.Join(" ", js.Select(j => $"a{q}{j} = Vector.FusedMultiplyAdd(x{q}, g{j}, a{q}{j});")));
+                    }
+                });
+                foreach (int q in rs)
+                    w.Line(string.Join(" ", js.Select(j => $"a{q}{j}.StoreUnsafe(ref Unsafe.Add(ref dk, {Sum(q == 0 ? "c * Filters" : $"(c + {q}) * Filters", "f")}){VOff(j)});")));
+            }, () =>
+            {
+                w.Line(string.Join(" ", rs.Select(q => $"float s{q} = 0f;")));
+                PixelLoops(() =>
+                {
+                    w.Line("float gf = gp;");
+                    w.Line(string.Join(" ", rs.Select(q => $"s{q} += Unsafe.Add(ref xp, {q}) * gf;")));
+                });
+                w.Line(string.Join(" ", rs.Select(q => $"Unsafe.Add(ref dk, {Sum(q == 0 ? "c * Filters" : $"(c + {q}) * Filters", "f")}) += s{q};")));
+            });
+        }
+
+        private static void EmitInputGradientTap(CodeWriter w, Conv2DModel m)
+        {
+            int pixelStep = m.StrideWidth * m.InputChannels;
+            w.Line("/// <summary>");
+            w.Line("/// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the");
+            w.L($"/// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold {TilePixels} pixels x up to 4 channel vectors.");
+            w.Line("/// </summary>");
+            w.Line("private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow)");
+            w.Open();
+            w.Open("for (int i = 0; i < rows; i++)");
+            w.Line("ref float dxr = ref Unsafe.Add(ref dx, i * xRow);");
+            w.Line("ref float gr = ref Unsafe.Add(ref g, i * gRow);");
+            w.Line("int j = 0;");
+            w.L($"for (; j <= cols - {TilePixels}; j += {TilePixels})");
+            w.Open();
+            EmitInputGradientPixels(w, m, TilePixels, pixelStep);
+            w.Close();
+            w.Open("for (; j < cols; j++)");
+            EmitInputGradientPixels(w, m, 1, pixelStep);
+            w.Close();
+            w.Close();
+            w.Close();
+        }
+
+        private static void EmitInputGradientPixels(CodeWriter w, Conv2DModel m, int p, int pixelStep)
+        {
+            var ps = Enumerable.Range(0, p).ToArray();
+            w.L($"ref float dxp = ref Unsafe.Add(ref dxr, j * {pixelStep});");
+            w.Line("ref float gp = ref Unsafe.Add(ref gr, j * Filters);");
+            EmitVectorBlocks(w, m.InputChannels, "c", "InputChannels", u =>
+            {
+                var qs = Enumerable.Range(0, u).ToArray();
+                foreach (int i in ps)
+                    w.Line(string.Join(" ", qs.Select(q => $"var a{i}{q} = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, {Sum(Str(i * pixelStep), "c")}){VOff(q)});")));
+                w.Open("for (int f = 0; f < Filters; f++)");
+                w.Line("ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);");
+                foreach (int q in qs) w.Line($"var w{q} = Vector.LoadUnsafe(ref kf{VOff(q)});");
+                foreach (int i in ps)
+                {
+                    w.Line($"var g{i} = new Vector<float>(Unsafe.Add(ref gp, {Sum(Str(i * m.Filters), "f")}));");
+                    w.Line(string.Join(" ", qs.Select(q => $"a{i}{q} = Vector.FusedMultiplyAdd(g{i}, w{q}, a{i}{q});")));
+                }
+                w.Close();
+                foreach (int i in ps)
+                    w.Line(string.Join(" ", qs.Select(q => $"a{i}{q}.StoreUnsafe(ref Unsafe.Add(ref dxp, {Sum(Str(i * pixelStep), "c")}){VOff(q)});")));
+            }, () =>
+            {
+                w.Line("ref float kc = ref Unsafe.Add(ref k, c * Filters);");
+                foreach (int i in ps)
+                    w.Line($"Unsafe.Add(ref dxp, {Sum(Str(i * pixelStep), "c")}) += DotFilters(ref {(i == 0 ? "gp" : $"Unsafe.Add(ref gp, {Str(i * m.Filters)})")}, ref kc);");
+            });
+        }
+
+        private static void EmitDotFilters(CodeWriter w, Conv2DModel m)
+        {
+            w.Line("/// <summary>sum over f of a[f] * b[f].</summary>");
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+            w.Line("private static float DotFilters(ref float a, ref float b)");
+            w.Open();
+            if (m.Filters >= 4)
+            {
+                w.Line("var sum = Vector<float>.Zero;");
+                w.Line("int f = 0;");
+                w.Line("for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)");
+                w.Line("    sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref a, (nuint)f), Vector.LoadUnsafe(ref b, (nuint)f), sum);");
+                w.Line("float s = Vector.Sum(sum);");
+                if (m.Filters % 16 != 0) w.Line("for (; f < Filters; f++) s += Unsafe.Add(ref a, f) * Unsafe.Add(ref b, f);");
+            }
+            else
+            {
+                w.Line("float s = 0f;");
+                w.Line("for (int f = 0; f < Filters; f++) s += Unsafe.Add(ref a, f) * Unsafe.Add(ref b, f);");
+            }
+            w.Line("return s;");
             w.Close();
         }
 
@@ -584,88 +888,6 @@ public sealed partial class ConvGenerator
                 }));
                 for (int j = 0; j < u; j++) w.Line($"a{j}.StoreUnsafe(ref Unsafe.Add(ref y, f){VOff(j)});");
             });
-            w.Close();
-        }
-
-        private static void EmitInputGradientPixel(CodeWriter w, Conv2DModel m, TapMode mode)
-        {
-            w.Line(mode == TapMode.Interior
-                ? "/// <summary>Scatters one interior output pixel's gradient g into its window of dx (dx is the window's top-left).</summary>"
-                : "/// <summary>Scatters one border output pixel's gradient g into the taps of its window inside the input (dx is the sample).</summary>");
-            w.Line($"private static void InputGradient{mode}(ref float dx, {PixelParameters(mode)}, ref float g, ref float kt, ref float k)");
-            w.Open();
-            EmitTaps(w, m, mode, (xo, ko) =>
-                w.Line($"InputGradientTap(ref Unsafe.Add(ref dx, {xo}), ref g, ref Unsafe.Add(ref kt, {ko}), ref Unsafe.Add(ref k, {ko}));"));
-            w.Close();
-        }
-
-        private static void EmitInputGradientTap(CodeWriter w, Conv2DModel m)
-        {
-            w.Line("/// <summary>dx[c] += sum over f of g[f] * k[c, f] for one tap; kt is the same tap's weights transposed to [f, c].</summary>");
-            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-            w.Line("private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k)");
-            w.Open();
-            w.Line("int c = 0;");
-            if (m.InputChannels >= 4)
-            {
-                w.Line("// Whole vectors of channels: broadcast g[f], multiply by the transposed row kt[f, c..].");
-                w.Open("for (; c <= InputChannels - Vector<float>.Count; c += Vector<float>.Count)");
-                w.Line("var acc = Vector.LoadUnsafe(ref dx, (nuint)c);");
-                w.Line("for (int f = 0; f < Filters; f++)");
-                w.Line("    acc = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref g, f)), Vector.LoadUnsafe(ref kt, (nuint)(f * InputChannels + c)), acc);");
-                w.Line("acc.StoreUnsafe(ref dx, (nuint)c);");
-                w.Close();
-            }
-            w.Line("// Remaining channels: a dot product over the filters with the untransposed row k[c, :].");
-            w.Open("for (; c < InputChannels; c++)");
-            w.Line("ref float kc = ref Unsafe.Add(ref k, c * Filters);");
-            if (m.Filters >= 4)
-            {
-                w.Line("var sum = Vector<float>.Zero;");
-                w.Line("int f = 0;");
-                w.Line("for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)");
-                w.Line("    sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref g, (nuint)f), Vector.LoadUnsafe(ref kc, (nuint)f), sum);");
-                w.Line("float s = Vector.Sum(sum);");
-                if (m.Filters % 16 != 0) w.Line("for (; f < Filters; f++) s += Unsafe.Add(ref g, f) * Unsafe.Add(ref kc, f);");
-            }
-            else
-            {
-                w.Line("float s = 0f;");
-                w.Line("for (int f = 0; f < Filters; f++) s += Unsafe.Add(ref g, f) * Unsafe.Add(ref kc, f);");
-            }
-            w.Line("Unsafe.Add(ref dx, c) += s;");
-            w.Close();
-            w.Close();
-        }
-
-        private static void EmitWeightGradientPixel(CodeWriter w, Conv2DModel m, TapMode mode)
-        {
-            w.Line(mode == TapMode.Interior
-                ? "/// <summary>Adds one interior output pixel's contribution x[window tap, c] * g[f] to every dk[tap, c, f] (x is the window's top-left).</summary>"
-                : "/// <summary>Adds one border output pixel's contribution to dk for the taps of its window inside the input (x is the sample).</summary>");
-            w.Line($"private static void WeightGradient{mode}(ref float x, {PixelParameters(mode)}, ref float g, ref float dk)");
-            w.Open();
-            EmitTaps(w, m, mode, (xo, ko) =>
-                w.Line($"WeightGradientTap(ref Unsafe.Add(ref x, {xo}), ref g, ref Unsafe.Add(ref dk, {ko}));"));
-            w.Close();
-        }
-
-        private static void EmitWeightGradientTap(CodeWriter w, Conv2DModel m)
-        {
-            w.Line("/// <summary>dk[c, f] += x[c] * g[f] for one tap: an outer product of the tap's input channels and the pixel's gradient.</summary>");
-            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-            w.Line("private static void WeightGradientTap(ref float x, ref float g, ref float dk)");
-            w.Open();
-            w.Open("for (int c = 0; c < InputChannels; c++)");
-            w.Line("float xs = Unsafe.Add(ref x, c);");
-            w.Line("ref float dkc = ref Unsafe.Add(ref dk, c * Filters);");
-            if (m.Filters >= 4) w.Line("var xc = new Vector<float>(xs);");
-            EmitFilterBlocks(w, m, blocks: 1, (u, scalar) =>
-            {
-                if (scalar) w.Line("Unsafe.Add(ref dkc, f) += xs * Unsafe.Add(ref g, f);");
-                else w.Line("Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref g, (nuint)f), Vector.LoadUnsafe(ref dkc, (nuint)f)).StoreUnsafe(ref dkc, (nuint)f);");
-            });
-            w.Close();
             w.Close();
         }
 

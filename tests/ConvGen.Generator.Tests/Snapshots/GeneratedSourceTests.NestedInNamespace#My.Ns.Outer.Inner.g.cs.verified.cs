@@ -86,6 +86,18 @@ namespace My.Ns
                 global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
                 => global::ConvGen.Generated.InnerKernels.Backward(input, batch, height, width, weights, outputGradient, inputGradient, weightsGradient, biasGradient);
 
+            /// <summary>Adds only the weight and bias gradients of Forward (the part of <c>Backward</c> a first layer needs).</summary>
+            /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
+            public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
+                global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+                => global::ConvGen.Generated.InnerKernels.BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+
+            /// <summary>Adds only the input gradient of Forward.</summary>
+            /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
+            public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights,
+                global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
+                => global::ConvGen.Generated.InnerKernels.BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+
             // ---- The layer object (ConvGen.ILayer): parameters, buffers, threading and the activation live in Conv2DLayerCore. ----
 
             private global::ConvGen.Conv2DLayerCore<Inner>? _convGenCore;
@@ -176,7 +188,14 @@ namespace ConvGen.Generated
                 for (int oh = 0; oh < outputHeight; oh++)
                 {
                     int ih0 = oh * StrideHeight;
-                    for (int ow = 0; ow < outputWidth; ow++)
+                    int ow = 0;
+                    for (; ow + 4 <= outputWidth; ow += 4)
+                    {
+                        int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                    for (; ow < outputWidth; ow++)
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
@@ -189,20 +208,26 @@ namespace ConvGen.Generated
         public static void Backward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
             Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
+            // Check everything first, so a bad argument leaves every gradient untouched.
+            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
+            BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+            if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+        }
+
+        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient,
+            Span<float> weightsGradient, Span<float> biasGradient)
+        {
             // Every size is checked before any memory is touched: the loops below index without bounds checks.
             KernelGuard.Positive(batch, nameof(batch));
             int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
             KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
             KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
             KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
             KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
 
-            int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
 
             ref float x = ref MemoryMarshal.GetReference(input);
-            ref float k = ref MemoryMarshal.GetReference(weights);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
 
@@ -217,41 +242,121 @@ namespace ConvGen.Generated
                 }
             }
 
-            // Weight gradient: dk[kh, kw, c, f] += x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * g[n, oh, ow, f].
+            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
-                for (int oh = 0; oh < outputHeight; oh++)
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    int ih0 = oh * StrideHeight;
-                    for (int ow = 0; ow < outputWidth; ow++)
+                    const int ohStart = 0; // Valid: every tap of every output pixel is inside the input
+                    int ohEnd = outputHeight;
+                    for (int kw = 0; kw < KernelWidth; kw++)
                     {
-                        int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        WeightGradientInterior(ref Unsafe.Add(ref x, window), rowStep, ref Unsafe.Add(ref g, pixel), ref dk);
+                        const int owStart = 0;
+                        int owEnd = outputWidth;
+                        int xo = sample + ((ohStart * StrideHeight + kh * DilationHeight) * width + owStart * StrideWidth + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
             }
+        }
 
-            if (inputGradient.IsEmpty) return;
+        public static void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        {
+            // Every size is checked before any memory is touched: the loops below index without bounds checks.
+            KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
 
-            // Input gradient: every output pixel scatters dx[window tap, c] += sum over f of g[pixel, f] * k[kh, kw, c, f].
-            // Fewer channels than a vector: every channel is a dot product over f (kt, the transposed weights, is not needed).
-            ref float kt = ref k;
+
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dx = ref MemoryMarshal.GetReference(inputGradient);
+            // Fewer channels than a vector: the input gradient is dot products over f, which read k as it is.
+            ref float kt = ref k;
+
+            // Input gradient, tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
-                for (int oh = 0; oh < outputHeight; oh++)
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    int ih0 = oh * StrideHeight;
-                    for (int ow = 0; ow < outputWidth; ow++)
+                    const int ohStart = 0; // Valid: every tap of every output pixel is inside the input
+                    int ohEnd = outputHeight;
+                    for (int kw = 0; kw < KernelWidth; kw++)
                     {
-                        int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        InputGradientInterior(ref Unsafe.Add(ref dx, window), rowStep, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
+                        const int owStart = 0;
+                        int owEnd = outputWidth;
+                        int xo = sample + ((ohStart * StrideHeight + kh * DilationHeight) * width + owStart * StrideWidth + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        InputGradientTap(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
+            }
+        }
+
+        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
+        {
+            int f = 0;
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
+                // tap (0, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f);
+                    s0 += Unsafe.Add(ref x, 0) * kc; s1 += Unsafe.Add(ref x, 1) * kc; s2 += Unsafe.Add(ref x, 2) * kc; s3 += Unsafe.Add(ref x, 3) * kc;
+                }
+                // tap (0, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 1);
+                    s0 += Unsafe.Add(ref x, 1) * kc; s1 += Unsafe.Add(ref x, 2) * kc; s2 += Unsafe.Add(ref x, 3) * kc; s3 += Unsafe.Add(ref x, 4) * kc;
+                }
+                // tap (0, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 2);
+                    s0 += Unsafe.Add(ref x, 2) * kc; s1 += Unsafe.Add(ref x, 3) * kc; s2 += Unsafe.Add(ref x, 4) * kc; s3 += Unsafe.Add(ref x, 5) * kc;
+                }
+                // tap (1, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f + 3);
+                    s0 += Unsafe.Add(ref x, rowStep) * kc; s1 += Unsafe.Add(ref x, rowStep + 1) * kc; s2 += Unsafe.Add(ref x, rowStep + 2) * kc; s3 += Unsafe.Add(ref x, rowStep + 3) * kc;
+                }
+                // tap (1, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 4);
+                    s0 += Unsafe.Add(ref x, rowStep + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 1 + 1) * kc; s2 += Unsafe.Add(ref x, rowStep + 1 + 2) * kc; s3 += Unsafe.Add(ref x, rowStep + 1 + 3) * kc;
+                }
+                // tap (1, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 5);
+                    s0 += Unsafe.Add(ref x, rowStep + 2) * kc; s1 += Unsafe.Add(ref x, rowStep + 2 + 1) * kc; s2 += Unsafe.Add(ref x, rowStep + 2 + 2) * kc; s3 += Unsafe.Add(ref x, rowStep + 2 + 3) * kc;
+                }
+                // tap (2, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f + 6);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 1) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 2) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 3) * kc;
+                }
+                // tap (2, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 7);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 1 + 1) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 1 + 2) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 1 + 3) * kc;
+                }
+                // tap (2, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 8);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 2) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 2 + 1) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 2 + 2) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 2 + 3) * kc;
+                }
+                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 1) = s1; Unsafe.Add(ref y, f + 2) = s2; Unsafe.Add(ref y, f + 3) = s3;
             }
         }
 
@@ -284,81 +389,82 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>Scatters one interior output pixel's gradient g into its window of dx (dx is the window's top-left).</summary>
-        private static void InputGradientInterior(ref float dx, int rowStep, ref float g, ref float kt, ref float k)
-        {
-            // tap (0, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, 0), ref g, ref Unsafe.Add(ref kt, 0), ref Unsafe.Add(ref k, 0));
-            // tap (0, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, 1), ref g, ref Unsafe.Add(ref kt, 1), ref Unsafe.Add(ref k, 1));
-            // tap (0, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2), ref g, ref Unsafe.Add(ref kt, 2), ref Unsafe.Add(ref k, 2));
-            // tap (1, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep), ref g, ref Unsafe.Add(ref kt, 3), ref Unsafe.Add(ref k, 3));
-            // tap (1, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 1), ref g, ref Unsafe.Add(ref kt, 4), ref Unsafe.Add(ref k, 4));
-            // tap (1, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 2), ref g, ref Unsafe.Add(ref kt, 5), ref Unsafe.Add(ref k, 5));
-            // tap (2, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep), ref g, ref Unsafe.Add(ref kt, 6), ref Unsafe.Add(ref k, 6));
-            // tap (2, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 1), ref g, ref Unsafe.Add(ref kt, 7), ref Unsafe.Add(ref k, 7));
-            // tap (2, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 2), ref g, ref Unsafe.Add(ref kt, 8), ref Unsafe.Add(ref k, 8));
-        }
-
-        /// <summary>dx[c] += sum over f of g[f] * k[c, f] for one tap; kt is the same tap's weights transposed to [f, c].</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k)
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
         {
             int c = 0;
-            // Remaining channels: a dot product over the filters with the untransposed row k[c, :].
             for (; c < InputChannels; c++)
             {
-                ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                float s = 0f;
-                for (int f = 0; f < Filters; f++) s += Unsafe.Add(ref g, f) * Unsafe.Add(ref kc, f);
-                Unsafe.Add(ref dx, c) += s;
-            }
-        }
-
-        /// <summary>Adds one interior output pixel's contribution x[window tap, c] * g[f] to every dk[tap, c, f] (x is the window's top-left).</summary>
-        private static void WeightGradientInterior(ref float x, int rowStep, ref float g, ref float dk)
-        {
-            // tap (0, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, 0), ref g, ref Unsafe.Add(ref dk, 0));
-            // tap (0, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, 1), ref g, ref Unsafe.Add(ref dk, 1));
-            // tap (0, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2), ref g, ref Unsafe.Add(ref dk, 2));
-            // tap (1, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep), ref g, ref Unsafe.Add(ref dk, 3));
-            // tap (1, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 1), ref g, ref Unsafe.Add(ref dk, 4));
-            // tap (1, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 2), ref g, ref Unsafe.Add(ref dk, 5));
-            // tap (2, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep), ref g, ref Unsafe.Add(ref dk, 6));
-            // tap (2, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 1), ref g, ref Unsafe.Add(ref dk, 7));
-            // tap (2, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 2), ref g, ref Unsafe.Add(ref dk, 8));
-        }
-
-        /// <summary>dk[c, f] += x[c] * g[f] for one tap: an outer product of the tap's input channels and the pixel's gradient.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void WeightGradientTap(ref float x, ref float g, ref float dk)
-        {
-            for (int c = 0; c < InputChannels; c++)
-            {
-                float xs = Unsafe.Add(ref x, c);
-                ref float dkc = ref Unsafe.Add(ref dk, c * Filters);
                 int f = 0;
                 for (; f < Filters; f++)
                 {
-                    Unsafe.Add(ref dkc, f) += xs * Unsafe.Add(ref g, f);
+                    float s0 = 0f;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            float gf = gp;
+                            s0 += Unsafe.Add(ref xp, 0) * gf;
+                            xp = ref Unsafe.Add(ref xp, 1);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    Unsafe.Add(ref dk, c * Filters + f) += s0;
                 }
             }
+        }
+
+        /// <summary>
+        /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
+        /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 4 pixels x up to 4 channel vectors.
+        /// </summary>
+        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
+                ref float gr = ref Unsafe.Add(ref g, i * gRow);
+                int j = 0;
+                for (; j <= cols - 4; j += 4)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 1);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
+                        Unsafe.Add(ref dxp, c + 1) += DotFilters(ref Unsafe.Add(ref gp, 1), ref kc);
+                        Unsafe.Add(ref dxp, c + 2) += DotFilters(ref Unsafe.Add(ref gp, 2), ref kc);
+                        Unsafe.Add(ref dxp, c + 3) += DotFilters(ref Unsafe.Add(ref gp, 3), ref kc);
+                    }
+                }
+                for (; j < cols; j++)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 1);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
+                    }
+                }
+            }
+        }
+
+        /// <summary>sum over f of a[f] * b[f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static float DotFilters(ref float a, ref float b)
+        {
+            float s = 0f;
+            for (int f = 0; f < Filters; f++) s += Unsafe.Add(ref a, f) * Unsafe.Add(ref b, f);
+            return s;
         }
     }
 }

@@ -84,6 +84,18 @@ namespace Samples
             global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
             => global::ConvGen.Generated.ReluConvKernels.Backward(input, batch, height, width, weights, outputGradient, inputGradient, weightsGradient, biasGradient);
 
+        /// <summary>Adds only the weight and bias gradients of Forward (the part of <c>Backward</c> a first layer needs).</summary>
+        /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
+        public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+            => global::ConvGen.Generated.ReluConvKernels.BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+
+        /// <summary>Adds only the input gradient of Forward.</summary>
+        /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
+        public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
+            => global::ConvGen.Generated.ReluConvKernels.BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+
         // ---- The layer object (ConvGen.ILayer): parameters, buffers, threading and the activation live in Conv2DLayerCore. ----
 
         private global::ConvGen.Conv2DLayerCore<ReluConv>? _convGenCore;
@@ -194,7 +206,14 @@ namespace ConvGen.Generated
                         ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     // Interior: the whole window is inside the input, no checks.
-                    for (; ow < (interiorRow ? owHi : 0); ow++)
+                    int interiorEnd = interiorRow ? owHi : 0;
+                    for (; ow + 4 <= interiorEnd; ow += 4)
+                    {
+                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                    for (; ow < interiorEnd; ow++)
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
@@ -216,28 +235,29 @@ namespace ConvGen.Generated
         public static void Backward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
             Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
+            // Check everything first, so a bad argument leaves every gradient untouched.
+            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
+            BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+            if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+        }
+
+        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient,
+            Span<float> weightsGradient, Span<float> biasGradient)
+        {
             // Every size is checked before any memory is touched: the loops below index without bounds checks.
             KernelGuard.Positive(batch, nameof(batch));
             int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
             KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
             KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
             KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
             KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
 
-            int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
             int padTop = Math.Max((outputHeight - 1) * StrideHeight + 3 - height, 0) / 2;
             int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 3 - width, 0) / 2;
-            // Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).
-            int ohLo = Math.Min(outputHeight, (padTop + StrideHeight - 1) / StrideHeight);
-            int ohHi = Math.Max(ohLo, height - 3 + padTop < 0 ? 0 : Math.Min(outputHeight, (height - 3 + padTop) / StrideHeight + 1));
-            int owLo = Math.Min(outputWidth, (padLeft + StrideWidth - 1) / StrideWidth);
-            int owHi = Math.Max(owLo, width - 3 + padLeft < 0 ? 0 : Math.Min(outputWidth, (width - 3 + padLeft) / StrideWidth + 1));
 
             ref float x = ref MemoryMarshal.GetReference(input);
-            ref float k = ref MemoryMarshal.GetReference(weights);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
 
@@ -256,89 +276,404 @@ namespace ConvGen.Generated
                 }
             }
 
-            // Weight gradient: dk[kh, kw, c, f] += x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * g[n, oh, ow, f].
+            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
-                for (int oh = 0; oh < outputHeight; oh++)
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    int ih0 = oh * StrideHeight - padTop;
-                    // Kernel rows that land inside the input for this output row.
-                    int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
-                    int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
-                    bool interiorRow = oh >= ohLo && oh < ohHi;
-                    int ow = 0;
-                    // Left border (the whole row when the row is not interior): window clamped to the input.
-                    for (; ow < (interiorRow ? owLo : outputWidth); ow++)
+                    // Output rows whose tap row kh lands inside the input.
+                    int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;
+                    int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
+                    int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
+                    if (ohStart >= ohEnd) continue;
+                    for (int kw = 0; kw < KernelWidth; kw++)
                     {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        WeightGradientBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref dk);
-                    }
-                    // Interior: the whole window is inside the input, no checks.
-                    for (; ow < (interiorRow ? owHi : 0); ow++)
-                    {
-                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        WeightGradientInterior(ref Unsafe.Add(ref x, window), rowStep, ref Unsafe.Add(ref g, pixel), ref dk);
-                    }
-                    // Right border.
-                    for (; ow < outputWidth; ow++)
-                    {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        WeightGradientBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref dk);
+                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
+                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
+                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
+                        if (owStart >= owEnd) continue;
+                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
             }
+        }
 
-            if (inputGradient.IsEmpty) return;
+        public static void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        {
+            // Every size is checked before any memory is touched: the loops below index without bounds checks.
+            KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
 
-            // Input gradient: every output pixel scatters dx[window tap, c] += sum over f of g[pixel, f] * k[kh, kw, c, f].
-            // Fewer channels than a vector: every channel is a dot product over f (kt, the transposed weights, is not needed).
-            ref float kt = ref k;
+            // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
+            int padTop = Math.Max((outputHeight - 1) * StrideHeight + 3 - height, 0) / 2;
+            int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 3 - width, 0) / 2;
+
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dx = ref MemoryMarshal.GetReference(inputGradient);
+            // Fewer channels than a vector: the input gradient is dot products over f, which read k as it is.
+            ref float kt = ref k;
+
+            // Input gradient, tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
-                for (int oh = 0; oh < outputHeight; oh++)
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    int ih0 = oh * StrideHeight - padTop;
-                    // Kernel rows that land inside the input for this output row.
-                    int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
-                    int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
-                    bool interiorRow = oh >= ohLo && oh < ohHi;
-                    int ow = 0;
-                    // Left border (the whole row when the row is not interior): window clamped to the input.
-                    for (; ow < (interiorRow ? owLo : outputWidth); ow++)
+                    // Output rows whose tap row kh lands inside the input.
+                    int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;
+                    int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
+                    int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
+                    if (ohStart >= ohEnd) continue;
+                    for (int kw = 0; kw < KernelWidth; kw++)
                     {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        InputGradientBorder(ref Unsafe.Add(ref dx, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
-                    }
-                    // Interior: the whole window is inside the input, no checks.
-                    for (; ow < (interiorRow ? owHi : 0); ow++)
-                    {
-                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        InputGradientInterior(ref Unsafe.Add(ref dx, window), rowStep, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
-                    }
-                    // Right border.
-                    for (; ow < outputWidth; ow++)
-                    {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        InputGradientBorder(ref Unsafe.Add(ref dx, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
+                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
+                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
+                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
+                        if (owStart >= owEnd) continue;
+                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        InputGradientTap(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
+            }
+        }
+
+        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
+        {
+            int f = 0;
+            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
+            {
+                var bias0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                // tap (0, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 0));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 6);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 12);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 18);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 24);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 10));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 30);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 11));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 36);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 42);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 5));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 7));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 48);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 2));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 4));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 6));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 54);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 3));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 5));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 7));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 60);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 2));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 4));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 6));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 66);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 3));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 5));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 7));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 72);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 78);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 5));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 7));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 84);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 4));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 6));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 90);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 5));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 7));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 96);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 2));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 4));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 6));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 102);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 3));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 5));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 7));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
+                a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 6));
+                a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 12));
+                a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 18));
+            }
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
+                // tap (0, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f);
+                    s0 += Unsafe.Add(ref x, 0) * kc; s1 += Unsafe.Add(ref x, 2) * kc; s2 += Unsafe.Add(ref x, 4) * kc; s3 += Unsafe.Add(ref x, 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 6);
+                    s0 += Unsafe.Add(ref x, 1) * kc; s1 += Unsafe.Add(ref x, 3) * kc; s2 += Unsafe.Add(ref x, 5) * kc; s3 += Unsafe.Add(ref x, 7) * kc;
+                }
+                // tap (0, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 12);
+                    s0 += Unsafe.Add(ref x, 2) * kc; s1 += Unsafe.Add(ref x, 4) * kc; s2 += Unsafe.Add(ref x, 6) * kc; s3 += Unsafe.Add(ref x, 8) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 18);
+                    s0 += Unsafe.Add(ref x, 3) * kc; s1 += Unsafe.Add(ref x, 5) * kc; s2 += Unsafe.Add(ref x, 7) * kc; s3 += Unsafe.Add(ref x, 9) * kc;
+                }
+                // tap (0, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 24);
+                    s0 += Unsafe.Add(ref x, 4) * kc; s1 += Unsafe.Add(ref x, 6) * kc; s2 += Unsafe.Add(ref x, 8) * kc; s3 += Unsafe.Add(ref x, 10) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 30);
+                    s0 += Unsafe.Add(ref x, 5) * kc; s1 += Unsafe.Add(ref x, 7) * kc; s2 += Unsafe.Add(ref x, 9) * kc; s3 += Unsafe.Add(ref x, 11) * kc;
+                }
+                // tap (1, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f + 36);
+                    s0 += Unsafe.Add(ref x, rowStep) * kc; s1 += Unsafe.Add(ref x, rowStep + 2) * kc; s2 += Unsafe.Add(ref x, rowStep + 4) * kc; s3 += Unsafe.Add(ref x, rowStep + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 42);
+                    s0 += Unsafe.Add(ref x, rowStep + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 3) * kc; s2 += Unsafe.Add(ref x, rowStep + 5) * kc; s3 += Unsafe.Add(ref x, rowStep + 7) * kc;
+                }
+                // tap (1, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 48);
+                    s0 += Unsafe.Add(ref x, rowStep + 2) * kc; s1 += Unsafe.Add(ref x, rowStep + 2 + 2) * kc; s2 += Unsafe.Add(ref x, rowStep + 2 + 4) * kc; s3 += Unsafe.Add(ref x, rowStep + 2 + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 54);
+                    s0 += Unsafe.Add(ref x, rowStep + 2 + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 2 + 3) * kc; s2 += Unsafe.Add(ref x, rowStep + 2 + 5) * kc; s3 += Unsafe.Add(ref x, rowStep + 2 + 7) * kc;
+                }
+                // tap (1, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 60);
+                    s0 += Unsafe.Add(ref x, rowStep + 4) * kc; s1 += Unsafe.Add(ref x, rowStep + 4 + 2) * kc; s2 += Unsafe.Add(ref x, rowStep + 4 + 4) * kc; s3 += Unsafe.Add(ref x, rowStep + 4 + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 66);
+                    s0 += Unsafe.Add(ref x, rowStep + 4 + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 4 + 3) * kc; s2 += Unsafe.Add(ref x, rowStep + 4 + 5) * kc; s3 += Unsafe.Add(ref x, rowStep + 4 + 7) * kc;
+                }
+                // tap (2, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f + 72);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 2) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 4) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 78);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 3) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 5) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 7) * kc;
+                }
+                // tap (2, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 84);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 2) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 2 + 2) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 2 + 4) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 2 + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 90);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 2 + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 2 + 3) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 2 + 5) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 2 + 7) * kc;
+                }
+                // tap (2, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 96);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 4) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 4 + 2) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 4 + 4) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 4 + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 102);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 4 + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 4 + 3) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 4 + 5) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 4 + 7) * kc;
+                }
+                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 6) = s1; Unsafe.Add(ref y, f + 12) = s2; Unsafe.Add(ref y, f + 18) = s3;
             }
         }
 
@@ -532,120 +867,104 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>Scatters one interior output pixel's gradient g into its window of dx (dx is the window's top-left).</summary>
-        private static void InputGradientInterior(ref float dx, int rowStep, ref float g, ref float kt, ref float k)
-        {
-            // tap (0, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, 0), ref g, ref Unsafe.Add(ref kt, 0), ref Unsafe.Add(ref k, 0));
-            // tap (0, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2), ref g, ref Unsafe.Add(ref kt, 12), ref Unsafe.Add(ref k, 12));
-            // tap (0, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, 4), ref g, ref Unsafe.Add(ref kt, 24), ref Unsafe.Add(ref k, 24));
-            // tap (1, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep), ref g, ref Unsafe.Add(ref kt, 36), ref Unsafe.Add(ref k, 36));
-            // tap (1, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 2), ref g, ref Unsafe.Add(ref kt, 48), ref Unsafe.Add(ref k, 48));
-            // tap (1, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 4), ref g, ref Unsafe.Add(ref kt, 60), ref Unsafe.Add(ref k, 60));
-            // tap (2, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep), ref g, ref Unsafe.Add(ref kt, 72), ref Unsafe.Add(ref k, 72));
-            // tap (2, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 2), ref g, ref Unsafe.Add(ref kt, 84), ref Unsafe.Add(ref k, 84));
-            // tap (2, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 4), ref g, ref Unsafe.Add(ref kt, 96), ref Unsafe.Add(ref k, 96));
-        }
-
-        /// <summary>Scatters one border output pixel's gradient g into the taps of its window inside the input (dx is the sample).</summary>
-        private static void InputGradientBorder(ref float dx, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float g, ref float kt, ref float k)
-        {
-            for (int kh = khLo; kh < khHi; kh++)
-            {
-                int row = (ih0 + kh * DilationHeight) * width;
-                for (int kw = kwLo; kw < kwHi; kw++)
-                {
-                    int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                    int ko = (kh * KernelWidth + kw) * 12;
-                    InputGradientTap(ref Unsafe.Add(ref dx, xo), ref g, ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko));
-                }
-            }
-        }
-
-        /// <summary>dx[c] += sum over f of g[f] * k[c, f] for one tap; kt is the same tap's weights transposed to [f, c].</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k)
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
         {
             int c = 0;
-            // Remaining channels: a dot product over the filters with the untransposed row k[c, :].
             for (; c < InputChannels; c++)
             {
-                ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                var sum = Vector<float>.Zero;
-                int f = 0;
-                for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-                    sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref g, (nuint)f), Vector.LoadUnsafe(ref kc, (nuint)f), sum);
-                float s = Vector.Sum(sum);
-                for (; f < Filters; f++) s += Unsafe.Add(ref g, f) * Unsafe.Add(ref kc, f);
-                Unsafe.Add(ref dx, c) += s;
-            }
-        }
-
-        /// <summary>Adds one interior output pixel's contribution x[window tap, c] * g[f] to every dk[tap, c, f] (x is the window's top-left).</summary>
-        private static void WeightGradientInterior(ref float x, int rowStep, ref float g, ref float dk)
-        {
-            // tap (0, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, 0), ref g, ref Unsafe.Add(ref dk, 0));
-            // tap (0, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2), ref g, ref Unsafe.Add(ref dk, 12));
-            // tap (0, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, 4), ref g, ref Unsafe.Add(ref dk, 24));
-            // tap (1, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep), ref g, ref Unsafe.Add(ref dk, 36));
-            // tap (1, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 2), ref g, ref Unsafe.Add(ref dk, 48));
-            // tap (1, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 4), ref g, ref Unsafe.Add(ref dk, 60));
-            // tap (2, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep), ref g, ref Unsafe.Add(ref dk, 72));
-            // tap (2, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 2), ref g, ref Unsafe.Add(ref dk, 84));
-            // tap (2, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 4), ref g, ref Unsafe.Add(ref dk, 96));
-        }
-
-        /// <summary>Adds one border output pixel's contribution to dk for the taps of its window inside the input (x is the sample).</summary>
-        private static void WeightGradientBorder(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float g, ref float dk)
-        {
-            for (int kh = khLo; kh < khHi; kh++)
-            {
-                int row = (ih0 + kh * DilationHeight) * width;
-                for (int kw = kwLo; kw < kwHi; kw++)
-                {
-                    int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                    int ko = (kh * KernelWidth + kw) * 12;
-                    WeightGradientTap(ref Unsafe.Add(ref x, xo), ref g, ref Unsafe.Add(ref dk, ko));
-                }
-            }
-        }
-
-        /// <summary>dk[c, f] += x[c] * g[f] for one tap: an outer product of the tap's input channels and the pixel's gradient.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void WeightGradientTap(ref float x, ref float g, ref float dk)
-        {
-            for (int c = 0; c < InputChannels; c++)
-            {
-                float xs = Unsafe.Add(ref x, c);
-                ref float dkc = ref Unsafe.Add(ref dk, c * Filters);
-                var xc = new Vector<float>(xs);
                 int f = 0;
                 for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
                 {
-                    Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref g, (nuint)f), Vector.LoadUnsafe(ref dkc, (nuint)f)).StoreUnsafe(ref dkc, (nuint)f);
+                    var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Vector.LoadUnsafe(ref gp);
+                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            a00 = Vector.FusedMultiplyAdd(x0, g0, a00);
+                            xp = ref Unsafe.Add(ref xp, 2);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
                 }
                 for (; f < Filters; f++)
                 {
-                    Unsafe.Add(ref dkc, f) += xs * Unsafe.Add(ref g, f);
+                    float s0 = 0f;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            float gf = gp;
+                            s0 += Unsafe.Add(ref xp, 0) * gf;
+                            xp = ref Unsafe.Add(ref xp, 2);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    Unsafe.Add(ref dk, c * Filters + f) += s0;
                 }
             }
+        }
+
+        /// <summary>
+        /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
+        /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 4 pixels x up to 4 channel vectors.
+        /// </summary>
+        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
+                ref float gr = ref Unsafe.Add(ref g, i * gRow);
+                int j = 0;
+                for (; j <= cols - 4; j += 4)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 2);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
+                        Unsafe.Add(ref dxp, c + 2) += DotFilters(ref Unsafe.Add(ref gp, 6), ref kc);
+                        Unsafe.Add(ref dxp, c + 4) += DotFilters(ref Unsafe.Add(ref gp, 12), ref kc);
+                        Unsafe.Add(ref dxp, c + 6) += DotFilters(ref Unsafe.Add(ref gp, 18), ref kc);
+                    }
+                }
+                for (; j < cols; j++)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 2);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
+                    }
+                }
+            }
+        }
+
+        /// <summary>sum over f of a[f] * b[f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static float DotFilters(ref float a, ref float b)
+        {
+            var sum = Vector<float>.Zero;
+            int f = 0;
+            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
+                sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref a, (nuint)f), Vector.LoadUnsafe(ref b, (nuint)f), sum);
+            float s = Vector.Sum(sum);
+            for (; f < Filters; f++) s += Unsafe.Add(ref a, f) * Unsafe.Add(ref b, f);
+            return s;
         }
     }
 }

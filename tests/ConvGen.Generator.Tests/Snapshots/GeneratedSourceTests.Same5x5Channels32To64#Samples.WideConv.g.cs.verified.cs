@@ -84,6 +84,18 @@ namespace Samples
             global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
             => global::ConvGen.Generated.WideConvKernels.Backward(input, batch, height, width, weights, outputGradient, inputGradient, weightsGradient, biasGradient);
 
+        /// <summary>Adds only the weight and bias gradients of Forward (the part of <c>Backward</c> a first layer needs).</summary>
+        /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
+        public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+            => global::ConvGen.Generated.WideConvKernels.BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+
+        /// <summary>Adds only the input gradient of Forward.</summary>
+        /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
+        public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
+            => global::ConvGen.Generated.WideConvKernels.BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+
         // ---- The layer object (ConvGen.ILayer): parameters, buffers, threading and the activation live in Conv2DLayerCore. ----
 
         private global::ConvGen.Conv2DLayerCore<WideConv>? _convGenCore;
@@ -195,7 +207,14 @@ namespace ConvGen.Generated
                         ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     // Interior: the whole window is inside the input, no checks.
-                    for (; ow < (interiorRow ? owHi : 0); ow++)
+                    int interiorEnd = interiorRow ? owHi : 0;
+                    for (; ow + 4 <= interiorEnd; ow += 4)
+                    {
+                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                    for (; ow < interiorEnd; ow++)
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
@@ -217,28 +236,29 @@ namespace ConvGen.Generated
         public static void Backward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
             Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
+            // Check everything first, so a bad argument leaves every gradient untouched.
+            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
+            BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+            if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+        }
+
+        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient,
+            Span<float> weightsGradient, Span<float> biasGradient)
+        {
             // Every size is checked before any memory is touched: the loops below index without bounds checks.
             KernelGuard.Positive(batch, nameof(batch));
             int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
             KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
             KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
             KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
             KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
 
-            int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
             int padTop = Math.Max((outputHeight - 1) * StrideHeight + 5 - height, 0) / 2;
             int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 5 - width, 0) / 2;
-            // Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).
-            int ohLo = Math.Min(outputHeight, (padTop + StrideHeight - 1) / StrideHeight);
-            int ohHi = Math.Max(ohLo, height - 5 + padTop < 0 ? 0 : Math.Min(outputHeight, (height - 5 + padTop) / StrideHeight + 1));
-            int owLo = Math.Min(outputWidth, (padLeft + StrideWidth - 1) / StrideWidth);
-            int owHi = Math.Max(owLo, width - 5 + padLeft < 0 ? 0 : Math.Min(outputWidth, (width - 5 + padLeft) / StrideWidth + 1));
 
             ref float x = ref MemoryMarshal.GetReference(input);
-            ref float k = ref MemoryMarshal.GetReference(weights);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
 
@@ -253,98 +273,1272 @@ namespace ConvGen.Generated
                 }
             }
 
-            // Weight gradient: dk[kh, kw, c, f] += x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * g[n, oh, ow, f].
+            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
-                for (int oh = 0; oh < outputHeight; oh++)
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    int ih0 = oh * StrideHeight - padTop;
-                    // Kernel rows that land inside the input for this output row.
-                    int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
-                    int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
-                    bool interiorRow = oh >= ohLo && oh < ohHi;
-                    int ow = 0;
-                    // Left border (the whole row when the row is not interior): window clamped to the input.
-                    for (; ow < (interiorRow ? owLo : outputWidth); ow++)
+                    // Output rows whose tap row kh lands inside the input.
+                    int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;
+                    int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
+                    int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
+                    if (ohStart >= ohEnd) continue;
+                    for (int kw = 0; kw < KernelWidth; kw++)
                     {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        WeightGradientBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref dk);
-                    }
-                    // Interior: the whole window is inside the input, no checks.
-                    for (; ow < (interiorRow ? owHi : 0); ow++)
-                    {
-                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        WeightGradientInterior(ref Unsafe.Add(ref x, window), rowStep, ref Unsafe.Add(ref g, pixel), ref dk);
-                    }
-                    // Right border.
-                    for (; ow < outputWidth; ow++)
-                    {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        WeightGradientBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref dk);
+                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
+                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
+                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
+                        if (owStart >= owEnd) continue;
+                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
             }
+        }
 
-            if (inputGradient.IsEmpty) return;
+        public static void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        {
+            // Every size is checked before any memory is touched: the loops below index without bounds checks.
+            KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
 
-            // Input gradient: every output pixel scatters dx[window tap, c] += sum over f of g[pixel, f] * k[kh, kw, c, f].
-            // Whole vectors of c read the weights transposed to [kh, kw, f, c]; the rest of c are dot products over f.
+            // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
+            int padTop = Math.Max((outputHeight - 1) * StrideHeight + 5 - height, 0) / 2;
+            int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 5 - width, 0) / 2;
+
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
+            ref float dx = ref MemoryMarshal.GetReference(inputGradient);
+            // The input gradient runs along c, so it reads the weights transposed to kt[kh, kw, f, c].
             float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);
-            try
+            TransposeWeights(weights, transposed);
+            ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
+
+            // Input gradient, tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
+            for (int n = 0; n < batch; n++)
             {
-                TransposeWeights(weights, transposed);
-                ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
-                ref float dx = ref MemoryMarshal.GetReference(inputGradient);
-                for (int n = 0; n < batch; n++)
+                int sample = n * height * width * InputChannels;
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    int sample = n * height * width * InputChannels;
-                    for (int oh = 0; oh < outputHeight; oh++)
+                    // Output rows whose tap row kh lands inside the input.
+                    int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;
+                    int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
+                    int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
+                    if (ohStart >= ohEnd) continue;
+                    for (int kw = 0; kw < KernelWidth; kw++)
                     {
-                        int ih0 = oh * StrideHeight - padTop;
-                        // Kernel rows that land inside the input for this output row.
-                        int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
-                        int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
-                        bool interiorRow = oh >= ohLo && oh < ohHi;
-                        int ow = 0;
-                        // Left border (the whole row when the row is not interior): window clamped to the input.
-                        for (; ow < (interiorRow ? owLo : outputWidth); ow++)
-                        {
-                            int iw0 = ow * StrideWidth - padLeft;
-                            int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                            int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            InputGradientBorder(ref Unsafe.Add(ref dx, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
-                        }
-                        // Interior: the whole window is inside the input, no checks.
-                        for (; ow < (interiorRow ? owHi : 0); ow++)
-                        {
-                            int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
-                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            InputGradientInterior(ref Unsafe.Add(ref dx, window), rowStep, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
-                        }
-                        // Right border.
-                        for (; ow < outputWidth; ow++)
-                        {
-                            int iw0 = ow * StrideWidth - padLeft;
-                            int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                            int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            InputGradientBorder(ref Unsafe.Add(ref dx, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
-                        }
+                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
+                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
+                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
+                        if (owStart >= owEnd) continue;
+                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        InputGradientTap(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
             }
-            finally
+            ArrayPool<float>.Shared.Return(transposed);
+        }
+
+        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
+        {
+            int f = 0;
+            for (; Vector<float>.Count >= 16 && f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
             {
-                ArrayPool<float>.Shared.Return(transposed);
+                var bias0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                var bias1 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector<float>.Count);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
+                var bias2 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(2 * Vector<float>.Count));
+                var a02 = bias2; var a12 = bias2; var a22 = bias2; var a32 = bias2;
+                var bias3 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(3 * Vector<float>.Count));
+                var a03 = bias3; var a13 = bias3; var a23 = bias3; var a33 = bias3;
+                // tap (0, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (0, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (0, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (0, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (0, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 224));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (1, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (1, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (1, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (1, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (1, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (2, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (2, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (2, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (2, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (2, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (3, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (3, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (3, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (3, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (3, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (4, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (4, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (4, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (4, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (4, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
+                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
+                }
+                a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count); a02.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(2 * Vector<float>.Count)); a03.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(3 * Vector<float>.Count));
+                a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64)); a11.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)Vector<float>.Count); a12.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)(2 * Vector<float>.Count)); a13.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)(3 * Vector<float>.Count));
+                a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 128)); a21.StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)Vector<float>.Count); a22.StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)(2 * Vector<float>.Count)); a23.StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)(3 * Vector<float>.Count));
+                a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 192)); a31.StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)Vector<float>.Count); a32.StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)(2 * Vector<float>.Count)); a33.StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)(3 * Vector<float>.Count));
+            }
+            for (; f <= Filters - 2 * Vector<float>.Count; f += 2 * Vector<float>.Count)
+            {
+                var bias0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                var bias1 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector<float>.Count);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
+                // tap (0, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 224));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
+                }
+                a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
+                a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64)); a11.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)Vector<float>.Count);
+                a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 128)); a21.StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)Vector<float>.Count);
+                a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 192)); a31.StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)Vector<float>.Count);
+            }
+            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
+            {
+                var bias0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                // tap (0, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 224));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
+                a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64));
+                a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 128));
+                a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 192));
             }
         }
 
@@ -852,187 +2046,223 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>Scatters one interior output pixel's gradient g into its window of dx (dx is the window's top-left).</summary>
-        private static void InputGradientInterior(ref float dx, int rowStep, ref float g, ref float kt, ref float k)
-        {
-            // tap (0, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, 0), ref g, ref Unsafe.Add(ref kt, 0), ref Unsafe.Add(ref k, 0));
-            // tap (0, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, 32), ref g, ref Unsafe.Add(ref kt, 2048), ref Unsafe.Add(ref k, 2048));
-            // tap (0, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, 64), ref g, ref Unsafe.Add(ref kt, 4096), ref Unsafe.Add(ref k, 4096));
-            // tap (0, 3)
-            InputGradientTap(ref Unsafe.Add(ref dx, 96), ref g, ref Unsafe.Add(ref kt, 6144), ref Unsafe.Add(ref k, 6144));
-            // tap (0, 4)
-            InputGradientTap(ref Unsafe.Add(ref dx, 128), ref g, ref Unsafe.Add(ref kt, 8192), ref Unsafe.Add(ref k, 8192));
-            // tap (1, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep), ref g, ref Unsafe.Add(ref kt, 10240), ref Unsafe.Add(ref k, 10240));
-            // tap (1, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 32), ref g, ref Unsafe.Add(ref kt, 12288), ref Unsafe.Add(ref k, 12288));
-            // tap (1, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 64), ref g, ref Unsafe.Add(ref kt, 14336), ref Unsafe.Add(ref k, 14336));
-            // tap (1, 3)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 96), ref g, ref Unsafe.Add(ref kt, 16384), ref Unsafe.Add(ref k, 16384));
-            // tap (1, 4)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 128), ref g, ref Unsafe.Add(ref kt, 18432), ref Unsafe.Add(ref k, 18432));
-            // tap (2, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep), ref g, ref Unsafe.Add(ref kt, 20480), ref Unsafe.Add(ref k, 20480));
-            // tap (2, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 32), ref g, ref Unsafe.Add(ref kt, 22528), ref Unsafe.Add(ref k, 22528));
-            // tap (2, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 64), ref g, ref Unsafe.Add(ref kt, 24576), ref Unsafe.Add(ref k, 24576));
-            // tap (2, 3)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 96), ref g, ref Unsafe.Add(ref kt, 26624), ref Unsafe.Add(ref k, 26624));
-            // tap (2, 4)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 128), ref g, ref Unsafe.Add(ref kt, 28672), ref Unsafe.Add(ref k, 28672));
-            // tap (3, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, 3 * rowStep), ref g, ref Unsafe.Add(ref kt, 30720), ref Unsafe.Add(ref k, 30720));
-            // tap (3, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, 3 * rowStep + 32), ref g, ref Unsafe.Add(ref kt, 32768), ref Unsafe.Add(ref k, 32768));
-            // tap (3, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, 3 * rowStep + 64), ref g, ref Unsafe.Add(ref kt, 34816), ref Unsafe.Add(ref k, 34816));
-            // tap (3, 3)
-            InputGradientTap(ref Unsafe.Add(ref dx, 3 * rowStep + 96), ref g, ref Unsafe.Add(ref kt, 36864), ref Unsafe.Add(ref k, 36864));
-            // tap (3, 4)
-            InputGradientTap(ref Unsafe.Add(ref dx, 3 * rowStep + 128), ref g, ref Unsafe.Add(ref kt, 38912), ref Unsafe.Add(ref k, 38912));
-            // tap (4, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, 4 * rowStep), ref g, ref Unsafe.Add(ref kt, 40960), ref Unsafe.Add(ref k, 40960));
-            // tap (4, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, 4 * rowStep + 32), ref g, ref Unsafe.Add(ref kt, 43008), ref Unsafe.Add(ref k, 43008));
-            // tap (4, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, 4 * rowStep + 64), ref g, ref Unsafe.Add(ref kt, 45056), ref Unsafe.Add(ref k, 45056));
-            // tap (4, 3)
-            InputGradientTap(ref Unsafe.Add(ref dx, 4 * rowStep + 96), ref g, ref Unsafe.Add(ref kt, 47104), ref Unsafe.Add(ref k, 47104));
-            // tap (4, 4)
-            InputGradientTap(ref Unsafe.Add(ref dx, 4 * rowStep + 128), ref g, ref Unsafe.Add(ref kt, 49152), ref Unsafe.Add(ref k, 49152));
-        }
-
-        /// <summary>Scatters one border output pixel's gradient g into the taps of its window inside the input (dx is the sample).</summary>
-        private static void InputGradientBorder(ref float dx, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float g, ref float kt, ref float k)
-        {
-            for (int kh = khLo; kh < khHi; kh++)
-            {
-                int row = (ih0 + kh * DilationHeight) * width;
-                for (int kw = kwLo; kw < kwHi; kw++)
-                {
-                    int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                    int ko = (kh * KernelWidth + kw) * 2048;
-                    InputGradientTap(ref Unsafe.Add(ref dx, xo), ref g, ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko));
-                }
-            }
-        }
-
-        /// <summary>dx[c] += sum over f of g[f] * k[c, f] for one tap; kt is the same tap's weights transposed to [f, c].</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k)
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
         {
             int c = 0;
-            // Whole vectors of channels: broadcast g[f], multiply by the transposed row kt[f, c..].
-            for (; c <= InputChannels - Vector<float>.Count; c += Vector<float>.Count)
+            for (; c <= InputChannels - 4; c += 4)
             {
-                var acc = Vector.LoadUnsafe(ref dx, (nuint)c);
-                for (int f = 0; f < Filters; f++)
-                    acc = Vector.FusedMultiplyAdd(new Vector<float>(Unsafe.Add(ref g, f)), Vector.LoadUnsafe(ref kt, (nuint)(f * InputChannels + c)), acc);
-                acc.StoreUnsafe(ref dx, (nuint)c);
-            }
-            // Remaining channels: a dot product over the filters with the untransposed row k[c, :].
-            for (; c < InputChannels; c++)
-            {
-                ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                var sum = Vector<float>.Zero;
                 int f = 0;
-                for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-                    sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref g, (nuint)f), Vector.LoadUnsafe(ref kc, (nuint)f), sum);
-                float s = Vector.Sum(sum);
-                Unsafe.Add(ref dx, c) += s;
-            }
-        }
-
-        /// <summary>Adds one interior output pixel's contribution x[window tap, c] * g[f] to every dk[tap, c, f] (x is the window's top-left).</summary>
-        private static void WeightGradientInterior(ref float x, int rowStep, ref float g, ref float dk)
-        {
-            // tap (0, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, 0), ref g, ref Unsafe.Add(ref dk, 0));
-            // tap (0, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, 32), ref g, ref Unsafe.Add(ref dk, 2048));
-            // tap (0, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, 64), ref g, ref Unsafe.Add(ref dk, 4096));
-            // tap (0, 3)
-            WeightGradientTap(ref Unsafe.Add(ref x, 96), ref g, ref Unsafe.Add(ref dk, 6144));
-            // tap (0, 4)
-            WeightGradientTap(ref Unsafe.Add(ref x, 128), ref g, ref Unsafe.Add(ref dk, 8192));
-            // tap (1, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep), ref g, ref Unsafe.Add(ref dk, 10240));
-            // tap (1, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 32), ref g, ref Unsafe.Add(ref dk, 12288));
-            // tap (1, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 64), ref g, ref Unsafe.Add(ref dk, 14336));
-            // tap (1, 3)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 96), ref g, ref Unsafe.Add(ref dk, 16384));
-            // tap (1, 4)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 128), ref g, ref Unsafe.Add(ref dk, 18432));
-            // tap (2, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep), ref g, ref Unsafe.Add(ref dk, 20480));
-            // tap (2, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 32), ref g, ref Unsafe.Add(ref dk, 22528));
-            // tap (2, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 64), ref g, ref Unsafe.Add(ref dk, 24576));
-            // tap (2, 3)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 96), ref g, ref Unsafe.Add(ref dk, 26624));
-            // tap (2, 4)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 128), ref g, ref Unsafe.Add(ref dk, 28672));
-            // tap (3, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, 3 * rowStep), ref g, ref Unsafe.Add(ref dk, 30720));
-            // tap (3, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, 3 * rowStep + 32), ref g, ref Unsafe.Add(ref dk, 32768));
-            // tap (3, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, 3 * rowStep + 64), ref g, ref Unsafe.Add(ref dk, 34816));
-            // tap (3, 3)
-            WeightGradientTap(ref Unsafe.Add(ref x, 3 * rowStep + 96), ref g, ref Unsafe.Add(ref dk, 36864));
-            // tap (3, 4)
-            WeightGradientTap(ref Unsafe.Add(ref x, 3 * rowStep + 128), ref g, ref Unsafe.Add(ref dk, 38912));
-            // tap (4, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, 4 * rowStep), ref g, ref Unsafe.Add(ref dk, 40960));
-            // tap (4, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, 4 * rowStep + 32), ref g, ref Unsafe.Add(ref dk, 43008));
-            // tap (4, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, 4 * rowStep + 64), ref g, ref Unsafe.Add(ref dk, 45056));
-            // tap (4, 3)
-            WeightGradientTap(ref Unsafe.Add(ref x, 4 * rowStep + 96), ref g, ref Unsafe.Add(ref dk, 47104));
-            // tap (4, 4)
-            WeightGradientTap(ref Unsafe.Add(ref x, 4 * rowStep + 128), ref g, ref Unsafe.Add(ref dk, 49152));
-        }
-
-        /// <summary>Adds one border output pixel's contribution to dk for the taps of its window inside the input (x is the sample).</summary>
-        private static void WeightGradientBorder(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float g, ref float dk)
-        {
-            for (int kh = khLo; kh < khHi; kh++)
-            {
-                int row = (ih0 + kh * DilationHeight) * width;
-                for (int kw = kwLo; kw < kwHi; kw++)
+                for (; Vector<float>.Count >= 16 && f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
                 {
-                    int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                    int ko = (kh * KernelWidth + kw) * 2048;
-                    WeightGradientTap(ref Unsafe.Add(ref x, xo), ref g, ref Unsafe.Add(ref dk, ko));
+                    var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); var a01 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector<float>.Count); var a02 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(2 * Vector<float>.Count)); var a03 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(3 * Vector<float>.Count));
+                    var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); var a11 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector<float>.Count); var a12 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(2 * Vector<float>.Count)); var a13 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(3 * Vector<float>.Count));
+                    var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); var a21 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector<float>.Count); var a22 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(2 * Vector<float>.Count)); var a23 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(3 * Vector<float>.Count));
+                    var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); var a31 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector<float>.Count); var a32 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(2 * Vector<float>.Count)); var a33 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(3 * Vector<float>.Count));
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Vector.LoadUnsafe(ref gp);
+                            var g1 = Vector.LoadUnsafe(ref gp, (nuint)Vector<float>.Count);
+                            var g2 = Vector.LoadUnsafe(ref gp, (nuint)(2 * Vector<float>.Count));
+                            var g3 = Vector.LoadUnsafe(ref gp, (nuint)(3 * Vector<float>.Count));
+                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            a00 = Vector.FusedMultiplyAdd(x0, g0, a00); a01 = Vector.FusedMultiplyAdd(x0, g1, a01); a02 = Vector.FusedMultiplyAdd(x0, g2, a02); a03 = Vector.FusedMultiplyAdd(x0, g3, a03);
+                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            a10 = Vector.FusedMultiplyAdd(x1, g0, a10); a11 = Vector.FusedMultiplyAdd(x1, g1, a11); a12 = Vector.FusedMultiplyAdd(x1, g2, a12); a13 = Vector.FusedMultiplyAdd(x1, g3, a13);
+                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            a20 = Vector.FusedMultiplyAdd(x2, g0, a20); a21 = Vector.FusedMultiplyAdd(x2, g1, a21); a22 = Vector.FusedMultiplyAdd(x2, g2, a22); a23 = Vector.FusedMultiplyAdd(x2, g3, a23);
+                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            a30 = Vector.FusedMultiplyAdd(x3, g0, a30); a31 = Vector.FusedMultiplyAdd(x3, g1, a31); a32 = Vector.FusedMultiplyAdd(x3, g2, a32); a33 = Vector.FusedMultiplyAdd(x3, g3, a33);
+                            xp = ref Unsafe.Add(ref xp, 32);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); a01.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector<float>.Count); a02.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(2 * Vector<float>.Count)); a03.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(3 * Vector<float>.Count));
+                    a10.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); a11.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector<float>.Count); a12.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(2 * Vector<float>.Count)); a13.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(3 * Vector<float>.Count));
+                    a20.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); a21.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector<float>.Count); a22.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(2 * Vector<float>.Count)); a23.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(3 * Vector<float>.Count));
+                    a30.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); a31.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector<float>.Count); a32.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(2 * Vector<float>.Count)); a33.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(3 * Vector<float>.Count));
+                }
+                for (; f <= Filters - 2 * Vector<float>.Count; f += 2 * Vector<float>.Count)
+                {
+                    var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); var a01 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector<float>.Count);
+                    var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); var a11 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector<float>.Count);
+                    var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); var a21 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector<float>.Count);
+                    var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); var a31 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector<float>.Count);
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Vector.LoadUnsafe(ref gp);
+                            var g1 = Vector.LoadUnsafe(ref gp, (nuint)Vector<float>.Count);
+                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            a00 = Vector.FusedMultiplyAdd(x0, g0, a00); a01 = Vector.FusedMultiplyAdd(x0, g1, a01);
+                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            a10 = Vector.FusedMultiplyAdd(x1, g0, a10); a11 = Vector.FusedMultiplyAdd(x1, g1, a11);
+                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            a20 = Vector.FusedMultiplyAdd(x2, g0, a20); a21 = Vector.FusedMultiplyAdd(x2, g1, a21);
+                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            a30 = Vector.FusedMultiplyAdd(x3, g0, a30); a31 = Vector.FusedMultiplyAdd(x3, g1, a31);
+                            xp = ref Unsafe.Add(ref xp, 32);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); a01.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector<float>.Count);
+                    a10.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); a11.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector<float>.Count);
+                    a20.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); a21.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector<float>.Count);
+                    a30.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); a31.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector<float>.Count);
+                }
+                for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
+                {
+                    var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f));
+                    var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f));
+                    var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f));
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Vector.LoadUnsafe(ref gp);
+                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            a00 = Vector.FusedMultiplyAdd(x0, g0, a00);
+                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            a10 = Vector.FusedMultiplyAdd(x1, g0, a10);
+                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            a20 = Vector.FusedMultiplyAdd(x2, g0, a20);
+                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            a30 = Vector.FusedMultiplyAdd(x3, g0, a30);
+                            xp = ref Unsafe.Add(ref xp, 32);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    a10.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f));
+                    a20.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f));
+                    a30.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f));
                 }
             }
         }
 
-        /// <summary>dk[c, f] += x[c] * g[f] for one tap: an outer product of the tap's input channels and the pixel's gradient.</summary>
+        /// <summary>
+        /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
+        /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 4 pixels x up to 4 channel vectors.
+        /// </summary>
+        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
+                ref float gr = ref Unsafe.Add(ref g, i * gRow);
+                int j = 0;
+                for (; j <= cols - 4; j += 4)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 32);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c <= InputChannels - 2 * Vector<float>.Count; c += 2 * Vector<float>.Count)
+                    {
+                        var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c)); var a01 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
+                        var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 32)); var a11 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 32), (nuint)Vector<float>.Count);
+                        var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 64)); var a21 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 64), (nuint)Vector<float>.Count);
+                        var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 96)); var a31 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 96), (nuint)Vector<float>.Count);
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Vector.LoadUnsafe(ref kf);
+                            var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
+                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
+                            var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 64));
+                            a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
+                            var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 128));
+                            a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
+                            var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 192));
+                            a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
+                        }
+                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c)); a01.StoreUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
+                        a10.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 32)); a11.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 32), (nuint)Vector<float>.Count);
+                        a20.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 64)); a21.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 64), (nuint)Vector<float>.Count);
+                        a30.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 96)); a31.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 96), (nuint)Vector<float>.Count);
+                    }
+                    for (; c <= InputChannels - Vector<float>.Count; c += Vector<float>.Count)
+                    {
+                        var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c));
+                        var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 32));
+                        var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 64));
+                        var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 96));
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Vector.LoadUnsafe(ref kf);
+                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
+                            var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 64));
+                            a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
+                            var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 128));
+                            a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
+                            var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 192));
+                            a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
+                        }
+                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
+                        a10.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 32));
+                        a20.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 64));
+                        a30.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 96));
+                    }
+                }
+                for (; j < cols; j++)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 32);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c <= InputChannels - 2 * Vector<float>.Count; c += 2 * Vector<float>.Count)
+                    {
+                        var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c)); var a01 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Vector.LoadUnsafe(ref kf);
+                            var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
+                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
+                        }
+                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c)); a01.StoreUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
+                    }
+                    for (; c <= InputChannels - Vector<float>.Count; c += Vector<float>.Count)
+                    {
+                        var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c));
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Vector.LoadUnsafe(ref kf);
+                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
+                        }
+                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
+                    }
+                }
+            }
+        }
+
+        /// <summary>sum over f of a[f] * b[f].</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void WeightGradientTap(ref float x, ref float g, ref float dk)
+        private static float DotFilters(ref float a, ref float b)
         {
-            for (int c = 0; c < InputChannels; c++)
-            {
-                float xs = Unsafe.Add(ref x, c);
-                ref float dkc = ref Unsafe.Add(ref dk, c * Filters);
-                var xc = new Vector<float>(xs);
-                int f = 0;
-                for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-                {
-                    Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref g, (nuint)f), Vector.LoadUnsafe(ref dkc, (nuint)f)).StoreUnsafe(ref dkc, (nuint)f);
-                }
-            }
+            var sum = Vector<float>.Zero;
+            int f = 0;
+            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
+                sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref a, (nuint)f), Vector.LoadUnsafe(ref b, (nuint)f), sum);
+            float s = Vector.Sum(sum);
+            return s;
         }
 
         /// <summary>k[kh, kw, c, f] to kt[kh, kw, f, c], so the input gradient can run along c.</summary>

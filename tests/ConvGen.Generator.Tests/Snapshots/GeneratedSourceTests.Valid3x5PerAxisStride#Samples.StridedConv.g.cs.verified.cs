@@ -84,6 +84,18 @@ namespace Samples
             global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
             => global::ConvGen.Generated.StridedConvKernels.Backward(input, batch, height, width, weights, outputGradient, inputGradient, weightsGradient, biasGradient);
 
+        /// <summary>Adds only the weight and bias gradients of Forward (the part of <c>Backward</c> a first layer needs).</summary>
+        /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
+        public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+            => global::ConvGen.Generated.StridedConvKernels.BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+
+        /// <summary>Adds only the input gradient of Forward.</summary>
+        /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
+        public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights,
+            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
+            => global::ConvGen.Generated.StridedConvKernels.BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+
         // ---- The layer object (ConvGen.ILayer): parameters, buffers, threading and the activation live in Conv2DLayerCore. ----
 
         private global::ConvGen.Conv2DLayerCore<StridedConv>? _convGenCore;
@@ -173,7 +185,14 @@ namespace ConvGen.Generated
                 for (int oh = 0; oh < outputHeight; oh++)
                 {
                     int ih0 = oh * StrideHeight;
-                    for (int ow = 0; ow < outputWidth; ow++)
+                    int ow = 0;
+                    for (; ow + 4 <= outputWidth; ow += 4)
+                    {
+                        int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                    for (; ow < outputWidth; ow++)
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
@@ -186,20 +205,26 @@ namespace ConvGen.Generated
         public static void Backward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
             Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
+            // Check everything first, so a bad argument leaves every gradient untouched.
+            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
+            BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+            if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+        }
+
+        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient,
+            Span<float> weightsGradient, Span<float> biasGradient)
+        {
             // Every size is checked before any memory is touched: the loops below index without bounds checks.
             KernelGuard.Positive(batch, nameof(batch));
             int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
             KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
             KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
             KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
             KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
 
-            int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
 
             ref float x = ref MemoryMarshal.GetReference(input);
-            ref float k = ref MemoryMarshal.GetReference(weights);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
 
@@ -218,41 +243,595 @@ namespace ConvGen.Generated
                 }
             }
 
-            // Weight gradient: dk[kh, kw, c, f] += x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * g[n, oh, ow, f].
+            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
-                for (int oh = 0; oh < outputHeight; oh++)
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    int ih0 = oh * StrideHeight;
-                    for (int ow = 0; ow < outputWidth; ow++)
+                    const int ohStart = 0; // Valid: every tap of every output pixel is inside the input
+                    int ohEnd = outputHeight;
+                    for (int kw = 0; kw < KernelWidth; kw++)
                     {
-                        int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        WeightGradientInterior(ref Unsafe.Add(ref x, window), rowStep, ref Unsafe.Add(ref g, pixel), ref dk);
+                        const int owStart = 0;
+                        int owEnd = outputWidth;
+                        int xo = sample + ((ohStart * StrideHeight + kh * DilationHeight) * width + owStart * StrideWidth + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
             }
+        }
 
-            if (inputGradient.IsEmpty) return;
+        public static void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        {
+            // Every size is checked before any memory is touched: the loops below index without bounds checks.
+            KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
 
-            // Input gradient: every output pixel scatters dx[window tap, c] += sum over f of g[pixel, f] * k[kh, kw, c, f].
-            // Fewer channels than a vector: every channel is a dot product over f (kt, the transposed weights, is not needed).
-            ref float kt = ref k;
+
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dx = ref MemoryMarshal.GetReference(inputGradient);
+            // Fewer channels than a vector: the input gradient is dot products over f, which read k as it is.
+            ref float kt = ref k;
+
+            // Input gradient, tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
-                for (int oh = 0; oh < outputHeight; oh++)
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    int ih0 = oh * StrideHeight;
-                    for (int ow = 0; ow < outputWidth; ow++)
+                    const int ohStart = 0; // Valid: every tap of every output pixel is inside the input
+                    int ohEnd = outputHeight;
+                    for (int kw = 0; kw < KernelWidth; kw++)
                     {
-                        int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        InputGradientInterior(ref Unsafe.Add(ref dx, window), rowStep, ref Unsafe.Add(ref g, pixel), ref kt, ref k);
+                        const int owStart = 0;
+                        int owEnd = outputWidth;
+                        int xo = sample + ((ohStart * StrideHeight + kh * DilationHeight) * width + owStart * StrideWidth + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        InputGradientTap(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
+            }
+        }
+
+        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
+        {
+            int f = 0;
+            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
+            {
+                var bias0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                // tap (0, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 0));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 16));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 24));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 5);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 17));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 25));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 10);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 10));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 18));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 26));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 15);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 11));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 19));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 27));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 20);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 12));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 20));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 28));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 25);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 13));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 21));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 29));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 30);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 14));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 22));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 30));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 35);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 15));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 23));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 31));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 40);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 16));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 24));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 32));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 45);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 17));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 25));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 33));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 50);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 24));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 55);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 9));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 17));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 25));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 60);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 8));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 16));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 24));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 65);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 9));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 17));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 25));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 70);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 8));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 16));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 24));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 75);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 9));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 17));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 25));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 80);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 8));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 16));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 24));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 85);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 9));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 17));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 25));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 90);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 8));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 16));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 24));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 95);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 9));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 17));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 25));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 100);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 24));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 105);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 9));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 17));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 25));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 110);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 8));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 16));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 24));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 115);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 9));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 17));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 25));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 120);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 8));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 16));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 24));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 125);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 9));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 17));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 25));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 130);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 8));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 16));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 24));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 135);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 9));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 17));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 25));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 140);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 8));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 16));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 24));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 145);
+                    var w0 = Vector.LoadUnsafe(ref kc);
+                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 1));
+                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 9));
+                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 17));
+                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 25));
+                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
+                }
+                a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
+                a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 5));
+                a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 10));
+                a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 15));
+            }
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
+                // tap (0, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f);
+                    s0 += Unsafe.Add(ref x, 0) * kc; s1 += Unsafe.Add(ref x, 8) * kc; s2 += Unsafe.Add(ref x, 16) * kc; s3 += Unsafe.Add(ref x, 24) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 5);
+                    s0 += Unsafe.Add(ref x, 1) * kc; s1 += Unsafe.Add(ref x, 9) * kc; s2 += Unsafe.Add(ref x, 17) * kc; s3 += Unsafe.Add(ref x, 25) * kc;
+                }
+                // tap (0, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 10);
+                    s0 += Unsafe.Add(ref x, 2) * kc; s1 += Unsafe.Add(ref x, 10) * kc; s2 += Unsafe.Add(ref x, 18) * kc; s3 += Unsafe.Add(ref x, 26) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 15);
+                    s0 += Unsafe.Add(ref x, 3) * kc; s1 += Unsafe.Add(ref x, 11) * kc; s2 += Unsafe.Add(ref x, 19) * kc; s3 += Unsafe.Add(ref x, 27) * kc;
+                }
+                // tap (0, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 20);
+                    s0 += Unsafe.Add(ref x, 4) * kc; s1 += Unsafe.Add(ref x, 12) * kc; s2 += Unsafe.Add(ref x, 20) * kc; s3 += Unsafe.Add(ref x, 28) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 25);
+                    s0 += Unsafe.Add(ref x, 5) * kc; s1 += Unsafe.Add(ref x, 13) * kc; s2 += Unsafe.Add(ref x, 21) * kc; s3 += Unsafe.Add(ref x, 29) * kc;
+                }
+                // tap (0, 3)
+                {
+                    float kc = Unsafe.Add(ref k, f + 30);
+                    s0 += Unsafe.Add(ref x, 6) * kc; s1 += Unsafe.Add(ref x, 14) * kc; s2 += Unsafe.Add(ref x, 22) * kc; s3 += Unsafe.Add(ref x, 30) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 35);
+                    s0 += Unsafe.Add(ref x, 7) * kc; s1 += Unsafe.Add(ref x, 15) * kc; s2 += Unsafe.Add(ref x, 23) * kc; s3 += Unsafe.Add(ref x, 31) * kc;
+                }
+                // tap (0, 4)
+                {
+                    float kc = Unsafe.Add(ref k, f + 40);
+                    s0 += Unsafe.Add(ref x, 8) * kc; s1 += Unsafe.Add(ref x, 16) * kc; s2 += Unsafe.Add(ref x, 24) * kc; s3 += Unsafe.Add(ref x, 32) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 45);
+                    s0 += Unsafe.Add(ref x, 9) * kc; s1 += Unsafe.Add(ref x, 17) * kc; s2 += Unsafe.Add(ref x, 25) * kc; s3 += Unsafe.Add(ref x, 33) * kc;
+                }
+                // tap (1, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f + 50);
+                    s0 += Unsafe.Add(ref x, rowStep) * kc; s1 += Unsafe.Add(ref x, rowStep + 8) * kc; s2 += Unsafe.Add(ref x, rowStep + 16) * kc; s3 += Unsafe.Add(ref x, rowStep + 24) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 55);
+                    s0 += Unsafe.Add(ref x, rowStep + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 9) * kc; s2 += Unsafe.Add(ref x, rowStep + 17) * kc; s3 += Unsafe.Add(ref x, rowStep + 25) * kc;
+                }
+                // tap (1, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 60);
+                    s0 += Unsafe.Add(ref x, rowStep + 2) * kc; s1 += Unsafe.Add(ref x, rowStep + 2 + 8) * kc; s2 += Unsafe.Add(ref x, rowStep + 2 + 16) * kc; s3 += Unsafe.Add(ref x, rowStep + 2 + 24) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 65);
+                    s0 += Unsafe.Add(ref x, rowStep + 2 + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 2 + 9) * kc; s2 += Unsafe.Add(ref x, rowStep + 2 + 17) * kc; s3 += Unsafe.Add(ref x, rowStep + 2 + 25) * kc;
+                }
+                // tap (1, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 70);
+                    s0 += Unsafe.Add(ref x, rowStep + 4) * kc; s1 += Unsafe.Add(ref x, rowStep + 4 + 8) * kc; s2 += Unsafe.Add(ref x, rowStep + 4 + 16) * kc; s3 += Unsafe.Add(ref x, rowStep + 4 + 24) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 75);
+                    s0 += Unsafe.Add(ref x, rowStep + 4 + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 4 + 9) * kc; s2 += Unsafe.Add(ref x, rowStep + 4 + 17) * kc; s3 += Unsafe.Add(ref x, rowStep + 4 + 25) * kc;
+                }
+                // tap (1, 3)
+                {
+                    float kc = Unsafe.Add(ref k, f + 80);
+                    s0 += Unsafe.Add(ref x, rowStep + 6) * kc; s1 += Unsafe.Add(ref x, rowStep + 6 + 8) * kc; s2 += Unsafe.Add(ref x, rowStep + 6 + 16) * kc; s3 += Unsafe.Add(ref x, rowStep + 6 + 24) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 85);
+                    s0 += Unsafe.Add(ref x, rowStep + 6 + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 6 + 9) * kc; s2 += Unsafe.Add(ref x, rowStep + 6 + 17) * kc; s3 += Unsafe.Add(ref x, rowStep + 6 + 25) * kc;
+                }
+                // tap (1, 4)
+                {
+                    float kc = Unsafe.Add(ref k, f + 90);
+                    s0 += Unsafe.Add(ref x, rowStep + 8) * kc; s1 += Unsafe.Add(ref x, rowStep + 8 + 8) * kc; s2 += Unsafe.Add(ref x, rowStep + 8 + 16) * kc; s3 += Unsafe.Add(ref x, rowStep + 8 + 24) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 95);
+                    s0 += Unsafe.Add(ref x, rowStep + 8 + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 8 + 9) * kc; s2 += Unsafe.Add(ref x, rowStep + 8 + 17) * kc; s3 += Unsafe.Add(ref x, rowStep + 8 + 25) * kc;
+                }
+                // tap (2, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f + 100);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 8) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 16) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 24) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 105);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 9) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 17) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 25) * kc;
+                }
+                // tap (2, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 110);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 2) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 2 + 8) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 2 + 16) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 2 + 24) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 115);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 2 + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 2 + 9) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 2 + 17) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 2 + 25) * kc;
+                }
+                // tap (2, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 120);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 4) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 4 + 8) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 4 + 16) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 4 + 24) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 125);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 4 + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 4 + 9) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 4 + 17) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 4 + 25) * kc;
+                }
+                // tap (2, 3)
+                {
+                    float kc = Unsafe.Add(ref k, f + 130);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 6) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 6 + 8) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 6 + 16) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 6 + 24) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 135);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 6 + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 6 + 9) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 6 + 17) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 6 + 25) * kc;
+                }
+                // tap (2, 4)
+                {
+                    float kc = Unsafe.Add(ref k, f + 140);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 8) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 8 + 8) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 8 + 16) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 8 + 24) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 145);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 8 + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 8 + 9) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 8 + 17) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 8 + 25) * kc;
+                }
+                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 5) = s1; Unsafe.Add(ref y, f + 10) = s2; Unsafe.Add(ref y, f + 15) = s3;
             }
         }
 
@@ -483,114 +1062,104 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>Scatters one interior output pixel's gradient g into its window of dx (dx is the window's top-left).</summary>
-        private static void InputGradientInterior(ref float dx, int rowStep, ref float g, ref float kt, ref float k)
-        {
-            // tap (0, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, 0), ref g, ref Unsafe.Add(ref kt, 0), ref Unsafe.Add(ref k, 0));
-            // tap (0, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2), ref g, ref Unsafe.Add(ref kt, 10), ref Unsafe.Add(ref k, 10));
-            // tap (0, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, 4), ref g, ref Unsafe.Add(ref kt, 20), ref Unsafe.Add(ref k, 20));
-            // tap (0, 3)
-            InputGradientTap(ref Unsafe.Add(ref dx, 6), ref g, ref Unsafe.Add(ref kt, 30), ref Unsafe.Add(ref k, 30));
-            // tap (0, 4)
-            InputGradientTap(ref Unsafe.Add(ref dx, 8), ref g, ref Unsafe.Add(ref kt, 40), ref Unsafe.Add(ref k, 40));
-            // tap (1, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep), ref g, ref Unsafe.Add(ref kt, 50), ref Unsafe.Add(ref k, 50));
-            // tap (1, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 2), ref g, ref Unsafe.Add(ref kt, 60), ref Unsafe.Add(ref k, 60));
-            // tap (1, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 4), ref g, ref Unsafe.Add(ref kt, 70), ref Unsafe.Add(ref k, 70));
-            // tap (1, 3)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 6), ref g, ref Unsafe.Add(ref kt, 80), ref Unsafe.Add(ref k, 80));
-            // tap (1, 4)
-            InputGradientTap(ref Unsafe.Add(ref dx, rowStep + 8), ref g, ref Unsafe.Add(ref kt, 90), ref Unsafe.Add(ref k, 90));
-            // tap (2, 0)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep), ref g, ref Unsafe.Add(ref kt, 100), ref Unsafe.Add(ref k, 100));
-            // tap (2, 1)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 2), ref g, ref Unsafe.Add(ref kt, 110), ref Unsafe.Add(ref k, 110));
-            // tap (2, 2)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 4), ref g, ref Unsafe.Add(ref kt, 120), ref Unsafe.Add(ref k, 120));
-            // tap (2, 3)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 6), ref g, ref Unsafe.Add(ref kt, 130), ref Unsafe.Add(ref k, 130));
-            // tap (2, 4)
-            InputGradientTap(ref Unsafe.Add(ref dx, 2 * rowStep + 8), ref g, ref Unsafe.Add(ref kt, 140), ref Unsafe.Add(ref k, 140));
-        }
-
-        /// <summary>dx[c] += sum over f of g[f] * k[c, f] for one tap; kt is the same tap's weights transposed to [f, c].</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k)
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
         {
             int c = 0;
-            // Remaining channels: a dot product over the filters with the untransposed row k[c, :].
             for (; c < InputChannels; c++)
             {
-                ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                var sum = Vector<float>.Zero;
-                int f = 0;
-                for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-                    sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref g, (nuint)f), Vector.LoadUnsafe(ref kc, (nuint)f), sum);
-                float s = Vector.Sum(sum);
-                for (; f < Filters; f++) s += Unsafe.Add(ref g, f) * Unsafe.Add(ref kc, f);
-                Unsafe.Add(ref dx, c) += s;
-            }
-        }
-
-        /// <summary>Adds one interior output pixel's contribution x[window tap, c] * g[f] to every dk[tap, c, f] (x is the window's top-left).</summary>
-        private static void WeightGradientInterior(ref float x, int rowStep, ref float g, ref float dk)
-        {
-            // tap (0, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, 0), ref g, ref Unsafe.Add(ref dk, 0));
-            // tap (0, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2), ref g, ref Unsafe.Add(ref dk, 10));
-            // tap (0, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, 4), ref g, ref Unsafe.Add(ref dk, 20));
-            // tap (0, 3)
-            WeightGradientTap(ref Unsafe.Add(ref x, 6), ref g, ref Unsafe.Add(ref dk, 30));
-            // tap (0, 4)
-            WeightGradientTap(ref Unsafe.Add(ref x, 8), ref g, ref Unsafe.Add(ref dk, 40));
-            // tap (1, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep), ref g, ref Unsafe.Add(ref dk, 50));
-            // tap (1, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 2), ref g, ref Unsafe.Add(ref dk, 60));
-            // tap (1, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 4), ref g, ref Unsafe.Add(ref dk, 70));
-            // tap (1, 3)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 6), ref g, ref Unsafe.Add(ref dk, 80));
-            // tap (1, 4)
-            WeightGradientTap(ref Unsafe.Add(ref x, rowStep + 8), ref g, ref Unsafe.Add(ref dk, 90));
-            // tap (2, 0)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep), ref g, ref Unsafe.Add(ref dk, 100));
-            // tap (2, 1)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 2), ref g, ref Unsafe.Add(ref dk, 110));
-            // tap (2, 2)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 4), ref g, ref Unsafe.Add(ref dk, 120));
-            // tap (2, 3)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 6), ref g, ref Unsafe.Add(ref dk, 130));
-            // tap (2, 4)
-            WeightGradientTap(ref Unsafe.Add(ref x, 2 * rowStep + 8), ref g, ref Unsafe.Add(ref dk, 140));
-        }
-
-        /// <summary>dk[c, f] += x[c] * g[f] for one tap: an outer product of the tap's input channels and the pixel's gradient.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void WeightGradientTap(ref float x, ref float g, ref float dk)
-        {
-            for (int c = 0; c < InputChannels; c++)
-            {
-                float xs = Unsafe.Add(ref x, c);
-                ref float dkc = ref Unsafe.Add(ref dk, c * Filters);
-                var xc = new Vector<float>(xs);
                 int f = 0;
                 for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
                 {
-                    Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref g, (nuint)f), Vector.LoadUnsafe(ref dkc, (nuint)f)).StoreUnsafe(ref dkc, (nuint)f);
+                    var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Vector.LoadUnsafe(ref gp);
+                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            a00 = Vector.FusedMultiplyAdd(x0, g0, a00);
+                            xp = ref Unsafe.Add(ref xp, 8);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
                 }
                 for (; f < Filters; f++)
                 {
-                    Unsafe.Add(ref dkc, f) += xs * Unsafe.Add(ref g, f);
+                    float s0 = 0f;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            float gf = gp;
+                            s0 += Unsafe.Add(ref xp, 0) * gf;
+                            xp = ref Unsafe.Add(ref xp, 8);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    Unsafe.Add(ref dk, c * Filters + f) += s0;
                 }
             }
+        }
+
+        /// <summary>
+        /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
+        /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 4 pixels x up to 4 channel vectors.
+        /// </summary>
+        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
+                ref float gr = ref Unsafe.Add(ref g, i * gRow);
+                int j = 0;
+                for (; j <= cols - 4; j += 4)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 8);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
+                        Unsafe.Add(ref dxp, c + 8) += DotFilters(ref Unsafe.Add(ref gp, 5), ref kc);
+                        Unsafe.Add(ref dxp, c + 16) += DotFilters(ref Unsafe.Add(ref gp, 10), ref kc);
+                        Unsafe.Add(ref dxp, c + 24) += DotFilters(ref Unsafe.Add(ref gp, 15), ref kc);
+                    }
+                }
+                for (; j < cols; j++)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 8);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
+                    }
+                }
+            }
+        }
+
+        /// <summary>sum over f of a[f] * b[f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static float DotFilters(ref float a, ref float b)
+        {
+            var sum = Vector<float>.Zero;
+            int f = 0;
+            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
+                sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref a, (nuint)f), Vector.LoadUnsafe(ref b, (nuint)f), sum);
+            float s = Vector.Sum(sum);
+            for (; f < Filters; f++) s += Unsafe.Add(ref a, f) * Unsafe.Add(ref b, f);
+            return s;
         }
     }
 }
