@@ -1,0 +1,50 @@
+using System;
+using BenchmarkDotNet.Attributes;
+using ConvGen;
+
+namespace ConvGen.Benchmarks;
+
+/// <summary>MNIST conv1 as the tutorial's model uses it: 5x5, 32 filters, same, ReLU.</summary>
+[Conv2D(5, 5, Filters = 32, InputChannels = 1, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class MnistConv1;
+
+/// <summary>MNIST conv2: 5x5, 32 -> 64, same, ReLU.</summary>
+[Conv2D(5, 5, Filters = 64, InputChannels = 32, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class MnistConv2;
+
+/// <summary>
+/// The TF2 tutorial's MNIST model through the runtime's Sequential: one training step on a batch of 50 (forward, loss,
+/// backward, Adam) and inference on a batch of 500. Times are per image (OperationsPerInvoke), so images/s = 1 / time.
+/// </summary>
+public class MnistModel
+{
+    private const int TrainBatch = 50, InferBatch = 500;
+    private Sequential _model = null!;
+    private Tensor _x = null!, _xInfer = null!;
+    private int[] _labels = [];
+
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        Parallelism.Threads = Threads;
+        _model = new Sequential(new MnistConv1(), new MaxPool2D(2), new MnistConv2(), new MaxPool2D(2),
+            new Flatten(), new Dense(1024, Activation.ReLU), new Dense(10));
+        _model.Build(new Shape(28, 28, 1), seed: 1).Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+        var rng = new Random(1);
+        _x = new Tensor(new Shape(TrainBatch, 28, 28, 1));
+        _xInfer = new Tensor(new Shape(InferBatch, 28, 28, 1));
+        for (int i = 0; i < _x.Length; i++) _x.Span[i] = rng.NextSingle();
+        for (int i = 0; i < _xInfer.Length; i++) _xInfer.Span[i] = rng.NextSingle();
+        _labels = new int[TrainBatch];
+        for (int i = 0; i < TrainBatch; i++) _labels[i] = rng.Next(10);
+    }
+
+    [Benchmark(OperationsPerInvoke = TrainBatch)]
+    public float TrainStep() => _model.TrainStep(_x, _labels);
+
+    [Benchmark(OperationsPerInvoke = InferBatch)]
+    public Tensor Inference() => _model.Forward(_xInfer);
+}
