@@ -213,7 +213,7 @@ public sealed partial class ConvGenerator
         {
             w.Open("namespace ConvGen.Generated");
             w.Line("using System;");
-            if (m.InputChannels >= 4) w.Line("using System.Buffers;"); // ArrayPool, for the transposed weights
+            w.Line("using System.Buffers;");
             w.Line("using System.Numerics;");
             w.Line("using System.Runtime.CompilerServices;");
             w.Line("using System.Runtime.InteropServices;");
@@ -245,12 +245,12 @@ public sealed partial class ConvGenerator
             }
             w.Line();
             EmitWeightGradientTap(w, m);
-            w.Line();
-            EmitInputGradientTap(w, m);
-            w.Line();
-            EmitDotFilters(w, m);
             if (m.InputChannels >= 4)
             {
+                w.Line();
+                EmitInputGradientTap(w, m);
+                w.Line();
+                EmitDotFilters(w, m);
                 w.Line();
                 EmitTranspose(w);
             }
@@ -443,24 +443,87 @@ public sealed partial class ConvGenerator
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
             w.Line("ref float g = ref MemoryMarshal.GetReference(outputGradient);");
             w.Line("ref float dx = ref MemoryMarshal.GetReference(inputGradient);");
-            bool transpose = m.InputChannels >= 4;
-            if (transpose)
+            if (m.InputChannels < 4)
             {
-                w.Line("// The input gradient runs along c, so it reads the weights transposed to kt[kh, kw, f, c].");
-                w.Line("float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);");
-                w.Line("TransposeWeights(weights, transposed);");
-                w.Line("ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);");
+                EmitSmallChannelInputGradient(w, m);
+                w.Close();
+                return;
             }
-            else
-            {
-                w.Line("// Fewer channels than a vector: the input gradient is dot products over f, which read k as it is.");
-                w.Line("ref float kt = ref k;");
-            }
+            w.Line("// The input gradient runs along c, so it reads the weights transposed to kt[kh, kw, f, c].");
+            w.Line("float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);");
+            w.Line("TransposeWeights(weights, transposed);");
+            w.Line("ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);");
             w.Line();
             w.Line("// Input gradient, tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.");
             EmitTapRectangles(w, m, "InputGradientTap(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);");
-            if (transpose) w.Line("ArrayPool<float>.Shared.Return(transposed);");
+            w.Line("ArrayPool<float>.Shared.Return(transposed);");
             w.Close();
+        }
+
+        /// <summary>
+        /// The input gradient for fewer channels than a vector. Per output pixel, all its taps at once:
+        /// h[(kh, kw, c)] = sum over f of g[pixel, f] * k[kh, kw, c, f], vectorized along (kh, kw, c) with the weights
+        /// transposed to kt[f, (kh, kw, c)] (zero-padded to a multiple of 16), in tiles of 4 pixels; then each h is added to
+        /// its input position, skipping taps in the padding.
+        /// </summary>
+        private static void EmitSmallChannelInputGradient(CodeWriter w, Conv2DModel m)
+        {
+            int taps = m.KernelHeight * m.KernelWidth * m.InputChannels, padded = (taps + 15) / 16 * 16;
+            w.L($"// Fewer channels than a vector: per output pixel, h[(kh, kw, c)] = sum over f of g[pixel, f] * k[kh, kw, c, f] for all {taps} taps at");
+            w.L($"// once, vectorized along (kh, kw, c) with kt[f, (kh, kw, c)] (zero-padded to {padded}); then h is added to the input positions.");
+            w.L($"const int Taps = {taps}, PaddedTaps = {padded};");
+            w.Line("float[] transposed = ArrayPool<float>.Shared.Rent(Filters * PaddedTaps);");
+            w.Line("float[] partial = ArrayPool<float>.Shared.Rent(4 * PaddedTaps);");
+            w.Line("for (int f = 0; f < Filters; f++)");
+            w.Line("for (int t = 0; t < PaddedTaps; t++)");
+            w.Line("    transposed[f * PaddedTaps + t] = t < Taps ? Unsafe.Add(ref k, t * Filters + f) : 0f;");
+            w.Line("ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);");
+            w.Line("ref float h = ref MemoryMarshal.GetArrayDataReference(partial);");
+            w.Open("for (int n = 0; n < batch; n++)");
+            w.Line("int sample = n * height * width * InputChannels;");
+            w.Open("for (int oh = 0; oh < outputHeight; oh++)");
+            w.Line(m.Same ? "int ih0 = oh * StrideHeight - padTop;" : "int ih0 = oh * StrideHeight;");
+            w.Line("int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;");
+            w.Line("int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);");
+            w.Line("int ow = 0;");
+            foreach (int p in new[] { TilePixels, 1 })
+            {
+                w.L($"for (; ow + {p} <= outputWidth; ow += {p})");
+                w.Open();
+                w.Line("ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);");
+                EmitVectorBlocks(w, padded, "t", "PaddedTaps", u =>
+                {
+                    var qs = Enumerable.Range(0, u).ToArray();
+                    for (int i = 0; i < p; i++) w.Line(string.Join(" ", qs.Select(q => $"var a{i}{q} = Vector<float>.Zero;")));
+                    w.Open("for (int f = 0; f < Filters; f++)");
+                    w.Line("ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);");
+                    foreach (int q in qs) w.Line($"var w{q} = Vector.LoadUnsafe(ref kf{VOff(q)});");
+                    for (int i = 0; i < p; i++)
+                    {
+                        w.Line($"var g{i} = new Vector<float>(Unsafe.Add(ref gp, {Sum(Str(i * m.Filters), "f")}));");
+                        w.Line(string.Join(" ", qs.Select(q => $"a{i}{q} = Vector.FusedMultiplyAdd(g{i}, w{q}, a{i}{q});")));
+                    }
+                    w.Close();
+                    for (int i = 0; i < p; i++)
+                        w.Line(string.Join(" ", qs.Select(q => $"a{i}{q}.StoreUnsafe(ref Unsafe.Add(ref h, {Sum(Str(i) + " * PaddedTaps", "t")}){VOff(q)});")));
+                }, () => { });
+                w.L($"for (int i = 0; i < {p}; i++)");
+                w.Open();
+                w.Line(m.Same ? "int iw0 = (ow + i) * StrideWidth - padLeft;" : "int iw0 = (ow + i) * StrideWidth;");
+                w.Line("int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;");
+                w.Line("int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);");
+                w.Line("for (int kh = khLo; kh < khHi; kh++)");
+                w.Line("for (int kw = kwLo; kw < kwHi; kw++)");
+                w.Line("for (int c = 0; c < InputChannels; c++)");
+                w.Line("    Unsafe.Add(ref dx, sample + ((ih0 + kh * DilationHeight) * width + iw0 + kw * DilationWidth) * InputChannels + c)");
+                w.Line("        += Unsafe.Add(ref h, i * PaddedTaps + (kh * KernelWidth + kw) * InputChannels + c);");
+                w.Close();
+                w.Close();
+            }
+            w.Close();
+            w.Close();
+            w.Line("ArrayPool<float>.Shared.Return(transposed);");
+            w.Line("ArrayPool<float>.Shared.Return(partial);");
         }
 
         /// <summary>
@@ -638,19 +701,50 @@ public sealed partial class ConvGenerator
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
                 var js = Enumerable.Range(0, u).ToArray();
+                string Dk(int q) => Sum(q == 0 ? "c * Filters" : $"(c + {q}) * Filters", "f");
                 foreach (int q in rs)
-                    w.Line(string.Join(" ", js.Select(j => $"var a{q}{j} = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, {Sum(q == 0 ? "c * Filters" : $"(c + {q}) * Filters", "f")}){VOff(j)});")));
-                PixelLoops(() =>
+                    w.Line(string.Join(" ", js.Select(j => $"var a{q}{j} = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, {Dk(q)}){VOff(j)});")));
+                if (r > 1)
                 {
-                    foreach (int j in js) w.Line($"var g{j} = Vector.LoadUnsafe(ref gp{VOff(j)});");
-                    foreach (int q in rs)
+                    PixelLoops(() =>
                     {
-                        w.Line($"var x{q} = new Vector<float>(Unsafe.Add(ref xp, {q}));");
-                        w.Line(string.Join(" ", js.Select(j => $"a{q}{j} = Vector.FusedMultiplyAdd(x{q}, g{j}, a{q}{j});")));
+                        foreach (int j in js) w.Line($"var g{j} = Vector.LoadUnsafe(ref gp{VOff(j)});");
+                        foreach (int q in rs)
+                        {
+                            w.Line($"var x{q} = new Vector<float>(Unsafe.Add(ref xp, {q}));");
+                            w.Line(string.Join(" ", js.Select(j => $"a{q}{j} = Vector.FusedMultiplyAdd(x{q}, g{j}, a{q}{j});")));
+                        }
+                    });
+                }
+                else
+                {
+                    // One channel: too few accumulators to hide the FMA latency, so 4 pixels go to 4 independent sets.
+                    w.Line(string.Join(" ", js.Select(j => $"var s1{j} = Vector<float>.Zero; var s2{j} = Vector<float>.Zero; var s3{j} = Vector<float>.Zero;")));
+                    w.Open("for (int i = 0; i < rows; i++)");
+                    w.Line("ref float xp = ref Unsafe.Add(ref x, i * xRow + c);");
+                    w.Line("ref float gp = ref Unsafe.Add(ref g, i * gRow + f);");
+                    w.Line("int j = 0;");
+                    w.Open("for (; j <= cols - 4; j += 4)");
+                    string[] sets = ["a0", "s1", "s2", "s3"];
+                    for (int p = 0; p < 4; p++)
+                    {
+                        w.Line($"var x{p} = new Vector<float>(Unsafe.Add(ref xp, {Str(p * pixelStep)}));");
+                        w.Line(string.Join(" ", js.Select(j => $"{sets[p]}{j} = Vector.FusedMultiplyAdd(x{p}, Vector.LoadUnsafe(ref gp, (nuint)({Sum(Str(p * m.Filters), j == 0 ? "0" : $"{Str(j)} * Vector<float>.Count")})), {sets[p]}{j});")));
                     }
-                });
+                    w.L($"xp = ref Unsafe.Add(ref xp, {4 * pixelStep});");
+                    w.Line("gp = ref Unsafe.Add(ref gp, 4 * Filters);");
+                    w.Close();
+                    w.Open("for (; j < cols; j++)");
+                    w.Line("var x0 = new Vector<float>(xp);");
+                    w.Line(string.Join(" ", js.Select(j => $"a0{j} = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp{VOff(j)}), a0{j});")));
+                    w.L($"xp = ref Unsafe.Add(ref xp, {pixelStep});");
+                    w.Line("gp = ref Unsafe.Add(ref gp, Filters);");
+                    w.Close();
+                    w.Close();
+                    w.Line(string.Join(" ", js.Select(j => $"a0{j} += s1{j} + s2{j} + s3{j};")));
+                }
                 foreach (int q in rs)
-                    w.Line(string.Join(" ", js.Select(j => $"a{q}{j}.StoreUnsafe(ref Unsafe.Add(ref dk, {Sum(q == 0 ? "c * Filters" : $"(c + {q}) * Filters", "f")}){VOff(j)});")));
+                    w.Line(string.Join(" ", js.Select(j => $"a{q}{j}.StoreUnsafe(ref Unsafe.Add(ref dk, {Dk(q)}){VOff(j)});")));
             }, () =>
             {
                 w.Line(string.Join(" ", rs.Select(q => $"float s{q} = 0f;")));

@@ -135,6 +135,7 @@ namespace Samples
 namespace ConvGen.Generated
 {
     using System;
+    using System.Buffers;
     using System.Numerics;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
@@ -320,35 +321,135 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dx = ref MemoryMarshal.GetReference(inputGradient);
-            // Fewer channels than a vector: the input gradient is dot products over f, which read k as it is.
-            ref float kt = ref k;
-
-            // Input gradient, tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
+            // Fewer channels than a vector: per output pixel, h[(kh, kw, c)] = sum over f of g[pixel, f] * k[kh, kw, c, f] for all 18 taps at
+            // once, vectorized along (kh, kw, c) with kt[f, (kh, kw, c)] (zero-padded to 32); then h is added to the input positions.
+            const int Taps = 18, PaddedTaps = 32;
+            float[] transposed = ArrayPool<float>.Shared.Rent(Filters * PaddedTaps);
+            float[] partial = ArrayPool<float>.Shared.Rent(4 * PaddedTaps);
+            for (int f = 0; f < Filters; f++)
+            for (int t = 0; t < PaddedTaps; t++)
+                transposed[f * PaddedTaps + t] = t < Taps ? Unsafe.Add(ref k, t * Filters + f) : 0f;
+            ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
+            ref float h = ref MemoryMarshal.GetArrayDataReference(partial);
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
-                int outputSample = n * outputHeight * outputWidth * Filters;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int oh = 0; oh < outputHeight; oh++)
                 {
-                    // Output rows whose tap row kh lands inside the input.
-                    int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;
-                    int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
-                    int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
-                    if (ohStart >= ohEnd) continue;
-                    for (int kw = 0; kw < KernelWidth; kw++)
+                    int ih0 = oh * StrideHeight - padTop;
+                    int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
+                    int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
+                    int ow = 0;
+                    for (; ow + 4 <= outputWidth; ow += 4)
                     {
-                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
-                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
-                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
-                        if (owStart >= owEnd) continue;
-                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
-                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
-                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
-                        InputGradientTap(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);
+                        int t = 0;
+                        for (; t <= PaddedTaps - 2 * Vector<float>.Count; t += 2 * Vector<float>.Count)
+                        {
+                            var a00 = Vector<float>.Zero; var a01 = Vector<float>.Zero;
+                            var a10 = Vector<float>.Zero; var a11 = Vector<float>.Zero;
+                            var a20 = Vector<float>.Zero; var a21 = Vector<float>.Zero;
+                            var a30 = Vector<float>.Zero; var a31 = Vector<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector.LoadUnsafe(ref kf);
+                                var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
+                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
+                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 6));
+                                a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
+                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 12));
+                                a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
+                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 18));
+                                a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
+                            a10.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t)); a11.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t), (nuint)Vector<float>.Count);
+                            a20.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t)); a21.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t), (nuint)Vector<float>.Count);
+                            a30.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t)); a31.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t), (nuint)Vector<float>.Count);
+                        }
+                        for (; t <= PaddedTaps - Vector<float>.Count; t += Vector<float>.Count)
+                        {
+                            var a00 = Vector<float>.Zero;
+                            var a10 = Vector<float>.Zero;
+                            var a20 = Vector<float>.Zero;
+                            var a30 = Vector<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector.LoadUnsafe(ref kf);
+                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
+                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 6));
+                                a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
+                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 12));
+                                a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
+                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 18));
+                                a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
+                            a10.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t));
+                            a20.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t));
+                            a30.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t));
+                        }
+                        for (int i = 0; i < 4; i++)
+                        {
+                            int iw0 = (ow + i) * StrideWidth - padLeft;
+                            int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
+                            int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
+                            for (int kh = khLo; kh < khHi; kh++)
+                            for (int kw = kwLo; kw < kwHi; kw++)
+                            for (int c = 0; c < InputChannels; c++)
+                                Unsafe.Add(ref dx, sample + ((ih0 + kh * DilationHeight) * width + iw0 + kw * DilationWidth) * InputChannels + c)
+                                    += Unsafe.Add(ref h, i * PaddedTaps + (kh * KernelWidth + kw) * InputChannels + c);
+                        }
+                    }
+                    for (; ow + 1 <= outputWidth; ow += 1)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);
+                        int t = 0;
+                        for (; t <= PaddedTaps - 2 * Vector<float>.Count; t += 2 * Vector<float>.Count)
+                        {
+                            var a00 = Vector<float>.Zero; var a01 = Vector<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector.LoadUnsafe(ref kf);
+                                var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
+                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
+                        }
+                        for (; t <= PaddedTaps - Vector<float>.Count; t += Vector<float>.Count)
+                        {
+                            var a00 = Vector<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector.LoadUnsafe(ref kf);
+                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
+                        }
+                        for (int i = 0; i < 1; i++)
+                        {
+                            int iw0 = (ow + i) * StrideWidth - padLeft;
+                            int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
+                            int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
+                            for (int kh = khLo; kh < khHi; kh++)
+                            for (int kw = kwLo; kw < kwHi; kw++)
+                            for (int c = 0; c < InputChannels; c++)
+                                Unsafe.Add(ref dx, sample + ((ih0 + kh * DilationHeight) * width + iw0 + kw * DilationWidth) * InputChannels + c)
+                                    += Unsafe.Add(ref h, i * PaddedTaps + (kh * KernelWidth + kw) * InputChannels + c);
+                        }
                     }
                 }
             }
+            ArrayPool<float>.Shared.Return(transposed);
+            ArrayPool<float>.Shared.Return(partial);
         }
 
         /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
@@ -880,19 +981,34 @@ namespace ConvGen.Generated
                 for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
                 {
                     var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    var s10 = Vector<float>.Zero; var s20 = Vector<float>.Zero; var s30 = Vector<float>.Zero;
                     for (int i = 0; i < rows; i++)
                     {
                         ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
                         ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
-                        for (int j = 0; j < cols; j++)
+                        int j = 0;
+                        for (; j <= cols - 4; j += 4)
                         {
-                            var g0 = Vector.LoadUnsafe(ref gp);
                             var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
-                            a00 = Vector.FusedMultiplyAdd(x0, g0, a00);
+                            a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(0)), a00);
+                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            s10 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(6)), s10);
+                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 4));
+                            s20 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(12)), s20);
+                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 6));
+                            s30 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(18)), s30);
+                            xp = ref Unsafe.Add(ref xp, 8);
+                            gp = ref Unsafe.Add(ref gp, 4 * Filters);
+                        }
+                        for (; j < cols; j++)
+                        {
+                            var x0 = new Vector<float>(xp);
+                            a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp), a00);
                             xp = ref Unsafe.Add(ref xp, 2);
                             gp = ref Unsafe.Add(ref gp, Filters);
                         }
                     }
+                    a00 += s10 + s20 + s30;
                     a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
                 }
                 for (; f < Filters; f++)
@@ -913,58 +1029,6 @@ namespace ConvGen.Generated
                     Unsafe.Add(ref dk, c * Filters + f) += s0;
                 }
             }
-        }
-
-        /// <summary>
-        /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
-        /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 4 pixels x up to 4 channel vectors.
-        /// </summary>
-        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow)
-        {
-            for (int i = 0; i < rows; i++)
-            {
-                ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
-                ref float gr = ref Unsafe.Add(ref g, i * gRow);
-                int j = 0;
-                for (; j <= cols - 4; j += 4)
-                {
-                    ref float dxp = ref Unsafe.Add(ref dxr, j * 2);
-                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                    int c = 0;
-                    for (; c < InputChannels; c++)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
-                        Unsafe.Add(ref dxp, c + 2) += DotFilters(ref Unsafe.Add(ref gp, 6), ref kc);
-                        Unsafe.Add(ref dxp, c + 4) += DotFilters(ref Unsafe.Add(ref gp, 12), ref kc);
-                        Unsafe.Add(ref dxp, c + 6) += DotFilters(ref Unsafe.Add(ref gp, 18), ref kc);
-                    }
-                }
-                for (; j < cols; j++)
-                {
-                    ref float dxp = ref Unsafe.Add(ref dxr, j * 2);
-                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                    int c = 0;
-                    for (; c < InputChannels; c++)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
-                    }
-                }
-            }
-        }
-
-        /// <summary>sum over f of a[f] * b[f].</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static float DotFilters(ref float a, ref float b)
-        {
-            var sum = Vector<float>.Zero;
-            int f = 0;
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-                sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref a, (nuint)f), Vector.LoadUnsafe(ref b, (nuint)f), sum);
-            float s = Vector.Sum(sum);
-            for (; f < Filters; f++) s += Unsafe.Add(ref a, f) * Unsafe.Add(ref b, f);
-            return s;
         }
     }
 }
