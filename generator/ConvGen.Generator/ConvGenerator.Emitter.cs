@@ -423,11 +423,10 @@ public sealed partial class ConvGenerator
                 w.Line("// Bias gradient: db[f] += sum over every output pixel of g[pixel, f].");
                 w.Line("ref float db = ref MemoryMarshal.GetReference(biasGradient);");
                 w.Open("for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)");
-                EmitFilterBlocks(w, m, blocks: 1, (u, scalar) =>
-                {
-                    if (scalar) w.Line("Unsafe.Add(ref db, f) += Unsafe.Add(ref g, pixel + f);");
-                    else w.Line("(Vector.LoadUnsafe(ref db, (nuint)f) + Vector.LoadUnsafe(ref g, (nuint)(pixel + f))).StoreUnsafe(ref db, (nuint)f);");
-                });
+                EmitVectorBlocks(w, m.Filters, "f", "Filters",
+                    _ => w.Line("(Vector.LoadUnsafe(ref db, (nuint)f) + Vector.LoadUnsafe(ref g, (nuint)(pixel + f))).StoreUnsafe(ref db, (nuint)f);"),
+                    () => w.Line("Unsafe.Add(ref db, f) += Unsafe.Add(ref g, pixel + f);"),
+                    widths: [1]);
                 w.Close();
             }
             w.Line();
@@ -583,19 +582,21 @@ public sealed partial class ConvGenerator
         /// <summary>
         /// Loops over a vectorized dimension of <paramref name="size"/> in blocks of 4 vectors (only when Vector&lt;float&gt; has
         /// 16 floats: AVX-512 has 32 registers, AVX2 only 16, too few for 4 x 4 accumulators), then 2, then 1, then scalars.
-        /// Blocks that can never run for this size at 8 or 16 floats a vector are left out.
+        /// Blocks that can never run for this size at 8 or 16 floats a vector are left out, and so are block widths not in
+        /// <paramref name="widths"/> (default 4, 2, 1; 1 is always emitted).
         /// </summary>
-        private static void EmitVectorBlocks(CodeWriter w, int size, string counter, string count, Action<int> vectorBody, Action scalarBody)
+        private static void EmitVectorBlocks(CodeWriter w, int size, string counter, string count, Action<int> vectorBody, Action scalarBody, int[]? widths = null)
         {
+            widths ??= [4, 2, 1];
             w.L($"int {counter} = 0;");
-            if (size >= 64)
+            if (size >= 64 && widths.Contains(4))
             {
                 w.L($"for (; Vector<float>.Count >= 16 && {counter} <= {count} - 4 * Vector<float>.Count; {counter} += 4 * Vector<float>.Count)");
                 w.Open();
                 vectorBody(4);
                 w.Close();
             }
-            if (size >= 16)
+            if (size >= 16 && widths.Contains(2))
             {
                 w.L($"for (; {counter} <= {count} - 2 * Vector<float>.Count; {counter} += 2 * Vector<float>.Count)");
                 w.Open();
@@ -880,38 +881,6 @@ public sealed partial class ConvGenerator
             w.Close();
         }
 
-        /// <summary>
-        /// Loops over f in blocks of <paramref name="blocks"/> vectors, then single vectors, then scalars; <paramref name="body"/>
-        /// writes one block (vectors <c>0 .. u-1</c> at <c>f</c>, or the scalar at <c>f</c>). Loops that can never run for
-        /// this filter count at any vector width from 4 to 16 are left out.
-        /// </summary>
-        private static void EmitFilterBlocks(CodeWriter w, Conv2DModel m, int blocks, Action<int, bool> body, string counter = "f", string count = "Filters", int countValue = -1)
-        {
-            int n = countValue < 0 ? m.Filters : countValue;
-            w.L($"int {counter} = 0;");
-            if (blocks > 1 && n >= blocks * 4)
-            {
-                w.L($"for (; {counter} <= {count} - {blocks} * Vector<float>.Count; {counter} += {blocks} * Vector<float>.Count)");
-                w.Open();
-                body(blocks, false);
-                w.Close();
-            }
-            if (n >= 4)
-            {
-                w.L($"for (; {counter} <= {count} - Vector<float>.Count; {counter} += Vector<float>.Count)");
-                w.Open();
-                body(1, false);
-                w.Close();
-            }
-            if (n % 16 != 0)
-            {
-                w.L($"for (; {counter} < {count}; {counter}++)");
-                w.Open();
-                body(1, true);
-                w.Close();
-            }
-        }
-
         /// <summary>The element offset of vector <paramref name="j"/> of a block, as an extra argument to LoadUnsafe/StoreUnsafe.</summary>
         private static string VOff(int j) => j == 0 ? "" : j == 1 ? ", (nuint)Vector<float>.Count" : $", (nuint)({Str(j)} * Vector<float>.Count)";
 
@@ -959,18 +928,9 @@ public sealed partial class ConvGenerator
                 : "/// <summary>One output pixel whose window overlaps the padding: x is the sample, only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>");
             w.Line($"private static void Forward{mode}(ref float x, {PixelParameters(mode)}, ref float k, ref float b, ref float y)");
             w.Open();
-            if (m.Filters >= 16) w.Line("// Filters in blocks of 4 vectors (each input value feeds 4 FMAs), then single vectors, then scalars.");
-            else if (m.Filters >= 4) w.Line("// Filters in whole vectors, then scalars.");
-            EmitFilterBlocks(w, m, blocks: 4, (u, scalar) =>
+            w.Line("// Filters in whole vectors (4 at a time with 16-float vectors), then scalars.");
+            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
-                if (scalar)
-                {
-                    w.Line(m.UseBias ? "float s = Unsafe.Add(ref b, f);" : "float s = 0f;");
-                    EmitTaps(w, m, mode, (xo, ko) => EmitChannels(w, m, scoped: false, (c, cf) =>
-                        w.Line($"s += Unsafe.Add(ref x, {Sum(xo, c)}) * Unsafe.Add(ref k, {Sum(ko, cf, "f")});")));
-                    w.Line("Unsafe.Add(ref y, f) = s;");
-                    return;
-                }
                 for (int j = 0; j < u; j++)
                     w.Line(m.UseBias ? $"var a{j} = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f){VOff(j)});" : $"var a{j} = Vector<float>.Zero;");
                 EmitTaps(w, m, mode, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
@@ -981,7 +941,13 @@ public sealed partial class ConvGenerator
                         w.Line($"a{j} = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc{VOff(j)}), a{j});");
                 }));
                 for (int j = 0; j < u; j++) w.Line($"a{j}.StoreUnsafe(ref Unsafe.Add(ref y, f){VOff(j)});");
-            });
+            }, () =>
+            {
+                w.Line(m.UseBias ? "float s = Unsafe.Add(ref b, f);" : "float s = 0f;");
+                EmitTaps(w, m, mode, (xo, ko) => EmitChannels(w, m, scoped: false, (c, cf) =>
+                    w.Line($"s += Unsafe.Add(ref x, {Sum(xo, c)}) * Unsafe.Add(ref k, {Sum(ko, cf, "f")});")));
+                w.Line("Unsafe.Add(ref y, f) = s;");
+            }, widths: [4, 1]);
             w.Close();
         }
 

@@ -63,8 +63,8 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
         {
             // The generator must never throw into the compiler (CS8785); an unexpected failure becomes a diagnostic.
             var info = new DiagnosticInfo(DiagnosticDescriptors.InternalError, LocationInfo.From(context.TargetNode),
-                new[] { context.TargetSymbol.Name, e.GetType().Name + ": " + e.Message }.ToEquatableArrayOfStrings());
-            return new ParseResult(null, new[] { info }.ToEquatable());
+                new[] { context.TargetSymbol.Name, e.GetType().Name + ": " + e.Message }.ToEquatableArray());
+            return new ParseResult(null, new[] { info }.ToEquatableArray());
         }
     }
 

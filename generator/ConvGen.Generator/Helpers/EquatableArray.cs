@@ -45,10 +45,3 @@ internal static class EquatableArray
 {
     public static EquatableArray<T> ToEquatableArray<T>(this IEnumerable<T> items) where T : IEquatable<T> => new(items);
 }
-
-internal static class EquatableArrayExtensions
-{
-    public static EquatableArray<string> ToEquatableArrayOfStrings(this string[] items) => new(items);
-
-    public static EquatableArray<T> ToEquatable<T>(this T[] items) where T : IEquatable<T> => new(items);
-}

@@ -97,20 +97,10 @@ public sealed class Conv2DLayerCore<TKernel> where TKernel : IConv2DKernel
         float[] weights = Kernel.Value.Storage.Buffer;
         float[] bias = Bias?.Value.Storage.Buffer ?? [];
 
-        int chunks = Math.Min(Parallelism.Threads, batch);
-        if (chunks == 1)
-        {
-            TKernel.Forward(input.Span, batch, height, width, weights, bias, output.Span);
-        }
-        else
-        {
-            Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
-            {
-                var (s, e) = Parallelism.ChunkRange(batch, chunks, c);
-                TKernel.Forward(inBuf.AsSpan(inOff + s * inRow, (e - s) * inRow), e - s, height, width, weights, bias,
-                    outBuf.AsSpan(outOff + s * outRow, (e - s) * outRow));
-            });
-        }
+        // Samples are independent in the forward pass: any split gives the same bits.
+        LayerBuffers.ForChunks(batch, (long)outRow * _spec.KernelHeight * _spec.KernelWidth * _spec.InputChannels, (s, e) =>
+            TKernel.Forward(inBuf.AsSpan(inOff + s * inRow, (e - s) * inRow), e - s, height, width, weights, bias,
+                outBuf.AsSpan(outOff + s * outRow, (e - s) * outRow)));
         if (_spec.Activation == Activation.ReLU) Activations.ReluInPlace(output.Span);
         _input = input;
         return output;

@@ -781,7 +781,7 @@ namespace ConvGen.Generated
         /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
         private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
         {
-            // Filters in whole vectors, then scalars.
+            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
             int f = 0;
             for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
             {
@@ -924,7 +924,7 @@ namespace ConvGen.Generated
         /// <summary>One output pixel whose window overlaps the padding: x is the sample, only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
         private static void ForwardBorder(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y)
         {
-            // Filters in whole vectors, then scalars.
+            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
             int f = 0;
             for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
             {

@@ -1545,9 +1545,9 @@ namespace ConvGen.Generated
         /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
         private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
         {
-            // Filters in blocks of 4 vectors (each input value feeds 4 FMAs), then single vectors, then scalars.
+            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
             int f = 0;
-            for (; f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
+            for (; Vector<float>.Count >= 16 && f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
             {
                 var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
                 var a1 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector<float>.Count);
@@ -1993,9 +1993,9 @@ namespace ConvGen.Generated
         /// <summary>One output pixel whose window overlaps the padding: x is the sample, only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
         private static void ForwardBorder(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y)
         {
-            // Filters in blocks of 4 vectors (each input value feeds 4 FMAs), then single vectors, then scalars.
+            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
             int f = 0;
-            for (; f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
+            for (; Vector<float>.Count >= 16 && f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
             {
                 var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
                 var a1 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector<float>.Count);

@@ -426,6 +426,7 @@ namespace ConvGen.Generated
         /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
         private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
         {
+            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
             int f = 0;
             for (; f < Filters; f++)
             {
