@@ -23,7 +23,7 @@ public sealed partial class ConvGenerator
             "Name", "Kernel", "Bias", "Parameters", "Build", "GetOutputShape", "Initialize", "ConvGenCore", "_convGenCore",
         };
 
-        private static readonly string Version = typeof(Emitter).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
+        internal static readonly string Version = typeof(Emitter).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
 
         public static string Emit(Conv2DModel m)
         {
@@ -37,7 +37,7 @@ public sealed partial class ConvGenerator
             return w.ToString();
         }
 
-        private static string KernelClassName(Conv2DModel m) => m.ClassName.TrimStart('@') + "Kernels";
+        internal static string KernelClassName(Conv2DModel m) => m.ClassName.TrimStart('@') + "Kernels";
 
         private static int ExtentH(Conv2DModel m) => (m.KernelHeight - 1) * m.DilationHeight + 1;
 
@@ -172,7 +172,7 @@ public sealed partial class ConvGenerator
             w.Line($"private global::ConvGen.Conv2DLayerCore<{m.ClassName}>? _convGenCore;");
             w.Line();
             w.Line("/// <summary>The runtime part of this layer, created on first use with Glorot-uniform weights and a zero bias.</summary>");
-            w.Line($"public global::ConvGen.Conv2DLayerCore<{m.ClassName}> ConvGenCore => _convGenCore ??= new(\"{m.ClassName.TrimStart('@')}\", global::System.Random.Shared.Next());");
+            w.Line($"public global::ConvGen.Conv2DLayerCore<{m.ClassName}> ConvGenCore => _convGenCore ??= new(\"conv2d\", global::System.Random.Shared.Next());");
             w.Line();
             w.Line("/// <inheritdoc/>");
             w.Line("public string Name => ConvGenCore.Name;");
@@ -209,7 +209,7 @@ public sealed partial class ConvGenerator
         // ------------------------------------------------------------------------------------------------
         // The kernels.
         // ------------------------------------------------------------------------------------------------
-        private static void EmitKernelClass(CodeWriter w, Conv2DModel m)
+        internal static void EmitKernelClass(CodeWriter w, Conv2DModel m)
         {
             w.Open("namespace ConvGen.Generated");
             w.Line("using System;");
@@ -227,10 +227,13 @@ public sealed partial class ConvGenerator
             w.L($"private const int StrideHeight = {m.StrideHeight}, StrideWidth = {m.StrideWidth}, DilationHeight = {m.DilationHeight}, DilationWidth = {m.DilationWidth};");
             w.Line();
 
-            EmitOutputSize(w, m, "Height", "inputHeight", "row", ExtentH(m), m.StrideHeight, "KernelHeight", "DilationHeight");
-            w.Line();
-            EmitOutputSize(w, m, "Width", "inputWidth", "column", ExtentW(m), m.StrideWidth, "KernelWidth", "DilationWidth");
-            w.Line();
+            if (!m.Fixed)
+            {
+                EmitOutputSize(w, m, "Height", "inputHeight", "row", ExtentH(m), m.StrideHeight, "KernelHeight", "DilationHeight");
+                w.Line();
+                EmitOutputSize(w, m, "Width", "inputWidth", "column", ExtentW(m), m.StrideWidth, "KernelWidth", "DilationWidth");
+                w.Line();
+            }
             EmitForward(w, m);
             w.Line();
             EmitBackward(w, m);
@@ -280,6 +283,11 @@ public sealed partial class ConvGenerator
         private static void EmitChecksAndGeometry(CodeWriter w, Conv2DModel m, string outputName, Pass pass)
         {
             bool backward = pass != Pass.Forward;
+            if (m.Fixed)
+            {
+                EmitFixedGeometry(w, m, backward);
+                return;
+            }
             w.Line("// Every size is checked before any memory is touched: the loops below index without bounds checks.");
             w.Line("KernelGuard.Positive(batch, nameof(batch));");
             w.Line("int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);");
@@ -312,6 +320,41 @@ public sealed partial class ConvGenerator
                 w.L($"int owHi = Math.Max(owLo, width - {ExtentW(m)} + padLeft < 0 ? 0 : Math.Min(outputWidth, (width - {ExtentW(m)} + padLeft) / StrideWidth + 1));");
             }
         }
+
+        /// <summary>
+        /// A network layer's geometry: every size is known at build time, so it is all constants, and the caller (generated code
+        /// that sliced every span to these sizes) needs no checks.
+        /// </summary>
+        private static void EmitFixedGeometry(CodeWriter w, Conv2DModel m, bool backward)
+        {
+            int height = m.FixedHeight, width = m.FixedWidth, eh = ExtentH(m), ew = ExtentW(m);
+            int outputHeight = m.Same ? (height - 1) / m.StrideHeight + 1 : (height - eh) / m.StrideHeight + 1;
+            int outputWidth = m.Same ? (width - 1) / m.StrideWidth + 1 : (width - ew) / m.StrideWidth + 1;
+            w.L($"// Sizes fixed by the network: a {height}x{width}x{m.InputChannels} input, a {outputHeight}x{outputWidth}x{m.Filters} output.");
+            w.L($"const int height = {height}, width = {width}, outputHeight = {outputHeight}, outputWidth = {outputWidth};");
+            if (!backward) w.Line("const int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows");
+            if (!m.Same) return;
+            int padTop = Math.Max((outputHeight - 1) * m.StrideHeight + eh - height, 0) / 2;
+            int padLeft = Math.Max((outputWidth - 1) * m.StrideWidth + ew - width, 0) / 2;
+            w.Line("// TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.");
+            w.L($"const int padTop = {padTop}, padLeft = {padLeft};");
+            if (backward) return;
+            int ohLo = Math.Min(outputHeight, (padTop + m.StrideHeight - 1) / m.StrideHeight);
+            int ohHi = Math.Max(ohLo, height - eh + padTop < 0 ? 0 : Math.Min(outputHeight, (height - eh + padTop) / m.StrideHeight + 1));
+            int owLo = Math.Min(outputWidth, (padLeft + m.StrideWidth - 1) / m.StrideWidth);
+            int owHi = Math.Max(owLo, width - ew + padLeft < 0 ? 0 : Math.Min(outputWidth, (width - ew + padLeft) / m.StrideWidth + 1));
+            w.Line("// Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).");
+            w.L($"const int ohLo = {ohLo}, ohHi = {ohHi}, owLo = {owLo}, owHi = {owHi};");
+        }
+
+        /// <summary>The size parameters of a layer's kernels; a network's kernels have constant sizes instead.</summary>
+        private static string Size(Conv2DModel m) => m.Fixed ? "" : "int height, int width, ";
+
+        private static string SizeArgs(Conv2DModel m) => m.Fixed ? "" : "height, width, ";
+
+        /// <summary>A value about to be stored, through the fused ReLU when the network asked for it.</summary>
+        private static string Act(Conv2DModel m, string value, bool vector)
+            => !m.FuseRelu ? value : vector ? $"Vector.Max({value}, Vector<float>.Zero)" : $"MathF.Max({value}, 0f)";
 
         /// <summary>
         /// The loop over every output pixel. Valid padding has only interior pixels; Same splits each row into a left border,
@@ -379,7 +422,7 @@ public sealed partial class ConvGenerator
 
         private static void EmitForward(CodeWriter w, Conv2DModel m)
         {
-            w.Line("public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
+            w.Line($"public static void Forward(ReadOnlySpan<float> input, int batch, {Size(m)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
             w.Open();
             EmitChecksAndGeometry(w, m, "output", Pass.Forward);
             w.Line();
@@ -398,18 +441,21 @@ public sealed partial class ConvGenerator
 
         private static void EmitBackward(CodeWriter w, Conv2DModel m)
         {
-            w.Line("public static void Backward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,");
+            w.Line($"public static void Backward(ReadOnlySpan<float> input, int batch, {Size(m)}ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,");
             w.Line("    Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)");
             w.Open();
-            w.Line("// Check everything first, so a bad argument leaves every gradient untouched.");
-            w.Line("KernelGuard.Length(weights.Length, nameof(weights), \"[KernelHeight, KernelWidth, InputChannels, Filters]\", KernelHeight, KernelWidth, InputChannels, Filters);");
-            w.Line("KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), \"[batch, height, width, InputChannels] (or empty to skip)\", batch, height, width, InputChannels);");
-            w.Line("BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);");
-            w.Line("if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);");
+            if (!m.Fixed)
+            {
+                w.Line("// Check everything first, so a bad argument leaves every gradient untouched.");
+                w.Line("KernelGuard.Length(weights.Length, nameof(weights), \"[KernelHeight, KernelWidth, InputChannels, Filters]\", KernelHeight, KernelWidth, InputChannels, Filters);");
+                w.Line("KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), \"[batch, height, width, InputChannels] (or empty to skip)\", batch, height, width, InputChannels);");
+            }
+            w.Line($"BackwardWeights(input, batch, {SizeArgs(m)}outputGradient, weightsGradient, biasGradient);");
+            w.Line($"if (!inputGradient.IsEmpty) BackwardInput(batch, {SizeArgs(m)}weights, outputGradient, inputGradient);");
             w.Close();
             w.Line();
 
-            w.Line("public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient,");
+            w.Line($"public static void BackwardWeights(ReadOnlySpan<float> input, int batch, {Size(m)}ReadOnlySpan<float> outputGradient,");
             w.Line("    Span<float> weightsGradient, Span<float> biasGradient)");
             w.Open();
             EmitChecksAndGeometry(w, m, "outputGradient", Pass.Weights);
@@ -435,7 +481,7 @@ public sealed partial class ConvGenerator
             w.Close();
             w.Line();
 
-            w.Line("public static void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)");
+            w.Line($"public static void BackwardInput(int batch, {Size(m)}ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)");
             w.Open();
             EmitChecksAndGeometry(w, m, "outputGradient", Pass.Input);
             w.Line();
@@ -644,7 +690,7 @@ public sealed partial class ConvGenerator
                     }
                 }));
                 for (int i = 0; i < p; i++)
-                    w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"a{i}{j}.StoreUnsafe(ref Unsafe.Add(ref y, {Sum(Str(i * m.Filters), "f")}){VOff(j)});")));
+                    w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"{Act(m, $"a{i}{j}", true)}.StoreUnsafe(ref Unsafe.Add(ref y, {Sum(Str(i * m.Filters), "f")}){VOff(j)});")));
             }, () =>
             {
                 w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => m.UseBias ? $"float s{i} = Unsafe.Add(ref b, f);" : $"float s{i} = 0f;")));
@@ -653,7 +699,7 @@ public sealed partial class ConvGenerator
                     w.Line($"float kc = Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
                     w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => $"s{i} += Unsafe.Add(ref x, {Sum(xo, c, Str(i * pixelStep))}) * kc;")));
                 }));
-                w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => $"Unsafe.Add(ref y, {Sum(Str(i * m.Filters), "f")}) = s{i};")));
+                w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => $"Unsafe.Add(ref y, {Sum(Str(i * m.Filters), "f")}) = {Act(m, $"s{i}", false)};")));
             });
             w.Close();
         }
@@ -940,13 +986,13 @@ public sealed partial class ConvGenerator
                     for (int j = 0; j < u; j++)
                         w.Line($"a{j} = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc{VOff(j)}), a{j});");
                 }));
-                for (int j = 0; j < u; j++) w.Line($"a{j}.StoreUnsafe(ref Unsafe.Add(ref y, f){VOff(j)});");
+                for (int j = 0; j < u; j++) w.Line($"{Act(m, $"a{j}", true)}.StoreUnsafe(ref Unsafe.Add(ref y, f){VOff(j)});");
             }, () =>
             {
                 w.Line(m.UseBias ? "float s = Unsafe.Add(ref b, f);" : "float s = 0f;");
                 EmitTaps(w, m, mode, (xo, ko) => EmitChannels(w, m, scoped: false, (c, cf) =>
                     w.Line($"s += Unsafe.Add(ref x, {Sum(xo, c)}) * Unsafe.Add(ref k, {Sum(ko, cf, "f")});")));
-                w.Line("Unsafe.Add(ref y, f) = s;");
+                w.Line($"Unsafe.Add(ref y, f) = {Act(m, "s", false)};");
             }, widths: [4, 1]);
             w.Close();
         }

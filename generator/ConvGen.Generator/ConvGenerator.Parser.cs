@@ -21,11 +21,11 @@ public sealed partial class ConvGenerator
     internal const long MaxWeights = 1L << 28;
 
     /// <summary>Attribute (and its syntax) to <see cref="Conv2DModel"/> plus diagnostics. Holds no symbols past its return.</summary>
-    internal static class Parser
+    internal static partial class Parser
     {
+        /// <summary>A single-layer <c>[Conv2D]</c> class.</summary>
         public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
-            var diagnostics = new List<DiagnosticInfo>();
             if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax declaration || context.Attributes.Length == 0)
                 return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
 
@@ -33,15 +33,100 @@ public sealed partial class ConvGenerator
             if (declaration.Identifier.IsMissing || string.IsNullOrEmpty(type.Name))
                 return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
 
+            // A class with any network attribute is the network pipeline's (which also reports stacking without [Input]).
+            if (LayerAttributes(type).Any(a => a.Kind != LayerKind.Conv2D))
+                return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
+
             var attribute = context.Attributes[0];
             var attributeSyntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
-            var attributeLocation = LocationInfo.From(attributeSyntax) ?? LocationInfo.From(declaration.Identifier);
-            var identifierLocation = LocationInfo.From(declaration.Identifier);
-            void Report(DiagnosticDescriptor descriptor, LocationInfo? location, params object[] args)
-                => diagnostics.Add(new DiagnosticInfo(descriptor, location ?? attributeLocation, args.Select(a => a?.ToString() ?? "").ToEquatableArray()));
-            ParseResult Done() => new(null, diagnostics.ToEquatableArray());
+            var diagnostics = new Diagnostics(LocationInfo.From(attributeSyntax) ?? LocationInfo.From(declaration.Identifier));
+            if (context.Attributes.Length > 1)
+            {
+                var second = context.Attributes[1].ApplicationSyntaxReference?.GetSyntax(cancellationToken);
+                diagnostics.Report(DiagnosticDescriptors.LayersWithoutInput, LocationInfo.From(second), type.Name, "Conv2D");
+                return diagnostics.Result(null);
+            }
 
-            // What the attribute is on.
+            var containing = CheckTarget(type, declaration, "Conv2D", diagnostics, cancellationToken);
+            if (containing is null) return diagnostics.Result(null);
+
+            var args = new Arguments(attribute, attributeSyntax, 2);
+            if (!args.Readable)
+            {
+                diagnostics.Report(DiagnosticDescriptors.UnreadableArguments, null, type.Name, "Conv2D", "[Conv2D(3, 3, Filters = 16)]");
+                return diagnostics.Result(null);
+            }
+            var conv = ReadConv(args, type.Name, inferredChannels: null, diagnostics);
+            CheckReservedMembers(type, Emitter.ReservedMemberNames, diagnostics);
+            if (diagnostics.HasErrors || conv is null) return diagnostics.Result(null);
+
+            if (!conv.Unrolled)
+                diagnostics.Report(DiagnosticDescriptors.KernelNotUnrolled, null, conv.KernelHeight, conv.KernelWidth, type.Name, conv.KernelHeight * conv.KernelWidth, MaxUnrolledTaps);
+
+            var (ns, fullName) = Names(type);
+            var model = conv with
+            {
+                Namespace = ns, ContainingTypes = containing.ToEquatableArray(), ClassName = Identifier(type.Name),
+                FullName = fullName, HintName = fullName.Replace("@", "") + ".g.cs",
+            };
+            return diagnostics.Result(model);
+        }
+
+        /// <summary>
+        /// The [Conv2D] arguments as a model (names left empty for the caller), or null with diagnostics. In a network,
+        /// <paramref name="inferredChannels"/> is the previous layer's channel count: InputChannels may be omitted, and must agree if stated.
+        /// </summary>
+        private static Conv2DModel? ReadConv(Arguments args, string typeName, int? inferredChannels, Diagnostics diagnostics)
+        {
+            int errors = diagnostics.ErrorCount;
+            int kernelHeight = args.Positional(0), kernelWidth = args.Positional(1);
+            if (kernelHeight < 1) diagnostics.Report(DiagnosticDescriptors.KernelSizeTooSmall, args.PositionalLocation(0, "kernelHeight"), "KernelHeight", kernelHeight, "row");
+            if (kernelWidth < 1) diagnostics.Report(DiagnosticDescriptors.KernelSizeTooSmall, args.PositionalLocation(1, "kernelWidth"), "KernelWidth", kernelWidth, "column");
+
+            int filters = args.Int("Filters", 1);
+            int inputChannels = inferredChannels is int inferred && !args.Has("InputChannels") ? inferred : args.Int("InputChannels", 1);
+            if (filters < 1) diagnostics.Report(DiagnosticDescriptors.FiltersTooSmall, args.Location("Filters"), filters);
+            if (inputChannels < 1) diagnostics.Report(DiagnosticDescriptors.InputChannelsTooSmall, args.Location("InputChannels"), inputChannels);
+
+            var (strideHeight, strideWidth) = args.BothOrPerAxis("Stride", 1, DiagnosticDescriptors.StrideTooSmall, diagnostics);
+            var (dilationHeight, dilationWidth) = args.BothOrPerAxis("Dilation", 1, DiagnosticDescriptors.DilationTooSmall, diagnostics);
+
+            int padding = args.Int("Padding", 0), activation = args.Int("Activation", 0);
+            CheckPadding(args, padding, diagnostics);
+            CheckActivation(args, activation, diagnostics);
+            bool useBias = args.Bool("UseBias", true);
+            if (diagnostics.ErrorCount > errors) return null;
+
+            long extentH = (long)(kernelHeight - 1) * dilationHeight + 1, extentW = (long)(kernelWidth - 1) * dilationWidth + 1;
+            long weightCount = (long)kernelHeight * kernelWidth * inputChannels * filters;
+            if (extentH > MaxKernelExtent) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(0, "kernelHeight"), "The dilated kernel height (KernelHeight - 1) * DilationHeight + 1", typeName, extentH, MaxKernelExtent);
+            if (extentW > MaxKernelExtent) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width (KernelWidth - 1) * DilationWidth + 1", typeName, extentW, MaxKernelExtent);
+            if (extentW * inputChannels > MaxWeights) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width times InputChannels", typeName, extentW * inputChannels, MaxWeights);
+            if (weightCount > MaxWeights) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, "The weight count KernelHeight * KernelWidth * InputChannels * Filters", typeName, weightCount, MaxWeights);
+            if (diagnostics.ErrorCount > errors) return null;
+
+            return new Conv2DModel(null, EquatableArray<ContainingType>.Empty, "", "", "",
+                kernelHeight, kernelWidth, inputChannels, filters, strideHeight, strideWidth, dilationHeight, dilationWidth,
+                padding, useBias, activation, Unrolled: kernelHeight * kernelWidth <= MaxUnrolledTaps);
+        }
+
+        private static void CheckPadding(Arguments args, int padding, Diagnostics diagnostics)
+        {
+            if (padding is not (0 or 1)) diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Padding"), "Padding", padding, "Padding.Valid or Padding.Same");
+        }
+
+        private static void CheckActivation(Arguments args, int activation, Diagnostics diagnostics)
+        {
+            if (activation is not (0 or 1)) diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Activation"), "Activation", activation, "Activation.None or Activation.ReLU");
+        }
+
+        /// <summary>
+        /// What the attribute is on: reports unsupported targets (returning null), generic or non-partial types and non-partial
+        /// containing types, and returns the containing types to re-declare around the generated part.
+        /// </summary>
+        private static List<ContainingType>? CheckTarget(INamedTypeSymbol type, TypeDeclarationSyntax declaration, string attributeName, Diagnostics diagnostics, CancellationToken cancellationToken)
+        {
+            var identifierLocation = LocationInfo.From(declaration.Identifier);
             string? unsupported =
                 type.TypeKind == TypeKind.Struct ? (type.IsRecord ? "a record struct" : "a struct") :
                 type.TypeKind == TypeKind.Interface ? "an interface" :
@@ -52,96 +137,36 @@ public sealed partial class ConvGenerator
                 type.IsFileLocal ? "file-local" : null;
             if (unsupported is not null)
             {
-                Report(DiagnosticDescriptors.UnsupportedTarget, identifierLocation, type.Name, unsupported);
-                return Done();
+                diagnostics.Report(DiagnosticDescriptors.UnsupportedTarget, identifierLocation, type.Name, unsupported, attributeName);
+                return null;
             }
-            if (type.TypeParameters.Length > 0) Report(DiagnosticDescriptors.GenericType, identifierLocation, type.Name);
-            if (!IsPartialEverywhere(type, cancellationToken)) Report(DiagnosticDescriptors.NotPartial, identifierLocation, type.Name);
+            if (type.TypeParameters.Length > 0) diagnostics.Report(DiagnosticDescriptors.GenericType, identifierLocation, type.Name);
+            if (!IsPartialEverywhere(type, cancellationToken)) diagnostics.Report(DiagnosticDescriptors.NotPartial, identifierLocation, type.Name, attributeName);
 
             var containing = new List<ContainingType>();
             for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
             {
-                if (outer.TypeParameters.Length > 0) Report(DiagnosticDescriptors.GenericType, identifierLocation, outer.Name + "." + type.Name);
-                if (!IsPartialEverywhere(outer, cancellationToken)) Report(DiagnosticDescriptors.ContainingTypeNotPartial, identifierLocation, outer.Name, type.Name);
+                if (outer.TypeParameters.Length > 0) diagnostics.Report(DiagnosticDescriptors.GenericType, identifierLocation, outer.Name + "." + type.Name);
+                if (!IsPartialEverywhere(outer, cancellationToken)) diagnostics.Report(DiagnosticDescriptors.ContainingTypeNotPartial, identifierLocation, outer.Name, type.Name, attributeName);
                 containing.Insert(0, new ContainingType(Keyword(outer), Identifier(outer.Name)));
             }
+            return containing;
+        }
 
-            // The arguments. If the compiler could not bind them it reports why; we say what we expected.
-            var args = new Arguments(attribute, attributeSyntax);
-            if (!args.Readable)
-            {
-                Report(DiagnosticDescriptors.UnreadableArguments, attributeLocation, type.Name);
-                return Done();
-            }
-
-            int kernelHeight = args.Positional(0), kernelWidth = args.Positional(1);
-            CheckAtLeastOne(kernelHeight, "KernelHeight", "row", args.PositionalLocation(0, "kernelHeight"));
-            CheckAtLeastOne(kernelWidth, "KernelWidth", "column", args.PositionalLocation(1, "kernelWidth"));
-            void CheckAtLeastOne(int value, string name, string unit, LocationInfo? location)
-            {
-                if (value < 1) Report(DiagnosticDescriptors.KernelSizeTooSmall, location, name, value, unit);
-            }
-
-            int filters = args.Int("Filters", 1), inputChannels = args.Int("InputChannels", 1);
-            if (filters < 1) Report(DiagnosticDescriptors.FiltersTooSmall, args.Location("Filters"), filters);
-            if (inputChannels < 1) Report(DiagnosticDescriptors.InputChannelsTooSmall, args.Location("InputChannels"), inputChannels);
-
-            var (strideHeight, strideWidth) = BothOrPerAxis("Stride", DiagnosticDescriptors.StrideTooSmall);
-            var (dilationHeight, dilationWidth) = BothOrPerAxis("Dilation", DiagnosticDescriptors.DilationTooSmall);
-            (int, int) BothOrPerAxis(string both, DiagnosticDescriptor tooSmall)
-            {
-                string h = both + "Height", w = both + "Width";
-                if (args.Has(both))
-                {
-                    foreach (var perAxis in new[] { h, w }.Where(args.Has))
-                        Report(DiagnosticDescriptors.ConflictingAxes, args.Location(both), $"{both} = {args.Int(both, 1)}", $"{perAxis} = {args.Int(perAxis, 1)}", both, both);
-                    int value = args.Int(both, 1);
-                    if (value < 1) Report(tooSmall, args.Location(both), both, value);
-                    return (value, value);
-                }
-                int vh = args.Int(h, 1), vw = args.Int(w, 1);
-                if (vh < 1) Report(tooSmall, args.Location(h), h, vh);
-                if (vw < 1) Report(tooSmall, args.Location(w), w, vw);
-                return (vh, vw);
-            }
-
-            int padding = args.Int("Padding", 0), activation = args.Int("Activation", 0);
-            if (padding is not (0 or 1)) Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Padding"), "Padding", padding, "Padding.Valid or Padding.Same");
-            if (activation is not (0 or 1)) Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Activation"), "Activation", activation, "Activation.None or Activation.ReLU");
-            bool useBias = args.Bool("UseBias", true);
-
-            if (diagnostics.Count == 0)
-            {
-                long extentH = (long)(kernelHeight - 1) * dilationHeight + 1, extentW = (long)(kernelWidth - 1) * dilationWidth + 1;
-                long weightCount = (long)kernelHeight * kernelWidth * inputChannels * filters;
-                if (extentH > MaxKernelExtent) Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(0, "kernelHeight"), "The dilated kernel height (KernelHeight - 1) * DilationHeight + 1", type.Name, extentH, MaxKernelExtent);
-                if (extentW > MaxKernelExtent) Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width (KernelWidth - 1) * DilationWidth + 1", type.Name, extentW, MaxKernelExtent);
-                if (extentW * inputChannels > MaxWeights) Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width times InputChannels", type.Name, extentW * inputChannels, MaxWeights);
-                if (weightCount > MaxWeights) Report(DiagnosticDescriptors.TooLarge, attributeLocation, "The weight count KernelHeight * KernelWidth * InputChannels * Filters", type.Name, weightCount, MaxWeights);
-            }
-
-            // Members the user declared that the generated part would clash with.
+        /// <summary>Members the user declared that the generated part would clash with.</summary>
+        private static void CheckReservedMembers(INamedTypeSymbol type, HashSet<string> reserved, Diagnostics diagnostics)
+        {
             foreach (var member in type.GetMembers())
             {
-                if (member.IsImplicitlyDeclared || !Emitter.ReservedMemberNames.Contains(member.Name)) continue;
+                if (member.IsImplicitlyDeclared || !reserved.Contains(member.Name)) continue;
                 var memberLocation = member.Locations.FirstOrDefault(l => l.IsInSource);
                 var location = memberLocation?.SourceTree is null ? null : new LocationInfo(memberLocation.SourceTree.FilePath, memberLocation.SourceSpan, memberLocation.GetLineSpan().Span);
-                Report(DiagnosticDescriptors.MemberNameClash, location, type.Name, member.Name);
+                diagnostics.Report(DiagnosticDescriptors.MemberNameClash, location, type.Name, member.Name);
             }
-
-            if (diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error)) return Done();
-
-            bool unrolled = kernelHeight * kernelWidth <= MaxUnrolledTaps;
-            if (!unrolled)
-                Report(DiagnosticDescriptors.KernelNotUnrolled, attributeLocation, kernelHeight, kernelWidth, type.Name, kernelHeight * kernelWidth, MaxUnrolledTaps);
-
-            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString(QualifiedName) : null;
-            string fullName = type.ToDisplayString(QualifiedName);
-            var model = new Conv2DModel(ns, containing.ToEquatableArray(), Identifier(type.Name), fullName, fullName.Replace("@", "") + ".g.cs",
-                kernelHeight, kernelWidth, inputChannels, filters, strideHeight, strideWidth, dilationHeight, dilationWidth,
-                padding, useBias, activation, unrolled);
-            return new ParseResult(model, diagnostics.ToEquatableArray());
         }
+
+        private static (string? Namespace, string FullName) Names(INamedTypeSymbol type)
+            => (type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString(QualifiedName) : null, type.ToDisplayString(QualifiedName));
 
         /// <summary>Namespace-qualified names with keywords escaped (<c>@class</c>), without <c>global::</c>.</summary>
         private static readonly SymbolDisplayFormat QualifiedName = SymbolDisplayFormat.FullyQualifiedFormat
@@ -165,6 +190,26 @@ public sealed partial class ConvGenerator
         };
     }
 
+    /// <summary>Collects diagnostics as equatable values; <see cref="Report"/> falls back to the attribute's location.</summary>
+    private sealed class Diagnostics(LocationInfo? fallback)
+    {
+        private readonly List<DiagnosticInfo> _items = new();
+
+        public int ErrorCount { get; private set; }
+
+        public bool HasErrors => ErrorCount > 0;
+
+        public void Report(DiagnosticDescriptor descriptor, LocationInfo? location, params object[] args)
+        {
+            _items.Add(new DiagnosticInfo(descriptor, location ?? fallback, args.Select(a => a?.ToString() ?? "").ToEquatableArray()));
+            if (descriptor.DefaultSeverity == DiagnosticSeverity.Error) ErrorCount++;
+        }
+
+        public ParseResult Result(Conv2DModel? model) => new(model, _items.ToEquatableArray());
+
+        public EquatableArray<DiagnosticInfo> ToArray() => _items.ToEquatableArray();
+    }
+
     /// <summary>The attribute's constructor and named arguments, with the syntax location of each.</summary>
     private sealed class Arguments
     {
@@ -172,12 +217,15 @@ public sealed partial class ConvGenerator
         private readonly AttributeSyntax? _syntax;
         private readonly Dictionary<string, TypedConstant> _named = new();
 
-        public Arguments(AttributeData attribute, AttributeSyntax? syntax)
+        /// <param name="attribute">The bound attribute.</param>
+        /// <param name="syntax">Its syntax, for locations.</param>
+        /// <param name="positionalCounts">How many int constructor arguments the attribute's constructors take.</param>
+        public Arguments(AttributeData attribute, AttributeSyntax? syntax, params int[] positionalCounts)
         {
             _attribute = attribute;
             _syntax = syntax;
             Readable = attribute.AttributeConstructor is not null
-                && attribute.ConstructorArguments.Length == 2
+                && positionalCounts.Contains(attribute.ConstructorArguments.Length)
                 && attribute.ConstructorArguments.All(a => a.Kind == TypedConstantKind.Primitive && a.Value is int);
             foreach (var pair in attribute.NamedArguments)
             {
@@ -188,6 +236,11 @@ public sealed partial class ConvGenerator
 
         public bool Readable { get; }
 
+        /// <summary>The attribute's location.</summary>
+        public LocationInfo? Attribute => LocationInfo.From(_syntax);
+
+        public int PositionalCount => _attribute.ConstructorArguments.Length;
+
         public int Positional(int index) => (int)_attribute.ConstructorArguments[index].Value!;
 
         public bool Has(string name) => _named.ContainsKey(name);
@@ -195,6 +248,30 @@ public sealed partial class ConvGenerator
         public int Int(string name, int defaultValue) => _named.TryGetValue(name, out var c) && c.Value is int i ? i : defaultValue;
 
         public bool Bool(string name, bool defaultValue) => _named.TryGetValue(name, out var c) && c.Value is bool b ? b : defaultValue;
+
+        /// <summary>
+        /// A property set for both axes (<c>Stride</c>) or per axis (<c>StrideHeight</c>, <c>StrideWidth</c>), with
+        /// <paramref name="defaultValue"/> for what is not set; both forms together, or a value below 1, are reported.
+        /// </summary>
+        public (int Height, int Width) BothOrPerAxis(string both, int defaultValue, DiagnosticDescriptor tooSmall, Diagnostics diagnostics)
+            => BothOrPerAxis(both, defaultValue, defaultValue, tooSmall, diagnostics);
+
+        public (int Height, int Width) BothOrPerAxis(string both, int defaultHeight, int defaultWidth, DiagnosticDescriptor tooSmall, Diagnostics diagnostics)
+        {
+            string h = both + "Height", w = both + "Width";
+            if (Has(both))
+            {
+                foreach (var perAxis in new[] { h, w }.Where(Has))
+                    diagnostics.Report(DiagnosticDescriptors.ConflictingAxes, Location(both), $"{both} = {Int(both, 1)}", $"{perAxis} = {Int(perAxis, 1)}", both, both);
+                int value = Int(both, 1);
+                if (value < 1) diagnostics.Report(tooSmall, Location(both), both, value);
+                return (value, value);
+            }
+            int vh = Int(h, defaultHeight), vw = Int(w, defaultWidth);
+            if (vh < 1) diagnostics.Report(tooSmall, Location(h), h, vh);
+            if (vw < 1) diagnostics.Report(tooSmall, Location(w), w, vw);
+            return (vh, vw);
+        }
 
         /// <summary>The location of the named argument <paramref name="name"/>, or of the attribute.</summary>
         public LocationInfo? Location(string name)

@@ -17,6 +17,9 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
     /// <summary>Metadata name of the attribute this generator looks for.</summary>
     public const string Conv2DAttributeMetadataName = "ConvGen.Conv2DAttribute";
 
+    /// <summary>Metadata name of the attribute that starts a compiled network.</summary>
+    public const string InputAttributeMetadataName = "ConvGen.InputAttribute";
+
     /// <summary>Names of the tracked pipeline steps, for incremental-caching tests.</summary>
     public static class TrackingNames
     {
@@ -28,6 +31,18 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
 
         /// <summary>The models without errors, which are emitted.</summary>
         public const string Models = nameof(Models);
+
+        /// <summary>[Input] class to <see cref="NetworkParseResult"/>.</summary>
+        public const string NetworkParse = nameof(NetworkParse);
+
+        /// <summary>The diagnostics of each network parse.</summary>
+        public const string NetworkDiagnostics = nameof(NetworkDiagnostics);
+
+        /// <summary>The network models without errors, which are emitted.</summary>
+        public const string NetworkModels = nameof(NetworkModels);
+
+        /// <summary>Layer attributes on a class without [Input].</summary>
+        public const string Orphans = nameof(Orphans);
     }
 
     /// <inheritdoc/>
@@ -37,7 +52,7 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
             .ForAttributeWithMetadataName(
                 Conv2DAttributeMetadataName,
                 static (node, _) => node is TypeDeclarationSyntax,
-                static (ctx, ct) => ParseSafely(ctx, ct))
+                static (ctx, ct) => Safely(ctx, ct, Parser.Parse, static info => new ParseResult(null, info)))
             .WithTrackingName(TrackingNames.Parse);
 
         // Diagnostics and code are separate outputs: a change that only moves a diagnostic never re-emits code.
@@ -50,33 +65,65 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Model)
             .Where(static model => model is not null)
             .WithTrackingName(TrackingNames.Models);
-        context.RegisterSourceOutput(models, static (spc, model) => EmitSafely(spc, model!));
+        context.RegisterSourceOutput(models, static (spc, model) => EmitSafely(spc, model!.HintName, model.FullName, () => Emitter.Emit(model)));
+
+        // Compiled networks: a class with [Input] and the layer attributes after it.
+        var networks = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                InputAttributeMetadataName,
+                static (node, _) => node is TypeDeclarationSyntax,
+                static (ctx, ct) => Safely(ctx, ct, Parser.ParseNetwork, static info => new NetworkParseResult(null, info)))
+            .WithTrackingName(TrackingNames.NetworkParse);
+        var networkDiagnostics = networks
+            .SelectMany(static (result, _) => result.Diagnostics)
+            .WithTrackingName(TrackingNames.NetworkDiagnostics);
+        context.RegisterSourceOutput(networkDiagnostics, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+        var networkModels = networks
+            .Select(static (result, _) => result.Model)
+            .Where(static model => model is not null)
+            .WithTrackingName(TrackingNames.NetworkModels);
+        context.RegisterSourceOutput(networkModels, static (spc, model) => EmitSafely(spc, model!.HintName, model.FullName, () => NetworkEmitter.Emit(model)));
+
+        // [MaxPool2D], [Flatten] and [Dense] without [Input] are reported once per class.
+        foreach (var (name, kind) in new[] { ("ConvGen.MaxPool2DAttribute", LayerKind.MaxPool2D), ("ConvGen.FlattenAttribute", LayerKind.Flatten), ("ConvGen.DenseAttribute", LayerKind.Dense) })
+        {
+            var orphans = context.SyntaxProvider
+                .ForAttributeWithMetadataName(
+                    name,
+                    static (node, _) => node is TypeDeclarationSyntax,
+                    (ctx, ct) => Safely(ctx, ct, (c, t) => Parser.ParseOrphan(c, kind, t), static info => info))
+                .SelectMany(static (diagnostics, _) => diagnostics)
+                .WithTrackingName(TrackingNames.Orphans);
+            context.RegisterSourceOutput(orphans, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+        }
     }
 
-    private static ParseResult ParseSafely(GeneratorAttributeSyntaxContext context, System.Threading.CancellationToken cancellationToken)
+    /// <summary>Runs a parse; an unexpected exception becomes CONVGEN999 instead of escaping into the compiler (CS8785).</summary>
+    private static T Safely<T>(GeneratorAttributeSyntaxContext context, System.Threading.CancellationToken cancellationToken,
+        Func<GeneratorAttributeSyntaxContext, System.Threading.CancellationToken, T> parse, Func<EquatableArray<DiagnosticInfo>, T> failed)
     {
         try
         {
-            return Parser.Parse(context, cancellationToken);
+            return parse(context, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // The generator must never throw into the compiler (CS8785); an unexpected failure becomes a diagnostic.
             var info = new DiagnosticInfo(DiagnosticDescriptors.InternalError, LocationInfo.From(context.TargetNode),
                 new[] { context.TargetSymbol.Name, e.GetType().Name + ": " + e.Message }.ToEquatableArray());
-            return new ParseResult(null, new[] { info }.ToEquatableArray());
+            return failed(new[] { info }.ToEquatableArray());
         }
     }
 
-    private static void EmitSafely(SourceProductionContext context, Conv2DModel model)
+    private static void EmitSafely(SourceProductionContext context, string hintName, string fullName, Func<string> emit)
     {
         try
         {
-            context.AddSource(model.HintName, Emitter.Emit(model));
+            context.AddSource(hintName, emit());
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, null, model.FullName, e.GetType().Name + ": " + e.Message));
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, null, fullName, e.GetType().Name + ": " + e.Message));
         }
     }
+
 }

@@ -8,8 +8,8 @@ internal static class DiagnosticDescriptors
     private const string Category = "ConvGen";
 
     public static readonly DiagnosticDescriptor NotPartial = new(
-        "CONVGEN001", "A [Conv2D] class must be partial",
-        "'{0}' has [Conv2D] but is not declared partial; declare it 'partial class {0}' so the generator can add its kernels",
+        "CONVGEN001", "A [Conv2D] or network class must be partial",
+        "'{0}' has [{1}] but is not declared partial; declare it 'partial class {0}' so the generator can add its kernels",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor KernelSizeTooSmall = new(
@@ -53,13 +53,13 @@ internal static class DiagnosticDescriptors
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor UnsupportedTarget = new(
-        "CONVGEN010", "Unsupported [Conv2D] target",
-        "[Conv2D] cannot be applied to '{0}' because it is {1}; apply it to a non-static, non-abstract 'partial class'",
+        "CONVGEN010", "Unsupported [Conv2D] or network target",
+        "[{2}] cannot be applied to '{0}' because it is {1}; apply it to a non-static, non-abstract 'partial class'",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor ContainingTypeNotPartial = new(
-        "CONVGEN011", "A type containing a [Conv2D] class must be partial",
-        "'{0}' contains the [Conv2D] class '{1}' but is not partial; declare '{0}' partial too",
+        "CONVGEN011", "A type containing a [Conv2D] or network class must be partial",
+        "'{0}' contains the [{2}] class '{1}' but is not partial; declare '{0}' partial too",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor KernelNotUnrolled = new(
@@ -74,12 +74,77 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor UnreadableArguments = new(
         "CONVGEN014", "Attribute arguments could not be read",
-        "The [Conv2D] arguments on '{0}' are not constants of the expected types; write them like [Conv2D(3, 3, Filters = 16)] and fix the compiler errors reported on it",
+        "The [{1}] arguments on '{0}' are not constants of the expected types; write them like {2} and fix the compiler errors reported on it",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor TooLarge = new(
         "CONVGEN015", "Configuration too large",
         "{0} of '{1}' is {2}, more than the supported {3}; use a smaller kernel, dilation, channel or filter count",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor LayersWithoutInput = new(
+        "CONVGEN016", "Stacked layer attributes need [Input]",
+        "'{0}' has [{1}] among several layer attributes but no [Input]; add [Input(height, width, channels)] above the first layer to make it a compiled network (or keep a single [Conv2D] for a layer class)",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InputNotFirst = new(
+        "CONVGEN017", "[Input] must come first",
+        "[{1}] comes before [Input] on '{0}'; a network's layers are read top to bottom from its input, so move [Input(...)] above every layer attribute",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor KernelLargerThanInput = new(
+        "CONVGEN018", "Valid kernel larger than its input",
+        "Layer {0} of '{1}' is a Valid {2} convolution (window {3}) but its input is {4}, from {5}; use Padding = Padding.Same, a smaller kernel, or remove a pooling layer before it",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor PoolLargerThanInput = new(
+        "CONVGEN019", "Valid pool larger than its input",
+        "Layer {0} of '{1}' is a Valid {2} pool but its input is {3}, from {4}; use a smaller pool, Padding = Padding.Same, or remove a pooling layer before it",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor NeedsSpatialInput = new(
+        "CONVGEN020", "Spatial layer after the input was flattened",
+        "Layer {0} of '{1}' ([{2}]) needs a (height, width, channels) input but gets {3}, from {4}; put [{2}] before [Flatten] and [Dense]",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor DenseNeedsFlatten = new(
+        "CONVGEN021", "Dense layer on a 3-D shape",
+        "Layer {0} of '{1}' ([Dense]) needs a flat input but gets {2}, from {3}; add [Flatten] before it, which gives ({4})",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InputChannelsMismatch = new(
+        "CONVGEN022", "InputChannels disagrees with the layer before",
+        "Layer {0} of '{1}' states InputChannels = {2}, but its input is {3}, from {4}, with {5} channels; remove InputChannels (a network infers it) or set it to {5}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor LayersSplitAcrossPartials = new(
+        "CONVGEN023", "Network layers split across partial declarations",
+        "[{0}] is on a different partial declaration of '{1}' than [Input]; their order would be undefined, so put every layer attribute of a network on the declaration that has [Input], in order",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor PoolSizeTooSmall = new(
+        "CONVGEN024", "Pool size and stride must be at least 1",
+        "{0} is {1}; a pooling window and its stride must be at least 1, such as [MaxPool2D(2)]",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnitsTooSmall = new(
+        "CONVGEN025", "Dense units must be at least 1",
+        "Units is {0}; a Dense layer needs at least 1 output, such as [Dense(10)]",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InputSizeTooSmall = new(
+        "CONVGEN026", "Input dimensions must be at least 1",
+        "The input {0} is {1}; every input dimension must be at least 1, such as [Input(28, 28, 1)]",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor NoLayers = new(
+        "CONVGEN027", "Network without layers",
+        "'{0}' has [Input] but no layer attributes; add layers after it, such as [Conv2D(3, 3, Filters = 8)], [MaxPool2D(2)], [Flatten] and [Dense(10)]",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor NetworkBaseClass = new(
+        "CONVGEN028", "A network class cannot have a base class",
+        "'{0}' derives from '{1}', but a compiled network derives from ConvGen.CompiledNetwork; remove the base class",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor InternalError = new(

@@ -4,11 +4,21 @@ namespace ConvGen;
 public sealed class Parameter
 {
     /// <summary>Creates a parameter with a zero value and a zero gradient of <paramref name="shape"/>.</summary>
+    /// <exception cref="System.ArgumentException"><paramref name="name"/> is null or empty.</exception>
     public Parameter(string name, Shape shape)
     {
+        System.ArgumentException.ThrowIfNullOrEmpty(name);
         Name = name;
         Value = new Tensor(shape);
         Gradient = new Tensor(shape);
+    }
+
+    /// <summary>A parameter over existing storage, e.g. a view into a compiled network's parameter buffer.</summary>
+    internal Parameter(string name, Tensor value, Tensor gradient)
+    {
+        Name = name;
+        Value = value;
+        Gradient = gradient;
     }
 
     /// <summary>A name unique within its layer, such as <c>kernel</c> or <c>bias</c>.</summary>

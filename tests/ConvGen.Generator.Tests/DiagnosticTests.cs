@@ -314,7 +314,7 @@ public sealed class DiagnosticTests
     /// <paramref name="at"/> (the exact located text), that errors stop code generation, and that no exception escaped;
     /// then snapshots the diagnostics.
     /// </summary>
-    private static GeneratorResult Check(string id, string at, string source, string? secondSource = null,
+    internal static GeneratorResult Check(string id, string at, string source, string? secondSource = null,
         [CallerFilePath] string testFile = "", [CallerMemberName] string testMethod = "")
     {
         var result = secondSource is null ? GeneratorRunner.Run(source) : GeneratorRunner.Run(source, secondSource);

@@ -141,7 +141,7 @@ public sealed class GeneratedSourceTests
     }
 
     /// <summary>Generates, checks that the output compiles without problems, and snapshots every generated source.</summary>
-    private static GeneratorResult Verify(string source, bool expectDiagnostics = false,
+    internal static GeneratorResult Verify(string source, bool expectDiagnostics = false,
         [CallerFilePath] string testFile = "", [CallerMemberName] string testMethod = "")
     {
         var result = GeneratorRunner.Run(source);

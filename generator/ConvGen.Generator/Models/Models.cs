@@ -44,8 +44,12 @@ internal sealed record Conv2DModel(
     int StrideHeight, int StrideWidth,
     int DilationHeight, int DilationWidth,
     int Padding, bool UseBias, int Activation,
-    bool Unrolled)
+    bool Unrolled,
+    int FixedHeight = 0, int FixedWidth = 0, bool FuseRelu = false)
 {
+    /// <summary>A layer of a compiled network: the input size is a constant and the kernels have no size parameters.</summary>
+    public bool Fixed => FixedHeight > 0;
+
     public int Taps => KernelHeight * KernelWidth;
 
     public bool Same => Padding == 1;
@@ -53,3 +57,53 @@ internal sealed record Conv2DModel(
 
 /// <summary>The parse of one annotated class: a model to emit (null when there are errors) and the diagnostics.</summary>
 internal sealed record ParseResult(Conv2DModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>The layer attributes a network is stacked from.</summary>
+internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense }
+
+/// <summary>
+/// One layer of a compiled network with its shapes inferred. Spatial shapes are <c>(H, W, C)</c>; a flat shape has
+/// <c>H = W = 0</c> and its size in <c>C</c>. <see cref="InBuffer"/>/<see cref="OutBuffer"/> index the planned activation buffers
+/// (0 is the caller's input); Flatten shares its input's buffer.
+/// </summary>
+internal sealed record LayerModel(
+    LayerKind Kind, string Name, int Index,
+    int InH, int InW, int InC, int OutH, int OutW, int OutC,
+    int InBuffer, int OutBuffer,
+    Conv2DModel? Conv,
+    int PoolH, int PoolW, int StrideH, int StrideW, int Padding,
+    int Units, bool UseBias, int Activation,
+    int WeightOffset, int BiasOffset, int ScratchOffset)
+{
+    public bool Spatial => OutH > 0;
+
+    public int InSize => InH > 0 ? InH * InW * InC : InC;
+
+    public int OutSize => OutH > 0 ? OutH * OutW * OutC : OutC;
+
+    public bool Relu => Activation == 1;
+
+    public int WeightCount => Kind switch
+    {
+        LayerKind.Conv2D => Conv!.KernelHeight * Conv.KernelWidth * Conv.InputChannels * Conv.Filters,
+        LayerKind.Dense => InC * Units,
+        _ => 0,
+    };
+
+    public int BiasCount => UseBias && Kind is LayerKind.Conv2D or LayerKind.Dense ? (Kind == LayerKind.Dense ? Units : OutC) : 0;
+}
+
+/// <summary>Everything the emitter needs for one compiled network.</summary>
+internal sealed record NetworkModel(
+    string? Namespace,
+    EquatableArray<ContainingType> ContainingTypes,
+    string ClassName,
+    string FullName,
+    string HintName,
+    int InputHeight, int InputWidth, int InputChannels,
+    EquatableArray<LayerModel> Layers,
+    int ParameterCount, int ScratchSize,
+    EquatableArray<int> BufferSizes);
+
+/// <summary>The parse of one network class.</summary>
+internal sealed record NetworkParseResult(NetworkModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -9,10 +9,13 @@ namespace ConvGen;
 /// as in Keras/TensorFlow.
 /// </summary>
 /// <remarks>
+/// <para>On its own, the attribute makes the class one layer. Stacked after an <see cref="InputAttribute"/> with other layer
+/// attributes, it is one layer of a compiled network (see <see cref="InputAttribute"/>); there
+/// <see cref="InputChannels"/> comes from the layer before and may be omitted.</para>
 /// Setting <see cref="Stride"/> together with <see cref="StrideHeight"/> or <see cref="StrideWidth"/> (and likewise
 /// for dilation) is a compile error. Every size must be at least 1.
 /// </remarks>
-[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class Conv2DAttribute : Attribute
 {
     /// <summary>Declares a convolution with a <paramref name="kernelHeight"/> x <paramref name="kernelWidth"/> window.</summary>

@@ -99,7 +99,7 @@ partial class GlobalConv : global::ConvGen.IConv2DKernel, global::ConvGen.ILayer
     private global::ConvGen.Conv2DLayerCore<GlobalConv>? _convGenCore;
 
     /// <summary>The runtime part of this layer, created on first use with Glorot-uniform weights and a zero bias.</summary>
-    public global::ConvGen.Conv2DLayerCore<GlobalConv> ConvGenCore => _convGenCore ??= new("GlobalConv", global::System.Random.Shared.Next());
+    public global::ConvGen.Conv2DLayerCore<GlobalConv> ConvGenCore => _convGenCore ??= new("conv2d", global::System.Random.Shared.Next());
 
     /// <inheritdoc/>
     public string Name => ConvGenCore.Name;

@@ -103,7 +103,7 @@ namespace My.Ns
             private global::ConvGen.Conv2DLayerCore<Inner>? _convGenCore;
 
             /// <summary>The runtime part of this layer, created on first use with Glorot-uniform weights and a zero bias.</summary>
-            public global::ConvGen.Conv2DLayerCore<Inner> ConvGenCore => _convGenCore ??= new("Inner", global::System.Random.Shared.Next());
+            public global::ConvGen.Conv2DLayerCore<Inner> ConvGenCore => _convGenCore ??= new("conv2d", global::System.Random.Shared.Next());
 
             /// <inheritdoc/>
             public string Name => ConvGenCore.Name;

@@ -101,7 +101,7 @@ namespace Samples
         private global::ConvGen.Conv2DLayerCore<BiaslessConv>? _convGenCore;
 
         /// <summary>The runtime part of this layer, created on first use with Glorot-uniform weights and a zero bias.</summary>
-        public global::ConvGen.Conv2DLayerCore<BiaslessConv> ConvGenCore => _convGenCore ??= new("BiaslessConv", global::System.Random.Shared.Next());
+        public global::ConvGen.Conv2DLayerCore<BiaslessConv> ConvGenCore => _convGenCore ??= new("conv2d", global::System.Random.Shared.Next());
 
         /// <inheritdoc/>
         public string Name => ConvGenCore.Name;

@@ -101,7 +101,7 @@ namespace Second
         private global::ConvGen.Conv2DLayerCore<Conv>? _convGenCore;
 
         /// <summary>The runtime part of this layer, created on first use with Glorot-uniform weights and a zero bias.</summary>
-        public global::ConvGen.Conv2DLayerCore<Conv> ConvGenCore => _convGenCore ??= new("Conv", global::System.Random.Shared.Next());
+        public global::ConvGen.Conv2DLayerCore<Conv> ConvGenCore => _convGenCore ??= new("conv2d", global::System.Random.Shared.Next());
 
         /// <inheritdoc/>
         public string Name => ConvGenCore.Name;

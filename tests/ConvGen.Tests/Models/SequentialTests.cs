@@ -32,7 +32,8 @@ public class SequentialTests(ITestOutputHelper output)
     {
         string summary = TutorialModel().Build(new Shape(28, 28, 1)).Summary();
         output.WriteLine(summary);
-        Assert.Contains("MnistConv1 (MnistConv1)", summary);
+        Assert.Contains("conv2d (Conv2D)", summary);
+        Assert.Contains("conv2d_1 (Conv2D)", summary);
         Assert.Contains("(None, 7, 7, 64)", summary);
         Assert.Contains("(None, 3136)", summary);
         Assert.Contains("dense_1 (Dense)", summary);
@@ -47,7 +48,7 @@ public class SequentialTests(ITestOutputHelper output)
         var e = Assert.Throws<ShapeMismatchException>(() => new Sequential(new SmallConv(), new Dense(10)).Build(new Shape(28, 28, 1)));
         Assert.Contains("Layer 1 (dense)", e.Message);
         Assert.Contains("(28, 28, 8)", e.Message);
-        Assert.Contains("layer 0 (SmallConv)", e.Message);
+        Assert.Contains("layer 0 (conv2d)", e.Message);
 
         // A convolution given the wrong number of channels.
         e = Assert.Throws<ShapeMismatchException>(() => new Sequential(new MnistConv2()).Build(new Shape(14, 14, 3)));

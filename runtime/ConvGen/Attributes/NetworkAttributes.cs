@@ -1,0 +1,102 @@
+using System;
+
+namespace ConvGen;
+
+/// <summary>
+/// Starts a compiled network: the layer attributes that follow it on the same <c>partial class</c>, in order, are its layers,
+/// like a Keras <c>Sequential</c>. The generator infers every layer's shapes from this input shape, reports any
+/// inconsistency as a compile error at the offending attribute, and emits one class with kernels specialized to every size.
+/// </summary>
+/// <example>
+/// <code>
+/// [Input(28, 28, 1)]
+/// [Conv2D(5, 5, Filters = 32, Padding = Padding.Same, Activation = Activation.ReLU)]
+/// [MaxPool2D(2)]
+/// [Flatten]
+/// [Dense(10)]
+/// public partial class TinyNet;
+/// </code>
+/// </example>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class InputAttribute : Attribute
+{
+    /// <summary>Declares the shape of one input sample, <c>(height, width, channels)</c> (NHWC without the batch).</summary>
+    /// <param name="height">Rows of one sample, at least 1.</param>
+    /// <param name="width">Columns of one sample, at least 1.</param>
+    /// <param name="channels">Channels of one sample, at least 1.</param>
+    public InputAttribute(int height, int width, int channels)
+    {
+        Height = height;
+        Width = width;
+        Channels = channels;
+    }
+
+    /// <summary>Rows of one sample.</summary>
+    public int Height { get; }
+
+    /// <summary>Columns of one sample.</summary>
+    public int Width { get; }
+
+    /// <summary>Channels of one sample.</summary>
+    public int Channels { get; }
+}
+
+/// <summary>A max-pooling layer of a compiled network (Keras' <c>MaxPool2D</c>); see <see cref="InputAttribute"/>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class MaxPool2DAttribute : Attribute
+{
+    /// <summary>A <paramref name="poolSize"/> x <paramref name="poolSize"/> window; the stride defaults to the window.</summary>
+    /// <param name="poolSize">Rows and columns of the window, at least 1.</param>
+    public MaxPool2DAttribute(int poolSize) : this(poolSize, poolSize) { }
+
+    /// <summary>A <paramref name="poolHeight"/> x <paramref name="poolWidth"/> window; the strides default to the window.</summary>
+    /// <param name="poolHeight">Rows of the window, at least 1.</param>
+    /// <param name="poolWidth">Columns of the window, at least 1.</param>
+    public MaxPool2DAttribute(int poolHeight, int poolWidth)
+    {
+        PoolHeight = poolHeight;
+        PoolWidth = poolWidth;
+    }
+
+    /// <summary>Rows of the window.</summary>
+    public int PoolHeight { get; }
+
+    /// <summary>Columns of the window.</summary>
+    public int PoolWidth { get; }
+
+    /// <summary>Step between windows along both axes (default: the window size). Excludes <see cref="StrideHeight"/>/<see cref="StrideWidth"/>.</summary>
+    public int Stride { get; set; }
+
+    /// <summary>Step between windows along the rows (default: <see cref="PoolHeight"/>).</summary>
+    public int StrideHeight { get; set; }
+
+    /// <summary>Step between windows along the columns (default: <see cref="PoolWidth"/>).</summary>
+    public int StrideWidth { get; set; }
+
+    /// <summary>Valid (default: windows inside the input) or TF 'same' (<c>out = ceil(in / stride)</c>, padding ignored by the max).</summary>
+    public Padding Padding { get; set; } = Padding.Valid;
+}
+
+/// <summary>Flattens <c>(height, width, channels)</c> to <c>(height * width * channels)</c> in a compiled network; see <see cref="InputAttribute"/>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class FlattenAttribute : Attribute
+{
+}
+
+/// <summary>A fully connected layer of a compiled network, <c>activation(x·W + b)</c> with <c>W</c> of shape <c>[inputs, Units]</c>; see <see cref="InputAttribute"/>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class DenseAttribute : Attribute
+{
+    /// <summary>A layer of <paramref name="units"/> outputs.</summary>
+    /// <param name="units">Outputs, at least 1.</param>
+    public DenseAttribute(int units) => Units = units;
+
+    /// <summary>Outputs of the layer.</summary>
+    public int Units { get; }
+
+    /// <summary>Whether the layer adds a bias (default true).</summary>
+    public bool UseBias { get; set; } = true;
+
+    /// <summary>The activation applied to the output (default none).</summary>
+    public Activation Activation { get; set; } = Activation.None;
+}

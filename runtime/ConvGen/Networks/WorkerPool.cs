@@ -1,0 +1,130 @@
+using System;
+using System.Runtime.ExceptionServices;
+using System.Threading;
+
+namespace ConvGen;
+
+/// <summary>Work a <see cref="WorkerPool"/> runs: one phase, split into <c>parts</c> pieces that run at the same time.</summary>
+internal interface IPhaseRunner
+{
+    void RunPhase(int phase, int part, int parts);
+}
+
+/// <summary>
+/// Persistent worker threads for compiled networks. Unlike <c>Parallel.For</c>, a dispatch allocates nothing (no delegates,
+/// closures or tasks), so a training step can run on several threads with zero managed allocation. The calling thread runs
+/// part 0; worker <c>i</c> runs part <c>i + 1</c>. One dispatch at a time: concurrent callers queue on a lock.
+/// </summary>
+internal sealed class WorkerPool
+{
+    private static readonly object s_sharedLock = new();
+    private static WorkerPool? s_shared;
+
+    private readonly object _runLock = new();
+    private readonly Worker[] _workers;
+    private readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
+    private IPhaseRunner? _runner;
+    private int _phase, _parts, _pending;
+    private Exception? _error;
+    private volatile bool _stopped;
+
+    private WorkerPool(int threads)
+    {
+        Threads = threads;
+        _workers = new Worker[threads - 1];
+        for (int i = 0; i < _workers.Length; i++) _workers[i] = new Worker(this, i + 1);
+    }
+
+    /// <summary>Threads this pool runs on, the caller's included.</summary>
+    public int Threads { get; }
+
+    /// <summary>The pool for <see cref="Parallelism.Threads"/>; a new one replaces the old when the setting changes.</summary>
+    public static WorkerPool Shared
+    {
+        get
+        {
+            int threads = Parallelism.Threads;
+            var pool = Volatile.Read(ref s_shared);
+            if (pool is not null && pool.Threads == threads) return pool;
+            lock (s_sharedLock)
+            {
+                if (s_shared is null || s_shared.Threads != threads)
+                {
+                    s_shared?.Stop();
+                    s_shared = new WorkerPool(threads);
+                }
+                return s_shared;
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="phase"/> of <paramref name="runner"/> as <paramref name="parts"/> parts and waits for all of them.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="parts"/> is not in [1, <see cref="Threads"/>].</exception>
+    public void Run(IPhaseRunner runner, int phase, int parts)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(parts, Threads);
+        if (parts == 1)
+        {
+            runner.RunPhase(phase, 0, 1);
+            return;
+        }
+        lock (_runLock)
+        {
+            (_runner, _phase, _parts, _error) = (runner, phase, parts, null);
+            _done.Reset();
+            Volatile.Write(ref _pending, parts - 1);
+            for (int i = 0; i < parts - 1; i++) _workers[i].Start.Set();
+            try
+            {
+                runner.RunPhase(phase, 0, parts);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _error, e, null);
+            }
+            _done.Wait();
+            _runner = null;
+            if (_error is { } error) ExceptionDispatchInfo.Capture(error).Throw();
+        }
+    }
+
+    private void Stop()
+    {
+        _stopped = true;
+        foreach (var worker in _workers) worker.Start.Set();
+    }
+
+    private sealed class Worker
+    {
+        private readonly WorkerPool _pool;
+        private readonly int _part;
+
+        public Worker(WorkerPool pool, int part)
+        {
+            (_pool, _part) = (pool, part);
+            new Thread(Loop) { IsBackground = true, Name = $"ConvGen worker {part}" }.Start();
+        }
+
+        public ManualResetEventSlim Start { get; } = new(false, spinCount: 2000);
+
+        private void Loop()
+        {
+            while (true)
+            {
+                Start.Wait();
+                Start.Reset();
+                if (_pool._stopped) return;
+                try
+                {
+                    _pool._runner!.RunPhase(_pool._phase, _part, _pool._parts);
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref _pool._error, e, null);
+                }
+                if (Interlocked.Decrement(ref _pool._pending) == 0) _pool._done.Set();
+            }
+        }
+    }
+}

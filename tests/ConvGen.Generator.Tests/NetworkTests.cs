@@ -1,0 +1,228 @@
+using System.Linq;
+using ConvGen.Generator.Tests.Helpers;
+using Xunit;
+using static ConvGen.Generator.Tests.DiagnosticTests;
+using static ConvGen.Generator.Tests.GeneratedSourceTests;
+
+namespace ConvGen.Generator.Tests;
+
+/// <summary>
+/// Compiled networks (stacked layer attributes after [Input]): snapshots of the generated network, and one failing source per
+/// network diagnostic, each pointing at the offending attribute or argument and naming the shapes involved.
+/// </summary>
+public sealed class NetworkTests
+{
+    [Fact]
+    public void TutorialMnistNetwork() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [Input(28, 28, 1)]
+        [Conv2D(5, 5, Filters = 32, Padding = Padding.Same, Activation = Activation.ReLU)]
+        [MaxPool2D(2)]
+        [Conv2D(5, 5, Filters = 64, Padding = Padding.Same, Activation = Activation.ReLU)]
+        [MaxPool2D(2)]
+        [Flatten]
+        [Dense(1024, Activation = Activation.ReLU)]
+        [Dense(10)]
+        public partial class MnistNet;
+        """);
+
+    [Fact]
+    public void EveryFoldAndOddSizes() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        // conv -> conv with a ReLU mask between, a strided Valid conv without bias, a Same pool with an odd input,
+        // Dense -> Dense with a ReLU mask, and a ReLU on the last layer (masked on the loss gradient).
+        [Input(13, 11, 2)]
+        [Conv2D(3, 3, Filters = 5, Padding = Padding.Same, Activation = Activation.ReLU)]
+        [Conv2D(3, 2, Filters = 6, Stride = 2, Activation = Activation.ReLU, UseBias = false)]
+        [MaxPool2D(2, Padding = Padding.Same)]
+        [Flatten]
+        [Dense(7, Activation = Activation.ReLU)]
+        [Dense(3, Activation = Activation.ReLU)]
+        public partial class OddNet;
+        """);
+
+    [Fact]
+    public void InferredShapesAreInTheLayout()
+    {
+        var result = GeneratorRunner.Run("""
+            using ConvGen;
+
+            [Input(28, 28, 1)]
+            [Conv2D(5, 5, Filters = 32, Padding = Padding.Same, Activation = Activation.ReLU)]
+            [MaxPool2D(2)]
+            [Conv2D(5, 5, Filters = 64, Padding = Padding.Same, Activation = Activation.ReLU)]
+            [MaxPool2D(2)]
+            [Flatten]
+            [Dense(1024, Activation = Activation.ReLU)]
+            [Dense(10)]
+            public partial class MnistNet;
+            """);
+        Assert.True(result.GeneratorDiagnostics.IsEmpty, Snapshot.Format(result.GeneratorDiagnostics, result.Input));
+        string code = Assert.Single(result.Sources).SourceText.ToString();
+        // Flatten's size (7 * 7 * 64) is computed, and the second convolution's 32 input channels inferred.
+        Assert.Contains("new(\"flatten\", \"Flatten\", new global::ConvGen.Shape(3136), 0, 0)", code);
+        Assert.Contains("new global::ConvGen.Shape(5, 5, 32, 64)", code);
+        Assert.Contains("new global::ConvGen.Shape(3136, 1024)", code);
+        Assert.Contains("const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;", code);
+    }
+
+    [Fact]
+    public void CONVGEN016_LayersWithoutInput() => Check("CONVGEN016", "Conv2D(3, 3)", """
+        using ConvGen;
+
+        [Conv2D(3, 3)]
+        [MaxPool2D(2)]
+        [Flatten]
+        public partial class NoInput;
+        """);
+
+    [Fact]
+    public void CONVGEN016_TwoConvolutionsWithoutInput() => Check("CONVGEN016", "Conv2D(3, 3, Filters = 4)", """
+        using ConvGen;
+
+        [Conv2D(3, 3)]
+        [Conv2D(3, 3, Filters = 4)]
+        public partial class TwoConvs;
+        """);
+
+    [Fact]
+    public void CONVGEN017_InputNotFirst() => Check("CONVGEN017", "Conv2D(3, 3)", """
+        using ConvGen;
+
+        [Conv2D(3, 3)]
+        [Input(8, 8, 1)]
+        [Flatten]
+        [Dense(2)]
+        public partial class InputLate;
+        """);
+
+    [Fact]
+    public void CONVGEN018_KernelLargerThanInput() => Check("CONVGEN018", "Conv2D(3, 3, Filters = 8)", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [MaxPool2D(4)]
+        [Conv2D(3, 3, Filters = 8)]
+        [Flatten]
+        [Dense(2)]
+        public partial class TooSmall;
+        """);
+
+    [Fact]
+    public void CONVGEN019_PoolLargerThanInput() => Check("CONVGEN019", "MaxPool2D(3)", """
+        using ConvGen;
+
+        [Input(6, 6, 1)]
+        [Conv2D(5, 5, Filters = 4)]
+        [MaxPool2D(3)]
+        [Flatten]
+        [Dense(2)]
+        public partial class PoolTooBig;
+        """);
+
+    [Fact]
+    public void CONVGEN020_ConvolutionAfterFlatten() => Check("CONVGEN020", "Conv2D(3, 3)", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Flatten]
+        [Conv2D(3, 3)]
+        public partial class FlatConv;
+        """);
+
+    [Fact]
+    public void CONVGEN021_DenseBeforeFlatten()
+    {
+        var result = Check("CONVGEN021", "Dense(10)", """
+            using ConvGen;
+
+            [Input(8, 8, 1)]
+            [Conv2D(3, 3, Filters = 4)]
+            [Dense(10)]
+            public partial class NoFlatten;
+            """);
+        string message = result.GeneratorDiagnostics.Single(d => d.Id == "CONVGEN021").GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains("(6, 6, 4)", message);
+        Assert.Contains("(144)", message);
+    }
+
+    [Fact]
+    public void CONVGEN022_InputChannelsMismatch() => Check("CONVGEN022", "InputChannels = 1", """
+        using ConvGen;
+
+        [Input(8, 8, 3)]
+        [Conv2D(3, 3, InputChannels = 1)]
+        [Flatten]
+        [Dense(2)]
+        public partial class WrongChannels;
+        """);
+
+    [Fact]
+    public void CONVGEN023_LayersSplitAcrossPartials() => Check("CONVGEN023", "Flatten", """
+        using ConvGen;
+
+        [Flatten]
+        [Dense(2)]
+        public partial class Split;
+        """, """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        public partial class Split;
+        """);
+
+    [Fact]
+    public void CONVGEN024_PoolSizeTooSmall() => Check("CONVGEN024", "0", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [MaxPool2D(0)]
+        public partial class ZeroPool;
+        """);
+
+    [Fact]
+    public void CONVGEN025_UnitsTooSmall() => Check("CONVGEN025", "-3", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Flatten]
+        [Dense(-3)]
+        public partial class NegativeUnits;
+        """);
+
+    [Fact]
+    public void CONVGEN026_InputSizeTooSmall() => Check("CONVGEN026", "0", """
+        using ConvGen;
+
+        [Input(28, 0, 1)]
+        [Flatten]
+        [Dense(2)]
+        public partial class EmptyInput;
+        """);
+
+    [Fact]
+    public void CONVGEN027_NoLayers() => Check("CONVGEN027", "Input(8, 8, 1)", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        public partial class Empty;
+        """);
+
+    [Fact]
+    public void CONVGEN028_NetworkBaseClass() => Check("CONVGEN028", "Derived", """
+        using ConvGen;
+
+        public class Base { }
+
+        [Input(8, 8, 1)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Derived : Base;
+        """);
+}

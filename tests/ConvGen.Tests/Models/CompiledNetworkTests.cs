@@ -1,0 +1,181 @@
+using System;
+using System.IO;
+using System.Linq;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ConvGen.Tests.Models;
+
+/// <summary>
+/// A compiled network against the runtime Sequential of the same layers (the independent reference: separately written
+/// layers, buffers and threading), same seed and data: weights, predictions, gradients and training agree.
+/// </summary>
+[Collection(nameof(ParallelismCollection))]
+public class CompiledNetworkTests(ITestOutputHelper output)
+{
+    private static Sequential SmallSequential(int seed) => new Sequential(
+        new SmallNetConv1(), new SmallNetConv2(), new MaxPool2D(2), new Flatten(),
+        new Dense(7, Activation.ReLU), new Dense(3, useBias: false)).Build(new Shape(13, 11, 2), seed);
+
+    private static Sequential TutorialSequential(int seed) => new Sequential(
+        new MnistConv1(), new MaxPool2D(2), new MnistConv2(), new MaxPool2D(2),
+        new Flatten(), new Dense(1024, Activation.ReLU), new Dense(10)).Build(new Shape(28, 28, 1), seed);
+
+    private static Tensor RandomBatch(Shape sample, int batch, int seed)
+    {
+        var random = new Random(seed);
+        var t = new Tensor(sample.WithBatch(batch));
+        var span = t.Span;
+        for (int i = 0; i < span.Length; i++) span[i] = (float)(random.NextDouble() * 2 - 1);
+        return t;
+    }
+
+    private static int[] RandomLabels(int count, int classes, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => random.Next(classes)).ToArray();
+    }
+
+    /// <summary>|a - b| &lt;= tolerance * (1 + |b|) element by element; reports the worst element.</summary>
+    private void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, float tolerance, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double worst = 0;
+        int at = -1;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double error = Math.Abs(expected[i] - actual[i]) / (1 + Math.Abs(expected[i]));
+            if (!(error <= worst)) (worst, at) = (error, i);
+        }
+        output.WriteLine($"{what}: worst relative difference {worst:E2}{(at >= 0 ? $" at {at}" : "")} over {expected.Length} values");
+        Assert.True(worst <= tolerance, $"{what}: element {at} is {(at >= 0 ? actual[at] : 0)}, expected {(at >= 0 ? expected[at] : 0)} (relative difference {worst:E2} > {tolerance:E0})");
+    }
+
+    private static float[] SequentialGradients(Sequential model)
+        => model.Parameters.SelectMany(p => p.Gradient.Span.ToArray()).ToArray();
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Small_network_matches_the_Sequential_of_the_same_layers_forward_and_backward(int threads)
+    {
+        Parallelism.Threads = threads;
+        try
+        {
+            var net = new SmallNet(maxBatchSize: 9, seed: 5);
+            var sequential = SmallSequential(seed: 5);
+
+            // Same seed, same initial weights, same names.
+            Assert.Equal(sequential.NamedParameters().Select(p => p.Name), net.NamedParameters().Select(p => p.Name));
+            foreach (var ((_, expected), (name, actual)) in sequential.NamedParameters().Zip(net.NamedParameters()))
+                Assert.True(expected.Span.SequenceEqual(actual.Span), $"{name} initialized differently");
+
+            foreach (int batch in new[] { 9, 1, 5 })
+            {
+                var x = RandomBatch(net.InputShape, batch, seed: batch);
+                var y = sequential.Forward(x, training: true);
+                var yNet = net.Forward(x);
+                Assert.Equal(y.Shape, yNet.Shape);
+                AssertClose(y.Span, yNet.Span, 1e-5f, $"forward, batch {batch}");
+
+                var g = RandomBatch(net.OutputShape, batch, seed: 100 + batch);
+                sequential.ZeroGradients();
+                sequential.Backward(g);
+                net.ZeroGradients();
+                net.Backward(g);
+                AssertClose(SequentialGradients(sequential), net.GradientBuffer, 1e-5f, $"gradients, batch {batch}");
+            }
+        }
+        finally
+        {
+            Parallelism.Threads = Environment.ProcessorCount;
+        }
+    }
+
+    [Fact]
+    public void Tutorial_network_trains_like_the_Sequential_of_the_same_layers()
+    {
+        var net = new TutorialNet(maxBatchSize: 8, seed: 3).Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+        var sequential = TutorialSequential(seed: 3).Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+        for (int step = 0; step < 3; step++)
+        {
+            var x = RandomBatch(net.InputShape, 8, seed: step);
+            var labels = RandomLabels(8, 10, seed: step);
+            float expected = sequential.TrainStep(x, labels, out int expectedCorrect);
+            float actual = net.TrainStep(x, labels, out int correct);
+            output.WriteLine($"step {step}: loss {expected} (Sequential) vs {actual} (compiled)");
+            Assert.Equal(expected, actual, 4);
+            Assert.Equal(expectedCorrect, correct);
+        }
+        var reference = sequential.NamedParameters().SelectMany(p => p.Tensor.Span.ToArray()).ToArray();
+        AssertClose(reference, net.ParameterBuffer, 1e-4f, "weights after 3 Adam steps");
+    }
+
+    [Fact]
+    public void Summary_is_generated_at_build_time_and_equals_the_Sequential_summary()
+    {
+        string expected = TutorialSequential(seed: 0).Summary();
+        output.WriteLine(TutorialNet.SummaryText);
+        Assert.Equal(expected, new TutorialNet(maxBatchSize: 1).Summary());
+        Assert.Equal(SmallSequential(seed: 0).Summary(), new SmallNet(maxBatchSize: 1).Summary());
+        Assert.Equal(3_274_634, TutorialNet.TotalParameters);
+        Assert.Equal(10, TutorialNet.OutputSize);
+    }
+
+    [Fact]
+    public void Weights_saved_by_either_load_into_the_other()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "convgen-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            var net = new SmallNet(maxBatchSize: 4, seed: 11);
+            var sequential = SmallSequential(seed: 12);
+            string fromNet = Path.Combine(directory, "net.weights"), fromSequential = Path.Combine(directory, "sequential.weights");
+            net.SaveWeights(fromNet);
+            sequential.SaveWeights(fromSequential);
+
+            var x = RandomBatch(net.InputShape, 4, seed: 1);
+            var expectedNet = net.Forward(x).Span.ToArray();
+            var expectedSequential = sequential.Forward(x).Span.ToArray();
+
+            sequential.LoadWeights(fromNet);
+            net.LoadWeights(fromSequential);
+            Assert.Equal(expectedNet, sequential.Forward(x).Span.ToArray());
+            AssertClose(expectedSequential, net.Forward(x).Span, 1e-6f, "compiled network with the Sequential's weights");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Wrong_input_shapes_and_batches_are_refused_with_both_shapes()
+    {
+        var net = new SmallNet(maxBatchSize: 4);
+        var e = Assert.Throws<ShapeMismatchException>(() => net.Forward(new Tensor(new Shape(2, 11, 13, 2))));
+        Assert.Contains("(2, 11, 13, 2)", e.Message);
+        Assert.Contains("13, 11, 2", e.Message);
+        e = Assert.Throws<ShapeMismatchException>(() => net.Forward(new Tensor(new Shape(5, 13, 11, 2))));
+        Assert.Contains("1 to 4", e.Message);
+        var labels = new int[3];
+        e = Assert.Throws<ShapeMismatchException>(() => net.TrainStep(new Tensor(new Shape(2, 13, 11, 2)), labels, new SGD(0.1f)));
+        Assert.Contains("2 labels", e.Message);
+        Assert.Throws<InvalidOperationException>(() => net.TrainStep(new Tensor(new Shape(2, 13, 11, 2)), new int[2], out _));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SmallNet(maxBatchSize: 0));
+    }
+
+    [Fact]
+    public void Predict_and_Evaluate_split_data_larger_than_the_maximum_batch()
+    {
+        var net = new SmallNet(maxBatchSize: 4, seed: 2);
+        var x = RandomBatch(net.InputShape, 11, seed: 3);
+        var all = net.Predict(x);
+        for (int i = 0; i < 11; i++)
+            Assert.Equal(net.Forward(x.SliceBatch(i, 1)).Span.ToArray(), all.Span.Slice(i * 3, 3).ToArray());
+        var (loss, accuracy) = net.Evaluate(x, RandomLabels(11, 3, seed: 4));
+        Assert.True(float.IsFinite(loss) && loss > 0);
+        Assert.InRange(accuracy, 0f, 1f);
+    }
+}
