@@ -108,6 +108,13 @@ public abstract class CompiledNetwork : IPhaseRunner
     /// <summary>Every parameter as <c>layer/parameter</c> (e.g. <c>conv2d/kernel</c>), as <see cref="Sequential.NamedParameters"/> names them.</summary>
     public IReadOnlyList<(string Name, Tensor Tensor)> NamedParameters() => _named;
 
+    /// <summary>
+    /// Managed bytes allocated so far by the worker threads compiled networks run on (the caller's thread not included; add
+    /// <see cref="GC.GetAllocatedBytesForCurrentThread"/> for it). Two readings around a training step show what the step
+    /// allocated on every thread it used, for a fixed <see cref="Parallelism.Threads"/>.
+    /// </summary>
+    public static long WorkerAllocatedBytes => WorkerPool.Shared.WorkerAllocatedBytes;
+
     /// <summary>The optimizer set by <see cref="Compile"/>.</summary>
     public IOptimizer? Optimizer => _optimizer;
 
@@ -166,7 +173,7 @@ public abstract class CompiledNetwork : IPhaseRunner
     {
         ArgumentNullException.ThrowIfNull(outputGradient);
         if (_inputOffset < 0) throw new InvalidOperationException("Backward was called before Forward.");
-        var expected = OutputShape.WithBatch(Batch);
+        var expected = OutputView(Batch).Shape;
         if (outputGradient.Shape != expected)
             throw new ShapeMismatchException(nameof(outputGradient), expected.ToString(), outputGradient.Shape.ToString(), "Backward needs the shape of the last forward output");
         outputGradient.Span.CopyTo(_deltas[^1]);
@@ -326,7 +333,8 @@ public abstract class CompiledNetwork : IPhaseRunner
 
     private void CheckSamples(Tensor input, string paramName)
     {
-        if (input.Shape.Rank != InputShape.Rank + 1 || input.Shape.WithoutBatch() != InputShape)
+        // Compared in place: WithoutBatch() would allocate a shape on every training step.
+        if (input.Shape.Rank != InputShape.Rank + 1 || !input.Shape.Dimensions[1..].SequenceEqual(InputShape.Dimensions))
             throw new ShapeMismatchException(paramName, $"(batch, {InputShape.ToString().Trim('(', ')', ',')})", input.Shape.ToString(), GetType().Name);
     }
 

@@ -38,6 +38,17 @@ internal sealed class WorkerPool
     /// <summary>Threads this pool runs on, the caller's included.</summary>
     public int Threads { get; }
 
+    /// <summary>Managed bytes the worker threads (not the caller) have allocated, as of their last finished part.</summary>
+    public long WorkerAllocatedBytes
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var worker in _workers) sum += Volatile.Read(ref worker.AllocatedBytes);
+            return sum;
+        }
+    }
+
     /// <summary>The pool for <see cref="Parallelism.Threads"/>; a new one replaces the old when the setting changes.</summary>
     public static WorkerPool Shared
     {
@@ -108,6 +119,9 @@ internal sealed class WorkerPool
 
         public ManualResetEventSlim Start { get; } = new(false, spinCount: 2000);
 
+        /// <summary>GC.GetAllocatedBytesForCurrentThread() of this worker after its last part.</summary>
+        public long AllocatedBytes;
+
         private void Loop()
         {
             while (true)
@@ -123,6 +137,7 @@ internal sealed class WorkerPool
                 {
                     Interlocked.CompareExchange(ref _pool._error, e, null);
                 }
+                Volatile.Write(ref AllocatedBytes, GC.GetAllocatedBytesForCurrentThread());
                 if (Interlocked.Decrement(ref _pool._pending) == 0) _pool._done.Set();
             }
         }

@@ -56,8 +56,10 @@ public sealed class Adam : IOptimizer
         long t = Iterations + 1;
         float beta1Power = MathF.Pow(Beta1, t), beta2Power = MathF.Pow(Beta2, t);
         float alpha = _learningRate * MathF.Sqrt(1f - beta2Power) / (1f - beta1Power);
-        foreach (var parameter in parameters)
+        // An index loop: foreach over the interface would allocate an enumerator every step.
+        for (int i = 0; i < parameters.Count; i++)
         {
+            var parameter = parameters[i];
             Span<float> w = parameter.Value.Span;
             if (!_moments.TryGetValue(parameter, out var state))
                 _moments.Add(parameter, state = (new float[w.Length], new float[w.Length]));

@@ -47,8 +47,10 @@ public sealed class SGD : IOptimizer
     {
         OptimizerChecks.Parameters(parameters);
         float lr = _learningRate, momentum = Momentum;
-        foreach (var parameter in parameters)
+        // An index loop: foreach over the interface would allocate an enumerator every step.
+        for (int i = 0; i < parameters.Count; i++)
         {
+            var parameter = parameters[i];
             Span<float> w = parameter.Value.Span;
             ReadOnlySpan<float> g = parameter.Gradient.Span;
             if (momentum == 0f)

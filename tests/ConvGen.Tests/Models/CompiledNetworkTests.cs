@@ -178,4 +178,33 @@ public class CompiledNetworkTests(ITestOutputHelper output)
         Assert.True(float.IsFinite(loss) && loss > 0);
         Assert.InRange(accuracy, 0f, 1f);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_training_step_allocates_nothing_after_warm_up(int threads)
+    {
+        Parallelism.Threads = threads;
+        try
+        {
+            var net = new TutorialNet(maxBatchSize: 50, seed: 1).Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+            var x = RandomBatch(net.InputShape, 50, seed: 1);
+            var labels = RandomLabels(50, 10, seed: 1);
+            for (int i = 0; i < 20; i++) net.TrainStep(x, labels, out _); // warm-up: JIT tiers, optimizer state, views
+
+            // Every thread the step uses: the calling thread and the persistent workers, each counted exactly.
+            long thread = GC.GetAllocatedBytesForCurrentThread(), workers = CompiledNetwork.WorkerAllocatedBytes;
+            float loss = 0;
+            for (int i = 0; i < 5; i++) loss += net.TrainStep(x, labels, out _);
+            long threadBytes = GC.GetAllocatedBytesForCurrentThread() - thread, workerBytes = CompiledNetwork.WorkerAllocatedBytes - workers;
+            output.WriteLine($"{threads} thread(s): 5 steps allocated {threadBytes} B on the calling thread and {workerBytes} B on the workers; mean loss {loss / 5}");
+            Assert.Equal(0, threadBytes);
+            Assert.Equal(0, workerBytes);
+            if (threads > 1) Assert.True(CompiledNetwork.WorkerAllocatedBytes > 0, "the workers report their allocation (they allocated at start-up)");
+        }
+        finally
+        {
+            Parallelism.Threads = Environment.ProcessorCount;
+        }
+    }
 }
