@@ -424,26 +424,51 @@ public sealed partial class ConvGenerator
                 w.Close();
                 w.Line();
 
-                w.L($"/// <summary>{l.Name}: each output gradient goes to the first input of its window that holds the maximum{(mask ? $", only where the maximum is positive ({producer!.Name}'s ReLU passed it)" : "")}.</summary>");
+                // When the windows tile the input exactly, every input is in one window: its gradient is assigned, no clearing.
+                bool tiles = l.Padding == 0 && l.StrideH == l.PoolH && l.StrideW == l.PoolW && l.InH % l.PoolH == 0 && l.InW % l.PoolW == 0;
+                w.L($"/// <summary>{l.Name}: each output gradient goes to the first input of its window that holds the maximum{(mask ? $", only where the maximum is positive ({producer!.Name}'s ReLU passed it)" : "")}; vectorized over channels.</summary>");
                 w.L($"public static void Backward{l.Index}(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int n0, int n1)");
                 w.Open();
                 w.L($"{consts}");
-                w.Line("dx.Slice(n0 * H * W * C, (n1 - n0) * H * W * C).Clear();");
+                if (!tiles) w.Line("dx.Slice(n0 * H * W * C, (n1 - n0) * H * W * C).Clear(); // windows overlap or leave inputs out: accumulate");
+                else w.Line("// The windows tile the input: every dx is written exactly once.");
                 w.Line("ref float xr = ref MemoryMarshal.GetReference(x);");
+                w.Line("ref float yr = ref MemoryMarshal.GetReference(y);");
+                w.Line("ref float gr = ref MemoryMarshal.GetReference(dy);");
                 w.Line("ref float dxr = ref MemoryMarshal.GetReference(dx);");
+                string store(string value, bool vector) => tiles
+                    ? (vector ? $"{value}.StoreUnsafe(ref dxr, (nuint)at);" : $"Unsafe.Add(ref dxr, at) = {value};")
+                    : (vector ? $"(Vector.LoadUnsafe(ref dxr, (nuint)at) + {value}).StoreUnsafe(ref dxr, (nuint)at);" : $"Unsafe.Add(ref dxr, at) += {value};");
                 EmitPoolLoops(w, () =>
                 {
-                    w.Open("for (int c = 0; c < C; c++)");
-                    w.Line("float best = y[o + c];");
-                    if (mask) w.Line("if (!(best > 0f)) continue; // the ReLU before the pool let nothing through here");
-                    w.Line("float g = dy[o + c];");
-                    w.Open("for (int ih = h0; ih < h1; ih++)");
+                    w.Line("int c = 0;");
+                    if (l.InC >= 4)
+                    {
+                        w.Open("for (; c <= C - Vector<float>.Count; c += Vector<float>.Count)");
+                        w.Line("var best = Vector.LoadUnsafe(ref yr, (nuint)(o + c));");
+                        w.Line("var g = Vector.LoadUnsafe(ref gr, (nuint)(o + c));");
+                        w.Line(mask
+                            ? "var open = Vector.GreaterThan(best, Vector<float>.Zero); // lanes still looking for their maximum; the ReLU closed the others"
+                            : "var open = Vector<int>.AllBitsSet; // lanes still looking for their maximum");
+                        w.Line("for (int ih = h0; ih < h1; ih++)");
+                        w.Open("for (int iw = w0; iw < w1; iw++)");
+                        w.Line("int at = ((n * H + ih) * W + iw) * C + c;");
+                        w.Line("var hit = Vector.Equals(Vector.LoadUnsafe(ref xr, (nuint)at), best) & open;");
+                        w.Line(store("Vector.ConditionalSelect(hit, g, Vector<float>.Zero)", true));
+                        w.Line("open = Vector.AndNot(open, hit);");
+                        w.Close();
+                        w.Close();
+                    }
+                    w.Open("for (; c < C; c++)");
+                    w.Line("float best = Unsafe.Add(ref yr, o + c), g = Unsafe.Add(ref gr, o + c);");
+                    w.Line(mask ? "bool open = best > 0f;" : "bool open = true;");
+                    w.Line("for (int ih = h0; ih < h1; ih++)");
                     w.Open("for (int iw = w0; iw < w1; iw++)");
                     w.Line("int at = ((n * H + ih) * W + iw) * C + c;");
-                    w.Line("if (Unsafe.Add(ref xr, at) == best) { Unsafe.Add(ref dxr, at) += g; goto next; }");
+                    w.Line("bool hit = open && Unsafe.Add(ref xr, at) == best;");
+                    w.Line(store("hit ? g : 0f", false));
+                    w.Line("open &= !hit;");
                     w.Close();
-                    w.Close();
-                    w.Line("next:;");
                     w.Close();
                 });
                 w.Close();

@@ -21,6 +21,13 @@ public static class Parallelism
     }
 
     /// <summary>Rows <c>[start, end)</c> of chunk <paramref name="chunk"/> when <paramref name="count"/> rows are split into <paramref name="chunks"/> nearly equal chunks.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is negative, <paramref name="chunks"/> is less than 1, or <paramref name="chunk"/> is not in <c>[0, chunks)</c>.</exception>
     public static (int Start, int End) ChunkRange(int count, int chunks, int chunk)
-        => ((int)((long)count * chunk / chunks), (int)((long)count * (chunk + 1) / chunks));
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunks, 1);
+        if ((uint)chunk >= (uint)chunks)
+            throw new ArgumentOutOfRangeException(nameof(chunk), chunk, $"chunk must be in [0, {chunks - 1}].");
+        return ((int)((long)count * chunk / chunks), (int)((long)count * (chunk + 1) / chunks));
+    }
 }

@@ -29,7 +29,16 @@ public readonly struct Shape : IEquatable<Shape>
     public int Rank => _dims?.Length ?? 0;
 
     /// <summary>The dimension at <paramref name="index"/>.</summary>
-    public int this[int index] => (_dims ?? Array.Empty<int>())[index];
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not in <c>[0, Rank)</c>.</exception>
+    public int this[int index]
+    {
+        get
+        {
+            if ((uint)index >= (uint)Rank)
+                throw new ArgumentOutOfRangeException(nameof(index), index, $"Shape {this} has rank {Rank}, so dimension {index} does not exist.");
+            return _dims![index];
+        }
+    }
 
     /// <summary>The dimensions.</summary>
     public ReadOnlySpan<int> Dimensions => _dims;
@@ -46,8 +55,12 @@ public readonly struct Shape : IEquatable<Shape>
     }
 
     /// <summary>This shape with a leading batch dimension.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is less than 1, or the batch has more elements than an array can hold.</exception>
     public Shape WithBatch(int batch)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        if ((long)batch * Size > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"A batch of {batch} samples of {this} has {(long)batch * Size} elements, more than the {Array.MaxLength} an array can hold.");
         var dims = new int[Rank + 1];
         dims[0] = batch;
         Dimensions.CopyTo(dims.AsSpan(1));
@@ -55,6 +68,7 @@ public readonly struct Shape : IEquatable<Shape>
     }
 
     /// <summary>This shape without its leading (batch) dimension.</summary>
+    /// <exception cref="InvalidOperationException">The shape has rank 0.</exception>
     public Shape WithoutBatch()
     {
         if (Rank == 0) throw new InvalidOperationException("A rank-0 shape has no batch dimension.");

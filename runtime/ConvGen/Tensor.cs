@@ -16,18 +16,16 @@ public sealed class Tensor
 
     /// <summary>A tensor of <paramref name="shape"/> over <paramref name="data"/>, which must hold exactly <c>shape.Size</c> elements.</summary>
     /// <exception cref="ArgumentException"><paramref name="data"/> has the wrong length.</exception>
-    public Tensor(Shape shape, float[] data) : this(shape, data, 0)
-    {
-        if (data.Length != shape.Size)
-            throw new ArgumentException($"A tensor of shape {shape} needs {shape.Size} elements, but the array has {data.Length}.", nameof(data));
-    }
+    public Tensor(Shape shape, float[] data) : this(shape, CheckData(shape, data), 0) { }
 
     /// <summary>A view of <paramref name="shape"/> over <paramref name="buffer"/> starting at <paramref name="offset"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="offset"/> is negative.</exception>
     /// <exception cref="ArgumentException">The view does not fit in the buffer.</exception>
     public Tensor(Shape shape, float[] buffer, int offset)
     {
         ArgumentNullException.ThrowIfNull(buffer);
-        if (offset < 0 || (long)offset + shape.Size > buffer.Length)
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if ((long)offset + shape.Size > buffer.Length)
             throw new ArgumentException($"A view of shape {shape} ({shape.Size} elements) at offset {offset} does not fit in a buffer of {buffer.Length} elements.", nameof(buffer));
         Shape = shape;
         _buffer = buffer;
@@ -56,11 +54,15 @@ public sealed class Tensor
     }
 
     /// <summary>Rows <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> of the leading dimension, as a view.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is less than 1, or the rows are outside the leading dimension.</exception>
+    /// <exception cref="InvalidOperationException">The tensor has rank 0, so no leading dimension.</exception>
     public Tensor SliceBatch(int start, int count)
     {
+        if (Shape.Rank == 0) throw new InvalidOperationException($"A rank-0 tensor {Shape} has no leading dimension to slice.");
         int batch = Shape[0];
-        if (start < 0 || count < 1 || start + count > batch)
-            throw new ArgumentOutOfRangeException(nameof(start), $"Rows {start}..{start + count} are outside a batch of {batch}.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (start < 0 || (long)start + count > batch)
+            throw new ArgumentOutOfRangeException(nameof(start), start, $"Rows {start}..{(long)start + count} are outside a leading dimension of {batch} (shape {Shape}).");
         var dims = Shape.Dimensions.ToArray();
         dims[0] = count;
         int row = Shape.Size / batch;
@@ -79,6 +81,7 @@ public sealed class Tensor
 
     private int FlatIndex(int[] index)
     {
+        ArgumentNullException.ThrowIfNull(index);
         if (index.Length != Shape.Rank)
             throw new ArgumentException($"Index has {index.Length} coordinates; shape {Shape} has rank {Shape.Rank}.", nameof(index));
         int flat = 0;
@@ -89,6 +92,14 @@ public sealed class Tensor
             flat = flat * Shape[i] + index[i];
         }
         return flat;
+    }
+
+    private static float[] CheckData(Shape shape, float[] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Length != shape.Size)
+            throw new ArgumentException($"A tensor of shape {shape} needs {shape.Size} elements, but the array has {data.Length}.", nameof(data));
+        return data;
     }
 
     /// <inheritdoc/>

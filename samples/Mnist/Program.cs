@@ -1,11 +1,14 @@
 // The TF2 MNIST tutorial's CNN (conv 5x5x32, pool, conv 5x5x64, pool, dense 1024, dense 10; Adam 1e-3, batch 50),
-// trained on the real MNIST with conv layers ConvGen generates at build time.
+// trained on the real MNIST. By default the whole network is compiled at build time from the attributes on MnistNet
+// (below); --sequential runs the same layers composed at run time instead, for comparison.
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using ConvGen;
 using ConvGen.Data;
+using ConvGen.Reporting;
 using ConvGen.Serialization;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -19,27 +22,40 @@ string directory = Mnist.EnsureDownloaded(options.DataDirectory);
 var mnist = Mnist.Load(directory);
 Console.WriteLine($"MNIST from {directory}: {mnist.Train.Count} training and {mnist.Test.Count} test images");
 
-var model = new Sequential(
-    new Conv1(), new MaxPool2D(2),
-    new Conv2(), new MaxPool2D(2),
-    new Flatten(),
-    new Dense(1024, Activation.ReLU),
-    new Dense(10));
-model.Build(new Shape(28, 28, 1), options.Seed);
-model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true)); // softmax fused into the loss
+// Both start from the same weights for a seed; softmax is fused into the loss.
+IModel model = options.Sequential
+    ? new Sequential(
+        new Conv1(), new MaxPool2D(2),
+        new Conv2(), new MaxPool2D(2),
+        new Flatten(),
+        new Dense(1024, Activation.ReLU),
+        new Dense(10))
+        .Build(new Shape(28, 28, 1), options.Seed)
+        .Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true))
+    : new MnistNet(maxBatchSize: options.BatchSize, seed: options.Seed)
+        .Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+Console.WriteLine($"model: {(options.Sequential ? "Sequential (layers composed at run time)" : "MnistNet (compiled at build time)")}");
 Console.WriteLine(model.Summary());
 
 var clock = Stopwatch.StartNew();
 long trained;
+var history = new List<HistoryPoint>(); // for the report (Report.cs)
 if (options.Epochs is int epochs)
 {
-    model.Fit(mnist.Train.Images, mnist.Train.Labels, epochs, options.BatchSize,
-        new FitOptions { Seed = options.Seed, ValidationData = (mnist.Test.Images, mnist.Test.Labels) });
+    history.AddRange(HistoryPoint.FromEpochs(model.Fit(mnist.Train.Images, mnist.Train.Labels, epochs, options.BatchSize,
+        new FitOptions { Seed = options.Seed, ValidationData = (mnist.Test.Images, mnist.Test.Labels) })));
     trained = (long)epochs * mnist.Train.Count;
 }
 else
 {
-    trained = TutorialLoop(model, mnist.Train, options.Steps, options.BatchSize, options.Seed);
+    var validation = mnist.Test.Take(Math.Min(MnistReport.ValidationImages, mnist.Test.Count));
+    trained = TutorialLoop(model, mnist.Train, options.Steps, options.BatchSize, options.Seed, (step, loss, accuracy) =>
+    {
+        clock.Stop(); // validating is not training
+        var (validationLoss, validationAccuracy) = model.Evaluate(validation.Images, validation.Labels);
+        history.Add(new HistoryPoint(step, loss, accuracy, validationLoss, validationAccuracy));
+        clock.Start();
+    });
 }
 double trainSeconds = clock.Elapsed.TotalSeconds;
 Console.WriteLine($"training: {trained} images in {trainSeconds:F1} s, {trained / trainSeconds:F0} images/s");
@@ -53,10 +69,18 @@ string weights = Path.GetFullPath(options.WeightsPath);
 WeightsFile.Save(weights, model.NamedParameters());
 Console.WriteLine($"weights saved to {weights}");
 Console.WriteLine($"test accuracy: {testAccuracy:F4}");
+
+string report = MnistReport.Write(options.ReportPath ?? Path.Combine(Path.GetDirectoryName(weights)!, "report.html"),
+    new RunFacts($"the TF2 tutorial's CNN, {model.ParameterCount:N0} parameters",
+        $"{(options.Epochs is int n ? $"{n} epochs" : $"{options.Steps} steps")} of batch {options.BatchSize}, seed {options.Seed}, {Parallelism.Threads} threads",
+        $"training {trained / trainSeconds:F0} images/s, inference {mnist.Test.Count / inferSeconds:F0} images/s", testLoss, testAccuracy),
+    history, options.Epochs is not null, model.Parameters[0].Value, model.Predict(mnist.Test.Images).Span, mnist.Test);
+Console.WriteLine($"report: {report}");
 return 0;
 
 // The tutorial's loop: each step trains on a batch sampled at random, with replacement, from the training set.
-static long TutorialLoop(Sequential model, MnistSplit train, int steps, int batchSize, int seed)
+// After every MnistReport.SegmentSteps steps (and the last), onSegment gets the step and the segment's mean loss and accuracy.
+static long TutorialLoop(IModel model, MnistSplit train, int steps, int batchSize, int seed, Action<int, float, float> onSegment)
 {
     var random = new Random(seed);
     int pixels = 28 * 28;
@@ -78,9 +102,10 @@ static long TutorialLoop(Sequential model, MnistSplit train, int steps, int batc
         lossSum += model.TrainStep(batch, labels, out int c) * batchSize;
         correct += c;
         seen += batchSize;
-        if (step % 100 == 0 || step == steps)
+        if (step % MnistReport.SegmentSteps == 0 || step == steps)
         {
             Console.WriteLine($"step {step}/{steps}: loss {lossSum / seen:F4}, training accuracy {(double)correct / seen:F4}, {seen / clock.Elapsed.TotalSeconds:F0} images/s");
+            onSegment(step, (float)(lossSum / seen), (float)correct / seen);
             (lossSum, correct, seen) = (0, 0, 0);
             clock.Restart();
         }
@@ -88,16 +113,27 @@ static long TutorialLoop(Sequential model, MnistSplit train, int steps, int batc
     return (long)steps * batchSize;
 }
 
-/// <summary>Conv2D(32, 5x5, same, ReLU) on 28x28x1.</summary>
+/// <summary>The tutorial's CNN as one compiled network: every shape is checked and every kernel specialized at build time.</summary>
+[Input(28, 28, 1)]
+[Conv2D(5, 5, Filters = 32, Padding = Padding.Same, Activation = Activation.ReLU)]
+[MaxPool2D(2)]
+[Conv2D(5, 5, Filters = 64, Padding = Padding.Same, Activation = Activation.ReLU)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(1024, Activation = Activation.ReLU)]
+[Dense(10)]
+public partial class MnistNet;
+
+/// <summary>Conv2D(32, 5x5, same, ReLU) on 28x28x1, for --sequential.</summary>
 [Conv2D(5, 5, Filters = 32, InputChannels = 1, Padding = Padding.Same, Activation = Activation.ReLU)]
 public partial class Conv1;
 
-/// <summary>Conv2D(64, 5x5, same, ReLU) on 14x14x32.</summary>
+/// <summary>Conv2D(64, 5x5, same, ReLU) on 14x14x32, for --sequential.</summary>
 [Conv2D(5, 5, Filters = 64, InputChannels = 32, Padding = Padding.Same, Activation = Activation.ReLU)]
 public partial class Conv2;
 
 /// <summary>Command-line options.</summary>
-internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? DataDirectory, int Seed, int? Threads, string WeightsPath)
+internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? DataDirectory, int Seed, int? Threads, string WeightsPath, string? ReportPath = null, bool Sequential = false)
 {
     private const string Usage = """
         usage: dotnet run -c Release --project samples/Mnist [options]
@@ -108,6 +144,8 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
           --seed S         seed for initialization and sampling (default 0)
           --threads T      threads (default: all cores)
           --save PATH      where to write the trained weights (default mnist.weights)
+          --report PATH    where to write the HTML report (default report.html beside the weights)
+          --sequential     train the same layers as a runtime Sequential instead of the compiled MnistNet
         """;
 
     public static Options? Parse(string[] args)
@@ -117,6 +155,7 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
         {
             string name = args[i];
             if (name is "-h" or "--help") { Console.WriteLine(Usage); return null; }
+            if (name == "--sequential") { o = o with { Sequential = true }; continue; }
             if (i + 1 >= args.Length) return Fail($"{name} needs a value");
             string value = args[++i];
             int Int() => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new FormatException($"{name} needs a positive integer, got '{value}'");
@@ -131,6 +170,7 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
                     "--seed" => o with { Seed = int.Parse(value, CultureInfo.InvariantCulture) },
                     "--threads" => o with { Threads = Int() },
                     "--save" => o with { WeightsPath = value },
+                    "--report" => o with { ReportPath = value },
                     _ => throw new FormatException($"unknown option {name}"),
                 };
             }

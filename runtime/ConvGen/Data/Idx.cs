@@ -18,8 +18,9 @@ public sealed class IdxImages
     public IdxImages(int count, int rows, int columns, byte[] pixels)
     {
         ArgumentNullException.ThrowIfNull(pixels);
-        if (count < 1 || rows < 1 || columns < 1)
-            throw new ArgumentException($"Image dimensions must be positive; got {count} x {rows} x {columns}.", nameof(count));
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
         if ((long)count * rows * columns != pixels.Length)
             throw new ArgumentException($"{count} x {rows} x {columns} images need {(long)count * rows * columns} bytes, but the array has {pixels.Length}.", nameof(pixels));
         Count = count;

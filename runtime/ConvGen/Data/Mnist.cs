@@ -48,8 +48,9 @@ public sealed class MnistSplit
     /// <exception cref="ArgumentOutOfRangeException">The range is empty or outside the split.</exception>
     public MnistSplit Subset(int start, int count)
     {
-        if (start < 0 || count < 1 || (long)start + count > Count)
-            throw new ArgumentOutOfRangeException(nameof(start), $"Samples {start}..{(long)start + count} are outside a split of {Count}.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (start < 0 || (long)start + count > Count)
+            throw new ArgumentOutOfRangeException(nameof(start), start, $"Samples {start}..{(long)start + count} are outside a split of {Count}.");
         return new MnistSplit(Images.SliceBatch(start, count), Labels.AsSpan(start, count).ToArray());
     }
 }

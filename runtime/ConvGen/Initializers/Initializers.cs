@@ -6,7 +6,27 @@ namespace ConvGen;
 public interface IInitializer
 {
     /// <summary>Fills <paramref name="values"/>, a tensor with <paramref name="fanIn"/> inputs and <paramref name="fanOut"/> outputs per unit.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="random"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fanIn"/> or <paramref name="fanOut"/> is less than 1.</exception>
     void Initialize(Span<float> values, int fanIn, int fanOut, Random random);
+}
+
+/// <summary>Argument checks shared by the initializers.</summary>
+internal static class InitializerChecks
+{
+    public static void Arguments(int fanIn, int fanOut, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        ArgumentOutOfRangeException.ThrowIfLessThan(fanIn, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(fanOut, 1);
+    }
+
+    public static float Finite(float value, string paramName)
+    {
+        if (!float.IsFinite(value))
+            throw new ArgumentOutOfRangeException(paramName, value, $"{paramName} must be a finite number.");
+        return value;
+    }
 }
 
 /// <summary>Keras' <c>glorot_uniform</c>: uniform in <c>[-limit, limit]</c>, <c>limit = sqrt(6 / (fanIn + fanOut))</c>. The default for kernels.</summary>
@@ -15,6 +35,7 @@ public sealed class GlorotUniform : IInitializer
     /// <inheritdoc/>
     public void Initialize(Span<float> values, int fanIn, int fanOut, Random random)
     {
+        InitializerChecks.Arguments(fanIn, fanOut, random);
         float limit = MathF.Sqrt(6f / (fanIn + fanOut));
         for (int i = 0; i < values.Length; i++) values[i] = (2f * random.NextSingle() - 1f) * limit;
     }
@@ -26,6 +47,7 @@ public sealed class HeNormal : IInitializer
     /// <inheritdoc/>
     public void Initialize(Span<float> values, int fanIn, int fanOut, Random random)
     {
+        InitializerChecks.Arguments(fanIn, fanOut, random);
         // Keras scales by 1/0.87962566 so the truncated distribution keeps the requested variance.
         float stddev = MathF.Sqrt(2f / fanIn) / 0.87962566103423978f;
         for (int i = 0; i < values.Length; i++) values[i] = stddev * Gaussian.Truncated(random);
@@ -33,34 +55,67 @@ public sealed class HeNormal : IInitializer
 }
 
 /// <summary>Keras' <c>RandomNormal</c>: normal with the given mean and standard deviation (default 0 and 0.05).</summary>
-public sealed class RandomNormal(float mean = 0f, float stddev = 0.05f) : IInitializer
+public sealed class RandomNormal : IInitializer
 {
+    private readonly float _mean, _stddev;
+
+    /// <summary>Creates the initializer.</summary>
+    /// <param name="mean">The mean; finite.</param>
+    /// <param name="stddev">The standard deviation; finite and not negative.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is not finite, or <paramref name="stddev"/> is negative.</exception>
+    public RandomNormal(float mean = 0f, float stddev = 0.05f)
+    {
+        _mean = InitializerChecks.Finite(mean, nameof(mean));
+        _stddev = InitializerChecks.Finite(stddev, nameof(stddev));
+        ArgumentOutOfRangeException.ThrowIfNegative(stddev);
+    }
+
     /// <inheritdoc/>
     public void Initialize(Span<float> values, int fanIn, int fanOut, Random random)
     {
-        for (int i = 0; i < values.Length; i++) values[i] = mean + stddev * Gaussian.Next(random);
+        InitializerChecks.Arguments(fanIn, fanOut, random);
+        for (int i = 0; i < values.Length; i++) values[i] = _mean + _stddev * Gaussian.Next(random);
     }
 }
 
 /// <summary>Every value set to one constant.</summary>
-public sealed class Constant(float value) : IInitializer
+public sealed class Constant : IInitializer
 {
+    private readonly float _value;
+
+    /// <summary>Creates the initializer.</summary>
+    /// <param name="value">The value; finite.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="value"/> is NaN or infinite.</exception>
+    public Constant(float value) => _value = InitializerChecks.Finite(value, nameof(value));
+
     /// <inheritdoc/>
-    public void Initialize(Span<float> values, int fanIn, int fanOut, Random random) => values.Fill(value);
+    public void Initialize(Span<float> values, int fanIn, int fanOut, Random random)
+    {
+        InitializerChecks.Arguments(fanIn, fanOut, random);
+        values.Fill(_value);
+    }
 }
 
 /// <summary>Every value zero. The default for biases.</summary>
 public sealed class Zeros : IInitializer
 {
     /// <inheritdoc/>
-    public void Initialize(Span<float> values, int fanIn, int fanOut, Random random) => values.Clear();
+    public void Initialize(Span<float> values, int fanIn, int fanOut, Random random)
+    {
+        InitializerChecks.Arguments(fanIn, fanOut, random);
+        values.Clear();
+    }
 }
 
 /// <summary>Every value one.</summary>
 public sealed class Ones : IInitializer
 {
     /// <inheritdoc/>
-    public void Initialize(Span<float> values, int fanIn, int fanOut, Random random) => values.Fill(1f);
+    public void Initialize(Span<float> values, int fanIn, int fanOut, Random random)
+    {
+        InitializerChecks.Arguments(fanIn, fanOut, random);
+        values.Fill(1f);
+    }
 }
 
 internal static class Gaussian

@@ -24,8 +24,10 @@ public sealed class Conv2DLayerCore<TKernel> where TKernel : IConv2DKernel
     private Tensor? _input, _outputView, _inputGradientView;
 
     /// <summary>Creates the layer with Glorot-uniform weights drawn from <paramref name="seed"/> and a zero bias.</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
     public Conv2DLayerCore(string name, int seed)
     {
+        ArgumentException.ThrowIfNullOrEmpty(name);
         Name = name;
         Kernel = new Parameter("kernel", new Shape(_spec.KernelHeight, _spec.KernelWidth, _spec.InputChannels, _spec.Filters));
         Bias = _spec.UseBias ? new Parameter("bias", new Shape(_spec.Filters)) : null;
@@ -51,6 +53,8 @@ public sealed class Conv2DLayerCore<TKernel> where TKernel : IConv2DKernel
     /// <summary>Re-initializes with the given initializers, drawing from <paramref name="seed"/>.</summary>
     public void Initialize(int seed, IInitializer kernel, IInitializer bias)
     {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(bias);
         var random = new Random(seed);
         int receptive = _spec.KernelHeight * _spec.KernelWidth;
         kernel.Initialize(Kernel.Value.Span, receptive * _spec.InputChannels, receptive * _spec.Filters, random);
@@ -59,10 +63,12 @@ public sealed class Conv2DLayerCore<TKernel> where TKernel : IConv2DKernel
 
     /// <summary>Output shape <c>(OH, OW, F)</c> of one sample of shape <c>(H, W, C)</c>.</summary>
     /// <exception cref="ShapeMismatchException">The shape is not <c>(H, W, InputChannels)</c>, or too small for a Valid kernel.</exception>
-    public Shape GetOutputShape(Shape inputShape)
+    public Shape GetOutputShape(Shape inputShape) => GetOutputShape(inputShape, nameof(inputShape));
+
+    private Shape GetOutputShape(Shape inputShape, string paramName)
     {
         if (inputShape.Rank != 3 || inputShape[2] != _spec.InputChannels)
-            throw new ShapeMismatchException(nameof(inputShape), $"(height, width, {_spec.InputChannels})", inputShape.ToString(), $"{Name} takes one NHWC sample");
+            throw new ShapeMismatchException(paramName, $"(height, width, {_spec.InputChannels})", inputShape.ToString(), $"{Name} takes one NHWC sample");
         try
         {
             return new Shape(TKernel.OutputHeight(inputShape[0]), TKernel.OutputWidth(inputShape[1]), _spec.Filters);
@@ -70,7 +76,7 @@ public sealed class Conv2DLayerCore<TKernel> where TKernel : IConv2DKernel
         catch (ArgumentException e)
         {
             int minH = (_spec.KernelHeight - 1) * _spec.DilationHeight + 1, minW = (_spec.KernelWidth - 1) * _spec.DilationWidth + 1;
-            throw new ShapeMismatchException(nameof(inputShape), $"at least ({minH}, {minW}, {_spec.InputChannels}) for a Valid {_spec.KernelHeight}x{_spec.KernelWidth} kernel", inputShape.ToString(), $"{Name}: {e.Message}");
+            throw new ShapeMismatchException(paramName, $"at least ({minH}, {minW}, {_spec.InputChannels}) for a Valid {_spec.KernelHeight}x{_spec.KernelWidth} kernel", inputShape.ToString(), $"{Name}: {e.Message}");
         }
     }
 
@@ -88,7 +94,7 @@ public sealed class Conv2DLayerCore<TKernel> where TKernel : IConv2DKernel
         ArgumentNullException.ThrowIfNull(input);
         if (input.Shape.Rank != 4 || input.Shape[3] != _spec.InputChannels)
             throw new ShapeMismatchException(nameof(input), $"(batch, height, width, {_spec.InputChannels})", input.Shape.ToString(), $"{Name} takes an NHWC batch");
-        var outShape = GetOutputShape(input.Shape.WithoutBatch()).WithBatch(input.Shape[0]);
+        var outShape = GetOutputShape(input.Shape.WithoutBatch(), nameof(input)).WithBatch(input.Shape[0]);
         var output = LayerBuffers.View(ref _output, ref _outputView, outShape);
         int batch = input.Shape[0], height = input.Shape[1], width = input.Shape[2];
         var (inBuf, inOff) = input.Storage;

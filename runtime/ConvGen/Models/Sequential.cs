@@ -11,16 +11,38 @@ namespace ConvGen;
 /// output shape from the input shape and initializes the parameters; a layer that cannot take its input is reported
 /// with its position, name and both shapes.
 /// </summary>
-public sealed partial class Sequential
+/// <remarks>
+/// <para>
+/// <b>Threads.</b> <see cref="Predict"/>, <see cref="Evaluate"/> and <see cref="SaveWeights"/> may be called from any number
+/// of threads at once: they take turns on a lock held by the model (the layers reuse their buffers), and give the same
+/// answers as serial calls. Every other call that runs the layers or changes the model (<c>TrainStep</c>, <see cref="Fit"/>,
+/// <see cref="Build"/>, <see cref="Compile"/>, <see cref="LoadWeights"/>, <see cref="Add"/>, <see cref="Forward"/>,
+/// <see cref="Backward"/>, <see cref="ZeroGradients"/>) needs the model to itself: while it runs, a call from another
+/// thread throws <see cref="InvalidOperationException"/>, and it throws the same way if another thread is inside a call.
+/// </para>
+/// </remarks>
+public sealed partial class Sequential : IModel
 {
     private readonly List<ILayer> _layers = [];
     private readonly List<Shape> _outputShapes = [];
+    private readonly ModelGate _gate = new(nameof(Sequential));
     private Parameter[] _parameters = [];
 
+    // What the last Forward and Backward produced per layer (layer-owned tensors, no copies): read only to say which
+    // layer went non-finite when a training step fails.
+    private Tensor?[] _layerOutputs = [];
+    private Tensor?[] _layerInputGradients = [];
+
     /// <summary>Creates a model from <paramref name="layers"/>, in order.</summary>
+    /// <exception cref="ArgumentException">A layer is null or has no name.</exception>
     public Sequential(params ILayer[] layers)
     {
-        foreach (var layer in layers) Add(layer);
+        ArgumentNullException.ThrowIfNull(layers);
+        for (int i = 0; i < layers.Length; i++)
+        {
+            if (layers[i] is null) throw new ArgumentException($"Layer {i} of {layers.Length} is null.", nameof(layers));
+            Add(layers[i]);
+        }
     }
 
     /// <summary>The layers, in order.</summary>
@@ -42,9 +64,13 @@ public sealed partial class Sequential
     public IReadOnlyList<Parameter> Parameters => _parameters;
 
     /// <summary>Appends a layer; the model must be built again.</summary>
+    /// <exception cref="ArgumentException">The layer has no name (its name keys the saved weights).</exception>
     public Sequential Add(ILayer layer)
     {
         ArgumentNullException.ThrowIfNull(layer);
+        if (string.IsNullOrEmpty(layer.Name))
+            throw new ArgumentException($"Layer {_layers.Count} ({layer.GetType().Name}) has no name; every layer needs one to name its saved weights.", nameof(layer));
+        using var scope = _gate.EnterExclusive(nameof(Add));
         _layers.Add(layer);
         IsBuilt = false;
         return this;
@@ -54,7 +80,9 @@ public sealed partial class Sequential
     /// <exception cref="ShapeMismatchException">A layer cannot take the output of the one before it; the message names the layer and both shapes.</exception>
     public Sequential Build(Shape inputShape, int seed = 0)
     {
+        using var scope = _gate.EnterExclusive(nameof(Build));
         if (_layers.Count == 0) throw new InvalidOperationException("The model has no layers; Add some before Build.");
+        IsBuilt = false;
         _outputShapes.Clear();
         var shape = inputShape;
         for (int i = 0; i < _layers.Count; i++)
@@ -72,41 +100,71 @@ public sealed partial class Sequential
         }
         InputShape = inputShape;
         _parameters = _layers.SelectMany(l => l.Parameters).ToArray();
+        _layerOutputs = new Tensor?[_layers.Count];
+        _layerInputGradients = new Tensor?[_layers.Count];
         IsBuilt = true;
         return this;
     }
 
-    /// <summary>Runs every layer on a batch. <paramref name="training"/> enables dropout and keeps what <see cref="Backward"/> needs.</summary>
+    /// <summary>
+    /// Runs every layer on a batch. <paramref name="training"/> enables dropout and keeps what <see cref="Backward"/> needs.
+    /// The result is owned by the last layer and overwritten by the next call: copy it, or use <see cref="Predict"/>.
+    /// </summary>
     /// <exception cref="ShapeMismatchException">The batch's samples are not of <see cref="InputShape"/>.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, or another thread is using it.</exception>
     public Tensor Forward(Tensor input, bool training = false)
     {
-        ArgumentNullException.ThrowIfNull(input);
+        using var scope = _gate.EnterExclusive(nameof(Forward));
         if (!IsBuilt) throw NotBuilt();
-        if (input.Shape.Rank != InputShape.Rank + 1 || input.Shape.WithoutBatch() != InputShape)
-            throw new ShapeMismatchException(nameof(input), $"(batch, {InputShape.ToString().Trim('(', ')', ',')})", input.Shape.ToString(), "Sequential.Forward");
-        var x = input;
-        foreach (var layer in _layers) x = layer.Forward(x, training);
-        return x;
+        CheckImages(input, nameof(input));
+        return ForwardCore(input, training);
     }
 
     /// <summary>Back-propagates the gradient of the loss with respect to the last output, accumulating every parameter's gradient.</summary>
+    /// <exception cref="ShapeMismatchException"><paramref name="outputGradient"/> is not shaped like the last output.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, no forward pass preceded this call, or another thread is using the model.</exception>
     public void Backward(Tensor outputGradient)
     {
         ArgumentNullException.ThrowIfNull(outputGradient);
+        using var scope = _gate.EnterExclusive(nameof(Backward));
         if (!IsBuilt) throw NotBuilt();
+        BackwardCore(outputGradient);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    /// <exception cref="InvalidOperationException">Another thread is using the model.</exception>
+    public void ZeroGradients()
+    {
+        using var scope = _gate.EnterExclusive(nameof(ZeroGradients));
+        foreach (var p in _parameters) p.ZeroGradient();
+    }
+
+    private Tensor ForwardCore(Tensor input, bool training)
+    {
+        var x = input;
+        for (int i = 0; i < _layers.Count; i++) _layerOutputs[i] = x = _layers[i].Forward(x, training);
+        return x;
+    }
+
+    private void BackwardCore(Tensor outputGradient)
+    {
         var g = outputGradient;
         for (int i = _layers.Count - 1; i >= 0; i--)
         {
             // The first layer's input gradient is never needed.
             var next = _layers[i].Backward(g, computeInputGradient: i > 0);
-            if (i > 0) g = next!;
+            _layerInputGradients[i] = next;
+            if (i > 0) g = next ?? throw new InvalidOperationException($"Layer {i} ({_layers[i].Name}) returned no input gradient although one was asked for.");
         }
     }
 
-    /// <summary>Sets every parameter gradient to zero.</summary>
-    public void ZeroGradients()
+    /// <summary>Fails unless <paramref name="images"/> is a batch of samples of <see cref="InputShape"/>.</summary>
+    private void CheckImages(Tensor images, string paramName)
     {
-        foreach (var p in _parameters) p.ZeroGradient();
+        ArgumentNullException.ThrowIfNull(images, paramName);
+        var shape = images.Shape;
+        if (shape.Rank != InputShape.Rank + 1 || !shape.Dimensions[1..].SequenceEqual(InputShape.Dimensions))
+            throw new ShapeMismatchException(paramName, $"(batch, {InputShape.ToString().Trim('(', ')', ',')})", shape.ToString(), $"Sequential: {paramName} must be a batch of samples of the model's input shape {InputShape}");
     }
 
     /// <summary>Total number of trainable values.</summary>
@@ -138,9 +196,16 @@ public sealed partial class Sequential
         return named;
     }
 
-    /// <summary>Writes every parameter to <paramref name="path"/> in the ConvGen weights format, atomically (see docs/weights-format.md).</summary>
+    /// <summary>
+    /// Writes every parameter to <paramref name="path"/> in the ConvGen weights format, atomically (see docs/weights-format.md):
+    /// if the save fails, any previous file at <paramref name="path"/> is left as it was.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model is not built, or another thread is training it.</exception>
+    /// <exception cref="System.IO.IOException">Writing failed; the previous file, if any, is unchanged.</exception>
     public void SaveWeights(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var scope = _gate.EnterShared(nameof(SaveWeights));
         if (!IsBuilt) throw NotBuilt();
         Serialization.WeightsFile.Save(path, NamedParameters());
     }
@@ -151,8 +216,11 @@ public sealed partial class Sequential
     /// </summary>
     /// <exception cref="System.IO.InvalidDataException">The file is not a valid weights file (corrupt, truncated, wrong checksum).</exception>
     /// <exception cref="Serialization.WeightsMismatchException">The file is for a different architecture.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, or another thread is using it.</exception>
     public void LoadWeights(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var scope = _gate.EnterExclusive(nameof(LoadWeights));
         if (!IsBuilt) throw NotBuilt();
         Serialization.WeightsFile.LoadInto(path, NamedParameters());
     }
@@ -167,7 +235,7 @@ public sealed partial class Sequential
         {
             long count = _layers[i].Parameters.Sum(p => (long)p.Value.Length);
             string shape = "(None, " + string.Join(", ", _outputShapes[i].Dimensions.ToArray()) + ")";
-            rows.Add(($"{names[i]} ({_layers[i].GetType().Name})", shape, count.ToString("N0", CultureInfo.InvariantCulture)));
+            rows.Add(($"{names[i]} ({TypeName(_layers[i])})", shape, count.ToString("N0", CultureInfo.InvariantCulture)));
         }
         int w1 = Math.Max(28, rows.Max(r => r.Layer.Length) + 2), w2 = Math.Max(25, rows.Max(r => r.Shape.Length) + 2), w3 = 12;
         var sb = new StringBuilder();
@@ -184,6 +252,9 @@ public sealed partial class Sequential
         sb.AppendLine("Non-trainable params: 0");
         return sb.ToString();
     }
+
+    /// <summary>The type column of <see cref="Summary"/>: Keras' class name, so every generated convolution shows as <c>Conv2D</c>.</summary>
+    private static string TypeName(ILayer layer) => layer is IConv2DKernel ? "Conv2D" : layer.GetType().Name;
 
     private static InvalidOperationException NotBuilt() => new("The model is not built; call Build(inputShape) first.");
 }

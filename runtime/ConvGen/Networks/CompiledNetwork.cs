@@ -17,8 +17,12 @@ namespace ConvGen;
 /// Layer names, initialization and <see cref="NamedParameters"/> match a <see cref="Sequential"/> of the same layers, so weights
 /// saved by one load into the other.
 /// </summary>
-/// <remarks>An instance is not safe for concurrent calls; it keeps the last batch's activations for <see cref="Backward"/>.</remarks>
-public abstract class CompiledNetwork : IPhaseRunner
+/// <remarks>
+/// The thread contract is <see cref="Sequential"/>'s: <see cref="Predict"/>, <see cref="Evaluate"/> and <see cref="SaveWeights"/>
+/// may be called from many threads at once (they take turns); training, loading and the raw <see cref="Forward"/>/<see cref="Backward"/>
+/// throw <see cref="InvalidOperationException"/> instead of running while another thread uses the network.
+/// </remarks>
+public abstract class CompiledNetwork : IModel, IPhaseRunner
 {
     private readonly NetworkLayout _layout;
     private readonly float[] _parameters, _gradients;
@@ -34,6 +38,7 @@ public abstract class CompiledNetwork : IPhaseRunner
     private Tensor? _outputView, _gradientView;
     private IOptimizer? _optimizer;
     private ILoss? _loss;
+    private readonly ModelGate _gate;
 
     /// <summary>Plans every buffer for <paramref name="maxBatchSize"/> samples and initializes the weights from <paramref name="seed"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxBatchSize"/> is less than 1, or the buffers would exceed 2^31 floats.</exception>
@@ -42,6 +47,7 @@ public abstract class CompiledNetwork : IPhaseRunner
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
         _layout = layout;
+        _gate = new ModelGate(GetType().Name);
         MaxBatchSize = maxBatchSize;
         _parameters = new float[layout.ParameterCount];
         _gradients = new float[layout.ParameterCount];
@@ -158,6 +164,12 @@ public abstract class CompiledNetwork : IPhaseRunner
     /// <exception cref="ShapeMismatchException"><paramref name="input"/> is not <c>(batch, InputShape)</c> with 1 &lt;= batch &lt;= <see cref="MaxBatchSize"/>.</exception>
     public Tensor Forward(Tensor input)
     {
+        using var scope = _gate.EnterExclusive(nameof(Forward));
+        return ForwardCore(input);
+    }
+
+    private Tensor ForwardCore(Tensor input)
+    {
         int batch = CheckBatch(input, nameof(input));
         (_input, _inputOffset) = input.Storage;
         Batch = batch;
@@ -171,6 +183,7 @@ public abstract class CompiledNetwork : IPhaseRunner
     /// </summary>
     public void Backward(Tensor outputGradient)
     {
+        using var scope = _gate.EnterExclusive(nameof(Backward));
         ArgumentNullException.ThrowIfNull(outputGradient);
         if (_inputOffset < 0) throw new InvalidOperationException("Backward was called before Forward.");
         var expected = OutputView(Batch).Shape;
@@ -189,11 +202,12 @@ public abstract class CompiledNetwork : IPhaseRunner
     /// Allocates nothing on the managed heap after the first step (for a given batch size).
     /// </summary>
     /// <exception cref="InvalidOperationException"><see cref="Compile"/> was not called.</exception>
-    /// <exception cref="NonFiniteLossException">The loss is NaN or infinite; the weights are those before the step.</exception>
+    /// <exception cref="NonFiniteLossException">The loss or a gradient is NaN or infinite; the weights are those before the step, and the exception names the first layer that went non-finite.</exception>
     public float TrainStep(Tensor images, ReadOnlySpan<int> labels, out int correct)
     {
         if (_optimizer is null || _loss is null)
             throw new InvalidOperationException("The network has no optimizer or loss; call Compile(optimizer, loss) first, or pass an optimizer to TrainStep.");
+        using var scope = _gate.EnterExclusive(nameof(TrainStep));
         return Step(images, labels, _optimizer, _loss, out correct);
     }
 
@@ -205,6 +219,7 @@ public abstract class CompiledNetwork : IPhaseRunner
     public float TrainStep(Tensor images, ReadOnlySpan<int> labels, IOptimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
+        using var scope = _gate.EnterExclusive(nameof(TrainStep));
         return Step(images, labels, optimizer, _loss ??= new SparseCategoricalCrossentropy(fromLogits: true), out _);
     }
 
@@ -213,48 +228,96 @@ public abstract class CompiledNetwork : IPhaseRunner
         int batch = CheckBatch(images, nameof(images));
         if (labels.Length != batch)
             throw new ShapeMismatchException(nameof(labels), $"{batch} labels, one per image", $"{labels.Length} labels");
-        var output = Forward(images);
+        var output = ForwardCore(images);
         var gradient = GradientView(batch);
         float value = loss.Compute(output, labels, gradient);
         correct = Metrics.CountCorrect(output, labels);
-        if (!float.IsFinite(value)) throw new NonFiniteLossException(value, optimizer.Iterations + 1);
+        if (!float.IsFinite(value)) throw NonFinite(value, optimizer.Iterations + 1, gradients: false);
         ZeroGradients();
         BackwardPass();
+        // One pass over all gradients (MaxMagnitude is NaN if any is NaN): a bad step never reaches the weights.
+        if (!float.IsFinite(TensorPrimitives.MaxMagnitude(_gradients))) throw NonFinite(value, optimizer.Iterations + 1, gradients: true);
         optimizer.Step(_allList);
         return value;
     }
 
-    /// <summary>The outputs for every sample, in batches of <see cref="MaxBatchSize"/>. The result is a new tensor.</summary>
-    public Tensor Predict(Tensor images)
+    /// <summary>
+    /// The exception for a step that went non-finite, naming the first place it happened: weights already non-finite, else
+    /// (for a bad loss) the first layer whose output is, else (for bad gradients) the last layer's parameters backward first.
+    /// Runs only on failure.
+    /// </summary>
+    private NonFiniteLossException NonFinite(float loss, long step, bool gradients)
     {
-        ArgumentNullException.ThrowIfNull(images);
-        CheckSamples(images, nameof(images));
-        int count = images.Shape[0], row = OutputShape.Size;
-        var result = new Tensor(OutputShape.WithBatch(count));
-        for (int start = 0; start < count; start += MaxBatchSize)
+        static bool Bad(ReadOnlySpan<float> values) => !float.IsFinite(TensorPrimitives.MaxMagnitude(values));
+        var layers = _layout.Layers;
+        for (int i = 0; i < layers.Count; i++)
+            foreach (var p in layers[i].Parameters)
+                if (Bad(_parameters.AsSpan(p.Offset, p.Shape.Size)))
+                    return new NonFiniteLossException(loss, step, NonFiniteOrigin.Weights, i, layers[i].Name, p.Name, "the weights were already non-finite before this step");
+        if (!gradients)
         {
-            int n = Math.Min(MaxBatchSize, count - start);
-            Forward(images.SliceBatch(start, n)).Span.CopyTo(result.Span.Slice(start * row, n * row));
+            if (Bad(Input)) return new NonFiniteLossException(loss, step, NonFiniteOrigin.Output, -1, null, null, "the input batch itself holds non-finite values");
+            int buffer = 0;
+            for (int i = 0; i < layers.Count; i++)
+            {
+                if (layers[i].TypeName != "Flatten") buffer++;
+                if (Bad(_activations[buffer].AsSpan(0, Batch * layers[i].OutputShape.Size)))
+                    return new NonFiniteLossException(loss, step, NonFiniteOrigin.Output, i, layers[i].Name, null, null);
+            }
+            return new NonFiniteLossException(loss, step, NonFiniteOrigin.Loss, -1, null, null, null);
+        }
+        for (int i = layers.Count - 1; i >= 0; i--)
+            foreach (var p in layers[i].Parameters)
+                if (Bad(_gradients.AsSpan(p.Offset, p.Shape.Size)))
+                    return new NonFiniteLossException(loss, step, NonFiniteOrigin.Gradient, i, layers[i].Name, p.Name, null);
+        return new NonFiniteLossException(loss, step, NonFiniteOrigin.Gradient, -1, null, null, null);
+    }
+
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> shuffled passes in batches of <paramref name="batchSize"/> (at most
+    /// <see cref="MaxBatchSize"/>) with the compiled optimizer and loss: the same loop, progress and history as <see cref="Sequential.Fit"/>.
+    /// </summary>
+    public IReadOnlyList<EpochResult> Fit(Tensor images, int[] labels, int epochs, int batchSize, FitOptions? options = null)
+    {
+        using var scope = _gate.EnterExclusive(nameof(Fit));
+        if (_optimizer is null || _loss is null)
+            throw new InvalidOperationException("The network has no optimizer or loss; call Compile(optimizer, loss) first.");
+        if (batchSize > MaxBatchSize)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"batchSize is {batchSize}, but the network's buffers were planned for at most {MaxBatchSize} (its maxBatchSize).");
+        return TrainingLoop.Fit(this, images, labels, epochs, batchSize, options);
+    }
+
+    /// <summary>The outputs for every sample, in batches of at most <paramref name="batchSize"/> and <see cref="MaxBatchSize"/>. The result is a new tensor. Safe to call from several threads at once.</summary>
+    public Tensor Predict(Tensor images, int batchSize = 500)
+    {
+        using var scope = _gate.EnterShared(nameof(Predict));
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        CheckSamples(images, nameof(images));
+        int count = images.Shape[0], row = OutputShape.Size, step = Math.Min(batchSize, MaxBatchSize);
+        var result = new Tensor(OutputShape.WithBatch(count));
+        for (int start = 0; start < count; start += step)
+        {
+            int n = Math.Min(step, count - start);
+            ForwardCore(images.SliceBatch(start, n)).Span.CopyTo(result.Span.Slice(start * row, n * row));
         }
         return result;
     }
 
-    /// <summary>Mean loss (the compiled loss, or cross-entropy from logits) and accuracy over every sample, in batches of <see cref="MaxBatchSize"/>.</summary>
-    public (float Loss, float Accuracy) Evaluate(Tensor images, int[] labels)
+    /// <summary>Mean loss (the compiled loss, or cross-entropy from logits) and accuracy over every sample, in batches of at most <paramref name="batchSize"/> and <see cref="MaxBatchSize"/>. Safe to call from several threads at once.</summary>
+    public (float Loss, float Accuracy) Evaluate(Tensor images, int[] labels, int batchSize = 500)
     {
-        ArgumentNullException.ThrowIfNull(images);
-        ArgumentNullException.ThrowIfNull(labels);
-        CheckSamples(images, nameof(images));
-        int count = images.Shape[0];
-        if (labels.Length != count)
-            throw new ShapeMismatchException(nameof(labels), $"{count} labels, one per image", $"{labels.Length} labels");
+        using var scope = _gate.EnterShared(nameof(Evaluate));
+        TrainingLoop.CheckData(this, images, labels, nameof(images), nameof(labels));
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int count = images.Shape[0], step = Math.Min(batchSize, MaxBatchSize);
         var loss = _loss ?? new SparseCategoricalCrossentropy(fromLogits: true);
         double lossSum = 0;
         long correct = 0;
-        for (int start = 0; start < count; start += MaxBatchSize)
+        for (int start = 0; start < count; start += step)
         {
-            int n = Math.Min(MaxBatchSize, count - start);
-            var output = Forward(images.SliceBatch(start, n));
+            int n = Math.Min(step, count - start);
+            var output = ForwardCore(images.SliceBatch(start, n));
             var batchLabels = labels.AsSpan(start, n);
             lossSum += loss.Compute(output, batchLabels) * (double)n;
             correct += Metrics.CountCorrect(output, batchLabels);
@@ -263,10 +326,18 @@ public abstract class CompiledNetwork : IPhaseRunner
     }
 
     /// <summary>Saves every parameter by name (see <see cref="Serialization.WeightsFile"/>); a <see cref="Sequential"/> of the same layers loads the file.</summary>
-    public void SaveWeights(string path) => Serialization.WeightsFile.Save(path, _named);
+    public void SaveWeights(string path)
+    {
+        using var scope = _gate.EnterShared(nameof(SaveWeights));
+        Serialization.WeightsFile.Save(path, _named);
+    }
 
     /// <summary>Loads parameters saved by this network or by a <see cref="Sequential"/> of the same layers.</summary>
-    public void LoadWeights(string path) => Serialization.WeightsFile.LoadInto(path, _named);
+    public void LoadWeights(string path)
+    {
+        using var scope = _gate.EnterExclusive(nameof(LoadWeights));
+        Serialization.WeightsFile.LoadInto(path, _named);
+    }
 
     // ------------------------------------------------------------------ for the generated subclass
 

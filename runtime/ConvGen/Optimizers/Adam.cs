@@ -63,7 +63,18 @@ public sealed class Adam : IOptimizer
             Span<float> w = parameter.Value.Span;
             if (!_moments.TryGetValue(parameter, out var state))
                 _moments.Add(parameter, state = (new float[w.Length], new float[w.Length]));
-            Update(w, parameter.Gradient.Span, state.M, state.V, alpha, 1f - Beta1, 1f - Beta2, Epsilon);
+            if (w.Length >= ParallelThreshold && WorkerPool.Shared is { Threads: > 1 } pool)
+            {
+                // Large parameters (a compiled network's single buffer, a big Dense kernel) are split over the worker
+                // threads: each element's update is independent, so the result is the same for any split.
+                _parallel.Set(parameter, state.M, state.V, alpha, 1f - Beta1, 1f - Beta2, Epsilon);
+                pool.Run(_parallel, 0, pool.Threads);
+                _parallel.Clear();
+            }
+            else
+            {
+                Update(w, parameter.Gradient.Span, state.M, state.V, alpha, 1f - Beta1, 1f - Beta2, Epsilon);
+            }
         }
         Iterations = t;
     }
@@ -73,6 +84,31 @@ public sealed class Adam : IOptimizer
     {
         _moments.Clear();
         Iterations = 0;
+    }
+
+    /// <summary>Parameters with at least this many values are updated on every worker thread.</summary>
+    private const int ParallelThreshold = 1 << 18;
+
+    private readonly ParallelUpdate _parallel = new();
+
+    /// <summary>One parameter's update as pool work: part <c>p</c> of <c>parts</c> updates its slice of the values.</summary>
+    private sealed class ParallelUpdate : IPhaseRunner
+    {
+        private Parameter? _parameter;
+        private float[] _m = [], _v = [];
+        private float _alpha, _oneMinusBeta1, _oneMinusBeta2, _epsilon;
+
+        public void Set(Parameter parameter, float[] m, float[] v, float alpha, float oneMinusBeta1, float oneMinusBeta2, float epsilon)
+            => (_parameter, _m, _v, _alpha, _oneMinusBeta1, _oneMinusBeta2, _epsilon) = (parameter, m, v, alpha, oneMinusBeta1, oneMinusBeta2, epsilon);
+
+        public void Clear() => (_parameter, _m, _v) = (null, [], []);
+
+        public void RunPhase(int phase, int part, int parts)
+        {
+            var (s, e) = Internal.NetworkKernels.Split(_m.Length, parts, part, 64);
+            Update(_parameter!.Value.Span[s..e], _parameter.Gradient.Span[s..e], _m.AsSpan(s, e - s), _v.AsSpan(s, e - s),
+                _alpha, _oneMinusBeta1, _oneMinusBeta2, _epsilon);
+        }
     }
 
     private static void Update(Span<float> w, ReadOnlySpan<float> g, Span<float> m, Span<float> v,

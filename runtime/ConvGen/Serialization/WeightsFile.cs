@@ -46,8 +46,12 @@ public static class WeightsFile
     /// <exception cref="IOException">Writing or renaming failed; the previous file, if any, is unchanged.</exception>
     public static void Save(string path, IReadOnlyList<(string Name, Tensor Tensor)> tensors) => Save(path, tensors, wrap: null);
 
-    /// <summary>Save with a hook that wraps the temporary file's stream; tests use it to make a write fail midway.</summary>
-    internal static void Save(string path, IReadOnlyList<(string Name, Tensor Tensor)> tensors, Func<Stream, Stream>? wrap)
+    /// <summary>
+    /// Save with fault hooks for tests: <paramref name="wrap"/> wraps the temporary file's stream (to fail a write or the flush
+    /// midway), and <paramref name="beforeRename"/> runs with the temporary file's path once it is complete and flushed to disk,
+    /// just before it is renamed over the destination (to fail at the rename).
+    /// </summary>
+    internal static void Save(string path, IReadOnlyList<(string Name, Tensor Tensor)> tensors, Func<Stream, Stream>? wrap, Action<string>? beforeRename = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(tensors);
@@ -64,6 +68,7 @@ public static class WeightsFile
                 stream.Flush();
                 file.Flush(flushToDisk: true);
             }
+            beforeRename?.Invoke(temporary);
             File.Move(temporary, full, overwrite: true);
         }
         finally
@@ -73,11 +78,12 @@ public static class WeightsFile
     }
 
     /// <summary>Writes <paramref name="tensors"/> in the weights format to <paramref name="stream"/> (not atomically; for files prefer the overload taking a path).</summary>
-    /// <exception cref="ArgumentException">A name is empty, duplicated or too long, or a tensor is null or has rank above <see cref="MaxRank"/>.</exception>
+    /// <exception cref="ArgumentException">The stream is not writable, or a name is empty, duplicated or too long, or a tensor is null or has rank above <see cref="MaxRank"/>.</exception>
     public static void Save(Stream stream, IReadOnlyList<(string Name, Tensor Tensor)> tensors)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(tensors);
+        if (!stream.CanWrite) throw new ArgumentException("Saving weights needs a writable stream.", nameof(stream));
         Validate(tensors);
         WriteTo(stream, tensors);
         stream.Flush();
@@ -116,6 +122,11 @@ public static class WeightsFile
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(targets);
+        for (int i = 0; i < targets.Count; i++)
+        {
+            if (targets[i].Tensor is null)
+                throw new ArgumentException($"Target tensor {i} ('{targets[i].Name}') is null.", nameof(targets));
+        }
         var loaded = Load(path);
         Match(path, loaded, targets);
         for (int i = 0; i < loaded.Count; i++)
@@ -135,8 +146,6 @@ public static class WeightsFile
         {
             var (fileName, fileTensor) = file[i];
             var (modelName, modelTensor) = model[i];
-            if (modelTensor is null)
-                throw new ArgumentException($"Target tensor {i} ('{modelName}') is null.", nameof(model));
             if (!string.Equals(fileName, modelName, StringComparison.Ordinal))
             {
                 throw new WeightsMismatchException(
@@ -243,44 +252,46 @@ public static class WeightsFile
             throw new InvalidDataException($"{file}: a weights file needs at least {HeaderBytes + ChecksumBytes} bytes (header and checksum), but this one has {reader.Remaining}.");
 
         Span<byte> magic = stackalloc byte[4];
-        reader.ReadExactly(magic, "magic");
+        reader.ReadExactly(magic, new("magic"));
         if (!magic.SequenceEqual(Magic))
             throw new InvalidDataException($"{file}: not a ConvGen weights file: it starts with {Hex(magic)}, expected 43 47 57 54 (\"CGWT\").");
 
-        uint version = reader.ReadUInt32("version");
+        uint version = reader.ReadUInt32(new("version"));
         if (version != Version)
             throw new InvalidDataException($"{file}: format version is {version}, but this library reads only version {Version}.");
 
-        int count = reader.ReadInt32("tensor count");
+        int count = reader.ReadInt32(new("tensor count"));
         long maxCount = (reader.Remaining - ChecksumBytes) / MinRecordBytes;
         if (count < 0 || count > maxCount)
             throw new InvalidDataException($"{file}: header says {count} tensors, but the remaining {reader.Remaining - ChecksumBytes} bytes before the checksum can hold at most {maxCount}.");
 
-        var tensors = new List<(string Name, Tensor Tensor)>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        // count is bounded by the file's length above, so these allocations are too.
+        var tensors = new List<(string Name, Tensor Tensor)>(count);
+        var seen = new HashSet<string>(count, StringComparer.Ordinal);
         var utf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        Span<byte> nameBuffer = stackalloc byte[MaxNameBytes];
         for (int i = 0; i < count; i++)
         {
             long at = reader.Offset;
-            int nameLength = reader.ReadInt32($"name length of tensor {i}");
+            int nameLength = reader.ReadInt32(new("name length", i));
             if (nameLength < 1 || nameLength > MaxNameBytes || nameLength > reader.Remaining - ChecksumBytes)
                 throw new InvalidDataException($"{file}: tensor {i} (at byte {at}) has a name length of {nameLength}, expected 1 to {Math.Min(MaxNameBytes, Math.Max(0, reader.Remaining - ChecksumBytes))} bytes.");
-            byte[] nameBytes = new byte[nameLength];
-            reader.ReadExactly(nameBytes, $"name of tensor {i}");
+            var nameBytes = nameBuffer[..nameLength];
+            reader.ReadExactly(nameBytes, new("name", i));
             string name;
             try { name = utf8.GetString(nameBytes); }
             catch (DecoderFallbackException) { throw new InvalidDataException($"{file}: the name of tensor {i} (at byte {at}) is not valid UTF-8."); }
             if (!seen.Add(name))
                 throw new InvalidDataException($"{file}: tensor {i} is named '{name}', like an earlier tensor; names must be unique.");
 
-            int rank = reader.ReadInt32($"rank of '{name}'");
+            int rank = reader.ReadInt32(new("rank", i, name));
             if (rank < 0 || rank > MaxRank)
                 throw new InvalidDataException($"{file}: tensor '{name}' has rank {rank}, expected 0 to {MaxRank}.");
             var dims = new int[rank];
             long size = 1;
             for (int d = 0; d < rank; d++)
             {
-                dims[d] = reader.ReadInt32($"dimension {d} of '{name}'");
+                dims[d] = reader.ReadInt32(new("dimension", i, name, d));
                 if (dims[d] < 1)
                     throw new InvalidDataException($"{file}: dimension {d} of '{name}' is {dims[d]}; every dimension must be at least 1.");
                 size *= dims[d]; // each factor < 2^31 and size stays <= Array.MaxLength, so this cannot overflow
@@ -292,14 +303,14 @@ public static class WeightsFile
                 throw new InvalidDataException($"{file}: tensor '{name}' has shape ({string.Join(", ", dims)}), which needs {size * 4} bytes of float32 data, but only {Math.Max(0, available)} bytes remain before the checksum.");
 
             var data = new float[size];
-            reader.ReadFloats(data, $"data of '{name}'");
+            reader.ReadFloats(data, new("data", i, name));
             tensors.Add((name, new Tensor(new Shape(dims), data)));
         }
 
         if (reader.Remaining != ChecksumBytes)
             throw new InvalidDataException($"{file}: after {count} tensors there are {reader.Remaining} bytes left, expected exactly the {ChecksumBytes}-byte checksum (the file is corrupt or has trailing data).");
         uint computed = reader.Checksum;
-        uint stored = reader.ReadUInt32("checksum");
+        uint stored = reader.ReadUInt32(new("checksum"));
         if (stored != computed)
             throw new InvalidDataException($"{file}: checksum mismatch: the file stores CRC-32 0x{stored:x8}, but its contents give 0x{computed:x8}; the file is corrupt.");
         return tensors;
@@ -330,6 +341,19 @@ public static class WeightsFile
         }
     }
 
+    /// <summary>
+    /// What a read is for, e.g. dimension 1 of tensor 'dense/kernel'. A struct formatted only into an error message, so
+    /// reading a valid file spends no allocation on describing its fields.
+    /// </summary>
+    private readonly struct Field(string kind, int tensor = -1, string? name = null, int dimension = -1)
+    {
+        public override string ToString() =>
+            dimension >= 0 ? $"dimension {dimension} of '{name}'"
+            : name is not null ? $"{kind} of '{name}'"
+            : tensor >= 0 ? $"{kind} of tensor {tensor}"
+            : kind;
+    }
+
     /// <summary>Reads exact byte counts from a stream of known length, accumulating the CRC-32 and reporting truncation by offset.</summary>
     private sealed class CheckedReader(Stream stream, string name, long length)
     {
@@ -343,7 +367,7 @@ public static class WeightsFile
 
         public uint Checksum => Crc32.Finish(_crc);
 
-        public void ReadExactly(Span<byte> buffer, string what)
+        public void ReadExactly(Span<byte> buffer, Field what)
         {
             if (buffer.Length > Remaining)
                 throw Truncated(buffer.Length, what);
@@ -358,21 +382,21 @@ public static class WeightsFile
             Offset += buffer.Length;
         }
 
-        public int ReadInt32(string what)
+        public int ReadInt32(Field what)
         {
             Span<byte> word = stackalloc byte[4];
             ReadExactly(word, what);
             return BinaryPrimitives.ReadInt32LittleEndian(word);
         }
 
-        public uint ReadUInt32(string what)
+        public uint ReadUInt32(Field what)
         {
             Span<byte> word = stackalloc byte[4];
             ReadExactly(word, what);
             return BinaryPrimitives.ReadUInt32LittleEndian(word);
         }
 
-        public void ReadFloats(float[] data, string what)
+        public void ReadFloats(float[] data, Field what)
         {
             Span<byte> bytes = MemoryMarshal.AsBytes(data.AsSpan());
             const int chunk = 1 << 20;
@@ -385,7 +409,7 @@ public static class WeightsFile
             }
         }
 
-        private InvalidDataException Truncated(int needed, string what) =>
+        private InvalidDataException Truncated(int needed, Field what) =>
             new($"{name}: the file is truncated: reading the {what} at byte {Offset} needs {needed} bytes, but the file ends at byte {length}.");
     }
 }

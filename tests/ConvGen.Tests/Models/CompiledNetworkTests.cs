@@ -207,4 +207,67 @@ public class CompiledNetworkTests(ITestOutputHelper output)
             Parallelism.Threads = Environment.ProcessorCount;
         }
     }
+
+    [Fact]
+    public void Fit_trains_a_compiled_network_with_the_runtime_loop()
+    {
+        // Three separable classes: the class is which third of the image is bright.
+        var random = new Random(7);
+        int count = 120;
+        var images = new Tensor(new Shape(count, 13, 11, 2));
+        var labels = new int[count];
+        var span = images.Span;
+        for (int n = 0; n < count; n++)
+        {
+            labels[n] = n % 3;
+            for (int h = 0; h < 13; h++)
+            for (int w = 0; w < 11; w++)
+            for (int c = 0; c < 2; c++)
+                span[((n * 13 + h) * 11 + w) * 2 + c] = (float)random.NextDouble() * 0.2f + (h * 3 / 13 == labels[n] ? 1f : 0f);
+        }
+        var options = new FitOptions { ValidationSplit = 0.25f, Seed = 3, Output = null };
+        var net = new SmallNet(maxBatchSize: 16, seed: 1).Compile(new Adam(3e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+        var history = net.Fit(images, labels, epochs: 4, batchSize: 16, options);
+        var sequential = SmallSequential(seed: 1).Compile(new Adam(3e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+        var expected = sequential.Fit(images, labels, epochs: 4, batchSize: 16, options);
+        output.WriteLine(string.Join("\n", history));
+        Assert.Equal(4, history.Count);
+        Assert.True(history[^1].Loss < history[0].Loss, "training loss falls");
+        // The same loop as Sequential.Fit: same shuffles, batches, validation split, hence the same history.
+        Assert.Equal(expected.Select(r => (r.Loss, r.Accuracy, r.ValidationLoss, r.ValidationAccuracy)),
+            history.Select(r => (r.Loss, r.Accuracy, r.ValidationLoss, r.ValidationAccuracy)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => net.Fit(images, labels, 1, batchSize: 17));
+        labels[5] = 3;
+        Assert.Throws<ArgumentOutOfRangeException>(() => net.Fit(images, labels, 1, batchSize: 16, new FitOptions { Output = null }));
+    }
+
+    [Fact]
+    public void A_step_that_goes_non_finite_is_refused_naming_the_layer_and_keeping_the_weights()
+    {
+        var net = new SmallNet(maxBatchSize: 4, seed: 2);
+        var sgd = new SGD(1e4f);
+        var x = RandomBatch(net.InputShape, 4, seed: 5);
+        var labels = RandomLabels(4, 3, seed: 5);
+        NonFiniteLossException? caught = null;
+        float[] before = [];
+        for (int step = 0; step < 50 && caught is null; step++)
+        {
+            before = net.ParameterBuffer.ToArray();
+            try { net.TrainStep(x, labels, sgd); }
+            catch (NonFiniteLossException e) { caught = e; }
+        }
+        Assert.NotNull(caught);
+        output.WriteLine(caught!.Message);
+        Assert.Equal(sgd.Iterations + 1, caught.Step);
+        Assert.NotNull(caught.LayerName);
+        Assert.Contains(caught.LayerName!, net.LayerNames);
+        Assert.True(before.AsSpan().SequenceEqual(net.ParameterBuffer), "the failing step left the weights as they were");
+
+        // A NaN in the input is named as such.
+        var fresh = new SmallNet(maxBatchSize: 4, seed: 2);
+        x.Span[7] = float.NaN;
+        var e2 = Assert.Throws<NonFiniteLossException>(() => fresh.TrainStep(x, labels, new SGD(0.1f)));
+        Assert.Contains("input", e2.Message);
+        Assert.True(new SmallNet(maxBatchSize: 4, seed: 2).ParameterBuffer.SequenceEqual(fresh.ParameterBuffer));
+    }
 }

@@ -52,7 +52,7 @@ public class SequentialTests(ITestOutputHelper output)
 
         // A convolution given the wrong number of channels.
         e = Assert.Throws<ShapeMismatchException>(() => new Sequential(new MnistConv2()).Build(new Shape(14, 14, 3)));
-        Assert.Contains("MnistConv2", e.Message);
+        Assert.Contains("Layer 0 (conv2d)", e.Message);
         Assert.Contains("(14, 14, 3)", e.Message);
         Assert.Contains("32", e.Message);
     }

@@ -1,0 +1,22 @@
+using System;
+using System.IO;
+
+namespace ConvGen.Runtime.Tests.Support;
+
+/// <summary>A read-only stream over bytes that cannot seek or tell its length, like a pipe or a decompression stream.</summary>
+internal sealed class UnseekableStream(byte[] data) : Stream
+{
+    private readonly MemoryStream _inner = new(data, writable: false);
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+    public override int Read(Span<byte> buffer) => _inner.Read(buffer); // the base version rents a pooled copy, which would count as allocation
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
