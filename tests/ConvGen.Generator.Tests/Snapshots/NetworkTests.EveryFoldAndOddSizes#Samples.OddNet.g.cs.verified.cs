@@ -1734,12 +1734,14 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>max_pooling2d: each output gradient goes to the first input of its window that holds the maximum, only where the maximum is positive (conv2d_1's ReLU passed it).</summary>
+        /// <summary>max_pooling2d: each output gradient goes to the first input of its window that holds the maximum, only where the maximum is positive (conv2d_1's ReLU passed it); vectorized over channels.</summary>
         public static void Backward3(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int n0, int n1)
         {
             const int H = 6, W = 5, C = 6, OH = 3, OW = 3, PH = 2, PW = 2, SH = 2, SW = 2, PadTop = 0, PadLeft = 0;
-            dx.Slice(n0 * H * W * C, (n1 - n0) * H * W * C).Clear();
+            dx.Slice(n0 * H * W * C, (n1 - n0) * H * W * C).Clear(); // windows overlap or leave inputs out: accumulate
             ref float xr = ref MemoryMarshal.GetReference(x);
+            ref float yr = ref MemoryMarshal.GetReference(y);
+            ref float gr = ref MemoryMarshal.GetReference(dy);
             ref float dxr = ref MemoryMarshal.GetReference(dx);
             for (int n = n0; n < n1; n++)
             {
@@ -1751,20 +1753,33 @@ namespace ConvGen.Generated
                     {
                         int w0 = Math.Max(ow * SW - PadLeft, 0), w1 = Math.Min(ow * SW - PadLeft + PW, W);
                         int o = ((n * OH + oh) * OW + ow) * C, first = ((n * H + h0) * W + w0) * C;
-                        for (int c = 0; c < C; c++)
+                        int c = 0;
+                        for (; c <= C - Vector<float>.Count; c += Vector<float>.Count)
                         {
-                            float best = y[o + c];
-                            if (!(best > 0f)) continue; // the ReLU before the pool let nothing through here
-                            float g = dy[o + c];
+                            var best = Vector.LoadUnsafe(ref yr, (nuint)(o + c));
+                            var g = Vector.LoadUnsafe(ref gr, (nuint)(o + c));
+                            var open = Vector.GreaterThan(best, Vector<float>.Zero); // lanes still looking for their maximum; the ReLU closed the others
                             for (int ih = h0; ih < h1; ih++)
+                            for (int iw = w0; iw < w1; iw++)
                             {
-                                for (int iw = w0; iw < w1; iw++)
-                                {
-                                    int at = ((n * H + ih) * W + iw) * C + c;
-                                    if (Unsafe.Add(ref xr, at) == best) { Unsafe.Add(ref dxr, at) += g; goto next; }
-                                }
+                                int at = ((n * H + ih) * W + iw) * C + c;
+                                var hit = Vector.Equals(Vector.LoadUnsafe(ref xr, (nuint)at), best) & open;
+                                (Vector.LoadUnsafe(ref dxr, (nuint)at) + Vector.ConditionalSelect(hit, g, Vector<float>.Zero)).StoreUnsafe(ref dxr, (nuint)at);
+                                open = Vector.AndNot(open, hit);
                             }
-                            next:;
+                        }
+                        for (; c < C; c++)
+                        {
+                            float best = Unsafe.Add(ref yr, o + c), g = Unsafe.Add(ref gr, o + c);
+                            bool open = best > 0f;
+                            for (int ih = h0; ih < h1; ih++)
+                            for (int iw = w0; iw < w1; iw++)
+                            {
+                                int at = ((n * H + ih) * W + iw) * C + c;
+                                bool hit = open && Unsafe.Add(ref xr, at) == best;
+                                Unsafe.Add(ref dxr, at) += hit ? g : 0f;
+                                open &= !hit;
+                            }
                         }
                     }
                 }
