@@ -545,7 +545,7 @@ public sealed partial class ConvGenerator
                     foreach (int q in qs) w.Line($"var w{q} = Vector.LoadUnsafe(ref kf{VOff(q)});");
                     for (int i = 0; i < p; i++)
                     {
-                        w.Line($"var g{i} = new Vector<float>(Unsafe.Add(ref gp, {Sum(Str(i * m.Filters), "f")}));");
+                        w.Line($"var g{i} = Vector.Create(Unsafe.Add(ref gp, {Sum(Str(i * m.Filters), "f")}));");
                         w.Line(string.Join(" ", qs.Select(q => $"a{i}{q} = Vector.FusedMultiplyAdd(g{i}, w{q}, a{i}{q});")));
                     }
                     w.Close();
@@ -685,7 +685,7 @@ public sealed partial class ConvGenerator
                     for (int j = 0; j < u; j++) w.Line($"var w{j} = Vector.LoadUnsafe(ref kc{VOff(j)});");
                     for (int i = 0; i < p; i++)
                     {
-                        w.Line($"var x{i} = new Vector<float>(Unsafe.Add(ref x, {Sum(xo, c, Str(i * pixelStep))}));");
+                        w.Line($"var x{i} = Vector.Create(Unsafe.Add(ref x, {Sum(xo, c, Str(i * pixelStep))}));");
                         w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"a{i}{j} = Vector.FusedMultiplyAdd(x{i}, w{j}, a{i}{j});")));
                     }
                 }));
@@ -758,7 +758,7 @@ public sealed partial class ConvGenerator
                         foreach (int j in js) w.Line($"var g{j} = Vector.LoadUnsafe(ref gp{VOff(j)});");
                         foreach (int q in rs)
                         {
-                            w.Line($"var x{q} = new Vector<float>(Unsafe.Add(ref xp, {q}));");
+                            w.Line($"var x{q} = Vector.Create(Unsafe.Add(ref xp, {q}));");
                             w.Line(string.Join(" ", js.Select(j => $"a{q}{j} = Vector.FusedMultiplyAdd(x{q}, g{j}, a{q}{j});")));
                         }
                     });
@@ -775,14 +775,14 @@ public sealed partial class ConvGenerator
                     string[] sets = ["a0", "s1", "s2", "s3"];
                     for (int p = 0; p < 4; p++)
                     {
-                        w.Line($"var x{p} = new Vector<float>(Unsafe.Add(ref xp, {Str(p * pixelStep)}));");
+                        w.Line($"var x{p} = Vector.Create(Unsafe.Add(ref xp, {Str(p * pixelStep)}));");
                         w.Line(string.Join(" ", js.Select(j => $"{sets[p]}{j} = Vector.FusedMultiplyAdd(x{p}, Vector.LoadUnsafe(ref gp, (nuint)({Sum(Str(p * m.Filters), j == 0 ? "0" : $"{Str(j)} * Vector<float>.Count")})), {sets[p]}{j});")));
                     }
                     w.L($"xp = ref Unsafe.Add(ref xp, {4 * pixelStep});");
                     w.Line("gp = ref Unsafe.Add(ref gp, 4 * Filters);");
                     w.Close();
                     w.Open("for (; j < cols; j++)");
-                    w.Line("var x0 = new Vector<float>(xp);");
+                    w.Line("var x0 = Vector.Create(xp);");
                     w.Line(string.Join(" ", js.Select(j => $"a0{j} = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp{VOff(j)}), a0{j});")));
                     w.L($"xp = ref Unsafe.Add(ref xp, {pixelStep});");
                     w.Line("gp = ref Unsafe.Add(ref gp, Filters);");
@@ -843,7 +843,7 @@ public sealed partial class ConvGenerator
                 foreach (int q in qs) w.Line($"var w{q} = Vector.LoadUnsafe(ref kf{VOff(q)});");
                 foreach (int i in ps)
                 {
-                    w.Line($"var g{i} = new Vector<float>(Unsafe.Add(ref gp, {Sum(Str(i * m.Filters), "f")}));");
+                    w.Line($"var g{i} = Vector.Create(Unsafe.Add(ref gp, {Sum(Str(i * m.Filters), "f")}));");
                     w.Line(string.Join(" ", qs.Select(q => $"a{i}{q} = Vector.FusedMultiplyAdd(g{i}, w{q}, a{i}{q});")));
                 }
                 w.Close();
@@ -981,7 +981,7 @@ public sealed partial class ConvGenerator
                     w.Line(m.UseBias ? $"var a{j} = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f){VOff(j)});" : $"var a{j} = Vector<float>.Zero;");
                 EmitTaps(w, m, mode, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
                 {
-                    w.Line($"var xc = new Vector<float>(Unsafe.Add(ref x, {Sum(xo, c)}));");
+                    w.Line($"var xc = Vector.Create(Unsafe.Add(ref x, {Sum(xo, c)}));");
                     w.Line($"ref float kc = ref Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
                     for (int j = 0; j < u; j++)
                         w.Line($"a{j} = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc{VOff(j)}), a{j});");

@@ -49,7 +49,12 @@ public sealed partial class ConvGenerator
             if (layers.Any(l => l.Kind == LayerKind.Input)) return EquatableArray<DiagnosticInfo>.Empty;
             var firstNetworkOnly = layers.FirstOrDefault(l => l.Kind != LayerKind.Conv2D);
             if (firstNetworkOnly.Data is null || firstNetworkOnly.Kind != kind) return EquatableArray<DiagnosticInfo>.Empty;
-            var location = LocationInfo.From(layers[0].Data.ApplicationSyntaxReference?.GetSyntax(cancellationToken));
+            // Runs once per declaration with a [kind] attribute: only the one holding the first of them reports.
+            var firstOfKind = layers.First(l => l.Kind == kind).Data.ApplicationSyntaxReference?.GetSyntax(cancellationToken);
+            if (context.TargetNode is TypeDeclarationSyntax declaration && firstOfKind is not null && !Holds(declaration, firstOfKind))
+                return EquatableArray<DiagnosticInfo>.Empty;
+            var firstSyntax = layers[0].Data.ApplicationSyntaxReference?.GetSyntax(cancellationToken);
+            var location = LocationInfo.From(firstSyntax);
             var diagnostics = new Diagnostics(location ?? LocationInfo.From(context.TargetNode));
             diagnostics.Report(DiagnosticDescriptors.LayersWithoutInput, location, type.Name, kind.ToString());
             return diagnostics.ToArray();
@@ -61,6 +66,10 @@ public sealed partial class ConvGenerator
             if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax declaration || context.Attributes.Length == 0)
                 return new NetworkParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
             if (declaration.Identifier.IsMissing || string.IsNullOrEmpty(type.Name))
+                return new NetworkParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
+
+            // [Input] on two partial declarations is CS0579 from the compiler; generate nothing (one file per type).
+            if (LayerAttributes(type).Count(a => a.Kind == LayerKind.Input) > 1)
                 return new NetworkParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
 
             var inputSyntax = context.Attributes[0].ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
@@ -93,7 +102,7 @@ public sealed partial class ConvGenerator
                 return Done();
             }
 
-            var inputArgs = new Arguments(layers[0].Data, layers[0].Syntax, 3);
+            var inputArgs = new Arguments(layers[0].Data, layers[0].Syntax, context.SemanticModel, 3);
             if (!inputArgs.Readable)
             {
                 diagnostics.Report(DiagnosticDescriptors.UnreadableArguments, inputArgs.Attribute, type.Name, "Input", "[Input(28, 28, 1)]");
@@ -136,7 +145,7 @@ public sealed partial class ConvGenerator
                 string name = n == 0 ? baseName : $"{baseName}_{n}";
                 string layer = $"{index} ({name})";
                 int[] positional = kind switch { LayerKind.Conv2D => [2], LayerKind.MaxPool2D => [1, 2], LayerKind.Flatten => [0], _ => [1] };
-                var args = new Arguments(data, syntax, positional);
+                var args = new Arguments(data, syntax, context.SemanticModel, positional);
                 if (!args.Readable)
                 {
                     string example = kind switch { LayerKind.Conv2D => "[Conv2D(3, 3, Filters = 16)]", LayerKind.MaxPool2D => "[MaxPool2D(2)]", LayerKind.Flatten => "[Flatten]", _ => "[Dense(10)]" };

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using ConvGen.Generator.Helpers;
@@ -40,17 +41,21 @@ public sealed partial class ConvGenerator
             var attribute = context.Attributes[0];
             var attributeSyntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
             var diagnostics = new Diagnostics(LocationInfo.From(attributeSyntax) ?? LocationInfo.From(declaration.Identifier));
-            if (context.Attributes.Length > 1)
+
+            // Every [Conv2D] of the type, on any partial declaration: this transform runs once per declaration that has
+            // one, so with several only the declaration holding the first reports, and none generates (one file per type).
+            var all = LayerAttributes(type).Select(a => a.Data.ApplicationSyntaxReference?.GetSyntax(cancellationToken)).ToList();
+            if (all.Count > 1)
             {
-                var second = context.Attributes[1].ApplicationSyntaxReference?.GetSyntax(cancellationToken);
-                diagnostics.Report(DiagnosticDescriptors.LayersWithoutInput, LocationInfo.From(second), type.Name, "Conv2D");
+                if (!Holds(declaration, all[0])) return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
+                diagnostics.Report(DiagnosticDescriptors.LayersWithoutInput, LocationInfo.From(all[1]), type.Name, "Conv2D");
                 return diagnostics.Result(null);
             }
 
             var containing = CheckTarget(type, declaration, "Conv2D", diagnostics, cancellationToken);
             if (containing is null) return diagnostics.Result(null);
 
-            var args = new Arguments(attribute, attributeSyntax, 2);
+            var args = new Arguments(attribute, attributeSyntax, context.SemanticModel, 2);
             if (!args.Readable)
             {
                 diagnostics.Report(DiagnosticDescriptors.UnreadableArguments, null, type.Name, "Conv2D", "[Conv2D(3, 3, Filters = 16)]");
@@ -103,6 +108,10 @@ public sealed partial class ConvGenerator
             if (extentW > MaxKernelExtent) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width (KernelWidth - 1) * DilationWidth + 1", typeName, extentW, MaxKernelExtent);
             if (extentW * inputChannels > MaxWeights) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width times InputChannels", typeName, extentW * inputChannels, MaxWeights);
             if (weightCount > MaxWeights) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, "The weight count KernelHeight * KernelWidth * InputChannels * Filters", typeName, weightCount, MaxWeights);
+            // With fewer than 4 channels the input gradient transposes the weights into rows padded to 16 taps.
+            long paddedTaps = ((long)kernelHeight * kernelWidth * inputChannels + 15) / 16 * 16;
+            if (inputChannels < 4 && weightCount <= MaxWeights && paddedTaps * filters > MaxWeights)
+                diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, "With fewer than 4 input channels, Filters * (KernelHeight * KernelWidth * InputChannels rounded up to 16)", typeName, paddedTaps * filters, MaxWeights);
             if (diagnostics.ErrorCount > errors) return null;
 
             return new Conv2DModel(null, EquatableArray<ContainingType>.Empty, "", "", "",
@@ -165,6 +174,10 @@ public sealed partial class ConvGenerator
             }
         }
 
+        /// <summary>Whether <paramref name="node"/> lies in <paramref name="declaration"/>.</summary>
+        private static bool Holds(TypeDeclarationSyntax declaration, SyntaxNode? node)
+            => node is not null && node.SyntaxTree == declaration.SyntaxTree && declaration.Span.Contains(node.Span);
+
         private static (string? Namespace, string FullName) Names(INamedTypeSymbol type)
             => (type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString(QualifiedName) : null, type.ToDisplayString(QualifiedName));
 
@@ -220,13 +233,14 @@ public sealed partial class ConvGenerator
         /// <param name="attribute">The bound attribute.</param>
         /// <param name="syntax">Its syntax, for locations.</param>
         /// <param name="positionalCounts">How many int constructor arguments the attribute's constructors take.</param>
-        public Arguments(AttributeData attribute, AttributeSyntax? syntax, params int[] positionalCounts)
+        public Arguments(AttributeData attribute, AttributeSyntax? syntax, SemanticModel? model, params int[] positionalCounts)
         {
             _attribute = attribute;
             _syntax = syntax;
             Readable = attribute.AttributeConstructor is not null
                 && positionalCounts.Contains(attribute.ConstructorArguments.Length)
-                && attribute.ConstructorArguments.All(a => a.Kind == TypedConstantKind.Primitive && a.Value is int);
+                && attribute.ConstructorArguments.All(a => a.Kind == TypedConstantKind.Primitive && a.Value is int)
+                && ImplicitlyTyped(attribute, syntax, model);
             foreach (var pair in attribute.NamedArguments)
             {
                 if (pair.Value.Kind == TypedConstantKind.Error || pair.Value.Value is null) Readable = false;
@@ -235,6 +249,31 @@ public sealed partial class ConvGenerator
         }
 
         public bool Readable { get; }
+
+        /// <summary>
+        /// Whether every argument converts implicitly to its parameter or property. With an error such as CS0266
+        /// (<c>Filters = 3L</c>, <c>Padding = 1</c>) the compiler still binds the converted value; it must not be used.
+        /// </summary>
+        private static bool ImplicitlyTyped(AttributeData attribute, AttributeSyntax? syntax, SemanticModel? model)
+        {
+            if (syntax?.ArgumentList is null || model is null || model.SyntaxTree != syntax.SyntaxTree) return true;
+            var parameters = attribute.AttributeConstructor?.Parameters ?? ImmutableArray<IParameterSymbol>.Empty;
+            int position = 0;
+            foreach (var argument in syntax.ArgumentList.Arguments)
+            {
+                ITypeSymbol? target;
+                if (argument.NameEquals is { } named)
+                    target = attribute.NamedArguments.FirstOrDefault(p => p.Key == named.Name.Identifier.ValueText).Value.Type;
+                else if (argument.NameColon is { } colon)
+                    target = parameters.FirstOrDefault(p => p.Name == colon.Name.Identifier.ValueText)?.Type;
+                else
+                    target = position < parameters.Length ? parameters[position++].Type : null;
+                if (target is null) return false;
+                var conversion = model.ClassifyConversion(argument.Expression, target);
+                if (!conversion.Exists || !conversion.IsImplicit) return false;
+            }
+            return true;
+        }
 
         /// <summary>The attribute's location.</summary>
         public LocationInfo? Attribute => LocationInfo.From(_syntax);

@@ -143,10 +143,10 @@ public sealed class IncrementalTests
         Assert.ThrowsAny<Exception>(() => ObjectGraph.AssertHoldsNoCompilationObjects(new { Node = tree.GetRoot() }, "root"));
     }
 
-    private static readonly IncrementalStepRunReason[] CachedReasons = [IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged];
+    internal static readonly IncrementalStepRunReason[] CachedReasons = [IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged];
 
     /// <summary>Every output of every tracked step of the second run is Cached or Unchanged, and the sources are identical.</summary>
-    private static void AssertAllCached(GeneratorResult first, GeneratorResult second)
+    internal static void AssertAllCached(GeneratorResult first, GeneratorResult second)
     {
         foreach (var name in TrackingNames)
         {
@@ -162,14 +162,14 @@ public sealed class IncrementalTests
             o => Assert.Equal(IncrementalStepRunReason.Cached, o.Reason));
     }
 
-    private static List<(object Value, IncrementalStepRunReason Reason)> Outputs(GeneratorResult result, string name)
+    internal static List<(object Value, IncrementalStepRunReason Reason)> Outputs(GeneratorResult result, string name)
         => result.RunResult.TrackedSteps.TryGetValue(name, out var steps)
             ? steps.SelectMany(s => s.Outputs).ToList()
             : throw new InvalidOperationException($"No tracked step named '{name}'.");
 
     private static string Text(GeneratorResult result, string hintName) => result.Sources.Single(s => s.HintName == hintName).SourceText.ToString();
 
-    private static Compilation ReplaceText(Compilation compilation, string path, string oldText, string newText)
+    internal static Compilation ReplaceText(Compilation compilation, string path, string oldText, string newText)
     {
         var tree = compilation.SyntaxTrees.Single(t => t.FilePath == path);
         string text = tree.GetText().ToString();

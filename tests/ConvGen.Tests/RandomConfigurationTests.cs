@@ -117,19 +117,9 @@ public class RandomConfigurationTests(ITestOutputHelper output)
 
     private static float[] Shift(float[] a, float by) => Array.ConvertAll(a, v => v + by);
 
-    /// <summary>
-    /// Float32 sums of <paramref name="terms"/> products of values in [-1, 1] against a double reference: the tolerance
-    /// grows with the number of terms (rounding error of a float sum) and with the magnitude of the value.
-    /// </summary>
+    /// <summary>Fails unless <paramref name="actual"/> is within <see cref="ReferenceComparison.Tolerance"/> of the reference.</summary>
     internal static void AssertClose(float[] expected, float[] actual, int terms, string what)
     {
-        Assert.Equal(expected.Length, actual.Length);
-        double tolerance = 2e-7 * terms + 1e-5;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double diff = Math.Abs(expected[i] - (double)actual[i]);
-            if (!(diff <= tolerance * (1 + Math.Abs(expected[i]))))
-                Assert.Fail($"{what}: element {i} is {actual[i]}, reference {expected[i]} (|diff| {diff:E2} > {tolerance:E2})");
-        }
+        if (ReferenceComparison.FirstMismatch(expected, actual, terms) is { } mismatch) Assert.Fail($"{what}: {mismatch}");
     }
 }

@@ -367,441 +367,441 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, f);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 0));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 8));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 12));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 12));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 8);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 9));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 13));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 13));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 16);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 10));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 10));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 14));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 14));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 24);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 11));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 11));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 15));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 15));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 32);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 8));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 12));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 12));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 40);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 9));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 13));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 13));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 21));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 21));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 48);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 10));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 10));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 14));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 14));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 18));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 18));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 22));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 22));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 56);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 11));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 11));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 15));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 15));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 19));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 19));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 23));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 23));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 64);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 16));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 16));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 20));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 20));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 24));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 24));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 28));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 28));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 72);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 17));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 17));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 21));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 21));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 25));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 25));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 29));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 29));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 80);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 18));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 18));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 22));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 22));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 26));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 26));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 30));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 30));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 88);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 19));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 19));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 23));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 23));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 27));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 27));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 31));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 31));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 96);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 12));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 12));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 104);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 5));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 9));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 9));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 13));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 13));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 112);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 10));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 10));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 14));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 14));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 120);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 11));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 11));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 15));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 15));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 128);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 4));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 8));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 8));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 12));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 12));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 136);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 5));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 9));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 9));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 13));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 13));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 144);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 10));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 10));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 14));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 14));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 152);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 11));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 11));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 15));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 15));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 160);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 16));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 4));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 8));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 8));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 12));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 12));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 168);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 5));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 9));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 9));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 13));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 13));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 176);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 10));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 10));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 14));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 14));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 184);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 11));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 11));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 15));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 15));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 192);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 12));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 12));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 200);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 5));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 9));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 9));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 13));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 13));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 208);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 10));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 10));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 14));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 14));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 216);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 11));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 11));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 15));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 15));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 224);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 4));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 8));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 8));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 12));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 12));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 232);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 5));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 9));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 9));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 13));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 13));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 240);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 10));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 10));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 14));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 14));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 248);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 11));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 11));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 15));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 15));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 256);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 4));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 8));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 8));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 12));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 12));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 264);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 5));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 9));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 9));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 13));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 13));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 272);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 10));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 10));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 14));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 14));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 280);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 11));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 11));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 15));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 15));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
@@ -979,190 +979,190 @@ namespace ConvGen.Generated
                 var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
                 // tap (0, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 0));
                     ref float kc = ref Unsafe.Add(ref k, f);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 8);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 16);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 24);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 8));
                     ref float kc = ref Unsafe.Add(ref k, f + 32);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 9));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 9));
                     ref float kc = ref Unsafe.Add(ref k, f + 40);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 10));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 10));
                     ref float kc = ref Unsafe.Add(ref k, f + 48);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 11));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 11));
                     ref float kc = ref Unsafe.Add(ref k, f + 56);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 16));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 16));
                     ref float kc = ref Unsafe.Add(ref k, f + 64);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 17));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 17));
                     ref float kc = ref Unsafe.Add(ref k, f + 72);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 18));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 18));
                     ref float kc = ref Unsafe.Add(ref k, f + 80);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 19));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 19));
                     ref float kc = ref Unsafe.Add(ref k, f + 88);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 96);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 104);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 112);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 120);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 8));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
                     ref float kc = ref Unsafe.Add(ref k, f + 128);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 136);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 144);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 152);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 16));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 16));
                     ref float kc = ref Unsafe.Add(ref k, f + 160);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 168);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 176);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 16 + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 184);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 192);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 200);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 208);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 216);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
                     ref float kc = ref Unsafe.Add(ref k, f + 224);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 232);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 240);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 248);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16));
                     ref float kc = ref Unsafe.Add(ref k, f + 256);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 264);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 272);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16 + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 280);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
@@ -1236,22 +1236,22 @@ namespace ConvGen.Generated
                         int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
                         int ko = (kh * KernelWidth + kw) * 32;
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo));
                             ref float kc = ref Unsafe.Add(ref k, ko + f);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + 1));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 1));
                             ref float kc = ref Unsafe.Add(ref k, ko + f + 8);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + 2));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 2));
                             ref float kc = ref Unsafe.Add(ref k, ko + f + 16);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + 3));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 3));
                             ref float kc = ref Unsafe.Add(ref k, ko + f + 24);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
@@ -1302,13 +1302,13 @@ namespace ConvGen.Generated
                         for (int j = 0; j < cols; j++)
                         {
                             var g0 = Vector.LoadUnsafe(ref gp);
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, g0, a00);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
                             a10 = Vector.FusedMultiplyAdd(x1, g0, a10);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
                             a20 = Vector.FusedMultiplyAdd(x2, g0, a20);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
                             a30 = Vector.FusedMultiplyAdd(x3, g0, a30);
                             xp = ref Unsafe.Add(ref xp, 4);
                             gp = ref Unsafe.Add(ref gp, Filters);
@@ -1365,13 +1365,13 @@ namespace ConvGen.Generated
                         {
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Vector.LoadUnsafe(ref kf);
-                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                             a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                            var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 8));
+                            var g1 = Vector.Create(Unsafe.Add(ref gp, f + 8));
                             a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                            var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 16));
+                            var g2 = Vector.Create(Unsafe.Add(ref gp, f + 16));
                             a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                            var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 24));
+                            var g3 = Vector.Create(Unsafe.Add(ref gp, f + 24));
                             a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
                         }
                         a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
@@ -1400,7 +1400,7 @@ namespace ConvGen.Generated
                         {
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Vector.LoadUnsafe(ref kf);
-                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                             a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
                         }
                         a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));

@@ -357,13 +357,13 @@ namespace ConvGen.Generated
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
                                 var w2 = Vector.LoadUnsafe(ref kf, (nuint)(2 * Vector<float>.Count));
                                 var w3 = Vector.LoadUnsafe(ref kf, (nuint)(3 * Vector<float>.Count));
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01); a02 = Vector.FusedMultiplyAdd(g0, w2, a02); a03 = Vector.FusedMultiplyAdd(g0, w3, a03);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 4));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 4));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11); a12 = Vector.FusedMultiplyAdd(g1, w2, a12); a13 = Vector.FusedMultiplyAdd(g1, w3, a13);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 8));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 8));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21); a22 = Vector.FusedMultiplyAdd(g2, w2, a22); a23 = Vector.FusedMultiplyAdd(g2, w3, a23);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 12));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 12));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31); a32 = Vector.FusedMultiplyAdd(g3, w2, a32); a33 = Vector.FusedMultiplyAdd(g3, w3, a33);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count); a02.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)(2 * Vector<float>.Count)); a03.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)(3 * Vector<float>.Count));
@@ -382,13 +382,13 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 4));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 4));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 8));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 8));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 12));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 12));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -406,13 +406,13 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 4));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 4));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 8));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 8));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 12));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 12));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -446,7 +446,7 @@ namespace ConvGen.Generated
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
                                 var w2 = Vector.LoadUnsafe(ref kf, (nuint)(2 * Vector<float>.Count));
                                 var w3 = Vector.LoadUnsafe(ref kf, (nuint)(3 * Vector<float>.Count));
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01); a02 = Vector.FusedMultiplyAdd(g0, w2, a02); a03 = Vector.FusedMultiplyAdd(g0, w3, a03);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count); a02.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)(2 * Vector<float>.Count)); a03.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)(3 * Vector<float>.Count));
@@ -459,7 +459,7 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -471,7 +471,7 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -511,25 +511,25 @@ namespace ConvGen.Generated
                         {
                             ref float kc = ref Unsafe.Add(ref k, ko + f);
                             var w0 = Vector.LoadUnsafe(ref kc);
-                            var x0 = new Vector<float>(Unsafe.Add(ref x, xo));
+                            var x0 = Vector.Create(Unsafe.Add(ref x, xo));
                             a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                            var x1 = new Vector<float>(Unsafe.Add(ref x, xo + 2));
+                            var x1 = Vector.Create(Unsafe.Add(ref x, xo + 2));
                             a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                            var x2 = new Vector<float>(Unsafe.Add(ref x, xo + 4));
+                            var x2 = Vector.Create(Unsafe.Add(ref x, xo + 4));
                             a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                            var x3 = new Vector<float>(Unsafe.Add(ref x, xo + 6));
+                            var x3 = Vector.Create(Unsafe.Add(ref x, xo + 6));
                             a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                         }
                         {
                             ref float kc = ref Unsafe.Add(ref k, ko + f + 4);
                             var w0 = Vector.LoadUnsafe(ref kc);
-                            var x0 = new Vector<float>(Unsafe.Add(ref x, xo + 1));
+                            var x0 = Vector.Create(Unsafe.Add(ref x, xo + 1));
                             a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                            var x1 = new Vector<float>(Unsafe.Add(ref x, xo + 3));
+                            var x1 = Vector.Create(Unsafe.Add(ref x, xo + 3));
                             a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                            var x2 = new Vector<float>(Unsafe.Add(ref x, xo + 5));
+                            var x2 = Vector.Create(Unsafe.Add(ref x, xo + 5));
                             a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                            var x3 = new Vector<float>(Unsafe.Add(ref x, xo + 7));
+                            var x3 = Vector.Create(Unsafe.Add(ref x, xo + 7));
                             a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                         }
                     }
@@ -577,12 +577,12 @@ namespace ConvGen.Generated
                         int xo = kh * rowStep + kw * 2;
                         int ko = (kh * KernelWidth + kw) * 8;
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo));
                             ref float kc = ref Unsafe.Add(ref k, ko + f);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + 1));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 1));
                             ref float kc = ref Unsafe.Add(ref k, ko + f + 4);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
@@ -623,12 +623,12 @@ namespace ConvGen.Generated
                         int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
                         int ko = (kh * KernelWidth + kw) * 8;
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo));
                             ref float kc = ref Unsafe.Add(ref k, ko + f);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + 1));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 1));
                             ref float kc = ref Unsafe.Add(ref k, ko + f + 4);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
@@ -675,20 +675,20 @@ namespace ConvGen.Generated
                         int j = 0;
                         for (; j <= cols - 4; j += 4)
                         {
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(0)), a00);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 2));
                             s10 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(4)), s10);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 4));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 4));
                             s20 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(8)), s20);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 6));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 6));
                             s30 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(12)), s30);
                             xp = ref Unsafe.Add(ref xp, 8);
                             gp = ref Unsafe.Add(ref gp, 4 * Filters);
                         }
                         for (; j < cols; j++)
                         {
-                            var x0 = new Vector<float>(xp);
+                            var x0 = Vector.Create(xp);
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp), a00);
                             xp = ref Unsafe.Add(ref xp, 2);
                             gp = ref Unsafe.Add(ref gp, Filters);

@@ -299,13 +299,13 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 4));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 4));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 8));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 8));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 12));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 12));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -323,13 +323,13 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 4));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 4));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 8));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 8));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 12));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 12));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -361,7 +361,7 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -373,7 +373,7 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -408,117 +408,117 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, f);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 0));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 4);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 8);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 5));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 12);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 16);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 20);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 24);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 28);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 32);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
@@ -588,55 +588,55 @@ namespace ConvGen.Generated
                 var a0 = Vector<float>.Zero;
                 // tap (0, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 0));
                     ref float kc = ref Unsafe.Add(ref k, f);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 4);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 8);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 12);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 16);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 20);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 24);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 28);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 32);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
@@ -688,20 +688,20 @@ namespace ConvGen.Generated
                         int j = 0;
                         for (; j <= cols - 4; j += 4)
                         {
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(0)), a00);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
                             s10 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(4)), s10);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
                             s20 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(8)), s20);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
                             s30 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(12)), s30);
                             xp = ref Unsafe.Add(ref xp, 4);
                             gp = ref Unsafe.Add(ref gp, 4 * Filters);
                         }
                         for (; j < cols; j++)
                         {
-                            var x0 = new Vector<float>(xp);
+                            var x0 = Vector.Create(xp);
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp), a00);
                             xp = ref Unsafe.Add(ref xp, 1);
                             gp = ref Unsafe.Add(ref gp, Filters);

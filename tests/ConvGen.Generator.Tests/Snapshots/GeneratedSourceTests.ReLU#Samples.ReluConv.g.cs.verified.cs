@@ -355,13 +355,13 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 6));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 6));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 12));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 12));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 18));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 18));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -379,13 +379,13 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 6));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 6));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 12));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 12));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 18));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 18));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -417,7 +417,7 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -429,7 +429,7 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -464,225 +464,225 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, f);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 0));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 6));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 6);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 5));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 7));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 12);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 6));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 8));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 18);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 7));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 9));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 24);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 8));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 10));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 10));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 30);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 5));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 9));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 11));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 11));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 36);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 4));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 42);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 5));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 5));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 7));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 7));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 48);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 2));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 4));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 6));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 6));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 54);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 3));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 5));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 5));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 7));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 7));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 60);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 2));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 4));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 6));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 6));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 66);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 3));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 5));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 5));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 7));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 7));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 72);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 78);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 5));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 5));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 7));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 7));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 84);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 4));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 6));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 6));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 90);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 5));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 5));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 7));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 7));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 96);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 2));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 4));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 6));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 6));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 102);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 3));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 5));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 5));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 7));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 7));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
@@ -788,100 +788,100 @@ namespace ConvGen.Generated
                 var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
                 // tap (0, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 0));
                     ref float kc = ref Unsafe.Add(ref k, f);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 6);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 12);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 18);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 24);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 5));
                     ref float kc = ref Unsafe.Add(ref k, f + 30);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 36);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 42);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 48);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 54);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 60);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 66);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 72);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 78);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 84);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 90);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 96);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 102);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
@@ -937,12 +937,12 @@ namespace ConvGen.Generated
                         int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
                         int ko = (kh * KernelWidth + kw) * 12;
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo));
                             ref float kc = ref Unsafe.Add(ref k, ko + f);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + 1));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 1));
                             ref float kc = ref Unsafe.Add(ref k, ko + f + 6);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
@@ -989,20 +989,20 @@ namespace ConvGen.Generated
                         int j = 0;
                         for (; j <= cols - 4; j += 4)
                         {
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(0)), a00);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 2));
                             s10 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(6)), s10);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 4));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 4));
                             s20 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(12)), s20);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 6));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 6));
                             s30 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(18)), s30);
                             xp = ref Unsafe.Add(ref xp, 8);
                             gp = ref Unsafe.Add(ref gp, 4 * Filters);
                         }
                         for (; j < cols; j++)
                         {
-                            var x0 = new Vector<float>(xp);
+                            var x0 = Vector.Create(xp);
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp), a00);
                             xp = ref Unsafe.Add(ref xp, 2);
                             gp = ref Unsafe.Add(ref gp, Filters);

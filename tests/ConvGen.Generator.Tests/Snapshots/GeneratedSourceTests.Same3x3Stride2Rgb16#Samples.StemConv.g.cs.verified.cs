@@ -352,13 +352,13 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 16));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 16));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 32));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 32));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 48));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 48));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -376,13 +376,13 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 16));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 16));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 32));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 32));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 48));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 48));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -414,7 +414,7 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -426,7 +426,7 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -464,39 +464,39 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 0));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 16);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 32);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 1)
@@ -504,39 +504,39 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 48);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 15));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 15));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 21));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 21));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 64);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 10));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 10));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 22));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 22));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 80);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 5));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 11));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 11));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 23));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 23));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 2)
@@ -544,39 +544,39 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 96);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 6));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 12));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 12));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 18));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 18));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 112);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 7));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 13));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 13));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 19));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 19));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 128);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 8));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 14));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 14));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 20));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 20));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 26));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 26));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 0)
@@ -584,39 +584,39 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 144);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 160);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 176);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 1)
@@ -624,39 +624,39 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 192);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 208);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 224);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 2)
@@ -664,39 +664,39 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 240);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 256);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 272);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 0)
@@ -704,39 +704,39 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 288);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 304);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 320);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 1)
@@ -744,39 +744,39 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 336);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 352);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 368);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 2)
@@ -784,39 +784,39 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 384);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 400);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 416);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
@@ -832,333 +832,333 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, f);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 0));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 16);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 32);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 48);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 15));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 15));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 21));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 21));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 64);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 10));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 10));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 22));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 22));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 80);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 5));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 11));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 11));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 23));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 23));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 96);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 6));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 12));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 12));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 18));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 18));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 112);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 7));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 13));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 13));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 19));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 19));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 128);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 8));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 14));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 14));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 20));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 20));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 26));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 26));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 144);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 160);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 176);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 192);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 208);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 224);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 240);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 256);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 272);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 288);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 304);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 320);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 336);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 352);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 368);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 384);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 6));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 6));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 12));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 12));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 18));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 18));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 400);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 7));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 7));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 13));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 13));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 19));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 19));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 416);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 14));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 14));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 20));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 20));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
@@ -1178,145 +1178,145 @@ namespace ConvGen.Generated
                 var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
                 // tap (0, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 0));
                     ref float kc = ref Unsafe.Add(ref k, f);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 16);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 32);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 48);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 64);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 5));
                     ref float kc = ref Unsafe.Add(ref k, f + 80);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 6));
                     ref float kc = ref Unsafe.Add(ref k, f + 96);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 7));
                     ref float kc = ref Unsafe.Add(ref k, f + 112);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 8));
                     ref float kc = ref Unsafe.Add(ref k, f + 128);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 144);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 160);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 176);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 192);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 208);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 224);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 6));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
                     ref float kc = ref Unsafe.Add(ref k, f + 240);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 256);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 272);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 288);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 304);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 320);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 336);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 352);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 368);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
                     ref float kc = ref Unsafe.Add(ref k, f + 384);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 400);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 416);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
@@ -1340,17 +1340,17 @@ namespace ConvGen.Generated
                         int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
                         int ko = (kh * KernelWidth + kw) * 48;
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo));
                             ref float kc = ref Unsafe.Add(ref k, ko + f);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + 1));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 1));
                             ref float kc = ref Unsafe.Add(ref k, ko + f + 16);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + 2));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 2));
                             ref float kc = ref Unsafe.Add(ref k, ko + f + 32);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
@@ -1381,20 +1381,20 @@ namespace ConvGen.Generated
                         int j = 0;
                         for (; j <= cols - 4; j += 4)
                         {
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(0)), a00); a01 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count)), a01);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 6));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 6));
                             s10 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(16)), s10); s11 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count + 16)), s11);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 12));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 12));
                             s20 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(32)), s20); s21 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count + 32)), s21);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 18));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 18));
                             s30 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(48)), s30); s31 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count + 48)), s31);
                             xp = ref Unsafe.Add(ref xp, 24);
                             gp = ref Unsafe.Add(ref gp, 4 * Filters);
                         }
                         for (; j < cols; j++)
                         {
-                            var x0 = new Vector<float>(xp);
+                            var x0 = Vector.Create(xp);
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp), a00); a01 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)Vector<float>.Count), a01);
                             xp = ref Unsafe.Add(ref xp, 6);
                             gp = ref Unsafe.Add(ref gp, Filters);
@@ -1414,20 +1414,20 @@ namespace ConvGen.Generated
                         int j = 0;
                         for (; j <= cols - 4; j += 4)
                         {
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(0)), a00);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 6));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 6));
                             s10 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(16)), s10);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 12));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 12));
                             s20 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(32)), s20);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 18));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 18));
                             s30 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(48)), s30);
                             xp = ref Unsafe.Add(ref xp, 24);
                             gp = ref Unsafe.Add(ref gp, 4 * Filters);
                         }
                         for (; j < cols; j++)
                         {
-                            var x0 = new Vector<float>(xp);
+                            var x0 = Vector.Create(xp);
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp), a00);
                             xp = ref Unsafe.Add(ref xp, 6);
                             gp = ref Unsafe.Add(ref gp, Filters);

@@ -373,13 +373,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 1)
@@ -390,13 +390,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 2)
@@ -407,13 +407,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 3)
@@ -424,13 +424,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 4)
@@ -441,13 +441,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 224));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 0)
@@ -458,13 +458,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 1)
@@ -475,13 +475,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 2)
@@ -492,13 +492,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 3)
@@ -509,13 +509,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 4)
@@ -526,13 +526,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 0)
@@ -543,13 +543,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 1)
@@ -560,13 +560,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 2)
@@ -577,13 +577,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 3)
@@ -594,13 +594,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 4)
@@ -611,13 +611,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 0)
@@ -628,13 +628,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 1)
@@ -645,13 +645,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 2)
@@ -662,13 +662,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 3)
@@ -679,13 +679,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 4)
@@ -696,13 +696,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 0)
@@ -713,13 +713,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 1)
@@ -730,13 +730,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 2)
@@ -747,13 +747,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 3)
@@ -764,13 +764,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 4)
@@ -781,13 +781,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count); a02.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(2 * Vector<float>.Count)); a03.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(3 * Vector<float>.Count));
@@ -807,13 +807,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 1)
@@ -822,13 +822,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 2)
@@ -837,13 +837,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 3)
@@ -852,13 +852,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 4)
@@ -867,13 +867,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 224));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 0)
@@ -882,13 +882,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 1)
@@ -897,13 +897,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 2)
@@ -912,13 +912,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 3)
@@ -927,13 +927,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 4)
@@ -942,13 +942,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 0)
@@ -957,13 +957,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 1)
@@ -972,13 +972,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 2)
@@ -987,13 +987,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 3)
@@ -1002,13 +1002,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 4)
@@ -1017,13 +1017,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 0)
@@ -1032,13 +1032,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 1)
@@ -1047,13 +1047,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 2)
@@ -1062,13 +1062,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 3)
@@ -1077,13 +1077,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 4)
@@ -1092,13 +1092,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 0)
@@ -1107,13 +1107,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 1)
@@ -1122,13 +1122,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 2)
@@ -1137,13 +1137,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 3)
@@ -1152,13 +1152,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 4)
@@ -1167,13 +1167,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
@@ -1190,13 +1190,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 1)
@@ -1204,13 +1204,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 2)
@@ -1218,13 +1218,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 3)
@@ -1232,13 +1232,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 4)
@@ -1246,13 +1246,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 224));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 0)
@@ -1260,13 +1260,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 1)
@@ -1274,13 +1274,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 2)
@@ -1288,13 +1288,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 3)
@@ -1302,13 +1302,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 4)
@@ -1316,13 +1316,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 0)
@@ -1330,13 +1330,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 1)
@@ -1344,13 +1344,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 2)
@@ -1358,13 +1358,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 3)
@@ -1372,13 +1372,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 4)
@@ -1386,13 +1386,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 0)
@@ -1400,13 +1400,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 1)
@@ -1414,13 +1414,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 2)
@@ -1428,13 +1428,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 3)
@@ -1442,13 +1442,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 4)
@@ -1456,13 +1456,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 0)
@@ -1470,13 +1470,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 1)
@@ -1484,13 +1484,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 2)
@@ -1498,13 +1498,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 3)
@@ -1512,13 +1512,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 4)
@@ -1526,13 +1526,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
@@ -1556,7 +1556,7 @@ namespace ConvGen.Generated
                 // tap (0, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1566,7 +1566,7 @@ namespace ConvGen.Generated
                 // tap (0, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 32));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1576,7 +1576,7 @@ namespace ConvGen.Generated
                 // tap (0, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 64));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1586,7 +1586,7 @@ namespace ConvGen.Generated
                 // tap (0, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 96));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1596,7 +1596,7 @@ namespace ConvGen.Generated
                 // tap (0, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 128));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1606,7 +1606,7 @@ namespace ConvGen.Generated
                 // tap (1, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1616,7 +1616,7 @@ namespace ConvGen.Generated
                 // tap (1, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1626,7 +1626,7 @@ namespace ConvGen.Generated
                 // tap (1, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1636,7 +1636,7 @@ namespace ConvGen.Generated
                 // tap (1, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1646,7 +1646,7 @@ namespace ConvGen.Generated
                 // tap (1, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1656,7 +1656,7 @@ namespace ConvGen.Generated
                 // tap (2, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1666,7 +1666,7 @@ namespace ConvGen.Generated
                 // tap (2, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1676,7 +1676,7 @@ namespace ConvGen.Generated
                 // tap (2, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1686,7 +1686,7 @@ namespace ConvGen.Generated
                 // tap (2, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1696,7 +1696,7 @@ namespace ConvGen.Generated
                 // tap (2, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1706,7 +1706,7 @@ namespace ConvGen.Generated
                 // tap (3, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1716,7 +1716,7 @@ namespace ConvGen.Generated
                 // tap (3, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1726,7 +1726,7 @@ namespace ConvGen.Generated
                 // tap (3, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1736,7 +1736,7 @@ namespace ConvGen.Generated
                 // tap (3, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1746,7 +1746,7 @@ namespace ConvGen.Generated
                 // tap (3, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1756,7 +1756,7 @@ namespace ConvGen.Generated
                 // tap (4, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1766,7 +1766,7 @@ namespace ConvGen.Generated
                 // tap (4, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1776,7 +1776,7 @@ namespace ConvGen.Generated
                 // tap (4, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1786,7 +1786,7 @@ namespace ConvGen.Generated
                 // tap (4, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1796,7 +1796,7 @@ namespace ConvGen.Generated
                 // tap (4, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -1814,175 +1814,175 @@ namespace ConvGen.Generated
                 // tap (0, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 32));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 64));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 96));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 128));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
@@ -2010,7 +2010,7 @@ namespace ConvGen.Generated
                         int ko = (kh * KernelWidth + kw) * 2048;
                         for (int c = 0; c < InputChannels; c++)
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + c));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + c));
                             ref float kc = ref Unsafe.Add(ref k, ko + c * Filters + f);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                             a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -2036,7 +2036,7 @@ namespace ConvGen.Generated
                         int ko = (kh * KernelWidth + kw) * 2048;
                         for (int c = 0; c < InputChannels; c++)
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + c));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + c));
                             ref float kc = ref Unsafe.Add(ref k, ko + c * Filters + f);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
@@ -2072,13 +2072,13 @@ namespace ConvGen.Generated
                             var g1 = Vector.LoadUnsafe(ref gp, (nuint)Vector<float>.Count);
                             var g2 = Vector.LoadUnsafe(ref gp, (nuint)(2 * Vector<float>.Count));
                             var g3 = Vector.LoadUnsafe(ref gp, (nuint)(3 * Vector<float>.Count));
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, g0, a00); a01 = Vector.FusedMultiplyAdd(x0, g1, a01); a02 = Vector.FusedMultiplyAdd(x0, g2, a02); a03 = Vector.FusedMultiplyAdd(x0, g3, a03);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
                             a10 = Vector.FusedMultiplyAdd(x1, g0, a10); a11 = Vector.FusedMultiplyAdd(x1, g1, a11); a12 = Vector.FusedMultiplyAdd(x1, g2, a12); a13 = Vector.FusedMultiplyAdd(x1, g3, a13);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
                             a20 = Vector.FusedMultiplyAdd(x2, g0, a20); a21 = Vector.FusedMultiplyAdd(x2, g1, a21); a22 = Vector.FusedMultiplyAdd(x2, g2, a22); a23 = Vector.FusedMultiplyAdd(x2, g3, a23);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
                             a30 = Vector.FusedMultiplyAdd(x3, g0, a30); a31 = Vector.FusedMultiplyAdd(x3, g1, a31); a32 = Vector.FusedMultiplyAdd(x3, g2, a32); a33 = Vector.FusedMultiplyAdd(x3, g3, a33);
                             xp = ref Unsafe.Add(ref xp, 32);
                             gp = ref Unsafe.Add(ref gp, Filters);
@@ -2103,13 +2103,13 @@ namespace ConvGen.Generated
                         {
                             var g0 = Vector.LoadUnsafe(ref gp);
                             var g1 = Vector.LoadUnsafe(ref gp, (nuint)Vector<float>.Count);
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, g0, a00); a01 = Vector.FusedMultiplyAdd(x0, g1, a01);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
                             a10 = Vector.FusedMultiplyAdd(x1, g0, a10); a11 = Vector.FusedMultiplyAdd(x1, g1, a11);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
                             a20 = Vector.FusedMultiplyAdd(x2, g0, a20); a21 = Vector.FusedMultiplyAdd(x2, g1, a21);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
                             a30 = Vector.FusedMultiplyAdd(x3, g0, a30); a31 = Vector.FusedMultiplyAdd(x3, g1, a31);
                             xp = ref Unsafe.Add(ref xp, 32);
                             gp = ref Unsafe.Add(ref gp, Filters);
@@ -2133,13 +2133,13 @@ namespace ConvGen.Generated
                         for (int j = 0; j < cols; j++)
                         {
                             var g0 = Vector.LoadUnsafe(ref gp);
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, g0, a00);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
                             a10 = Vector.FusedMultiplyAdd(x1, g0, a10);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
                             a20 = Vector.FusedMultiplyAdd(x2, g0, a20);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
                             a30 = Vector.FusedMultiplyAdd(x3, g0, a30);
                             xp = ref Unsafe.Add(ref xp, 32);
                             gp = ref Unsafe.Add(ref gp, Filters);
@@ -2180,13 +2180,13 @@ namespace ConvGen.Generated
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Vector.LoadUnsafe(ref kf);
                             var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                             a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
-                            var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Vector.Create(Unsafe.Add(ref gp, f + 64));
                             a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
-                            var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 128));
+                            var g2 = Vector.Create(Unsafe.Add(ref gp, f + 128));
                             a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
-                            var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 192));
+                            var g3 = Vector.Create(Unsafe.Add(ref gp, f + 192));
                             a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
                         }
                         a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c)); a01.StoreUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
@@ -2204,13 +2204,13 @@ namespace ConvGen.Generated
                         {
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Vector.LoadUnsafe(ref kf);
-                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                             a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                            var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Vector.Create(Unsafe.Add(ref gp, f + 64));
                             a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                            var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 128));
+                            var g2 = Vector.Create(Unsafe.Add(ref gp, f + 128));
                             a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                            var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 192));
+                            var g3 = Vector.Create(Unsafe.Add(ref gp, f + 192));
                             a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
                         }
                         a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
@@ -2232,7 +2232,7 @@ namespace ConvGen.Generated
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Vector.LoadUnsafe(ref kf);
                             var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                             a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
                         }
                         a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c)); a01.StoreUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
@@ -2244,7 +2244,7 @@ namespace ConvGen.Generated
                         {
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Vector.LoadUnsafe(ref kf);
-                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                             a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
                         }
                         a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));

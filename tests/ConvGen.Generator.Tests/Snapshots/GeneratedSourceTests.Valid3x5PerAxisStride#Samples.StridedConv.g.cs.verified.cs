@@ -314,13 +314,13 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 5));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 5));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 10));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 10));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 15));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 15));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -338,13 +338,13 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 5));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 5));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 10));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 10));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 15));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 15));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -376,7 +376,7 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -388,7 +388,7 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -423,375 +423,375 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, f);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 0));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 5);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 10);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 10));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 10));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 18));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 18));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 26));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 26));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 15);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 11));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 11));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 19));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 19));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 27));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 27));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 20);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 12));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 12));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 20));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 20));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 28));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 28));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 25);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 5));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 13));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 13));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 21));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 21));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 29));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 29));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 3)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 30);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 6));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 14));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 14));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 22));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 22));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 30));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 30));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 35);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 7));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 15));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 15));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 23));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 23));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 31));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 31));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 4)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 40);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 8));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 16));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 16));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 24));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 24));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 32));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 32));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 45);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 9));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 9));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 17));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 17));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 25));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 25));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 33));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 50);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 55);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 60);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 65);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 70);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 75);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 3)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 80);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 85);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 4)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 90);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 95);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 100);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 105);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 110);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 115);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 120);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 125);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 3)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 130);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 135);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 4)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 140);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 8));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 8));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 16));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 16));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 24));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 24));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 145);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 9));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 9));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 17));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 17));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 25));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 25));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
@@ -951,166 +951,166 @@ namespace ConvGen.Generated
                 var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
                 // tap (0, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 0));
                     ref float kc = ref Unsafe.Add(ref k, f);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 5);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 10);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 15);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 20);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 5));
                     ref float kc = ref Unsafe.Add(ref k, f + 25);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 3)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 6));
                     ref float kc = ref Unsafe.Add(ref k, f + 30);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 7));
                     ref float kc = ref Unsafe.Add(ref k, f + 35);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 4)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 8));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 8));
                     ref float kc = ref Unsafe.Add(ref k, f + 40);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 9));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 9));
                     ref float kc = ref Unsafe.Add(ref k, f + 45);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 50);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 55);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 60);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 65);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 70);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 75);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 3)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 6));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
                     ref float kc = ref Unsafe.Add(ref k, f + 80);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 6 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 85);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 4)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 8));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
                     ref float kc = ref Unsafe.Add(ref k, f + 90);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 8 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 95);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 100);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 105);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 110);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 115);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 120);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 125);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 3)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
                     ref float kc = ref Unsafe.Add(ref k, f + 130);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 135);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 4)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
                     ref float kc = ref Unsafe.Add(ref k, f + 140);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 8 + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 145);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
@@ -1189,20 +1189,20 @@ namespace ConvGen.Generated
                         int j = 0;
                         for (; j <= cols - 4; j += 4)
                         {
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(0)), a00);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 8));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 8));
                             s10 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(5)), s10);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 16));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 16));
                             s20 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(10)), s20);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 24));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 24));
                             s30 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(15)), s30);
                             xp = ref Unsafe.Add(ref xp, 32);
                             gp = ref Unsafe.Add(ref gp, 4 * Filters);
                         }
                         for (; j < cols; j++)
                         {
-                            var x0 = new Vector<float>(xp);
+                            var x0 = Vector.Create(xp);
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp), a00);
                             xp = ref Unsafe.Add(ref xp, 8);
                             gp = ref Unsafe.Add(ref gp, Filters);

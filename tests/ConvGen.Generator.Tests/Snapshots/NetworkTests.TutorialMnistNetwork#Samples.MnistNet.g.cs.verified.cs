@@ -446,13 +446,13 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 32));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 32));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 64));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 64));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 96));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 96));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -470,13 +470,13 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                                var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 32));
+                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 32));
                                 a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                                var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 64));
+                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 64));
                                 a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                                var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 96));
+                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 96));
                                 a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -508,7 +508,7 @@ namespace ConvGen.Generated
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
                                 var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
@@ -520,7 +520,7 @@ namespace ConvGen.Generated
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
                                 var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                                 a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
                             }
                             a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
@@ -558,13 +558,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 0));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 1)
@@ -572,13 +572,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 32);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 2)
@@ -586,13 +586,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 64);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 5));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 3)
@@ -600,13 +600,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 96);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 5));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 6));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 4)
@@ -614,13 +614,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 128);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 6));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 7));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 0)
@@ -628,13 +628,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 160);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 1)
@@ -642,13 +642,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 192);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 2)
@@ -656,13 +656,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 224);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 3)
@@ -670,13 +670,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 256);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 4)
@@ -684,13 +684,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 288);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 0)
@@ -698,13 +698,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 320);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 1)
@@ -712,13 +712,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 352);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 2)
@@ -726,13 +726,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 384);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 3)
@@ -740,13 +740,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 416);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 4)
@@ -754,13 +754,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 448);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 0)
@@ -768,13 +768,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 480);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 1)
@@ -782,13 +782,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 512);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 1 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 2)
@@ -796,13 +796,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 544);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 2 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 3)
@@ -810,13 +810,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 576);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 3 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 4)
@@ -824,13 +824,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 608);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 4 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 0)
@@ -838,13 +838,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 640);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 1)
@@ -852,13 +852,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 672);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 1 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 2)
@@ -866,13 +866,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 704);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 2 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 3)
@@ -880,13 +880,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 736);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 3 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 4)
@@ -894,13 +894,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, f + 768);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 4 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 Vector.Max(a00, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f)); Vector.Max(a01, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
@@ -916,325 +916,325 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, f);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 0));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 32);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 64);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 5));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 3)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 96);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 5));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 6));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 4)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 128);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 5));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 6));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 6));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 7));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 7));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 160);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 192);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 224);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 3)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 256);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 4)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 288);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 320);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 352);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 384);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 3)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 416);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 4)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 448);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 480);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 512);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 1 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 544);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 2 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 3)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 576);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 3 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 4)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 608);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 4 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 0)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 640);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 1)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 672);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 1));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 1 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 2)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 704);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 2));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 2 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 3)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 736);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 3));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 3 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 4)
                 {
                     ref float kc = ref Unsafe.Add(ref k, f + 768);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 4));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 4 + 1));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 2));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 3));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 Vector.Max(a00, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
@@ -1254,151 +1254,151 @@ namespace ConvGen.Generated
                 var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
                 // tap (0, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 0));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 0));
                     ref float kc = ref Unsafe.Add(ref k, f);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 32);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 64);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 3)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 96);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 4)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 128);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 160);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 192);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 224);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 3)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 256);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 4)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 288);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 320);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 352);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 384);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 3)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 416);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 4)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 448);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 480);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 512);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 544);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 3)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 576);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 4)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 608);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 0)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep));
                     ref float kc = ref Unsafe.Add(ref k, f + 640);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 1)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 1));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
                     ref float kc = ref Unsafe.Add(ref k, f + 672);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 2)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 2));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2));
                     ref float kc = ref Unsafe.Add(ref k, f + 704);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 3)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 3));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3));
                     ref float kc = ref Unsafe.Add(ref k, f + 736);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 4)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 4));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4));
                     ref float kc = ref Unsafe.Add(ref k, f + 768);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
@@ -1422,7 +1422,7 @@ namespace ConvGen.Generated
                         int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
                         int ko = (kh * KernelWidth + kw) * 32;
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo));
                             ref float kc = ref Unsafe.Add(ref k, ko + f);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
@@ -1453,20 +1453,20 @@ namespace ConvGen.Generated
                         int j = 0;
                         for (; j <= cols - 4; j += 4)
                         {
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(0)), a00); a01 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count)), a01);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
                             s10 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(32)), s10); s11 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count + 32)), s11);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
                             s20 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(64)), s20); s21 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count + 64)), s21);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
                             s30 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(96)), s30); s31 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count + 96)), s31);
                             xp = ref Unsafe.Add(ref xp, 4);
                             gp = ref Unsafe.Add(ref gp, 4 * Filters);
                         }
                         for (; j < cols; j++)
                         {
-                            var x0 = new Vector<float>(xp);
+                            var x0 = Vector.Create(xp);
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp), a00); a01 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)Vector<float>.Count), a01);
                             xp = ref Unsafe.Add(ref xp, 1);
                             gp = ref Unsafe.Add(ref gp, Filters);
@@ -1486,20 +1486,20 @@ namespace ConvGen.Generated
                         int j = 0;
                         for (; j <= cols - 4; j += 4)
                         {
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(0)), a00);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
                             s10 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(32)), s10);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
                             s20 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(64)), s20);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
                             s30 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(96)), s30);
                             xp = ref Unsafe.Add(ref xp, 4);
                             gp = ref Unsafe.Add(ref gp, 4 * Filters);
                         }
                         for (; j < cols; j++)
                         {
-                            var x0 = new Vector<float>(xp);
+                            var x0 = Vector.Create(xp);
                             a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp), a00);
                             xp = ref Unsafe.Add(ref xp, 1);
                             gp = ref Unsafe.Add(ref gp, Filters);
@@ -1716,13 +1716,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 1)
@@ -1733,13 +1733,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 2)
@@ -1750,13 +1750,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 3)
@@ -1767,13 +1767,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 4)
@@ -1784,13 +1784,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 224));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 0)
@@ -1801,13 +1801,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 1)
@@ -1818,13 +1818,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 2)
@@ -1835,13 +1835,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 3)
@@ -1852,13 +1852,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 4)
@@ -1869,13 +1869,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 0)
@@ -1886,13 +1886,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 1)
@@ -1903,13 +1903,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 2)
@@ -1920,13 +1920,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 3)
@@ -1937,13 +1937,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 4)
@@ -1954,13 +1954,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 0)
@@ -1971,13 +1971,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 1)
@@ -1988,13 +1988,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 2)
@@ -2005,13 +2005,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 3)
@@ -2022,13 +2022,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 4)
@@ -2039,13 +2039,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 0)
@@ -2056,13 +2056,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 1)
@@ -2073,13 +2073,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 2)
@@ -2090,13 +2090,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 3)
@@ -2107,13 +2107,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 4)
@@ -2124,13 +2124,13 @@ namespace ConvGen.Generated
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
                     var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
                     var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 Vector.Max(a00, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f)); Vector.Max(a01, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count); Vector.Max(a02, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(2 * Vector<float>.Count)); Vector.Max(a03, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(3 * Vector<float>.Count));
@@ -2150,13 +2150,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 1)
@@ -2165,13 +2165,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 2)
@@ -2180,13 +2180,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 3)
@@ -2195,13 +2195,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 4)
@@ -2210,13 +2210,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 224));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 0)
@@ -2225,13 +2225,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 1)
@@ -2240,13 +2240,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 2)
@@ -2255,13 +2255,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 3)
@@ -2270,13 +2270,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 4)
@@ -2285,13 +2285,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 0)
@@ -2300,13 +2300,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 1)
@@ -2315,13 +2315,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 2)
@@ -2330,13 +2330,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 3)
@@ -2345,13 +2345,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 4)
@@ -2360,13 +2360,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 0)
@@ -2375,13 +2375,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 1)
@@ -2390,13 +2390,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 2)
@@ -2405,13 +2405,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 3)
@@ -2420,13 +2420,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 4)
@@ -2435,13 +2435,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 0)
@@ -2450,13 +2450,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 1)
@@ -2465,13 +2465,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 2)
@@ -2480,13 +2480,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 3)
@@ -2495,13 +2495,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 4)
@@ -2510,13 +2510,13 @@ namespace ConvGen.Generated
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
                     var w0 = Vector.LoadUnsafe(ref kc);
                     var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 Vector.Max(a00, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f)); Vector.Max(a01, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
@@ -2533,13 +2533,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 1)
@@ -2547,13 +2547,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 2)
@@ -2561,13 +2561,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 3)
@@ -2575,13 +2575,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 4)
@@ -2589,13 +2589,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, c + 160));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, c + 192));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, c + 224));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 0)
@@ -2603,13 +2603,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 1)
@@ -2617,13 +2617,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 2)
@@ -2631,13 +2631,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 3)
@@ -2645,13 +2645,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 4)
@@ -2659,13 +2659,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 0)
@@ -2673,13 +2673,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 1)
@@ -2687,13 +2687,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 2)
@@ -2701,13 +2701,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 3)
@@ -2715,13 +2715,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 4)
@@ -2729,13 +2729,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 0)
@@ -2743,13 +2743,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 1)
@@ -2757,13 +2757,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 2)
@@ -2771,13 +2771,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 3)
@@ -2785,13 +2785,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 4)
@@ -2799,13 +2799,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 0)
@@ -2813,13 +2813,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 1)
@@ -2827,13 +2827,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 2)
@@ -2841,13 +2841,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 3)
@@ -2855,13 +2855,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 4)
@@ -2869,13 +2869,13 @@ namespace ConvGen.Generated
                 {
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
                     var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 Vector.Max(a00, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
@@ -2899,7 +2899,7 @@ namespace ConvGen.Generated
                 // tap (0, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -2909,7 +2909,7 @@ namespace ConvGen.Generated
                 // tap (0, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 32));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -2919,7 +2919,7 @@ namespace ConvGen.Generated
                 // tap (0, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 64));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -2929,7 +2929,7 @@ namespace ConvGen.Generated
                 // tap (0, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 96));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -2939,7 +2939,7 @@ namespace ConvGen.Generated
                 // tap (0, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 128));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -2949,7 +2949,7 @@ namespace ConvGen.Generated
                 // tap (1, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -2959,7 +2959,7 @@ namespace ConvGen.Generated
                 // tap (1, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -2969,7 +2969,7 @@ namespace ConvGen.Generated
                 // tap (1, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -2979,7 +2979,7 @@ namespace ConvGen.Generated
                 // tap (1, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -2989,7 +2989,7 @@ namespace ConvGen.Generated
                 // tap (1, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -2999,7 +2999,7 @@ namespace ConvGen.Generated
                 // tap (2, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3009,7 +3009,7 @@ namespace ConvGen.Generated
                 // tap (2, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3019,7 +3019,7 @@ namespace ConvGen.Generated
                 // tap (2, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3029,7 +3029,7 @@ namespace ConvGen.Generated
                 // tap (2, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3039,7 +3039,7 @@ namespace ConvGen.Generated
                 // tap (2, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3049,7 +3049,7 @@ namespace ConvGen.Generated
                 // tap (3, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3059,7 +3059,7 @@ namespace ConvGen.Generated
                 // tap (3, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3069,7 +3069,7 @@ namespace ConvGen.Generated
                 // tap (3, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3079,7 +3079,7 @@ namespace ConvGen.Generated
                 // tap (3, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3089,7 +3089,7 @@ namespace ConvGen.Generated
                 // tap (3, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3099,7 +3099,7 @@ namespace ConvGen.Generated
                 // tap (4, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3109,7 +3109,7 @@ namespace ConvGen.Generated
                 // tap (4, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3119,7 +3119,7 @@ namespace ConvGen.Generated
                 // tap (4, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3129,7 +3129,7 @@ namespace ConvGen.Generated
                 // tap (4, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3139,7 +3139,7 @@ namespace ConvGen.Generated
                 // tap (4, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                     a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3157,175 +3157,175 @@ namespace ConvGen.Generated
                 // tap (0, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 32));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 32));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 64));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 64));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 96));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 96));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (0, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, c + 128));
+                    var xc = Vector.Create(Unsafe.Add(ref x, c + 128));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (1, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (2, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (3, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 0)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 1)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 2)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 3)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
                 // tap (4, 4)
                 for (int c = 0; c < InputChannels; c++)
                 {
-                    var xc = new Vector<float>(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
                     ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
                     a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                 }
@@ -3353,7 +3353,7 @@ namespace ConvGen.Generated
                         int ko = (kh * KernelWidth + kw) * 2048;
                         for (int c = 0; c < InputChannels; c++)
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + c));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + c));
                             ref float kc = ref Unsafe.Add(ref k, ko + c * Filters + f);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                             a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
@@ -3379,7 +3379,7 @@ namespace ConvGen.Generated
                         int ko = (kh * KernelWidth + kw) * 2048;
                         for (int c = 0; c < InputChannels; c++)
                         {
-                            var xc = new Vector<float>(Unsafe.Add(ref x, xo + c));
+                            var xc = Vector.Create(Unsafe.Add(ref x, xo + c));
                             ref float kc = ref Unsafe.Add(ref k, ko + c * Filters + f);
                             a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
                         }
@@ -3415,13 +3415,13 @@ namespace ConvGen.Generated
                             var g1 = Vector.LoadUnsafe(ref gp, (nuint)Vector<float>.Count);
                             var g2 = Vector.LoadUnsafe(ref gp, (nuint)(2 * Vector<float>.Count));
                             var g3 = Vector.LoadUnsafe(ref gp, (nuint)(3 * Vector<float>.Count));
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, g0, a00); a01 = Vector.FusedMultiplyAdd(x0, g1, a01); a02 = Vector.FusedMultiplyAdd(x0, g2, a02); a03 = Vector.FusedMultiplyAdd(x0, g3, a03);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
                             a10 = Vector.FusedMultiplyAdd(x1, g0, a10); a11 = Vector.FusedMultiplyAdd(x1, g1, a11); a12 = Vector.FusedMultiplyAdd(x1, g2, a12); a13 = Vector.FusedMultiplyAdd(x1, g3, a13);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
                             a20 = Vector.FusedMultiplyAdd(x2, g0, a20); a21 = Vector.FusedMultiplyAdd(x2, g1, a21); a22 = Vector.FusedMultiplyAdd(x2, g2, a22); a23 = Vector.FusedMultiplyAdd(x2, g3, a23);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
                             a30 = Vector.FusedMultiplyAdd(x3, g0, a30); a31 = Vector.FusedMultiplyAdd(x3, g1, a31); a32 = Vector.FusedMultiplyAdd(x3, g2, a32); a33 = Vector.FusedMultiplyAdd(x3, g3, a33);
                             xp = ref Unsafe.Add(ref xp, 32);
                             gp = ref Unsafe.Add(ref gp, Filters);
@@ -3446,13 +3446,13 @@ namespace ConvGen.Generated
                         {
                             var g0 = Vector.LoadUnsafe(ref gp);
                             var g1 = Vector.LoadUnsafe(ref gp, (nuint)Vector<float>.Count);
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, g0, a00); a01 = Vector.FusedMultiplyAdd(x0, g1, a01);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
                             a10 = Vector.FusedMultiplyAdd(x1, g0, a10); a11 = Vector.FusedMultiplyAdd(x1, g1, a11);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
                             a20 = Vector.FusedMultiplyAdd(x2, g0, a20); a21 = Vector.FusedMultiplyAdd(x2, g1, a21);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
                             a30 = Vector.FusedMultiplyAdd(x3, g0, a30); a31 = Vector.FusedMultiplyAdd(x3, g1, a31);
                             xp = ref Unsafe.Add(ref xp, 32);
                             gp = ref Unsafe.Add(ref gp, Filters);
@@ -3476,13 +3476,13 @@ namespace ConvGen.Generated
                         for (int j = 0; j < cols; j++)
                         {
                             var g0 = Vector.LoadUnsafe(ref gp);
-                            var x0 = new Vector<float>(Unsafe.Add(ref xp, 0));
+                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
                             a00 = Vector.FusedMultiplyAdd(x0, g0, a00);
-                            var x1 = new Vector<float>(Unsafe.Add(ref xp, 1));
+                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
                             a10 = Vector.FusedMultiplyAdd(x1, g0, a10);
-                            var x2 = new Vector<float>(Unsafe.Add(ref xp, 2));
+                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
                             a20 = Vector.FusedMultiplyAdd(x2, g0, a20);
-                            var x3 = new Vector<float>(Unsafe.Add(ref xp, 3));
+                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
                             a30 = Vector.FusedMultiplyAdd(x3, g0, a30);
                             xp = ref Unsafe.Add(ref xp, 32);
                             gp = ref Unsafe.Add(ref gp, Filters);
@@ -3523,13 +3523,13 @@ namespace ConvGen.Generated
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Vector.LoadUnsafe(ref kf);
                             var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                             a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
-                            var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Vector.Create(Unsafe.Add(ref gp, f + 64));
                             a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
-                            var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 128));
+                            var g2 = Vector.Create(Unsafe.Add(ref gp, f + 128));
                             a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
-                            var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 192));
+                            var g3 = Vector.Create(Unsafe.Add(ref gp, f + 192));
                             a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
                         }
                         a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c)); a01.StoreUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
@@ -3547,13 +3547,13 @@ namespace ConvGen.Generated
                         {
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Vector.LoadUnsafe(ref kf);
-                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                             a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                            var g1 = new Vector<float>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Vector.Create(Unsafe.Add(ref gp, f + 64));
                             a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                            var g2 = new Vector<float>(Unsafe.Add(ref gp, f + 128));
+                            var g2 = Vector.Create(Unsafe.Add(ref gp, f + 128));
                             a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                            var g3 = new Vector<float>(Unsafe.Add(ref gp, f + 192));
+                            var g3 = Vector.Create(Unsafe.Add(ref gp, f + 192));
                             a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
                         }
                         a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
@@ -3575,7 +3575,7 @@ namespace ConvGen.Generated
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Vector.LoadUnsafe(ref kf);
                             var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                             a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
                         }
                         a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c)); a01.StoreUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
@@ -3587,7 +3587,7 @@ namespace ConvGen.Generated
                         {
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Vector.LoadUnsafe(ref kf);
-                            var g0 = new Vector<float>(Unsafe.Add(ref gp, f));
+                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
                             a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
                         }
                         a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
