@@ -267,6 +267,12 @@ public sealed partial class ConvGenerator
                 from = $"layer {layer}";
             }
 
+            // Only [Flatten] layers: a network with nothing to compute.
+            if (bufferSizes.Count == 0)
+            {
+                diagnostics.Report(DiagnosticDescriptors.NoLayers, inputArgs.Attribute, type.Name);
+                return Done();
+            }
             CheckReservedMembers(type, NetworkEmitter.ReservedMemberNames, diagnostics);
             if (diagnostics.HasErrors) return Done();
 

@@ -25,9 +25,13 @@ internal sealed record ExpectedKernel(string MetadataName, string HintName, Conv
 /// <summary>One fuzzed source (one or more files) with what the generator must make of it.</summary>
 /// <param name="AllowedErrors">For <see cref="Expectation.Invalid"/>: the ids of the rules the source breaks.</param>
 /// <param name="Kernels">For <see cref="Expectation.Valid"/>: the annotated classes, each of which must get one generated file.</param>
+/// <param name="Networks">For <see cref="Expectation.Valid"/>: the hint names of the compiled networks it must generate.</param>
 internal sealed record FuzzCase(int Index, string Family, string Detail, Expectation Kind, IReadOnlyList<SourceFile> Files,
-    IReadOnlySet<string> AllowedErrors, IReadOnlyList<ExpectedKernel> Kernels)
+    IReadOnlySet<string> AllowedErrors, IReadOnlyList<ExpectedKernel> Kernels, IReadOnlyList<string>? Networks = null)
 {
+    /// <summary>Every file the generator must produce: one per kernel class and one per compiled network.</summary>
+    public IEnumerable<string> ExpectedHints => Kernels.Select(k => k.HintName).Concat(Networks ?? []);
+
     /// <summary>A case whose expectation the oracle derives from <paramref name="spec"/>.</summary>
     public static FuzzCase Judged(int index, string family, string detail, ConvSpec spec)
     {
@@ -90,6 +94,8 @@ internal static class FuzzFamilies
         new("unknown-named-argument", 30, UnknownNamedArgument),
         new("non-class-target", 40, NonClassTarget),
         new("token-soup", 30, TokenSoup),
+        // Compiled networks: layer attributes in valid and wrong orders, shapes that do and do not fit (NetworkFamily.cs).
+        new("network", 60, NetworkFamily.Generate),
     ];
 
     /// <summary>The case's own generator: a pure function of seed and index (no process-randomized hashing).</summary>

@@ -233,9 +233,11 @@ public class CompiledNetworkTests(ITestOutputHelper output)
         output.WriteLine(string.Join("\n", history));
         Assert.Equal(4, history.Count);
         Assert.True(history[^1].Loss < history[0].Loss, "training loss falls");
-        // The same loop as Sequential.Fit: same shuffles, batches, validation split, hence the same history.
-        Assert.Equal(expected.Select(r => (r.Loss, r.Accuracy, r.ValidationLoss, r.ValidationAccuracy)),
-            history.Select(r => (r.Loss, r.Accuracy, r.ValidationLoss, r.ValidationAccuracy)));
+        // The same loop as Sequential.Fit: same shuffles, batches, validation split, hence the same training history.
+        // Evaluate batches differently (the network's maximum batch, 16, against the Sequential's 500), so the
+        // validation loss, a mean of per-batch means, may differ in the last bits.
+        Assert.Equal(expected.Select(r => (r.Loss, r.Accuracy, r.ValidationAccuracy)), history.Select(r => (r.Loss, r.Accuracy, r.ValidationAccuracy)));
+        AssertClose(expected.Select(r => r.ValidationLoss).ToArray(), history.Select(r => r.ValidationLoss).ToArray(), 1e-6f, "validation loss");
         Assert.Throws<ArgumentOutOfRangeException>(() => net.Fit(images, labels, 1, batchSize: 17));
         labels[5] = 3;
         Assert.Throws<ArgumentOutOfRangeException>(() => net.Fit(images, labels, 1, batchSize: 16, new FitOptions { Output = null }));

@@ -1,0 +1,142 @@
+using System;
+using System.Numerics;
+using ConvGen;
+using Xunit;
+
+namespace ConvGen.Runtime.Tests.Layers;
+
+/// <summary>
+/// <see cref="Gemm.AddAB"/> and <see cref="Gemm.AddAtB"/> copy blocks of <c>B</c> into packed panels and use several register
+/// tiles (4, 2 and 1 rows; panels of 4 or 2 vectors; the unpacked columns left over). Whatever path an element takes, it must
+/// receive exactly the products of the sequential loop, in the same order, each a fused multiply-add.
+/// </summary>
+public class GemmPackingTests
+{
+    private static int Vc => Vector<float>.Count;
+
+    /// <summary>Sizes around the vector width, the panel widths, <see cref="Gemm.KBlock"/> and <see cref="Gemm.NBlock"/>.</summary>
+    public static TheoryData<int, int, int> Sizes()
+    {
+        int v = Vector<float>.Count, kb = Gemm.KBlock, nb = Gemm.NBlock;
+        return new TheoryData<int, int, int>
+        {
+            { 1, 2 * v - 1, 5 },              // n < 2 vectors: nothing packed
+            { 2, 2 * v, 3 },                  // one narrow panel, 2-row tile
+            { 3, 4 * v + 5, 130 },            // 2- and 1-row tiles, unpacked tail
+            { 4, 3 * v + 1, kb + 1 },         // a single 4-row group
+            { 5, 6 * v + 3, 2 * kb + 3 },
+            { 6, 2 * v + 1, 7 },
+            { 7, nb + 6 * v + 1, kb - 1 },    // a second column block with wide, narrow and masked columns
+            { 9, 4 * v - 1, 1 },
+            { 13, 1, 9 },
+            { 17, 5 * v, kb },
+            { 50, nb + 4 * v + 2 * v + v + 3, 2 * kb + 17 },
+            { 67, 2 * nb + 2, 33 },           // more rows than a row block of the packed panels
+        };
+    }
+
+    /// <summary>C[i, j] = MulAdd(A[i, p], B[p, j], C[i, j]) for p = 0, 1, … in order.</summary>
+    private static float[] Sequential(int m, int n, int k, Func<int, int, float> a, float[] b, int ldb, float[] c0, int ldc)
+    {
+        var c = (float[])c0.Clone();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float s = c[i * ldc + j];
+                for (int p = 0; p < k; p++) s = Gemm.MulAdd(a(i, p), b[p * ldb + j], s);
+                c[i * ldc + j] = s;
+            }
+        return c;
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void AddAB_is_bit_identical_to_the_sequential_fma_loop(int m, int n, int k)
+    {
+        int lda = k + 3, ldb = n + 5, ldc = n + 2;
+        var a = TestData.Uniform(m * lda, 21);
+        var b = TestData.Uniform(k * ldb, 22);
+        var c = TestData.Uniform(m * ldc, 23);
+        var expected = Sequential(m, n, k, (i, p) => a[i * lda + p], b, ldb, c, ldc);
+        Gemm.AddAB(m, n, k, a, lda, b, ldb, c, ldc);
+        Assert.Equal(expected, c); // also: the padding after each row of C is untouched
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void AddAtB_is_bit_identical_to_the_sequential_fma_loop(int m, int n, int k)
+    {
+        int lda = m + 3, ldb = n + 1, ldc = n + 4;
+        var a = TestData.Uniform(k * lda, 24); // stored k×m
+        var b = TestData.Uniform(k * ldb, 25);
+        var c = TestData.Uniform(m * ldc, 26);
+        var expected = Sequential(m, n, k, (i, p) => a[p * lda + i], b, ldb, c, ldc);
+        Gemm.AddAtB(m, n, k, a, lda, b, ldb, c, ldc);
+        Assert.Equal(expected, c);
+    }
+
+    [Fact]
+    public void Dense_sized_products_are_bit_identical_with_a_4KiB_row_stride()
+    {
+        // The MNIST dense layer: B rows 1024 floats apart, several KBlock×NBlock blocks, 50 = 12·4 + 2 rows.
+        int m = 50, n = 1024, k = 3 * Gemm.KBlock + 5;
+        var a = TestData.Uniform(m * k, 27);
+        var b = TestData.Uniform(k * n, 28);
+        var c = TestData.Uniform(m * n, 29);
+        var expected = Sequential(m, n, k, (i, p) => a[i * k + p], b, n, c, n);
+        Gemm.AddAB(m, n, k, a, k, b, n, c, n);
+        Assert.Equal(expected, c);
+    }
+
+    [Fact]
+    public void Repeated_products_allocate_nothing_after_the_first()
+    {
+        int m = 50, n = 300, k = 200;
+        var a = TestData.Uniform(m * k, 30);
+        var b = TestData.Uniform(k * n, 31);
+        var c = new float[m * n];
+        var ct = new float[k * n];
+        Gemm.AddAB(m, n, k, a, k, b, n, c, n);
+        Gemm.AddAtB(k, n, m, a, k, c, n, ct, n);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int r = 0; r < 5; r++)
+        {
+            Gemm.AddAB(m, n, k, a, k, b, n, c, n);
+            Gemm.AddAtB(k, n, m, a, k, c, n, ct, n);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
+
+/// <summary>
+/// <see cref="Gemm.AddABt"/> forms blocks of 4×4 or 2×4 dot products; each must be the same float as the product formed on
+/// its own (one row of <c>A</c>, one row of <c>B</c>: lane-wise sums, masked last vector, horizontal sum, scalar tail).
+/// </summary>
+public class GemmDotTileTests
+{
+    public static TheoryData<int, int, int> Sizes()
+    {
+        int v = Vector<float>.Count;
+        var data = new TheoryData<int, int, int>();
+        foreach (int k in new[] { 1, v - 1, v, v + 1, 3 * v + 5, 300 })
+            foreach (var (m, n) in new[] { (4, 4), (5, 9), (7, 6), (9, 33), (2, 5) })
+                if (k > 0) data.Add(m, n, k);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void AddABt_tiles_are_bit_identical_to_one_dot_product_at_a_time(int m, int n, int k)
+    {
+        int lda = k + 1, ldb = k + 3, ldc = n + 2;
+        var a = TestData.Uniform(m * lda, 41);
+        var b = TestData.Uniform(n * ldb, 42); // stored n×k
+        var c = TestData.Uniform(m * ldc, 43);
+        var expected = (float[])c.Clone();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                Gemm.AddABt(1, 1, k, a.AsSpan(i * lda, k), k, b.AsSpan(j * ldb, k), k, expected.AsSpan(i * ldc + j, 1), 1);
+        Gemm.AddABt(m, n, k, a, lda, b, ldb, c, ldc);
+        Assert.Equal(expected, c);
+    }
+}
