@@ -66,6 +66,7 @@ double inferSeconds = clock.Elapsed.TotalSeconds;
 Console.WriteLine($"inference: {mnist.Test.Count} images in {inferSeconds:F2} s, {mnist.Test.Count / inferSeconds:F0} images/s; test loss {testLoss:F4}");
 
 string weights = Path.GetFullPath(options.WeightsPath);
+Directory.CreateDirectory(Path.GetDirectoryName(weights)!);
 WeightsFile.Save(weights, model.NamedParameters());
 Console.WriteLine($"weights saved to {weights}");
 Console.WriteLine($"test accuracy: {testAccuracy:F4}");
