@@ -260,9 +260,9 @@ public sealed partial class ConvGenerator
         /// <summary>Span of buffer <paramref name="buffer"/> (0: the input) for samples [s, e) of <paramref name="size"/> values each.</summary>
         private static string Rows(int buffer, int size, string kind = "ActivationBuffer", string s = "s", string e = "e")
         {
-            string count = $"({e} - {s}) * {Str(size)}";
-            if (buffer == 0) return $"Input.Slice({s} * {Str(size)}, {count})";
-            return $"{kind}({Str(buffer)}).Slice({s} * {Str(size)}, {count})";
+            // The whole batch (s = "0") reads as Slice(0, Batch * size).
+            string start = s == "0" ? "0" : $"{s} * {Str(size)}", count = s == "0" ? $"{e} * {Str(size)}" : $"({e} - {s}) * {Str(size)}";
+            return $"{(buffer == 0 ? "Input" : $"{kind}({Str(buffer)})")}.Slice({start}, {count})";
         }
 
         private static void EmitForward(CodeWriter w, NetworkModel m, LayerModel l)

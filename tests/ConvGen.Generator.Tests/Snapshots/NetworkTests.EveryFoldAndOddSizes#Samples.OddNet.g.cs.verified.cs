@@ -153,7 +153,7 @@ namespace Samples
         {
             // Columns [j0, j1) of the output for the whole batch: each thread reads only its slice of the weights.
             var (j0, j1) = global::ConvGen.Internal.NetworkKernels.Split(7, parts, part, 2 * global::System.Numerics.Vector<float>.Count);
-            global::ConvGen.Internal.NetworkKernels.DenseForward(ActivationBuffer(3).Slice(0 * 54, (Batch - 0) * 54), Batch, 54, 7,
+            global::ConvGen.Internal.NetworkKernels.DenseForward(ActivationBuffer(3).Slice(0, Batch * 54), Batch, 54, 7,
                 Weights.Slice(275, 378), Weights.Slice(653, 7), ActivationBuffer(4), j0, j1, relu: true);
         }
 
@@ -162,7 +162,7 @@ namespace Samples
         {
             // Columns [j0, j1) of the output for the whole batch: each thread reads only its slice of the weights.
             var (j0, j1) = global::ConvGen.Internal.NetworkKernels.Split(3, parts, part, 2 * global::System.Numerics.Vector<float>.Count);
-            global::ConvGen.Internal.NetworkKernels.DenseForward(ActivationBuffer(4).Slice(0 * 7, (Batch - 0) * 7), Batch, 7, 3,
+            global::ConvGen.Internal.NetworkKernels.DenseForward(ActivationBuffer(4).Slice(0, Batch * 7), Batch, 7, 3,
                 Weights.Slice(660, 21), Weights.Slice(681, 3), ActivationBuffer(5), j0, j1, relu: true);
         }
 
@@ -178,7 +178,7 @@ namespace Samples
             var dy = DeltaBuffer(5).Slice(0, Batch * 3);
             // dW rows [i0, i1) over the whole batch: no two threads write the same gradient.
             var (i0, i1) = global::ConvGen.Internal.NetworkKernels.Split(7, parts, part, 4);
-            global::ConvGen.Internal.NetworkKernels.DenseWeightGradient(ActivationBuffer(4).Slice(0 * 7, (Batch - 0) * 7), dy, Batch, 7, 3, Gradients.Slice(660, 21), i0, i1);
+            global::ConvGen.Internal.NetworkKernels.DenseWeightGradient(ActivationBuffer(4).Slice(0, Batch * 7), dy, Batch, 7, 3, Gradients.Slice(660, 21), i0, i1);
             var (j0, j1) = global::ConvGen.Internal.NetworkKernels.Split(3, parts, part, global::System.Numerics.Vector<float>.Count);
             global::ConvGen.Internal.NetworkKernels.DenseBiasGradient(dy, Batch, 3, Gradients.Slice(681, 3), j0, j1);
             // dx rows [s, e).
@@ -194,7 +194,7 @@ namespace Samples
             var dy = DeltaBuffer(4).Slice(0, Batch * 7);
             // dW rows [i0, i1) over the whole batch: no two threads write the same gradient.
             var (i0, i1) = global::ConvGen.Internal.NetworkKernels.Split(54, parts, part, 4);
-            global::ConvGen.Internal.NetworkKernels.DenseWeightGradient(ActivationBuffer(3).Slice(0 * 54, (Batch - 0) * 54), dy, Batch, 54, 7, Gradients.Slice(275, 378), i0, i1);
+            global::ConvGen.Internal.NetworkKernels.DenseWeightGradient(ActivationBuffer(3).Slice(0, Batch * 54), dy, Batch, 54, 7, Gradients.Slice(275, 378), i0, i1);
             var (j0, j1) = global::ConvGen.Internal.NetworkKernels.Split(7, parts, part, global::System.Numerics.Vector<float>.Count);
             global::ConvGen.Internal.NetworkKernels.DenseBiasGradient(dy, Batch, 7, Gradients.Slice(653, 7), j0, j1);
             // dx rows [s, e).

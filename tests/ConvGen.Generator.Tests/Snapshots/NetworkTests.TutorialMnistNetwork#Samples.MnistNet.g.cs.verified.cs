@@ -166,7 +166,7 @@ namespace Samples
         {
             // Columns [j0, j1) of the output for the whole batch: each thread reads only its slice of the weights.
             var (j0, j1) = global::ConvGen.Internal.NetworkKernels.Split(1024, parts, part, 2 * global::System.Numerics.Vector<float>.Count);
-            global::ConvGen.Internal.NetworkKernels.DenseForward(ActivationBuffer(4).Slice(0 * 3136, (Batch - 0) * 3136), Batch, 3136, 1024,
+            global::ConvGen.Internal.NetworkKernels.DenseForward(ActivationBuffer(4).Slice(0, Batch * 3136), Batch, 3136, 1024,
                 Weights.Slice(52096, 3211264), Weights.Slice(3263360, 1024), ActivationBuffer(5), j0, j1, relu: true);
         }
 
@@ -175,7 +175,7 @@ namespace Samples
         {
             // Columns [j0, j1) of the output for the whole batch: each thread reads only its slice of the weights.
             var (j0, j1) = global::ConvGen.Internal.NetworkKernels.Split(10, parts, part, 2 * global::System.Numerics.Vector<float>.Count);
-            global::ConvGen.Internal.NetworkKernels.DenseForward(ActivationBuffer(5).Slice(0 * 1024, (Batch - 0) * 1024), Batch, 1024, 10,
+            global::ConvGen.Internal.NetworkKernels.DenseForward(ActivationBuffer(5).Slice(0, Batch * 1024), Batch, 1024, 10,
                 Weights.Slice(3264384, 10240), Weights.Slice(3274624, 10), ActivationBuffer(6), j0, j1, relu: false);
         }
 
@@ -185,7 +185,7 @@ namespace Samples
             var dy = DeltaBuffer(6).Slice(0, Batch * 10);
             // dW rows [i0, i1) over the whole batch: no two threads write the same gradient.
             var (i0, i1) = global::ConvGen.Internal.NetworkKernels.Split(1024, parts, part, 4);
-            global::ConvGen.Internal.NetworkKernels.DenseWeightGradient(ActivationBuffer(5).Slice(0 * 1024, (Batch - 0) * 1024), dy, Batch, 1024, 10, Gradients.Slice(3264384, 10240), i0, i1);
+            global::ConvGen.Internal.NetworkKernels.DenseWeightGradient(ActivationBuffer(5).Slice(0, Batch * 1024), dy, Batch, 1024, 10, Gradients.Slice(3264384, 10240), i0, i1);
             var (j0, j1) = global::ConvGen.Internal.NetworkKernels.Split(10, parts, part, global::System.Numerics.Vector<float>.Count);
             global::ConvGen.Internal.NetworkKernels.DenseBiasGradient(dy, Batch, 10, Gradients.Slice(3274624, 10), j0, j1);
             // dx rows [s, e).
@@ -201,7 +201,7 @@ namespace Samples
             var dy = DeltaBuffer(5).Slice(0, Batch * 1024);
             // dW rows [i0, i1) over the whole batch: no two threads write the same gradient.
             var (i0, i1) = global::ConvGen.Internal.NetworkKernels.Split(3136, parts, part, 4);
-            global::ConvGen.Internal.NetworkKernels.DenseWeightGradient(ActivationBuffer(4).Slice(0 * 3136, (Batch - 0) * 3136), dy, Batch, 3136, 1024, Gradients.Slice(52096, 3211264), i0, i1);
+            global::ConvGen.Internal.NetworkKernels.DenseWeightGradient(ActivationBuffer(4).Slice(0, Batch * 3136), dy, Batch, 3136, 1024, Gradients.Slice(52096, 3211264), i0, i1);
             var (j0, j1) = global::ConvGen.Internal.NetworkKernels.Split(1024, parts, part, global::System.Numerics.Vector<float>.Count);
             global::ConvGen.Internal.NetworkKernels.DenseBiasGradient(dy, Batch, 1024, Gradients.Slice(3263360, 1024), j0, j1);
             // dx rows [s, e).

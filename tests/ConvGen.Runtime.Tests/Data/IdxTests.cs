@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.IO;
 using System.IO.Compression;
 using ConvGen.Data;
+using ConvGen.Runtime.Tests.Support;
 using Xunit;
 
 namespace ConvGen.Runtime.Tests.Data;
@@ -89,9 +90,9 @@ public sealed class IdxTests : IDisposable
     public void ReadsFromUnseekableStreams()
     {
         var raw = LabelFile(4, 5, 6);
-        Assert.Equal(new byte[] { 4, 5, 6 }, Idx.ReadLabels(new UnseekableStream(raw), "pipe"));
-        Assert.Equal(new byte[] { 4, 5, 6 }, Idx.ReadLabels(new UnseekableStream(Gzip(raw)), "pipe.gz"));
-        var truncated = Assert.Throws<InvalidDataException>(() => Idx.ReadLabels(new UnseekableStream(raw.AsSpan(0, 10).ToArray()), "pipe"));
+        Assert.Equal(new byte[] { 4, 5, 6 }, Idx.ReadLabels(new UnseekableStream(raw, maxRead: 7), "pipe"));
+        Assert.Equal(new byte[] { 4, 5, 6 }, Idx.ReadLabels(new UnseekableStream(Gzip(raw), maxRead: 7), "pipe.gz"));
+        var truncated = Assert.Throws<InvalidDataException>(() => Idx.ReadLabels(new UnseekableStream(raw.AsSpan(0, 10).ToArray(), maxRead: 7), "pipe"));
         Assert.Contains("pipe: header says 3 = 3 bytes of data, but the file has only 2 bytes after the 8-byte header", truncated.Message);
     }
 
@@ -254,20 +255,5 @@ public sealed class IdxTests : IDisposable
     public void MissingFileThrowsFileNotFound()
     {
         Assert.Throws<FileNotFoundException>(() => Idx.ReadLabels(Path.Combine(_dir, "nope")));
-    }
-
-    private sealed class UnseekableStream(byte[] data) : Stream
-    {
-        private readonly MemoryStream _inner = new(data);
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, Math.Min(count, 7));
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

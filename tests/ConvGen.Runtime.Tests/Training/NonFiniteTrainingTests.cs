@@ -59,7 +59,7 @@ public sealed class NonFiniteTrainingTests
         // Training goes on from the good weights once the data is fixed.
         x[4, 2] = 0.5f;
         Assert.True(float.IsFinite(model.TrainStep(x, y)));
-        Assert.Equal(3, model.Optimizer.Iterations);
+        Assert.Equal(3, model.Optimizer!.Iterations);
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public class ConcurrencyTests
     }
 
     [Fact]
-    public void Predict_and_Evaluate_from_8_threads_at_once_equal_the_serial_answers_bit_for_bit()
+    public async Task Predict_and_Evaluate_from_8_threads_at_once_equal_the_serial_answers_bit_for_bit()
     {
         var (x, y) = ModelTestData.RandomImages(48, seed: 1);
         var model = Trained(x, y);
@@ -57,12 +57,12 @@ public class ConcurrencyTests
                     lock (mismatches) mismatches.Add($"thread {t} call {call}: Predict of slice {i} differs");
             }
         }, TaskCreationOptions.LongRunning)).ToArray();
-        Task.WaitAll(workers);
+        await Task.WhenAll(workers);
         Assert.Empty(mismatches);
     }
 
     [Fact]
-    public void A_TrainStep_while_another_TrainStep_runs_throws_and_changes_nothing()
+    public async Task A_TrainStep_while_another_TrainStep_runs_throws_and_changes_nothing()
     {
         var (x, y) = ModelTestData.RandomImages(24, seed: 2);
         var gate = new BlockingLayer();
@@ -102,7 +102,7 @@ public class ConcurrencyTests
             gate.Release();
             Directory.Delete(dir, recursive: true);
         }
-        first.Wait();
+        await first;
 
         // The refused calls changed nothing: after the same second step, both models hold the same bits.
         model.TrainStep(x.SliceBatch(8, 8), y.AsSpan(8, 8));
@@ -113,7 +113,7 @@ public class ConcurrencyTests
     }
 
     [Fact]
-    public void Training_while_a_Predict_runs_throws_and_a_second_Predict_waits_its_turn()
+    public async Task Training_while_a_Predict_runs_throws_and_a_second_Predict_waits_its_turn()
     {
         var (x, y) = ModelTestData.RandomImages(24, seed: 3);
         var gate = new BlockingLayer();
@@ -129,14 +129,14 @@ public class ConcurrencyTests
         {
             var e = Assert.Throws<InvalidOperationException>(() => model.TrainStep(x.SliceBatch(0, 8), y.AsSpan(0, 8)));
             Assert.Contains("Sequential.TrainStep was called while Predict is running on another thread", e.Message);
-            Assert.False(second.Wait(TimeSpan.FromMilliseconds(100)), "the second Predict should wait for the first");
+            Assert.False(await Task.WhenAny(second, Task.Delay(100)) == second, "the second Predict should wait for the first");
         }
         finally
         {
             gate.Release();
         }
-        first.Wait();
-        Assert.Equal(expected, ModelTestData.Bits(second.Result));
+        await first;
+        Assert.Equal(expected, ModelTestData.Bits(await second));
     }
 
     /// <summary>The identity, which can hold a call inside the layers until released, so calls can be made to overlap.</summary>
