@@ -234,19 +234,31 @@ public sealed partial class ConvGenerator
                 EmitOutputSize(w, m, "Width", "inputWidth", "column", ExtentW(m), m.StrideWidth, "KernelWidth", "DilationWidth");
                 w.Line();
             }
-            EmitForward(w, m);
-            w.Line();
-            EmitBackward(w, m);
-            w.Line();
-            EmitForwardTile(w, m);
-            w.Line();
-            EmitForwardPixel(w, m, TapMode.Interior);
-            if (m.Same)
+            if (m.FusePool)
             {
+                EmitForwardPooled(w, m);
                 w.Line();
-                EmitForwardPixel(w, m, TapMode.Border);
+                EmitBackward(w, m);
+                w.Line();
+                EmitForwardPoolTile(w, m);
+                w.Line();
             }
-            w.Line();
+            else
+            {
+                EmitForward(w, m);
+                w.Line();
+                EmitBackward(w, m);
+                w.Line();
+                EmitForwardTile(w, m);
+                w.Line();
+                EmitForwardPixel(w, m, TapMode.Interior);
+                if (m.Same)
+                {
+                    w.Line();
+                    EmitForwardPixel(w, m, TapMode.Border);
+                }
+                w.Line();
+            }
             EmitWeightGradientTap(w, m);
             if (m.InputChannels >= 4)
             {
@@ -700,6 +712,140 @@ public sealed partial class ConvGenerator
                     w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => $"s{i} += Unsafe.Add(ref x, {Sum(xo, c, Str(i * pixelStep))}) * kc;")));
                 }));
                 w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => $"Unsafe.Add(ref y, {Sum(Str(i * m.Filters), "f")}) = {Act(m, $"s{i}", false)};")));
+            });
+            w.Close();
+        }
+
+        /// <summary>
+        /// The padded image a pooled forward pass reads: for 'same' padding with some padding, each sample is copied into a zeroed
+        /// image with the padding around it, so every window is whole (a zero input adds nothing to a sum); otherwise the input
+        /// itself, whose windows are all whole.
+        /// </summary>
+        private static (bool Copy, int Top, int Left, int Height, int Width) PaddedImage(Conv2DModel m)
+        {
+            int height = m.FixedHeight, width = m.FixedWidth;
+            if (!m.Same) return (false, 0, 0, height, width);
+            int outputHeight = (height - 1) / m.StrideHeight + 1, outputWidth = (width - 1) / m.StrideWidth + 1;
+            int totalH = Math.Max((outputHeight - 1) * m.StrideHeight + ExtentH(m) - height, 0);
+            int totalW = Math.Max((outputWidth - 1) * m.StrideWidth + ExtentW(m) - width, 0);
+            return (totalH + totalW > 0, totalH / 2, totalW / 2, height + totalH, width + totalW);
+        }
+
+        /// <summary>
+        /// The forward pass with the network's next layer, a 2x2 stride-2 max pool whose windows tile the output, fused in: the
+        /// output pixels are visited one pooling window (a 2x2 register tile) at a time, and the window's maximum is stored
+        /// straight into the pooled buffer. The convolution's own output is stored only when the caller keeps it for the
+        /// backward pass (a non-empty <c>output</c>).
+        /// </summary>
+        private static void EmitForwardPooled(CodeWriter w, Conv2DModel m)
+        {
+            var (copy, top, left, paddedHeight, paddedWidth) = PaddedImage(m);
+            w.Line("/// <summary>");
+            w.L($"/// The convolution{(m.UseBias || m.FuseRelu ? $" ({(m.UseBias && m.FuseRelu ? "bias and ReLU" : m.UseBias ? "bias" : "ReLU")} fused)" : "")} and the next layer's 2x2 max pool in one pass, one pooling window per register tile.");
+            w.Line("/// <paramref name=\"output\"/> receives the convolution's output when it is not empty (the backward pass reads it); <paramref name=\"pooled\"/> the pool's.");
+            w.Line("/// </summary>");
+            w.Line("public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)");
+            w.Open();
+            EmitFixedGeometry(w, m, backward: true);
+            w.Line("const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;");
+            if (copy)
+            {
+                w.L($"// Each sample is copied into a zeroed {paddedHeight}x{paddedWidth} image with the padding around it: every window is whole, and the");
+                w.Line("// padding's zeros add nothing, so no pixel needs a clamped window.");
+                w.L($"const int paddedHeight = {paddedHeight}, paddedWidth = {paddedWidth};");
+                w.Line("float[] padded = ArrayPool<float>.Shared.Rent(paddedHeight * paddedWidth * InputChannels);");
+                w.Line("var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);");
+                w.Line("image.Clear();");
+            }
+            else
+            {
+                w.Line(m.Same ? "// 'same' padding that pads nothing: every window is inside the input." : "// Valid padding: every window is inside the input.");
+                w.Line("const int paddedWidth = width;");
+            }
+            w.Line();
+            w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
+            w.Line("ref float b = ref MemoryMarshal.GetReference(bias);");
+            w.Line("ref float yp = ref MemoryMarshal.GetReference(pooled);");
+            w.Line("bool keep = !output.IsEmpty;");
+            w.Line("ref float y = ref keep ? ref MemoryMarshal.GetReference(output) : ref yp;");
+            w.Open("for (int n = 0; n < batch; n++)");
+            if (copy)
+            {
+                w.Line("for (int h = 0; h < height; h++)");
+                w.Line("    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));");
+                w.Line("ref float x = ref MemoryMarshal.GetArrayDataReference(padded);");
+            }
+            else
+            {
+                w.Line("ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);");
+            }
+            w.Open("for (int ph = 0; ph < pooledHeight; ph++)");
+            w.Open("for (int pw = 0; pw < pooledWidth; pw++)");
+            w.Line("int window = (2 * ph * StrideHeight * paddedWidth + 2 * pw * StrideWidth) * InputChannels;");
+            w.Line("int pixel = keep ? ((n * outputHeight + 2 * ph) * outputWidth + 2 * pw) * Filters : 0;");
+            w.Line("int pool = ((n * pooledHeight + ph) * pooledWidth + pw) * Filters;");
+            w.Line("ForwardPoolTile(ref Unsafe.Add(ref x, window), ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));");
+            w.Close();
+            w.Close();
+            w.Close();
+            if (copy) w.Line("ArrayPool<float>.Shared.Return(padded);");
+            w.Close();
+        }
+
+        /// <summary>
+        /// One pooling window: its 2x2 output pixels in registers (each weight vector loaded feeds 4 FMAs), the bias and ReLU
+        /// applied, then the four stored (when kept) and their maximum stored as the pooled pixel, in the unfused pool's order.
+        /// </summary>
+        private static void EmitForwardPoolTile(CodeWriter w, Conv2DModel m)
+        {
+            var (_, _, _, _, paddedWidth) = PaddedImage(m);
+            int outputWidth = m.Same ? (m.FixedWidth - 1) / m.StrideWidth + 1 : (m.FixedWidth - ExtentW(m)) / m.StrideWidth + 1;
+            int right = m.StrideWidth * m.InputChannels, down = m.StrideHeight * paddedWidth * m.InputChannels;
+            int[] xs = [0, right, down, down + right];
+            int[] ys = [0, m.Filters, outputWidth * m.Filters, (outputWidth + 1) * m.Filters];
+            var ps = Enumerable.Range(0, 4).ToArray();
+            w.Line("/// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>");
+            w.Line("private static void ForwardPoolTile(ref float x, ref float k, ref float b, bool keep, ref float y, ref float yp)");
+            w.Open();
+            w.L($"const int rowStep = DilationHeight * {paddedWidth} * InputChannels; // input elements between two kernel rows of the (padded) image");
+            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
+            {
+                var js = Enumerable.Range(0, u).ToArray();
+                foreach (int j in js)
+                {
+                    string init = m.UseBias ? $"Vector.LoadUnsafe(ref Unsafe.Add(ref b, f){VOff(j)})" : "Vector<float>.Zero";
+                    w.Line($"var bias{j} = {init};");
+                    w.Line(string.Join(" ", ps.Select(i => $"var a{i}{j} = bias{j};")));
+                }
+                EmitTaps(w, m, TapMode.Interior, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+                {
+                    w.Line($"ref float kc = ref Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
+                    foreach (int j in js) w.Line($"var w{j} = Vector.LoadUnsafe(ref kc{VOff(j)});");
+                    foreach (int i in ps)
+                    {
+                        w.Line($"var x{i} = Vector.Create(Unsafe.Add(ref x, {Sum(xo, c, Str(xs[i]))}));");
+                        w.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Vector.FusedMultiplyAdd(x{i}, w{j}, a{i}{j});")));
+                    }
+                }));
+                if (m.FuseRelu)
+                    foreach (int i in ps) w.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Vector.Max(a{i}{j}, Vector<float>.Zero);")));
+                w.Open("if (keep)");
+                foreach (int i in ps)
+                    w.Line(string.Join(" ", js.Select(j => $"a{i}{j}.StoreUnsafe(ref Unsafe.Add(ref y, {Sum(Str(ys[i]), "f")}){VOff(j)});")));
+                w.Close();
+                foreach (int j in js)
+                    w.Line($"Vector.Max(Vector.Max(Vector.Max(a0{j}, a1{j}), a2{j}), a3{j}).StoreUnsafe(ref Unsafe.Add(ref yp, f){VOff(j)});");
+            }, () =>
+            {
+                w.Line(string.Join(" ", ps.Select(i => m.UseBias ? $"float s{i} = Unsafe.Add(ref b, f);" : $"float s{i} = 0f;")));
+                EmitTaps(w, m, TapMode.Interior, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+                {
+                    w.Line($"float kc = Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
+                    w.Line(string.Join(" ", ps.Select(i => $"s{i} += Unsafe.Add(ref x, {Sum(xo, c, Str(xs[i]))}) * kc;")));
+                }));
+                if (m.FuseRelu) w.Line(string.Join(" ", ps.Select(i => $"s{i} = MathF.Max(s{i}, 0f);")));
+                w.Line("if (keep) { " + string.Join(" ", ps.Select(i => $"Unsafe.Add(ref y, {Sum(Str(ys[i]), "f")}) = s{i};")) + " }");
+                w.Line("Unsafe.Add(ref yp, f) = MathF.Max(MathF.Max(MathF.Max(s0, s1), s2), s3);");
             });
             w.Close();
         }

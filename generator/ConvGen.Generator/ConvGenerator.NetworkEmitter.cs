@@ -53,6 +53,10 @@ public sealed partial class ConvGenerator
 
         private static string PoolingClass(NetworkModel m) => m.ClassName.TrimStart('@') + "Pooling";
 
+        /// <summary>A max pool whose forward pass runs inside the convolution before it (<see cref="Conv2DModel.FusePool"/>).</summary>
+        private static bool FusedIntoConv(NetworkModel m, LayerModel l)
+            => l.Kind == LayerKind.MaxPool2D && l.Index >= 2 && m.Layers[l.Index - 2].Conv is { FusePool: true };
+
         /// <summary>The layer whose activation a layer reads, looking through Flatten (which only renames its input).</summary>
         private static LayerModel? Producer(NetworkModel m, LayerModel l)
         {
@@ -75,8 +79,8 @@ public sealed partial class ConvGenerator
             {
                 string notes = l.Kind switch
                 {
-                    LayerKind.Conv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {(l.Conv.Same ? "Same" : "Valid")}{(l.Relu ? ", ReLU fused" : "")}",
-                    LayerKind.MaxPool2D => $"{l.PoolH}x{l.PoolW}, stride {l.StrideH}x{l.StrideW}, {(l.Padding == 1 ? "Same" : "Valid")}",
+                    LayerKind.Conv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {(l.Conv.Same ? "Same" : "Valid")}{(l.Relu ? ", ReLU fused" : "")}{(l.Conv.FusePool ? ", next pool fused" : "")}",
+                    LayerKind.MaxPool2D => $"{l.PoolH}x{l.PoolW}, stride {l.StrideH}x{l.StrideW}, {(l.Padding == 1 ? "Same" : "Valid")}{(FusedIntoConv(m, l) ? ", forward fused into the conv" : "")}",
                     LayerKind.Flatten => "a view of its input's buffer",
                     _ => l.Relu ? "ReLU fused" : "",
                 };
@@ -85,8 +89,10 @@ public sealed partial class ConvGenerator
             w.Line("//");
             w.L($"//   Parameters: {m.ParameterCount:N0} floats in one buffer; gradients in another of the same layout.");
             w.L($"//   Activations per sample: {m.BufferSizes.Sum():N0} floats in {m.BufferSizes.Count} buffers (and as many gradient buffers), planned for the maximum batch.");
-            w.Line("//   Forward: convolutions with bias and ReLU fused into the kernels; backward: each ReLU mask folded into the layer that");
-            w.Line("//   produces the gradient (pooling scatters only where the activation is positive; Dense and Conv2D mask their input gradient).");
+            w.Line("//   Forward: convolutions with bias and ReLU fused into the kernels, and a 2x2 stride-2 max pool that tiles a convolution's");
+            w.Line("//   output fused into that convolution (one register tile per pooling window; Predict/Evaluate skip storing the convolution's");
+            w.Line("//   output). Backward: each ReLU mask folded into the layer that produces the gradient (pooling scatters only where the");
+            w.Line("//   activation is positive; Dense and Conv2D mask their input gradient).");
         }
 
         // ------------------------------------------------------------------------------------------------
@@ -134,9 +140,9 @@ public sealed partial class ConvGenerator
             var backward = new List<string>();
             foreach (var l in m.Layers)
             {
-                if (l.Kind == LayerKind.Flatten) continue;
-                forward.Add($"Parallel({phases.Count}); // {l.Name}");
-                phases.Add(($"Forward{l.Index}", $"{l.Name}: forward"));
+                if (l.Kind == LayerKind.Flatten || FusedIntoConv(m, l)) continue;
+                forward.Add($"Parallel({phases.Count}); // {l.Name}{(l.Conv is { FusePool: true } ? $" and {m.Layers[l.Index].Name}" : "")}");
+                phases.Add(($"Forward{l.Index}", l.Conv is { FusePool: true } ? $"{l.Name} and {m.Layers[l.Index].Name}: forward" : $"{l.Name}: forward"));
             }
             if (last.Relu)
             {
@@ -176,7 +182,7 @@ public sealed partial class ConvGenerator
 
             foreach (var l in m.Layers)
             {
-                if (l.Kind == LayerKind.Flatten) continue;
+                if (l.Kind == LayerKind.Flatten || FusedIntoConv(m, l)) continue;
                 w.Line();
                 EmitForward(w, m, l);
             }
@@ -273,6 +279,18 @@ public sealed partial class ConvGenerator
             w.Open();
             switch (l.Kind)
             {
+                case LayerKind.Conv2D when l.Conv!.FusePool:
+                {
+                    var c = l.Conv!;
+                    var pool = m.Layers[l.Index];
+                    w.L($"// Samples [s, e) of the batch; bias, ReLU and {pool.Name}'s 2x2 max pool are fused into the kernel. The convolution's");
+                    w.Line("// output is stored only when a backward pass may follow (pooling's backward pass reads it).");
+                    w.Line("var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);");
+                    w.L($"global::ConvGen.Generated.{Emitter.KernelClassName(c)}.ForwardPooled({Rows(l.InBuffer, l.InSize)}, e - s,");
+                    w.L($"    Weights.Slice({l.WeightOffset}, {l.WeightCount}), {(l.BiasCount > 0 ? $"Weights.Slice({l.BiasOffset}, {l.BiasCount})" : "default")},");
+                    w.L($"    KeepActivations ? {Rows(l.OutBuffer, l.OutSize)} : default, {Rows(pool.OutBuffer, pool.OutSize)});");
+                    break;
+                }
                 case LayerKind.Conv2D:
                 {
                     var c = l.Conv!;
@@ -394,35 +412,11 @@ public sealed partial class ConvGenerator
                 bool mask = producer is { Relu: true };
                 string consts = $"const int H = {l.InH}, W = {l.InW}, C = {l.InC}, OH = {l.OutH}, OW = {l.OutW}, PH = {l.PoolH}, PW = {l.PoolW}, SH = {l.StrideH}, SW = {l.StrideW}, PadTop = {padTop}, PadLeft = {padLeft};";
 
-                w.L($"/// <summary>{l.Name}: y[n, oh, ow, c] = max of x over the window of (oh, ow), for samples [n0, n1); vectorized over channels.</summary>");
-                w.L($"public static void Forward{l.Index}(ReadOnlySpan<float> x, Span<float> y, int n0, int n1)");
-                w.Open();
-                w.L($"{consts}");
-                w.Line("ref float xr = ref MemoryMarshal.GetReference(x);");
-                w.Line("ref float yr = ref MemoryMarshal.GetReference(y);");
-                EmitPoolLoops(w, () =>
+                if (!FusedIntoConv(m, l))
                 {
-                    w.Line("int c = 0;");
-                    if (l.InC >= 4)
-                    {
-                        w.Open("for (; c <= C - Vector<float>.Count; c += Vector<float>.Count)");
-                        w.Line("var best = Vector.LoadUnsafe(ref xr, (nuint)(first + c));");
-                        w.Line("for (int ih = h0; ih < h1; ih++)");
-                        w.Line("for (int iw = w0; iw < w1; iw++)");
-                        w.Line("    best = Vector.Max(best, Vector.LoadUnsafe(ref xr, (nuint)(((n * H + ih) * W + iw) * C + c)));");
-                        w.Line("best.StoreUnsafe(ref yr, (nuint)(o + c));");
-                        w.Close();
-                    }
-                    w.Open("for (; c < C; c++)");
-                    w.Line("float best = Unsafe.Add(ref xr, first + c);");
-                    w.Line("for (int ih = h0; ih < h1; ih++)");
-                    w.Line("for (int iw = w0; iw < w1; iw++)");
-                    w.Line("    best = MathF.Max(best, Unsafe.Add(ref xr, ((n * H + ih) * W + iw) * C + c));");
-                    w.Line("Unsafe.Add(ref yr, o + c) = best;");
-                    w.Close();
-                });
-                w.Close();
-                w.Line();
+                    EmitPoolForward(w, l, consts);
+                    w.Line();
+                }
 
                 // When the windows tile the input exactly, every input is in one window: its gradient is assigned, no clearing.
                 bool tiles = l.Padding == 0 && l.StrideH == l.PoolH && l.StrideW == l.PoolW && l.InH % l.PoolH == 0 && l.InW % l.PoolW == 0;
@@ -474,6 +468,38 @@ public sealed partial class ConvGenerator
                 w.Close();
             }
             w.Close();
+            w.Close();
+        }
+
+        private static void EmitPoolForward(CodeWriter w, LayerModel l, string consts)
+        {
+            w.L($"/// <summary>{l.Name}: y[n, oh, ow, c] = max of x over the window of (oh, ow), for samples [n0, n1); vectorized over channels.</summary>");
+            w.L($"public static void Forward{l.Index}(ReadOnlySpan<float> x, Span<float> y, int n0, int n1)");
+            w.Open();
+            w.L($"{consts}");
+            w.Line("ref float xr = ref MemoryMarshal.GetReference(x);");
+            w.Line("ref float yr = ref MemoryMarshal.GetReference(y);");
+            EmitPoolLoops(w, () =>
+            {
+                w.Line("int c = 0;");
+                if (l.InC >= 4)
+                {
+                    w.Open("for (; c <= C - Vector<float>.Count; c += Vector<float>.Count)");
+                    w.Line("var best = Vector.LoadUnsafe(ref xr, (nuint)(first + c));");
+                    w.Line("for (int ih = h0; ih < h1; ih++)");
+                    w.Line("for (int iw = w0; iw < w1; iw++)");
+                    w.Line("    best = Vector.Max(best, Vector.LoadUnsafe(ref xr, (nuint)(((n * H + ih) * W + iw) * C + c)));");
+                    w.Line("best.StoreUnsafe(ref yr, (nuint)(o + c));");
+                    w.Close();
+                }
+                w.Open("for (; c < C; c++)");
+                w.Line("float best = Unsafe.Add(ref xr, first + c);");
+                w.Line("for (int ih = h0; ih < h1; ih++)");
+                w.Line("for (int iw = w0; iw < w1; iw++)");
+                w.Line("    best = MathF.Max(best, Unsafe.Add(ref xr, ((n * H + ih) * W + iw) * C + c));");
+                w.Line("Unsafe.Add(ref yr, o + c) = best;");
+                w.Close();
+            });
             w.Close();
         }
 

@@ -273,6 +273,16 @@ public sealed partial class ConvGenerator
                 diagnostics.Report(DiagnosticDescriptors.NoLayers, inputArgs.Attribute, type.Name);
                 return Done();
             }
+            // A 2x2, stride-2 max pool that tiles a convolution's output is fused into the convolution's forward kernel: each
+            // register tile is one pooling window, so there are no partial tiles, and the pool costs four Vector.Max per window.
+            for (int i = 0; i + 1 < planned.Count; i++)
+            {
+                LayerModel conv = planned[i], pool = planned[i + 1];
+                if (conv.Kind == LayerKind.Conv2D && pool.Kind == LayerKind.MaxPool2D
+                    && pool.PoolH == 2 && pool.PoolW == 2 && pool.StrideH == 2 && pool.StrideW == 2
+                    && conv.OutH % 2 == 0 && conv.OutW % 2 == 0)
+                    planned[i] = conv with { Conv = conv.Conv! with { FusePool = true } };
+            }
             CheckReservedMembers(type, NetworkEmitter.ReservedMemberNames, diagnostics);
             if (diagnostics.HasErrors) return Done();
 

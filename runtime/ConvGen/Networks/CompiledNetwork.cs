@@ -165,14 +165,18 @@ public abstract class CompiledNetwork : IModel, IPhaseRunner
     public Tensor Forward(Tensor input)
     {
         using var scope = _gate.EnterExclusive(nameof(Forward));
-        return ForwardCore(input);
+        return ForwardCore(input, keepActivations: true);
     }
 
-    private Tensor ForwardCore(Tensor input)
+    /// <param name="input">The batch.</param>
+    /// <param name="keepActivations">Whether a backward pass may follow: false (Predict, Evaluate) lets fused kernels skip
+    /// storing activations only the backward pass reads.</param>
+    private Tensor ForwardCore(Tensor input, bool keepActivations)
     {
         int batch = CheckBatch(input, nameof(input));
         (_input, _inputOffset) = input.Storage;
         Batch = batch;
+        KeepActivations = keepActivations;
         ForwardPass();
         return OutputView(batch);
     }
@@ -186,6 +190,8 @@ public abstract class CompiledNetwork : IModel, IPhaseRunner
         using var scope = _gate.EnterExclusive(nameof(Backward));
         ArgumentNullException.ThrowIfNull(outputGradient);
         if (_inputOffset < 0) throw new InvalidOperationException("Backward was called before Forward.");
+        if (!KeepActivations)
+            throw new InvalidOperationException("Backward needs the activations of a Forward call, but Predict or Evaluate ran after the last Forward; call Forward again first.");
         var expected = OutputView(Batch).Shape;
         if (outputGradient.Shape != expected)
             throw new ShapeMismatchException(nameof(outputGradient), expected.ToString(), outputGradient.Shape.ToString(), "Backward needs the shape of the last forward output");
@@ -228,7 +234,7 @@ public abstract class CompiledNetwork : IModel, IPhaseRunner
         int batch = CheckBatch(images, nameof(images));
         if (labels.Length != batch)
             throw new ShapeMismatchException(nameof(labels), $"{batch} labels, one per image", $"{labels.Length} labels");
-        var output = ForwardCore(images);
+        var output = ForwardCore(images, keepActivations: true);
         var gradient = GradientView(batch);
         float value = loss.Compute(output, labels, gradient);
         correct = Metrics.CountCorrect(output, labels);
@@ -299,7 +305,7 @@ public abstract class CompiledNetwork : IModel, IPhaseRunner
         for (int start = 0; start < count; start += step)
         {
             int n = Math.Min(step, count - start);
-            ForwardCore(images.SliceBatch(start, n)).Span.CopyTo(result.Span.Slice(start * row, n * row));
+            ForwardCore(images.SliceBatch(start, n), keepActivations: false).Span.CopyTo(result.Span.Slice(start * row, n * row));
         }
         return result;
     }
@@ -317,7 +323,7 @@ public abstract class CompiledNetwork : IModel, IPhaseRunner
         for (int start = 0; start < count; start += step)
         {
             int n = Math.Min(step, count - start);
-            var output = ForwardCore(images.SliceBatch(start, n));
+            var output = ForwardCore(images.SliceBatch(start, n), keepActivations: false);
             var batchLabels = labels.AsSpan(start, n);
             lossSum += loss.Compute(output, batchLabels) * (double)n;
             correct += Metrics.CountCorrect(output, batchLabels);
@@ -361,6 +367,12 @@ public abstract class CompiledNetwork : IModel, IPhaseRunner
 
     /// <summary>Gradient scratch of thread <paramref name="part"/> (1-based; part 0 accumulates straight into the gradients).</summary>
     protected Span<float> Scratch(int part) => _scratch[part];
+
+    /// <summary>
+    /// Whether the current forward pass keeps every activation for a backward pass (Forward, TrainStep). Predict and Evaluate
+    /// set it to false, and kernels with a fused pool then skip storing the convolution's own output.
+    /// </summary>
+    protected bool KeepActivations { get; private set; }
 
     /// <summary>Threads the current phase is split over.</summary>
     protected int Parts { get; private set; } = 1;

@@ -13,8 +13,10 @@
 //
 //   Parameters: 684 floats in one buffer; gradients in another of the same layout.
 //   Activations per sample: 959 floats in 5 buffers (and as many gradient buffers), planned for the maximum batch.
-//   Forward: convolutions with bias and ReLU fused into the kernels; backward: each ReLU mask folded into the layer that
-//   produces the gradient (pooling scatters only where the activation is positive; Dense and Conv2D mask their input gradient).
+//   Forward: convolutions with bias and ReLU fused into the kernels, and a 2x2 stride-2 max pool that tiles a convolution's
+//   output fused into that convolution (one register tile per pooling window; Predict/Evaluate skip storing the convolution's
+//   output). Backward: each ReLU mask folded into the layer that produces the gradient (pooling scatters only where the
+//   activation is positive; Dense and Conv2D mask their input gradient).
 #nullable enable
 
 namespace Samples

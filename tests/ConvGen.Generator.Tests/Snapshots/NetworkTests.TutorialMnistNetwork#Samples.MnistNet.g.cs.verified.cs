@@ -4,18 +4,20 @@
 //
 //   #  layer            type        output shape       params     buffer  notes
 //   0  input                        (28, 28, 1)                   0
-//   1  conv2d           Conv2D      (28, 28, 32)       832        1       5x5, stride 1x1, dilation 1x1, Same, ReLU fused
-//   2  max_pooling2d    MaxPool2D   (14, 14, 32)       0          2       2x2, stride 2x2, Valid
-//   3  conv2d_1         Conv2D      (14, 14, 64)       51264      3       5x5, stride 1x1, dilation 1x1, Same, ReLU fused
-//   4  max_pooling2d_1  MaxPool2D   (7, 7, 64)         0          4       2x2, stride 2x2, Valid
+//   1  conv2d           Conv2D      (28, 28, 32)       832        1       5x5, stride 1x1, dilation 1x1, Same, ReLU fused, next pool fused
+//   2  max_pooling2d    MaxPool2D   (14, 14, 32)       0          2       2x2, stride 2x2, Valid, forward fused into the conv
+//   3  conv2d_1         Conv2D      (14, 14, 64)       51264      3       5x5, stride 1x1, dilation 1x1, Same, ReLU fused, next pool fused
+//   4  max_pooling2d_1  MaxPool2D   (7, 7, 64)         0          4       2x2, stride 2x2, Valid, forward fused into the conv
 //   5  flatten          Flatten     (3136)             0          4       a view of its input's buffer
 //   6  dense            Dense       (1024)             3212288    5       ReLU fused
 //   7  dense_1          Dense       (10)               10250      6
 //
 //   Parameters: 3,274,634 floats in one buffer; gradients in another of the same layout.
 //   Activations per sample: 48,074 floats in 6 buffers (and as many gradient buffers), planned for the maximum batch.
-//   Forward: convolutions with bias and ReLU fused into the kernels; backward: each ReLU mask folded into the layer that
-//   produces the gradient (pooling scatters only where the activation is positive; Dense and Conv2D mask their input gradient).
+//   Forward: convolutions with bias and ReLU fused into the kernels, and a 2x2 stride-2 max pool that tiles a convolution's
+//   output fused into that convolution (one register tile per pooling window; Predict/Evaluate skip storing the convolution's
+//   output). Backward: each ReLU mask folded into the layer that produces the gradient (pooling scatters only where the
+//   activation is positive; Dense and Conv2D mask their input gradient).
 #nullable enable
 
 namespace Samples
@@ -85,25 +87,23 @@ namespace Samples
         /// <inheritdoc/>
         protected override void ForwardPass()
         {
-            Parallel(0); // conv2d
-            Parallel(1); // max_pooling2d
-            Parallel(2); // conv2d_1
-            Parallel(3); // max_pooling2d_1
-            Parallel(4); // dense
-            Parallel(5); // dense_1
+            Parallel(0); // conv2d and max_pooling2d
+            Parallel(1); // conv2d_1 and max_pooling2d_1
+            Parallel(2); // dense
+            Parallel(3); // dense_1
         }
 
         /// <inheritdoc/>
         protected override void BackwardPass()
         {
-            Parallel(6); // dense_1
-            Parallel(7); // dense
-            Parallel(8); // max_pooling2d_1
-            Parallel(9); // conv2d_1
-            if (Parts > 1) Parallel(10); // conv2d_1: sum the other threads' weight gradients, in thread order
-            Parallel(11); // max_pooling2d
-            Parallel(12); // conv2d
-            if (Parts > 1) Parallel(13); // conv2d: sum the other threads' weight gradients, in thread order
+            Parallel(4); // dense_1
+            Parallel(5); // dense
+            Parallel(6); // max_pooling2d_1
+            Parallel(7); // conv2d_1
+            if (Parts > 1) Parallel(8); // conv2d_1: sum the other threads' weight gradients, in thread order
+            Parallel(9); // max_pooling2d
+            Parallel(10); // conv2d
+            if (Parts > 1) Parallel(11); // conv2d: sum the other threads' weight gradients, in thread order
         }
 
         /// <inheritdoc/>
@@ -111,20 +111,18 @@ namespace Samples
         {
             switch (phase)
             {
-                case 0: Forward1(part, parts); return; // conv2d: forward
-                case 1: Forward2(part, parts); return; // max_pooling2d: forward
-                case 2: Forward3(part, parts); return; // conv2d_1: forward
-                case 3: Forward4(part, parts); return; // max_pooling2d_1: forward
-                case 4: Forward6(part, parts); return; // dense: forward
-                case 5: Forward7(part, parts); return; // dense_1: forward
-                case 6: Backward7(part, parts); return; // dense_1: backward
-                case 7: Backward6(part, parts); return; // dense: backward
-                case 8: Backward4(part, parts); return; // max_pooling2d_1: backward
-                case 9: Backward3(part, parts); return; // conv2d_1: backward
-                case 10: Reduce3(part, parts); return; // conv2d_1: sum per-thread gradients
-                case 11: Backward2(part, parts); return; // max_pooling2d: backward
-                case 12: Backward1(part, parts); return; // conv2d: backward
-                case 13: Reduce1(part, parts); return; // conv2d: sum per-thread gradients
+                case 0: Forward1(part, parts); return; // conv2d and max_pooling2d: forward
+                case 1: Forward3(part, parts); return; // conv2d_1 and max_pooling2d_1: forward
+                case 2: Forward6(part, parts); return; // dense: forward
+                case 3: Forward7(part, parts); return; // dense_1: forward
+                case 4: Backward7(part, parts); return; // dense_1: backward
+                case 5: Backward6(part, parts); return; // dense: backward
+                case 6: Backward4(part, parts); return; // max_pooling2d_1: backward
+                case 7: Backward3(part, parts); return; // conv2d_1: backward
+                case 8: Reduce3(part, parts); return; // conv2d_1: sum per-thread gradients
+                case 9: Backward2(part, parts); return; // max_pooling2d: backward
+                case 10: Backward1(part, parts); return; // conv2d: backward
+                case 11: Reduce1(part, parts); return; // conv2d: sum per-thread gradients
                 default: throw new global::System.ArgumentOutOfRangeException(nameof(phase));
             }
         }
@@ -132,33 +130,23 @@ namespace Samples
         /// <summary>conv2d: Conv2D, (28, 28, 1) to (28, 28, 32), forward.</summary>
         private void Forward1(int part, int parts)
         {
-            // Samples [s, e) of the batch; bias and ReLU are fused into the kernel.
+            // Samples [s, e) of the batch; bias, ReLU and max_pooling2d's 2x2 max pool are fused into the kernel. The convolution's
+            // output is stored only when a backward pass may follow (pooling's backward pass reads it).
             var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);
-            global::ConvGen.Generated.MnistNet_conv2dKernels.Forward(Input.Slice(s * 784, (e - s) * 784), e - s,
-                Weights.Slice(0, 800), Weights.Slice(800, 32), ActivationBuffer(1).Slice(s * 25088, (e - s) * 25088));
-        }
-
-        /// <summary>max_pooling2d: MaxPool2D, (28, 28, 32) to (14, 14, 32), forward.</summary>
-        private void Forward2(int part, int parts)
-        {
-            var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);
-            global::ConvGen.Generated.MnistNetPooling.Forward2(ActivationBuffer(1), ActivationBuffer(2), s, e);
+            global::ConvGen.Generated.MnistNet_conv2dKernels.ForwardPooled(Input.Slice(s * 784, (e - s) * 784), e - s,
+                Weights.Slice(0, 800), Weights.Slice(800, 32),
+                KeepActivations ? ActivationBuffer(1).Slice(s * 25088, (e - s) * 25088) : default, ActivationBuffer(2).Slice(s * 6272, (e - s) * 6272));
         }
 
         /// <summary>conv2d_1: Conv2D, (14, 14, 32) to (14, 14, 64), forward.</summary>
         private void Forward3(int part, int parts)
         {
-            // Samples [s, e) of the batch; bias and ReLU are fused into the kernel.
+            // Samples [s, e) of the batch; bias, ReLU and max_pooling2d_1's 2x2 max pool are fused into the kernel. The convolution's
+            // output is stored only when a backward pass may follow (pooling's backward pass reads it).
             var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);
-            global::ConvGen.Generated.MnistNet_conv2d_1Kernels.Forward(ActivationBuffer(2).Slice(s * 6272, (e - s) * 6272), e - s,
-                Weights.Slice(832, 51200), Weights.Slice(52032, 64), ActivationBuffer(3).Slice(s * 12544, (e - s) * 12544));
-        }
-
-        /// <summary>max_pooling2d_1: MaxPool2D, (14, 14, 64) to (7, 7, 64), forward.</summary>
-        private void Forward4(int part, int parts)
-        {
-            var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);
-            global::ConvGen.Generated.MnistNetPooling.Forward4(ActivationBuffer(3), ActivationBuffer(4), s, e);
+            global::ConvGen.Generated.MnistNet_conv2d_1Kernels.ForwardPooled(ActivationBuffer(2).Slice(s * 6272, (e - s) * 6272), e - s,
+                Weights.Slice(832, 51200), Weights.Slice(52032, 64),
+                KeepActivations ? ActivationBuffer(3).Slice(s * 12544, (e - s) * 12544) : default, ActivationBuffer(4).Slice(s * 3136, (e - s) * 3136));
         }
 
         /// <summary>dense: Dense, (3136) to (1024), forward.</summary>
@@ -281,67 +269,46 @@ namespace ConvGen.Generated
         private const int KernelHeight = 5, KernelWidth = 5, InputChannels = 1, Filters = 32;
         private const int StrideHeight = 1, StrideWidth = 1, DilationHeight = 1, DilationWidth = 1;
 
-        public static void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
+        /// <summary>
+        /// The convolution (bias and ReLU fused) and the next layer's 2x2 max pool in one pass, one pooling window per register tile.
+        /// <paramref name="output"/> receives the convolution's output when it is not empty (the backward pass reads it); <paramref name="pooled"/> the pool's.
+        /// </summary>
+        public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)
         {
             // Sizes fixed by the network: a 28x28x1 input, a 28x28x32 output.
             const int height = 28, width = 28, outputHeight = 28, outputWidth = 28;
-            const int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
             const int padTop = 2, padLeft = 2;
-            // Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).
-            const int ohLo = 2, ohHi = 26, owLo = 2, owHi = 26;
+            const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;
+            // Each sample is copied into a zeroed 32x32 image with the padding around it: every window is whole, and the
+            // padding's zeros add nothing, so no pixel needs a clamped window.
+            const int paddedHeight = 32, paddedWidth = 32;
+            float[] padded = ArrayPool<float>.Shared.Rent(paddedHeight * paddedWidth * InputChannels);
+            var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);
+            image.Clear();
 
-            ref float x = ref MemoryMarshal.GetReference(input);
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
-            ref float y = ref MemoryMarshal.GetReference(output);
-
-            // y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]
+            ref float yp = ref MemoryMarshal.GetReference(pooled);
+            bool keep = !output.IsEmpty;
+            ref float y = ref keep ? ref MemoryMarshal.GetReference(output) : ref yp;
             for (int n = 0; n < batch; n++)
             {
-                int sample = n * height * width * InputChannels;
-                for (int oh = 0; oh < outputHeight; oh++)
+                for (int h = 0; h < height; h++)
+                    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));
+                ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
+                for (int ph = 0; ph < pooledHeight; ph++)
                 {
-                    int ih0 = oh * StrideHeight - padTop;
-                    // Kernel rows that land inside the input for this output row.
-                    int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
-                    int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
-                    bool interiorRow = oh >= ohLo && oh < ohHi;
-                    int ow = 0;
-                    // Left border (the whole row when the row is not interior): window clamped to the input.
-                    for (; ow < (interiorRow ? owLo : outputWidth); ow++)
+                    for (int pw = 0; pw < pooledWidth; pw++)
                     {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                    }
-                    // Interior: the whole window is inside the input, no checks.
-                    int interiorEnd = interiorRow ? owHi : 0;
-                    for (; ow + 4 <= interiorEnd; ow += 4)
-                    {
-                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                    }
-                    for (; ow < interiorEnd; ow++)
-                    {
-                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                    }
-                    // Right border.
-                    for (; ow < outputWidth; ow++)
-                    {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        int window = (2 * ph * StrideHeight * paddedWidth + 2 * pw * StrideWidth) * InputChannels;
+                        int pixel = keep ? ((n * outputHeight + 2 * ph) * outputWidth + 2 * pw) * Filters : 0;
+                        int pool = ((n * pooledHeight + ph) * pooledWidth + pw) * Filters;
+                        ForwardPoolTile(ref Unsafe.Add(ref x, window), ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));
                     }
                 }
             }
+            ArrayPool<float>.Shared.Return(padded);
         }
 
         public static void Backward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
@@ -543,9 +510,10 @@ namespace ConvGen.Generated
             ArrayPool<float>.Shared.Return(partial);
         }
 
-        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
-        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
+        /// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        private static void ForwardPoolTile(ref float x, ref float k, ref float b, bool keep, ref float y, ref float yp)
         {
+            const int rowStep = DilationHeight * 32 * InputChannels; // input elements between two kernel rows of the (padded) image
             int f = 0;
             for (; f <= Filters - 2 * Vector<float>.Count; f += 2 * Vector<float>.Count)
             {
@@ -562,9 +530,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 1)
@@ -576,9 +544,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 33));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 34));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 2)
@@ -590,9 +558,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 34));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 5));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 35));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 3)
@@ -604,9 +572,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 5));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 35));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 6));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 36));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 4)
@@ -618,9 +586,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 6));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 36));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 7));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 37));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 0)
@@ -632,9 +600,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 1)
@@ -646,9 +614,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 2)
@@ -660,9 +628,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 3)
@@ -674,9 +642,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 4)
@@ -688,9 +656,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 0)
@@ -702,9 +670,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 1)
@@ -716,9 +684,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 2)
@@ -730,9 +698,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 3)
@@ -744,9 +712,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 4)
@@ -758,9 +726,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 0)
@@ -772,9 +740,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 1)
@@ -786,9 +754,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 2)
@@ -800,9 +768,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 3)
@@ -814,9 +782,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 4)
@@ -828,9 +796,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 0)
@@ -842,9 +810,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 1)
@@ -856,9 +824,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 2)
@@ -870,9 +838,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 3)
@@ -884,9 +852,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 4)
@@ -898,15 +866,24 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
-                Vector.Max(a00, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f)); Vector.Max(a01, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
-                Vector.Max(a10, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 32)); Vector.Max(a11, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 32), (nuint)Vector<float>.Count);
-                Vector.Max(a20, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 64)); Vector.Max(a21, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)Vector<float>.Count);
-                Vector.Max(a30, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 96)); Vector.Max(a31, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 96), (nuint)Vector<float>.Count);
+                a00 = Vector.Max(a00, Vector<float>.Zero); a01 = Vector.Max(a01, Vector<float>.Zero);
+                a10 = Vector.Max(a10, Vector<float>.Zero); a11 = Vector.Max(a11, Vector<float>.Zero);
+                a20 = Vector.Max(a20, Vector<float>.Zero); a21 = Vector.Max(a21, Vector<float>.Zero);
+                a30 = Vector.Max(a30, Vector<float>.Zero); a31 = Vector.Max(a31, Vector<float>.Zero);
+                if (keep)
+                {
+                    a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
+                    a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 32)); a11.StoreUnsafe(ref Unsafe.Add(ref y, f + 32), (nuint)Vector<float>.Count);
+                    a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 896)); a21.StoreUnsafe(ref Unsafe.Add(ref y, f + 896), (nuint)Vector<float>.Count);
+                    a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 928)); a31.StoreUnsafe(ref Unsafe.Add(ref y, f + 928), (nuint)Vector<float>.Count);
+                }
+                Vector.Max(Vector.Max(Vector.Max(a00, a10), a20), a30).StoreUnsafe(ref Unsafe.Add(ref yp, f));
+                Vector.Max(Vector.Max(Vector.Max(a01, a11), a21), a31).StoreUnsafe(ref Unsafe.Add(ref yp, f), (nuint)Vector<float>.Count);
             }
             for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
             {
@@ -920,9 +897,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 1)
@@ -933,9 +910,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 33));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 34));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 2)
@@ -946,9 +923,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 34));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 5));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 35));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 3)
@@ -959,9 +936,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 5));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 35));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 6));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 36));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 4)
@@ -972,9 +949,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 5));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 6));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 36));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 7));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 37));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 0)
@@ -985,9 +962,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 1)
@@ -998,9 +975,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 1 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 2)
@@ -1011,9 +988,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 2 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 3)
@@ -1024,9 +1001,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 4)
@@ -1037,9 +1014,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 4 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 0)
@@ -1050,9 +1027,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 1)
@@ -1063,9 +1040,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 2)
@@ -1076,9 +1053,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 3)
@@ -1089,9 +1066,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 4)
@@ -1102,9 +1079,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 0)
@@ -1115,9 +1092,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 1)
@@ -1128,9 +1105,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 2)
@@ -1141,9 +1118,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 3)
@@ -1154,9 +1131,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 4)
@@ -1167,9 +1144,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 0)
@@ -1180,9 +1157,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 1)
@@ -1193,9 +1170,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 2)
@@ -1206,9 +1183,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 3)
@@ -1219,9 +1196,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 4)
@@ -1232,203 +1209,23 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 1));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 2));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 32));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 3));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 33));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
-                Vector.Max(a00, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
-                Vector.Max(a10, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 32));
-                Vector.Max(a20, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 64));
-                Vector.Max(a30, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 96));
-            }
-        }
-
-        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
-        private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
-        {
-            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
-            int f = 0;
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                // tap (0, 0)
+                a00 = Vector.Max(a00, Vector<float>.Zero);
+                a10 = Vector.Max(a10, Vector<float>.Zero);
+                a20 = Vector.Max(a20, Vector<float>.Zero);
+                a30 = Vector.Max(a30, Vector<float>.Zero);
+                if (keep)
                 {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 0));
-                    ref float kc = ref Unsafe.Add(ref k, f);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
+                    a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
+                    a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 32));
+                    a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 896));
+                    a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 928));
                 }
-                // tap (0, 1)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 32);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 2)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 64);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 3)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 96);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 4)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4));
-                    ref float kc = ref Unsafe.Add(ref k, f + 128);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 0)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep));
-                    ref float kc = ref Unsafe.Add(ref k, f + 160);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 1)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 192);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 2)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 224);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 3)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 256);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 4)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 4));
-                    ref float kc = ref Unsafe.Add(ref k, f + 288);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 0)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
-                    ref float kc = ref Unsafe.Add(ref k, f + 320);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 1)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 352);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 2)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 384);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 3)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 416);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 4)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
-                    ref float kc = ref Unsafe.Add(ref k, f + 448);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 0)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep));
-                    ref float kc = ref Unsafe.Add(ref k, f + 480);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 1)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 512);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 2)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 544);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 3)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 576);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 4)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 4));
-                    ref float kc = ref Unsafe.Add(ref k, f + 608);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 0)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep));
-                    ref float kc = ref Unsafe.Add(ref k, f + 640);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 1)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 672);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 2)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 704);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 3)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 736);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 4)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 4));
-                    ref float kc = ref Unsafe.Add(ref k, f + 768);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                Vector.Max(a0, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
-            }
-        }
-
-        /// <summary>One output pixel whose window overlaps the padding: x is the sample, only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
-        private static void ForwardBorder(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y)
-        {
-            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
-            int f = 0;
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                for (int kh = khLo; kh < khHi; kh++)
-                {
-                    int row = (ih0 + kh * DilationHeight) * width;
-                    for (int kw = kwLo; kw < kwHi; kw++)
-                    {
-                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                        int ko = (kh * KernelWidth + kw) * 32;
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo));
-                            ref float kc = ref Unsafe.Add(ref k, ko + f);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                        }
-                    }
-                }
-                Vector.Max(a0, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
+                Vector.Max(Vector.Max(Vector.Max(a00, a10), a20), a30).StoreUnsafe(ref Unsafe.Add(ref yp, f));
             }
         }
 
@@ -1529,67 +1326,46 @@ namespace ConvGen.Generated
         private const int KernelHeight = 5, KernelWidth = 5, InputChannels = 32, Filters = 64;
         private const int StrideHeight = 1, StrideWidth = 1, DilationHeight = 1, DilationWidth = 1;
 
-        public static void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
+        /// <summary>
+        /// The convolution (bias and ReLU fused) and the next layer's 2x2 max pool in one pass, one pooling window per register tile.
+        /// <paramref name="output"/> receives the convolution's output when it is not empty (the backward pass reads it); <paramref name="pooled"/> the pool's.
+        /// </summary>
+        public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)
         {
             // Sizes fixed by the network: a 14x14x32 input, a 14x14x64 output.
             const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
-            const int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
             const int padTop = 2, padLeft = 2;
-            // Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).
-            const int ohLo = 2, ohHi = 12, owLo = 2, owHi = 12;
+            const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;
+            // Each sample is copied into a zeroed 18x18 image with the padding around it: every window is whole, and the
+            // padding's zeros add nothing, so no pixel needs a clamped window.
+            const int paddedHeight = 18, paddedWidth = 18;
+            float[] padded = ArrayPool<float>.Shared.Rent(paddedHeight * paddedWidth * InputChannels);
+            var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);
+            image.Clear();
 
-            ref float x = ref MemoryMarshal.GetReference(input);
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
-            ref float y = ref MemoryMarshal.GetReference(output);
-
-            // y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]
+            ref float yp = ref MemoryMarshal.GetReference(pooled);
+            bool keep = !output.IsEmpty;
+            ref float y = ref keep ? ref MemoryMarshal.GetReference(output) : ref yp;
             for (int n = 0; n < batch; n++)
             {
-                int sample = n * height * width * InputChannels;
-                for (int oh = 0; oh < outputHeight; oh++)
+                for (int h = 0; h < height; h++)
+                    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));
+                ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
+                for (int ph = 0; ph < pooledHeight; ph++)
                 {
-                    int ih0 = oh * StrideHeight - padTop;
-                    // Kernel rows that land inside the input for this output row.
-                    int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
-                    int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
-                    bool interiorRow = oh >= ohLo && oh < ohHi;
-                    int ow = 0;
-                    // Left border (the whole row when the row is not interior): window clamped to the input.
-                    for (; ow < (interiorRow ? owLo : outputWidth); ow++)
+                    for (int pw = 0; pw < pooledWidth; pw++)
                     {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                    }
-                    // Interior: the whole window is inside the input, no checks.
-                    int interiorEnd = interiorRow ? owHi : 0;
-                    for (; ow + 4 <= interiorEnd; ow += 4)
-                    {
-                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                    }
-                    for (; ow < interiorEnd; ow++)
-                    {
-                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                    }
-                    // Right border.
-                    for (; ow < outputWidth; ow++)
-                    {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        int window = (2 * ph * StrideHeight * paddedWidth + 2 * pw * StrideWidth) * InputChannels;
+                        int pixel = keep ? ((n * outputHeight + 2 * ph) * outputWidth + 2 * pw) * Filters : 0;
+                        int pool = ((n * pooledHeight + ph) * pooledWidth + pw) * Filters;
+                        ForwardPoolTile(ref Unsafe.Add(ref x, window), ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));
                     }
                 }
             }
+            ArrayPool<float>.Shared.Return(padded);
         }
 
         public static void Backward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
@@ -1694,9 +1470,10 @@ namespace ConvGen.Generated
             ArrayPool<float>.Shared.Return(transposed);
         }
 
-        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
-        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
+        /// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        private static void ForwardPoolTile(ref float x, ref float k, ref float b, bool keep, ref float y, ref float yp)
         {
+            const int rowStep = DilationHeight * 18 * InputChannels; // input elements between two kernel rows of the (padded) image
             int f = 0;
             for (; Vector<float>.Count >= 16 && f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
             {
@@ -1720,9 +1497,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 1)
@@ -1737,9 +1514,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 608));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 640));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 2)
@@ -1754,9 +1531,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 640));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 672));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 3)
@@ -1771,9 +1548,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 672));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 704));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (0, 4)
@@ -1788,9 +1565,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 704));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 736));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 0)
@@ -1805,9 +1582,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 1)
@@ -1822,9 +1599,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 2)
@@ -1839,9 +1616,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 3)
@@ -1856,9 +1633,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (1, 4)
@@ -1873,9 +1650,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 0)
@@ -1890,9 +1667,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 1)
@@ -1907,9 +1684,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 2)
@@ -1924,9 +1701,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 3)
@@ -1941,9 +1718,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (2, 4)
@@ -1958,9 +1735,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 0)
@@ -1975,9 +1752,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 1)
@@ -1992,9 +1769,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 2)
@@ -2009,9 +1786,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 3)
@@ -2026,9 +1803,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (3, 4)
@@ -2043,9 +1820,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 0)
@@ -2060,9 +1837,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 1)
@@ -2077,9 +1854,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 2)
@@ -2094,9 +1871,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 3)
@@ -2111,9 +1888,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
                 // tap (4, 4)
@@ -2128,15 +1905,26 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
                 }
-                Vector.Max(a00, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f)); Vector.Max(a01, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count); Vector.Max(a02, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(2 * Vector<float>.Count)); Vector.Max(a03, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(3 * Vector<float>.Count));
-                Vector.Max(a10, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 64)); Vector.Max(a11, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)Vector<float>.Count); Vector.Max(a12, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)(2 * Vector<float>.Count)); Vector.Max(a13, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)(3 * Vector<float>.Count));
-                Vector.Max(a20, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 128)); Vector.Max(a21, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)Vector<float>.Count); Vector.Max(a22, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)(2 * Vector<float>.Count)); Vector.Max(a23, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)(3 * Vector<float>.Count));
-                Vector.Max(a30, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 192)); Vector.Max(a31, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)Vector<float>.Count); Vector.Max(a32, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)(2 * Vector<float>.Count)); Vector.Max(a33, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)(3 * Vector<float>.Count));
+                a00 = Vector.Max(a00, Vector<float>.Zero); a01 = Vector.Max(a01, Vector<float>.Zero); a02 = Vector.Max(a02, Vector<float>.Zero); a03 = Vector.Max(a03, Vector<float>.Zero);
+                a10 = Vector.Max(a10, Vector<float>.Zero); a11 = Vector.Max(a11, Vector<float>.Zero); a12 = Vector.Max(a12, Vector<float>.Zero); a13 = Vector.Max(a13, Vector<float>.Zero);
+                a20 = Vector.Max(a20, Vector<float>.Zero); a21 = Vector.Max(a21, Vector<float>.Zero); a22 = Vector.Max(a22, Vector<float>.Zero); a23 = Vector.Max(a23, Vector<float>.Zero);
+                a30 = Vector.Max(a30, Vector<float>.Zero); a31 = Vector.Max(a31, Vector<float>.Zero); a32 = Vector.Max(a32, Vector<float>.Zero); a33 = Vector.Max(a33, Vector<float>.Zero);
+                if (keep)
+                {
+                    a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count); a02.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(2 * Vector<float>.Count)); a03.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(3 * Vector<float>.Count));
+                    a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64)); a11.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)Vector<float>.Count); a12.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)(2 * Vector<float>.Count)); a13.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)(3 * Vector<float>.Count));
+                    a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 896)); a21.StoreUnsafe(ref Unsafe.Add(ref y, f + 896), (nuint)Vector<float>.Count); a22.StoreUnsafe(ref Unsafe.Add(ref y, f + 896), (nuint)(2 * Vector<float>.Count)); a23.StoreUnsafe(ref Unsafe.Add(ref y, f + 896), (nuint)(3 * Vector<float>.Count));
+                    a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 960)); a31.StoreUnsafe(ref Unsafe.Add(ref y, f + 960), (nuint)Vector<float>.Count); a32.StoreUnsafe(ref Unsafe.Add(ref y, f + 960), (nuint)(2 * Vector<float>.Count)); a33.StoreUnsafe(ref Unsafe.Add(ref y, f + 960), (nuint)(3 * Vector<float>.Count));
+                }
+                Vector.Max(Vector.Max(Vector.Max(a00, a10), a20), a30).StoreUnsafe(ref Unsafe.Add(ref yp, f));
+                Vector.Max(Vector.Max(Vector.Max(a01, a11), a21), a31).StoreUnsafe(ref Unsafe.Add(ref yp, f), (nuint)Vector<float>.Count);
+                Vector.Max(Vector.Max(Vector.Max(a02, a12), a22), a32).StoreUnsafe(ref Unsafe.Add(ref yp, f), (nuint)(2 * Vector<float>.Count));
+                Vector.Max(Vector.Max(Vector.Max(a03, a13), a23), a33).StoreUnsafe(ref Unsafe.Add(ref yp, f), (nuint)(3 * Vector<float>.Count));
             }
             for (; f <= Filters - 2 * Vector<float>.Count; f += 2 * Vector<float>.Count)
             {
@@ -2154,9 +1942,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 1)
@@ -2169,9 +1957,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 608));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 640));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 2)
@@ -2184,9 +1972,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 640));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 672));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 3)
@@ -2199,9 +1987,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 672));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 704));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (0, 4)
@@ -2214,9 +2002,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 704));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 736));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 0)
@@ -2229,9 +2017,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 1)
@@ -2244,9 +2032,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 2)
@@ -2259,9 +2047,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 3)
@@ -2274,9 +2062,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (1, 4)
@@ -2289,9 +2077,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 0)
@@ -2304,9 +2092,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 1)
@@ -2319,9 +2107,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 2)
@@ -2334,9 +2122,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 3)
@@ -2349,9 +2137,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (2, 4)
@@ -2364,9 +2152,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 0)
@@ -2379,9 +2167,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 1)
@@ -2394,9 +2182,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 2)
@@ -2409,9 +2197,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 3)
@@ -2424,9 +2212,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (3, 4)
@@ -2439,9 +2227,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 0)
@@ -2454,9 +2242,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 1)
@@ -2469,9 +2257,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 2)
@@ -2484,9 +2272,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 3)
@@ -2499,9 +2287,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
                 // tap (4, 4)
@@ -2514,15 +2302,24 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
                 }
-                Vector.Max(a00, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f)); Vector.Max(a01, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
-                Vector.Max(a10, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 64)); Vector.Max(a11, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)Vector<float>.Count);
-                Vector.Max(a20, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 128)); Vector.Max(a21, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)Vector<float>.Count);
-                Vector.Max(a30, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 192)); Vector.Max(a31, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)Vector<float>.Count);
+                a00 = Vector.Max(a00, Vector<float>.Zero); a01 = Vector.Max(a01, Vector<float>.Zero);
+                a10 = Vector.Max(a10, Vector<float>.Zero); a11 = Vector.Max(a11, Vector<float>.Zero);
+                a20 = Vector.Max(a20, Vector<float>.Zero); a21 = Vector.Max(a21, Vector<float>.Zero);
+                a30 = Vector.Max(a30, Vector<float>.Zero); a31 = Vector.Max(a31, Vector<float>.Zero);
+                if (keep)
+                {
+                    a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
+                    a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64)); a11.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)Vector<float>.Count);
+                    a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 896)); a21.StoreUnsafe(ref Unsafe.Add(ref y, f + 896), (nuint)Vector<float>.Count);
+                    a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 960)); a31.StoreUnsafe(ref Unsafe.Add(ref y, f + 960), (nuint)Vector<float>.Count);
+                }
+                Vector.Max(Vector.Max(Vector.Max(a00, a10), a20), a30).StoreUnsafe(ref Unsafe.Add(ref yp, f));
+                Vector.Max(Vector.Max(Vector.Max(a01, a11), a21), a31).StoreUnsafe(ref Unsafe.Add(ref yp, f), (nuint)Vector<float>.Count);
             }
             for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
             {
@@ -2537,9 +2334,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 1)
@@ -2551,9 +2348,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 608));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 640));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 2)
@@ -2565,9 +2362,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 640));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 672));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 3)
@@ -2579,9 +2376,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 672));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 704));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (0, 4)
@@ -2593,9 +2390,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 704));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 736));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 0)
@@ -2607,9 +2404,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 1)
@@ -2621,9 +2418,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 2)
@@ -2635,9 +2432,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 3)
@@ -2649,9 +2446,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (1, 4)
@@ -2663,9 +2460,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 0)
@@ -2677,9 +2474,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 1)
@@ -2691,9 +2488,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 2)
@@ -2705,9 +2502,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 3)
@@ -2719,9 +2516,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (2, 4)
@@ -2733,9 +2530,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 0)
@@ -2747,9 +2544,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 1)
@@ -2761,9 +2558,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 2)
@@ -2775,9 +2572,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 3)
@@ -2789,9 +2586,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (3, 4)
@@ -2803,9 +2600,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 0)
@@ -2817,9 +2614,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 1)
@@ -2831,9 +2628,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 2)
@@ -2845,9 +2642,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 3)
@@ -2859,9 +2656,9 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
                 // tap (4, 4)
@@ -2873,519 +2670,23 @@ namespace ConvGen.Generated
                     a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
                     var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
                     a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
+                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 576));
                     a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
+                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 608));
                     a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
                 }
-                Vector.Max(a00, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
-                Vector.Max(a10, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 64));
-                Vector.Max(a20, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 128));
-                Vector.Max(a30, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 192));
-            }
-        }
-
-        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
-        private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
-        {
-            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
-            int f = 0;
-            for (; Vector<float>.Count >= 16 && f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                var a1 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector<float>.Count);
-                var a2 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(2 * Vector<float>.Count));
-                var a3 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(3 * Vector<float>.Count));
-                // tap (0, 0)
-                for (int c = 0; c < InputChannels; c++)
+                a00 = Vector.Max(a00, Vector<float>.Zero);
+                a10 = Vector.Max(a10, Vector<float>.Zero);
+                a20 = Vector.Max(a20, Vector<float>.Zero);
+                a30 = Vector.Max(a30, Vector<float>.Zero);
+                if (keep)
                 {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
+                    a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
+                    a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64));
+                    a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 896));
+                    a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 960));
                 }
-                // tap (0, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 32));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (0, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (0, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (0, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (1, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (1, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (1, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (1, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (1, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (2, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (2, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (2, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (2, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (2, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (3, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (3, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (3, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (3, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (3, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (4, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (4, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (4, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (4, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (4, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                Vector.Max(a0, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
-                Vector.Max(a1, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
-                Vector.Max(a2, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(2 * Vector<float>.Count));
-                Vector.Max(a3, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(3 * Vector<float>.Count));
-            }
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                // tap (0, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 32));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                Vector.Max(a0, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
-            }
-        }
-
-        /// <summary>One output pixel whose window overlaps the padding: x is the sample, only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
-        private static void ForwardBorder(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y)
-        {
-            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
-            int f = 0;
-            for (; Vector<float>.Count >= 16 && f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                var a1 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector<float>.Count);
-                var a2 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(2 * Vector<float>.Count));
-                var a3 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(3 * Vector<float>.Count));
-                for (int kh = khLo; kh < khHi; kh++)
-                {
-                    int row = (ih0 + kh * DilationHeight) * width;
-                    for (int kw = kwLo; kw < kwHi; kw++)
-                    {
-                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                        int ko = (kh * KernelWidth + kw) * 2048;
-                        for (int c = 0; c < InputChannels; c++)
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo + c));
-                            ref float kc = ref Unsafe.Add(ref k, ko + c * Filters + f);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                            a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                            a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                            a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                        }
-                    }
-                }
-                Vector.Max(a0, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
-                Vector.Max(a1, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
-                Vector.Max(a2, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(2 * Vector<float>.Count));
-                Vector.Max(a3, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(3 * Vector<float>.Count));
-            }
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                for (int kh = khLo; kh < khHi; kh++)
-                {
-                    int row = (ih0 + kh * DilationHeight) * width;
-                    for (int kw = kwLo; kw < kwHi; kw++)
-                    {
-                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                        int ko = (kh * KernelWidth + kw) * 2048;
-                        for (int c = 0; c < InputChannels; c++)
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo + c));
-                            ref float kc = ref Unsafe.Add(ref k, ko + c * Filters + f);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                        }
-                    }
-                }
-                Vector.Max(a0, Vector<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
+                Vector.Max(Vector.Max(Vector.Max(a00, a10), a20), a30).StoreUnsafe(ref Unsafe.Add(ref yp, f));
             }
         }
 
@@ -3630,44 +2931,6 @@ namespace ConvGen.Generated
     [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
     file static class MnistNetPooling
     {
-        /// <summary>max_pooling2d: y[n, oh, ow, c] = max of x over the window of (oh, ow), for samples [n0, n1); vectorized over channels.</summary>
-        public static void Forward2(ReadOnlySpan<float> x, Span<float> y, int n0, int n1)
-        {
-            const int H = 28, W = 28, C = 32, OH = 14, OW = 14, PH = 2, PW = 2, SH = 2, SW = 2, PadTop = 0, PadLeft = 0;
-            ref float xr = ref MemoryMarshal.GetReference(x);
-            ref float yr = ref MemoryMarshal.GetReference(y);
-            for (int n = n0; n < n1; n++)
-            {
-                for (int oh = 0; oh < OH; oh++)
-                {
-                    // The window's rows and columns, clipped to the input ('same' padding never wins a max).
-                    int h0 = Math.Max(oh * SH - PadTop, 0), h1 = Math.Min(oh * SH - PadTop + PH, H);
-                    for (int ow = 0; ow < OW; ow++)
-                    {
-                        int w0 = Math.Max(ow * SW - PadLeft, 0), w1 = Math.Min(ow * SW - PadLeft + PW, W);
-                        int o = ((n * OH + oh) * OW + ow) * C, first = ((n * H + h0) * W + w0) * C;
-                        int c = 0;
-                        for (; c <= C - Vector<float>.Count; c += Vector<float>.Count)
-                        {
-                            var best = Vector.LoadUnsafe(ref xr, (nuint)(first + c));
-                            for (int ih = h0; ih < h1; ih++)
-                            for (int iw = w0; iw < w1; iw++)
-                                best = Vector.Max(best, Vector.LoadUnsafe(ref xr, (nuint)(((n * H + ih) * W + iw) * C + c)));
-                            best.StoreUnsafe(ref yr, (nuint)(o + c));
-                        }
-                        for (; c < C; c++)
-                        {
-                            float best = Unsafe.Add(ref xr, first + c);
-                            for (int ih = h0; ih < h1; ih++)
-                            for (int iw = w0; iw < w1; iw++)
-                                best = MathF.Max(best, Unsafe.Add(ref xr, ((n * H + ih) * W + iw) * C + c));
-                            Unsafe.Add(ref yr, o + c) = best;
-                        }
-                    }
-                }
-            }
-        }
-
         /// <summary>max_pooling2d: each output gradient goes to the first input of its window that holds the maximum, only where the maximum is positive (conv2d's ReLU passed it); vectorized over channels.</summary>
         public static void Backward2(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int n0, int n1)
         {
@@ -3714,44 +2977,6 @@ namespace ConvGen.Generated
                                 Unsafe.Add(ref dxr, at) = hit ? g : 0f;
                                 open &= !hit;
                             }
-                        }
-                    }
-                }
-            }
-        }
-
-        /// <summary>max_pooling2d_1: y[n, oh, ow, c] = max of x over the window of (oh, ow), for samples [n0, n1); vectorized over channels.</summary>
-        public static void Forward4(ReadOnlySpan<float> x, Span<float> y, int n0, int n1)
-        {
-            const int H = 14, W = 14, C = 64, OH = 7, OW = 7, PH = 2, PW = 2, SH = 2, SW = 2, PadTop = 0, PadLeft = 0;
-            ref float xr = ref MemoryMarshal.GetReference(x);
-            ref float yr = ref MemoryMarshal.GetReference(y);
-            for (int n = n0; n < n1; n++)
-            {
-                for (int oh = 0; oh < OH; oh++)
-                {
-                    // The window's rows and columns, clipped to the input ('same' padding never wins a max).
-                    int h0 = Math.Max(oh * SH - PadTop, 0), h1 = Math.Min(oh * SH - PadTop + PH, H);
-                    for (int ow = 0; ow < OW; ow++)
-                    {
-                        int w0 = Math.Max(ow * SW - PadLeft, 0), w1 = Math.Min(ow * SW - PadLeft + PW, W);
-                        int o = ((n * OH + oh) * OW + ow) * C, first = ((n * H + h0) * W + w0) * C;
-                        int c = 0;
-                        for (; c <= C - Vector<float>.Count; c += Vector<float>.Count)
-                        {
-                            var best = Vector.LoadUnsafe(ref xr, (nuint)(first + c));
-                            for (int ih = h0; ih < h1; ih++)
-                            for (int iw = w0; iw < w1; iw++)
-                                best = Vector.Max(best, Vector.LoadUnsafe(ref xr, (nuint)(((n * H + ih) * W + iw) * C + c)));
-                            best.StoreUnsafe(ref yr, (nuint)(o + c));
-                        }
-                        for (; c < C; c++)
-                        {
-                            float best = Unsafe.Add(ref xr, first + c);
-                            for (int ih = h0; ih < h1; ih++)
-                            for (int iw = w0; iw < w1; iw++)
-                                best = MathF.Max(best, Unsafe.Add(ref xr, ((n * H + ih) * W + iw) * C + c));
-                            Unsafe.Add(ref yr, o + c) = best;
                         }
                     }
                 }

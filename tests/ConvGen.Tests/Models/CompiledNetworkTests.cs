@@ -92,6 +92,93 @@ public class CompiledNetworkTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>A compiled network whose convolutions have the next 2x2 pool fused in, and the Sequential of the same layers.</summary>
+    private static (CompiledNetwork Net, Sequential Sequential) FusedPair(string name, int maxBatchSize, int seed) => name switch
+    {
+        nameof(PoolFusedNet) => (new PoolFusedNet(maxBatchSize, seed), new Sequential(
+            new PoolFusedConv1(), new MaxPool2D(2), new PoolFusedConv2(), new MaxPool2D(2), new Flatten(), new Dense(3))
+            .Build(new Shape(12, 10, 3), seed)),
+        nameof(StridedPoolFusedNet) => (new StridedPoolFusedNet(maxBatchSize, seed), new Sequential(
+            new StridedPoolFusedConv1(), new MaxPool2D(2, padding: Padding.Same), new StridedPoolFusedConv2(), new MaxPool2D(2), new Flatten(), new Dense(5))
+            .Build(new Shape(16, 15, 4), seed)),
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [InlineData(nameof(PoolFusedNet), 1)]
+    [InlineData(nameof(PoolFusedNet), 2)]
+    [InlineData(nameof(StridedPoolFusedNet), 1)]
+    [InlineData(nameof(StridedPoolFusedNet), 2)]
+    public void Networks_with_a_fused_pool_match_the_Sequential_forward_backward_and_in_Predict(string name, int threads)
+    {
+        Parallelism.Threads = threads;
+        try
+        {
+            var (net, sequential) = FusedPair(name, maxBatchSize: 9, seed: 7);
+            AssertPoolsFused(net);
+            foreach (var ((_, expected), (parameter, actual)) in sequential.NamedParameters().Zip(net.NamedParameters()))
+                Assert.True(expected.Span.SequenceEqual(actual.Span), $"{parameter} initialized differently");
+
+            foreach (int batch in new[] { 9, 1, 4 })
+            {
+                var x = RandomBatch(net.InputShape, batch, seed: 10 + batch);
+                var y = sequential.Forward(x, training: true);
+                AssertClose(y.Span, net.Forward(x).Span, 1e-5f, $"forward, batch {batch}");
+
+                var g = RandomBatch(net.OutputShape, batch, seed: 200 + batch);
+                sequential.ZeroGradients();
+                sequential.Backward(g);
+                net.ZeroGradients();
+                net.Backward(g);
+                AssertClose(SequentialGradients(sequential), net.GradientBuffer, 1e-5f, $"gradients, batch {batch}");
+
+                // Predict skips storing the convolutions' own outputs; the pooled values it passes on are the same.
+                AssertClose(y.Span, net.Predict(x, batchSize: 4).Span, 1e-5f, $"Predict, batch {batch}");
+            }
+        }
+        finally
+        {
+            Parallelism.Threads = Environment.ProcessorCount;
+        }
+    }
+
+    /// <summary>
+    /// Whether the generator fused each pool into the convolution before it: a fused pool has no forward method of its own
+    /// (layers 1 and 3 are the convolutions, 2 and 4 their pools, in both fused test networks).
+    /// </summary>
+    private static void AssertPoolsFused(CompiledNetwork net)
+    {
+        const System.Reflection.BindingFlags Private = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
+        var type = net.GetType();
+        Assert.NotNull(type.GetMethod("Forward1", Private));
+        Assert.NotNull(type.GetMethod("Forward3", Private));
+        Assert.Null(type.GetMethod("Forward2", Private));
+        Assert.Null(type.GetMethod("Forward4", Private));
+    }
+
+    [Fact]
+    public void Backward_after_Predict_is_refused_because_Predict_keeps_only_what_inference_needs()
+    {
+        var net = new PoolFusedNet(maxBatchSize: 4, seed: 1);
+        var x = RandomBatch(net.InputShape, 4, seed: 1);
+        var g = RandomBatch(net.OutputShape, 4, seed: 2);
+        net.Forward(x);
+        net.ZeroGradients();
+        net.Backward(g);
+        var expected = net.GradientBuffer.ToArray();
+
+        net.Forward(x);
+        net.Predict(RandomBatch(net.InputShape, 3, seed: 3));
+        var error = Assert.Throws<InvalidOperationException>(() => net.Backward(g));
+        Assert.Contains("Predict or Evaluate ran after the last Forward", error.Message);
+
+        // A new Forward stores every activation again, and the gradients are those of the first pass.
+        net.Forward(x);
+        net.ZeroGradients();
+        net.Backward(g);
+        Assert.True(expected.AsSpan().SequenceEqual(net.GradientBuffer), "gradients after Forward, Predict, Forward differ from Forward alone");
+    }
+
     [Fact]
     public void Tutorial_network_trains_like_the_Sequential_of_the_same_layers()
     {

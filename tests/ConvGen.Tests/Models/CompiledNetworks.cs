@@ -31,3 +31,41 @@ public partial class SmallNetConv1;
 
 [Conv2D(3, 2, Filters = 6, InputChannels = 5, Stride = 2, Activation = Activation.ReLU, UseBias = false)]
 public partial class SmallNetConv2;
+
+/// <summary>
+/// Convolutions with the next 2x2 max pool fused into their forward kernel: a Same one on 3 channels with 20 filters (vector
+/// blocks and scalar filters at every width), then a Valid one without ReLU or bias whose output is pooled as is.
+/// </summary>
+[Input(12, 10, 3)]
+[Conv2D(3, 3, Filters = 20, Padding = Padding.Same, Activation = Activation.ReLU)]
+[MaxPool2D(2)]
+[Conv2D(3, 2, Filters = 8, UseBias = false)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(3)]
+public partial class PoolFusedNet;
+
+[Conv2D(3, 3, Filters = 20, InputChannels = 3, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class PoolFusedConv1;
+
+[Conv2D(3, 2, Filters = 8, InputChannels = 20, UseBias = false)]
+public partial class PoolFusedConv2;
+
+/// <summary>
+/// A fused pool after a strided, dilated Same convolution with 64 filters (4-vector blocks at 16 floats a vector), whose
+/// padding is uneven, and a Same-padded pool (which pads nothing on an even input).
+/// </summary>
+[Input(16, 15, 4)]
+[Conv2D(5, 5, Filters = 64, Stride = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+[MaxPool2D(2, Padding = Padding.Same)]
+[Conv2D(3, 3, Filters = 16, Dilation = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(5)]
+public partial class StridedPoolFusedNet;
+
+[Conv2D(5, 5, Filters = 64, InputChannels = 4, Stride = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class StridedPoolFusedConv1;
+
+[Conv2D(3, 3, Filters = 16, InputChannels = 64, Dilation = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class StridedPoolFusedConv2;
