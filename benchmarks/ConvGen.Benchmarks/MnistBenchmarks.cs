@@ -14,7 +14,8 @@ public partial class MnistConv2;
 
 /// <summary>
 /// The TF2 tutorial's MNIST model through the runtime's Sequential: one training step on a batch of 50 (forward, loss,
-/// backward, Adam) and inference on a batch of 500. Times are per image (OperationsPerInvoke), so images/s = 1 / time.
+/// backward, Adam) and inference (Predict) on batches of 500 and of 50. Times are per image (OperationsPerInvoke), so
+/// images/s = 1 / time.
 /// </summary>
 public class MnistModel
 {
@@ -46,7 +47,10 @@ public class MnistModel
     public float TrainStep() => _model.TrainStep(_x, _labels);
 
     [Benchmark(OperationsPerInvoke = InferBatch)]
-    public Tensor Inference() => _model.Forward(_xInfer);
+    public Tensor Inference() => _model.Predict(_xInfer, batchSize: InferBatch);
+
+    [Benchmark(OperationsPerInvoke = TrainBatch)]
+    public Tensor InferenceBatch50() => _model.Predict(_x, batchSize: TrainBatch);
 }
 
 /// <summary>The same model as <see cref="MnistModel"/>, compiled from stacked attributes.</summary>
@@ -61,8 +65,8 @@ public class MnistModel
 public partial class MnistNet;
 
 /// <summary>
-/// <see cref="MnistModel"/>'s two measurements on the compiled <see cref="MnistNet"/>: a training step on a batch of 50 and
-/// inference on a batch of 500, per image.
+/// <see cref="MnistModel"/>'s measurements on the compiled <see cref="MnistNet"/>: a training step on a batch of 50 and
+/// inference (Predict) on batches of 500 and of 50, per image.
 /// </summary>
 public class CompiledMnistModel
 {
@@ -93,5 +97,8 @@ public class CompiledMnistModel
     public float TrainStep() => _net.TrainStep(_x, _labels, out _);
 
     [Benchmark(OperationsPerInvoke = InferBatch)]
-    public Tensor Inference() => _net.Forward(_xInfer);
+    public Tensor Inference() => _net.Predict(_xInfer, batchSize: InferBatch);
+
+    [Benchmark(OperationsPerInvoke = TrainBatch)]
+    public Tensor InferenceBatch50() => _net.Predict(_x, batchSize: TrainBatch);
 }

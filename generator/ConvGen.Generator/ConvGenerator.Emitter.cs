@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Text.RegularExpressions;
 using ConvGen.Generator.Helpers;
 using ConvGen.Generator.Models;
 
@@ -37,7 +38,7 @@ public sealed partial class ConvGenerator
             return w.ToString();
         }
 
-        internal static string KernelClassName(Conv2DModel m) => m.ClassName.TrimStart('@') + "Kernels";
+        internal static string KernelClassName(Conv2DModel m) => m.ClassName.TrimStart('@') + (m.Wide ? "Kernels512" : "Kernels");
 
         private static int ExtentH(Conv2DModel m) => (m.KernelHeight - 1) * m.DilationHeight + 1;
 
@@ -211,15 +212,39 @@ public sealed partial class ConvGenerator
         // ------------------------------------------------------------------------------------------------
         internal static void EmitKernelClass(CodeWriter w, Conv2DModel m)
         {
+            EmitKernelClassCore(w, m);
+            if (!m.Fixed) return;
+            // A network layer's kernels again with Vector512 for Vector<T>: each lane does the same arithmetic, so the results
+            // are the same at either width; the Vector<T> entry points call these when 512-bit vectors are accelerated and
+            // Vector<T> is narrower (its default on AVX-512 machines).
+            var wide = new CodeWriter();
+            EmitKernelClassCore(wide, m with { Wide = true });
+            string text = Regex.Replace(wide.ToString(), @"\bVector(?=<float>|\.)", "Vector512");
+            w.Line();
+            foreach (var line in text.TrimEnd().Split('\n')) w.Line(line.TrimEnd('\r'));
+        }
+
+        /// <summary>In a network layer's Vector&lt;T&gt; kernels, the call of the Vector512 copy when that is the wider one.</summary>
+        private static void EmitWideDispatch(CodeWriter w, Conv2DModel m, string call)
+        {
+            if (!m.Fixed || m.Wide) return;
+            w.Line("// Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).");
+            string wide = KernelClassName(m with { Wide = true });
+            w.L($"if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) {{ {wide}.{call}; return; }}");
+        }
+
+        private static void EmitKernelClassCore(CodeWriter w, Conv2DModel m)
+        {
             w.Open("namespace ConvGen.Generated");
             w.Line("using System;");
             w.Line("using System.Buffers;");
             w.Line("using System.Numerics;");
             w.Line("using System.Runtime.CompilerServices;");
             w.Line("using System.Runtime.InteropServices;");
+            if (m.Wide) w.Line("using System.Runtime.Intrinsics;");
             w.Line("using ConvGen.Internal;");
             w.Line();
-            w.L($"/// <summary>The arithmetic of <see cref=\"global::{m.FullName}\"/>: every size below is a constant the JIT folds into the loops.</summary>");
+            w.L($"/// <summary>The arithmetic of <see cref=\"global::{m.FullName}\"/>{(m.Wide ? " with 512-bit vectors" : "")}: every size below is a constant the JIT folds into the loops.</summary>");
             w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{Version}\")]");
             w.L($"file static class {KernelClassName(m)}");
             w.Open();
@@ -436,6 +461,7 @@ public sealed partial class ConvGenerator
         {
             w.Line($"public static void Forward(ReadOnlySpan<float> input, int batch, {Size(m)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
             w.Open();
+            EmitWideDispatch(w, m, "Forward(input, batch, weights, bias, output)");
             EmitChecksAndGeometry(w, m, "output", Pass.Forward);
             w.Line();
             w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
@@ -470,6 +496,7 @@ public sealed partial class ConvGenerator
             w.Line($"public static void BackwardWeights(ReadOnlySpan<float> input, int batch, {Size(m)}ReadOnlySpan<float> outputGradient,");
             w.Line("    Span<float> weightsGradient, Span<float> biasGradient)");
             w.Open();
+            EmitWideDispatch(w, m, "BackwardWeights(input, batch, outputGradient, weightsGradient, biasGradient)");
             EmitChecksAndGeometry(w, m, "outputGradient", Pass.Weights);
             w.Line();
             w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
@@ -495,6 +522,7 @@ public sealed partial class ConvGenerator
 
             w.Line($"public static void BackwardInput(int batch, {Size(m)}ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)");
             w.Open();
+            EmitWideDispatch(w, m, "BackwardInput(batch, weights, outputGradient, inputGradient)");
             EmitChecksAndGeometry(w, m, "outputGradient", Pass.Input);
             w.Line();
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
@@ -716,6 +744,11 @@ public sealed partial class ConvGenerator
             w.Close();
         }
 
+        /// <summary>A network layer's output height and width.</summary>
+        private static (int Height, int Width) FixedOutputSize(Conv2DModel m) => (
+            m.Same ? (m.FixedHeight - 1) / m.StrideHeight + 1 : (m.FixedHeight - ExtentH(m)) / m.StrideHeight + 1,
+            m.Same ? (m.FixedWidth - 1) / m.StrideWidth + 1 : (m.FixedWidth - ExtentW(m)) / m.StrideWidth + 1);
+
         /// <summary>
         /// The padded image a pooled forward pass reads: for 'same' padding with some padding, each sample is copied into a zeroed
         /// image with the padding around it, so every window is whole (a zero input adds nothing to a sum); otherwise the input
@@ -725,7 +758,7 @@ public sealed partial class ConvGenerator
         {
             int height = m.FixedHeight, width = m.FixedWidth;
             if (!m.Same) return (false, 0, 0, height, width);
-            int outputHeight = (height - 1) / m.StrideHeight + 1, outputWidth = (width - 1) / m.StrideWidth + 1;
+            var (outputHeight, outputWidth) = FixedOutputSize(m);
             int totalH = Math.Max((outputHeight - 1) * m.StrideHeight + ExtentH(m) - height, 0);
             int totalW = Math.Max((outputWidth - 1) * m.StrideWidth + ExtentW(m) - width, 0);
             return (totalH + totalW > 0, totalH / 2, totalW / 2, height + totalH, width + totalW);
@@ -746,10 +779,15 @@ public sealed partial class ConvGenerator
             w.Line("/// </summary>");
             w.Line("public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)");
             w.Open();
-            EmitFixedGeometry(w, m, backward: true);
+            EmitWideDispatch(w, m, "ForwardPooled(input, batch, weights, bias, output, pooled)");
+            var (outputHeight, outputWidth) = FixedOutputSize(m);
+            w.L($"// Sizes fixed by the network: a {m.FixedHeight}x{m.FixedWidth}x{m.InputChannels} input, a {outputHeight}x{outputWidth}x{m.Filters} output.");
+            w.L($"const int height = {m.FixedHeight}, width = {m.FixedWidth}, outputHeight = {outputHeight}, outputWidth = {outputWidth};");
             w.Line("const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;");
             if (copy)
             {
+                w.Line("// TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.");
+                w.L($"const int padTop = {top}, padLeft = {left};");
                 w.L($"// Each sample is copied into a zeroed {paddedHeight}x{paddedWidth} image with the padding around it: every window is whole, and the");
                 w.Line("// padding's zeros add nothing, so no pixel needs a clamped window.");
                 w.L($"const int paddedHeight = {paddedHeight}, paddedWidth = {paddedWidth};");
@@ -799,7 +837,7 @@ public sealed partial class ConvGenerator
         private static void EmitForwardPoolTile(CodeWriter w, Conv2DModel m)
         {
             var (_, _, _, _, paddedWidth) = PaddedImage(m);
-            int outputWidth = m.Same ? (m.FixedWidth - 1) / m.StrideWidth + 1 : (m.FixedWidth - ExtentW(m)) / m.StrideWidth + 1;
+            int outputWidth = FixedOutputSize(m).Width;
             int right = m.StrideWidth * m.InputChannels, down = m.StrideHeight * paddedWidth * m.InputChannels;
             int[] xs = [0, right, down, down + right];
             int[] ys = [0, m.Filters, outputWidth * m.Filters, (outputWidth + 1) * m.Filters];
@@ -807,7 +845,8 @@ public sealed partial class ConvGenerator
             w.Line("/// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>");
             w.Line("private static void ForwardPoolTile(ref float x, ref float k, ref float b, bool keep, ref float y, ref float yp)");
             w.Open();
-            w.L($"const int rowStep = DilationHeight * {paddedWidth} * InputChannels; // input elements between two kernel rows of the (padded) image");
+            if (m.KernelHeight > 1 || !m.Unrolled) // a one-row unrolled window never moves down a row
+                w.L($"const int rowStep = DilationHeight * {paddedWidth} * InputChannels; // input elements between two kernel rows of the (padded) image");
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
                 var js = Enumerable.Range(0, u).ToArray();

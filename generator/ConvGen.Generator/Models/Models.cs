@@ -45,11 +45,13 @@ internal sealed record Conv2DModel(
     int DilationHeight, int DilationWidth,
     int Padding, bool UseBias, int Activation,
     bool Unrolled,
-    int FixedHeight = 0, int FixedWidth = 0, bool FuseRelu = false, bool FusePool = false)
+    int FixedHeight = 0, int FixedWidth = 0, bool FuseRelu = false, bool FusePool = false, bool Wide = false)
 {
     /// <summary>A layer of a compiled network: the input size is a constant and the kernels have no size parameters.</summary>
     public bool Fixed => FixedHeight > 0;
 
+    // Wide: the Vector512 copy of a network layer's kernels, which the Vector<T> ones call when Vector<T> is narrower and
+    // 512-bit vectors are accelerated (Vector<T> stays 256-bit on AVX-512 machines unless DOTNET_MaxVectorTBitWidth says otherwise).
     // FusePool: the network's next layer is a 2x2, stride-2 max pool whose windows tile this layer's (even-sized) output, so
     // the forward kernel is ForwardPooled, one register tile per pooling window, instead of Forward.
 

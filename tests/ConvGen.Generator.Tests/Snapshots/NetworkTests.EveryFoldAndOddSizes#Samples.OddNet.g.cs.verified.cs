@@ -272,6 +272,8 @@ namespace ConvGen.Generated
 
         public static void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { OddNet_conv2dKernels512.Forward(input, batch, weights, bias, output); return; }
             // Sizes fixed by the network: a 13x11x2 input, a 13x11x5 output.
             const int height = 13, width = 11, outputHeight = 13, outputWidth = 11;
             const int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
@@ -343,6 +345,8 @@ namespace ConvGen.Generated
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> outputGradient,
             Span<float> weightsGradient, Span<float> biasGradient)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { OddNet_conv2dKernels512.BackwardWeights(input, batch, outputGradient, weightsGradient, biasGradient); return; }
             // Sizes fixed by the network: a 13x11x2 input, a 13x11x5 output.
             const int height = 13, width = 11, outputHeight = 13, outputWidth = 11;
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
@@ -397,6 +401,8 @@ namespace ConvGen.Generated
 
         public static void BackwardInput(int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { OddNet_conv2dKernels512.BackwardInput(batch, weights, outputGradient, inputGradient); return; }
             // Sizes fixed by the network: a 13x11x2 input, a 13x11x5 output.
             const int height = 13, width = 11, outputHeight = 13, outputWidth = 11;
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
@@ -1124,6 +1130,870 @@ namespace ConvGen.Generated
     using System.Numerics;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
+    using System.Runtime.Intrinsics;
+    using ConvGen.Internal;
+
+    /// <summary>The arithmetic of <see cref="global::Samples.OddNet"/> with 512-bit vectors: every size below is a constant the JIT folds into the loops.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
+    file static class OddNet_conv2dKernels512
+    {
+        private const int KernelHeight = 3, KernelWidth = 3, InputChannels = 2, Filters = 5;
+        private const int StrideHeight = 1, StrideWidth = 1, DilationHeight = 1, DilationWidth = 1;
+
+        public static void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
+        {
+            // Sizes fixed by the network: a 13x11x2 input, a 13x11x5 output.
+            const int height = 13, width = 11, outputHeight = 13, outputWidth = 11;
+            const int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
+            // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
+            const int padTop = 1, padLeft = 1;
+            // Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).
+            const int ohLo = 1, ohHi = 12, owLo = 1, owHi = 10;
+
+            ref float x = ref MemoryMarshal.GetReference(input);
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float y = ref MemoryMarshal.GetReference(output);
+
+            // y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]
+            for (int n = 0; n < batch; n++)
+            {
+                int sample = n * height * width * InputChannels;
+                for (int oh = 0; oh < outputHeight; oh++)
+                {
+                    int ih0 = oh * StrideHeight - padTop;
+                    // Kernel rows that land inside the input for this output row.
+                    int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
+                    int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
+                    bool interiorRow = oh >= ohLo && oh < ohHi;
+                    int ow = 0;
+                    // Left border (the whole row when the row is not interior): window clamped to the input.
+                    for (; ow < (interiorRow ? owLo : outputWidth); ow++)
+                    {
+                        int iw0 = ow * StrideWidth - padLeft;
+                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
+                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                    // Interior: the whole window is inside the input, no checks.
+                    int interiorEnd = interiorRow ? owHi : 0;
+                    for (; ow + 4 <= interiorEnd; ow += 4)
+                    {
+                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                    for (; ow < interiorEnd; ow++)
+                    {
+                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        ForwardInterior(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                    // Right border.
+                    for (; ow < outputWidth; ow++)
+                    {
+                        int iw0 = ow * StrideWidth - padLeft;
+                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
+                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                }
+            }
+        }
+
+        public static void Backward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
+            Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
+        {
+            BackwardWeights(input, batch, outputGradient, weightsGradient, biasGradient);
+            if (!inputGradient.IsEmpty) BackwardInput(batch, weights, outputGradient, inputGradient);
+        }
+
+        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> outputGradient,
+            Span<float> weightsGradient, Span<float> biasGradient)
+        {
+            // Sizes fixed by the network: a 13x11x2 input, a 13x11x5 output.
+            const int height = 13, width = 11, outputHeight = 13, outputWidth = 11;
+            // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
+            const int padTop = 1, padLeft = 1;
+
+            ref float x = ref MemoryMarshal.GetReference(input);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
+            ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
+
+            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f].
+            ref float db = ref MemoryMarshal.GetReference(biasGradient);
+            for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)
+            {
+                int f = 0;
+                for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+                {
+                    (Vector512.LoadUnsafe(ref db, (nuint)f) + Vector512.LoadUnsafe(ref g, (nuint)(pixel + f))).StoreUnsafe(ref db, (nuint)f);
+                }
+                for (; f < Filters; f++)
+                {
+                    Unsafe.Add(ref db, f) += Unsafe.Add(ref g, pixel + f);
+                }
+            }
+
+            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
+            for (int n = 0; n < batch; n++)
+            {
+                int sample = n * height * width * InputChannels;
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    // Output rows whose tap row kh lands inside the input.
+                    int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;
+                    int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
+                    int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
+                    if (ohStart >= ohEnd) continue;
+                    for (int kw = 0; kw < KernelWidth; kw++)
+                    {
+                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
+                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
+                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
+                        if (owStart >= owEnd) continue;
+                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                    }
+                }
+            }
+        }
+
+        public static void BackwardInput(int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        {
+            // Sizes fixed by the network: a 13x11x2 input, a 13x11x5 output.
+            const int height = 13, width = 11, outputHeight = 13, outputWidth = 11;
+            // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
+            const int padTop = 1, padLeft = 1;
+
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
+            ref float dx = ref MemoryMarshal.GetReference(inputGradient);
+            // Fewer channels than a vector: per output pixel, h[(kh, kw, c)] = sum over f of g[pixel, f] * k[kh, kw, c, f] for all 18 taps at
+            // once, vectorized along (kh, kw, c) with kt[f, (kh, kw, c)] (zero-padded to 32); then h is added to the input positions.
+            const int Taps = 18, PaddedTaps = 32;
+            float[] transposed = ArrayPool<float>.Shared.Rent(Filters * PaddedTaps);
+            float[] partial = ArrayPool<float>.Shared.Rent(4 * PaddedTaps);
+            for (int f = 0; f < Filters; f++)
+            for (int t = 0; t < PaddedTaps; t++)
+                transposed[f * PaddedTaps + t] = t < Taps ? Unsafe.Add(ref k, t * Filters + f) : 0f;
+            ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
+            ref float h = ref MemoryMarshal.GetArrayDataReference(partial);
+            for (int n = 0; n < batch; n++)
+            {
+                int sample = n * height * width * InputChannels;
+                for (int oh = 0; oh < outputHeight; oh++)
+                {
+                    int ih0 = oh * StrideHeight - padTop;
+                    int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
+                    int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
+                    int ow = 0;
+                    for (; ow + 4 <= outputWidth; ow += 4)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);
+                        int t = 0;
+                        for (; t <= PaddedTaps - 2 * Vector512<float>.Count; t += 2 * Vector512<float>.Count)
+                        {
+                            var a00 = Vector512<float>.Zero; var a01 = Vector512<float>.Zero;
+                            var a10 = Vector512<float>.Zero; var a11 = Vector512<float>.Zero;
+                            var a20 = Vector512<float>.Zero; var a21 = Vector512<float>.Zero;
+                            var a30 = Vector512<float>.Zero; var a31 = Vector512<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector512.LoadUnsafe(ref kf);
+                                var w1 = Vector512.LoadUnsafe(ref kf, (nuint)Vector512<float>.Count);
+                                var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                                a00 = Vector512.FusedMultiplyAdd(g0, w0, a00); a01 = Vector512.FusedMultiplyAdd(g0, w1, a01);
+                                var g1 = Vector512.Create(Unsafe.Add(ref gp, f + 5));
+                                a10 = Vector512.FusedMultiplyAdd(g1, w0, a10); a11 = Vector512.FusedMultiplyAdd(g1, w1, a11);
+                                var g2 = Vector512.Create(Unsafe.Add(ref gp, f + 10));
+                                a20 = Vector512.FusedMultiplyAdd(g2, w0, a20); a21 = Vector512.FusedMultiplyAdd(g2, w1, a21);
+                                var g3 = Vector512.Create(Unsafe.Add(ref gp, f + 15));
+                                a30 = Vector512.FusedMultiplyAdd(g3, w0, a30); a31 = Vector512.FusedMultiplyAdd(g3, w1, a31);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector512<float>.Count);
+                            a10.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t)); a11.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t), (nuint)Vector512<float>.Count);
+                            a20.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t)); a21.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t), (nuint)Vector512<float>.Count);
+                            a30.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t)); a31.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t), (nuint)Vector512<float>.Count);
+                        }
+                        for (; t <= PaddedTaps - Vector512<float>.Count; t += Vector512<float>.Count)
+                        {
+                            var a00 = Vector512<float>.Zero;
+                            var a10 = Vector512<float>.Zero;
+                            var a20 = Vector512<float>.Zero;
+                            var a30 = Vector512<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector512.LoadUnsafe(ref kf);
+                                var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                                a00 = Vector512.FusedMultiplyAdd(g0, w0, a00);
+                                var g1 = Vector512.Create(Unsafe.Add(ref gp, f + 5));
+                                a10 = Vector512.FusedMultiplyAdd(g1, w0, a10);
+                                var g2 = Vector512.Create(Unsafe.Add(ref gp, f + 10));
+                                a20 = Vector512.FusedMultiplyAdd(g2, w0, a20);
+                                var g3 = Vector512.Create(Unsafe.Add(ref gp, f + 15));
+                                a30 = Vector512.FusedMultiplyAdd(g3, w0, a30);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
+                            a10.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t));
+                            a20.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t));
+                            a30.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t));
+                        }
+                        for (int i = 0; i < 4; i++)
+                        {
+                            int iw0 = (ow + i) * StrideWidth - padLeft;
+                            int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
+                            int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
+                            for (int kh = khLo; kh < khHi; kh++)
+                            for (int kw = kwLo; kw < kwHi; kw++)
+                            for (int c = 0; c < InputChannels; c++)
+                                Unsafe.Add(ref dx, sample + ((ih0 + kh * DilationHeight) * width + iw0 + kw * DilationWidth) * InputChannels + c)
+                                    += Unsafe.Add(ref h, i * PaddedTaps + (kh * KernelWidth + kw) * InputChannels + c);
+                        }
+                    }
+                    for (; ow + 1 <= outputWidth; ow += 1)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);
+                        int t = 0;
+                        for (; t <= PaddedTaps - 2 * Vector512<float>.Count; t += 2 * Vector512<float>.Count)
+                        {
+                            var a00 = Vector512<float>.Zero; var a01 = Vector512<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector512.LoadUnsafe(ref kf);
+                                var w1 = Vector512.LoadUnsafe(ref kf, (nuint)Vector512<float>.Count);
+                                var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                                a00 = Vector512.FusedMultiplyAdd(g0, w0, a00); a01 = Vector512.FusedMultiplyAdd(g0, w1, a01);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector512<float>.Count);
+                        }
+                        for (; t <= PaddedTaps - Vector512<float>.Count; t += Vector512<float>.Count)
+                        {
+                            var a00 = Vector512<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector512.LoadUnsafe(ref kf);
+                                var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                                a00 = Vector512.FusedMultiplyAdd(g0, w0, a00);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
+                        }
+                        for (int i = 0; i < 1; i++)
+                        {
+                            int iw0 = (ow + i) * StrideWidth - padLeft;
+                            int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
+                            int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
+                            for (int kh = khLo; kh < khHi; kh++)
+                            for (int kw = kwLo; kw < kwHi; kw++)
+                            for (int c = 0; c < InputChannels; c++)
+                                Unsafe.Add(ref dx, sample + ((ih0 + kh * DilationHeight) * width + iw0 + kw * DilationWidth) * InputChannels + c)
+                                    += Unsafe.Add(ref h, i * PaddedTaps + (kh * KernelWidth + kw) * InputChannels + c);
+                        }
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(transposed);
+            ArrayPool<float>.Shared.Return(partial);
+        }
+
+        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
+        {
+            int f = 0;
+            for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+            {
+                var bias0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                // tap (0, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 6));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 5);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 5));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 7));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 10);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 6));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 8));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 15);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 5));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 7));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 9));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 20);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 6));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 8));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 10));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 25);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 5));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 7));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 9));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 11));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 30);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 6));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 35);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 3));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 5));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 7));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 40);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 2));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 4));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 6));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 45);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 3));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 5));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 7));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 50);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 2));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 4));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 6));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 55);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 3));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 5));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 7));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 60);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 65);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 5));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 7));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 70);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 2));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 4));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 6));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 75);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 3));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 5));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 7));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 80);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 2));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 4));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 6));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 85);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 3));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 5));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 7));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                Vector512.Max(a00, Vector512<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
+                Vector512.Max(a10, Vector512<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 5));
+                Vector512.Max(a20, Vector512<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 10));
+                Vector512.Max(a30, Vector512<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 15));
+            }
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
+                // tap (0, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f);
+                    s0 += Unsafe.Add(ref x, 0) * kc; s1 += Unsafe.Add(ref x, 2) * kc; s2 += Unsafe.Add(ref x, 4) * kc; s3 += Unsafe.Add(ref x, 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 5);
+                    s0 += Unsafe.Add(ref x, 1) * kc; s1 += Unsafe.Add(ref x, 3) * kc; s2 += Unsafe.Add(ref x, 5) * kc; s3 += Unsafe.Add(ref x, 7) * kc;
+                }
+                // tap (0, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 10);
+                    s0 += Unsafe.Add(ref x, 2) * kc; s1 += Unsafe.Add(ref x, 4) * kc; s2 += Unsafe.Add(ref x, 6) * kc; s3 += Unsafe.Add(ref x, 8) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 15);
+                    s0 += Unsafe.Add(ref x, 3) * kc; s1 += Unsafe.Add(ref x, 5) * kc; s2 += Unsafe.Add(ref x, 7) * kc; s3 += Unsafe.Add(ref x, 9) * kc;
+                }
+                // tap (0, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 20);
+                    s0 += Unsafe.Add(ref x, 4) * kc; s1 += Unsafe.Add(ref x, 6) * kc; s2 += Unsafe.Add(ref x, 8) * kc; s3 += Unsafe.Add(ref x, 10) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 25);
+                    s0 += Unsafe.Add(ref x, 5) * kc; s1 += Unsafe.Add(ref x, 7) * kc; s2 += Unsafe.Add(ref x, 9) * kc; s3 += Unsafe.Add(ref x, 11) * kc;
+                }
+                // tap (1, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f + 30);
+                    s0 += Unsafe.Add(ref x, rowStep) * kc; s1 += Unsafe.Add(ref x, rowStep + 2) * kc; s2 += Unsafe.Add(ref x, rowStep + 4) * kc; s3 += Unsafe.Add(ref x, rowStep + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 35);
+                    s0 += Unsafe.Add(ref x, rowStep + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 3) * kc; s2 += Unsafe.Add(ref x, rowStep + 5) * kc; s3 += Unsafe.Add(ref x, rowStep + 7) * kc;
+                }
+                // tap (1, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 40);
+                    s0 += Unsafe.Add(ref x, rowStep + 2) * kc; s1 += Unsafe.Add(ref x, rowStep + 2 + 2) * kc; s2 += Unsafe.Add(ref x, rowStep + 2 + 4) * kc; s3 += Unsafe.Add(ref x, rowStep + 2 + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 45);
+                    s0 += Unsafe.Add(ref x, rowStep + 2 + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 2 + 3) * kc; s2 += Unsafe.Add(ref x, rowStep + 2 + 5) * kc; s3 += Unsafe.Add(ref x, rowStep + 2 + 7) * kc;
+                }
+                // tap (1, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 50);
+                    s0 += Unsafe.Add(ref x, rowStep + 4) * kc; s1 += Unsafe.Add(ref x, rowStep + 4 + 2) * kc; s2 += Unsafe.Add(ref x, rowStep + 4 + 4) * kc; s3 += Unsafe.Add(ref x, rowStep + 4 + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 55);
+                    s0 += Unsafe.Add(ref x, rowStep + 4 + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 4 + 3) * kc; s2 += Unsafe.Add(ref x, rowStep + 4 + 5) * kc; s3 += Unsafe.Add(ref x, rowStep + 4 + 7) * kc;
+                }
+                // tap (2, 0)
+                {
+                    float kc = Unsafe.Add(ref k, f + 60);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 2) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 4) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 65);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 3) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 5) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 7) * kc;
+                }
+                // tap (2, 1)
+                {
+                    float kc = Unsafe.Add(ref k, f + 70);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 2) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 2 + 2) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 2 + 4) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 2 + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 75);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 2 + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 2 + 3) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 2 + 5) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 2 + 7) * kc;
+                }
+                // tap (2, 2)
+                {
+                    float kc = Unsafe.Add(ref k, f + 80);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 4) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 4 + 2) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 4 + 4) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 4 + 6) * kc;
+                }
+                {
+                    float kc = Unsafe.Add(ref k, f + 85);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 4 + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 4 + 3) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 4 + 5) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 4 + 7) * kc;
+                }
+                Unsafe.Add(ref y, f) = MathF.Max(s0, 0f); Unsafe.Add(ref y, f + 5) = MathF.Max(s1, 0f); Unsafe.Add(ref y, f + 10) = MathF.Max(s2, 0f); Unsafe.Add(ref y, f + 15) = MathF.Max(s3, 0f);
+            }
+        }
+
+        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
+        private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
+        {
+            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
+            int f = 0;
+            for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+            {
+                var a0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                // tap (0, 0)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 0));
+                    ref float kc = ref Unsafe.Add(ref k, f);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 1));
+                    ref float kc = ref Unsafe.Add(ref k, f + 5);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (0, 1)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 2));
+                    ref float kc = ref Unsafe.Add(ref k, f + 10);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 3));
+                    ref float kc = ref Unsafe.Add(ref k, f + 15);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (0, 2)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 4));
+                    ref float kc = ref Unsafe.Add(ref k, f + 20);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 5));
+                    ref float kc = ref Unsafe.Add(ref k, f + 25);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (1, 0)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, rowStep));
+                    ref float kc = ref Unsafe.Add(ref k, f + 30);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, rowStep + 1));
+                    ref float kc = ref Unsafe.Add(ref k, f + 35);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (1, 1)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, rowStep + 2));
+                    ref float kc = ref Unsafe.Add(ref k, f + 40);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    ref float kc = ref Unsafe.Add(ref k, f + 45);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (1, 2)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, rowStep + 4));
+                    ref float kc = ref Unsafe.Add(ref k, f + 50);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    ref float kc = ref Unsafe.Add(ref k, f + 55);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (2, 0)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep));
+                    ref float kc = ref Unsafe.Add(ref k, f + 60);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    ref float kc = ref Unsafe.Add(ref k, f + 65);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (2, 1)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    ref float kc = ref Unsafe.Add(ref k, f + 70);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    ref float kc = ref Unsafe.Add(ref k, f + 75);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (2, 2)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    ref float kc = ref Unsafe.Add(ref k, f + 80);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    ref float kc = ref Unsafe.Add(ref k, f + 85);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                Vector512.Max(a0, Vector512<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
+            }
+            for (; f < Filters; f++)
+            {
+                float s = Unsafe.Add(ref b, f);
+                // tap (0, 0)
+                s += Unsafe.Add(ref x, 0) * Unsafe.Add(ref k, f);
+                s += Unsafe.Add(ref x, 1) * Unsafe.Add(ref k, f + 5);
+                // tap (0, 1)
+                s += Unsafe.Add(ref x, 2) * Unsafe.Add(ref k, f + 10);
+                s += Unsafe.Add(ref x, 3) * Unsafe.Add(ref k, f + 15);
+                // tap (0, 2)
+                s += Unsafe.Add(ref x, 4) * Unsafe.Add(ref k, f + 20);
+                s += Unsafe.Add(ref x, 5) * Unsafe.Add(ref k, f + 25);
+                // tap (1, 0)
+                s += Unsafe.Add(ref x, rowStep) * Unsafe.Add(ref k, f + 30);
+                s += Unsafe.Add(ref x, rowStep + 1) * Unsafe.Add(ref k, f + 35);
+                // tap (1, 1)
+                s += Unsafe.Add(ref x, rowStep + 2) * Unsafe.Add(ref k, f + 40);
+                s += Unsafe.Add(ref x, rowStep + 2 + 1) * Unsafe.Add(ref k, f + 45);
+                // tap (1, 2)
+                s += Unsafe.Add(ref x, rowStep + 4) * Unsafe.Add(ref k, f + 50);
+                s += Unsafe.Add(ref x, rowStep + 4 + 1) * Unsafe.Add(ref k, f + 55);
+                // tap (2, 0)
+                s += Unsafe.Add(ref x, 2 * rowStep) * Unsafe.Add(ref k, f + 60);
+                s += Unsafe.Add(ref x, 2 * rowStep + 1) * Unsafe.Add(ref k, f + 65);
+                // tap (2, 1)
+                s += Unsafe.Add(ref x, 2 * rowStep + 2) * Unsafe.Add(ref k, f + 70);
+                s += Unsafe.Add(ref x, 2 * rowStep + 2 + 1) * Unsafe.Add(ref k, f + 75);
+                // tap (2, 2)
+                s += Unsafe.Add(ref x, 2 * rowStep + 4) * Unsafe.Add(ref k, f + 80);
+                s += Unsafe.Add(ref x, 2 * rowStep + 4 + 1) * Unsafe.Add(ref k, f + 85);
+                Unsafe.Add(ref y, f) = MathF.Max(s, 0f);
+            }
+        }
+
+        /// <summary>One output pixel whose window overlaps the padding: x is the sample, only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
+        private static void ForwardBorder(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y)
+        {
+            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
+            int f = 0;
+            for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+            {
+                var a0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                for (int kh = khLo; kh < khHi; kh++)
+                {
+                    int row = (ih0 + kh * DilationHeight) * width;
+                    for (int kw = kwLo; kw < kwHi; kw++)
+                    {
+                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
+                        int ko = (kh * KernelWidth + kw) * 10;
+                        {
+                            var xc = Vector512.Create(Unsafe.Add(ref x, xo));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f);
+                            a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                        }
+                        {
+                            var xc = Vector512.Create(Unsafe.Add(ref x, xo + 1));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f + 5);
+                            a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                        }
+                    }
+                }
+                Vector512.Max(a0, Vector512<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
+            }
+            for (; f < Filters; f++)
+            {
+                float s = Unsafe.Add(ref b, f);
+                for (int kh = khLo; kh < khHi; kh++)
+                {
+                    int row = (ih0 + kh * DilationHeight) * width;
+                    for (int kw = kwLo; kw < kwHi; kw++)
+                    {
+                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
+                        int ko = (kh * KernelWidth + kw) * 10;
+                        s += Unsafe.Add(ref x, xo) * Unsafe.Add(ref k, ko + f);
+                        s += Unsafe.Add(ref x, xo + 1) * Unsafe.Add(ref k, ko + f + 5);
+                    }
+                }
+                Unsafe.Add(ref y, f) = MathF.Max(s, 0f);
+            }
+        }
+
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
+        {
+            int c = 0;
+            for (; c < InputChannels; c++)
+            {
+                int f = 0;
+                for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+                {
+                    var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    var s10 = Vector512<float>.Zero; var s20 = Vector512<float>.Zero; var s30 = Vector512<float>.Zero;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        int j = 0;
+                        for (; j <= cols - 4; j += 4)
+                        {
+                            var x0 = Vector512.Create(Unsafe.Add(ref xp, 0));
+                            a00 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref gp, (nuint)(0)), a00);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xp, 2));
+                            s10 = Vector512.FusedMultiplyAdd(x1, Vector512.LoadUnsafe(ref gp, (nuint)(5)), s10);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xp, 4));
+                            s20 = Vector512.FusedMultiplyAdd(x2, Vector512.LoadUnsafe(ref gp, (nuint)(10)), s20);
+                            var x3 = Vector512.Create(Unsafe.Add(ref xp, 6));
+                            s30 = Vector512.FusedMultiplyAdd(x3, Vector512.LoadUnsafe(ref gp, (nuint)(15)), s30);
+                            xp = ref Unsafe.Add(ref xp, 8);
+                            gp = ref Unsafe.Add(ref gp, 4 * Filters);
+                        }
+                        for (; j < cols; j++)
+                        {
+                            var x0 = Vector512.Create(xp);
+                            a00 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref gp), a00);
+                            xp = ref Unsafe.Add(ref xp, 2);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00 += s10 + s20 + s30;
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                }
+                for (; f < Filters; f++)
+                {
+                    float s0 = 0f;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            float gf = gp;
+                            s0 += Unsafe.Add(ref xp, 0) * gf;
+                            xp = ref Unsafe.Add(ref xp, 2);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    Unsafe.Add(ref dk, c * Filters + f) += s0;
+                }
+            }
+        }
+    }
+}
+
+namespace ConvGen.Generated
+{
+    using System;
+    using System.Buffers;
+    using System.Numerics;
+    using System.Runtime.CompilerServices;
+    using System.Runtime.InteropServices;
     using ConvGen.Internal;
 
     /// <summary>The arithmetic of <see cref="global::Samples.OddNet"/>: every size below is a constant the JIT folds into the loops.</summary>
@@ -1135,6 +2005,8 @@ namespace ConvGen.Generated
 
         public static void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { OddNet_conv2d_1Kernels512.Forward(input, batch, weights, bias, output); return; }
             // Sizes fixed by the network: a 13x11x5 input, a 6x5x6 output.
             const int height = 13, width = 11, outputHeight = 6, outputWidth = 5;
             const int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
@@ -1178,6 +2050,8 @@ namespace ConvGen.Generated
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> outputGradient,
             Span<float> weightsGradient, Span<float> biasGradient)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { OddNet_conv2d_1Kernels512.BackwardWeights(input, batch, outputGradient, weightsGradient, biasGradient); return; }
             // Sizes fixed by the network: a 13x11x5 input, a 6x5x6 output.
             const int height = 13, width = 11, outputHeight = 6, outputWidth = 5;
 
@@ -1210,6 +2084,8 @@ namespace ConvGen.Generated
 
         public static void BackwardInput(int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { OddNet_conv2d_1Kernels512.BackwardInput(batch, weights, outputGradient, inputGradient); return; }
             // Sizes fixed by the network: a 13x11x5 input, a 6x5x6 output.
             const int height = 13, width = 11, outputHeight = 6, outputWidth = 5;
 
@@ -1672,6 +2548,577 @@ namespace ConvGen.Generated
             for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
                 sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref a, (nuint)f), Vector.LoadUnsafe(ref b, (nuint)f), sum);
             float s = Vector.Sum(sum);
+            for (; f < Filters; f++) s += Unsafe.Add(ref a, f) * Unsafe.Add(ref b, f);
+            return s;
+        }
+
+        /// <summary>k[kh, kw, c, f] to kt[kh, kw, f, c], so the input gradient can run along c.</summary>
+        private static void TransposeWeights(ReadOnlySpan<float> k, Span<float> kt)
+        {
+            for (int tap = 0; tap < KernelHeight * KernelWidth; tap++)
+            for (int c = 0; c < InputChannels; c++)
+            for (int f = 0; f < Filters; f++)
+                kt[(tap * Filters + f) * InputChannels + c] = k[(tap * InputChannels + c) * Filters + f];
+        }
+    }
+}
+
+namespace ConvGen.Generated
+{
+    using System;
+    using System.Buffers;
+    using System.Numerics;
+    using System.Runtime.CompilerServices;
+    using System.Runtime.InteropServices;
+    using System.Runtime.Intrinsics;
+    using ConvGen.Internal;
+
+    /// <summary>The arithmetic of <see cref="global::Samples.OddNet"/> with 512-bit vectors: every size below is a constant the JIT folds into the loops.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
+    file static class OddNet_conv2d_1Kernels512
+    {
+        private const int KernelHeight = 3, KernelWidth = 2, InputChannels = 5, Filters = 6;
+        private const int StrideHeight = 2, StrideWidth = 2, DilationHeight = 1, DilationWidth = 1;
+
+        public static void Forward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
+        {
+            // Sizes fixed by the network: a 13x11x5 input, a 6x5x6 output.
+            const int height = 13, width = 11, outputHeight = 6, outputWidth = 5;
+            const int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
+
+            ref float x = ref MemoryMarshal.GetReference(input);
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float y = ref MemoryMarshal.GetReference(output);
+
+            // y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]
+            for (int n = 0; n < batch; n++)
+            {
+                int sample = n * height * width * InputChannels;
+                for (int oh = 0; oh < outputHeight; oh++)
+                {
+                    int ih0 = oh * StrideHeight;
+                    int ow = 0;
+                    for (; ow + 4 <= outputWidth; ow += 4)
+                    {
+                        int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                    for (; ow < outputWidth; ow++)
+                    {
+                        int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        ForwardInterior(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                }
+            }
+        }
+
+        public static void Backward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
+            Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
+        {
+            BackwardWeights(input, batch, outputGradient, weightsGradient, biasGradient);
+            if (!inputGradient.IsEmpty) BackwardInput(batch, weights, outputGradient, inputGradient);
+        }
+
+        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> outputGradient,
+            Span<float> weightsGradient, Span<float> biasGradient)
+        {
+            // Sizes fixed by the network: a 13x11x5 input, a 6x5x6 output.
+            const int height = 13, width = 11, outputHeight = 6, outputWidth = 5;
+
+            ref float x = ref MemoryMarshal.GetReference(input);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
+            ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
+
+            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
+            for (int n = 0; n < batch; n++)
+            {
+                int sample = n * height * width * InputChannels;
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    const int ohStart = 0; // Valid: every tap of every output pixel is inside the input
+                    int ohEnd = outputHeight;
+                    for (int kw = 0; kw < KernelWidth; kw++)
+                    {
+                        const int owStart = 0;
+                        int owEnd = outputWidth;
+                        int xo = sample + ((ohStart * StrideHeight + kh * DilationHeight) * width + owStart * StrideWidth + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                    }
+                }
+            }
+        }
+
+        public static void BackwardInput(int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        {
+            // Sizes fixed by the network: a 13x11x5 input, a 6x5x6 output.
+            const int height = 13, width = 11, outputHeight = 6, outputWidth = 5;
+
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
+            ref float dx = ref MemoryMarshal.GetReference(inputGradient);
+            // The input gradient runs along c, so it reads the weights transposed to kt[kh, kw, f, c].
+            float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);
+            TransposeWeights(weights, transposed);
+            ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
+
+            // Input gradient, tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
+            for (int n = 0; n < batch; n++)
+            {
+                int sample = n * height * width * InputChannels;
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    const int ohStart = 0; // Valid: every tap of every output pixel is inside the input
+                    int ohEnd = outputHeight;
+                    for (int kw = 0; kw < KernelWidth; kw++)
+                    {
+                        const int owStart = 0;
+                        int owEnd = outputWidth;
+                        int xo = sample + ((ohStart * StrideHeight + kh * DilationHeight) * width + owStart * StrideWidth + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        InputGradientTap(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(transposed);
+        }
+
+        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
+        {
+            int f = 0;
+            for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+            {
+                var bias0 = Vector512<float>.Zero;
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                // tap (0, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 10));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 20));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 30));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 5));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 15));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 25));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 35));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 60);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 10));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 20));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 30));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 90);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 5 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 5 + c + 10));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 5 + c + 20));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 5 + c + 30));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 120);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 10));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 20));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 30));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 150);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 5 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 5 + c + 10));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 5 + c + 20));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 5 + c + 30));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                Vector512.Max(a00, Vector512<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
+                Vector512.Max(a10, Vector512<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 6));
+                Vector512.Max(a20, Vector512<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 12));
+                Vector512.Max(a30, Vector512<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f + 18));
+            }
+            for (; f < Filters; f++)
+            {
+                float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f;
+                // tap (0, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    float kc = Unsafe.Add(ref k, c * Filters + f);
+                    s0 += Unsafe.Add(ref x, c) * kc; s1 += Unsafe.Add(ref x, c + 10) * kc; s2 += Unsafe.Add(ref x, c + 20) * kc; s3 += Unsafe.Add(ref x, c + 30) * kc;
+                }
+                // tap (0, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    float kc = Unsafe.Add(ref k, c * Filters + f + 30);
+                    s0 += Unsafe.Add(ref x, c + 5) * kc; s1 += Unsafe.Add(ref x, c + 15) * kc; s2 += Unsafe.Add(ref x, c + 25) * kc; s3 += Unsafe.Add(ref x, c + 35) * kc;
+                }
+                // tap (1, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    float kc = Unsafe.Add(ref k, c * Filters + f + 60);
+                    s0 += Unsafe.Add(ref x, rowStep + c) * kc; s1 += Unsafe.Add(ref x, rowStep + c + 10) * kc; s2 += Unsafe.Add(ref x, rowStep + c + 20) * kc; s3 += Unsafe.Add(ref x, rowStep + c + 30) * kc;
+                }
+                // tap (1, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    float kc = Unsafe.Add(ref k, c * Filters + f + 90);
+                    s0 += Unsafe.Add(ref x, rowStep + 5 + c) * kc; s1 += Unsafe.Add(ref x, rowStep + 5 + c + 10) * kc; s2 += Unsafe.Add(ref x, rowStep + 5 + c + 20) * kc; s3 += Unsafe.Add(ref x, rowStep + 5 + c + 30) * kc;
+                }
+                // tap (2, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    float kc = Unsafe.Add(ref k, c * Filters + f + 120);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + c) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + c + 10) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + c + 20) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + c + 30) * kc;
+                }
+                // tap (2, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    float kc = Unsafe.Add(ref k, c * Filters + f + 150);
+                    s0 += Unsafe.Add(ref x, 2 * rowStep + 5 + c) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 5 + c + 10) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 5 + c + 20) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 5 + c + 30) * kc;
+                }
+                Unsafe.Add(ref y, f) = MathF.Max(s0, 0f); Unsafe.Add(ref y, f + 6) = MathF.Max(s1, 0f); Unsafe.Add(ref y, f + 12) = MathF.Max(s2, 0f); Unsafe.Add(ref y, f + 18) = MathF.Max(s3, 0f);
+            }
+        }
+
+        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
+        private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
+        {
+            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
+            int f = 0;
+            for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+            {
+                var a0 = Vector512<float>.Zero;
+                // tap (0, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, c));
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (0, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, c + 5));
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (1, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, rowStep + c));
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 60);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (1, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, rowStep + 5 + c));
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 90);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (2, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c));
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 120);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                // tap (2, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    var xc = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 5 + c));
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 150);
+                    a0 = Vector512.FusedMultiplyAdd(xc, Vector512.LoadUnsafe(ref kc), a0);
+                }
+                Vector512.Max(a0, Vector512<float>.Zero).StoreUnsafe(ref Unsafe.Add(ref y, f));
+            }
+            for (; f < Filters; f++)
+            {
+                float s = 0f;
+                // tap (0, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    s += Unsafe.Add(ref x, c) * Unsafe.Add(ref k, c * Filters + f);
+                }
+                // tap (0, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    s += Unsafe.Add(ref x, c + 5) * Unsafe.Add(ref k, c * Filters + f + 30);
+                }
+                // tap (1, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    s += Unsafe.Add(ref x, rowStep + c) * Unsafe.Add(ref k, c * Filters + f + 60);
+                }
+                // tap (1, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    s += Unsafe.Add(ref x, rowStep + 5 + c) * Unsafe.Add(ref k, c * Filters + f + 90);
+                }
+                // tap (2, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    s += Unsafe.Add(ref x, 2 * rowStep + c) * Unsafe.Add(ref k, c * Filters + f + 120);
+                }
+                // tap (2, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    s += Unsafe.Add(ref x, 2 * rowStep + 5 + c) * Unsafe.Add(ref k, c * Filters + f + 150);
+                }
+                Unsafe.Add(ref y, f) = MathF.Max(s, 0f);
+            }
+        }
+
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
+        {
+            int c = 0;
+            for (; c <= InputChannels - 4; c += 4)
+            {
+                int f = 0;
+                for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+                {
+                    var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    var a10 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f));
+                    var a20 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f));
+                    var a30 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f));
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Vector512.LoadUnsafe(ref gp);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xp, 0));
+                            a00 = Vector512.FusedMultiplyAdd(x0, g0, a00);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xp, 1));
+                            a10 = Vector512.FusedMultiplyAdd(x1, g0, a10);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xp, 2));
+                            a20 = Vector512.FusedMultiplyAdd(x2, g0, a20);
+                            var x3 = Vector512.Create(Unsafe.Add(ref xp, 3));
+                            a30 = Vector512.FusedMultiplyAdd(x3, g0, a30);
+                            xp = ref Unsafe.Add(ref xp, 10);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    a10.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f));
+                    a20.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f));
+                    a30.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f));
+                }
+                for (; f < Filters; f++)
+                {
+                    float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            float gf = gp;
+                            s0 += Unsafe.Add(ref xp, 0) * gf; s1 += Unsafe.Add(ref xp, 1) * gf; s2 += Unsafe.Add(ref xp, 2) * gf; s3 += Unsafe.Add(ref xp, 3) * gf;
+                            xp = ref Unsafe.Add(ref xp, 10);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    Unsafe.Add(ref dk, c * Filters + f) += s0; Unsafe.Add(ref dk, (c + 1) * Filters + f) += s1; Unsafe.Add(ref dk, (c + 2) * Filters + f) += s2; Unsafe.Add(ref dk, (c + 3) * Filters + f) += s3;
+                }
+            }
+            for (; c < InputChannels; c++)
+            {
+                int f = 0;
+                for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+                {
+                    var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    var s10 = Vector512<float>.Zero; var s20 = Vector512<float>.Zero; var s30 = Vector512<float>.Zero;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        int j = 0;
+                        for (; j <= cols - 4; j += 4)
+                        {
+                            var x0 = Vector512.Create(Unsafe.Add(ref xp, 0));
+                            a00 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref gp, (nuint)(0)), a00);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xp, 10));
+                            s10 = Vector512.FusedMultiplyAdd(x1, Vector512.LoadUnsafe(ref gp, (nuint)(6)), s10);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xp, 20));
+                            s20 = Vector512.FusedMultiplyAdd(x2, Vector512.LoadUnsafe(ref gp, (nuint)(12)), s20);
+                            var x3 = Vector512.Create(Unsafe.Add(ref xp, 30));
+                            s30 = Vector512.FusedMultiplyAdd(x3, Vector512.LoadUnsafe(ref gp, (nuint)(18)), s30);
+                            xp = ref Unsafe.Add(ref xp, 40);
+                            gp = ref Unsafe.Add(ref gp, 4 * Filters);
+                        }
+                        for (; j < cols; j++)
+                        {
+                            var x0 = Vector512.Create(xp);
+                            a00 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref gp), a00);
+                            xp = ref Unsafe.Add(ref xp, 10);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00 += s10 + s20 + s30;
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                }
+                for (; f < Filters; f++)
+                {
+                    float s0 = 0f;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            float gf = gp;
+                            s0 += Unsafe.Add(ref xp, 0) * gf;
+                            xp = ref Unsafe.Add(ref xp, 10);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    Unsafe.Add(ref dk, c * Filters + f) += s0;
+                }
+            }
+        }
+
+        /// <summary>
+        /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
+        /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 4 pixels x up to 4 channel vectors.
+        /// </summary>
+        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
+                ref float gr = ref Unsafe.Add(ref g, i * gRow);
+                int j = 0;
+                for (; j <= cols - 4; j += 4)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c <= InputChannels - Vector512<float>.Count; c += Vector512<float>.Count)
+                    {
+                        var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c));
+                        var a10 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 10));
+                        var a20 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 20));
+                        var a30 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 30));
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Vector512.LoadUnsafe(ref kf);
+                            var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                            a00 = Vector512.FusedMultiplyAdd(g0, w0, a00);
+                            var g1 = Vector512.Create(Unsafe.Add(ref gp, f + 6));
+                            a10 = Vector512.FusedMultiplyAdd(g1, w0, a10);
+                            var g2 = Vector512.Create(Unsafe.Add(ref gp, f + 12));
+                            a20 = Vector512.FusedMultiplyAdd(g2, w0, a20);
+                            var g3 = Vector512.Create(Unsafe.Add(ref gp, f + 18));
+                            a30 = Vector512.FusedMultiplyAdd(g3, w0, a30);
+                        }
+                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
+                        a10.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 10));
+                        a20.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 20));
+                        a30.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 30));
+                    }
+                    for (; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
+                        Unsafe.Add(ref dxp, c + 10) += DotFilters(ref Unsafe.Add(ref gp, 6), ref kc);
+                        Unsafe.Add(ref dxp, c + 20) += DotFilters(ref Unsafe.Add(ref gp, 12), ref kc);
+                        Unsafe.Add(ref dxp, c + 30) += DotFilters(ref Unsafe.Add(ref gp, 18), ref kc);
+                    }
+                }
+                for (; j < cols; j++)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c <= InputChannels - Vector512<float>.Count; c += Vector512<float>.Count)
+                    {
+                        var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c));
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Vector512.LoadUnsafe(ref kf);
+                            var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                            a00 = Vector512.FusedMultiplyAdd(g0, w0, a00);
+                        }
+                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
+                    }
+                    for (; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
+                    }
+                }
+            }
+        }
+
+        /// <summary>sum over f of a[f] * b[f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static float DotFilters(ref float a, ref float b)
+        {
+            var sum = Vector512<float>.Zero;
+            int f = 0;
+            for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+                sum = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a, (nuint)f), Vector512.LoadUnsafe(ref b, (nuint)f), sum);
+            float s = Vector512.Sum(sum);
             for (; f < Filters; f++) s += Unsafe.Add(ref a, f) * Unsafe.Add(ref b, f);
             return s;
         }

@@ -275,11 +275,13 @@ namespace ConvGen.Generated
         /// </summary>
         public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { MnistNet_conv2dKernels512.ForwardPooled(input, batch, weights, bias, output, pooled); return; }
             // Sizes fixed by the network: a 28x28x1 input, a 28x28x32 output.
             const int height = 28, width = 28, outputHeight = 28, outputWidth = 28;
+            const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
             const int padTop = 2, padLeft = 2;
-            const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;
             // Each sample is copied into a zeroed 32x32 image with the padding around it: every window is whole, and the
             // padding's zeros add nothing, so no pixel needs a clamped window.
             const int paddedHeight = 32, paddedWidth = 32;
@@ -321,6 +323,8 @@ namespace ConvGen.Generated
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> outputGradient,
             Span<float> weightsGradient, Span<float> biasGradient)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { MnistNet_conv2dKernels512.BackwardWeights(input, batch, outputGradient, weightsGradient, biasGradient); return; }
             // Sizes fixed by the network: a 28x28x1 input, a 28x28x32 output.
             const int height = 28, width = 28, outputHeight = 28, outputWidth = 28;
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
@@ -371,6 +375,8 @@ namespace ConvGen.Generated
 
         public static void BackwardInput(int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { MnistNet_conv2dKernels512.BackwardInput(batch, weights, outputGradient, inputGradient); return; }
             // Sizes fixed by the network: a 28x28x1 input, a 28x28x32 output.
             const int height = 28, width = 28, outputHeight = 28, outputWidth = 28;
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
@@ -1317,6 +1323,1064 @@ namespace ConvGen.Generated
     using System.Numerics;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
+    using System.Runtime.Intrinsics;
+    using ConvGen.Internal;
+
+    /// <summary>The arithmetic of <see cref="global::Samples.MnistNet"/> with 512-bit vectors: every size below is a constant the JIT folds into the loops.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
+    file static class MnistNet_conv2dKernels512
+    {
+        private const int KernelHeight = 5, KernelWidth = 5, InputChannels = 1, Filters = 32;
+        private const int StrideHeight = 1, StrideWidth = 1, DilationHeight = 1, DilationWidth = 1;
+
+        /// <summary>
+        /// The convolution (bias and ReLU fused) and the next layer's 2x2 max pool in one pass, one pooling window per register tile.
+        /// <paramref name="output"/> receives the convolution's output when it is not empty (the backward pass reads it); <paramref name="pooled"/> the pool's.
+        /// </summary>
+        public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)
+        {
+            // Sizes fixed by the network: a 28x28x1 input, a 28x28x32 output.
+            const int height = 28, width = 28, outputHeight = 28, outputWidth = 28;
+            const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;
+            // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
+            const int padTop = 2, padLeft = 2;
+            // Each sample is copied into a zeroed 32x32 image with the padding around it: every window is whole, and the
+            // padding's zeros add nothing, so no pixel needs a clamped window.
+            const int paddedHeight = 32, paddedWidth = 32;
+            float[] padded = ArrayPool<float>.Shared.Rent(paddedHeight * paddedWidth * InputChannels);
+            var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);
+            image.Clear();
+
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float yp = ref MemoryMarshal.GetReference(pooled);
+            bool keep = !output.IsEmpty;
+            ref float y = ref keep ? ref MemoryMarshal.GetReference(output) : ref yp;
+            for (int n = 0; n < batch; n++)
+            {
+                for (int h = 0; h < height; h++)
+                    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));
+                ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
+                for (int ph = 0; ph < pooledHeight; ph++)
+                {
+                    for (int pw = 0; pw < pooledWidth; pw++)
+                    {
+                        int window = (2 * ph * StrideHeight * paddedWidth + 2 * pw * StrideWidth) * InputChannels;
+                        int pixel = keep ? ((n * outputHeight + 2 * ph) * outputWidth + 2 * pw) * Filters : 0;
+                        int pool = ((n * pooledHeight + ph) * pooledWidth + pw) * Filters;
+                        ForwardPoolTile(ref Unsafe.Add(ref x, window), ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(padded);
+        }
+
+        public static void Backward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
+            Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
+        {
+            BackwardWeights(input, batch, outputGradient, weightsGradient, biasGradient);
+            if (!inputGradient.IsEmpty) BackwardInput(batch, weights, outputGradient, inputGradient);
+        }
+
+        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> outputGradient,
+            Span<float> weightsGradient, Span<float> biasGradient)
+        {
+            // Sizes fixed by the network: a 28x28x1 input, a 28x28x32 output.
+            const int height = 28, width = 28, outputHeight = 28, outputWidth = 28;
+            // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
+            const int padTop = 2, padLeft = 2;
+
+            ref float x = ref MemoryMarshal.GetReference(input);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
+            ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
+
+            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f].
+            ref float db = ref MemoryMarshal.GetReference(biasGradient);
+            for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)
+            {
+                int f = 0;
+                for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+                {
+                    (Vector512.LoadUnsafe(ref db, (nuint)f) + Vector512.LoadUnsafe(ref g, (nuint)(pixel + f))).StoreUnsafe(ref db, (nuint)f);
+                }
+            }
+
+            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
+            for (int n = 0; n < batch; n++)
+            {
+                int sample = n * height * width * InputChannels;
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    // Output rows whose tap row kh lands inside the input.
+                    int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;
+                    int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
+                    int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
+                    if (ohStart >= ohEnd) continue;
+                    for (int kw = 0; kw < KernelWidth; kw++)
+                    {
+                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
+                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
+                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
+                        if (owStart >= owEnd) continue;
+                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                    }
+                }
+            }
+        }
+
+        public static void BackwardInput(int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        {
+            // Sizes fixed by the network: a 28x28x1 input, a 28x28x32 output.
+            const int height = 28, width = 28, outputHeight = 28, outputWidth = 28;
+            // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
+            const int padTop = 2, padLeft = 2;
+
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
+            ref float dx = ref MemoryMarshal.GetReference(inputGradient);
+            // Fewer channels than a vector: per output pixel, h[(kh, kw, c)] = sum over f of g[pixel, f] * k[kh, kw, c, f] for all 25 taps at
+            // once, vectorized along (kh, kw, c) with kt[f, (kh, kw, c)] (zero-padded to 32); then h is added to the input positions.
+            const int Taps = 25, PaddedTaps = 32;
+            float[] transposed = ArrayPool<float>.Shared.Rent(Filters * PaddedTaps);
+            float[] partial = ArrayPool<float>.Shared.Rent(4 * PaddedTaps);
+            for (int f = 0; f < Filters; f++)
+            for (int t = 0; t < PaddedTaps; t++)
+                transposed[f * PaddedTaps + t] = t < Taps ? Unsafe.Add(ref k, t * Filters + f) : 0f;
+            ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
+            ref float h = ref MemoryMarshal.GetArrayDataReference(partial);
+            for (int n = 0; n < batch; n++)
+            {
+                int sample = n * height * width * InputChannels;
+                for (int oh = 0; oh < outputHeight; oh++)
+                {
+                    int ih0 = oh * StrideHeight - padTop;
+                    int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
+                    int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
+                    int ow = 0;
+                    for (; ow + 4 <= outputWidth; ow += 4)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);
+                        int t = 0;
+                        for (; t <= PaddedTaps - 2 * Vector512<float>.Count; t += 2 * Vector512<float>.Count)
+                        {
+                            var a00 = Vector512<float>.Zero; var a01 = Vector512<float>.Zero;
+                            var a10 = Vector512<float>.Zero; var a11 = Vector512<float>.Zero;
+                            var a20 = Vector512<float>.Zero; var a21 = Vector512<float>.Zero;
+                            var a30 = Vector512<float>.Zero; var a31 = Vector512<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector512.LoadUnsafe(ref kf);
+                                var w1 = Vector512.LoadUnsafe(ref kf, (nuint)Vector512<float>.Count);
+                                var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                                a00 = Vector512.FusedMultiplyAdd(g0, w0, a00); a01 = Vector512.FusedMultiplyAdd(g0, w1, a01);
+                                var g1 = Vector512.Create(Unsafe.Add(ref gp, f + 32));
+                                a10 = Vector512.FusedMultiplyAdd(g1, w0, a10); a11 = Vector512.FusedMultiplyAdd(g1, w1, a11);
+                                var g2 = Vector512.Create(Unsafe.Add(ref gp, f + 64));
+                                a20 = Vector512.FusedMultiplyAdd(g2, w0, a20); a21 = Vector512.FusedMultiplyAdd(g2, w1, a21);
+                                var g3 = Vector512.Create(Unsafe.Add(ref gp, f + 96));
+                                a30 = Vector512.FusedMultiplyAdd(g3, w0, a30); a31 = Vector512.FusedMultiplyAdd(g3, w1, a31);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector512<float>.Count);
+                            a10.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t)); a11.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t), (nuint)Vector512<float>.Count);
+                            a20.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t)); a21.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t), (nuint)Vector512<float>.Count);
+                            a30.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t)); a31.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t), (nuint)Vector512<float>.Count);
+                        }
+                        for (; t <= PaddedTaps - Vector512<float>.Count; t += Vector512<float>.Count)
+                        {
+                            var a00 = Vector512<float>.Zero;
+                            var a10 = Vector512<float>.Zero;
+                            var a20 = Vector512<float>.Zero;
+                            var a30 = Vector512<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector512.LoadUnsafe(ref kf);
+                                var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                                a00 = Vector512.FusedMultiplyAdd(g0, w0, a00);
+                                var g1 = Vector512.Create(Unsafe.Add(ref gp, f + 32));
+                                a10 = Vector512.FusedMultiplyAdd(g1, w0, a10);
+                                var g2 = Vector512.Create(Unsafe.Add(ref gp, f + 64));
+                                a20 = Vector512.FusedMultiplyAdd(g2, w0, a20);
+                                var g3 = Vector512.Create(Unsafe.Add(ref gp, f + 96));
+                                a30 = Vector512.FusedMultiplyAdd(g3, w0, a30);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
+                            a10.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t));
+                            a20.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t));
+                            a30.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t));
+                        }
+                        for (int i = 0; i < 4; i++)
+                        {
+                            int iw0 = (ow + i) * StrideWidth - padLeft;
+                            int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
+                            int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
+                            for (int kh = khLo; kh < khHi; kh++)
+                            for (int kw = kwLo; kw < kwHi; kw++)
+                            for (int c = 0; c < InputChannels; c++)
+                                Unsafe.Add(ref dx, sample + ((ih0 + kh * DilationHeight) * width + iw0 + kw * DilationWidth) * InputChannels + c)
+                                    += Unsafe.Add(ref h, i * PaddedTaps + (kh * KernelWidth + kw) * InputChannels + c);
+                        }
+                    }
+                    for (; ow + 1 <= outputWidth; ow += 1)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);
+                        int t = 0;
+                        for (; t <= PaddedTaps - 2 * Vector512<float>.Count; t += 2 * Vector512<float>.Count)
+                        {
+                            var a00 = Vector512<float>.Zero; var a01 = Vector512<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector512.LoadUnsafe(ref kf);
+                                var w1 = Vector512.LoadUnsafe(ref kf, (nuint)Vector512<float>.Count);
+                                var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                                a00 = Vector512.FusedMultiplyAdd(g0, w0, a00); a01 = Vector512.FusedMultiplyAdd(g0, w1, a01);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector512<float>.Count);
+                        }
+                        for (; t <= PaddedTaps - Vector512<float>.Count; t += Vector512<float>.Count)
+                        {
+                            var a00 = Vector512<float>.Zero;
+                            for (int f = 0; f < Filters; f++)
+                            {
+                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
+                                var w0 = Vector512.LoadUnsafe(ref kf);
+                                var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                                a00 = Vector512.FusedMultiplyAdd(g0, w0, a00);
+                            }
+                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
+                        }
+                        for (int i = 0; i < 1; i++)
+                        {
+                            int iw0 = (ow + i) * StrideWidth - padLeft;
+                            int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
+                            int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
+                            for (int kh = khLo; kh < khHi; kh++)
+                            for (int kw = kwLo; kw < kwHi; kw++)
+                            for (int c = 0; c < InputChannels; c++)
+                                Unsafe.Add(ref dx, sample + ((ih0 + kh * DilationHeight) * width + iw0 + kw * DilationWidth) * InputChannels + c)
+                                    += Unsafe.Add(ref h, i * PaddedTaps + (kh * KernelWidth + kw) * InputChannels + c);
+                        }
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(transposed);
+            ArrayPool<float>.Shared.Return(partial);
+        }
+
+        /// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        private static void ForwardPoolTile(ref float x, ref float k, ref float b, bool keep, ref float y, ref float yp)
+        {
+            const int rowStep = DilationHeight * 32 * InputChannels; // input elements between two kernel rows of the (padded) image
+            int f = 0;
+            for (; f <= Filters - 2 * Vector512<float>.Count; f += 2 * Vector512<float>.Count)
+            {
+                var bias0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                var bias1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector512<float>.Count);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
+                // tap (0, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 32);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 33));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 34));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 64);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 34));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 35));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 96);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 35));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 36));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 128);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 5));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 36));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 37));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 160);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 192);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 1 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 1 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 1 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 224);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 256);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 3));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 3 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 3 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 288);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 320);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 352);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 384);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 416);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 448);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 480);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 512);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 544);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 576);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 3));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 608);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 640);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 672);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 704);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 736);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 3));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 768);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                a00 = Vector512.Max(a00, Vector512<float>.Zero); a01 = Vector512.Max(a01, Vector512<float>.Zero);
+                a10 = Vector512.Max(a10, Vector512<float>.Zero); a11 = Vector512.Max(a11, Vector512<float>.Zero);
+                a20 = Vector512.Max(a20, Vector512<float>.Zero); a21 = Vector512.Max(a21, Vector512<float>.Zero);
+                a30 = Vector512.Max(a30, Vector512<float>.Zero); a31 = Vector512.Max(a31, Vector512<float>.Zero);
+                if (keep)
+                {
+                    a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector512<float>.Count);
+                    a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 32)); a11.StoreUnsafe(ref Unsafe.Add(ref y, f + 32), (nuint)Vector512<float>.Count);
+                    a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 896)); a21.StoreUnsafe(ref Unsafe.Add(ref y, f + 896), (nuint)Vector512<float>.Count);
+                    a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 928)); a31.StoreUnsafe(ref Unsafe.Add(ref y, f + 928), (nuint)Vector512<float>.Count);
+                }
+                Vector512.Max(Vector512.Max(Vector512.Max(a00, a10), a20), a30).StoreUnsafe(ref Unsafe.Add(ref yp, f));
+                Vector512.Max(Vector512.Max(Vector512.Max(a01, a11), a21), a31).StoreUnsafe(ref Unsafe.Add(ref yp, f), (nuint)Vector512<float>.Count);
+            }
+            for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+            {
+                var bias0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                // tap (0, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 0));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 32);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 33));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 34));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 64);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 34));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 35));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 96);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 35));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 36));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 128);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 5));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 36));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 37));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 160);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 192);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 1 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 1 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 1 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 224);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 2 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 256);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 3));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 3 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 3 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 288);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 4 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 320);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 352);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 1 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 384);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 2 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 416);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 448);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 4 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 480);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 512);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 1 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 544);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 2 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 576);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 3));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 3 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 608);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 4 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 0)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 640);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 1)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 672);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 1));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 1 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 2)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 704);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 2));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 2 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 3)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 736);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 3));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 3 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 4)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, f + 768);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 4));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 1));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 32));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 4 + 33));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                a00 = Vector512.Max(a00, Vector512<float>.Zero);
+                a10 = Vector512.Max(a10, Vector512<float>.Zero);
+                a20 = Vector512.Max(a20, Vector512<float>.Zero);
+                a30 = Vector512.Max(a30, Vector512<float>.Zero);
+                if (keep)
+                {
+                    a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
+                    a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 32));
+                    a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 896));
+                    a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 928));
+                }
+                Vector512.Max(Vector512.Max(Vector512.Max(a00, a10), a20), a30).StoreUnsafe(ref Unsafe.Add(ref yp, f));
+            }
+        }
+
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
+        {
+            int c = 0;
+            for (; c < InputChannels; c++)
+            {
+                int f = 0;
+                for (; f <= Filters - 2 * Vector512<float>.Count; f += 2 * Vector512<float>.Count)
+                {
+                    var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); var a01 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector512<float>.Count);
+                    var s10 = Vector512<float>.Zero; var s20 = Vector512<float>.Zero; var s30 = Vector512<float>.Zero; var s11 = Vector512<float>.Zero; var s21 = Vector512<float>.Zero; var s31 = Vector512<float>.Zero;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        int j = 0;
+                        for (; j <= cols - 4; j += 4)
+                        {
+                            var x0 = Vector512.Create(Unsafe.Add(ref xp, 0));
+                            a00 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref gp, (nuint)(0)), a00); a01 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref gp, (nuint)(1 * Vector512<float>.Count)), a01);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xp, 1));
+                            s10 = Vector512.FusedMultiplyAdd(x1, Vector512.LoadUnsafe(ref gp, (nuint)(32)), s10); s11 = Vector512.FusedMultiplyAdd(x1, Vector512.LoadUnsafe(ref gp, (nuint)(1 * Vector512<float>.Count + 32)), s11);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xp, 2));
+                            s20 = Vector512.FusedMultiplyAdd(x2, Vector512.LoadUnsafe(ref gp, (nuint)(64)), s20); s21 = Vector512.FusedMultiplyAdd(x2, Vector512.LoadUnsafe(ref gp, (nuint)(1 * Vector512<float>.Count + 64)), s21);
+                            var x3 = Vector512.Create(Unsafe.Add(ref xp, 3));
+                            s30 = Vector512.FusedMultiplyAdd(x3, Vector512.LoadUnsafe(ref gp, (nuint)(96)), s30); s31 = Vector512.FusedMultiplyAdd(x3, Vector512.LoadUnsafe(ref gp, (nuint)(1 * Vector512<float>.Count + 96)), s31);
+                            xp = ref Unsafe.Add(ref xp, 4);
+                            gp = ref Unsafe.Add(ref gp, 4 * Filters);
+                        }
+                        for (; j < cols; j++)
+                        {
+                            var x0 = Vector512.Create(xp);
+                            a00 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref gp), a00); a01 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref gp, (nuint)Vector512<float>.Count), a01);
+                            xp = ref Unsafe.Add(ref xp, 1);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00 += s10 + s20 + s30; a01 += s11 + s21 + s31;
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); a01.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector512<float>.Count);
+                }
+                for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+                {
+                    var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    var s10 = Vector512<float>.Zero; var s20 = Vector512<float>.Zero; var s30 = Vector512<float>.Zero;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        int j = 0;
+                        for (; j <= cols - 4; j += 4)
+                        {
+                            var x0 = Vector512.Create(Unsafe.Add(ref xp, 0));
+                            a00 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref gp, (nuint)(0)), a00);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xp, 1));
+                            s10 = Vector512.FusedMultiplyAdd(x1, Vector512.LoadUnsafe(ref gp, (nuint)(32)), s10);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xp, 2));
+                            s20 = Vector512.FusedMultiplyAdd(x2, Vector512.LoadUnsafe(ref gp, (nuint)(64)), s20);
+                            var x3 = Vector512.Create(Unsafe.Add(ref xp, 3));
+                            s30 = Vector512.FusedMultiplyAdd(x3, Vector512.LoadUnsafe(ref gp, (nuint)(96)), s30);
+                            xp = ref Unsafe.Add(ref xp, 4);
+                            gp = ref Unsafe.Add(ref gp, 4 * Filters);
+                        }
+                        for (; j < cols; j++)
+                        {
+                            var x0 = Vector512.Create(xp);
+                            a00 = Vector512.FusedMultiplyAdd(x0, Vector512.LoadUnsafe(ref gp), a00);
+                            xp = ref Unsafe.Add(ref xp, 1);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00 += s10 + s20 + s30;
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                }
+            }
+        }
+    }
+}
+
+namespace ConvGen.Generated
+{
+    using System;
+    using System.Buffers;
+    using System.Numerics;
+    using System.Runtime.CompilerServices;
+    using System.Runtime.InteropServices;
     using ConvGen.Internal;
 
     /// <summary>The arithmetic of <see cref="global::Samples.MnistNet"/>: every size below is a constant the JIT folds into the loops.</summary>
@@ -1332,11 +2396,13 @@ namespace ConvGen.Generated
         /// </summary>
         public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { MnistNet_conv2d_1Kernels512.ForwardPooled(input, batch, weights, bias, output, pooled); return; }
             // Sizes fixed by the network: a 14x14x32 input, a 14x14x64 output.
             const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
+            const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
             const int padTop = 2, padLeft = 2;
-            const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;
             // Each sample is copied into a zeroed 18x18 image with the padding around it: every window is whole, and the
             // padding's zeros add nothing, so no pixel needs a clamped window.
             const int paddedHeight = 18, paddedWidth = 18;
@@ -1378,6 +2444,8 @@ namespace ConvGen.Generated
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> outputGradient,
             Span<float> weightsGradient, Span<float> biasGradient)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { MnistNet_conv2d_1Kernels512.BackwardWeights(input, batch, outputGradient, weightsGradient, biasGradient); return; }
             // Sizes fixed by the network: a 14x14x32 input, a 14x14x64 output.
             const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
@@ -1428,6 +2496,8 @@ namespace ConvGen.Generated
 
         public static void BackwardInput(int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
         {
+            // Vector<T> is narrower than the accelerated Vector512 (the default on AVX-512): run the 512-bit copy (the JIT drops the dead branch).
+            if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated && Vector<float>.Count < 16) { MnistNet_conv2d_1Kernels512.BackwardInput(batch, weights, outputGradient, inputGradient); return; }
             // Sizes fixed by the network: a 14x14x32 input, a 14x14x64 output.
             const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
@@ -2906,6 +3976,1617 @@ namespace ConvGen.Generated
             for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
                 sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref a, (nuint)f), Vector.LoadUnsafe(ref b, (nuint)f), sum);
             float s = Vector.Sum(sum);
+            return s;
+        }
+
+        /// <summary>k[kh, kw, c, f] to kt[kh, kw, f, c], so the input gradient can run along c.</summary>
+        private static void TransposeWeights(ReadOnlySpan<float> k, Span<float> kt)
+        {
+            for (int tap = 0; tap < KernelHeight * KernelWidth; tap++)
+            for (int c = 0; c < InputChannels; c++)
+            for (int f = 0; f < Filters; f++)
+                kt[(tap * Filters + f) * InputChannels + c] = k[(tap * InputChannels + c) * Filters + f];
+        }
+    }
+}
+
+namespace ConvGen.Generated
+{
+    using System;
+    using System.Buffers;
+    using System.Numerics;
+    using System.Runtime.CompilerServices;
+    using System.Runtime.InteropServices;
+    using System.Runtime.Intrinsics;
+    using ConvGen.Internal;
+
+    /// <summary>The arithmetic of <see cref="global::Samples.MnistNet"/> with 512-bit vectors: every size below is a constant the JIT folds into the loops.</summary>
+    [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
+    file static class MnistNet_conv2d_1Kernels512
+    {
+        private const int KernelHeight = 5, KernelWidth = 5, InputChannels = 32, Filters = 64;
+        private const int StrideHeight = 1, StrideWidth = 1, DilationHeight = 1, DilationWidth = 1;
+
+        /// <summary>
+        /// The convolution (bias and ReLU fused) and the next layer's 2x2 max pool in one pass, one pooling window per register tile.
+        /// <paramref name="output"/> receives the convolution's output when it is not empty (the backward pass reads it); <paramref name="pooled"/> the pool's.
+        /// </summary>
+        public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)
+        {
+            // Sizes fixed by the network: a 14x14x32 input, a 14x14x64 output.
+            const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
+            const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;
+            // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
+            const int padTop = 2, padLeft = 2;
+            // Each sample is copied into a zeroed 18x18 image with the padding around it: every window is whole, and the
+            // padding's zeros add nothing, so no pixel needs a clamped window.
+            const int paddedHeight = 18, paddedWidth = 18;
+            float[] padded = ArrayPool<float>.Shared.Rent(paddedHeight * paddedWidth * InputChannels);
+            var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);
+            image.Clear();
+
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float yp = ref MemoryMarshal.GetReference(pooled);
+            bool keep = !output.IsEmpty;
+            ref float y = ref keep ? ref MemoryMarshal.GetReference(output) : ref yp;
+            for (int n = 0; n < batch; n++)
+            {
+                for (int h = 0; h < height; h++)
+                    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));
+                ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
+                for (int ph = 0; ph < pooledHeight; ph++)
+                {
+                    for (int pw = 0; pw < pooledWidth; pw++)
+                    {
+                        int window = (2 * ph * StrideHeight * paddedWidth + 2 * pw * StrideWidth) * InputChannels;
+                        int pixel = keep ? ((n * outputHeight + 2 * ph) * outputWidth + 2 * pw) * Filters : 0;
+                        int pool = ((n * pooledHeight + ph) * pooledWidth + pw) * Filters;
+                        ForwardPoolTile(ref Unsafe.Add(ref x, window), ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(padded);
+        }
+
+        public static void Backward(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
+            Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
+        {
+            BackwardWeights(input, batch, outputGradient, weightsGradient, biasGradient);
+            if (!inputGradient.IsEmpty) BackwardInput(batch, weights, outputGradient, inputGradient);
+        }
+
+        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> outputGradient,
+            Span<float> weightsGradient, Span<float> biasGradient)
+        {
+            // Sizes fixed by the network: a 14x14x32 input, a 14x14x64 output.
+            const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
+            // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
+            const int padTop = 2, padLeft = 2;
+
+            ref float x = ref MemoryMarshal.GetReference(input);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
+            ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
+
+            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f].
+            ref float db = ref MemoryMarshal.GetReference(biasGradient);
+            for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)
+            {
+                int f = 0;
+                for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+                {
+                    (Vector512.LoadUnsafe(ref db, (nuint)f) + Vector512.LoadUnsafe(ref g, (nuint)(pixel + f))).StoreUnsafe(ref db, (nuint)f);
+                }
+            }
+
+            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
+            for (int n = 0; n < batch; n++)
+            {
+                int sample = n * height * width * InputChannels;
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    // Output rows whose tap row kh lands inside the input.
+                    int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;
+                    int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
+                    int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
+                    if (ohStart >= ohEnd) continue;
+                    for (int kw = 0; kw < KernelWidth; kw++)
+                    {
+                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
+                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
+                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
+                        if (owStart >= owEnd) continue;
+                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                    }
+                }
+            }
+        }
+
+        public static void BackwardInput(int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        {
+            // Sizes fixed by the network: a 14x14x32 input, a 14x14x64 output.
+            const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
+            // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
+            const int padTop = 2, padLeft = 2;
+
+            ref float k = ref MemoryMarshal.GetReference(weights);
+            ref float g = ref MemoryMarshal.GetReference(outputGradient);
+            ref float dx = ref MemoryMarshal.GetReference(inputGradient);
+            // The input gradient runs along c, so it reads the weights transposed to kt[kh, kw, f, c].
+            float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);
+            TransposeWeights(weights, transposed);
+            ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
+
+            // Input gradient, tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
+            for (int n = 0; n < batch; n++)
+            {
+                int sample = n * height * width * InputChannels;
+                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    // Output rows whose tap row kh lands inside the input.
+                    int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;
+                    int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
+                    int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
+                    if (ohStart >= ohEnd) continue;
+                    for (int kw = 0; kw < KernelWidth; kw++)
+                    {
+                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
+                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
+                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
+                        if (owStart >= owEnd) continue;
+                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
+                        InputGradientTap(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                    }
+                }
+            }
+            ArrayPool<float>.Shared.Return(transposed);
+        }
+
+        /// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        private static void ForwardPoolTile(ref float x, ref float k, ref float b, bool keep, ref float y, ref float yp)
+        {
+            const int rowStep = DilationHeight * 18 * InputChannels; // input elements between two kernel rows of the (padded) image
+            int f = 0;
+            for (; Vector512<float>.Count >= 16 && f <= Filters - 4 * Vector512<float>.Count; f += 4 * Vector512<float>.Count)
+            {
+                var bias0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                var bias1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector512<float>.Count);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
+                var bias2 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(2 * Vector512<float>.Count));
+                var a02 = bias2; var a12 = bias2; var a22 = bias2; var a32 = bias2;
+                var bias3 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(3 * Vector512<float>.Count));
+                var a03 = bias3; var a13 = bias3; var a23 = bias3; var a33 = bias3;
+                // tap (0, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (0, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 32));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 64));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 608));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 640));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (0, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 64));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 96));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 640));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 672));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (0, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 96));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 128));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 672));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 704));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (0, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 128));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 160));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 704));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 736));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (1, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (1, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (1, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (1, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (1, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (2, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (2, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (2, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (2, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (2, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (3, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (3, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (3, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (3, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (3, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (4, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (4, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (4, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (4, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                // tap (4, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var w2 = Vector512.LoadUnsafe(ref kc, (nuint)(2 * Vector512<float>.Count));
+                    var w3 = Vector512.LoadUnsafe(ref kc, (nuint)(3 * Vector512<float>.Count));
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01); a02 = Vector512.FusedMultiplyAdd(x0, w2, a02); a03 = Vector512.FusedMultiplyAdd(x0, w3, a03);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11); a12 = Vector512.FusedMultiplyAdd(x1, w2, a12); a13 = Vector512.FusedMultiplyAdd(x1, w3, a13);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21); a22 = Vector512.FusedMultiplyAdd(x2, w2, a22); a23 = Vector512.FusedMultiplyAdd(x2, w3, a23);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31); a32 = Vector512.FusedMultiplyAdd(x3, w2, a32); a33 = Vector512.FusedMultiplyAdd(x3, w3, a33);
+                }
+                a00 = Vector512.Max(a00, Vector512<float>.Zero); a01 = Vector512.Max(a01, Vector512<float>.Zero); a02 = Vector512.Max(a02, Vector512<float>.Zero); a03 = Vector512.Max(a03, Vector512<float>.Zero);
+                a10 = Vector512.Max(a10, Vector512<float>.Zero); a11 = Vector512.Max(a11, Vector512<float>.Zero); a12 = Vector512.Max(a12, Vector512<float>.Zero); a13 = Vector512.Max(a13, Vector512<float>.Zero);
+                a20 = Vector512.Max(a20, Vector512<float>.Zero); a21 = Vector512.Max(a21, Vector512<float>.Zero); a22 = Vector512.Max(a22, Vector512<float>.Zero); a23 = Vector512.Max(a23, Vector512<float>.Zero);
+                a30 = Vector512.Max(a30, Vector512<float>.Zero); a31 = Vector512.Max(a31, Vector512<float>.Zero); a32 = Vector512.Max(a32, Vector512<float>.Zero); a33 = Vector512.Max(a33, Vector512<float>.Zero);
+                if (keep)
+                {
+                    a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector512<float>.Count); a02.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(2 * Vector512<float>.Count)); a03.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(3 * Vector512<float>.Count));
+                    a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64)); a11.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)Vector512<float>.Count); a12.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)(2 * Vector512<float>.Count)); a13.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)(3 * Vector512<float>.Count));
+                    a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 896)); a21.StoreUnsafe(ref Unsafe.Add(ref y, f + 896), (nuint)Vector512<float>.Count); a22.StoreUnsafe(ref Unsafe.Add(ref y, f + 896), (nuint)(2 * Vector512<float>.Count)); a23.StoreUnsafe(ref Unsafe.Add(ref y, f + 896), (nuint)(3 * Vector512<float>.Count));
+                    a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 960)); a31.StoreUnsafe(ref Unsafe.Add(ref y, f + 960), (nuint)Vector512<float>.Count); a32.StoreUnsafe(ref Unsafe.Add(ref y, f + 960), (nuint)(2 * Vector512<float>.Count)); a33.StoreUnsafe(ref Unsafe.Add(ref y, f + 960), (nuint)(3 * Vector512<float>.Count));
+                }
+                Vector512.Max(Vector512.Max(Vector512.Max(a00, a10), a20), a30).StoreUnsafe(ref Unsafe.Add(ref yp, f));
+                Vector512.Max(Vector512.Max(Vector512.Max(a01, a11), a21), a31).StoreUnsafe(ref Unsafe.Add(ref yp, f), (nuint)Vector512<float>.Count);
+                Vector512.Max(Vector512.Max(Vector512.Max(a02, a12), a22), a32).StoreUnsafe(ref Unsafe.Add(ref yp, f), (nuint)(2 * Vector512<float>.Count));
+                Vector512.Max(Vector512.Max(Vector512.Max(a03, a13), a23), a33).StoreUnsafe(ref Unsafe.Add(ref yp, f), (nuint)(3 * Vector512<float>.Count));
+            }
+            for (; f <= Filters - 2 * Vector512<float>.Count; f += 2 * Vector512<float>.Count)
+            {
+                var bias0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                var bias1 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector512<float>.Count);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
+                // tap (0, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 32));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 64));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 608));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 640));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 64));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 96));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 640));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 672));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 96));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 128));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 672));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 704));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (0, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 128));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 160));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 704));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 736));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (1, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (2, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (3, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                // tap (4, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var w1 = Vector512.LoadUnsafe(ref kc, (nuint)Vector512<float>.Count);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                }
+                a00 = Vector512.Max(a00, Vector512<float>.Zero); a01 = Vector512.Max(a01, Vector512<float>.Zero);
+                a10 = Vector512.Max(a10, Vector512<float>.Zero); a11 = Vector512.Max(a11, Vector512<float>.Zero);
+                a20 = Vector512.Max(a20, Vector512<float>.Zero); a21 = Vector512.Max(a21, Vector512<float>.Zero);
+                a30 = Vector512.Max(a30, Vector512<float>.Zero); a31 = Vector512.Max(a31, Vector512<float>.Zero);
+                if (keep)
+                {
+                    a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector512<float>.Count);
+                    a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64)); a11.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)Vector512<float>.Count);
+                    a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 896)); a21.StoreUnsafe(ref Unsafe.Add(ref y, f + 896), (nuint)Vector512<float>.Count);
+                    a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 960)); a31.StoreUnsafe(ref Unsafe.Add(ref y, f + 960), (nuint)Vector512<float>.Count);
+                }
+                Vector512.Max(Vector512.Max(Vector512.Max(a00, a10), a20), a30).StoreUnsafe(ref Unsafe.Add(ref yp, f));
+                Vector512.Max(Vector512.Max(Vector512.Max(a01, a11), a21), a31).StoreUnsafe(ref Unsafe.Add(ref yp, f), (nuint)Vector512<float>.Count);
+            }
+            for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+            {
+                var bias0 = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, f));
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                // tap (0, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 32));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 64));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 608));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 640));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 64));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 96));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 640));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 672));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 96));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 128));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 672));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 704));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (0, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, c + 128));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, c + 160));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, c + 704));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, c + 736));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (1, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (2, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (3, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 0)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 1)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 2)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 3)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                // tap (4, 4)
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
+                    var w0 = Vector512.LoadUnsafe(ref kc);
+                    var x0 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
+                    a00 = Vector512.FusedMultiplyAdd(x0, w0, a00);
+                    var x1 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
+                    a10 = Vector512.FusedMultiplyAdd(x1, w0, a10);
+                    var x2 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 576));
+                    a20 = Vector512.FusedMultiplyAdd(x2, w0, a20);
+                    var x3 = Vector512.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 608));
+                    a30 = Vector512.FusedMultiplyAdd(x3, w0, a30);
+                }
+                a00 = Vector512.Max(a00, Vector512<float>.Zero);
+                a10 = Vector512.Max(a10, Vector512<float>.Zero);
+                a20 = Vector512.Max(a20, Vector512<float>.Zero);
+                a30 = Vector512.Max(a30, Vector512<float>.Zero);
+                if (keep)
+                {
+                    a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
+                    a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64));
+                    a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 896));
+                    a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 960));
+                }
+                Vector512.Max(Vector512.Max(Vector512.Max(a00, a10), a20), a30).StoreUnsafe(ref Unsafe.Add(ref yp, f));
+            }
+        }
+
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
+        {
+            int c = 0;
+            for (; c <= InputChannels - 4; c += 4)
+            {
+                int f = 0;
+                for (; Vector512<float>.Count >= 16 && f <= Filters - 4 * Vector512<float>.Count; f += 4 * Vector512<float>.Count)
+                {
+                    var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); var a01 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector512<float>.Count); var a02 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(2 * Vector512<float>.Count)); var a03 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(3 * Vector512<float>.Count));
+                    var a10 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); var a11 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector512<float>.Count); var a12 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(2 * Vector512<float>.Count)); var a13 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(3 * Vector512<float>.Count));
+                    var a20 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); var a21 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector512<float>.Count); var a22 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(2 * Vector512<float>.Count)); var a23 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(3 * Vector512<float>.Count));
+                    var a30 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); var a31 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector512<float>.Count); var a32 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(2 * Vector512<float>.Count)); var a33 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(3 * Vector512<float>.Count));
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Vector512.LoadUnsafe(ref gp);
+                            var g1 = Vector512.LoadUnsafe(ref gp, (nuint)Vector512<float>.Count);
+                            var g2 = Vector512.LoadUnsafe(ref gp, (nuint)(2 * Vector512<float>.Count));
+                            var g3 = Vector512.LoadUnsafe(ref gp, (nuint)(3 * Vector512<float>.Count));
+                            var x0 = Vector512.Create(Unsafe.Add(ref xp, 0));
+                            a00 = Vector512.FusedMultiplyAdd(x0, g0, a00); a01 = Vector512.FusedMultiplyAdd(x0, g1, a01); a02 = Vector512.FusedMultiplyAdd(x0, g2, a02); a03 = Vector512.FusedMultiplyAdd(x0, g3, a03);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xp, 1));
+                            a10 = Vector512.FusedMultiplyAdd(x1, g0, a10); a11 = Vector512.FusedMultiplyAdd(x1, g1, a11); a12 = Vector512.FusedMultiplyAdd(x1, g2, a12); a13 = Vector512.FusedMultiplyAdd(x1, g3, a13);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xp, 2));
+                            a20 = Vector512.FusedMultiplyAdd(x2, g0, a20); a21 = Vector512.FusedMultiplyAdd(x2, g1, a21); a22 = Vector512.FusedMultiplyAdd(x2, g2, a22); a23 = Vector512.FusedMultiplyAdd(x2, g3, a23);
+                            var x3 = Vector512.Create(Unsafe.Add(ref xp, 3));
+                            a30 = Vector512.FusedMultiplyAdd(x3, g0, a30); a31 = Vector512.FusedMultiplyAdd(x3, g1, a31); a32 = Vector512.FusedMultiplyAdd(x3, g2, a32); a33 = Vector512.FusedMultiplyAdd(x3, g3, a33);
+                            xp = ref Unsafe.Add(ref xp, 32);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); a01.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector512<float>.Count); a02.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(2 * Vector512<float>.Count)); a03.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(3 * Vector512<float>.Count));
+                    a10.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); a11.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector512<float>.Count); a12.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(2 * Vector512<float>.Count)); a13.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(3 * Vector512<float>.Count));
+                    a20.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); a21.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector512<float>.Count); a22.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(2 * Vector512<float>.Count)); a23.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(3 * Vector512<float>.Count));
+                    a30.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); a31.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector512<float>.Count); a32.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(2 * Vector512<float>.Count)); a33.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(3 * Vector512<float>.Count));
+                }
+                for (; f <= Filters - 2 * Vector512<float>.Count; f += 2 * Vector512<float>.Count)
+                {
+                    var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); var a01 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector512<float>.Count);
+                    var a10 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); var a11 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector512<float>.Count);
+                    var a20 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); var a21 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector512<float>.Count);
+                    var a30 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); var a31 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector512<float>.Count);
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Vector512.LoadUnsafe(ref gp);
+                            var g1 = Vector512.LoadUnsafe(ref gp, (nuint)Vector512<float>.Count);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xp, 0));
+                            a00 = Vector512.FusedMultiplyAdd(x0, g0, a00); a01 = Vector512.FusedMultiplyAdd(x0, g1, a01);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xp, 1));
+                            a10 = Vector512.FusedMultiplyAdd(x1, g0, a10); a11 = Vector512.FusedMultiplyAdd(x1, g1, a11);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xp, 2));
+                            a20 = Vector512.FusedMultiplyAdd(x2, g0, a20); a21 = Vector512.FusedMultiplyAdd(x2, g1, a21);
+                            var x3 = Vector512.Create(Unsafe.Add(ref xp, 3));
+                            a30 = Vector512.FusedMultiplyAdd(x3, g0, a30); a31 = Vector512.FusedMultiplyAdd(x3, g1, a31);
+                            xp = ref Unsafe.Add(ref xp, 32);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); a01.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector512<float>.Count);
+                    a10.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); a11.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector512<float>.Count);
+                    a20.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); a21.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector512<float>.Count);
+                    a30.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); a31.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector512<float>.Count);
+                }
+                for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+                {
+                    var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    var a10 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f));
+                    var a20 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f));
+                    var a30 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f));
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Vector512.LoadUnsafe(ref gp);
+                            var x0 = Vector512.Create(Unsafe.Add(ref xp, 0));
+                            a00 = Vector512.FusedMultiplyAdd(x0, g0, a00);
+                            var x1 = Vector512.Create(Unsafe.Add(ref xp, 1));
+                            a10 = Vector512.FusedMultiplyAdd(x1, g0, a10);
+                            var x2 = Vector512.Create(Unsafe.Add(ref xp, 2));
+                            a20 = Vector512.FusedMultiplyAdd(x2, g0, a20);
+                            var x3 = Vector512.Create(Unsafe.Add(ref xp, 3));
+                            a30 = Vector512.FusedMultiplyAdd(x3, g0, a30);
+                            xp = ref Unsafe.Add(ref xp, 32);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
+                    a10.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f));
+                    a20.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f));
+                    a30.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f));
+                }
+            }
+        }
+
+        /// <summary>
+        /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
+        /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 4 pixels x up to 4 channel vectors.
+        /// </summary>
+        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
+                ref float gr = ref Unsafe.Add(ref g, i * gRow);
+                int j = 0;
+                for (; j <= cols - 4; j += 4)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 32);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c <= InputChannels - 2 * Vector512<float>.Count; c += 2 * Vector512<float>.Count)
+                    {
+                        var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c)); var a01 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector512<float>.Count);
+                        var a10 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 32)); var a11 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 32), (nuint)Vector512<float>.Count);
+                        var a20 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 64)); var a21 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 64), (nuint)Vector512<float>.Count);
+                        var a30 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 96)); var a31 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 96), (nuint)Vector512<float>.Count);
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Vector512.LoadUnsafe(ref kf);
+                            var w1 = Vector512.LoadUnsafe(ref kf, (nuint)Vector512<float>.Count);
+                            var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                            a00 = Vector512.FusedMultiplyAdd(g0, w0, a00); a01 = Vector512.FusedMultiplyAdd(g0, w1, a01);
+                            var g1 = Vector512.Create(Unsafe.Add(ref gp, f + 64));
+                            a10 = Vector512.FusedMultiplyAdd(g1, w0, a10); a11 = Vector512.FusedMultiplyAdd(g1, w1, a11);
+                            var g2 = Vector512.Create(Unsafe.Add(ref gp, f + 128));
+                            a20 = Vector512.FusedMultiplyAdd(g2, w0, a20); a21 = Vector512.FusedMultiplyAdd(g2, w1, a21);
+                            var g3 = Vector512.Create(Unsafe.Add(ref gp, f + 192));
+                            a30 = Vector512.FusedMultiplyAdd(g3, w0, a30); a31 = Vector512.FusedMultiplyAdd(g3, w1, a31);
+                        }
+                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c)); a01.StoreUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector512<float>.Count);
+                        a10.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 32)); a11.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 32), (nuint)Vector512<float>.Count);
+                        a20.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 64)); a21.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 64), (nuint)Vector512<float>.Count);
+                        a30.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 96)); a31.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 96), (nuint)Vector512<float>.Count);
+                    }
+                    for (; c <= InputChannels - Vector512<float>.Count; c += Vector512<float>.Count)
+                    {
+                        var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c));
+                        var a10 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 32));
+                        var a20 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 64));
+                        var a30 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 96));
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Vector512.LoadUnsafe(ref kf);
+                            var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                            a00 = Vector512.FusedMultiplyAdd(g0, w0, a00);
+                            var g1 = Vector512.Create(Unsafe.Add(ref gp, f + 64));
+                            a10 = Vector512.FusedMultiplyAdd(g1, w0, a10);
+                            var g2 = Vector512.Create(Unsafe.Add(ref gp, f + 128));
+                            a20 = Vector512.FusedMultiplyAdd(g2, w0, a20);
+                            var g3 = Vector512.Create(Unsafe.Add(ref gp, f + 192));
+                            a30 = Vector512.FusedMultiplyAdd(g3, w0, a30);
+                        }
+                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
+                        a10.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 32));
+                        a20.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 64));
+                        a30.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 96));
+                    }
+                }
+                for (; j < cols; j++)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 32);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c <= InputChannels - 2 * Vector512<float>.Count; c += 2 * Vector512<float>.Count)
+                    {
+                        var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c)); var a01 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector512<float>.Count);
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Vector512.LoadUnsafe(ref kf);
+                            var w1 = Vector512.LoadUnsafe(ref kf, (nuint)Vector512<float>.Count);
+                            var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                            a00 = Vector512.FusedMultiplyAdd(g0, w0, a00); a01 = Vector512.FusedMultiplyAdd(g0, w1, a01);
+                        }
+                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c)); a01.StoreUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector512<float>.Count);
+                    }
+                    for (; c <= InputChannels - Vector512<float>.Count; c += Vector512<float>.Count)
+                    {
+                        var a00 = Vector512.LoadUnsafe(ref Unsafe.Add(ref dxp, c));
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Vector512.LoadUnsafe(ref kf);
+                            var g0 = Vector512.Create(Unsafe.Add(ref gp, f));
+                            a00 = Vector512.FusedMultiplyAdd(g0, w0, a00);
+                        }
+                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
+                    }
+                }
+            }
+        }
+
+        /// <summary>sum over f of a[f] * b[f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static float DotFilters(ref float a, ref float b)
+        {
+            var sum = Vector512<float>.Zero;
+            int f = 0;
+            for (; f <= Filters - Vector512<float>.Count; f += Vector512<float>.Count)
+                sum = Vector512.FusedMultiplyAdd(Vector512.LoadUnsafe(ref a, (nuint)f), Vector512.LoadUnsafe(ref b, (nuint)f), sum);
+            float s = Vector512.Sum(sum);
             return s;
         }
 
