@@ -283,7 +283,8 @@ public sealed partial class ConvGenerator
                 {
                     var c = l.Conv!;
                     var pool = m.Layers[l.Index];
-                    w.L($"// Samples [s, e) of the batch; bias, ReLU and {pool.Name}'s 2x2 max pool are fused into the kernel. The convolution's");
+                    string fused = (l.BiasCount > 0 ? "bias, " : "") + (l.Relu ? "ReLU and " : "");
+                    w.L($"// Samples [s, e) of the batch; {fused}{pool.Name}'s 2x2 max pool are fused into the kernel. The convolution's");
                     w.Line("// output is stored only when a backward pass may follow (pooling's backward pass reads it).");
                     w.Line("var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);");
                     w.L($"global::ConvGen.Generated.{Emitter.KernelClassName(c)}.ForwardPooled({Rows(l.InBuffer, l.InSize)}, e - s,");
