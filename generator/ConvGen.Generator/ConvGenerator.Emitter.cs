@@ -365,14 +365,12 @@ public sealed partial class ConvGenerator
         private static void EmitFixedGeometry(CodeWriter w, Conv2DModel m, bool backward)
         {
             int height = m.FixedHeight, width = m.FixedWidth, eh = ExtentH(m), ew = ExtentW(m);
-            int outputHeight = m.Same ? (height - 1) / m.StrideHeight + 1 : (height - eh) / m.StrideHeight + 1;
-            int outputWidth = m.Same ? (width - 1) / m.StrideWidth + 1 : (width - ew) / m.StrideWidth + 1;
+            var (outputHeight, outputWidth) = FixedOutputSize(m);
             w.L($"// Sizes fixed by the network: a {height}x{width}x{m.InputChannels} input, a {outputHeight}x{outputWidth}x{m.Filters} output.");
             w.L($"const int height = {height}, width = {width}, outputHeight = {outputHeight}, outputWidth = {outputWidth};");
             if (!backward) w.Line("const int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows");
             if (!m.Same) return;
-            int padTop = Math.Max((outputHeight - 1) * m.StrideHeight + eh - height, 0) / 2;
-            int padLeft = Math.Max((outputWidth - 1) * m.StrideWidth + ew - width, 0) / 2;
+            var (_, padTop, padLeft, _, _) = PaddedImage(m);
             w.Line("// TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.");
             w.L($"const int padTop = {padTop}, padLeft = {padLeft};");
             if (backward) return;
@@ -708,40 +706,59 @@ public sealed partial class ConvGenerator
         private static void EmitForwardTile(CodeWriter w, Conv2DModel m)
         {
             int p = TilePixels, pixelStep = m.StrideWidth * m.InputChannels;
+            var xs = Enumerable.Range(0, p).Select(i => i * pixelStep).ToArray();
             w.L($"/// <summary>{p} neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds {p} FMAs.</summary>");
             w.Line("private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)");
             w.Open();
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
-                for (int j = 0; j < u; j++)
-                {
-                    string init = m.UseBias ? $"Vector.LoadUnsafe(ref Unsafe.Add(ref b, f){VOff(j)})" : "Vector<float>.Zero";
-                    w.Line($"var bias{j} = {init};");
-                    w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => $"var a{i}{j} = bias{j};")));
-                }
-                EmitTaps(w, m, TapMode.Interior, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
-                {
-                    w.Line($"ref float kc = ref Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
-                    for (int j = 0; j < u; j++) w.Line($"var w{j} = Vector.LoadUnsafe(ref kc{VOff(j)});");
-                    for (int i = 0; i < p; i++)
-                    {
-                        w.Line($"var x{i} = Vector.Create(Unsafe.Add(ref x, {Sum(xo, c, Str(i * pixelStep))}));");
-                        w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"a{i}{j} = Vector.FusedMultiplyAdd(x{i}, w{j}, a{i}{j});")));
-                    }
-                }));
+                EmitTileSums(w, m, u, xs);
                 for (int i = 0; i < p; i++)
                     w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"{Act(m, $"a{i}{j}", true)}.StoreUnsafe(ref Unsafe.Add(ref y, {Sum(Str(i * m.Filters), "f")}){VOff(j)});")));
             }, () =>
             {
-                w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => m.UseBias ? $"float s{i} = Unsafe.Add(ref b, f);" : $"float s{i} = 0f;")));
-                EmitTaps(w, m, TapMode.Interior, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
-                {
-                    w.Line($"float kc = Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
-                    w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => $"s{i} += Unsafe.Add(ref x, {Sum(xo, c, Str(i * pixelStep))}) * kc;")));
-                }));
+                EmitTileScalarSums(w, m, xs);
                 w.Line(string.Join(" ", Enumerable.Range(0, p).Select(i => $"Unsafe.Add(ref y, {Sum(Str(i * m.Filters), "f")}) = {Act(m, $"s{i}", false)};")));
             });
             w.Close();
+        }
+
+        /// <summary>
+        /// The sums of a register tile, for filters [f, f + u vectors): accumulators a{i}{j} (pixel i, filter vector j) start at
+        /// the bias and add, tap by tap and channel by channel, x at pixel i's offset <paramref name="xs"/>[i] times the weights,
+        /// each a fused multiply-add. Every tile kernel adds in this order, so their results agree.
+        /// </summary>
+        private static void EmitTileSums(CodeWriter w, Conv2DModel m, int u, int[] xs)
+        {
+            var js = Enumerable.Range(0, u).ToArray();
+            foreach (int j in js)
+            {
+                string init = m.UseBias ? $"Vector.LoadUnsafe(ref Unsafe.Add(ref b, f){VOff(j)})" : "Vector<float>.Zero";
+                w.Line($"var bias{j} = {init};");
+                w.Line(string.Join(" ", Enumerable.Range(0, xs.Length).Select(i => $"var a{i}{j} = bias{j};")));
+            }
+            EmitTaps(w, m, TapMode.Interior, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+            {
+                w.Line($"ref float kc = ref Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
+                foreach (int j in js) w.Line($"var w{j} = Vector.LoadUnsafe(ref kc{VOff(j)});");
+                for (int i = 0; i < xs.Length; i++)
+                {
+                    w.Line($"var x{i} = Vector.Create(Unsafe.Add(ref x, {Sum(xo, c, Str(xs[i]))}));");
+                    w.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Vector.FusedMultiplyAdd(x{i}, w{j}, a{i}{j});")));
+                }
+            }));
+        }
+
+        /// <summary>The scalar sums s{i} of a register tile for filter f, in the order of <see cref="EmitTileSums"/>.</summary>
+        private static void EmitTileScalarSums(CodeWriter w, Conv2DModel m, int[] xs)
+        {
+            var ps = Enumerable.Range(0, xs.Length).ToArray();
+            w.Line(string.Join(" ", ps.Select(i => m.UseBias ? $"float s{i} = Unsafe.Add(ref b, f);" : $"float s{i} = 0f;")));
+            EmitTaps(w, m, TapMode.Interior, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+            {
+                w.Line($"float kc = Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
+                w.Line(string.Join(" ", ps.Select(i => $"s{i} += Unsafe.Add(ref x, {Sum(xo, c, Str(xs[i]))}) * kc;")));
+            }));
         }
 
         /// <summary>A network layer's output height and width.</summary>
@@ -850,22 +867,7 @@ public sealed partial class ConvGenerator
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
                 var js = Enumerable.Range(0, u).ToArray();
-                foreach (int j in js)
-                {
-                    string init = m.UseBias ? $"Vector.LoadUnsafe(ref Unsafe.Add(ref b, f){VOff(j)})" : "Vector<float>.Zero";
-                    w.Line($"var bias{j} = {init};");
-                    w.Line(string.Join(" ", ps.Select(i => $"var a{i}{j} = bias{j};")));
-                }
-                EmitTaps(w, m, TapMode.Interior, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
-                {
-                    w.Line($"ref float kc = ref Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
-                    foreach (int j in js) w.Line($"var w{j} = Vector.LoadUnsafe(ref kc{VOff(j)});");
-                    foreach (int i in ps)
-                    {
-                        w.Line($"var x{i} = Vector.Create(Unsafe.Add(ref x, {Sum(xo, c, Str(xs[i]))}));");
-                        w.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Vector.FusedMultiplyAdd(x{i}, w{j}, a{i}{j});")));
-                    }
-                }));
+                EmitTileSums(w, m, u, xs);
                 if (m.FuseRelu)
                     foreach (int i in ps) w.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Vector.Max(a{i}{j}, Vector<float>.Zero);")));
                 w.Open("if (keep)");
@@ -876,12 +878,7 @@ public sealed partial class ConvGenerator
                     w.Line($"Vector.Max(Vector.Max(Vector.Max(a0{j}, a1{j}), a2{j}), a3{j}).StoreUnsafe(ref Unsafe.Add(ref yp, f){VOff(j)});");
             }, () =>
             {
-                w.Line(string.Join(" ", ps.Select(i => m.UseBias ? $"float s{i} = Unsafe.Add(ref b, f);" : $"float s{i} = 0f;")));
-                EmitTaps(w, m, TapMode.Interior, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
-                {
-                    w.Line($"float kc = Unsafe.Add(ref k, {Sum(ko, cf, "f")});");
-                    w.Line(string.Join(" ", ps.Select(i => $"s{i} += Unsafe.Add(ref x, {Sum(xo, c, Str(xs[i]))}) * kc;")));
-                }));
+                EmitTileScalarSums(w, m, xs);
                 if (m.FuseRelu) w.Line(string.Join(" ", ps.Select(i => $"s{i} = MathF.Max(s{i}, 0f);")));
                 w.Line("if (keep) { " + string.Join(" ", ps.Select(i => $"Unsafe.Add(ref y, {Sum(Str(ys[i]), "f")}) = s{i};")) + " }");
                 w.Line("Unsafe.Add(ref yp, f) = MathF.Max(MathF.Max(MathF.Max(s0, s1), s2), s3);");
