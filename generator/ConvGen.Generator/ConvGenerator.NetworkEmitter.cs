@@ -1,69 +1,81 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 using ConvGen.Generator.Helpers;
+using ConvGen.Internal;
 using ConvGen.Generator.Models;
+using Microsoft.CodeAnalysis.CSharp;
 
 namespace ConvGen.Generator;
 
 public sealed partial class ConvGenerator
 {
     /// <summary>
-    /// Turns a <see cref="NetworkModel"/> into one class deriving from <c>ConvGen.CompiledNetwork</c>: its layout (every shape and
-    /// offset as a constant), one method per layer and pass, and the phases that run them on the worker threads; plus a kernel
-    /// class per convolution (constant sizes, fused ReLU) and the pooling loops.
+    /// A <see cref="NetworkModel"/> as C#: the user's class derives from <c>ConvGen.CompiledNetwork</c> (the one model core) and
+    /// its constructor hands the core its layers. Convolutions and max pools get kernels specialized to every size in
+    /// <c>file</c> classes (a convolution's kernels implement <c>IConv2DKernel</c> for <c>Conv2DLayer</c>; a pool's override
+    /// <c>MaxPool2D</c>'s sample loops); Flatten, Dense, Add and Concatenate are the runtime's layers, whose sizes the core fixes.
     /// </summary>
     internal static class NetworkEmitter
     {
         /// <summary>Members the generated network part declares; a user member with one of these names is CONVGEN009.</summary>
         public static readonly HashSet<string> ReservedMemberNames = new(StringComparer.Ordinal)
         {
-            "InputHeight", "InputWidth", "InputChannels", "OutputSize", "TotalParameters", "SummaryText", "ConvGenLayout",
-            "Summary", "ForwardPass", "BackwardPass", "RunPhase",
+            "InputHeight", "InputWidth", "InputChannels", "OutputSize", "TotalParameters",
         };
 
         public static string Emit(NetworkModel m)
         {
+            var classes = KernelClassNames(m);
             var w = new CodeWriter();
             EmitHeader(w, m);
             w.Line("#nullable enable");
             w.Line();
-            EmitNetworkClass(w, m);
-            foreach (var layer in m.Layers.Where(l => l.Kind == LayerKind.Conv2D))
+            EmitNetworkClass(w, m, classes);
+            if (m.Layers.Any(l => l.Kind is LayerKind.Conv2D or LayerKind.MaxPool2D))
             {
                 w.Line();
-                Emitter.EmitKernelClass(w, layer.Conv!);
-            }
-            if (m.Layers.Any(l => l.Kind == LayerKind.MaxPool2D))
-            {
-                w.Line();
-                EmitPoolingClass(w, m);
+                w.Open("namespace ConvGen.Generated");
+                KernelEmitter.EmitUsings(w);
+                foreach (var layer in m.Layers)
+                {
+                    if (layer.Kind == LayerKind.Conv2D)
+                    {
+                        w.Line();
+                        EmitConvolution(w, m, layer, classes[layer.Index]);
+                    }
+                    else if (layer.Kind == LayerKind.MaxPool2D)
+                    {
+                        w.Line();
+                        EmitPool(w, m, layer, classes[layer.Index]);
+                    }
+                }
+                w.Close();
             }
             return w.ToString();
         }
 
-        private static string Str(long v) => v.ToString(CultureInfo.InvariantCulture);
-
-        private static string ShapeText(LayerModel l) => l.Spatial ? $"({Str(l.OutH)}, {Str(l.OutW)}, {Str(l.OutC)})" : $"({Str(l.OutC)})";
-
-        private static string TypeName(LayerKind kind) => kind.ToString();
-
-        private static long ParameterCount(LayerModel l) => (long)l.WeightCount + l.BiasCount;
-
-        private static string PoolingClass(NetworkModel m) => m.ClassName.TrimStart('@') + "Pooling";
-
-        /// <summary>A max pool whose forward pass runs inside the convolution before it (<see cref="Conv2DModel.FusePool"/>).</summary>
-        private static bool FusedIntoConv(NetworkModel m, LayerModel l)
-            => l.Kind == LayerKind.MaxPool2D && l.Index >= 2 && m.Layers[l.Index - 2].Conv is { FusePool: true };
-
-        /// <summary>The layer whose activation a layer reads, looking through Flatten (which only renames its input).</summary>
-        private static LayerModel? Producer(NetworkModel m, LayerModel l)
+        /// <summary>The kernel class of each convolution and pool: the network's name and the layer's, made an identifier (unique in the file).</summary>
+        private static string[] KernelClassNames(NetworkModel m)
         {
-            for (int i = l.Index - 2; i >= 0; i--)
-                if (m.Layers[i].Kind != LayerKind.Flatten) return m.Layers[i];
-            return null;
+            var names = new string[m.Layers.Count];
+            var used = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var l in m.Layers)
+            {
+                if (l.Kind is not (LayerKind.Conv2D or LayerKind.MaxPool2D)) continue;
+                var chars = l.Name.Select(c => char.IsLetterOrDigit(c) || c == '_' ? c : '_').ToArray();
+                string name = m.Target.PlainName + "_" + new string(chars);
+                if (!used.Add(name)) used.Add(name += "_" + KernelEmitter.Str(l.Index));
+                names[l.Index] = name;
+            }
+            return names;
         }
+
+        private static string ShapeText(int h, int w, int c) => h > 0 ? $"({h}, {w}, {c})" : $"({c})";
+
+        private static string Literal(string value) => SymbolDisplay.FormatLiteral(value, quote: true);
+
+        private static string ReadsText(NetworkModel m, NetworkLayer l) => string.Join(", ", l.Inputs.Select(j => j < 0 ? "input" : m.Layers[j].Name));
 
         // ------------------------------------------------------------------------------------------------
         // Header: the plan, layer by layer.
@@ -71,436 +83,254 @@ public sealed partial class ConvGenerator
         private static void EmitHeader(CodeWriter w, NetworkModel m)
         {
             w.Line("// <auto-generated/>");
-            w.L($"// ConvGen: the compiled network {m.FullName}, every shape fixed at build time.");
+            w.L($"// ConvGen: the compiled network {m.Target.FullName}, every shape fixed at build time.");
             w.Line("//");
-            w.Line("//   #  layer            type        output shape       params     buffer  notes");
-            w.L($"//   0  input                        {$"({m.InputHeight}, {m.InputWidth}, {m.InputChannels})",-18} {"",-10} 0");
+            w.Line("//   #  layer            type         output shape       params     reads             notes");
+            w.L($"//      input                         {ShapeText(m.InputHeight, m.InputWidth, m.InputChannels),-18}");
             foreach (var l in m.Layers)
             {
                 string notes = l.Kind switch
                 {
-                    LayerKind.Conv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {(l.Conv.Same ? "Same" : "Valid")}{(l.Relu ? ", ReLU fused" : "")}{(l.Conv.FusePool ? ", next pool fused" : "")}",
-                    LayerKind.MaxPool2D => $"{l.PoolH}x{l.PoolW}, stride {l.StrideH}x{l.StrideW}, {(l.Padding == 1 ? "Same" : "Valid")}{(FusedIntoConv(m, l) ? ", forward fused into the conv" : "")}",
+                    LayerKind.Conv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}{(l.FusePool ? ", next pool fused" : "")}",
+                    LayerKind.MaxPool2D => $"{l.Pool!.PoolHeight}x{l.Pool.PoolWidth}, stride {l.Pool.StrideHeight}x{l.Pool.StrideWidth}, {l.Pool.Padding}{(l.Index > 0 && m.Layers[l.Index - 1].FusePool ? ", forward fused into the conv" : "")}",
                     LayerKind.Flatten => "a view of its input's buffer",
-                    _ => l.Relu ? "ReLU fused" : "",
+                    _ => l.Activation == Activation.ReLU ? "ReLU fused" : "",
                 };
-                w.Line($"//   {Str(l.Index),-2} {l.Name,-16} {TypeName(l.Kind),-11} {ShapeText(l),-18} {Str(ParameterCount(l)),-10} {Str(l.OutBuffer),-7} {notes}".TrimEnd());
+                w.Line($"//   {KernelEmitter.Str(l.Index),-2} {l.Name,-16} {l.Kind,-12} {ShapeText(l.OutH, l.OutW, l.OutC),-18} {KernelEmitter.Str(l.ParameterCount),-10} {ReadsText(m, l),-17} {notes}".TrimEnd());
             }
             w.Line("//");
-            w.L($"//   Parameters: {m.ParameterCount:N0} floats in one buffer; gradients in another of the same layout.");
-            w.L($"//   Activations per sample: {m.BufferSizes.Sum():N0} floats in {m.BufferSizes.Count} buffers (and as many gradient buffers), planned for the maximum batch.");
-            w.Line("//   Forward: convolutions with bias and ReLU fused into the kernels, and a 2x2 stride-2 max pool that tiles a convolution's");
-            w.Line("//   output fused into that convolution (one register tile per pooling window; Predict/Evaluate skip storing the convolution's");
-            w.Line("//   output). Backward: each ReLU mask folded into the layer that produces the gradient (pooling scatters only where the");
-            w.Line("//   activation is positive; Dense and Conv2D mask their input gradient).");
+            w.L($"//   Parameters: {m.ParameterCount:N0} floats, in the model core's one parameter buffer (gradients in another of the same layout).");
+            w.Line("//   The core plans every activation and gradient buffer once, for the maximum batch, and runs each layer's phases on its worker");
+            w.Line("//   threads. The kernels below are generic over the vector type and run at the width ConvGen.Internal.Simd.Lanes picks: 16 floats");
+            w.Line("//   where AVX-512 is accelerated, else 8, else 4. Convolutions apply their bias and ReLU in registers; a 2x2, stride-2 max pool that");
+            w.Line("//   tiles a convolution's output runs inside its forward kernel (one register tile per pooling window).");
         }
 
         // ------------------------------------------------------------------------------------------------
-        // The user's class.
+        // The user's class: constants and the constructor that hands the core its layers.
         // ------------------------------------------------------------------------------------------------
-        private static void EmitNetworkClass(CodeWriter w, NetworkModel m)
+        private static void EmitNetworkClass(CodeWriter w, NetworkModel m, string[] classes)
         {
-            if (m.Namespace is not null) w.Open("namespace " + m.Namespace);
-            foreach (var outer in m.ContainingTypes) w.Open($"partial {outer.Keyword} {outer.Name}");
+            var target = m.Target;
+            if (target.Namespace is not null) w.Open("namespace " + target.Namespace);
+            foreach (var outer in target.ContainingTypes) w.Open($"partial {outer.Keyword} {outer.Name}");
 
             var last = m.Layers[m.Layers.Count - 1];
-            w.L($"/// <summary>A compiled network: ({m.InputHeight}, {m.InputWidth}, {m.InputChannels}) to {ShapeText(last)} in {m.Layers.Count} layers; see the file header for the plan.</summary>");
-            w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{Emitter.Version}\")]");
-            w.Open($"partial class {m.ClassName} : global::ConvGen.CompiledNetwork");
-
+            w.L($"/// <summary>A compiled network: {ShapeText(m.InputHeight, m.InputWidth, m.InputChannels)} to {ShapeText(last.OutH, last.OutW, last.OutC)} in {m.Layers.Count} layers; see the file header for the plan.</summary>");
+            w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{KernelEmitter.Version}\")]");
+            w.Open($"partial class {target.ClassName} : global::ConvGen.CompiledNetwork");
             w.Line("/// <summary>Rows, columns and channels of one input sample.</summary>");
             w.L($"public const int InputHeight = {m.InputHeight}, InputWidth = {m.InputWidth}, InputChannels = {m.InputChannels};");
             w.Line();
             w.Line("/// <summary>Values in one output sample.</summary>");
-            w.L($"public const int OutputSize = {last.OutSize};");
+            w.L($"public const int OutputSize = {KernelEmitter.Str(last.OutSize)};");
             w.Line();
             w.Line("/// <summary>Trainable parameters.</summary>");
-            w.L($"public const int TotalParameters = {m.ParameterCount};");
+            w.L($"public const int TotalParameters = {KernelEmitter.Str(m.ParameterCount)};");
             w.Line();
-            w.Line("/// <summary>The Keras-style summary, computed at build time (equal to Sequential.Summary() for the same layers).</summary>");
-            var summary = SummaryLines(m);
-            w.Line("public const string SummaryText =");
-            for (int i = 0; i < summary.Count; i++)
-                w.Line("    \"" + summary[i].Replace("\\", "\\\\").Replace("\"", "\\\"") + "\\n\"" + (i == summary.Count - 1 ? ";" : " +"));
-            w.Line();
-
-            EmitLayout(w, m);
-            w.Line();
-            w.L($"/// <summary>Plans every buffer for <paramref name=\"maxBatchSize\"/> samples and initializes the weights from <paramref name=\"seed\"/> (as Sequential.Build does for the same layers).</summary>");
+            w.Line("/// <summary>Plans every buffer for <paramref name=\"maxBatchSize\"/> samples and initializes the weights from <paramref name=\"seed\"/> (as Sequential.Build does for the same layers).</summary>");
             w.Line("/// <param name=\"maxBatchSize\">The largest batch a forward pass or training step takes.</param>");
             w.Line("/// <param name=\"seed\">The seed of the Glorot-uniform kernels.</param>");
-            w.L($"public {m.ClassName}(int maxBatchSize = 64, int seed = 0) : base(ConvGenLayout, maxBatchSize, seed) {{ }}");
-            w.Line();
-            w.Line("/// <inheritdoc/>");
-            w.Line("public override string Summary() => SummaryText.ReplaceLineEndings();");
-            w.Line();
-
-            var phases = new List<(string Method, string Comment)>();
-            var forward = new List<string>();
-            var backward = new List<string>();
-            foreach (var l in m.Layers)
+            w.L($"public {target.ClassName}(int maxBatchSize = 64, int seed = 0) : base(new global::ConvGen.Shape({m.InputHeight}, {m.InputWidth}, {m.InputChannels}), maxBatchSize, seed,");
+            for (int i = 0; i < m.Layers.Count; i++)
             {
-                if (l.Kind == LayerKind.Flatten || FusedIntoConv(m, l)) continue;
-                forward.Add($"Parallel({phases.Count}); // {l.Name}{(l.Conv is { FusePool: true } ? $" and {m.Layers[l.Index].Name}" : "")}");
-                phases.Add(($"Forward{l.Index}", l.Conv is { FusePool: true } ? $"{l.Name} and {m.Layers[l.Index].Name}: forward" : $"{l.Name}: forward"));
+                var l = m.Layers[i];
+                string comment = l.ExplicitName is null ? $" // {l.Name}" : "";
+                w.Line("    " + LayerExpression(l, classes[i]) + (i == m.Layers.Count - 1 ? ")" : ",") + comment);
             }
-            if (last.Relu)
-            {
-                backward.Add($"Parallel({phases.Count}); // the ReLU of {last.Name} on the loss gradient");
-                phases.Add(("MaskLossGradient", "the last layer's ReLU mask on the loss gradient"));
-            }
-            foreach (var l in m.Layers.Reverse())
-            {
-                if (l.Kind == LayerKind.Flatten || (l.InBuffer == 0 && ParameterCount(l) == 0)) continue;
-                backward.Add($"Parallel({phases.Count}); // {l.Name}");
-                phases.Add(($"Backward{l.Index}", $"{l.Name}: backward"));
-                if (l.Kind == LayerKind.Conv2D)
-                {
-                    backward.Add($"if (Parts > 1) Parallel({phases.Count}); // {l.Name}: sum the other threads' weight gradients, in thread order");
-                    phases.Add(($"Reduce{l.Index}", $"{l.Name}: sum per-thread gradients"));
-                }
-            }
-
-            w.Line("/// <inheritdoc/>");
-            w.Open("protected override void ForwardPass()");
-            foreach (var line in forward) w.Line(line);
-            w.Close();
-            w.Line();
-            w.Line("/// <inheritdoc/>");
-            w.Open("protected override void BackwardPass()");
-            foreach (var line in backward) w.Line(line);
-            w.Close();
-            w.Line();
-            w.Line("/// <inheritdoc/>");
-            w.Open("protected override void RunPhase(int phase, int part, int parts)");
-            w.Open("switch (phase)");
-            for (int i = 0; i < phases.Count; i++)
-                w.L($"case {i}: {phases[i].Method}(part, parts); return; // {phases[i].Comment}");
-            w.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(phase));");
-            w.Close();
+            w.Open();
             w.Close();
 
-            foreach (var l in m.Layers)
+            w.Close();
+            for (int i = 0; i < target.ContainingTypes.Count; i++) w.Close();
+            if (target.Namespace is not null) w.Close();
+        }
+
+        /// <summary>The expression that creates layer <paramref name="l"/>: a runtime layer, or one with the generated kernels.</summary>
+        private static string LayerExpression(NetworkLayer l, string kernelClass)
+        {
+            string activation = $"global::ConvGen.Activation.{l.Activation}";
+            string created = l.Kind switch
             {
-                if (l.Kind == LayerKind.Flatten || FusedIntoConv(m, l)) continue;
+                LayerKind.Conv2D => $"new global::ConvGen.Conv2DLayer<global::ConvGen.Generated.{kernelClass}>()",
+                LayerKind.MaxPool2D => $"new global::ConvGen.Generated.{kernelClass}()",
+                LayerKind.Flatten => "new global::ConvGen.Flatten()",
+                LayerKind.Dense => $"new global::ConvGen.Dense({l.Units}{(l.Activation != Activation.None || !l.UseBias ? $", {activation}" : "")}{(l.UseBias ? "" : ", useBias: false")})",
+                LayerKind.Add => $"new global::ConvGen.Add({Names(l)})",
+                _ => $"new global::ConvGen.Concatenate({Names(l)})",
+            };
+            var init = new List<string>();
+            if (l.ExplicitName is not null) init.Add($"Name = {Literal(l.ExplicitName)}");
+            if (l.Kind is not (LayerKind.Add or LayerKind.Concatenate) && l.InputNames[0].Name is string input) init.Add($"Input = {Literal(input)}");
+            if (l.Kind == LayerKind.Add && l.Activation != Activation.None) init.Add($"Activation = {activation}");
+            return init.Count == 0 ? created : $"{created} {{ {string.Join(", ", init)} }}";
+        }
+
+        private static string Names(NetworkLayer l) => string.Join(", ", l.InputNames.Where(n => n.Name is not null).Select(n => Literal(n.Name!)));
+
+        // ------------------------------------------------------------------------------------------------
+        // A convolution's kernels, with the network's sizes as constants.
+        // ------------------------------------------------------------------------------------------------
+        private static void EmitConvolution(CodeWriter w, NetworkModel m, NetworkLayer l, string className)
+        {
+            var c = l.Conv!;
+            var plan = new KernelPlan(c, className, m.Target.FullName, l.InH, l.InW, l.FusePool);
+            string spec = $"new(KernelHeight, KernelWidth, InputChannels, Filters, StrideHeight, StrideWidth, DilationHeight, DilationWidth, global::ConvGen.Padding.{c.Padding}, {(c.UseBias ? "true" : "false")}, global::ConvGen.Activation.{c.Activation})";
+            w.L($"/// <summary>The kernels of <see cref=\"global::{m.Target.FullName}\"/>'s {l.Name}: {c.KernelHeight}x{c.KernelWidth}, {l.InH}x{l.InW}x{l.InC} to {l.OutH}x{l.OutW}x{l.OutC}, every size a constant.</summary>");
+            w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{KernelEmitter.Version}\")]");
+            w.Open($"file sealed class {className} : global::ConvGen.IConv2DKernel");
+            w.L($"public static global::ConvGen.Conv2DSpec Spec => {spec};");
+            w.L($"public static int FixedHeight => {l.InH};");
+            w.L($"public static int FixedWidth => {l.InW};");
+            w.Line("public static bool AppliesActivation => true;");
+            w.L($"public static bool HasPooledForward => {(l.FusePool ? "true" : "false")};");
+            w.L($"public static int OutputHeight(int inputHeight) => {l.OutH};");
+            w.L($"public static int OutputWidth(int inputWidth) => {l.OutW};");
+            w.Line();
+            w.Line("// Entry points: the layer (ConvGen.Conv2DLayer) sliced every span to these sizes; each call runs at the width Simd.Lanes picks.");
+            if (l.FusePool)
+            {
+                w.Line("public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
+                w.L($"    => throw new InvalidOperationException(\"{l.Name} runs only fused with the max pool after it (ForwardPooled).\");");
                 w.Line();
-                EmitForward(w, m, l);
-            }
-            if (last.Relu)
-            {
-                w.Line();
-                w.Line("private void MaskLossGradient(int part, int parts)");
-                w.Open();
-                w.Line("var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);");
-                w.L($"global::ConvGen.Internal.NetworkKernels.ReluMask(ActivationBuffer({last.OutBuffer}).Slice(s * {last.OutSize}, (e - s) * {last.OutSize}), DeltaBuffer({last.OutBuffer}).Slice(s * {last.OutSize}, (e - s) * {last.OutSize}));");
+                w.Open("public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)");
+                KernelEmitter.EmitDispatch(w, "ForwardPooled<{V}>(input, batch, weights, bias, output, pooled)");
                 w.Close();
             }
-            foreach (var l in m.Layers.Reverse())
+            else
             {
-                if (l.Kind == LayerKind.Flatten || (l.InBuffer == 0 && ParameterCount(l) == 0)) continue;
-                w.Line();
-                EmitBackward(w, m, l);
+                w.Open("public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
+                KernelEmitter.EmitDispatch(w, "Forward<{V}>(input, batch, weights, bias, output)");
+                w.Close();
             }
-
-            w.Close();
-            for (int i = 0; i < m.ContainingTypes.Count; i++) w.Close();
-            if (m.Namespace is not null) w.Close();
-        }
-
-        private static void EmitLayout(CodeWriter w, NetworkModel m)
-        {
-            const string G = "global::ConvGen.";
-            w.Line("/// <summary>The plan: shapes, parameter offsets and buffer sizes, all fixed by the attributes.</summary>");
-            w.Line($"private static readonly {G}NetworkLayout ConvGenLayout = new(");
-            w.L($"    new {G}Shape({m.InputHeight}, {m.InputWidth}, {m.InputChannels}),");
-            w.Line($"    new {G}NetworkLayer[]");
-            w.Line("    {");
-            foreach (var l in m.Layers)
-            {
-                string shape = l.Spatial ? $"new {G}Shape({Str(l.OutH)}, {Str(l.OutW)}, {Str(l.OutC)})" : $"new {G}Shape({Str(l.OutC)})";
-                var parameters = new List<string>();
-                int fanIn = 0, fanOut = 0;
-                if (l.Kind == LayerKind.Conv2D)
-                {
-                    var c = l.Conv!;
-                    parameters.Add($"new {G}NetworkParameter(\"kernel\", new {G}Shape({Str(c.KernelHeight)}, {Str(c.KernelWidth)}, {Str(c.InputChannels)}, {Str(c.Filters)}), {Str(l.WeightOffset)})");
-                    (fanIn, fanOut) = (c.KernelHeight * c.KernelWidth * c.InputChannels, c.KernelHeight * c.KernelWidth * c.Filters);
-                }
-                else if (l.Kind == LayerKind.Dense)
-                {
-                    parameters.Add($"new {G}NetworkParameter(\"kernel\", new {G}Shape({Str(l.InC)}, {Str(l.Units)}), {Str(l.WeightOffset)})");
-                    (fanIn, fanOut) = (l.InC, l.Units);
-                }
-                if (l.BiasCount > 0) parameters.Add($"new {G}NetworkParameter(\"bias\", new {G}Shape({Str(l.BiasCount)}), {Str(l.BiasOffset)})");
-                string tail = parameters.Count == 0 ? "" : ", " + string.Join(", ", parameters);
-                w.Line($"        new(\"{l.Name}\", \"{TypeName(l.Kind)}\", {shape}, {Str(fanIn)}, {Str(fanOut)}{tail}),");
-            }
-            w.Line("    },");
-            w.L($"    parameterCount: {m.ParameterCount},");
-            w.Line($"    bufferSizes: new int[] {{ {string.Join(", ", m.BufferSizes.Select(s => Str(s)))} }},");
-            w.L($"    scratchSize: {m.ScratchSize});");
-        }
-
-        /// <summary>The summary table, line by line, exactly as <c>Sequential.Summary()</c> formats it.</summary>
-        private static List<string> SummaryLines(NetworkModel m)
-        {
-            var rows = m.Layers.Select(l => (
-                Layer: $"{l.Name} ({TypeName(l.Kind)})",
-                Shape: l.Spatial ? $"(None, {Str(l.OutH)}, {Str(l.OutW)}, {Str(l.OutC)})" : $"(None, {Str(l.OutC)})",
-                Params: ParameterCount(l).ToString("N0", CultureInfo.InvariantCulture))).ToList();
-            int w1 = Math.Max(28, rows.Max(r => r.Layer.Length) + 2), w2 = Math.Max(25, rows.Max(r => r.Shape.Length) + 2), w3 = 12;
-            string rule = new('_', w1 + w2 + w3), thick = new('=', w1 + w2 + w3);
-            var lines = new List<string> { "Model: \"sequential\"", rule, "Layer (type)".PadRight(w1) + "Output Shape".PadRight(w2) + "Param #", thick };
-            for (int i = 0; i < rows.Count; i++)
-            {
-                lines.Add(rows[i].Layer.PadRight(w1) + rows[i].Shape.PadRight(w2) + rows[i].Params);
-                lines.Add(i == rows.Count - 1 ? thick : rule);
-            }
-            string total = ((long)m.ParameterCount).ToString("N0", CultureInfo.InvariantCulture);
-            lines.Add("Total params: " + total);
-            lines.Add("Trainable params: " + total);
-            lines.Add("Non-trainable params: 0");
-            return lines;
-        }
-
-        /// <summary>Span of buffer <paramref name="buffer"/> (0: the input) for samples [s, e) of <paramref name="size"/> values each.</summary>
-        private static string Rows(int buffer, int size, string kind = "ActivationBuffer", string s = "s", string e = "e")
-        {
-            // The whole batch (s = "0") reads as Slice(0, Batch * size).
-            string start = s == "0" ? "0" : $"{s} * {Str(size)}", count = s == "0" ? $"{e} * {Str(size)}" : $"({e} - {s}) * {Str(size)}";
-            return $"{(buffer == 0 ? "Input" : $"{kind}({Str(buffer)})")}.Slice({start}, {count})";
-        }
-
-        private static void EmitForward(CodeWriter w, NetworkModel m, LayerModel l)
-        {
-            string input = l.Spatial || l.Kind == LayerKind.Dense ? $"({(l.InH > 0 ? $"{l.InH}, {l.InW}, {l.InC}" : Str(l.InC))})" : "";
-            w.L($"/// <summary>{l.Name}: {TypeName(l.Kind)}, {input} to {ShapeText(l)}, forward.</summary>");
-            w.L($"private void Forward{l.Index}(int part, int parts)");
-            w.Open();
-            switch (l.Kind)
-            {
-                case LayerKind.Conv2D when l.Conv!.FusePool:
-                {
-                    var c = l.Conv!;
-                    var pool = m.Layers[l.Index];
-                    string fused = (l.BiasCount > 0 ? "bias, " : "") + (l.Relu ? "ReLU and " : "");
-                    w.L($"// Samples [s, e) of the batch; {fused}{pool.Name}'s 2x2 max pool are fused into the kernel. The convolution's");
-                    w.Line("// output is stored only when a backward pass may follow (pooling's backward pass reads it).");
-                    w.Line("var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);");
-                    w.L($"global::ConvGen.Generated.{Emitter.KernelClassName(c)}.ForwardPooled({Rows(l.InBuffer, l.InSize)}, e - s,");
-                    w.L($"    Weights.Slice({l.WeightOffset}, {l.WeightCount}), {(l.BiasCount > 0 ? $"Weights.Slice({l.BiasOffset}, {l.BiasCount})" : "default")},");
-                    w.L($"    KeepActivations ? {Rows(l.OutBuffer, l.OutSize)} : default, {Rows(pool.OutBuffer, pool.OutSize)});");
-                    break;
-                }
-                case LayerKind.Conv2D:
-                {
-                    var c = l.Conv!;
-                    w.Line("// Samples [s, e) of the batch; bias and ReLU are fused into the kernel.");
-                    w.Line("var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);");
-                    w.L($"global::ConvGen.Generated.{Emitter.KernelClassName(c)}.Forward({Rows(l.InBuffer, l.InSize)}, e - s,");
-                    w.L($"    Weights.Slice({l.WeightOffset}, {l.WeightCount}), {(l.BiasCount > 0 ? $"Weights.Slice({l.BiasOffset}, {l.BiasCount})" : "default")}, {Rows(l.OutBuffer, l.OutSize)});");
-                    break;
-                }
-                case LayerKind.MaxPool2D:
-                    w.Line("var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);");
-                    w.L($"global::ConvGen.Generated.{PoolingClass(m)}.Forward{l.Index}({InputBuffer(l)}, ActivationBuffer({l.OutBuffer}), s, e);");
-                    break;
-                case LayerKind.Dense:
-                    w.Line("// Columns [j0, j1) of the output for the whole batch: each thread reads only its slice of the weights.");
-                    w.Line("var (j0, j1) = global::ConvGen.Internal.NetworkKernels.Split(" + Str(l.Units) + ", parts, part, 2 * global::System.Numerics.Vector<float>.Count);");
-                    w.L($"global::ConvGen.Internal.NetworkKernels.DenseForward({Rows(l.InBuffer, l.InSize, s: "0", e: "Batch")}, Batch, {l.InC}, {l.Units},");
-                    w.L($"    Weights.Slice({l.WeightOffset}, {l.WeightCount}), {(l.BiasCount > 0 ? $"Weights.Slice({l.BiasOffset}, {l.BiasCount})" : "default")}, ActivationBuffer({l.OutBuffer}), j0, j1, relu: {(l.Relu ? "true" : "false")});");
-                    break;
-            }
-            w.Close();
-        }
-
-        private static string InputBuffer(LayerModel l) => l.InBuffer == 0 ? "Input" : $"ActivationBuffer({Str(l.InBuffer)})";
-
-        private static void EmitBackward(CodeWriter w, NetworkModel m, LayerModel l)
-        {
-            var producer = Producer(m, l);
-            bool mask = producer is { Relu: true };
-            bool inputGradient = l.InBuffer != 0;
-            w.L($"/// <summary>{l.Name}: backward; the gradient of its output is in DeltaBuffer({l.OutBuffer}){(inputGradient ? $", the gradient of its input goes to DeltaBuffer({l.InBuffer})" : "")}.</summary>");
-            w.L($"private void Backward{l.Index}(int part, int parts)");
-            w.Open();
-            switch (l.Kind)
-            {
-                case LayerKind.Conv2D:
-                {
-                    var c = l.Conv!;
-                    string k = $"global::ConvGen.Generated.{Emitter.KernelClassName(c)}";
-                    long count = ParameterCount(l);
-                    w.Line("var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);");
-                    w.Line("// Thread 0 adds into the gradients; the others into zeroed scratch, summed in thread order by the reduce phase.");
-                    w.L($"global::System.Span<float> d = part == 0 ? Gradients.Slice({l.WeightOffset}, {count}) : Scratch(part).Slice({l.ScratchOffset}, {count});");
-                    w.Line("if (part != 0) d.Clear();");
-                    w.L($"{k}.BackwardWeights({Rows(l.InBuffer, l.InSize)}, e - s, {Rows(l.OutBuffer, l.OutSize, "DeltaBuffer")}, d.Slice(0, {l.WeightCount}), d.Slice({l.WeightCount}, {l.BiasCount}));");
-                    if (inputGradient)
-                    {
-                        w.L($"var dx = {Rows(l.InBuffer, l.InSize, "DeltaBuffer")};");
-                        w.Line("dx.Clear();");
-                        w.L($"{k}.BackwardInput(e - s, Weights.Slice({l.WeightOffset}, {l.WeightCount}), {Rows(l.OutBuffer, l.OutSize, "DeltaBuffer")}, dx);");
-                        if (mask) w.L($"global::ConvGen.Internal.NetworkKernels.ReluMask({Rows(l.InBuffer, l.InSize)}, dx); // {producer!.Name}'s ReLU");
-                    }
-                    w.Close();
-                    w.Line();
-                    w.L($"/// <summary>{l.Name}: adds the other threads' kernel and bias gradients, each thread a slice, in thread order.</summary>");
-                    w.L($"private void Reduce{l.Index}(int part, int parts)");
-                    w.Open();
-                    w.L($"var (s, e) = global::ConvGen.Internal.NetworkKernels.Split({count}, parts, part, global::System.Numerics.Vector<float>.Count);");
-                    w.Line("var g = Gradients.Slice(" + Str(l.WeightOffset) + " + s, e - s);");
-                    w.L($"for (int q = 1; q < parts; q++) global::ConvGen.Internal.NetworkKernels.Add(Scratch(q).Slice({l.ScratchOffset} + s, e - s), g);");
-                    break;
-                }
-                case LayerKind.MaxPool2D:
-                    w.Line("var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);");
-                    w.L($"global::ConvGen.Generated.{PoolingClass(m)}.Backward{l.Index}({InputBuffer(l)}, ActivationBuffer({l.OutBuffer}), DeltaBuffer({l.OutBuffer}), DeltaBuffer({l.InBuffer}), s, e);{(mask ? $" // only where {producer!.Name}'s ReLU passed" : "")}");
-                    break;
-                case LayerKind.Dense:
-                {
-                    w.L($"var dy = DeltaBuffer({l.OutBuffer}).Slice(0, Batch * {l.Units});");
-                    w.Line("// dW rows [i0, i1) over the whole batch: no two threads write the same gradient.");
-                    w.L($"var (i0, i1) = global::ConvGen.Internal.NetworkKernels.Split({l.InC}, parts, part, 4);");
-                    w.L($"global::ConvGen.Internal.NetworkKernels.DenseWeightGradient({Rows(l.InBuffer, l.InSize, s: "0", e: "Batch")}, dy, Batch, {l.InC}, {l.Units}, Gradients.Slice({l.WeightOffset}, {l.WeightCount}), i0, i1);");
-                    if (l.BiasCount > 0)
-                    {
-                        w.L($"var (j0, j1) = global::ConvGen.Internal.NetworkKernels.Split({l.Units}, parts, part, global::System.Numerics.Vector<float>.Count);");
-                        w.L($"global::ConvGen.Internal.NetworkKernels.DenseBiasGradient(dy, Batch, {l.Units}, Gradients.Slice({l.BiasOffset}, {l.BiasCount}), j0, j1);");
-                    }
-                    if (inputGradient)
-                    {
-                        w.Line("// dx rows [s, e).");
-                        w.Line("var (s, e) = global::ConvGen.Parallelism.ChunkRange(Batch, parts, part);");
-                        w.L($"var dx = {Rows(l.InBuffer, l.InSize, "DeltaBuffer")};");
-                        w.L($"global::ConvGen.Internal.NetworkKernels.DenseInputGradient(dy.Slice(s * {l.Units}, (e - s) * {l.Units}), Weights.Slice({l.WeightOffset}, {l.WeightCount}), e - s, {l.InC}, {l.Units}, dx);");
-                        if (mask) w.L($"global::ConvGen.Internal.NetworkKernels.ReluMask({Rows(l.InBuffer, l.InSize)}, dx); // {producer!.Name}'s ReLU");
-                    }
-                    break;
-                }
-            }
-            w.Close();
-        }
-
-        // ------------------------------------------------------------------------------------------------
-        // Pooling, specialized per layer.
-        // ------------------------------------------------------------------------------------------------
-        private static void EmitPoolingClass(CodeWriter w, NetworkModel m)
-        {
-            w.Open("namespace ConvGen.Generated");
-            w.Line("using System;");
-            w.Line("using System.Numerics;");
-            w.Line("using System.Runtime.CompilerServices;");
-            w.Line("using System.Runtime.InteropServices;");
             w.Line();
-            w.L($"/// <summary>The max-pooling layers of <see cref=\"global::{m.FullName}\"/>, with every size a constant.</summary>");
-            w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{Emitter.Version}\")]");
-            w.L($"file static class {PoolingClass(m)}");
-            w.Open();
-            bool first = true;
-            foreach (var l in m.Layers.Where(l => l.Kind == LayerKind.MaxPool2D))
+            w.Open("public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)");
+            KernelEmitter.EmitDispatch(w, "BackwardWeights<{V}>(input, batch, outputGradient, weightsGradient, biasGradient)");
+            w.Close();
+            w.Line();
+            w.Open("public static void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)");
+            KernelEmitter.EmitDispatch(w, "BackwardInput<{V}>(batch, weights, outputGradient, inputGradient)");
+            w.Close();
+            w.Line();
+            KernelEmitter.EmitMembers(w, plan);
+            w.Close();
+        }
+
+        // ------------------------------------------------------------------------------------------------
+        // A max pool's sample loops, with the network's sizes as constants.
+        // ------------------------------------------------------------------------------------------------
+        private static void EmitPool(CodeWriter w, NetworkModel m, NetworkLayer l, string className)
+        {
+            var p = l.Pool!;
+            int padTop = Geometry.Padding(l.InH, p.PoolHeight, p.StrideHeight, 1, p.Same).Before;
+            int padLeft = Geometry.Padding(l.InW, p.PoolWidth, p.StrideWidth, 1, p.Same).Before;
+            // When the windows tile the input exactly, every input is in one window: its gradient can be written, with no clearing.
+            bool tiles = !p.Same && p.StrideHeight == p.PoolHeight && p.StrideWidth == p.PoolWidth && l.InH % p.PoolHeight == 0 && l.InW % p.PoolWidth == 0;
+            bool fused = l.Index > 0 && m.Layers[l.Index - 1].FusePool;
+            w.L($"/// <summary><see cref=\"global::{m.Target.FullName}\"/>'s {l.Name}: a {p.PoolHeight}x{p.PoolWidth} max pool, {l.InH}x{l.InW}x{l.InC} to {l.OutH}x{l.OutW}x{l.OutC}, with loops specialized to these sizes.</summary>");
+            w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{KernelEmitter.Version}\")]");
+            w.Open($"file sealed class {className} : global::ConvGen.MaxPool2D");
+            w.L($"public {className}() : base({p.PoolHeight}, {p.PoolWidth}, {p.StrideHeight}, {p.StrideWidth}, global::ConvGen.Padding.{p.Padding}) {{ }}");
+            w.Line();
+            w.L($"private const int H = {l.InH}, W = {l.InW}, C = {l.InC}, OH = {l.OutH}, OW = {l.OutW};");
+            w.L($"private const int PH = {p.PoolHeight}, PW = {p.PoolWidth}, SH = {p.StrideHeight}, SW = {p.StrideWidth}, PadTop = {padTop}, PadLeft = {padLeft};");
+            w.Line();
+            if (!fused)
             {
-                if (!first) w.Line();
-                first = false;
-                int padTop = 0, padLeft = 0;
-                if (l.Padding == 1)
-                {
-                    padTop = Math.Max((l.OutH - 1) * l.StrideH + l.PoolH - l.InH, 0) / 2;
-                    padLeft = Math.Max((l.OutW - 1) * l.StrideW + l.PoolW - l.InW, 0) / 2;
-                }
-                var producer = Producer(m, l);
-                bool mask = producer is { Relu: true };
-                string consts = $"const int H = {l.InH}, W = {l.InW}, C = {l.InC}, OH = {l.OutH}, OW = {l.OutW}, PH = {l.PoolH}, PW = {l.PoolW}, SH = {l.StrideH}, SW = {l.StrideW}, PadTop = {padTop}, PadLeft = {padLeft};";
+                w.Open("protected override void ForwardSamples(ReadOnlySpan<float> x, Span<float> y, int n0, int n1)");
+                KernelEmitter.EmitDispatch(w, "Forward<{V}>(x, y, n0, n1)");
+                w.Close();
+                w.Line();
+            }
+            w.Open("protected override void BackwardSamples(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int n0, int n1, bool accumulate, bool relu)");
+            KernelEmitter.EmitDispatch(w, "Backward<{V}>(x, y, dy, dx, n0, n1, accumulate, relu)");
+            w.Close();
 
-                if (!FusedIntoConv(m, l))
-                {
-                    EmitPoolForward(w, l, consts);
-                    w.Line();
-                }
-
-                // When the windows tile the input exactly, every input is in one window: its gradient is assigned, no clearing.
-                bool tiles = l.Padding == 0 && l.StrideH == l.PoolH && l.StrideW == l.PoolW && l.InH % l.PoolH == 0 && l.InW % l.PoolW == 0;
-                w.L($"/// <summary>{l.Name}: each output gradient goes to the first input of its window that holds the maximum{(mask ? $", only where the maximum is positive ({producer!.Name}'s ReLU passed it)" : "")}; vectorized over channels.</summary>");
-                w.L($"public static void Backward{l.Index}(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int n0, int n1)");
-                w.Open();
-                w.L($"{consts}");
-                if (!tiles) w.Line("dx.Slice(n0 * H * W * C, (n1 - n0) * H * W * C).Clear(); // windows overlap or leave inputs out: accumulate");
-                else w.Line("// The windows tile the input: every dx is written exactly once.");
+            if (!fused)
+            {
+                w.Line();
+                w.Line("/// <summary>y[n, oh, ow, c] = max of x over the window of (oh, ow), for samples [n0, n1); vectorized over channels.</summary>");
+                w.Open("private static void Forward<V>(ReadOnlySpan<float> x, Span<float> y, int n0, int n1) where V : struct");
+                w.Line("int vc = Count<V>(); // floats per vector");
                 w.Line("ref float xr = ref MemoryMarshal.GetReference(x);");
                 w.Line("ref float yr = ref MemoryMarshal.GetReference(y);");
-                w.Line("ref float gr = ref MemoryMarshal.GetReference(dy);");
-                w.Line("ref float dxr = ref MemoryMarshal.GetReference(dx);");
-                string store(string value, bool vector) => tiles
-                    ? (vector ? $"{value}.StoreUnsafe(ref dxr, (nuint)at);" : $"Unsafe.Add(ref dxr, at) = {value};")
-                    : (vector ? $"(Vector.LoadUnsafe(ref dxr, (nuint)at) + {value}).StoreUnsafe(ref dxr, (nuint)at);" : $"Unsafe.Add(ref dxr, at) += {value};");
                 EmitPoolLoops(w, () =>
                 {
                     w.Line("int c = 0;");
                     if (l.InC >= 4)
                     {
-                        w.Open("for (; c <= C - Vector<float>.Count; c += Vector<float>.Count)");
-                        w.Line("var best = Vector.LoadUnsafe(ref yr, (nuint)(o + c));");
-                        w.Line("var g = Vector.LoadUnsafe(ref gr, (nuint)(o + c));");
-                        w.Line(mask
-                            ? "var open = Vector.GreaterThan(best, Vector<float>.Zero); // lanes still looking for their maximum; the ReLU closed the others"
-                            : "var open = Vector<int>.AllBitsSet; // lanes still looking for their maximum");
+                        w.Open("for (; c <= C - vc; c += vc)");
+                        w.Line("var best = Load<V>(ref xr, first + c);");
                         w.Line("for (int ih = h0; ih < h1; ih++)");
-                        w.Open("for (int iw = w0; iw < w1; iw++)");
-                        w.Line("int at = ((n * H + ih) * W + iw) * C + c;");
-                        w.Line("var hit = Vector.Equals(Vector.LoadUnsafe(ref xr, (nuint)at), best) & open;");
-                        w.Line(store("Vector.ConditionalSelect(hit, g, Vector<float>.Zero)", true));
-                        w.Line("open = Vector.AndNot(open, hit);");
-                        w.Close();
+                        w.Line("for (int iw = w0; iw < w1; iw++)");
+                        w.Line("    best = Max(best, Load<V>(ref xr, ((n * H + ih) * W + iw) * C + c));");
+                        w.Line("Store(best, ref yr, o + c);");
                         w.Close();
                     }
                     w.Open("for (; c < C; c++)");
-                    w.Line("float best = Unsafe.Add(ref yr, o + c), g = Unsafe.Add(ref gr, o + c);");
-                    w.Line(mask ? "bool open = best > 0f;" : "bool open = true;");
+                    w.Line("float best = Unsafe.Add(ref xr, first + c);");
                     w.Line("for (int ih = h0; ih < h1; ih++)");
-                    w.Open("for (int iw = w0; iw < w1; iw++)");
-                    w.Line("int at = ((n * H + ih) * W + iw) * C + c;");
-                    w.Line("bool hit = open && Unsafe.Add(ref xr, at) == best;");
-                    w.Line(store("hit ? g : 0f", false));
-                    w.Line("open &= !hit;");
-                    w.Close();
+                    w.Line("for (int iw = w0; iw < w1; iw++)");
+                    w.Line("    best = MathF.Max(best, Unsafe.Add(ref xr, ((n * H + ih) * W + iw) * C + c));");
+                    w.Line("Unsafe.Add(ref yr, o + c) = best;");
                     w.Close();
                 });
                 w.Close();
             }
-            w.Close();
-            w.Close();
-        }
 
-        private static void EmitPoolForward(CodeWriter w, LayerModel l, string consts)
-        {
-            w.L($"/// <summary>{l.Name}: y[n, oh, ow, c] = max of x over the window of (oh, ow), for samples [n0, n1); vectorized over channels.</summary>");
-            w.L($"public static void Forward{l.Index}(ReadOnlySpan<float> x, Span<float> y, int n0, int n1)");
-            w.Open();
-            w.L($"{consts}");
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// Each output gradient goes to the first input of its window that holds the maximum; with <paramref name=\"relu\"/> (the input's");
+            w.Line("/// ReLU folded in) only where that maximum is positive. Vectorized over channels.");
+            w.Line("/// </summary>");
+            w.Open("private static void Backward<V>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int n0, int n1, bool accumulate, bool relu) where V : struct");
+            w.Line("int vc = Count<V>(); // floats per vector");
+            if (tiles)
+                w.Line("// The windows tile the input: every dx is written exactly once, so it is assigned unless another consumer's gradient is there.");
+            else
+                w.Line("if (!accumulate) dx.Slice(n0 * H * W * C, (n1 - n0) * H * W * C).Clear(); // windows overlap or leave inputs out: add");
             w.Line("ref float xr = ref MemoryMarshal.GetReference(x);");
             w.Line("ref float yr = ref MemoryMarshal.GetReference(y);");
+            w.Line("ref float gr = ref MemoryMarshal.GetReference(dy);");
+            w.Line("ref float dxr = ref MemoryMarshal.GetReference(dx);");
+            string VectorStore(string value) => tiles
+                ? $"Store(accumulate ? Add(Load<V>(ref dxr, at), {value}) : {value}, ref dxr, at);"
+                : $"Store(Add(Load<V>(ref dxr, at), {value}), ref dxr, at);";
+            string ScalarStore(string value) => tiles
+                ? $"Unsafe.Add(ref dxr, at) = accumulate ? Unsafe.Add(ref dxr, at) + {value} : {value};"
+                : $"Unsafe.Add(ref dxr, at) += {value};";
             EmitPoolLoops(w, () =>
             {
                 w.Line("int c = 0;");
                 if (l.InC >= 4)
                 {
-                    w.Open("for (; c <= C - Vector<float>.Count; c += Vector<float>.Count)");
-                    w.Line("var best = Vector.LoadUnsafe(ref xr, (nuint)(first + c));");
+                    w.Open("for (; c <= C - vc; c += vc)");
+                    w.Line("var best = Load<V>(ref yr, o + c);");
+                    w.Line("var g = Load<V>(ref gr, o + c);");
+                    w.Line("// Lanes still looking for their maximum; the ReLU closes those whose maximum is not positive.");
+                    w.Line("var open = relu ? GreaterThan(best, Zero<V>()) : AllBitsSet<V>();");
                     w.Line("for (int ih = h0; ih < h1; ih++)");
-                    w.Line("for (int iw = w0; iw < w1; iw++)");
-                    w.Line("    best = Vector.Max(best, Vector.LoadUnsafe(ref xr, (nuint)(((n * H + ih) * W + iw) * C + c)));");
-                    w.Line("best.StoreUnsafe(ref yr, (nuint)(o + c));");
+                    w.Open("for (int iw = w0; iw < w1; iw++)");
+                    w.Line("int at = ((n * H + ih) * W + iw) * C + c;");
+                    w.Line("var hit = And(EqualTo(Load<V>(ref xr, at), best), open);");
+                    w.Line(VectorStore("Select(hit, g, Zero<V>())"));
+                    w.Line("open = AndNot(open, hit);");
+                    w.Close();
                     w.Close();
                 }
                 w.Open("for (; c < C; c++)");
-                w.Line("float best = Unsafe.Add(ref xr, first + c);");
+                w.Line("float best = Unsafe.Add(ref yr, o + c), g = Unsafe.Add(ref gr, o + c);");
+                w.Line("bool open = !relu || best > 0f;");
                 w.Line("for (int ih = h0; ih < h1; ih++)");
-                w.Line("for (int iw = w0; iw < w1; iw++)");
-                w.Line("    best = MathF.Max(best, Unsafe.Add(ref xr, ((n * H + ih) * W + iw) * C + c));");
-                w.Line("Unsafe.Add(ref yr, o + c) = best;");
+                w.Open("for (int iw = w0; iw < w1; iw++)");
+                w.Line("int at = ((n * H + ih) * W + iw) * C + c;");
+                w.Line("bool hit = open && Unsafe.Add(ref xr, at) == best;");
+                w.Line(ScalarStore("(hit ? g : 0f)"));
+                w.Line("open &= !hit;");
+                w.Close();
                 w.Close();
             });
+            w.Close();
             w.Close();
         }
 

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using ConvGen.Generator.Helpers;
+using ConvGen.Internal;
 using ConvGen.Generator.Models;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -32,15 +33,38 @@ public sealed partial class ConvGenerator
                     "MaxPool2DAttribute" => LayerKind.MaxPool2D,
                     "FlattenAttribute" => LayerKind.Flatten,
                     "DenseAttribute" => LayerKind.Dense,
+                    "AddAttribute" => LayerKind.Add,
+                    "ConcatenateAttribute" => LayerKind.Concatenate,
                     _ => null,
                 };
                 if (kind is not null) yield return new LayerAttribute(kind.Value, attribute);
             }
         }
 
+        /// <summary>Keras' base name of a layer kind, which unnamed layers are named after.</summary>
+        internal static string BaseName(LayerKind kind) => kind switch
+        {
+            LayerKind.Conv2D => "conv2d",
+            LayerKind.MaxPool2D => "max_pooling2d",
+            LayerKind.Flatten => "flatten",
+            LayerKind.Dense => "dense",
+            LayerKind.Add => "add",
+            _ => "concatenate",
+        };
+
+        private static string Example(LayerKind kind) => kind switch
+        {
+            LayerKind.Conv2D => "[Conv2D(3, 3, Filters = 16)]",
+            LayerKind.MaxPool2D => "[MaxPool2D(2)]",
+            LayerKind.Flatten => "[Flatten]",
+            LayerKind.Dense => "[Dense(10)]",
+            LayerKind.Add => "[Add(\"stem\")]",
+            _ => "[Concatenate(\"a\", \"b\")]",
+        };
+
         /// <summary>
-        /// [MaxPool2D], [Flatten] or [Dense] on a class without [Input]: one CONVGEN016 per class, reported by the pipeline of the
-        /// first such attribute, at the class's first layer attribute.
+        /// A network-only attribute on a class without [Input]: one CONVGEN016 per class, reported by the pipeline of the first such
+        /// attribute, at the class's first layer attribute.
         /// </summary>
         public static EquatableArray<DiagnosticInfo> ParseOrphan(GeneratorAttributeSyntaxContext context, LayerKind kind, CancellationToken cancellationToken)
         {
@@ -60,7 +84,10 @@ public sealed partial class ConvGenerator
             return diagnostics.ToArray();
         }
 
-        /// <summary>A class with [Input]: its layers, every shape inferred, or the diagnostics that say what does not fit.</summary>
+        /// <summary>A layer attribute as written: its arguments, name and the inputs it names.</summary>
+        private sealed record Declared(LayerKind Kind, Arguments Args, string? Name, string?[] Inputs);
+
+        /// <summary>A class with [Input]: its layers, every input resolved and every shape inferred, or the diagnostics that say what does not fit.</summary>
         public static NetworkParseResult ParseNetwork(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
             if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax declaration || context.Attributes.Length == 0)
@@ -78,12 +105,10 @@ public sealed partial class ConvGenerator
 
             var containing = CheckTarget(type, declaration, "Input", diagnostics, cancellationToken);
             if (containing is null) return Done();
-            if (type.BaseType is { SpecialType: not SpecialType.System_Object } baseType
-                && baseType.ToDisplayString() != "ConvGen.CompiledNetwork")
-                diagnostics.Report(DiagnosticDescriptors.NetworkBaseClass, LocationInfo.From(declaration.Identifier), type.Name, baseType.ToDisplayString());
+            CheckBaseClass(type, declaration, "Input", "ConvGen.CompiledNetwork", allowed: "ConvGen.CompiledNetwork", diagnostics);
 
             // The layer attributes of the declaration that has [Input], in source order; any on another part is an error.
-            var layers = new List<(LayerKind Kind, AttributeData Data, AttributeSyntax? Syntax)>();
+            var attributes = new List<(LayerKind Kind, AttributeData Data, AttributeSyntax? Syntax)>();
             foreach (var (kind, data) in LayerAttributes(type))
             {
                 var syntax = data.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
@@ -92,129 +117,213 @@ public sealed partial class ConvGenerator
                     diagnostics.Report(DiagnosticDescriptors.LayersSplitAcrossPartials, LocationInfo.From(syntax), kind.ToString(), type.Name);
                     continue;
                 }
-                layers.Add((kind, data, syntax));
+                attributes.Add((kind, data, syntax));
             }
-            layers.Sort((a, b) => a.Syntax!.SpanStart.CompareTo(b.Syntax!.SpanStart));
-            if (layers.Count == 0 || layers[0].Kind != LayerKind.Input)
+            attributes.Sort((a, b) => a.Syntax!.SpanStart.CompareTo(b.Syntax!.SpanStart));
+            if (attributes.Count == 0 || attributes[0].Kind != LayerKind.Input)
             {
-                var first = layers.FirstOrDefault();
+                var first = attributes.FirstOrDefault();
                 if (first.Data is not null) diagnostics.Report(DiagnosticDescriptors.InputNotFirst, LocationInfo.From(first.Syntax), type.Name, first.Kind.ToString());
                 return Done();
             }
 
-            var inputArgs = new Arguments(layers[0].Data, layers[0].Syntax, context.SemanticModel, 3);
+            var inputArgs = new Arguments(attributes[0].Data, attributes[0].Syntax, context.SemanticModel, 3);
             if (!inputArgs.Readable)
             {
                 diagnostics.Report(DiagnosticDescriptors.UnreadableArguments, inputArgs.Attribute, type.Name, "Input", "[Input(28, 28, 1)]");
                 return Done();
             }
-            int h = inputArgs.Positional(0), w = inputArgs.Positional(1), c = inputArgs.Positional(2);
+            int inputH = inputArgs.Positional(0), inputW = inputArgs.Positional(1), inputC = inputArgs.Positional(2);
             string[] axes = ["height", "width", "channels"];
             for (int i = 0; i < 3; i++)
             {
                 if (inputArgs.Positional(i) < 1)
                     diagnostics.Report(DiagnosticDescriptors.InputSizeTooSmall, inputArgs.PositionalLocation(i, axes[i]), axes[i], inputArgs.Positional(i));
             }
-            if ((long)h * w * c > MaxNetworkSize)
-                diagnostics.Report(DiagnosticDescriptors.TooLarge, inputArgs.Attribute, "The input size height * width * channels", type.Name, (long)h * w * c, MaxNetworkSize);
-            if (layers.Count == 1) diagnostics.Report(DiagnosticDescriptors.NoLayers, inputArgs.Attribute, type.Name);
+            if ((long)inputH * inputW * inputC > MaxNetworkSize)
+                diagnostics.Report(DiagnosticDescriptors.TooLarge, inputArgs.Attribute, "The input size height * width * channels", type.Name, (long)inputH * inputW * inputC, MaxNetworkSize);
+            if (attributes.Count == 1) diagnostics.Report(DiagnosticDescriptors.NoLayers, inputArgs.Attribute, type.Name);
             if (diagnostics.HasErrors) return Done();
 
-            var (ns, fullName) = Names(type);
-            string kernelPrefix = type.Name.TrimStart('@') + "_";
-            var planned = new List<LayerModel>();
-            var bufferSizes = new List<int>();
-            var counts = new Dictionary<LayerKind, int>();
-            bool spatial = true;
-            int buffer = 0;
-            long parameters = 0, scratch = 0;
-            string from = $"the input ({h}, {w}, {c})";
-            string Shape() => spatial ? $"({h}, {w}, {c})" : $"({c})";
+            var declared = ReadLayers(type, attributes.Skip(1).ToList(), context.SemanticModel, diagnostics);
+            if (declared is null) return Done();
+            var names = AssignNames(type, declared, diagnostics);
+            if (names is null) return Done();
+            var layers = InferShapes(type, declared, names, inputH, inputW, inputC, diagnostics);
+            if (layers is null) return Done();
 
-            for (int index = 1; index < layers.Count; index++)
+            // Only [Flatten] layers: a network with nothing to compute.
+            if (layers.All(l => l.Kind == LayerKind.Flatten))
             {
-                var (kind, data, syntax) = layers[index];
-                if (kind == LayerKind.Input)
-                {
-                    // [Input] twice is CS0579 from the compiler (AllowMultiple = false); nothing more to say.
-                    return Done();
-                }
-                int n = counts.TryGetValue(kind, out int seen) ? seen : 0;
-                counts[kind] = n + 1;
-                string baseName = kind switch { LayerKind.Conv2D => "conv2d", LayerKind.MaxPool2D => "max_pooling2d", LayerKind.Flatten => "flatten", _ => "dense" };
-                string name = n == 0 ? baseName : $"{baseName}_{n}";
-                string layer = $"{index} ({name})";
-                int[] positional = kind switch { LayerKind.Conv2D => [2], LayerKind.MaxPool2D => [1, 2], LayerKind.Flatten => [0], _ => [1] };
-                var args = new Arguments(data, syntax, context.SemanticModel, positional);
+                diagnostics.Report(DiagnosticDescriptors.NoLayers, inputArgs.Attribute, type.Name);
+                return Done();
+            }
+            PlanFusion(layers);
+            CheckReservedMembers(type, NetworkEmitter.ReservedMemberNames, diagnostics);
+            if (diagnostics.HasErrors) return Done();
+
+            var model = new NetworkModel(Target(type, containing), inputH, inputW, inputC, layers.ToEquatableArray());
+            return new NetworkParseResult(model, diagnostics.ToArray());
+        }
+
+        /// <summary>Each layer attribute's arguments, name and named inputs, or null (with diagnostics) when one cannot be read.</summary>
+        private static List<Declared>? ReadLayers(INamedTypeSymbol type, List<(LayerKind Kind, AttributeData Data, AttributeSyntax? Syntax)> attributes,
+            SemanticModel model, Diagnostics diagnostics)
+        {
+            var declared = new List<Declared>();
+            for (int i = 0; i < attributes.Count; i++)
+            {
+                var (kind, data, syntax) = attributes[i];
+                if (kind == LayerKind.Input) return null; // [Input] twice is CS0579 from the compiler (AllowMultiple = false)
+                bool merge = kind is LayerKind.Add or LayerKind.Concatenate;
+                int[] positional = kind switch { LayerKind.Conv2D => [2], LayerKind.MaxPool2D => [1, 2], LayerKind.Flatten => [0], LayerKind.Dense => [1], _ => [] };
+                var args = new Arguments(data, syntax, model, positional);
                 if (!args.Readable)
                 {
-                    string example = kind switch { LayerKind.Conv2D => "[Conv2D(3, 3, Filters = 16)]", LayerKind.MaxPool2D => "[MaxPool2D(2)]", LayerKind.Flatten => "[Flatten]", _ => "[Dense(10)]" };
-                    diagnostics.Report(DiagnosticDescriptors.UnreadableArguments, args.Attribute, type.Name, kind.ToString(), example);
-                    return Done();
+                    diagnostics.Report(DiagnosticDescriptors.UnreadableArguments, args.Attribute, type.Name, kind.ToString(), Example(kind));
+                    return null;
                 }
+                string layer = $"{i + 1} ([{kind}])";
+                string? name = args.String("Name");
+                if (args.Has("Name") && !ValidName(name))
+                    diagnostics.Report(DiagnosticDescriptors.InvalidLayerName, args.Location("Name"), layer, type.Name, "Name", name ?? "null");
+                string?[] inputs;
+                if (merge)
+                {
+                    var strings = args.Strings;
+                    if (strings.Length == 0)
+                        diagnostics.Report(DiagnosticDescriptors.MergeNeedsInputs, args.Attribute, layer, type.Name, kind.ToString());
+                    for (int k = 0; k < strings.Length; k++)
+                    {
+                        if (!ValidName(strings[k])) diagnostics.Report(DiagnosticDescriptors.InvalidLayerName, args.StringLocation(k), layer, type.Name, $"input {k + 1}", strings[k]);
+                    }
+                    inputs = strings.Length == 1 ? [null, strings[0]] : [.. strings];
+                }
+                else
+                {
+                    string? input = args.String("Input");
+                    if (args.Has("Input") && !ValidName(input))
+                        diagnostics.Report(DiagnosticDescriptors.InvalidLayerName, args.Location("Input"), layer, type.Name, "Input", input ?? "null");
+                    inputs = [input];
+                }
+                declared.Add(new Declared(kind, args, name, inputs));
+            }
+            return diagnostics.HasErrors ? null : declared;
+        }
+
+        private static bool ValidName(string? name) => !string.IsNullOrEmpty(name) && name!.IndexOf('/') < 0;
+
+        /// <summary>Keras' unique names (<see cref="LayerNaming"/>, as the runtime gives them), or null after CONVGEN031 for a repeated name.</summary>
+        private static string[]? AssignNames(INamedTypeSymbol type, List<Declared> declared, Diagnostics diagnostics)
+        {
+            var names = LayerNaming.Assign(declared.Select(d => (BaseName(d.Kind), d.Name)).ToList(), out int duplicate);
+            if (names is not null) return names;
+            string name = declared[duplicate].Name!;
+            int first = declared.FindIndex(d => d.Name == name);
+            string holder = name == LayerNaming.ModelInput ? "the network's input" : $"layer {first + 1} ([{declared[first].Kind}])";
+            diagnostics.Report(DiagnosticDescriptors.DuplicateLayerName, declared[duplicate].Args.Location("Name"), duplicate + 1, type.Name, name, holder);
+            return null;
+        }
+
+        /// <summary>
+        /// Resolves every input and infers every shape in order; null after the first layer that cannot take its input (later
+        /// shapes would be guesses). Then reports outputs nothing reads.
+        /// </summary>
+        private static List<NetworkLayer>? InferShapes(INamedTypeSymbol type, List<Declared> declared, string[] names, int inputH, int inputW, int inputC, Diagnostics diagnostics)
+        {
+            var layers = new List<NetworkLayer>();
+            long parameters = 0;
+            for (int i = 0; i < declared.Count; i++)
+            {
+                var (kind, args, explicitName, inputNames) = declared[i];
+                string layer = $"{i + 1} ({names[i]})";
+
+                // Inputs: the previous layer, or the named ones (earlier layers or "input").
+                var inputs = new int[inputNames.Length];
+                for (int k = 0; k < inputNames.Length; k++)
+                {
+                    string? wanted = inputNames[k];
+                    var location = kind is LayerKind.Add or LayerKind.Concatenate ? args.StringLocation(inputNames.Length == 2 && inputNames[0] is null ? 0 : k) : args.Location("Input");
+                    if (wanted is null) { inputs[k] = i - 1; continue; }
+                    if (wanted == LayerNaming.ModelInput) { inputs[k] = -1; continue; }
+                    int j = System.Array.IndexOf(names, wanted);
+                    if (j < 0)
+                    {
+                        string before = i == 0 ? "none" : string.Join(", ", names.Take(i));
+                        diagnostics.Report(DiagnosticDescriptors.UnknownLayerName, location, layer, type.Name, wanted, before);
+                        return null;
+                    }
+                    if (j >= i)
+                    {
+                        diagnostics.Report(DiagnosticDescriptors.LaterLayerName, location, layer, type.Name, wanted, j + 1, j == i ? "itself" : "after it");
+                        return null;
+                    }
+                    inputs[k] = j;
+                }
+                (int H, int W, int C) Shape(int producer) => producer < 0 ? (inputH, inputW, inputC) : (layers[producer].OutH, layers[producer].OutW, layers[producer].OutC);
+                string Text((int H, int W, int C) s) => s.H > 0 ? $"({s.H}, {s.W}, {s.C})" : $"({s.C})";
+                string From(int producer) => producer < 0 ? $"the input ({inputH}, {inputW}, {inputC})" : $"layer {producer + 1} ({names[producer]})";
+                var (h, w, c) = Shape(inputs[0]);
+                bool spatial = h > 0;
+
                 if (kind is LayerKind.Conv2D or LayerKind.MaxPool2D && !spatial)
                 {
-                    diagnostics.Report(DiagnosticDescriptors.NeedsSpatialInput, args.Attribute, layer, type.Name, kind.ToString(), Shape(), from);
-                    return Done();
+                    diagnostics.Report(DiagnosticDescriptors.NeedsSpatialInput, args.Attribute, layer, type.Name, kind.ToString(), Text((h, w, c)), From(inputs[0]));
+                    return null;
                 }
                 if (kind == LayerKind.Dense && spatial)
                 {
-                    diagnostics.Report(DiagnosticDescriptors.DenseNeedsFlatten, args.Attribute, layer, type.Name, Shape(), from, (long)h * w * c);
-                    return Done();
+                    diagnostics.Report(DiagnosticDescriptors.DenseNeedsFlatten, args.Attribute, layer, type.Name, Text((h, w, c)), From(inputs[0]), (long)h * w * c);
+                    return null;
                 }
 
-                int inH = spatial ? h : 0, inW = spatial ? w : 0, inC = c, inBuffer = buffer;
-                Conv2DModel? conv = null;
-                int poolH = 0, poolW = 0, strideH = 0, strideW = 0, padding = 0, units = 0, activation = 0;
+                ConvSpec? conv = null;
+                PoolSpec? pool = null;
+                int units = 0;
                 bool useBias = false;
+                var activation = Activation.None;
                 long outH = h, outW = w, outC = c;
                 switch (kind)
                 {
                     case LayerKind.Conv2D:
                         conv = ReadConv(args, type.Name, inferredChannels: c, diagnostics);
-                        if (conv is null) return Done();
+                        if (conv is null) return null;
                         if (args.Has("InputChannels") && conv.InputChannels != c)
                         {
-                            diagnostics.Report(DiagnosticDescriptors.InputChannelsMismatch, args.Location("InputChannels"), layer, type.Name, conv.InputChannels, Shape(), from, c);
-                            return Done();
+                            diagnostics.Report(DiagnosticDescriptors.InputChannelsMismatch, args.Location("InputChannels"), layer, type.Name, conv.InputChannels, Text((h, w, c)), From(inputs[0]), c);
+                            return null;
                         }
-                        int eh = (conv.KernelHeight - 1) * conv.DilationHeight + 1, ew = (conv.KernelWidth - 1) * conv.DilationWidth + 1;
-                        if (!conv.Same && (eh > h || ew > w))
+                        outH = Geometry.OutputSize(h, conv.KernelHeight, conv.StrideHeight, conv.DilationHeight, conv.Same);
+                        outW = Geometry.OutputSize(w, conv.KernelWidth, conv.StrideWidth, conv.DilationWidth, conv.Same);
+                        if (outH < 1 || outW < 1)
                         {
+                            int eh = conv.ExtentHeight, ew = conv.ExtentWidth;
                             string window = eh == conv.KernelHeight && ew == conv.KernelWidth ? $"{eh}x{ew}" : $"{eh}x{ew} dilated";
-                            diagnostics.Report(DiagnosticDescriptors.KernelLargerThanInput, args.Attribute, layer, type.Name, $"{conv.KernelHeight}x{conv.KernelWidth}", window, Shape(), from);
-                            return Done();
+                            diagnostics.Report(DiagnosticDescriptors.KernelLargerThanInput, args.Attribute, layer, type.Name, $"{conv.KernelHeight}x{conv.KernelWidth}", window, Text((h, w, c)), From(inputs[0]));
+                            return null;
                         }
-                        if (!conv.Unrolled)
-                            diagnostics.Report(DiagnosticDescriptors.KernelNotUnrolled, args.Attribute, conv.KernelHeight, conv.KernelWidth, type.Name, conv.KernelHeight * conv.KernelWidth, MaxUnrolledTaps);
-                        outH = conv.Same ? (h - 1) / conv.StrideHeight + 1 : (h - eh) / conv.StrideHeight + 1;
-                        outW = conv.Same ? (w - 1) / conv.StrideWidth + 1 : (w - ew) / conv.StrideWidth + 1;
+                        if (!conv.Unrollable)
+                            diagnostics.Report(DiagnosticDescriptors.KernelNotUnrolled, args.Attribute, conv.KernelHeight, conv.KernelWidth, type.Name, conv.Taps, MaxUnrolledTaps);
                         outC = conv.Filters;
-                        conv = conv with
-                        {
-                            ClassName = kernelPrefix + name, FullName = fullName,
-                            FixedHeight = h, FixedWidth = w, FuseRelu = conv.Activation == 1,
-                        };
                         useBias = conv.UseBias;
                         activation = conv.Activation;
                         break;
 
                     case LayerKind.MaxPool2D:
-                        poolH = args.Positional(0);
-                        poolW = args.PositionalCount == 2 ? args.Positional(1) : poolH;
+                        int poolH = args.Positional(0), poolW = args.PositionalCount == 2 ? args.Positional(1) : poolH;
                         if (poolH < 1) diagnostics.Report(DiagnosticDescriptors.PoolSizeTooSmall, args.PositionalLocation(0, args.PositionalCount == 2 ? "poolHeight" : "poolSize"), "PoolHeight", poolH);
                         if (poolW < 1) diagnostics.Report(DiagnosticDescriptors.PoolSizeTooSmall, args.PositionalLocation(args.PositionalCount == 2 ? 1 : 0, args.PositionalCount == 2 ? "poolWidth" : "poolSize"), "PoolWidth", poolW);
-                        (strideH, strideW) = args.BothOrPerAxis("Stride", poolH, poolW, DiagnosticDescriptors.PoolSizeTooSmall, diagnostics);
-                        padding = args.Int("Padding", 0);
-                        CheckPadding(args, padding, diagnostics);
-                        if (diagnostics.HasErrors) return Done();
-                        if (padding == 0 && (poolH > h || poolW > w))
+                        var (strideH, strideW) = args.BothOrPerAxis("Stride", poolH, poolW, DiagnosticDescriptors.PoolSizeTooSmall, diagnostics);
+                        var padding = ReadPadding(args, diagnostics);
+                        if (diagnostics.HasErrors) return null;
+                        pool = new PoolSpec(poolH, poolW, strideH, strideW, padding);
+                        outH = Geometry.OutputSize(h, poolH, strideH, 1, pool.Same);
+                        outW = Geometry.OutputSize(w, poolW, strideW, 1, pool.Same);
+                        if (outH < 1 || outW < 1)
                         {
-                            diagnostics.Report(DiagnosticDescriptors.PoolLargerThanInput, args.Attribute, layer, type.Name, $"{poolH}x{poolW}", Shape(), from);
-                            return Done();
+                            diagnostics.Report(DiagnosticDescriptors.PoolLargerThanInput, args.Attribute, layer, type.Name, $"{poolH}x{poolW}", Text((h, w, c)), From(inputs[0]));
+                            return null;
                         }
-                        outH = padding == 1 ? (h - 1) / strideH + 1 : (h - poolH) / strideH + 1;
-                        outW = padding == 1 ? (w - 1) / strideW + 1 : (w - poolW) / strideW + 1;
                         break;
 
                     case LayerKind.Flatten:
@@ -224,11 +333,39 @@ public sealed partial class ConvGenerator
                     case LayerKind.Dense:
                         units = args.Positional(0);
                         if (units < 1) diagnostics.Report(DiagnosticDescriptors.UnitsTooSmall, args.PositionalLocation(0, "units"), units);
-                        activation = args.Int("Activation", 0);
-                        CheckActivation(args, activation, diagnostics);
+                        activation = ReadActivation(args, diagnostics);
                         useBias = args.Bool("UseBias", true);
-                        if (diagnostics.HasErrors) return Done();
+                        if (diagnostics.HasErrors) return null;
                         (outH, outW, outC) = (0, 0, units);
+                        break;
+
+                    case LayerKind.Add:
+                        activation = ReadActivation(args, diagnostics);
+                        if (diagnostics.HasErrors) return null;
+                        for (int k = 1; k < inputs.Length; k++)
+                        {
+                            if (Shape(inputs[k]) != (h, w, c))
+                            {
+                                diagnostics.Report(DiagnosticDescriptors.AddShapeMismatch, args.StringLocation(inputNames[0] is null ? 0 : k), layer, type.Name,
+                                    Text(Shape(inputs[k])), From(inputs[k]), Text((h, w, c)), From(inputs[0]));
+                                return null;
+                            }
+                        }
+                        break;
+
+                    case LayerKind.Concatenate:
+                        outC = 0;
+                        for (int k = 0; k < inputs.Length; k++)
+                        {
+                            var s = Shape(inputs[k]);
+                            if (s.H != h || s.W != w)
+                            {
+                                diagnostics.Report(DiagnosticDescriptors.ConcatenateShapeMismatch, args.StringLocation(inputNames[0] is null ? 0 : k), layer, type.Name,
+                                    Text(s), From(inputs[k]), Text((h, w, c)), From(inputs[0]));
+                                return null;
+                            }
+                            outC += s.C;
+                        }
                         break;
                 }
 
@@ -236,60 +373,45 @@ public sealed partial class ConvGenerator
                 if (outSize > MaxNetworkSize)
                 {
                     diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, $"The output size of layer {layer}", type.Name, outSize, MaxNetworkSize);
-                    return Done();
+                    return null;
                 }
-
-                // Parameters (kernel, then bias) and, for convolutions, per-thread gradient scratch.
-                long weightCount = kind switch
-                {
-                    LayerKind.Conv2D => (long)conv!.KernelHeight * conv.KernelWidth * conv.InputChannels * conv.Filters,
-                    LayerKind.Dense => (long)c * units,
-                    _ => 0,
-                };
-                long biasCount = useBias ? (kind == LayerKind.Dense ? units : outC) : 0;
-                int weightOffset = (int)parameters, biasOffset = (int)(parameters + weightCount), scratchOffset = (int)scratch;
-                parameters += weightCount + biasCount;
-                if (kind == LayerKind.Conv2D) scratch += weightCount + biasCount;
+                var planned = new NetworkLayer(kind, i, names[i], explicitName, inputNames.Select(n => new NameOrPrevious(n)).ToEquatableArray(), inputs.ToEquatableArray(),
+                    h, w, c, (int)outH, (int)outW, (int)outC, conv, pool, units, useBias, activation, FusePool: false);
+                parameters += planned.ParameterCount;
                 if (parameters > MaxNetworkSize)
                 {
                     diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, "The parameter count up to layer " + layer, type.Name, parameters, MaxNetworkSize);
-                    return Done();
+                    return null;
                 }
-
-                if (kind != LayerKind.Flatten)
-                {
-                    bufferSizes.Add((int)outSize);
-                    buffer = bufferSizes.Count;
-                }
-                (h, w, c, spatial) = ((int)outH, (int)outW, (int)outC, outH > 0);
-                planned.Add(new LayerModel(kind, name, index, inH, inW, inC, h, w, c, inBuffer, buffer, conv,
-                    poolH, poolW, strideH, strideW, padding, units, useBias, activation, weightOffset, biasOffset, scratchOffset));
-                from = $"layer {layer}";
+                layers.Add(planned);
             }
 
-            // Only [Flatten] layers: a network with nothing to compute.
-            if (bufferSizes.Count == 0)
+            for (int i = 0; i + 1 < layers.Count; i++)
             {
-                diagnostics.Report(DiagnosticDescriptors.NoLayers, inputArgs.Attribute, type.Name);
-                return Done();
+                if (layers.Any(l => l.Inputs.Contains(i))) continue;
+                var next = declared[i + 1];
+                string reads = string.Join(", ", next.Inputs.Select(n => n is null ? $"'{names[i]}' (the previous layer)" : $"'{n}'"));
+                diagnostics.Report(DiagnosticDescriptors.OutputNeverUsed, declared[i].Args.Attribute, $"{i + 1} ({names[i]})", type.Name, names[i], reads);
+                return null;
             }
-            // A 2x2, stride-2 max pool that tiles a convolution's output is fused into the convolution's forward kernel: each
-            // register tile is one pooling window, so there are no partial tiles, and the pool costs four Vector.Max per window.
-            for (int i = 0; i + 1 < planned.Count; i++)
-            {
-                LayerModel conv = planned[i], pool = planned[i + 1];
-                if (conv.Kind == LayerKind.Conv2D && pool.Kind == LayerKind.MaxPool2D
-                    && pool.PoolH == 2 && pool.PoolW == 2 && pool.StrideH == 2 && pool.StrideW == 2
-                    && conv.OutH % 2 == 0 && conv.OutW % 2 == 0)
-                    planned[i] = conv with { Conv = conv.Conv! with { FusePool = true } };
-            }
-            CheckReservedMembers(type, NetworkEmitter.ReservedMemberNames, diagnostics);
-            if (diagnostics.HasErrors) return Done();
+            return layers;
+        }
 
-            var model = new NetworkModel(ns, containing.ToEquatableArray(), Identifier(type.Name), fullName, fullName.Replace("@", "") + ".g.cs",
-                inputArgs.Positional(0), inputArgs.Positional(1), inputArgs.Positional(2), planned.ToEquatableArray(),
-                (int)parameters, (int)scratch, bufferSizes.ToEquatableArray());
-            return new NetworkParseResult(model, diagnostics.ToArray());
+        /// <summary>
+        /// A 2x2, stride-2 max pool that reads only the convolution before it, when nothing else reads that convolution and its output
+        /// height and width are even, runs inside the convolution's forward kernel (as the runtime's planner decides too): each register
+        /// tile is one pooling window, and the pool costs four maxima per window.
+        /// </summary>
+        private static void PlanFusion(List<NetworkLayer> layers)
+        {
+            for (int i = 0; i + 1 < layers.Count; i++)
+            {
+                NetworkLayer conv = layers[i], pool = layers[i + 1];
+                bool onlyReader = layers.Count(l => l.Inputs.Contains(i)) == 1;
+                if (conv.Kind == LayerKind.Conv2D && pool.Pool is { PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 }
+                    && pool.Inputs.Count == 1 && pool.Inputs[0] == i && onlyReader && conv.OutH % 2 == 0 && conv.OutW % 2 == 0)
+                    layers[i] = conv with { FusePool = true };
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ public sealed partial class ConvGenerator
     /// <summary>Largest weight count <c>KH * KW * C * F</c> (2^28 floats = 1 GiB).</summary>
     internal const long MaxWeights = 1L << 28;
 
-    /// <summary>Attribute (and its syntax) to <see cref="Conv2DModel"/> plus diagnostics. Holds no symbols past its return.</summary>
+    /// <summary>Attribute (and its syntax) to <see cref="LayerClassModel"/> plus diagnostics. Holds no symbols past its return.</summary>
     internal static partial class Parser
     {
         /// <summary>A single-layer <c>[Conv2D]</c> class.</summary>
@@ -54,6 +54,7 @@ public sealed partial class ConvGenerator
 
             var containing = CheckTarget(type, declaration, "Conv2D", diagnostics, cancellationToken);
             if (containing is null) return diagnostics.Result(null);
+            CheckBaseClass(type, declaration, "Conv2D", "ConvGen.Conv2DLayer<" + type.Name + ">", allowed: null, diagnostics);
 
             var args = new Arguments(attribute, attributeSyntax, context.SemanticModel, 2);
             if (!args.Readable)
@@ -62,26 +63,32 @@ public sealed partial class ConvGenerator
                 return diagnostics.Result(null);
             }
             var conv = ReadConv(args, type.Name, inferredChannels: null, diagnostics);
-            CheckReservedMembers(type, Emitter.ReservedMemberNames, diagnostics);
+            foreach (var networkOnly in new[] { "Name", "Input" })
+            {
+                if (args.Has(networkOnly))
+                    diagnostics.Report(DiagnosticDescriptors.NetworkOnlyProperty, args.Location(networkOnly), networkOnly, type.Name);
+            }
+            CheckReservedMembers(type, LayerClassEmitter.ReservedMemberNames, diagnostics);
             if (diagnostics.HasErrors || conv is null) return diagnostics.Result(null);
 
-            if (!conv.Unrolled)
-                diagnostics.Report(DiagnosticDescriptors.KernelNotUnrolled, null, conv.KernelHeight, conv.KernelWidth, type.Name, conv.KernelHeight * conv.KernelWidth, MaxUnrolledTaps);
+            if (!conv.Unrollable)
+                diagnostics.Report(DiagnosticDescriptors.KernelNotUnrolled, null, conv.KernelHeight, conv.KernelWidth, type.Name, conv.Taps, MaxUnrolledTaps);
 
+            return diagnostics.Result(new LayerClassModel(Target(type, containing), conv));
+        }
+
+        /// <summary>Where the generated part of <paramref name="type"/> goes.</summary>
+        private static TypeTarget Target(INamedTypeSymbol type, List<ContainingType> containing)
+        {
             var (ns, fullName) = Names(type);
-            var model = conv with
-            {
-                Namespace = ns, ContainingTypes = containing.ToEquatableArray(), ClassName = Identifier(type.Name),
-                FullName = fullName, HintName = fullName.Replace("@", "") + ".g.cs",
-            };
-            return diagnostics.Result(model);
+            return new TypeTarget(ns, containing.ToEquatableArray(), Identifier(type.Name), fullName, fullName.Replace("@", "") + ".g.cs");
         }
 
         /// <summary>
         /// The [Conv2D] arguments as a model (names left empty for the caller), or null with diagnostics. In a network,
         /// <paramref name="inferredChannels"/> is the previous layer's channel count: InputChannels may be omitted, and must agree if stated.
         /// </summary>
-        private static Conv2DModel? ReadConv(Arguments args, string typeName, int? inferredChannels, Diagnostics diagnostics)
+        private static ConvSpec? ReadConv(Arguments args, string typeName, int? inferredChannels, Diagnostics diagnostics)
         {
             int errors = diagnostics.ErrorCount;
             int kernelHeight = args.Positional(0), kernelWidth = args.Positional(1);
@@ -96,9 +103,8 @@ public sealed partial class ConvGenerator
             var (strideHeight, strideWidth) = args.BothOrPerAxis("Stride", 1, DiagnosticDescriptors.StrideTooSmall, diagnostics);
             var (dilationHeight, dilationWidth) = args.BothOrPerAxis("Dilation", 1, DiagnosticDescriptors.DilationTooSmall, diagnostics);
 
-            int padding = args.Int("Padding", 0), activation = args.Int("Activation", 0);
-            CheckPadding(args, padding, diagnostics);
-            CheckActivation(args, activation, diagnostics);
+            var padding = ReadPadding(args, diagnostics);
+            var activation = ReadActivation(args, diagnostics);
             bool useBias = args.Bool("UseBias", true);
             if (diagnostics.ErrorCount > errors) return null;
 
@@ -114,19 +120,37 @@ public sealed partial class ConvGenerator
                 diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, "With fewer than 4 input channels, Filters * (KernelHeight * KernelWidth * InputChannels rounded up to 16)", typeName, paddedTaps * filters, MaxWeights);
             if (diagnostics.ErrorCount > errors) return null;
 
-            return new Conv2DModel(null, EquatableArray<ContainingType>.Empty, "", "", "",
-                kernelHeight, kernelWidth, inputChannels, filters, strideHeight, strideWidth, dilationHeight, dilationWidth,
-                padding, useBias, activation, Unrolled: kernelHeight * kernelWidth <= MaxUnrolledTaps);
+            return new ConvSpec(kernelHeight, kernelWidth, inputChannels, filters, strideHeight, strideWidth, dilationHeight, dilationWidth,
+                padding, useBias, activation);
         }
 
-        private static void CheckPadding(Arguments args, int padding, Diagnostics diagnostics)
+        /// <summary>The <c>Padding</c> argument (Valid when absent); an undefined value is CONVGEN013.</summary>
+        private static Padding ReadPadding(Arguments args, Diagnostics diagnostics)
         {
-            if (padding is not (0 or 1)) diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Padding"), "Padding", padding, "Padding.Valid or Padding.Same");
+            int value = args.Int("Padding", (int)Padding.Valid);
+            if (value is (int)Padding.Valid or (int)Padding.Same) return (Padding)value;
+            diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Padding"), "Padding", value, "Padding.Valid or Padding.Same");
+            return Padding.Valid;
         }
 
-        private static void CheckActivation(Arguments args, int activation, Diagnostics diagnostics)
+        /// <summary>The <c>Activation</c> argument (None when absent); an undefined value is CONVGEN013.</summary>
+        private static Activation ReadActivation(Arguments args, Diagnostics diagnostics)
         {
-            if (activation is not (0 or 1)) diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Activation"), "Activation", activation, "Activation.None or Activation.ReLU");
+            int value = args.Int("Activation", (int)Activation.None);
+            if (value is (int)Activation.None or (int)Activation.ReLU) return (Activation)value;
+            diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Activation"), "Activation", value, "Activation.None or Activation.ReLU");
+            return Activation.None;
+        }
+
+        /// <summary>
+        /// The generated part derives from <paramref name="generatedBase"/>, so the user's declarations may name no other base class
+        /// (<paramref name="allowed"/>, when not null, may be named explicitly): CONVGEN028 otherwise.
+        /// </summary>
+        private static void CheckBaseClass(INamedTypeSymbol type, TypeDeclarationSyntax declaration, string attributeName, string generatedBase, string? allowed, Diagnostics diagnostics)
+        {
+            if (type.BaseType is { SpecialType: not SpecialType.System_Object } baseType && baseType.ToDisplayString() != allowed
+                && baseType.TypeKind != TypeKind.Error)
+                diagnostics.Report(DiagnosticDescriptors.BaseClass, LocationInfo.From(declaration.Identifier), type.Name, baseType.ToDisplayString(), attributeName, generatedBase);
         }
 
         /// <summary>
@@ -218,7 +242,7 @@ public sealed partial class ConvGenerator
             if (descriptor.DefaultSeverity == DiagnosticSeverity.Error) ErrorCount++;
         }
 
-        public ParseResult Result(Conv2DModel? model) => new(model, _items.ToEquatableArray());
+        public ParseResult Result(LayerClassModel? model) => new(model, _items.ToEquatableArray());
 
         public EquatableArray<DiagnosticInfo> ToArray() => _items.ToEquatableArray();
     }
@@ -232,18 +256,24 @@ public sealed partial class ConvGenerator
 
         /// <param name="attribute">The bound attribute.</param>
         /// <param name="syntax">Its syntax, for locations.</param>
-        /// <param name="positionalCounts">How many int constructor arguments the attribute's constructors take.</param>
+        /// <param name="model">The semantic model, to check that every argument converts implicitly.</param>
+        /// <param name="positionalCounts">How many int constructor arguments the attribute's constructors take (an attribute whose
+        /// constructor takes <c>params string[]</c> passes none and reads <see cref="Strings"/>).</param>
         public Arguments(AttributeData attribute, AttributeSyntax? syntax, SemanticModel? model, params int[] positionalCounts)
         {
             _attribute = attribute;
             _syntax = syntax;
+            bool strings = positionalCounts.Length == 0;
             Readable = attribute.AttributeConstructor is not null
-                && positionalCounts.Contains(attribute.ConstructorArguments.Length)
-                && attribute.ConstructorArguments.All(a => a.Kind == TypedConstantKind.Primitive && a.Value is int)
+                && (strings
+                    ? attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0] is { Kind: TypedConstantKind.Array, IsNull: false } array
+                      && array.Values.All(v => v.Value is string)
+                    : positionalCounts.Contains(attribute.ConstructorArguments.Length)
+                      && attribute.ConstructorArguments.All(a => a.Kind == TypedConstantKind.Primitive && a.Value is int))
                 && ImplicitlyTyped(attribute, syntax, model);
             foreach (var pair in attribute.NamedArguments)
             {
-                if (pair.Value.Kind == TypedConstantKind.Error || pair.Value.Value is null) Readable = false;
+                if (pair.Value.Kind == TypedConstantKind.Error || (pair.Value.Value is null && pair.Value.Type?.SpecialType != SpecialType.System_String)) Readable = false;
                 _named[pair.Key] = pair.Value;
             }
         }
@@ -266,6 +296,12 @@ public sealed partial class ConvGenerator
                     target = attribute.NamedArguments.FirstOrDefault(p => p.Key == named.Name.Identifier.ValueText).Value.Type;
                 else if (argument.NameColon is { } colon)
                     target = parameters.FirstOrDefault(p => p.Name == colon.Name.Identifier.ValueText)?.Type;
+                else if (parameters.Length > 0 && position >= parameters.Length - 1 && parameters[parameters.Length - 1] is { IsParams: true, Type: IArrayTypeSymbol array })
+                {
+                    // params: each argument converts to the element type, or a single one to the array type itself.
+                    position++;
+                    target = model.ClassifyConversion(argument.Expression, array) is { Exists: true, IsImplicit: true } ? array : array.ElementType;
+                }
                 else
                     target = position < parameters.Length ? parameters[position++].Type : null;
                 if (target is null) return false;
@@ -287,6 +323,21 @@ public sealed partial class ConvGenerator
         public int Int(string name, int defaultValue) => _named.TryGetValue(name, out var c) && c.Value is int i ? i : defaultValue;
 
         public bool Bool(string name, bool defaultValue) => _named.TryGetValue(name, out var c) && c.Value is bool b ? b : defaultValue;
+
+        /// <summary>A named string argument (null when absent or set to null).</summary>
+        public string? String(string name) => _named.TryGetValue(name, out var c) ? c.Value as string : null;
+
+        /// <summary>The <c>params string[]</c> constructor argument.</summary>
+        public string[] Strings => _attribute.ConstructorArguments.Length == 1 && _attribute.ConstructorArguments[0] is { Kind: TypedConstantKind.Array, IsNull: false } array
+            ? array.Values.Select(v => v.Value as string ?? "").ToArray()
+            : [];
+
+        /// <summary>The location of the <paramref name="index"/>th string given to a <c>params string[]</c> constructor.</summary>
+        public LocationInfo? StringLocation(int index)
+        {
+            var arguments = _syntax?.ArgumentList?.Arguments.Where(a => a.NameEquals is null).ToList();
+            return arguments is not null && index < arguments.Count ? LocationInfo.From(arguments[index]) : LocationInfo.From(_syntax);
+        }
 
         /// <summary>
         /// A property set for both axes (<c>Stride</c>) or per axis (<c>StrideHeight</c>, <c>StrideWidth</c>), with

@@ -7,9 +7,11 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 namespace ConvGen.Generator;
 
 /// <summary>
-/// Turns every <c>[Conv2D]</c> partial class into a compile-time specialized convolution layer.
-/// The pipeline only: <c>ConvGenerator.Parser.cs</c> turns an attribute into a <see cref="Conv2DModel"/>,
-/// <c>ConvGenerator.Emitter.cs</c> turns a model into C#.
+/// Turns every <c>[Conv2D]</c> partial class into a compile-time specialized convolution layer, and every <c>[Input]</c> class
+/// with layer attributes into a compiled network. The pipeline only: <c>ConvGenerator.Parser.cs</c> and
+/// <c>ConvGenerator.NetworkParser.cs</c> turn attributes into equatable models (<c>Models/Models.cs</c>);
+/// <c>ConvGenerator.LayerClassEmitter.cs</c> and <c>ConvGenerator.NetworkEmitter.cs</c> turn models into C#, with every
+/// convolution's kernels from <c>ConvGenerator.KernelEmitter.cs</c>.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed partial class ConvGenerator : IIncrementalGenerator
@@ -65,7 +67,7 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Model)
             .Where(static model => model is not null)
             .WithTrackingName(TrackingNames.Models);
-        context.RegisterSourceOutput(models, static (spc, model) => EmitSafely(spc, model!.HintName, model.FullName, () => Emitter.Emit(model)));
+        context.RegisterSourceOutput(models, static (spc, model) => EmitSafely(spc, model!.Target.HintName, model.Target.FullName, () => LayerClassEmitter.Emit(model)));
 
         // Compiled networks: a class with [Input] and the layer attributes after it.
         var networks = context.SyntaxProvider
@@ -82,10 +84,14 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Model)
             .Where(static model => model is not null)
             .WithTrackingName(TrackingNames.NetworkModels);
-        context.RegisterSourceOutput(networkModels, static (spc, model) => EmitSafely(spc, model!.HintName, model.FullName, () => NetworkEmitter.Emit(model)));
+        context.RegisterSourceOutput(networkModels, static (spc, model) => EmitSafely(spc, model!.Target.HintName, model.Target.FullName, () => NetworkEmitter.Emit(model)));
 
-        // [MaxPool2D], [Flatten] and [Dense] without [Input] are reported once per class.
-        foreach (var (name, kind) in new[] { ("ConvGen.MaxPool2DAttribute", LayerKind.MaxPool2D), ("ConvGen.FlattenAttribute", LayerKind.Flatten), ("ConvGen.DenseAttribute", LayerKind.Dense) })
+        // Network-only layer attributes without [Input] are reported once per class.
+        foreach (var (name, kind) in new[]
+                 {
+                     ("ConvGen.MaxPool2DAttribute", LayerKind.MaxPool2D), ("ConvGen.FlattenAttribute", LayerKind.Flatten), ("ConvGen.DenseAttribute", LayerKind.Dense),
+                     ("ConvGen.AddAttribute", LayerKind.Add), ("ConvGen.ConcatenateAttribute", LayerKind.Concatenate),
+                 })
         {
             var orphans = context.SyntaxProvider
                 .ForAttributeWithMetadataName(

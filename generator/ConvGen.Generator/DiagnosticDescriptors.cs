@@ -142,9 +142,54 @@ internal static class DiagnosticDescriptors
         "'{0}' has [Input] but no layer attributes; add layers after it, such as [Conv2D(3, 3, Filters = 8)], [MaxPool2D(2)], [Flatten] and [Dense(10)]",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
-    public static readonly DiagnosticDescriptor NetworkBaseClass = new(
-        "CONVGEN028", "A network class cannot have a base class",
-        "'{0}' derives from '{1}', but a compiled network derives from ConvGen.CompiledNetwork; remove the base class",
+    public static readonly DiagnosticDescriptor BaseClass = new(
+        "CONVGEN028", "A generated class cannot have a base class",
+        "'{0}' derives from '{1}', but the generated part of a [{2}] class derives from {3}; remove the base class",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor UnknownLayerName = new(
+        "CONVGEN029", "A layer reads a name no earlier layer has",
+        "Layer {0} of '{1}' reads '{2}', but no layer before it has that name; the layers before it are: {3} (and 'input', the network's input)",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor LaterLayerName = new(
+        "CONVGEN030", "A layer reads a later layer",
+        "Layer {0} of '{1}' reads '{2}', which is layer {3}, {4}; a layer can read only earlier layers, so move it below '{2}'",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor DuplicateLayerName = new(
+        "CONVGEN031", "Two layers have one name",
+        "Layer {0} of '{1}' is named '{2}', which already names {3}; every layer name in a network must be unique",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor AddShapeMismatch = new(
+        "CONVGEN032", "Add of different shapes",
+        "Layer {0} of '{1}' ([Add]) adds {2}, from {3}, to {4}, from {5}; Add needs inputs of one shape",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor ConcatenateShapeMismatch = new(
+        "CONVGEN033", "Concatenate of different heights or widths",
+        "Layer {0} of '{1}' ([Concatenate]) joins {2}, from {3}, with {4}, from {5}; the inputs are joined along the last axis (channels), so the others (height and width) must agree",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor OutputNeverUsed = new(
+        "CONVGEN034", "A layer's output is never used",
+        "The output of layer {0} of '{1}' is never used: the next layer reads {3}, and no later layer names '{2}'; read it with Input = \"{2}\" or an [Add]/[Concatenate], or remove the layer",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor InvalidLayerName = new(
+        "CONVGEN035", "Invalid layer name",
+        "Layer {0} of '{1}': {2} is '{3}'; a layer name is a non-empty string without '/', such as \"stem\"",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor MergeNeedsInputs = new(
+        "CONVGEN036", "A merge layer names no inputs",
+        "Layer {0} of '{1}' ([{2}]) names no inputs; write [{2}(\"a\")] to merge the previous layer with 'a', or [{2}(\"a\", \"b\")] to merge 'a' and 'b'",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor NetworkOnlyProperty = new(
+        "CONVGEN037", "Name and Input belong to a network's layers",
+        "{0} is set on the [Conv2D] class '{1}', but it names layers only in a compiled network (after [Input]); remove it, and set it on the layer object instead (new {1} {{ {0} = \"...\" }})",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor InternalError = new(

@@ -30,4 +30,15 @@ public static class Parallelism
             throw new ArgumentOutOfRangeException(nameof(chunk), chunk, $"chunk must be in [0, {chunks - 1}].");
         return ((int)((long)count * chunk / chunks), (int)((long)count * (chunk + 1) / chunks));
     }
+
+    /// <summary>
+    /// Piece <paramref name="part"/> of <paramref name="parts"/> of <c>[0, count)</c>, with every boundary a multiple of
+    /// <paramref name="grain"/> (except the end), so pieces of a row stay whole vectors.
+    /// </summary>
+    internal static (int Start, int End) Split(int count, int parts, int part, int grain)
+    {
+        int units = (count + grain - 1) / grain;
+        var (s, e) = ChunkRange(units, parts, part);
+        return (Math.Min(count, s * grain), Math.Min(count, e * grain));
+    }
 }

@@ -29,7 +29,7 @@ Print(y, 6, 7);
 // 6.2.4 Learning a kernel: from X and Y alone, by gradient descent on the sum of squared errors.
 Console.WriteLine($"\nLearning the kernel from (X, Y): Glorot-uniform start (seed {seed}), 10 steps, learning rate 0.03");
 var layer = new EdgeKernel();
-layer.Initialize(seed);
+new Sequential(layer).Build(new Shape(6, 8, 1), seed); // the layer's Glorot-uniform start, as a model initializes it
 float[] k = layer.Kernel.Value.ToArray();
 Console.WriteLine($"start kernel [{k[0]:F4}, {k[1]:F4}]");
 var yHat = new float[42];

@@ -9,7 +9,6 @@ using System.IO;
 using ConvGen;
 using ConvGen.Data;
 using ConvGen.Reporting;
-using ConvGen.Serialization;
 
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var options = Options.Parse(args);
@@ -23,7 +22,7 @@ var mnist = Mnist.Load(directory);
 Console.WriteLine($"MNIST from {directory}: {mnist.Train.Count} training and {mnist.Test.Count} test images");
 
 // Both start from the same weights for a seed; softmax is fused into the loss.
-IModel model = options.Sequential
+Model model = options.Sequential
     ? new Sequential(
         new Conv1(), new MaxPool2D(2),
         new Conv2(), new MaxPool2D(2),
@@ -67,7 +66,7 @@ Console.WriteLine($"inference: {mnist.Test.Count} images in {inferSeconds:F2} s,
 
 string weights = Path.GetFullPath(options.WeightsPath);
 Directory.CreateDirectory(Path.GetDirectoryName(weights)!);
-WeightsFile.Save(weights, model.NamedParameters());
+model.SaveWeights(weights);
 Console.WriteLine($"weights saved to {weights}");
 Console.WriteLine($"test accuracy: {testAccuracy:F4}");
 
@@ -81,7 +80,7 @@ return 0;
 
 // The tutorial's loop: each step trains on a batch sampled at random, with replacement, from the training set.
 // After every MnistReport.SegmentSteps steps (and the last), onSegment gets the step and the segment's mean loss and accuracy.
-static long TutorialLoop(IModel model, MnistSplit train, int steps, int batchSize, int seed, Action<int, float, float> onSegment)
+static long TutorialLoop(Model model, MnistSplit train, int steps, int batchSize, int seed, Action<int, float, float> onSegment)
 {
     var random = new Random(seed);
     int pixels = 28 * 28;

@@ -68,11 +68,11 @@ public class ArgumentTests
     }
 
     [Fact]
-    public void Layer_object_rejects_wrong_channel_count_with_both_shapes()
+    public void The_layer_rejects_a_wrong_channel_count_with_both_shapes()
     {
-        var layer = new Odd33To17();
-        var e = Assert.Throws<ShapeMismatchException>(() => layer.Forward(new Tensor(new Shape(1, 9, 9, 3))));
-        Assert.Contains("33", e.Message);
-        Assert.Contains("(1, 9, 9, 3)", e.Message);
+        var e = Assert.Throws<ShapeMismatchException>(() => new Sequential(new Odd33To17()).Build(new Shape(9, 9, 3)));
+        Assert.Contains("Layer 0 (conv2d)", e.Message);
+        Assert.Contains("(height, width, 33)", e.Message);
+        Assert.Contains("(9, 9, 3)", e.Message);
     }
 }

@@ -88,7 +88,7 @@ public class TutorialTests
         for (int seed = 0; seed < 20; seed++)
         {
             var layer = new EdgeKernel();
-            layer.Initialize(seed); // Keras' Glorot uniform, as the book's nn.Conv2D
+            new Sequential(layer).Build(new Shape(6, 8, 1), seed); // Keras' Glorot uniform, as the book's nn.Conv2D
             var k = layer.Kernel.Value.ToArray();
             double e0 = Distance(k);
             float previous = float.PositiveInfinity;

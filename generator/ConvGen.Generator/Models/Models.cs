@@ -1,8 +1,13 @@
 using ConvGen.Generator.Helpers;
+using ConvGen.Internal;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
 
 namespace ConvGen.Generator.Models;
+
+// The pipeline's models hold ints, enums, strings and EquatableArray<T> only, so equal inputs hit the incremental cache.
+// They are split by role: what the user wrote (ConvSpec, PoolSpec), where code goes (TypeTarget), and how a kernel is
+// emitted (KernelPlan).
 
 /// <summary>Where a diagnostic points, kept as plain values so the pipeline holds no <see cref="Location"/>.</summary>
 internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
@@ -32,83 +37,125 @@ internal sealed record DiagnosticInfo(DiagnosticDescriptor Descriptor, LocationI
 /// <summary>A type that encloses the annotated class, re-declared around the generated part.</summary>
 internal sealed record ContainingType(string Keyword, string Name);
 
-/// <summary>Everything the emitter needs for one [Conv2D] class; only values, so equal inputs hit the cache.</summary>
-internal sealed record Conv2DModel(
-    string? Namespace,
-    EquatableArray<ContainingType> ContainingTypes,
-    string ClassName,
-    string FullName,
-    string HintName,
-    int KernelHeight, int KernelWidth,
-    int InputChannels, int Filters,
-    int StrideHeight, int StrideWidth,
-    int DilationHeight, int DilationWidth,
-    int Padding, bool UseBias, int Activation,
-    bool Unrolled,
-    int FixedHeight = 0, int FixedWidth = 0, bool FuseRelu = false, bool FusePool = false, bool Wide = false)
+/// <summary>The user's partial class the generated part completes.</summary>
+/// <param name="Namespace">Its namespace, or null for the global namespace.</param>
+/// <param name="ContainingTypes">The types it is nested in, outermost first.</param>
+/// <param name="ClassName">Its name as a C# identifier (keywords escaped).</param>
+/// <param name="FullName">Its namespace-qualified name (for comments and cref).</param>
+/// <param name="HintName">The generated file's name.</param>
+internal sealed record TypeTarget(string? Namespace, EquatableArray<ContainingType> ContainingTypes, string ClassName, string FullName, string HintName)
 {
-    /// <summary>A layer of a compiled network: the input size is a constant and the kernels have no size parameters.</summary>
-    public bool Fixed => FixedHeight > 0;
+    /// <summary>The class name without a keyword's <c>@</c>, for names derived from it.</summary>
+    public string PlainName => ClassName.TrimStart('@');
+}
 
-    // Wide: the Vector512 copy of a network layer's kernels, which the Vector<T> ones call when Vector<T> is narrower and
-    // 512-bit vectors are accelerated (Vector<T> stays 256-bit on AVX-512 machines unless DOTNET_MaxVectorTBitWidth says otherwise).
-    // FusePool: the network's next layer is a 2x2, stride-2 max pool whose windows tile this layer's (even-sized) output, so
-    // the forward kernel is ForwardPooled, one register tile per pooling window, instead of Forward.
+/// <summary>A convolution as its attribute states it (for a network's layer, with the inferred input channels).</summary>
+internal sealed record ConvSpec(
+    int KernelHeight, int KernelWidth, int InputChannels, int Filters,
+    int StrideHeight, int StrideWidth, int DilationHeight, int DilationWidth,
+    Padding Padding, bool UseBias, Activation Activation)
+{
+    public bool Same => Padding == Padding.Same;
 
     public int Taps => KernelHeight * KernelWidth;
 
-    public bool Same => Padding == 1;
+    public long WeightCount => (long)KernelHeight * KernelWidth * InputChannels * Filters;
+
+    /// <summary>Input rows one window covers.</summary>
+    public int ExtentHeight => (int)Geometry.Extent(KernelHeight, DilationHeight);
+
+    /// <summary>Input columns one window covers.</summary>
+    public int ExtentWidth => (int)Geometry.Extent(KernelWidth, DilationWidth);
+
+    /// <summary>Whether the window is small enough for its tap loops to be unrolled (more taps are looped, CONVGEN012).</summary>
+    public bool Unrollable => Taps <= ConvGenerator.MaxUnrolledTaps;
 }
 
-/// <summary>The parse of one annotated class: a model to emit (null when there are errors) and the diagnostics.</summary>
-internal sealed record ParseResult(Conv2DModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
-
-/// <summary>The layer attributes a network is stacked from.</summary>
-internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense }
+/// <summary>A pooling window as its attribute states it.</summary>
+internal sealed record PoolSpec(int PoolHeight, int PoolWidth, int StrideHeight, int StrideWidth, Padding Padding)
+{
+    public bool Same => Padding == Padding.Same;
+}
 
 /// <summary>
-/// One layer of a compiled network with its shapes inferred. Spatial shapes are <c>(H, W, C)</c>; a flat shape has
-/// <c>H = W = 0</c> and its size in <c>C</c>. <see cref="InBuffer"/>/<see cref="OutBuffer"/> index the planned activation buffers
-/// (0 is the caller's input); Flatten shares its input's buffer.
+/// How one convolution's kernels are emitted: the convolution, the class that holds them, and what the site fixes. A
+/// <c>[Conv2D]</c> class's kernels take any input size (<see cref="FixedHeight"/> 0) and stay linear; a network layer's have the
+/// input size as constants, apply the activation, and may fuse the next layer's 2x2 max pool.
 /// </summary>
-internal sealed record LayerModel(
-    LayerKind Kind, string Name, int Index,
+/// <param name="Conv">The convolution.</param>
+/// <param name="ClassName">The kernel class's name.</param>
+/// <param name="Owner">The full name of the user's class, for comments.</param>
+/// <param name="FixedHeight">The input height, or 0 for any.</param>
+/// <param name="FixedWidth">The input width, or 0 for any.</param>
+/// <param name="FusePool">Whether <c>ForwardPooled</c> is emitted (the next layer is a 2x2, stride-2 max pool that tiles the output).</param>
+internal sealed record KernelPlan(ConvSpec Conv, string ClassName, string Owner, int FixedHeight, int FixedWidth, bool FusePool)
+{
+    public bool Fixed => FixedHeight > 0;
+
+    /// <summary>A network's kernels apply the activation; a <c>[Conv2D]</c> class's static kernels are linear.</summary>
+    public bool AppliesRelu => Fixed && Conv.Activation == Activation.ReLU;
+
+    public int OutputHeight => Geometry.OutputSize(FixedHeight, Conv.KernelHeight, Conv.StrideHeight, Conv.DilationHeight, Conv.Same);
+
+    public int OutputWidth => Geometry.OutputSize(FixedWidth, Conv.KernelWidth, Conv.StrideWidth, Conv.DilationWidth, Conv.Same);
+
+    public (int Before, int After) PaddingHeight => Geometry.Padding(FixedHeight, Conv.KernelHeight, Conv.StrideHeight, Conv.DilationHeight, Conv.Same);
+
+    public (int Before, int After) PaddingWidth => Geometry.Padding(FixedWidth, Conv.KernelWidth, Conv.StrideWidth, Conv.DilationWidth, Conv.Same);
+}
+
+/// <summary>A <c>[Conv2D]</c> class: where it is and what it computes.</summary>
+internal sealed record LayerClassModel(TypeTarget Target, ConvSpec Conv);
+
+/// <summary>The parse of one <c>[Conv2D]</c> class: a model to emit (null when there are errors) and the diagnostics.</summary>
+internal sealed record ParseResult(LayerClassModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>The attributes a network is declared with.</summary>
+internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate }
+
+/// <summary>
+/// One layer of a compiled network, with its inputs resolved and its shapes inferred. A spatial shape is <c>(H, W, C)</c>; a
+/// flat one has <c>H = W = 0</c> and its size in <c>C</c>.
+/// </summary>
+/// <param name="Kind">The attribute.</param>
+/// <param name="Index">0-based position among the layers.</param>
+/// <param name="Name">The unique name (explicit, or Keras' default).</param>
+/// <param name="ExplicitName">The <c>Name</c> the attribute set, or null.</param>
+/// <param name="InputNames">The names the attribute read (<c>Input</c>, or the merge's names), as written; null entries mean the previous layer.</param>
+/// <param name="Inputs">The producing layers' indices (-1 for the network's input).</param>
+internal sealed record NetworkLayer(
+    LayerKind Kind, int Index, string Name, string? ExplicitName, EquatableArray<NameOrPrevious> InputNames, EquatableArray<int> Inputs,
     int InH, int InW, int InC, int OutH, int OutW, int OutC,
-    int InBuffer, int OutBuffer,
-    Conv2DModel? Conv,
-    int PoolH, int PoolW, int StrideH, int StrideW, int Padding,
-    int Units, bool UseBias, int Activation,
-    int WeightOffset, int BiasOffset, int ScratchOffset)
+    ConvSpec? Conv, PoolSpec? Pool, int Units, bool UseBias, Activation Activation, bool FusePool)
 {
     public bool Spatial => OutH > 0;
 
-    public int InSize => InH > 0 ? InH * InW * InC : InC;
+    public long OutSize => OutH > 0 ? (long)OutH * OutW * OutC : OutC;
 
-    public int OutSize => OutH > 0 ? OutH * OutW * OutC : OutC;
-
-    public bool Relu => Activation == 1;
-
-    public int WeightCount => Kind switch
+    public long ParameterCount => Kind switch
     {
-        LayerKind.Conv2D => Conv!.KernelHeight * Conv.KernelWidth * Conv.InputChannels * Conv.Filters,
-        LayerKind.Dense => InC * Units,
+        LayerKind.Conv2D => Conv!.WeightCount + (Conv.UseBias ? Conv.Filters : 0),
+        LayerKind.Dense => (long)InC * Units + (UseBias ? Units : 0),
         _ => 0,
     };
-
-    public int BiasCount => UseBias && Kind is LayerKind.Conv2D or LayerKind.Dense ? (Kind == LayerKind.Dense ? Units : OutC) : 0;
 }
 
+/// <summary>An input a layer names, or (null) the previous layer.</summary>
+internal sealed record NameOrPrevious(string? Name);
+
 /// <summary>Everything the emitter needs for one compiled network.</summary>
-internal sealed record NetworkModel(
-    string? Namespace,
-    EquatableArray<ContainingType> ContainingTypes,
-    string ClassName,
-    string FullName,
-    string HintName,
-    int InputHeight, int InputWidth, int InputChannels,
-    EquatableArray<LayerModel> Layers,
-    int ParameterCount, int ScratchSize,
-    EquatableArray<int> BufferSizes);
+internal sealed record NetworkModel(TypeTarget Target, int InputHeight, int InputWidth, int InputChannels, EquatableArray<NetworkLayer> Layers)
+{
+    public long ParameterCount
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var layer in Layers) sum += layer.ParameterCount;
+            return sum;
+        }
+    }
+}
 
 /// <summary>The parse of one network class.</summary>
 internal sealed record NetworkParseResult(NetworkModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);

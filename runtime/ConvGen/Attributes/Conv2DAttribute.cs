@@ -9,7 +9,7 @@ namespace ConvGen;
 /// as in Keras/TensorFlow.
 /// </summary>
 /// <remarks>
-/// <para>On its own, the attribute makes the class one layer. Stacked after an <see cref="InputAttribute"/> with other layer
+/// <para>On its own, the attribute makes the class one layer (a <see cref="Conv2DLayer{TKernel}"/>). Stacked after an <see cref="InputAttribute"/> with other layer
 /// attributes, it is one layer of a compiled network (see <see cref="InputAttribute"/>); there
 /// <see cref="InputChannels"/> comes from the layer before and may be omitted.</para>
 /// Setting <see cref="Stride"/> together with <see cref="StrideHeight"/> or <see cref="StrideWidth"/> (and likewise
@@ -63,6 +63,12 @@ public sealed class Conv2DAttribute : Attribute
     /// <summary>Whether the layer adds a per-filter bias. Default true.</summary>
     public bool UseBias { get; set; } = true;
 
-    /// <summary>Activation fused into the layer object (not into the static kernels). Default none.</summary>
+    /// <summary>Activation fused into the layer (not into the static kernels of a <c>[Conv2D]</c> class). Default none.</summary>
     public Activation Activation { get; set; } = Activation.None;
+
+    /// <summary>In a compiled network: the layer's name (default Keras', <c>conv2d</c>, <c>conv2d_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>In a compiled network: the name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
 }

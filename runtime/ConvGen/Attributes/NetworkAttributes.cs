@@ -4,7 +4,8 @@ namespace ConvGen;
 
 /// <summary>
 /// Starts a compiled network: the layer attributes that follow it on the same <c>partial class</c>, in order, are its layers,
-/// like a Keras <c>Sequential</c>. The generator infers every layer's shapes from this input shape, reports any
+/// like a Keras <c>Sequential</c>; a layer reads the previous one unless its <c>Input</c> names another, and <see cref="AddAttribute"/>
+/// and <see cref="ConcatenateAttribute"/> merge several, so residual networks are declared the same way. The generator infers every layer's shapes from this input shape, reports any
 /// inconsistency as a compile error at the offending attribute, and emits one class with kernels specialized to every size.
 /// </summary>
 /// <example>
@@ -75,12 +76,23 @@ public sealed class MaxPool2DAttribute : Attribute
 
     /// <summary>Valid (default: windows inside the input) or TF 'same' (<c>out = ceil(in / stride)</c>, padding ignored by the max).</summary>
     public Padding Padding { get; set; } = Padding.Valid;
+
+    /// <summary>The layer's name (default Keras': <c>max_pooling2d</c>, <c>max_pooling2d_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
 }
 
 /// <summary>Flattens <c>(height, width, channels)</c> to <c>(height * width * channels)</c> in a compiled network; see <see cref="InputAttribute"/>.</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class FlattenAttribute : Attribute
 {
+    /// <summary>The layer's name (default Keras': <c>flatten</c>, <c>flatten_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
 }
 
 /// <summary>A fully connected layer of a compiled network, <c>activation(x·W + b)</c> with <c>W</c> of shape <c>[inputs, Units]</c>; see <see cref="InputAttribute"/>.</summary>
@@ -99,4 +111,49 @@ public sealed class DenseAttribute : Attribute
 
     /// <summary>The activation applied to the output (default none).</summary>
     public Activation Activation { get; set; } = Activation.None;
+
+    /// <summary>The layer's name (default Keras': <c>dense</c>, <c>dense_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary>
+/// Adds the outputs of layers of one shape in a compiled network (Keras' <c>Add</c>), then applies <see cref="Activation"/>:
+/// <c>[Add("stem", Activation = Activation.ReLU)]</c> after a block is a residual connection. See <see cref="InputAttribute"/>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class AddAttribute : Attribute
+{
+    /// <summary>With one name, adds the previous layer's output and that layer's; with more, adds exactly the named layers'.</summary>
+    /// <param name="inputs">Names of earlier layers (or <c>"input"</c>).</param>
+    public AddAttribute(params string[] inputs) => Inputs = inputs;
+
+    /// <summary>The named inputs.</summary>
+    public string[] Inputs { get; }
+
+    /// <summary>The activation applied after the sum (default none).</summary>
+    public Activation Activation { get; set; } = Activation.None;
+
+    /// <summary>The layer's name (default Keras': <c>add</c>, <c>add_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
+    public string? Name { get; set; }
+}
+
+/// <summary>
+/// Joins the outputs of layers along the last axis (channels) in a compiled network (Keras' <c>Concatenate</c>); they must agree on
+/// every other axis. See <see cref="InputAttribute"/>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class ConcatenateAttribute : Attribute
+{
+    /// <summary>With one name, joins the previous layer's output and that layer's; with more, exactly the named layers', in order.</summary>
+    /// <param name="inputs">Names of earlier layers (or <c>"input"</c>).</param>
+    public ConcatenateAttribute(params string[] inputs) => Inputs = inputs;
+
+    /// <summary>The named inputs.</summary>
+    public string[] Inputs { get; }
+
+    /// <summary>The layer's name (default Keras': <c>concatenate</c>, <c>concatenate_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
+    public string? Name { get; set; }
 }

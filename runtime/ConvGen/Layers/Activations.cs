@@ -9,11 +9,26 @@ internal static class Activations
 {
     public static void ReluInPlace(Span<float> values) => TensorPrimitives.Max(values, 0f, values);
 
-    /// <summary><c>dx = dy where y &gt; 0, else 0</c>.</summary>
-    public static void ReluBackward(ReadOnlySpan<float> output, ReadOnlySpan<float> dOutput, Span<float> dInput)
+    /// <summary>The ReLU's backward in place: <c>gradient[i] = output[i] &gt; 0 ? gradient[i] : 0</c>.</summary>
+    public static void ReluMask(ReadOnlySpan<float> output, Span<float> gradient)
     {
-        for (int i = 0; i < output.Length; i++) dInput[i] = output[i] > 0f ? dOutput[i] : 0f;
+        int vc = Vector<float>.Count, i = 0;
+        for (; i + vc <= gradient.Length; i += vc)
+        {
+            var keep = Vector.GreaterThan(new Vector<float>(output.Slice(i, vc)), Vector<float>.Zero);
+            Vector.ConditionalSelect(keep, new Vector<float>(gradient.Slice(i, vc)), Vector<float>.Zero).CopyTo(gradient.Slice(i, vc));
+        }
+        for (; i < gradient.Length; i++)
+            if (!(output[i] > 0f)) gradient[i] = 0f;
     }
+
+    /// <summary>An input gradient: <paramref name="gradient"/> written into <paramref name="destination"/>, or added to it when <paramref name="accumulate"/>.</summary>
+    public static void Route(ReadOnlySpan<float> gradient, Span<float> destination, bool accumulate)
+    {
+        if (accumulate) TensorPrimitives.Add(destination, gradient, destination);
+        else gradient.CopyTo(destination);
+    }
+
     /// <summary><c>dx = dy * y * (1 - y)</c> for <c>y = sigmoid(x)</c>.</summary>
     public static void SigmoidBackward(ReadOnlySpan<float> output, ReadOnlySpan<float> dOutput, Span<float> dInput)
     {

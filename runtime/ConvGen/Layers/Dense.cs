@@ -1,31 +1,25 @@
 using System;
-using System.Collections.Generic;
+using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace ConvGen;
 
 /// <summary>
 /// Keras' <c>Dense</c>: a fully connected layer <c>y = activation(x·W + b)</c> over a batch of feature vectors
-/// <c>(batch, features)</c>, with a kernel <c>W</c> of shape <c>(features, units)</c> and a bias <c>b</c> of shape <c>(units,)</c>.
+/// <c>(batch, features)</c>, with a kernel <c>W</c> of shape <c>(features, units)</c> (Glorot uniform) and a bias <c>b</c> of
+/// shape <c>(units,)</c> (zeros).
 /// </summary>
 /// <remarks>
-/// The matrix products are vectorized, cache-blocked and split across <see cref="Parallelism.Threads"/> threads by output rows
-/// or columns, so every thread owns disjoint outputs and results are bit-identical run to run (in fact for any thread count).
-/// Image input must be flattened first: put a <see cref="Flatten"/> layer in front.
+/// The products run on the blocked GEMM; the threads split the output by columns (forward) and the weight gradient by rows
+/// (backward), so each owns disjoint outputs and the results are bit-identical for any thread count. Image input must be
+/// flattened first: put a <see cref="Flatten"/> layer in front.
 /// </remarks>
-public sealed class Dense : ILayer
+public sealed class Dense : Layer
 {
-    private Parameter? _kernel, _bias;
-    private Parameter[] _parameters = [];
-    private int _inputFeatures;
+    private int _inputs;
 
-    private float[] _output = [];
-    private float[] _inputGradient = [];
-    private float[] _activationGradient = [];
-    private Tensor? _input, _outputView, _inputGradientView;
-
-    /// <summary>Creates a dense layer with <paramref name="units"/> outputs; weights are created by <see cref="Build"/>.</summary>
-    /// <param name="units">Number of outputs per sample (at least 1).</param>
+    /// <summary>Creates a dense layer with <paramref name="units"/> outputs; its weights are created when a model is built.</summary>
+    /// <param name="units">Outputs per sample (at least 1).</param>
     /// <param name="activation">The activation fused into the layer.</param>
     /// <param name="useBias">Whether the layer adds a bias.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="units"/> is less than 1, or <paramref name="activation"/> is not defined.</exception>
@@ -40,9 +34,9 @@ public sealed class Dense : ILayer
     }
 
     /// <inheritdoc/>
-    public string Name { get; init; } = "dense";
+    protected override string BaseName => "dense";
 
-    /// <summary>Number of outputs per sample.</summary>
+    /// <summary>Outputs per sample.</summary>
     public int Units { get; }
 
     /// <summary>The fused activation.</summary>
@@ -51,142 +45,95 @@ public sealed class Dense : ILayer
     /// <summary>Whether the layer adds a bias.</summary>
     public bool UseBias { get; }
 
-    /// <summary>Whether <see cref="Build"/> has created the weights.</summary>
-    public bool IsBuilt => _kernel is not null;
-
     /// <summary>The kernel <c>(features, units)</c>, row-major: <c>W[i, j]</c> connects input <c>i</c> to output <c>j</c>.</summary>
-    /// <exception cref="InvalidOperationException">The layer has not been built.</exception>
-    public Parameter Kernel => _kernel ?? throw NotBuilt();
+    /// <exception cref="InvalidOperationException">No model has been built with this layer.</exception>
+    public Parameter Kernel => Parameters.Count > 0 ? Parameters[0] : throw NotBuilt();
 
     /// <summary>The bias <c>(units,)</c>, or null when the layer has no bias.</summary>
-    /// <exception cref="InvalidOperationException">The layer uses a bias but has not been built.</exception>
-    public Parameter? Bias => UseBias ? _bias ?? throw NotBuilt() : null;
+    /// <exception cref="InvalidOperationException">The layer uses a bias but no model has been built with it.</exception>
+    public Parameter? Bias => !UseBias ? null : Parameters.Count > 1 ? Parameters[1] : throw NotBuilt();
 
-    /// <summary>The kernel, then the bias if present; empty before <see cref="Build"/>.</summary>
-    public IReadOnlyList<Parameter> Parameters => _parameters;
+    /// <inheritdoc/>
+    protected internal override Activation OutputActivation => Activation;
 
-    /// <summary>Output shape <c>(units,)</c> of one sample of shape <c>(features,)</c>.</summary>
-    /// <exception cref="ShapeMismatchException">The sample is not a vector (for images, add a <see cref="Flatten"/> layer first).</exception>
-    public Shape GetOutputShape(Shape inputShape)
+    /// <inheritdoc/>
+    protected internal override int BackwardPhases => Activation == Activation.ReLU ? 2 : 1;
+
+    /// <inheritdoc/>
+    protected internal override Shape Build(LayerBuild build)
     {
-        if (inputShape.Rank != 1)
+        var input = build.InputShape;
+        if (input.Rank != 1)
         {
-            string hint = inputShape.Rank > 1
-                ? $"{Name} takes one feature vector per sample; add a Flatten layer before it to turn {inputShape} into ({inputShape.Size},)"
-                : $"{Name} takes one feature vector per sample";
-            throw new ShapeMismatchException(nameof(inputShape), "(features,)", inputShape.ToString(), hint);
+            string hint = input.Rank > 1
+                ? $"{build.LayerName} takes one feature vector per sample; add a Flatten layer before it to turn {input} into ({input.Size},)"
+                : $"{build.LayerName} takes one feature vector per sample";
+            throw build.Mismatch(0, "(features,)", hint);
         }
+        _inputs = input[0];
+        build.AddParameter("kernel", new Shape(_inputs, Units), new GlorotUniform(), _inputs, Units);
+        if (UseBias) build.AddParameter("bias", new Shape(Units), new Zeros(), _inputs, Units);
         return new Shape(Units);
     }
 
-    /// <summary>
-    /// Checks the input shape, creates (or, for the same size, reuses) the parameters and initializes them from
-    /// <paramref name="seed"/>: Glorot-uniform kernel (<c>fanIn = features</c>, <c>fanOut = units</c>) and a zero bias, as Keras does.
-    /// </summary>
-    /// <exception cref="ShapeMismatchException">The sample is not a vector.</exception>
-    public Shape Build(Shape inputShape, int seed)
+    /// <summary>Columns <c>[j0, j1)</c> of <c>activation(x·W + b)</c> for the whole batch: each thread reads only its slice of the weights.</summary>
+    protected internal override void RunForward(in NodeContext c)
     {
-        var output = GetOutputShape(inputShape);
-        int features = inputShape[0];
-        if (_kernel is null || _inputFeatures != features)
+        var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, 2 * Vector<float>.Count);
+        int width = j1 - j0, rows = c.Batch;
+        if (width <= 0) return;
+        var y = c.Output;
+        var bias = UseBias ? c.Parameter(1) : default;
+        for (int r = 0; r < rows; r++)
         {
-            _kernel = new Parameter("kernel", new Shape(features, Units));
-            _bias = UseBias ? new Parameter("bias", new Shape(Units)) : null;
-            _parameters = _bias is null ? [_kernel] : [_kernel, _bias];
-            _inputFeatures = features;
-            _input = null;
+            var row = y.Slice(r * Units + j0, width);
+            if (bias.IsEmpty) row.Clear();
+            else bias.Slice(j0, width).CopyTo(row);
         }
-        var random = new Random(seed);
-        new GlorotUniform().Initialize(_kernel.Value.Span, features, Units, random);
-        _bias?.Value.Span.Clear();
-        return output;
-    }
-
-    /// <summary>Computes <c>activation(x·W + b)</c> for a batch <c>(batch, features)</c>.</summary>
-    /// <exception cref="InvalidOperationException">The layer has not been built.</exception>
-    /// <exception cref="ShapeMismatchException">The input is not <c>(batch, features)</c> with the built feature count.</exception>
-    public Tensor Forward(Tensor input, bool training = false)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        var kernel = Kernel;
-        if (input.Shape.Rank != 2 || input.Shape[1] != _inputFeatures)
+        Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, c.Parameter(0).Slice(j0), Units, y.Slice(j0), Units);
+        if (Activation != Activation.ReLU) return;
+        for (int r = 0; r < rows; r++)
         {
-            string context = input.Shape.Rank > 2
-                ? $"{Name} takes a batch of feature vectors; add a Flatten layer before it to turn {input.Shape} into ({input.Shape[0]}, {input.Shape.Size / input.Shape[0]})"
-                : $"{Name} was built for {_inputFeatures} features";
-            throw new ShapeMismatchException(nameof(input), $"(batch, {_inputFeatures})", input.Shape.ToString(), context);
+            var row = y.Slice(r * Units + j0, width);
+            TensorPrimitives.Max(row, 0f, row);
         }
-        int batch = input.Shape[0];
-        var output = LayerBuffers.View(ref _output, ref _outputView, new Shape(batch, Units));
-        var y = output.Span;
-        if (_bias is not null)
-        {
-            var b = _bias.Value.Span;
-            for (int n = 0; n < batch; n++) b.CopyTo(y.Slice(n * Units, Units));
-        }
-        else
-        {
-            y.Clear();
-        }
-        var (xBuf, xOff) = input.Storage;
-        var (wBuf, wOff) = kernel.Value.Storage;
-        var (yBuf, yOff) = output.Storage;
-        Gemm.AddABParallel(batch, Units, _inputFeatures, xBuf, xOff, _inputFeatures, wBuf, wOff, Units, yBuf, yOff, Units, Parallelism.Threads);
-        if (Activation == Activation.ReLU) Activations.ReluInPlace(y);
-        _input = input;
-        return output;
     }
 
     /// <summary>
-    /// Adds <c>xᵀ·dy</c> to the kernel gradient and the column sums of <c>dy</c> to the bias gradient, and returns
-    /// <c>dx = dy·Wᵀ</c> (or null when <paramref name="computeInputGradient"/> is false). <c>dy</c> is the gradient
-    /// of the pre-activation, i.e. masked by the ReLU when fused.
+    /// With a ReLU, phase 0 masks the output gradient (each thread its samples). Then: weight-gradient rows <c>[i0, i1)</c>
+    /// (<c>dW += xᵀ·dy</c>) and bias columns over the whole batch, and the input gradient <c>dy·Wᵀ</c> of this thread's samples.
     /// </summary>
-    /// <exception cref="InvalidOperationException">No forward pass preceded this call.</exception>
-    /// <exception cref="ShapeMismatchException"><paramref name="outputGradient"/> is not shaped like the last output.</exception>
-    public Tensor? Backward(Tensor outputGradient, bool computeInputGradient = true)
+    protected internal override void RunBackward(in NodeContext c)
     {
-        LayerBuffers.CheckOutputGradient(outputGradient, _input is null ? null : _outputView, Name);
-        var input = _input!;
-        var kernel = Kernel;
-        int batch = input.Shape[0];
-
-        float[] dyBuf; int dyOff;
-        if (Activation == Activation.ReLU)
+        int rows = c.Batch;
+        var dy = c.OutputGradient;
+        if (BackwardPhases == 2 && c.Phase == 0)
         {
-            var masked = LayerBuffers.Ensure(ref _activationGradient, outputGradient.Length).AsSpan(0, outputGradient.Length);
-            Activations.ReluBackward(_outputView!.Span, outputGradient.Span, masked);
-            (dyBuf, dyOff) = (_activationGradient, 0);
+            if (c.OutputGradientMasked) return;
+            var (s0, e0) = c.Rows;
+            Activations.ReluMask(c.Output.Slice(s0 * Units, (e0 - s0) * Units), dy.Slice(s0 * Units, (e0 - s0) * Units));
+            return;
         }
-        else
+        var (i0, i1) = Parallelism.Split(_inputs, c.Parts, c.Part, 4);
+        if (i1 > i0) Gemm.AddAtB(i1 - i0, Units, rows, c.Input().Slice(i0), _inputs, dy, Units, c.Gradient(0).Slice(i0 * Units), Units);
+        if (UseBias)
         {
-            (dyBuf, dyOff) = outputGradient.Storage;
+            var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, Vector<float>.Count);
+            if (j1 > j0)
+            {
+                var db = c.Gradient(1).Slice(j0, j1 - j0);
+                for (int r = 0; r < rows; r++) TensorPrimitives.Add(db, dy.Slice(r * Units + j0, j1 - j0), db);
+            }
         }
-
-        var (xBuf, xOff) = input.Storage;
-        var (dwBuf, dwOff) = kernel.Gradient.Storage;
-        int threads = Parallelism.Threads;
-        // dW[features, units] += xᵀ·dy: threads own disjoint rows (or columns) of dW, so no reduction is needed.
-        Gemm.AddAtBParallel(_inputFeatures, Units, batch, xBuf, xOff, _inputFeatures, dyBuf, dyOff, Units, dwBuf, dwOff, Units, threads);
-
-        if (_bias is not null)
-        {
-            var db = _bias.Gradient.Span;
-            var dy = dyBuf.AsSpan(dyOff, batch * Units);
-            for (int n = 0; n < batch; n++) TensorPrimitives.Add(db, dy.Slice(n * Units, Units), db);
-        }
-
-        if (!computeInputGradient) return null;
-        var inputGradient = LayerBuffers.View(ref _inputGradient, ref _inputGradientView, input.Shape);
-        inputGradient.Span.Clear();
-        var (wBuf, wOff) = kernel.Value.Storage;
-        var (dxBuf, dxOff) = inputGradient.Storage;
-        Gemm.AddABtParallel(batch, _inputFeatures, Units, dyBuf, dyOff, Units, wBuf, wOff, Units, dxBuf, dxOff, _inputFeatures, threads);
-        return inputGradient;
+        if (!c.ComputesInputGradient()) return;
+        var (s, e) = c.Rows;
+        if (e <= s) return;
+        var dx = c.InputGradient().Slice(s * _inputs, (e - s) * _inputs);
+        if (!c.AccumulatesInputGradient()) dx.Clear();
+        Gemm.AddABt(e - s, _inputs, Units, dy.Slice(s * Units, (e - s) * Units), Units, c.Parameter(0), Units, dx, _inputs);
     }
 
-    private InvalidOperationException NotBuilt()
-        => new($"{Name} has not been built: call Build(inputShape, seed) first (a model does this).");
+    private InvalidOperationException NotBuilt() => new($"{Name} has no weights yet: build a model with it first.");
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name}: Dense({Units}, {Activation})";

@@ -1,32 +1,23 @@
 using System;
-using System.Collections.Generic;
-using System.Numerics.Tensors;
 
 namespace ConvGen;
 
 /// <summary>
 /// Keras' <c>Dropout</c>: while training, zeroes each element with probability <see cref="Rate"/> and scales the rest by
-/// <c>1 / (1 − rate)</c> (inverted dropout), so inference needs no rescaling; outside training it is the identity.
+/// <c>1 / (1 − rate)</c> (inverted dropout), so inference needs no rescaling; outside training it copies its input.
 /// </summary>
 /// <remarks>
-/// The mask is a pure function of the seed, a per-call counter and the element index (a counter-based hash), so it is
-/// reproducible and independent of <see cref="Parallelism.Threads"/>; the counter advances with every training forward
-/// pass, so consecutive batches get different masks. <see cref="Build"/> restarts the sequence.
+/// The mask is a pure function of the seed, the model's training-pass count and the element index (a counter-based hash), so
+/// it is reproducible, independent of <see cref="Parallelism.Threads"/>, recomputed by the backward pass rather than stored, and
+/// different for every batch. Initializing the model (<see cref="Model.Initialize"/>, building it) restarts the sequence.
 /// </remarks>
-public sealed class Dropout : ILayer
+public sealed class Dropout : Layer
 {
     private readonly int? _fixedSeed;
-    private ulong _seed;
-    private ulong _calls;
-    private float[] _output = [];
-    private float[] _mask = [];
-    private float[] _inputGradient = [];
-    private Tensor? _outputView, _inputGradientView, _lastOutput;
-    private bool _lastWasTraining;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="rate">Fraction of the elements to drop, in <c>[0, 1)</c>.</param>
-    /// <param name="seed">The mask seed; when null, the seed passed to <see cref="Build"/> is used.</param>
+    /// <param name="seed">The mask seed; when null, the layer's seed in the model (<c>seed * 1_000_003 + layer index</c>).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is outside <c>[0, 1)</c> or not a number.</exception>
     public Dropout(float rate, int? seed = null)
     {
@@ -34,77 +25,53 @@ public sealed class Dropout : ILayer
             throw new ArgumentOutOfRangeException(nameof(rate), rate, "The dropout rate must be in [0, 1).");
         Rate = rate;
         _fixedSeed = seed;
-        _seed = (ulong)(uint)(seed ?? 0);
     }
 
     /// <inheritdoc/>
-    public string Name { get; init; } = "dropout";
+    protected override string BaseName => "dropout";
 
     /// <summary>Fraction of the elements dropped while training.</summary>
     public float Rate { get; }
 
-    /// <summary>The seed given to the constructor, or null when the layer takes the <see cref="Build"/> seed.</summary>
+    /// <summary>The seed given to the constructor, or null when the layer takes its seed from the model.</summary>
     public int? Seed => _fixedSeed;
 
-    /// <summary>None: dropout has no trainable parameters.</summary>
-    public IReadOnlyList<Parameter> Parameters => [];
+    /// <inheritdoc/>
+    protected internal override Shape Build(LayerBuild build) => build.InputShape;
 
-    /// <summary>The input shape: dropout is element-wise.</summary>
-    public Shape GetOutputShape(Shape inputShape) => inputShape;
-
-    /// <summary>Takes <paramref name="seed"/> as the mask seed unless the constructor fixed one, and restarts the mask sequence.</summary>
-    public Shape Build(Shape inputShape, int seed)
+    /// <summary>In training, <c>x · mask</c> with this pass's mask of zeros and <c>1 / (1 − rate)</c>; otherwise a copy of <c>x</c>.</summary>
+    protected internal override void RunForward(in NodeContext c)
     {
-        _seed = (ulong)(uint)(_fixedSeed ?? seed);
-        _calls = 0;
-        return inputShape;
+        var (s, e) = c.Rows;
+        int row = c.OutputShape.Size;
+        var x = c.Input().Slice(s * row, (e - s) * row);
+        var y = c.Output.Slice(s * row, (e - s) * row);
+        if (!Active(c)) x.CopyTo(y);
+        else Apply(c, x, y, s * row);
     }
 
-    /// <summary>
-    /// When <paramref name="training"/>, returns <c>x·mask</c> with a fresh mask of zeros and <c>1 / (1 − rate)</c>;
-    /// otherwise returns <paramref name="input"/> itself.
-    /// </summary>
-    /// <exception cref="ShapeMismatchException">The input has no batch dimension.</exception>
-    public Tensor Forward(Tensor input, bool training = false)
+    /// <summary>The output gradient times the same mask (or as it is, after an inference pass).</summary>
+    protected internal override void RunBackward(in NodeContext c)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        if (input.Shape.Rank < 1)
-            throw new ShapeMismatchException(nameof(input), "(batch, ...)", input.Shape.ToString(), $"{Name} takes a batch");
-        _lastWasTraining = training && Rate > 0f;
-        if (!_lastWasTraining)
-        {
-            _lastOutput = input;
-            return input;
-        }
-        var output = LayerBuffers.View(ref _output, ref _outputView, input.Shape);
-        var mask = LayerBuffers.Ensure(ref _mask, input.Length);
+        if (!c.ComputesInputGradient()) return;
+        var (s, e) = c.Rows;
+        int row = c.OutputShape.Size;
+        var dy = c.OutputGradient.Slice(s * row, (e - s) * row);
+        if (Active(c)) Apply(c, dy, dy, s * row);
+        Activations.Route(dy, c.InputGradient().Slice(s * row, (e - s) * row), c.AccumulatesInputGradient());
+    }
+
+    private bool Active(in NodeContext c) => c.Training && Rate > 0f;
+
+    /// <summary><c>destination[i] = source[i] · mask[first + i]</c>; keeps an element when a 24-bit uniform draw is at least the rate.</summary>
+    private void Apply(in NodeContext c, ReadOnlySpan<float> source, Span<float> destination, int first)
+    {
         float scale = 1f / (1f - Rate);
-        // Keep an element when a uniform draw in [0, 1) is at least the rate; 24-bit draws compare exactly in float.
         uint threshold = (uint)Math.Ceiling(Rate * (double)(1 << 24));
-        ulong stream = Mix(_seed ^ Mix(++_calls * 0x9E3779B97F4A7C15UL));
-        int batch = input.Shape[0], row = input.Length / batch;
-        LayerBuffers.ForChunks(batch, row, (s, e) =>
-        {
-            var m = mask.AsSpan(s * row, (e - s) * row);
-            ulong first = (ulong)s * (ulong)row;
-            for (int i = 0; i < m.Length; i++)
-                m[i] = (uint)(Mix(stream + first + (ulong)i) >> 40) >= threshold ? scale : 0f;
-            TensorPrimitives.Multiply(input.Span.Slice(s * row, (e - s) * row), m, output.Span.Slice(s * row, (e - s) * row));
-        });
-        _lastOutput = output;
-        return output;
-    }
-
-    /// <summary>Returns <c>dy·mask</c> after a training pass, or <paramref name="outputGradient"/> itself after an inference pass (null when <paramref name="computeInputGradient"/> is false).</summary>
-    /// <exception cref="ShapeMismatchException"><paramref name="outputGradient"/> is not shaped like the last output.</exception>
-    public Tensor? Backward(Tensor outputGradient, bool computeInputGradient = true)
-    {
-        LayerBuffers.CheckOutputGradient(outputGradient, _lastOutput, Name);
-        if (!computeInputGradient) return null;
-        if (!_lastWasTraining) return outputGradient;
-        var inputGradient = LayerBuffers.View(ref _inputGradient, ref _inputGradientView, outputGradient.Shape);
-        TensorPrimitives.Multiply(outputGradient.Span, _mask.AsSpan(0, outputGradient.Length), inputGradient.Span);
-        return inputGradient;
+        ulong seed = (ulong)(uint)(_fixedSeed ?? c.Seed);
+        ulong stream = Mix(seed ^ Mix((ulong)c.TrainingPass * 0x9E3779B97F4A7C15UL));
+        for (int i = 0; i < source.Length; i++)
+            destination[i] = (uint)(Mix(stream + (ulong)(first + i)) >> 40) >= threshold ? source[i] * scale : 0f;
     }
 
     /// <summary>SplitMix64's finalizer: a bijective 64-bit mix with good avalanche.</summary>

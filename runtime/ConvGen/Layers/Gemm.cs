@@ -2,7 +2,6 @@ using System;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Threading.Tasks;
 
 namespace ConvGen;
 
@@ -24,8 +23,8 @@ namespace ConvGen;
 /// registers) or 2 by 4 block of dot products, each accumulated lane-wise in a vector (the last partial vector masked), summed horizontally and added to <c>C</c>.
 /// Every element follows the same sequence whatever the blocking, so it too is independent of the thread split.
 /// </para>
-/// <para>The <c>…Parallel</c> variants split <c>C</c> into fixed row (or, for few rows, column) ranges with
-/// <see cref="Parallelism.ChunkRange"/>, so each thread owns disjoint outputs and no reduction is needed.</para>
+/// <para>Callers split a product over threads by giving each a range of rows or columns of <c>C</c> (see <see cref="Dense"/>),
+/// so each thread owns disjoint outputs and no reduction is needed.</para>
 /// </remarks>
 internal static class Gemm
 {
@@ -34,9 +33,6 @@ internal static class Gemm
 
     /// <summary>Columns of <c>B</c> and <c>C</c> per cache block: a <see cref="KBlock"/> by <see cref="NBlock"/> block is 128 KiB.</summary>
     internal const int NBlock = 256;
-
-    /// <summary>Below this many multiply-adds the parallel variants run on the calling thread.</summary>
-    private const long MinParallelWork = 1 << 16;
 
     /// <summary>Bytes of <c>B</c> rows <see cref="AddABt"/> keeps in cache per block.</summary>
     private const int DotBlockBytes = 128 * 1024;
@@ -90,60 +86,6 @@ internal static class Gemm
         CheckMatrix(c.Length, m, n, ldc, nameof(c));
         if (m == 0 || n == 0 || k == 0) return;
         AddABtCore(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc);
-    }
-
-    // ---------------------------------------------------------------- multithreaded API
-
-    /// <summary><see cref="AddAB"/> split over up to <paramref name="threads"/> threads; matrices start at the given offsets.</summary>
-    public static void AddABParallel(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
-        float[] c, int cOffset, int ldc, int threads)
-        => Split(m, n, k, threads, rowGrain: 4, colGrain: 2 * Vector<float>.Count, (i0, i1, j0, j1) =>
-            AddAB(i1 - i0, j1 - j0, k, a.AsSpan(aOffset + i0 * lda), lda, b.AsSpan(bOffset + j0), ldb,
-                c.AsSpan(cOffset + i0 * ldc + j0), ldc));
-
-    /// <summary><see cref="AddAtB"/> split over up to <paramref name="threads"/> threads; matrices start at the given offsets.</summary>
-    public static void AddAtBParallel(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
-        float[] c, int cOffset, int ldc, int threads)
-        => Split(m, n, k, threads, rowGrain: 4, colGrain: 2 * Vector<float>.Count, (i0, i1, j0, j1) =>
-            AddAtB(i1 - i0, j1 - j0, k, a.AsSpan(aOffset + i0), lda, b.AsSpan(bOffset + j0), ldb,
-                c.AsSpan(cOffset + i0 * ldc + j0), ldc));
-
-    /// <summary><see cref="AddABt"/> split over up to <paramref name="threads"/> threads; matrices start at the given offsets.</summary>
-    public static void AddABtParallel(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
-        float[] c, int cOffset, int ldc, int threads)
-        => Split(m, n, k, threads, rowGrain: 2, colGrain: 4, (i0, i1, j0, j1) =>
-            AddABt(i1 - i0, j1 - j0, k, a.AsSpan(aOffset + i0 * lda), lda, b.AsSpan(bOffset + j0 * ldb), ldb,
-                c.AsSpan(cOffset + i0 * ldc + j0), ldc));
-
-    /// <summary>
-    /// Runs <paramref name="body"/> over a fixed partition of the <c>m×n</c> output: by rows when there are enough row blocks
-    /// for every thread, otherwise by columns (in multiples of <paramref name="colGrain"/>) when that gives more pieces.
-    /// </summary>
-    private static void Split(int m, int n, int k, int threads, int rowGrain, int colGrain, Action<int, int, int, int> body)
-    {
-        CheckDims(m, n, k);
-        if (m == 0 || n == 0 || k == 0) return;
-        if (threads <= 1 || (long)m * n * k < MinParallelWork)
-        {
-            body(0, m, 0, n);
-            return;
-        }
-        int rowUnits = (m + rowGrain - 1) / rowGrain, colUnits = (n + colGrain - 1) / colGrain;
-        bool byRows = rowUnits >= threads || rowUnits >= colUnits;
-        int units = byRows ? m : colUnits;
-        int chunks = Math.Min(threads, byRows ? rowUnits : colUnits);
-        if (chunks <= 1)
-        {
-            body(0, m, 0, n);
-            return;
-        }
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, chunk =>
-        {
-            var (s, e) = Parallelism.ChunkRange(units, chunks, chunk);
-            if (e <= s) return;
-            if (byRows) body(s, e, 0, n);
-            else body(0, m, s * colGrain, Math.Min(e * colGrain, n));
-        });
     }
 
     private static void CheckDims(int m, int n, int k)

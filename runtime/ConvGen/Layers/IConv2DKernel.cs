@@ -3,19 +3,26 @@ using System;
 namespace ConvGen;
 
 /// <summary>
-/// The static contract every <c>[Conv2D]</c> class gets from the generator: its configuration and its specialized
-/// kernels. Runtime code such as <see cref="Conv2DLayerCore{TKernel}"/> is generic over it, so it calls the
-/// generated kernels directly, without delegates.
+/// The static contract of a generated convolution: its configuration and its kernels. Every <c>[Conv2D]</c> class implements
+/// it, and so does the kernel class of each convolution in a compiled network. <see cref="Conv2DLayer{TKernel}"/> is generic over
+/// it, so it calls the generated kernels directly, without delegates.
 /// </summary>
+/// <remarks>
+/// The kernels run at the vector width <c>ConvGen.Internal.Simd.Lanes</c> picks (512-bit where AVX-512 is accelerated). Spans are
+/// NHWC for activations and HWIO <c>[KH, KW, C, F]</c> for weights; every length is checked unless the kernel has a fixed input
+/// size (a compiled network's, whose caller sliced every span).
+/// </remarks>
 public interface IConv2DKernel
 {
     /// <summary>The configuration the kernels were generated for.</summary>
     static abstract Conv2DSpec Spec { get; }
 
     /// <summary>Output rows for <paramref name="inputHeight"/> input rows.</summary>
+    /// <exception cref="ArgumentException">The height is not positive, or (Valid) smaller than the dilated kernel.</exception>
     static abstract int OutputHeight(int inputHeight);
 
     /// <summary>Output columns for <paramref name="inputWidth"/> input columns.</summary>
+    /// <exception cref="ArgumentException">The width is not positive, or (Valid) smaller than the dilated kernel.</exception>
     static abstract int OutputWidth(int inputWidth);
 
     /// <summary>
@@ -25,14 +32,33 @@ public interface IConv2DKernel
     static abstract void Forward(ReadOnlySpan<float> input, int batch, int height, int width,
         ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output);
 
+    /// <summary>Adds the gradients of <see cref="Forward"/> with respect to the weights and the bias.</summary>
+    static abstract void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width,
+        ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient);
+
+    /// <summary>Adds the gradient of <see cref="Forward"/> with respect to its input.</summary>
+    static abstract void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights,
+        ReadOnlySpan<float> outputGradient, Span<float> inputGradient);
+
+    /// <summary>The only input height the kernels take (a compiled network's layer), or 0 for any.</summary>
+    static virtual int FixedHeight => 0;
+
+    /// <summary>The only input width the kernels take (a compiled network's layer), or 0 for any.</summary>
+    static virtual int FixedWidth => 0;
+
+    /// <summary>Whether <see cref="Forward"/> applies <see cref="Conv2DSpec.Activation"/> itself (a compiled network's kernels do; a <c>[Conv2D]</c> class's static kernels stay linear).</summary>
+    static virtual bool AppliesActivation => false;
+
+    /// <summary>Whether <see cref="ForwardPooled"/> exists: the forward pass fused with a 2x2, stride-2 max pool after it.</summary>
+    static virtual bool HasPooledForward => false;
+
     /// <summary>
-    /// Adds the gradients of <see cref="Forward"/> with respect to its input, weights and bias, given the gradient of its
-    /// output, into <paramref name="inputGradient"/>, <paramref name="weightsGradient"/> and <paramref name="biasGradient"/>.
-    /// An empty <paramref name="inputGradient"/> skips the input gradient.
+    /// The forward pass (with its activation) and the next layer's 2x2, stride-2 max pool in one pass: <paramref name="pooled"/>
+    /// receives the pool's output, and <paramref name="output"/>, unless empty, the convolution's own.
     /// </summary>
-    static abstract void Backward(ReadOnlySpan<float> input, int batch, int height, int width,
-        ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
-        Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient);
+    /// <exception cref="NotSupportedException">The kernel has no pooled forward (<see cref="HasPooledForward"/> is false).</exception>
+    static virtual void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias,
+        Span<float> output, Span<float> pooled) => throw new NotSupportedException("This convolution has no pooled forward kernel.");
 }
 
 /// <summary>The configuration of a generated convolution, as the attribute fixed it.</summary>

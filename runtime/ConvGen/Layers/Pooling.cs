@@ -1,21 +1,21 @@
 using System;
-using System.Collections.Generic;
+using ConvGen.Internal;
 using System.Numerics;
 
 namespace ConvGen;
 
 /// <summary>
-/// Keras' <c>MaxPooling2D</c> over NHWC batches: the maximum of each <c>poolHeight×poolWidth</c> window per channel.
-/// Padded positions (<see cref="Padding.Same"/>) are ignored. The backward pass routes each output gradient to the
-/// position of its window's maximum (the first in row-major order on ties).
+/// Keras' <c>MaxPooling2D</c> over NHWC batches: the maximum of each <c>poolHeight×poolWidth</c> window per channel. Padded
+/// positions (<see cref="Padding.Same"/>) are ignored. The backward pass routes each output gradient to the first input of its
+/// window (in row-major order) that holds the maximum.
 /// </summary>
-public sealed class MaxPool2D : ILayer
+/// <remarks>
+/// A compiled network's max-pooling layers derive from this class and override <see cref="ForwardSamples"/> and
+/// <see cref="BackwardSamples"/> with kernels specialized to their sizes; everything else is this class's.
+/// </remarks>
+public class MaxPool2D : Layer
 {
     private readonly PoolWindow _window;
-    private float[] _output = [];
-    private float[] _inputGradient = [];
-    private int[] _argmax = [];
-    private Tensor? _input, _outputView, _inputGradientView;
     private PoolGeometry _geometry;
 
     /// <summary>A square <paramref name="poolSize"/> window moved by <paramref name="strides"/> (default: the pool size) in both directions.</summary>
@@ -29,7 +29,10 @@ public sealed class MaxPool2D : ILayer
         => _window = PoolWindow.Create(poolHeight, poolWidth, strideHeight, strideWidth, padding);
 
     /// <inheritdoc/>
-    public string Name { get; init; } = "max_pooling2d";
+    protected override string BaseName => "max_pooling2d";
+
+    /// <inheritdoc/>
+    public override string TypeName => "MaxPool2D";
 
     /// <summary>Window height.</summary>
     public int PoolHeight => _window.PoolHeight;
@@ -46,65 +49,53 @@ public sealed class MaxPool2D : ILayer
     /// <summary>Border handling.</summary>
     public Padding Padding => _window.Padding;
 
-    /// <summary>None: pooling has no trainable parameters.</summary>
-    public IReadOnlyList<Parameter> Parameters => [];
+    /// <inheritdoc/>
+    protected internal override bool FoldsInputRelu => true;
 
-    /// <summary>Output shape <c>(OH, OW, C)</c> of one sample <c>(H, W, C)</c>.</summary>
-    /// <exception cref="ShapeMismatchException">The sample is not <c>(H, W, C)</c>, or is smaller than a Valid window.</exception>
-    public Shape GetOutputShape(Shape inputShape) => _window.GetOutputShape(inputShape, nameof(inputShape), Name);
-
-    /// <summary>Checks the input shape and returns the output shape; there is nothing to initialize.</summary>
-    /// <exception cref="ShapeMismatchException">The sample is not <c>(H, W, C)</c>, or is smaller than a Valid window.</exception>
-    public Shape Build(Shape inputShape, int seed) => GetOutputShape(inputShape);
-
-    /// <summary>Pools an NHWC batch, remembering where each maximum came from.</summary>
-    /// <exception cref="ShapeMismatchException">The input is not an NHWC batch, or is smaller than a Valid window.</exception>
-    public Tensor Forward(Tensor input, bool training = false)
+    /// <inheritdoc/>
+    protected internal override Shape Build(LayerBuild build)
     {
-        var g = _window.Geometry(input, Name);
-        var output = LayerBuffers.View(ref _output, ref _outputView, new Shape(g.Batch, g.OutHeight, g.OutWidth, g.Channels));
-        var argmax = LayerBuffers.Ensure(ref _argmax, output.Length);
-        LayerBuffers.ForChunks(g.Batch, (long)g.OutputRow * g.PoolHeight * g.PoolWidth,
-            (s, e) => PoolKernels.MaxForward(input.Span, output.Span, argmax, g, s, e));
-        _input = input;
-        _geometry = g;
+        (var output, _geometry) = _window.Plan(build);
         return output;
     }
 
-    /// <summary>Sends each output gradient to its window's maximum; returns null when <paramref name="computeInputGradient"/> is false.</summary>
-    /// <exception cref="ShapeMismatchException"><paramref name="outputGradient"/> is not shaped like the last output.</exception>
-    public Tensor? Backward(Tensor outputGradient, bool computeInputGradient = true)
+    /// <inheritdoc/>
+    protected internal override void RunForward(in NodeContext c)
     {
-        LayerBuffers.CheckOutputGradient(outputGradient, _input is null ? null : _outputView, Name);
-        if (!computeInputGradient) return null;
-        var g = _geometry;
-        var inputGradient = LayerBuffers.View(ref _inputGradient, ref _inputGradientView, _input!.Shape);
-        var argmax = _argmax;
-        LayerBuffers.ForChunks(g.Batch, g.InputRow + g.OutputRow, (s, e) =>
-        {
-            var dx = inputGradient.Span.Slice(s * g.InputRow, (e - s) * g.InputRow);
-            dx.Clear();
-            var dxAll = inputGradient.Span;
-            var dy = outputGradient.Span;
-            for (int o = s * g.OutputRow, end = e * g.OutputRow; o < end; o++) dxAll[argmax[o]] += dy[o];
-        });
-        return inputGradient;
+        var (s, e) = c.Rows;
+        ForwardSamples(c.Input(), c.Output, s, e);
     }
+
+    /// <inheritdoc/>
+    protected internal override void RunBackward(in NodeContext c)
+    {
+        if (!c.ComputesInputGradient()) return;
+        var (s, e) = c.Rows;
+        BackwardSamples(c.Input(), c.Output, c.OutputGradient, c.InputGradient(), s, e, c.AccumulatesInputGradient(), c.FoldsInputRelu());
+    }
+
+    /// <summary><c>y[n, oh, ow, c]</c> = the maximum of <c>x</c> over the window of <c>(oh, ow)</c>, for samples <c>[n0, n1)</c>.</summary>
+    protected virtual void ForwardSamples(ReadOnlySpan<float> x, Span<float> y, int n0, int n1) => PoolKernels.MaxForward(x, y, _geometry, n0, n1);
+
+    /// <summary>
+    /// For samples <c>[n0, n1)</c>, each output gradient goes to the first input of its window that holds the maximum; the rest of
+    /// <c>dx</c> is zero (or unchanged, when <paramref name="accumulate"/>). With <paramref name="relu"/>, a maximum that is not
+    /// positive passes nothing (the input's ReLU, folded in).
+    /// </summary>
+    protected virtual void BackwardSamples(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int n0, int n1, bool accumulate, bool relu)
+        => PoolKernels.MaxBackward(x, y, dy, dx, _geometry, n0, n1, accumulate, relu);
 
     /// <inheritdoc/>
     public override string ToString() => $"{Name}: MaxPool2D({PoolHeight}x{PoolWidth}, strides {StrideHeight}x{StrideWidth}, {Padding})";
 }
 
 /// <summary>
-/// Keras' <c>AveragePooling2D</c> over NHWC batches: the mean of each <c>poolHeight×poolWidth</c> window per channel.
-/// With <see cref="Padding.Same"/>, like Keras/TensorFlow, a border window is divided by its number of valid (non-padded) positions.
+/// Keras' <c>AveragePooling2D</c> over NHWC batches: the mean of each <c>poolHeight×poolWidth</c> window per channel. With
+/// <see cref="Padding.Same"/>, like Keras/TensorFlow, a border window is divided by its number of valid (non-padded) positions.
 /// </summary>
-public sealed class AveragePool2D : ILayer
+public sealed class AveragePool2D : Layer
 {
     private readonly PoolWindow _window;
-    private float[] _output = [];
-    private float[] _inputGradient = [];
-    private Tensor? _input, _outputView, _inputGradientView;
     private PoolGeometry _geometry;
 
     /// <summary>A square <paramref name="poolSize"/> window moved by <paramref name="strides"/> (default: the pool size) in both directions.</summary>
@@ -118,7 +109,7 @@ public sealed class AveragePool2D : ILayer
         => _window = PoolWindow.Create(poolHeight, poolWidth, strideHeight, strideWidth, padding);
 
     /// <inheritdoc/>
-    public string Name { get; init; } = "average_pooling2d";
+    protected override string BaseName => "average_pooling2d";
 
     /// <summary>Window height.</summary>
     public int PoolHeight => _window.PoolHeight;
@@ -135,41 +126,26 @@ public sealed class AveragePool2D : ILayer
     /// <summary>Border handling.</summary>
     public Padding Padding => _window.Padding;
 
-    /// <summary>None: pooling has no trainable parameters.</summary>
-    public IReadOnlyList<Parameter> Parameters => [];
-
-    /// <summary>Output shape <c>(OH, OW, C)</c> of one sample <c>(H, W, C)</c>.</summary>
-    /// <exception cref="ShapeMismatchException">The sample is not <c>(H, W, C)</c>, or is smaller than a Valid window.</exception>
-    public Shape GetOutputShape(Shape inputShape) => _window.GetOutputShape(inputShape, nameof(inputShape), Name);
-
-    /// <summary>Checks the input shape and returns the output shape; there is nothing to initialize.</summary>
-    /// <exception cref="ShapeMismatchException">The sample is not <c>(H, W, C)</c>, or is smaller than a Valid window.</exception>
-    public Shape Build(Shape inputShape, int seed) => GetOutputShape(inputShape);
-
-    /// <summary>Averages each window of an NHWC batch.</summary>
-    /// <exception cref="ShapeMismatchException">The input is not an NHWC batch, or is smaller than a Valid window.</exception>
-    public Tensor Forward(Tensor input, bool training = false)
+    /// <inheritdoc/>
+    protected internal override Shape Build(LayerBuild build)
     {
-        var g = _window.Geometry(input, Name);
-        var output = LayerBuffers.View(ref _output, ref _outputView, new Shape(g.Batch, g.OutHeight, g.OutWidth, g.Channels));
-        LayerBuffers.ForChunks(g.Batch, (long)g.OutputRow * g.PoolHeight * g.PoolWidth,
-            (s, e) => PoolKernels.AverageForward(input.Span, output.Span, g, s, e));
-        _input = input;
-        _geometry = g;
+        (var output, _geometry) = _window.Plan(build);
         return output;
     }
 
-    /// <summary>Spreads each output gradient evenly over the valid positions of its window; returns null when <paramref name="computeInputGradient"/> is false.</summary>
-    /// <exception cref="ShapeMismatchException"><paramref name="outputGradient"/> is not shaped like the last output.</exception>
-    public Tensor? Backward(Tensor outputGradient, bool computeInputGradient = true)
+    /// <inheritdoc/>
+    protected internal override void RunForward(in NodeContext c)
     {
-        LayerBuffers.CheckOutputGradient(outputGradient, _input is null ? null : _outputView, Name);
-        if (!computeInputGradient) return null;
-        var g = _geometry;
-        var inputGradient = LayerBuffers.View(ref _inputGradient, ref _inputGradientView, _input!.Shape);
-        LayerBuffers.ForChunks(g.Batch, (long)g.OutputRow * g.PoolHeight * g.PoolWidth,
-            (s, e) => PoolKernels.AverageBackward(outputGradient.Span, inputGradient.Span, g, s, e));
-        return inputGradient;
+        var (s, e) = c.Rows;
+        PoolKernels.AverageForward(c.Input(), c.Output, _geometry, s, e);
+    }
+
+    /// <summary>Spreads each output gradient evenly over the valid positions of its window.</summary>
+    protected internal override void RunBackward(in NodeContext c)
+    {
+        if (!c.ComputesInputGradient()) return;
+        var (s, e) = c.Rows;
+        PoolKernels.AverageBackward(c.OutputGradient, c.InputGradient(), _geometry, s, e, c.AccumulatesInputGradient());
     }
 
     /// <inheritdoc/>
@@ -197,47 +173,26 @@ internal readonly record struct PoolWindow(int PoolHeight, int PoolWidth, int St
         return new PoolWindow(poolHeight, poolWidth, strideHeight, strideWidth, padding);
     }
 
-    /// <summary>Output length and leading padding along one axis, per Keras/TensorFlow; -1 when a Valid window does not fit.</summary>
-    private (int Out, int PadBefore) Axis(int input, int pool, int stride)
+    /// <summary>The output shape of one sample and the geometry of the window over it (see <see cref="Geometry"/>).</summary>
+    public (Shape Output, PoolGeometry Geometry) Plan(LayerBuild build)
     {
-        if (Padding == Padding.Valid)
-            return input < pool ? (-1, 0) : ((input - pool) / stride + 1, 0);
-        int output = (input + stride - 1) / stride;
-        int total = Math.Max((output - 1) * stride + pool - input, 0);
-        return (output, total / 2);
-    }
-
-    public Shape GetOutputShape(Shape sample, string paramName, string layerName)
-    {
-        if (sample.Rank != 3)
-            throw new ShapeMismatchException(paramName, "(height, width, channels)", sample.ToString(), $"{layerName} takes one NHWC sample");
-        var (oh, _) = Axis(sample[0], PoolHeight, StrideHeight);
-        var (ow, _) = Axis(sample[1], PoolWidth, StrideWidth);
+        var input = build.InputShape;
+        if (input.Rank != 3)
+            throw build.Mismatch(0, "(height, width, channels)", $"{build.LayerName} takes one NHWC sample");
+        bool same = Padding == Padding.Same;
+        int oh = Geometry.OutputSize(input[0], PoolHeight, StrideHeight, 1, same), ow = Geometry.OutputSize(input[1], PoolWidth, StrideWidth, 1, same);
         if (oh < 1 || ow < 1)
-            throw new ShapeMismatchException(paramName, $"at least ({PoolHeight}, {PoolWidth}, channels) for a Valid {PoolHeight}x{PoolWidth} pool",
-                sample.ToString(), $"{layerName}: the input is smaller than the window");
-        return new Shape(oh, ow, sample[2]);
-    }
-
-    public PoolGeometry Geometry(Tensor input, string layerName)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        if (input.Shape.Rank != 4)
-            throw new ShapeMismatchException(nameof(input), "(batch, height, width, channels)", input.Shape.ToString(), $"{layerName} takes an NHWC batch");
-        GetOutputShape(input.Shape.WithoutBatch(), nameof(input), layerName);
-        int h = input.Shape[1], w = input.Shape[2];
-        var (oh, padTop) = Axis(h, PoolHeight, StrideHeight);
-        var (ow, padLeft) = Axis(w, PoolWidth, StrideWidth);
-        return new PoolGeometry(input.Shape[0], h, w, input.Shape[3], oh, ow, padTop, padLeft, PoolHeight, PoolWidth, StrideHeight, StrideWidth);
+            throw build.Mismatch(0, $"at least ({PoolHeight}, {PoolWidth}, channels) for a Valid {PoolHeight}x{PoolWidth} pool", $"{build.LayerName}: the input is smaller than the window");
+        int padTop = Geometry.Padding(input[0], PoolHeight, StrideHeight, 1, same).Before, padLeft = Geometry.Padding(input[1], PoolWidth, StrideWidth, 1, same).Before;
+        return (new Shape(oh, ow, input[2]), new PoolGeometry(input[0], input[1], input[2], oh, ow, padTop, padLeft, PoolHeight, PoolWidth, StrideHeight, StrideWidth));
     }
 }
 
-/// <summary>The sizes of one pooling call.</summary>
-internal readonly record struct PoolGeometry(int Batch, int Height, int Width, int Channels, int OutHeight, int OutWidth,
+/// <summary>The sizes of one pooling layer, per sample.</summary>
+internal readonly record struct PoolGeometry(int Height, int Width, int Channels, int OutHeight, int OutWidth,
     int PadTop, int PadLeft, int PoolHeight, int PoolWidth, int StrideHeight, int StrideWidth)
 {
     public int InputRow => Height * Width * Channels;
-    public int OutputRow => OutHeight * OutWidth * Channels;
 
     /// <summary>Rows <c>[Start, End)</c> of the input under output row <paramref name="oh"/>, clipped to the input.</summary>
     public (int Start, int End) Rows(int oh)
@@ -254,13 +209,12 @@ internal readonly record struct PoolGeometry(int Batch, int Height, int Width, i
     }
 }
 
-/// <summary>Pooling loops over samples <c>[n0, n1)</c>, vectorized over channels.</summary>
+/// <summary>Pooling loops over samples <c>[n0, n1)</c>, vectorized over channels, with the sizes as variables.</summary>
 internal static class PoolKernels
 {
-    public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, Span<int> argmax, in PoolGeometry g, int n0, int n1)
+    public static void MaxForward(ReadOnlySpan<float> x, Span<float> y, in PoolGeometry g, int n0, int n1)
     {
         int channels = g.Channels, vc = Vector<float>.Count;
-        var lanes = Vector<int>.Indices;
         for (int n = n0; n < n1; n++)
         for (int oh = 0; oh < g.OutHeight; oh++)
         {
@@ -269,36 +223,55 @@ internal static class PoolKernels
             {
                 var (w0, w1) = g.Columns(ow);
                 int o = ((n * g.OutHeight + oh) * g.OutWidth + ow) * channels;
-                int first = ((n * g.Height + h0) * g.Width + w0) * channels;
                 int c = 0;
                 for (; c + vc <= channels; c += vc)
                 {
-                    var best = new Vector<float>(x.Slice(first + c, vc));
-                    var bestAt = new Vector<int>(first + c) + lanes;
+                    var best = new Vector<float>(x.Slice(((n * g.Height + h0) * g.Width + w0) * channels + c, vc));
                     for (int ih = h0; ih < h1; ih++)
                     for (int iw = w0; iw < w1; iw++)
-                    {
-                        int at = ((n * g.Height + ih) * g.Width + iw) * channels + c;
-                        var v = new Vector<float>(x.Slice(at, vc));
-                        var greater = Vector.GreaterThan(v, best);
-                        best = Vector.ConditionalSelect(greater, v, best);
-                        bestAt = Vector.ConditionalSelect(greater, new Vector<int>(at) + lanes, bestAt);
-                    }
+                        best = Vector.Max(best, new Vector<float>(x.Slice(((n * g.Height + ih) * g.Width + iw) * channels + c, vc)));
                     best.CopyTo(y.Slice(o + c, vc));
-                    bestAt.CopyTo(argmax.Slice(o + c, vc));
                 }
                 for (; c < channels; c++)
                 {
-                    int bestAt = first + c;
-                    float best = x[bestAt];
+                    float best = x[((n * g.Height + h0) * g.Width + w0) * channels + c];
+                    for (int ih = h0; ih < h1; ih++)
+                    for (int iw = w0; iw < w1; iw++)
+                        best = MathF.Max(best, x[((n * g.Height + ih) * g.Width + iw) * channels + c]);
+                    y[o + c] = best;
+                }
+            }
+        }
+    }
+
+    public static void MaxBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, in PoolGeometry g,
+        int n0, int n1, bool accumulate, bool relu)
+    {
+        int channels = g.Channels;
+        if (!accumulate) dx.Slice(n0 * g.InputRow, (n1 - n0) * g.InputRow).Clear();
+        for (int n = n0; n < n1; n++)
+        for (int oh = 0; oh < g.OutHeight; oh++)
+        {
+            var (h0, h1) = g.Rows(oh);
+            for (int ow = 0; ow < g.OutWidth; ow++)
+            {
+                var (w0, w1) = g.Columns(ow);
+                int o = ((n * g.OutHeight + oh) * g.OutWidth + ow) * channels;
+                for (int c = 0; c < channels; c++)
+                {
+                    float best = y[o + c];
+                    if (relu && !(best > 0f)) continue;
                     for (int ih = h0; ih < h1; ih++)
                     for (int iw = w0; iw < w1; iw++)
                     {
                         int at = ((n * g.Height + ih) * g.Width + iw) * channels + c;
-                        if (x[at] > best) { best = x[at]; bestAt = at; }
+                        if (x[at] == best)
+                        {
+                            dx[at] += dy[o + c];
+                            goto next;
+                        }
                     }
-                    y[o + c] = best;
-                    argmax[o + c] = bestAt;
+                    next:;
                 }
             }
         }
@@ -325,10 +298,10 @@ internal static class PoolKernels
         }
     }
 
-    public static void AverageBackward(ReadOnlySpan<float> dy, Span<float> dx, in PoolGeometry g, int n0, int n1)
+    public static void AverageBackward(ReadOnlySpan<float> dy, Span<float> dx, in PoolGeometry g, int n0, int n1, bool accumulate)
     {
         int channels = g.Channels;
-        dx.Slice(n0 * g.InputRow, (n1 - n0) * g.InputRow).Clear();
+        if (!accumulate) dx.Slice(n0 * g.InputRow, (n1 - n0) * g.InputRow).Clear();
         for (int n = n0; n < n1; n++)
         for (int oh = 0; oh < g.OutHeight; oh++)
         {

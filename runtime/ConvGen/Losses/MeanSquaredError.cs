@@ -44,7 +44,7 @@ public sealed class MeanSquaredError : ILoss
         int count = predictions.Length;
         int last = predictions.Shape.Rank >= 2 ? predictions.Shape[predictions.Shape.Rank - 1] : 1;
         double divisor = Reduction == Reduction.Mean ? count : last;
-        Span<float> diff = gradient is not null ? gradient.Span : LayerBuffers.Ensure(ref _scratch, count).AsSpan(0, count);
+        Span<float> diff = gradient is not null ? gradient.Span : Buffers.Ensure(ref _scratch, count).AsSpan(0, count);
         TensorPrimitives.Subtract(predictions.Span, targets.Span, diff);
         double sumOfSquares = SumOfSquares(diff);
         if (gradient is not null) TensorPrimitives.Multiply(diff, (float)(2.0 / divisor), diff);

@@ -84,7 +84,7 @@ public sealed class SparseCategoricalCrossentropy : ILoss
                 targets.Shape.ToString(), Name);
         }
         var values = targets.Span;
-        var labels = LayerBuffers.Ensure(ref _labels, values.Length).AsSpan(0, values.Length);
+        var labels = Buffers.Ensure(ref _labels, values.Length).AsSpan(0, values.Length);
         for (int i = 0; i < values.Length; i++)
         {
             float v = values[i];
@@ -109,7 +109,7 @@ public sealed class SparseCategoricalCrossentropy : ILoss
         float scale = Reduction == Reduction.Mean ? 1f / rows : 1f;
         ReadOnlySpan<float> x = predictions.Span;
         Span<float> g = gradient is not null ? gradient.Span : default;
-        Span<float> scratch = gradient is null && FromLogits ? LayerBuffers.Ensure(ref _scratch, classes).AsSpan(0, classes) : default;
+        Span<float> scratch = gradient is null && FromLogits ? Buffers.Ensure(ref _scratch, classes).AsSpan(0, classes) : default;
         double total = 0;
         for (int r = 0; r < rows; r++)
         {

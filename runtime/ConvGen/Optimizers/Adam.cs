@@ -105,7 +105,7 @@ public sealed class Adam : IOptimizer
 
         public void RunPhase(int phase, int part, int parts)
         {
-            var (s, e) = Internal.NetworkKernels.Split(_m.Length, parts, part, 64);
+            var (s, e) = Parallelism.Split(_m.Length, parts, part, 64);
             Update(_parameter!.Value.Span[s..e], _parameter.Gradient.Span[s..e], _m.AsSpan(s, e - s), _v.AsSpan(s, e - s),
                 _alpha, _oneMinusBeta1, _oneMinusBeta2, _epsilon);
         }

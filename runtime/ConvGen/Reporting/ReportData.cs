@@ -14,7 +14,7 @@ namespace ConvGen.Reporting;
 /// <param name="ValidationAccuracy">Accuracy on the validation data, in [0, 1], or NaN when there is none.</param>
 public readonly record struct HistoryPoint(double Step, float Loss, float Accuracy, float ValidationLoss = float.NaN, float ValidationAccuracy = float.NaN)
 {
-    /// <summary>One point per epoch of <see cref="Sequential.Fit"/>'s history, with the epoch number as <see cref="Step"/>.</summary>
+    /// <summary>One point per epoch of <see cref="Model.Fit"/>'s history, with the epoch number as <see cref="Step"/>.</summary>
     public static HistoryPoint[] FromEpochs(IEnumerable<EpochResult> epochs)
     {
         ArgumentNullException.ThrowIfNull(epochs);

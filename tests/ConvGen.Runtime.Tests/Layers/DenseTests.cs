@@ -1,27 +1,33 @@
 using System;
 using ConvGen;
+using ConvGen.Testing;
 using Xunit;
 
 namespace ConvGen.Runtime.Tests.Layers;
 
+[Collection(ProcessWideSettings.Name)]
 public class DenseTests
 {
     [Fact]
-    public void Build_creates_glorot_kernel_and_zero_bias()
+    public void Build_creates_glorot_kernel_and_zero_bias_as_views_of_the_model()
     {
         var dense = new Dense(4);
-        Assert.Equal(new Shape(4), dense.Build(new Shape(6), seed: 3));
+        var model = new Sequential(dense).Build(new Shape(6), seed: 3);
+        Assert.Equal(new Shape(4), model.OutputShape);
         Assert.Equal(new Shape(6, 4), dense.Kernel.Value.Shape);
         Assert.Equal(new Shape(4), dense.Bias!.Value.Shape);
         Assert.Equal(new[] { dense.Kernel, dense.Bias }, dense.Parameters);
+        Assert.Equal(model.Parameters, dense.Parameters);
         float limit = MathF.Sqrt(6f / (6 + 4));
         Assert.All(dense.Kernel.Value.ToArray(), w => Assert.InRange(w, -limit, limit));
         Assert.All(dense.Bias.Value.ToArray(), b => Assert.Equal(0f, b));
+        // The parameters live in the model's one buffer: kernel, then bias.
+        Assert.Equal(dense.Kernel.Value.ToArray(), model.ParameterBuffer[..24].ToArray());
 
         var again = new Dense(4);
-        again.Build(new Shape(6), seed: 3);
+        new Sequential(again).Build(new Shape(6), seed: 3);
         Assert.Equal(dense.Kernel.Value.ToArray(), again.Kernel.Value.ToArray());
-        again.Build(new Shape(6), seed: 4);
+        new Sequential(again).Build(new Shape(6), seed: 4);
         Assert.NotEqual(dense.Kernel.Value.ToArray(), again.Kernel.Value.ToArray());
     }
 
@@ -29,7 +35,7 @@ public class DenseTests
     public void Without_bias_has_only_a_kernel()
     {
         var dense = new Dense(3, useBias: false);
-        dense.Build(new Shape(2), 0);
+        new Sequential(dense).Build(new Shape(2), 0);
         Assert.Null(dense.Bias);
         Assert.Single(dense.Parameters);
     }
@@ -38,24 +44,13 @@ public class DenseTests
     public void Forward_computes_xW_plus_b_with_fused_relu()
     {
         var dense = new Dense(2, Activation.ReLU);
-        dense.Build(new Shape(3), 0);
+        var layer = new LayerHarness(dense, new Shape(3));
         new float[] { 1, -1, 2, 0, 0.5f, 1 }.CopyTo(dense.Kernel.Value.Span); // W = [[1,-1],[2,0],[0.5,1]]
         new float[] { 0.5f, -4 }.CopyTo(dense.Bias!.Value.Span);
-        var x = new Tensor(new Shape(2, 3), [1, 2, 3, -1, 0, 2]);
-        var y = dense.Forward(x);
+        var y = layer.Forward(new Tensor(new Shape(2, 3), [1, 2, 3, -1, 0, 2]));
         // row 0: [1+4+1.5+0.5, -1+0+3-4] = [7, -2] -> relu [7, 0]; row 1: [-1+0+1+0.5, 1+0+2-4] = [0.5, -1] -> [0.5, 0]
         Assert.Equal(new Shape(2, 2), y.Shape);
         Assert.Equal(new float[] { 7, 0, 0.5f, 0 }, y.ToArray());
-    }
-
-    [Fact]
-    public void Output_buffer_is_reused_between_calls()
-    {
-        var dense = new Dense(5);
-        dense.Build(new Shape(4), 1);
-        var first = dense.Forward(TestData.Tensor(1, 3, 4));
-        var second = dense.Forward(TestData.Tensor(2, 3, 4));
-        Assert.Same(first, second);
     }
 
     [Theory]
@@ -67,43 +62,44 @@ public class DenseTests
     [InlineData(6, 20, 9, Activation.ReLU, false, 6)]
     public void Backward_matches_central_differences(int batch, int features, int units, Activation activation, bool useBias, int seed)
     {
-        var dense = new Dense(units, activation, useBias);
-        dense.Build(new Shape(features), seed);
-        if (useBias) TestData.Uniform(units, seed + 100, -0.3f, 0.3f).CopyTo(dense.Bias!.Value.Span);
+        var bias = TestData.Uniform(units, seed + 100, -0.3f, 0.3f);
+        void SetBias(Layer layer)
+        {
+            if (useBias) bias.CopyTo(((Dense)layer).Bias!.Value.Span);
+        }
         var input = TestData.Tensor(seed, batch, features);
         if (activation == Activation.ReLU)
         {
             // Keep every pre-activation clear of the ReLU kink, so ±ε on one input or weight cannot cross it.
             var linear = new Dense(units, Activation.None, useBias);
-            linear.Build(new Shape(features), seed);
-            if (useBias) dense.Bias!.Value.Span.CopyTo(linear.Bias!.Value.Span);
+            var probe = new LayerHarness(linear, new Shape(features), seed);
+            SetBias(linear);
             for (int attempt = 0; ; attempt++)
             {
                 input = TestData.Tensor(seed * 1000 + attempt, batch, features);
                 float margin = float.MaxValue;
-                foreach (float z in linear.Forward(input).Span) margin = Math.Min(margin, Math.Abs(z));
+                foreach (float z in probe.Forward(input).Span) margin = Math.Min(margin, Math.Abs(z));
                 if (margin > 0.03f) break;
                 Assert.True(attempt < 10000, "no input found with pre-activations away from 0");
             }
         }
-        int compared = GradientCheck.Check(dense, input, seed);
+        int compared = GradientCheck.Check(new Dense(units, activation, useBias), input, seed, setUp: SetBias);
         Assert.Equal(batch * features + features * units + (useBias ? units : 0), compared);
     }
 
     [Fact]
-    public void Backward_accumulates_parameter_gradients_and_can_skip_the_input_gradient()
+    public void Backward_adds_into_the_parameter_gradients()
     {
         var dense = new Dense(3);
-        dense.Build(new Shape(4), 7);
+        var layer = new LayerHarness(dense, new Shape(4), 7);
         var x = TestData.Tensor(7, 2, 4);
         var dy = TestData.Tensor(8, 2, 3);
-        dense.Forward(x, training: true);
-        var dx = dense.Backward(dy);
-        Assert.NotNull(dx);
+        layer.Forward(x, training: true);
+        layer.Backward(dy);
         var dW1 = dense.Kernel.Gradient.ToArray();
         var dB1 = dense.Bias!.Gradient.ToArray();
 
-        Assert.Null(dense.Backward(dy, computeInputGradient: false));
+        layer.Backward(dy);
         var dW2 = dense.Kernel.Gradient.ToArray();
         var dB2 = dense.Bias.Gradient.ToArray();
         for (int i = 0; i < dW1.Length; i++) Assert.Equal(2 * dW1[i], dW2[i], 5);
@@ -115,46 +111,22 @@ public class DenseTests
     [Fact]
     public void Image_input_is_a_shape_error_that_suggests_flatten()
     {
-        var dense = new Dense(10);
-        var ex = Assert.Throws<ShapeMismatchException>(() => dense.Build(new Shape(28, 28, 1), 0));
+        var ex = Assert.Throws<ShapeMismatchException>(() => new Sequential(new Dense(10)).Build(new Shape(28, 28, 1), 0));
         Assert.Equal("inputShape", ex.ParamName);
+        Assert.Contains("Layer 0 (dense)", ex.Message);
         Assert.Contains("Flatten", ex.Message);
         Assert.Contains("(28, 28, 1)", ex.Message);
         Assert.Contains("(features,)", ex.Message);
         Assert.Contains("(784,)", ex.Message);
-
-        dense.Build(new Shape(784), 0);
-        var batchError = Assert.Throws<ShapeMismatchException>(() => dense.Forward(new Tensor(new Shape(2, 28, 28, 1))));
-        Assert.Equal("input", batchError.ParamName);
-        Assert.Contains("Flatten", batchError.Message);
     }
 
     [Fact]
-    public void Wrong_feature_count_names_both_shapes()
-    {
-        var dense = new Dense(2);
-        dense.Build(new Shape(5), 0);
-        var ex = Assert.Throws<ShapeMismatchException>(() => dense.Forward(new Tensor(new Shape(3, 4))));
-        Assert.Equal("input", ex.ParamName);
-        Assert.Contains("(batch, 5)", ex.Message);
-        Assert.Contains("(3, 4)", ex.Message);
-
-        dense.Forward(new Tensor(new Shape(3, 5)));
-        var gradError = Assert.Throws<ShapeMismatchException>(() => dense.Backward(new Tensor(new Shape(3, 3))));
-        Assert.Equal("outputGradient", gradError.ParamName);
-        Assert.Contains("(3, 2)", gradError.Message);
-        Assert.Contains("(3, 3)", gradError.Message);
-    }
-
-    [Fact]
-    public void Use_before_build_or_forward_is_an_invalid_operation()
+    public void Use_before_a_model_is_built_is_an_invalid_operation()
     {
         var dense = new Dense(2);
         Assert.Empty(dense.Parameters);
         Assert.Throws<InvalidOperationException>(() => dense.Kernel);
-        Assert.Throws<InvalidOperationException>(() => dense.Forward(new Tensor(new Shape(1, 2))));
-        dense.Build(new Shape(2), 0);
-        Assert.Throws<InvalidOperationException>(() => dense.Backward(new Tensor(new Shape(1, 2))));
+        Assert.Throws<InvalidOperationException>(() => dense.Bias);
     }
 
     [Fact]
@@ -163,11 +135,7 @@ public class DenseTests
         Assert.Equal("units", Assert.Throws<ArgumentOutOfRangeException>(() => new Dense(0)).ParamName);
         Assert.Equal("activation", Assert.Throws<ArgumentOutOfRangeException>(() => new Dense(1, (Activation)42)).ParamName);
     }
-}
 
-[Collection(ThreadCountCollection.Name)]
-public class DenseParallelTests
-{
     private static double[] Naive(float[] a, int m, int k, float[] b, int n, bool transposeA = false, bool transposeB = false)
     {
         var c = new double[m * n];
@@ -201,32 +169,28 @@ public class DenseParallelTests
         var dy = TestData.Tensor(22, batch, units);
         var bias = TestData.Uniform(units, 23);
 
-        (float[] Y, float[] DW, float[] DB, float[] DX) Run(int threads)
+        (float[] Y, float[] DW, float[] DB, float[] DX, float[] W) Run(int threads)
         {
             using var scope = new ThreadScope(threads);
             var dense = new Dense(units);
-            dense.Build(new Shape(features), 5);
+            var layer = new LayerHarness(dense, new Shape(features), 5);
             bias.CopyTo(dense.Bias!.Value.Span);
-            var y = dense.Forward(x, training: true).ToArray();
-            var dx = dense.Backward(dy)!.ToArray();
-            return (y, dense.Kernel.Gradient.ToArray(), dense.Bias.Gradient.ToArray(), dx);
+            var y = layer.Forward(x, training: true).ToArray();
+            var dx = layer.Backward(dy).ToArray();
+            return (y, dense.Kernel.Gradient.ToArray(), dense.Bias.Gradient.ToArray(), dx, dense.Kernel.Value.ToArray());
         }
-
-        var reference = new Dense(units);
-        reference.Build(new Shape(features), 5);
-        var w = reference.Kernel.Value.ToArray();
-        var expectedY = Naive(x.ToArray(), batch, features, w, units);
-        for (int i = 0; i < batch; i++)
-            for (int j = 0; j < units; j++) expectedY[i * units + j] += bias[j];
-        var expectedDW = Naive(x.ToArray(), features, batch, dy.ToArray(), units, transposeA: true);
-        var expectedDX = Naive(dy.ToArray(), batch, units, w, features, transposeB: true);
-        var expectedDB = new double[units];
-        for (int i = 0; i < batch; i++)
-            for (int j = 0; j < units; j++) expectedDB[j] += dy[i, j];
 
         foreach (int threads in new[] { 1, 2 })
         {
             var first = Run(threads);
+            var expectedY = Naive(x.ToArray(), batch, features, first.W, units);
+            for (int i = 0; i < batch; i++)
+                for (int j = 0; j < units; j++) expectedY[i * units + j] += bias[j];
+            var expectedDW = Naive(x.ToArray(), features, batch, dy.ToArray(), units, transposeA: true);
+            var expectedDX = Naive(dy.ToArray(), batch, units, first.W, features, transposeB: true);
+            var expectedDB = new double[units];
+            for (int i = 0; i < batch; i++)
+                for (int j = 0; j < units; j++) expectedDB[j] += dy[i, j];
             AssertNear(expectedY, first.Y, 1e-6 * features + 1e-6);
             AssertNear(expectedDW, first.DW, 1e-6 * batch + 1e-6);
             AssertNear(expectedDB, first.DB, 1e-6 * batch + 1e-6);

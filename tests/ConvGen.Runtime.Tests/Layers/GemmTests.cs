@@ -103,54 +103,56 @@ public class GemmTests
     {
         var c = new float[] { 1, 2, 3 };
         Gemm.AddAB(1, 3, 0, [], 0, [], 3, c, 3);
-        Gemm.AddABParallel(1, 3, 0, [], 0, 0, [], 0, 3, c, 0, 3, 4);
         Assert.Equal(new float[] { 1, 2, 3 }, c);
     }
-}
 
-[Collection(ThreadCountCollection.Name)]
-public class GemmParallelTests
-{
-    public static TheoryData<int, int, int> Sizes => new()
+    public static TheoryData<int, int, int> SplitSizes => new()
     {
         { 1, 1, 1 }, { 7, 13, 5 }, { 1, 300, 250 }, { 3, 200, 129 }, { 50, 37, 3136 }, { 50, 3136, 37 }, { 3136, 37, 50 }, { 130, 70, 90 },
     };
 
+    /// <summary>
+    /// What lets a layer split a product over threads (Dense: output columns forward, rows of the weight gradient and of the
+    /// input gradient backward): computing C in row or column pieces gives the bits of the whole product.
+    /// </summary>
     [Theory]
-    [MemberData(nameof(Sizes))]
-    public void Parallel_variants_equal_the_single_threaded_kernels_bit_for_bit(int m, int n, int k)
+    [MemberData(nameof(SplitSizes))]
+    public void Row_and_column_pieces_equal_the_whole_product_bit_for_bit(int m, int n, int k)
     {
-        var a = TestData.Uniform(m * k + 7, 11);
-        var b = TestData.Uniform(k * n + 5, 12);
-        var bt = TestData.Uniform(n * k + 3, 13);
-        var at = TestData.Uniform(k * m + 1, 14);
-        var c0 = TestData.Uniform(m * n + 2, 15);
+        var a = TestData.Uniform(m * k, 11);
+        var b = TestData.Uniform(k * n, 12);
+        var bt = TestData.Uniform(n * k, 13);
+        var at = TestData.Uniform(k * m, 14);
+        var c0 = TestData.Uniform(m * n, 15);
 
-        float[] Run(int variant, int threads)
+        void Product(int variant, int i0, int i1, int j0, int j1, float[] c)
         {
-            var c = (float[])c0.Clone();
+            var cPiece = c.AsSpan(i0 * n + j0);
             switch (variant)
             {
-                case 0: Gemm.AddABParallel(m, n, k, a, 7, k, b, 5, n, c, 2, n, threads); break;
-                case 1: Gemm.AddAtBParallel(m, n, k, at, 1, m, b, 5, n, c, 2, n, threads); break;
-                default: Gemm.AddABtParallel(m, n, k, a, 7, k, bt, 3, k, c, 2, n, threads); break;
+                case 0: Gemm.AddAB(i1 - i0, j1 - j0, k, a.AsSpan(i0 * k), k, b.AsSpan(j0), n, cPiece, n); break;
+                case 1: Gemm.AddAtB(i1 - i0, j1 - j0, k, at.AsSpan(i0), m, b.AsSpan(j0), n, cPiece, n); break;
+                default: Gemm.AddABt(i1 - i0, j1 - j0, k, a.AsSpan(i0 * k), k, bt.AsSpan(j0 * k), k, cPiece, n); break;
             }
-            return c;
         }
 
         for (int variant = 0; variant < 3; variant++)
         {
-            var serial = (float[])c0.Clone();
-            switch (variant)
+            var whole = (float[])c0.Clone();
+            Product(variant, 0, m, 0, n, whole);
+            foreach (int parts in new[] { 2, 3, 8 })
             {
-                case 0: Gemm.AddAB(m, n, k, a.AsSpan(7), k, b.AsSpan(5), n, serial.AsSpan(2), n); break;
-                case 1: Gemm.AddAtB(m, n, k, at.AsSpan(1), m, b.AsSpan(5), n, serial.AsSpan(2), n); break;
-                default: Gemm.AddABt(m, n, k, a.AsSpan(7), k, bt.AsSpan(3), k, serial.AsSpan(2), n); break;
-            }
-            foreach (int threads in new[] { 1, 2, 3, 8 })
-            {
-                Assert.Equal(serial, Run(variant, threads));
-                Assert.Equal(Run(variant, threads), Run(variant, threads));
+                var byRows = (float[])c0.Clone();
+                var byColumns = (float[])c0.Clone();
+                for (int p = 0; p < parts; p++)
+                {
+                    var (i0, i1) = Parallelism.ChunkRange(m, parts, p);
+                    if (i1 > i0) Product(variant, i0, i1, 0, n, byRows);
+                    var (j0, j1) = Parallelism.ChunkRange(n, parts, p);
+                    if (j1 > j0) Product(variant, 0, m, j0, j1, byColumns);
+                }
+                Assert.Equal(whole, byRows);
+                Assert.Equal(whole, byColumns);
             }
         }
     }

@@ -98,7 +98,7 @@ public class LossTests
         if (!fromLogits)
         {
             // Probabilities well inside (0, 1): a softmax of small logits.
-            var softmax = new Softmax().Forward(predictions).ToArray();
+            var softmax = new ConvGen.Testing.LayerHarness(new Softmax(), new Shape(5)).Forward(predictions).ToArray();
             predictions = new Tensor(predictions.Shape, softmax);
         }
         CheckGradient((p, g) => loss.Compute(p, labels, g), predictions);

@@ -164,7 +164,7 @@ public class OptimizerTests
         foreach (IOptimizer optimizer in new IOptimizer[] { new SGD(0.1f, 0.9f), new Adam(0.05f) })
         {
             var dense = new Dense(1);
-            dense.Build(new Shape(2), 0);
+            var model = new Sequential(dense).Build(new Shape(2), 0);
             var x = TestData.Tensor(5, 32, 2);
             var t = new Tensor(new Shape(32, 1));
             for (int i = 0; i < 32; i++) t[i, 0] = 2 * x[i, 0] - x[i, 1] + 0.5f;
@@ -174,8 +174,8 @@ public class OptimizerTests
             for (int step = 0; step < 300; step++)
             {
                 foreach (var p in dense.Parameters) p.ZeroGradient();
-                value = loss.Compute(dense.Forward(x, training: true), t, gradient);
-                dense.Backward(gradient, computeInputGradient: false);
+                value = loss.Compute(model.Forward(x, training: true), t, gradient);
+                model.Backward(gradient);
                 optimizer.Step(dense.Parameters);
             }
             Assert.True(value < 1e-4, $"{optimizer}: final loss {value}");

@@ -1,11 +1,15 @@
 using System;
 using ConvGen;
+using ConvGen.Testing;
 using Xunit;
 
 namespace ConvGen.Runtime.Tests.Layers;
 
+[Collection(ProcessWideSettings.Name)]
 public class PoolingTests
 {
+    private static Tensor Run(Layer pool, Tensor x) => new LayerHarness(pool, x.Shape.WithoutBatch()).Forward(x);
+
     [Theory]
     // poolH, poolW, strideH, strideW, padding, H, W, expected OH, OW
     [InlineData(2, 2, 2, 2, Padding.Valid, 5, 7, 2, 3)]
@@ -18,9 +22,9 @@ public class PoolingTests
     public void Output_shape_follows_keras(int ph, int pw, int sh, int sw, Padding padding, int h, int w, int oh, int ow)
     {
         var expected = new Shape(oh, ow, 3);
-        Assert.Equal(expected, new MaxPool2D(ph, pw, sh, sw, padding).Build(new Shape(h, w, 3), 0));
-        Assert.Equal(expected, new AveragePool2D(ph, pw, sh, sw, padding).GetOutputShape(new Shape(h, w, 3)));
-        Assert.Equal(new Shape(2, oh, ow, 3), new MaxPool2D(ph, pw, sh, sw, padding).Forward(new Tensor(new Shape(2, h, w, 3))).Shape);
+        Assert.Equal(expected, new Sequential(new MaxPool2D(ph, pw, sh, sw, padding)).Build(new Shape(h, w, 3)).OutputShape);
+        Assert.Equal(expected, new Sequential(new AveragePool2D(ph, pw, sh, sw, padding)).Build(new Shape(h, w, 3)).OutputShape);
+        Assert.Equal(new Shape(2, oh, ow, 3), Run(new MaxPool2D(ph, pw, sh, sw, padding), new Tensor(new Shape(2, h, w, 3))).Shape);
     }
 
     [Fact]
@@ -42,10 +46,10 @@ public class PoolingTests
             0, 0, 1, 2,
             -1, 7, 3, 9,
         ]);
-        var pool = new MaxPool2D(2);
+        var pool = new LayerHarness(new MaxPool2D(2), new Shape(4, 4, 1));
         var y = pool.Forward(x);
         Assert.Equal(new float[] { 5, 8, 7, 9 }, y.ToArray());
-        var dx = pool.Backward(new Tensor(new Shape(1, 2, 2, 1), [10, 20, 30, 40]))!;
+        var dx = pool.Backward(new Tensor(new Shape(1, 2, 2, 1), [10, 20, 30, 40]));
         // The tie 8/8 goes to the first in row-major order.
         Assert.Equal(new float[] {
             0, 10, 0, 0,
@@ -60,7 +64,7 @@ public class PoolingTests
     {
         // All-negative input: zero padding would win if it were counted.
         var x = new Tensor(new Shape(1, 3, 3, 1), [-9, -8, -7, -6, -5, -4, -3, -2, -1]);
-        var y = new MaxPool2D(2, padding: Padding.Same).Forward(x);
+        var y = Run(new MaxPool2D(2, padding: Padding.Same), x);
         Assert.Equal(new Shape(1, 2, 2, 1), y.Shape);
         Assert.Equal(new float[] { -5, -4, -2, -1 }, y.ToArray());
     }
@@ -69,11 +73,11 @@ public class PoolingTests
     public void Average_pool_same_padding_divides_by_the_valid_count()
     {
         var x = new Tensor(new Shape(1, 3, 3, 1), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        var pool = new AveragePool2D(2, padding: Padding.Same);
+        var pool = new LayerHarness(new AveragePool2D(2, padding: Padding.Same), new Shape(3, 3, 1));
         var y = pool.Forward(x);
         // Windows: {1,2,4,5}, {3,6}, {7,8}, {9} (padding after: total 1, top/left 0).
         Assert.Equal(new float[] { 3, 4.5f, 7.5f, 9 }, y.ToArray());
-        var dx = pool.Backward(new Tensor(new Shape(1, 2, 2, 1), [4, 2, 6, 1]))!;
+        var dx = pool.Backward(new Tensor(new Shape(1, 2, 2, 1), [4, 2, 6, 1]));
         Assert.Equal(new float[] { 1, 1, 1, 1, 1, 1, 3, 3, 1 }, dx.ToArray());
     }
 
@@ -82,11 +86,11 @@ public class PoolingTests
     {
         // H = 4, pool 3, stride 2: out 2, total padding 1 -> 0 on top, 1 at the bottom: windows rows {0,1,2} and {2,3}.
         var x = new Tensor(new Shape(1, 4, 1, 1), [1, 2, 3, 40]);
-        var y = new AveragePool2D(3, 1, 2, 1, Padding.Same).Forward(x);
+        var y = Run(new AveragePool2D(3, 1, 2, 1, Padding.Same), x);
         Assert.Equal(new float[] { 2, 21.5f }, y.ToArray());
         // H = 5, pool 4, stride 1: out 5, total padding 3 -> 1 on top, 2 at the bottom.
         var x5 = new Tensor(new Shape(1, 5, 1, 1), [1, 2, 3, 4, 5]);
-        var y5 = new MaxPool2D(4, 1, 1, 1, Padding.Same).Forward(x5);
+        var y5 = Run(new MaxPool2D(4, 1, 1, 1, Padding.Same), x5);
         Assert.Equal(new float[] { 3, 4, 5, 5, 5 }, y5.ToArray());
     }
 
@@ -105,53 +109,30 @@ public class PoolingTests
     [MemberData(nameof(GradientCases))]
     public void Max_pool_backward_matches_central_differences(int ph, int pw, int sh, int sw, Padding padding, int[] shape)
     {
-        var pool = new MaxPool2D(ph, pw, sh, sw, padding);
-        pool.Build(new Shape(shape[1..]), 0);
         // Values at least 0.05 apart, so a ±0.01 nudge never changes which element is the maximum.
         var input = TestData.Distinct(shape.Length + shape[3], 0.05f, shape);
-        GradientCheck.Check(pool, input, seed: 3);
+        GradientCheck.Check(new MaxPool2D(ph, pw, sh, sw, padding), input, seed: 3);
     }
 
     [Theory]
     [MemberData(nameof(GradientCases))]
     public void Average_pool_backward_matches_central_differences(int ph, int pw, int sh, int sw, Padding padding, int[] shape)
     {
-        var pool = new AveragePool2D(ph, pw, sh, sw, padding);
-        pool.Build(new Shape(shape[1..]), 0);
-        GradientCheck.Check(pool, TestData.Tensor(shape[3], shape), seed: 4);
+        GradientCheck.Check(new AveragePool2D(ph, pw, sh, sw, padding), TestData.Tensor(shape[3], shape), seed: 4);
     }
 
     [Fact]
-    public void Backward_returns_null_when_the_input_gradient_is_not_wanted()
+    public void Shape_errors_name_the_layer_and_both_shapes()
     {
-        var pool = new MaxPool2D(2);
-        pool.Forward(new Tensor(new Shape(1, 2, 2, 1)));
-        Assert.Null(pool.Backward(new Tensor(new Shape(1, 1, 1, 1)), computeInputGradient: false));
-        var avg = new AveragePool2D(2);
-        avg.Forward(new Tensor(new Shape(1, 2, 2, 1)));
-        Assert.Null(avg.Backward(new Tensor(new Shape(1, 1, 1, 1)), computeInputGradient: false));
-    }
-
-    [Fact]
-    public void Shape_errors_name_the_parameter_and_both_shapes()
-    {
-        var pool = new MaxPool2D(3);
-        var tooSmall = Assert.Throws<ShapeMismatchException>(() => pool.Build(new Shape(2, 5, 1), 0));
+        var tooSmall = Assert.Throws<ShapeMismatchException>(() => new Sequential(new MaxPool2D(3)).Build(new Shape(2, 5, 1)));
         Assert.Equal("inputShape", tooSmall.ParamName);
+        Assert.Contains("Layer 0 (max_pooling2d)", tooSmall.Message);
         Assert.Contains("(2, 5, 1)", tooSmall.Message);
         Assert.Contains("at least (3, 3, channels)", tooSmall.Message);
 
-        var rank = Assert.Throws<ShapeMismatchException>(() => new AveragePool2D(2).Forward(new Tensor(new Shape(4, 4, 1))));
-        Assert.Equal("input", rank.ParamName);
-        Assert.Contains("(batch, height, width, channels)", rank.Message);
-        Assert.Contains("(4, 4, 1)", rank.Message);
-
-        var avg = new AveragePool2D(2);
-        avg.Forward(new Tensor(new Shape(1, 4, 4, 2)));
-        var grad = Assert.Throws<ShapeMismatchException>(() => avg.Backward(new Tensor(new Shape(1, 2, 2, 1))));
-        Assert.Equal("outputGradient", grad.ParamName);
-        Assert.Contains("(1, 2, 2, 2)", grad.Message);
-        Assert.Contains("(1, 2, 2, 1)", grad.Message);
+        var rank = Assert.Throws<ShapeMismatchException>(() => new Sequential(new AveragePool2D(2)).Build(new Shape(4, 4)));
+        Assert.Contains("(height, width, channels)", rank.Message);
+        Assert.Contains("(4, 4)", rank.Message);
     }
 
     [Fact]
@@ -162,11 +143,7 @@ public class PoolingTests
         Assert.Equal("strideWidth", Assert.Throws<ArgumentOutOfRangeException>(() => new AveragePool2D(2, 2, 1, 0)).ParamName);
         Assert.Equal("padding", Assert.Throws<ArgumentOutOfRangeException>(() => new AveragePool2D(2, 2, 1, 1, (Padding)7)).ParamName);
     }
-}
 
-[Collection(ThreadCountCollection.Name)]
-public class PoolingParallelTests
-{
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
@@ -177,9 +154,10 @@ public class PoolingParallelTests
         (float[] Y, float[] DX) Run(int threads)
         {
             using var scope = new ThreadScope(threads);
-            ILayer pool = max ? new MaxPool2D(3, 2, Padding.Same) : new AveragePool2D(3, 2, Padding.Same);
-            var y = pool.Forward(input, training: true).ToArray();
-            return (y, pool.Backward(dy)!.ToArray());
+            Layer pool = max ? new MaxPool2D(3, 2, Padding.Same) : new AveragePool2D(3, 2, Padding.Same);
+            var layer = new LayerHarness(pool, new Shape(14, 13, 19));
+            var y = layer.Forward(input, training: true).ToArray();
+            return (y, layer.Backward(dy).ToArray());
         }
         var one = Run(1);
         foreach (int threads in new[] { 2, 3, 4 })

@@ -1,26 +1,10 @@
 using System;
 using System.Collections.Generic;
 using ConvGen;
+using ConvGen.Testing;
 using Xunit;
 
 namespace ConvGen.Runtime.Tests.Layers;
-
-/// <summary>Tests that change the global <see cref="Parallelism.Threads"/>: run alone, never beside other tests.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class ThreadCountCollection
-{
-    public const string Name = "Layers: Parallelism.Threads";
-}
-
-/// <summary>Sets <see cref="Parallelism.Threads"/> for a scope and restores it.</summary>
-internal sealed class ThreadScope : IDisposable
-{
-    private readonly int _previous = Parallelism.Threads;
-
-    public ThreadScope(int threads) => Parallelism.Threads = threads;
-
-    public void Dispose() => Parallelism.Threads = _previous;
-}
 
 internal static class TestData
 {
@@ -50,9 +34,9 @@ internal static class TestData
 }
 
 /// <summary>
-/// Central-difference gradient checks. The scalar objective is <c>L = Σ r·layer(x)</c> for a fixed random <c>r</c>, summed in
-/// double; its numeric derivative <c>(L(v + ε) − L(v − ε)) / (2ε)</c> is compared with what <c>Backward</c> returns (input
-/// gradient) or accumulates (parameter gradients).
+/// Central-difference gradient checks of one layer (run through <see cref="LayerHarness"/>). The scalar objective is
+/// <c>L = Σ r·layer(x)</c> for a fixed random <c>r</c>, summed in double; its numeric derivative
+/// <c>(L(v + ε) − L(v − ε)) / (2ε)</c> is compared with the input gradient and the parameter gradients the backward pass computes.
 /// </summary>
 internal static class GradientCheck
 {
@@ -67,9 +51,9 @@ internal static class GradientCheck
         Assert.True(error <= allowed, $"{what}: expected {expected:R}, got {actual:R} (error {error:G3} > {allowed:G3}).");
     }
 
-    public static double Objective(ILayer layer, Tensor input, float[] weights)
+    public static double Objective(LayerHarness layer, Tensor input, float[] weights)
     {
-        var y = layer.Forward(input, training: false).Span;
+        var y = layer.Forward(input).Span;
         double sum = 0;
         for (int i = 0; i < y.Length; i++) sum += (double)weights[i] * y[i];
         return sum;
@@ -77,30 +61,31 @@ internal static class GradientCheck
 
     /// <summary>Checks the input gradient and every parameter gradient of <paramref name="layer"/> at <paramref name="input"/>.</summary>
     /// <returns>The number of derivatives compared.</returns>
-    public static int Check(ILayer layer, Tensor input, int seed, int maxPerTensor = 400)
+    public static int Check(Layer layer, Tensor input, int seed, int maxPerTensor = 400, Action<Layer>? setUp = null, Layer? then = null)
     {
-        var output = layer.Forward(input, training: true);
+        var harness = new LayerHarness(layer, input.Shape.WithoutBatch(), seed, then);
+        setUp?.Invoke(layer);
+        var output = harness.Forward(input, training: true);
         var weights = TestData.Uniform(output.Length, seed);
-        foreach (var p in layer.Parameters) p.ZeroGradient();
-        var dx = layer.Backward(new Tensor(output.Shape, (float[])weights.Clone()));
-        Assert.NotNull(dx);
-        Assert.Equal(input.Shape, dx!.Shape);
+        harness.Model.ZeroGradients();
+        var dx = harness.Backward(new Tensor(output.Shape, (float[])weights.Clone()));
+        Assert.Equal(input.Shape, dx.Shape);
         float[] analyticInput = dx.ToArray();
         var analyticParams = new List<float[]>();
         foreach (var p in layer.Parameters) analyticParams.Add(p.Gradient.ToArray());
 
-        int compared = CompareAll(layer, input, weights, input.Span.Length, analyticInput, "input", seed, maxPerTensor,
+        int compared = CompareAll(harness, input, weights, input.Span.Length, analyticInput, "input", seed, maxPerTensor,
             i => input.Span[i], (i, v) => input.Span[i] = v);
         for (int k = 0; k < layer.Parameters.Count; k++)
         {
             var p = layer.Parameters[k];
-            compared += CompareAll(layer, input, weights, p.Value.Length, analyticParams[k], p.Name, seed + k + 1, maxPerTensor,
+            compared += CompareAll(harness, input, weights, p.Value.Length, analyticParams[k], p.Name, seed + k + 1, maxPerTensor,
                 i => p.Value.Span[i], (i, v) => p.Value.Span[i] = v);
         }
         return compared;
     }
 
-    private static int CompareAll(ILayer layer, Tensor input, float[] weights, int length, float[] analytic, string what, int seed,
+    private static int CompareAll(LayerHarness layer, Tensor input, float[] weights, int length, float[] analytic, string what, int seed,
         int maxCount, Func<int, float> get, Action<int, float> set)
     {
         var indices = new List<int>();

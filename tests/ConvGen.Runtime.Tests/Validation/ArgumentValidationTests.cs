@@ -5,6 +5,7 @@ using System.Linq;
 using ConvGen.Data;
 using ConvGen.Runtime.Tests.Layers;
 using ConvGen.Runtime.Tests.Support;
+using ConvGen.Testing;
 using ConvGen.Serialization;
 using Xunit;
 
@@ -99,41 +100,31 @@ public sealed class ArgumentValidationTests
     [Fact]
     public void Layers()
     {
-        var dense = new Dense(3);
-        dense.Build(new Shape(4), seed: 0);
-        var unbuilt = new Dense(3);
-        var pool = new MaxPool2D(2);
-        var relu = new ReLU();
+        static void Build(Shape input, params Layer[] layers) => new Sequential(layers).Build(input);
         var cases = new Cases
         {
             { typeof(ArgumentOutOfRangeException), "new Dense(0)", () => _ = new Dense(0), "units", "0" },
             { typeof(ArgumentOutOfRangeException), "new Dense(3, (Activation)99)", () => _ = new Dense(3, (Activation)99), "activation", "99" },
-            { typeof(InvalidOperationException), "unbuilt Dense.Forward", () => unbuilt.Forward(T(2, 4)), null, "has not been built" },
-            { typeof(ArgumentNullException), "Dense.Forward(null)", () => dense.Forward(null!), "input" },
-            { typeof(ShapeMismatchException), "Dense.Forward((2, 5))", () => dense.Forward(T(2, 5)), "input", "(batch, 4)", "(2, 5)" },
-            { typeof(ShapeMismatchException), "Dense.Forward of images", () => dense.Forward(T(2, 2, 2, 1)), "input", "Flatten" },
-            { typeof(ShapeMismatchException), "Dense.Build((2, 2))", () => new Dense(3).Build(new Shape(2, 2), 0), "inputShape", "(features,)", "(2, 2)", "Flatten" },
-            { typeof(InvalidOperationException), "Dense.Backward before Forward", () => dense.Backward(T(2, 3)), null, "before Forward" },
-            { typeof(ArgumentNullException), "Dense.Backward(null)", () => dense.Backward(null!), "outputGradient" },
+            { typeof(InvalidOperationException), "unbuilt Dense.Kernel", () => _ = new Dense(3).Kernel, null, "build a model with it first" },
+            { typeof(ShapeMismatchException), "Dense on (2, 2)", () => Build(new Shape(2, 2), new Dense(3)), "inputShape", "Layer 0 (dense)", "(features,)", "(2, 2)", "Flatten" },
             { typeof(ArgumentOutOfRangeException), "new MaxPool2D(0)", () => _ = new MaxPool2D(0), "poolSize" },
             { typeof(ArgumentOutOfRangeException), "new MaxPool2D(2, strides: 0)", () => _ = new MaxPool2D(2, strides: 0), "strides" },
             { typeof(ArgumentOutOfRangeException), "new MaxPool2D(2, 2, 0, 1)", () => _ = new MaxPool2D(2, 2, 0, 1), "strideHeight" },
             { typeof(ArgumentOutOfRangeException), "new AveragePool2D(2, 2, 1, -1)", () => _ = new AveragePool2D(2, 2, 1, -1), "strideWidth" },
             { typeof(ArgumentOutOfRangeException), "new AveragePool2D(2, padding: 7)", () => _ = new AveragePool2D(2, padding: (Padding)7), "padding", "7" },
-            { typeof(ArgumentNullException), "MaxPool2D.Forward(null)", () => pool.Forward(null!), "input" },
-            { typeof(ShapeMismatchException), "MaxPool2D.Forward of rank 3", () => pool.Forward(T(2, 4, 4)), "input", "(batch, height, width, channels)", "(2, 4, 4)" },
-            { typeof(ShapeMismatchException), "MaxPool2D.Forward smaller than the window", () => pool.Forward(T(1, 1, 3, 1)), "input", "at least (2, 2, channels)", "(1, 3, 1)" },
-            { typeof(ShapeMismatchException), "MaxPool2D.Build((5,))", () => pool.Build(new Shape(5), 0), "inputShape", "(5,)" },
-            { typeof(ShapeMismatchException), "AveragePool2D.Backward with the wrong shape", () => { var p = new AveragePool2D(2); p.Forward(T(1, 4, 4, 1)); p.Backward(T(1, 3, 3, 1)); }, "outputGradient", "(1, 2, 2, 1)", "(1, 3, 3, 1)" },
+            { typeof(ShapeMismatchException), "MaxPool2D on (4, 4)", () => Build(new Shape(4, 4), new MaxPool2D(2)), "inputShape", "(height, width, channels)", "(4, 4)" },
+            { typeof(ShapeMismatchException), "MaxPool2D on a sample smaller than the window", () => Build(new Shape(1, 3, 1), new MaxPool2D(2)), "inputShape", "at least (2, 2, channels)", "(1, 3, 1)" },
+            { typeof(ShapeMismatchException), "MaxPool2D on (5,)", () => Build(new Shape(5), new MaxPool2D(2)), "inputShape", "(5,)" },
             { typeof(ArgumentOutOfRangeException), "new Dropout(1)", () => _ = new Dropout(1f), "rate", "[0, 1)" },
             { typeof(ArgumentOutOfRangeException), "new Dropout(NaN)", () => _ = new Dropout(float.NaN), "rate", "NaN" },
             { typeof(ArgumentOutOfRangeException), "new Dropout(-0.1)", () => _ = new Dropout(-0.1f), "rate" },
-            { typeof(ShapeMismatchException), "Dropout.Forward of rank 0", () => new Dropout(0.5f).Forward(new Tensor(default(Shape)), training: true), "input" },
-            { typeof(ShapeMismatchException), "Flatten.Forward of rank 1", () => new Flatten().Forward(T(4)), "input", "rank 2 or more", "(4,)" },
-            { typeof(ShapeMismatchException), "Softmax.Forward of rank 1", () => new Softmax().Forward(T(4)), "input", "(batch, ..., classes)" },
-            { typeof(ArgumentNullException), "Sigmoid.Forward(null)", () => new Sigmoid().Forward(null!), "input" },
-            { typeof(InvalidOperationException), "ReLU.Backward before Forward", () => relu.Backward(T(2, 2)), null, "before Forward" },
-            { typeof(ShapeMismatchException), "Tanh.Backward with the wrong shape", () => { var t = new Tanh(); t.Forward(T(2, 2)); t.Backward(T(2, 3)); }, "outputGradient", "(2, 2)", "(2, 3)" },
+            { typeof(ArgumentException), "Name = \"\"", () => _ = new Dense(2) { Name = "" }, "Name" },
+            { typeof(ArgumentException), "Name with '/'", () => _ = new Dense(2) { Name = "a/b" }, "Name", "'/'" },
+            { typeof(ArgumentException), "Input = \"\"", () => _ = new Dense(2) { Input = "" }, "Input" },
+            { typeof(ArgumentNullException), "new Add(null)", () => _ = new Add(null!), "names" },
+            { typeof(ArgumentException), "new Add()", () => _ = new Add(), "names", "at least one layer" },
+            { typeof(ArgumentException), "new Concatenate(\"\")", () => _ = new Concatenate(""), "names" },
+            { typeof(ArgumentOutOfRangeException), "Add.Activation = 9", () => _ = new Add("a") { Activation = (Activation)9 }, "Activation", "9" },
         };
         cases.AssertAll();
     }
@@ -236,7 +227,6 @@ public sealed class ArgumentValidationTests
             { typeof(ArgumentNullException), "new Sequential(null)", () => _ = new Sequential(null!), "layers" },
             { typeof(ArgumentException), "new Sequential(dense, null)", () => _ = new Sequential(new Dense(2), null!), "layers", "Layer 1 of 2 is null" },
             { typeof(ArgumentNullException), "Add(null)", () => new Sequential().Add(null!), "layer" },
-            { typeof(ArgumentException), "Add a nameless layer", () => new Sequential().Add(new Dense(2) { Name = "" }), "layer", "no name" },
             { typeof(InvalidOperationException), "Build with no layers", () => new Sequential().Build(new Shape(2)), null, "no layers" },
             { typeof(ShapeMismatchException), "Build (2, 2, 1) into Dense", () => new Sequential(new Dense(2)).Build(new Shape(2, 2, 1)), "inputShape", "Layer 0 (dense)", "(2, 2, 1)" },
             { typeof(InvalidOperationException), "Predict before Build", () => unbuilt.Predict(images), null, "not built" },

@@ -1,3 +1,4 @@
+using ConvGen.Testing;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -13,10 +14,10 @@ namespace ConvGen.Tests.Models;
 /// the serial answers (they take turns on the model's lock); a training call overlapping any other call on another thread
 /// throws <see cref="InvalidOperationException"/> instead of corrupting the layers' shared buffers.
 /// </summary>
-[Collection(nameof(ParallelismCollection))]
+[Collection(ProcessWideSettings.Name)]
 public class ConcurrencyTests
 {
-    private static Sequential Trained(Tensor x, int[] y, params ILayer[] extra)
+    private static Sequential Trained(Tensor x, int[] y, params Layer[] extra)
     {
         var model = new Sequential([new SmallConv(), new MaxPool2D(2), .. extra, new Flatten(), new Dense(16, Activation.ReLU), new Dense(4)])
             .Build(new Shape(28, 28, 1), seed: 3)
@@ -140,7 +141,7 @@ public class ConcurrencyTests
     }
 
     /// <summary>The identity, which can hold a call inside the layers until released, so calls can be made to overlap.</summary>
-    private sealed class BlockingLayer : ILayer
+    private sealed class BlockingLayer : Layer
     {
         private readonly ManualResetEventSlim _release = new(false);
 
@@ -150,26 +151,32 @@ public class ConcurrencyTests
 
         public volatile bool BlockInference;
 
-        public string Name => "blocking";
+        protected override string BaseName => "blocking";
 
-        public IReadOnlyList<Parameter> Parameters => [];
+        protected override Shape Build(LayerBuild build) => build.InputShape;
 
-        public Shape Build(Shape inputShape, int seed) => inputShape;
-
-        public Shape GetOutputShape(Shape inputShape) => inputShape;
-
-        public Tensor Forward(Tensor input, bool training = false)
+        protected override void RunForward(in NodeContext c)
         {
-            if (training ? BlockTraining : BlockInference)
+            if (c.Part == 0 && (c.Training ? BlockTraining : BlockInference))
             {
                 BlockTraining = false;
                 Entered.Set();
                 _release.Wait();
             }
-            return input;
+            var (s, e) = c.Rows;
+            int row = c.OutputShape.Size;
+            c.Input().Slice(s * row, (e - s) * row).CopyTo(c.Output.Slice(s * row, (e - s) * row));
         }
 
-        public Tensor? Backward(Tensor outputGradient, bool computeInputGradient = true) => computeInputGradient ? outputGradient : null;
+        protected override void RunBackward(in NodeContext c)
+        {
+            if (!c.ComputesInputGradient()) return;
+            var (s, e) = c.Rows;
+            int row = c.OutputShape.Size;
+            var dx = c.InputGradient().Slice(s * row, (e - s) * row);
+            if (c.AccumulatesInputGradient()) System.Numerics.Tensors.TensorPrimitives.Add(dx, c.OutputGradient.Slice(s * row, (e - s) * row), dx);
+            else c.OutputGradient.Slice(s * row, (e - s) * row).CopyTo(dx);
+        }
 
         public void Release() => _release.Set();
     }

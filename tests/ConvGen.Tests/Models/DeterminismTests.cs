@@ -1,3 +1,4 @@
+using ConvGen.Testing;
 using System;
 using System.Linq;
 using Xunit;
@@ -11,7 +12,7 @@ namespace ConvGen.Tests.Models;
 /// convolutions' weight and bias gradients, which are the chunk-ordered sums of per-chunk gradients; everything else
 /// (forward passes, conv input gradients, Dense, pooling, dropout, losses, optimizers) gives the same bits for any thread count.
 /// </summary>
-[Collection(nameof(ParallelismCollection))]
+[Collection(ProcessWideSettings.Name)]
 public class DeterminismTests(ITestOutputHelper output)
 {
     private const int Steps = 6;
@@ -75,20 +76,21 @@ public class DeterminismTests(ITestOutputHelper output)
     [MemberData(nameof(ConvLayers))]
     public void A_conv_layer_gives_the_same_outputs_and_input_gradients_at_any_thread_count_and_chunk_ordered_weight_gradients(string which)
     {
-        ILayer layer = which == nameof(SmallConv) ? new SmallConv() : new MnistConv2();
+        Layer conv = which == nameof(SmallConv) ? new SmallConv() : new MnistConv2();
         var sample = which == nameof(SmallConv) ? new Shape(12, 12, 1) : new Shape(8, 8, 32);
         const int batch = 7;
-        var outShape = layer.Build(sample, seed: 3).WithBatch(batch);
+        var layer = new LayerHarness(conv, sample, seed: 3);
+        var outShape = layer.Model.OutputShape.WithBatch(batch);
         var rng = new Random(5);
         var x = new Tensor(sample.WithBatch(batch), Enumerable.Range(0, sample.Size * batch).Select(_ => rng.NextSingle() - 0.5f).ToArray());
         var dy = new Tensor(outShape, Enumerable.Range(0, outShape.Size).Select(_ => rng.NextSingle() - 0.5f).ToArray());
 
         (int[] Output, int[] InputGradient, int[] Kernel, int[] Bias) Run(Tensor input, Tensor gradient)
         {
-            foreach (var p in layer.Parameters) p.ZeroGradient();
+            layer.Model.ZeroGradients();
             var y = ModelTestData.Bits(layer.Forward(input, training: true));
-            var dx = ModelTestData.Bits(layer.Backward(gradient)!);
-            return (y, dx, ModelTestData.Bits(layer.Parameters[0].Gradient), ModelTestData.Bits(layer.Parameters[1].Gradient));
+            var dx = ModelTestData.Bits(layer.Backward(gradient));
+            return (y, dx, ModelTestData.Bits(conv.Parameters[0].Gradient), ModelTestData.Bits(conv.Parameters[1].Gradient));
         }
 
         int saved = Parallelism.Threads;

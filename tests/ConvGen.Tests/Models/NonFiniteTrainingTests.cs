@@ -1,10 +1,11 @@
+using ConvGen.Testing;
 using System;
 using Xunit;
 
 namespace ConvGen.Tests.Models;
 
 /// <summary>A NaN reaching a generated convolution stops training at that step, naming the convolution, with the weights untouched.</summary>
-[Collection(nameof(ParallelismCollection))]
+[Collection(ProcessWideSettings.Name)]
 public class NonFiniteTrainingTests
 {
     [Theory]
@@ -26,7 +27,7 @@ public class NonFiniteTrainingTests
             x[5, 13, 7, 0] = float.NaN;
             var e = Assert.Throws<NonFiniteLossException>(() => model.TrainStep(x, y));
 
-            string conv = model.LayerNames()[0];
+            string conv = model.LayerNames[0];
             Assert.Equal(5, e.Step);
             Assert.Equal(NonFiniteOrigin.Output, e.Origin);
             Assert.Equal((0, conv), (e.LayerIndex, e.LayerName));

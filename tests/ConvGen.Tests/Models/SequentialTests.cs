@@ -1,3 +1,4 @@
+using ConvGen.Testing;
 using System;
 using System.IO;
 using System.Linq;
@@ -8,7 +9,7 @@ using Xunit.Abstractions;
 
 namespace ConvGen.Tests.Models;
 
-[Collection(nameof(ParallelismCollection))]
+[Collection(ProcessWideSettings.Name)]
 public class SequentialTests(ITestOutputHelper output)
 {
     private static Sequential TutorialModel() => new(

@@ -1,7 +1,14 @@
+// This file is compiled into both the runtime (ConvGen), where it is public, and the generator (ConvGen.Generator, netstandard2.0),
+// where it is internal (a test project references both).
 namespace ConvGen;
 
 /// <summary>How a convolution or pooling window treats the borders of its input (Keras' <c>padding</c>).</summary>
-public enum Padding
+#if CONVGEN_GENERATOR
+internal
+#else
+public
+#endif
+enum Padding
 {
     /// <summary>No padding: the window stays inside the input; <c>out = floor((in - ((k - 1) * d + 1)) / s) + 1</c>.</summary>
     Valid = 0,

@@ -1,7 +1,14 @@
+// This file is compiled into both the runtime (ConvGen), where it is public, and the generator (ConvGen.Generator, netstandard2.0),
+// where it is internal (a test project references both).
 namespace ConvGen;
 
 /// <summary>An activation fused into a layer object's forward and backward pass.</summary>
-public enum Activation
+#if CONVGEN_GENERATOR
+internal
+#else
+public
+#endif
+enum Activation
 {
     /// <summary>The identity.</summary>
     None = 0,

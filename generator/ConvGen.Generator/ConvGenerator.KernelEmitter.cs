@@ -1,0 +1,917 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using ConvGen.Generator.Helpers;
+using ConvGen.Internal;
+using ConvGen.Generator.Models;
+
+namespace ConvGen.Generator;
+
+public sealed partial class ConvGenerator
+{
+    /// <summary>
+    /// A convolution's kernels (<see cref="KernelPlan"/>) as C#: every method is written once, generic over the vector type
+    /// <c>V</c> (<c>Vector128/256/512&lt;float&gt;</c>), with the vector operations of <c>ConvGen.Internal.Simd</c>; the callers pick the
+    /// width with <see cref="EmitDispatch"/>. Every size the attribute (and, in a network, the input) fixes is a constant, offsets
+    /// are folded (<see cref="Offset"/>), and a window's taps are unrolled only where the loop body is short (few input channels).
+    /// </summary>
+    internal static class KernelEmitter
+    {
+        /// <summary>Output pixels per register tile: each weight vector loaded feeds this many FMAs.</summary>
+        private const int TilePixels = 4;
+
+        /// <summary>Input channels per register tile of the weight gradient: each gradient vector loaded feeds this many FMAs.</summary>
+        private const int TileChannels = 4;
+
+        /// <summary>The generic methods take the vector type this way.</summary>
+        private const string Generic = "<V>";
+
+        private const string Constraint = " where V : struct";
+
+        private const string Optimized = "[MethodImpl(MethodImplOptions.AggressiveOptimization)]";
+
+        internal static readonly string Version = typeof(KernelEmitter).Assembly.GetName().Version?.ToString() ?? "0.0.0.0";
+
+        internal static string Str(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+        /// <summary>
+        /// A call of a generic kernel at the width <c>Simd.Lanes</c> picks: 16 floats where AVX-512 is accelerated, else 8, else 4.
+        /// <paramref name="call"/> is the call with <c>{V}</c> where the vector type goes.
+        /// </summary>
+        public static void EmitDispatch(CodeWriter w, string call)
+        {
+            w.Open("switch (global::ConvGen.Internal.Simd.Lanes)");
+            w.Line($"case 16: {call.Replace("{V}", "global::System.Runtime.Intrinsics.Vector512<float>")}; break;");
+            w.Line($"case 8: {call.Replace("{V}", "global::System.Runtime.Intrinsics.Vector256<float>")}; break;");
+            w.Line($"default: {call.Replace("{V}", "global::System.Runtime.Intrinsics.Vector128<float>")}; break;");
+            w.Close();
+        }
+
+        /// <summary>The <c>using</c>s the kernel methods need (in the <c>ConvGen.Generated</c> namespace, where nothing of the user's can collide).</summary>
+        public static void EmitUsings(CodeWriter w)
+        {
+            w.Line("using System;");
+            w.Line("using System.Buffers;");
+            w.Line("using System.Runtime.CompilerServices;");
+            w.Line("using System.Runtime.InteropServices;");
+            w.Line("using ConvGen.Internal;");
+            w.Line("using static ConvGen.Internal.Simd;");
+        }
+
+        /// <summary>The kernel class's constants and generic methods.</summary>
+        public static void EmitMembers(CodeWriter w, KernelPlan p)
+        {
+            var m = p.Conv;
+            w.L($"private const int KernelHeight = {m.KernelHeight}, KernelWidth = {m.KernelWidth}, InputChannels = {m.InputChannels}, Filters = {m.Filters};");
+            w.L($"private const int StrideHeight = {m.StrideHeight}, StrideWidth = {m.StrideWidth}, DilationHeight = {m.DilationHeight}, DilationWidth = {m.DilationWidth};");
+            if (p.Fixed)
+            {
+                w.L($"private const int RowStep = {Str((long)m.DilationHeight * p.FixedWidth * m.InputChannels)}; // input elements between two kernel rows");
+            }
+            w.Line();
+            if (p.FusePool)
+            {
+                EmitForwardPooled(w, p);
+                w.Line();
+                EmitForwardPoolTile(w, p);
+            }
+            else
+            {
+                EmitForward(w, p);
+                w.Line();
+                EmitForwardTile(w, p);
+                w.Line();
+                EmitForwardPixel(w, p, TapMode.Interior);
+                if (m.Same)
+                {
+                    w.Line();
+                    EmitForwardPixel(w, p, TapMode.Border);
+                }
+            }
+            w.Line();
+            EmitBackwardWeights(w, p);
+            w.Line();
+            EmitWeightGradientTap(w, p);
+            w.Line();
+            EmitBackwardInput(w, p);
+            if (m.InputChannels >= 4)
+            {
+                w.Line();
+                EmitInputGradientTap(w, p);
+                w.Line();
+                EmitDotFilters(w, p);
+                w.Line();
+                EmitTranspose(w);
+            }
+        }
+
+        // ------------------------------------------------------------------------------------------------
+        // Geometry: constants in a network's kernels, from ConvGen.Internal.Geometry at run time otherwise.
+        // ------------------------------------------------------------------------------------------------
+
+        /// <summary>The size parameters of a kernel that takes any input size; a network's kernels have none.</summary>
+        private static string SizeParameters(KernelPlan p) => p.Fixed ? "" : "int height, int width, ";
+
+        /// <summary>The row step's name: a class constant in a network's kernels, a parameter otherwise.</summary>
+        private static string RowStep(KernelPlan p) => p.Fixed ? "RowStep" : "rowStep";
+
+        private static void EmitGeometry(CodeWriter w, KernelPlan p, bool forward)
+        {
+            var m = p.Conv;
+            string same = m.Same ? "true" : "false";
+            if (p.Fixed)
+            {
+                w.L($"// Sizes fixed by the network: a {p.FixedHeight}x{p.FixedWidth}x{m.InputChannels} input, a {p.OutputHeight}x{p.OutputWidth}x{m.Filters} output.");
+                w.L($"const int height = {p.FixedHeight}, width = {p.FixedWidth}, outputHeight = {p.OutputHeight}, outputWidth = {p.OutputWidth};");
+                if (!m.Same) return;
+                w.Line("// TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.");
+                w.L($"const int padTop = {p.PaddingHeight.Before}, padLeft = {p.PaddingWidth.Before};");
+                if (!forward) return;
+                var (ohLo, ohHi) = Geometry.Interior(p.FixedHeight, m.KernelHeight, m.StrideHeight, m.DilationHeight, true);
+                var (owLo, owHi) = Geometry.Interior(p.FixedWidth, m.KernelWidth, m.StrideWidth, m.DilationWidth, true);
+                w.Line("// Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).");
+                w.L($"const int ohLo = {ohLo}, ohHi = {ohHi}, owLo = {owLo}, owHi = {owHi};");
+                return;
+            }
+            w.L($"int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: {same});");
+            w.L($"int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: {same});");
+            if (forward) w.Line("int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows");
+            if (!m.Same) return;
+            w.Line("// TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.");
+            w.Line("int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;");
+            w.Line("int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;");
+            if (!forward) return;
+            w.Line("// Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).");
+            w.Line("var (ohLo, ohHi) = Geometry.Interior(height, KernelHeight, StrideHeight, DilationHeight, same: true);");
+            w.Line("var (owLo, owHi) = Geometry.Interior(width, KernelWidth, StrideWidth, DilationWidth, same: true);");
+        }
+
+        // ------------------------------------------------------------------------------------------------
+        // Forward.
+        // ------------------------------------------------------------------------------------------------
+
+        private static void EmitForward(CodeWriter w, KernelPlan p)
+        {
+            var m = p.Conv;
+            w.Line("/// <summary>");
+            w.Line("/// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]" + (p.AppliesRelu ? ", then the ReLU." : "."));
+            w.Line(m.Same
+                ? "/// Each output row splits into a left border, the interior (whole windows, tiles of 4 pixels) and a right border (windows clamped to the input)."
+                : "/// Every window is inside the input (Valid): tiles of 4 pixels, then single pixels.");
+            w.Line("/// </summary>");
+            w.Line(Optimized);
+            w.Open($"public static void Forward{Generic}(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output){Constraint}");
+            EmitGeometry(w, p, forward: true);
+            w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
+            w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
+            w.Line("ref float b = ref MemoryMarshal.GetReference(bias);");
+            w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
+            string rowStep = p.Fixed ? "" : "rowStep, ";
+            string tile = $"ForwardTile<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+            string interior = $"ForwardInterior<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+            string border = "ForwardBorder<V>(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+
+            w.Open("for (int n = 0; n < batch; n++)");
+            w.Line("int sample = n * height * width * InputChannels;");
+            w.Open("for (int oh = 0; oh < outputHeight; oh++)");
+            if (!m.Same)
+            {
+                w.Line("int ih0 = oh * StrideHeight;");
+                w.Line("int ow = 0;");
+                EmitInteriorRun(w, "outputWidth", "", tile, interior);
+            }
+            else
+            {
+                w.Line("int ih0 = oh * StrideHeight - padTop;");
+                w.Line("// Kernel rows that land inside the input for this output row.");
+                w.Line("int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;");
+                w.Line("int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);");
+                w.Line("bool interiorRow = oh >= ohLo && oh < ohHi;");
+                w.Line("int ow = 0;");
+                w.Line("// Left border (the whole row when the row is not interior): window clamped to the input.");
+                w.Open("for (; ow < (interiorRow ? owLo : outputWidth); ow++)");
+                EmitBorderPixel(w, border);
+                w.Close();
+                w.Line("// Interior: the whole window is inside the input, no checks.");
+                w.Line("int interiorEnd = interiorRow ? owHi : 0;");
+                EmitInteriorRun(w, "interiorEnd", " - padLeft", tile, interior);
+                w.Line("// Right border.");
+                w.Open("for (; ow < outputWidth; ow++)");
+                EmitBorderPixel(w, border);
+                w.Close();
+            }
+            w.Close();
+            w.Close();
+            w.Close();
+        }
+
+        /// <summary>Interior output pixels up to <paramref name="end"/>: tiles of <see cref="TilePixels"/>, then single pixels.</summary>
+        private static void EmitInteriorRun(CodeWriter w, string end, string padLeft, string tileCall, string interiorCall)
+        {
+            foreach (var (step, call) in new[] { (TilePixels, tileCall), (1, interiorCall) })
+            {
+                w.Open(step == 1 ? $"for (; ow < {end}; ow++)" : $"for (; ow + {step} <= {end}; ow += {step})");
+                w.Line($"int window = sample + (ih0 * width + ow * StrideWidth{padLeft}) * InputChannels;");
+                w.Line("int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;");
+                w.Line(call);
+                w.Close();
+            }
+        }
+
+        private static void EmitBorderPixel(CodeWriter w, string borderCall)
+        {
+            w.Line("int iw0 = ow * StrideWidth - padLeft;");
+            w.Line("int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;");
+            w.Line("int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);");
+            w.Line("int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;");
+            w.Line(borderCall);
+        }
+
+        private static void EmitForwardTile(CodeWriter w, KernelPlan p)
+        {
+            var m = p.Conv;
+            int pixelStep = m.StrideWidth * m.InputChannels;
+            var xs = Enumerable.Range(0, TilePixels).Select(i => (long)i * pixelStep).ToArray();
+            w.L($"/// <summary>{TilePixels} neighbouring interior output pixels: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds {TilePixels} FMAs.</summary>");
+            w.Line(Optimized);
+            w.Open($"private static void ForwardTile{Generic}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}ref float k, ref float b, ref float y){Constraint}");
+            w.Line("int vc = Count<V>(); // floats per vector");
+            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
+            {
+                EmitTileSums(w, p, u, xs, RowStep(p));
+                for (int i = 0; i < TilePixels; i++)
+                    w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"Store({Act(p, $"a{i}{j}", true)}, ref y, {Offset.Of("f") + (long)i * m.Filters + VOff(j)});")));
+            }, () =>
+            {
+                EmitTileScalarSums(w, p, xs, RowStep(p));
+                w.Line(string.Join(" ", Enumerable.Range(0, TilePixels).Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + (long)i * m.Filters}) = {Act(p, $"s{i}", false)};")));
+            });
+            w.Close();
+        }
+
+        /// <summary>
+        /// The sums of a register tile, for filters [f, f + u vectors): accumulators a{i}{j} (pixel i, filter vector j) start at the
+        /// bias and add, tap by tap and channel by channel, x at pixel i's offset <paramref name="xs"/>[i] times the weights, each a
+        /// fused multiply-add. Every tile kernel adds in this order, so their results agree.
+        /// </summary>
+        private static void EmitTileSums(CodeWriter w, KernelPlan p, int u, long[] xs, string rowStep)
+        {
+            var m = p.Conv;
+            var js = Enumerable.Range(0, u).ToArray();
+            foreach (int j in js)
+            {
+                w.Line($"var bias{j} = {(m.UseBias ? $"Load<V>(ref b, {Offset.Of("f") + VOff(j)})" : "Zero<V>()")};");
+                w.Line(string.Join(" ", Enumerable.Range(0, xs.Length).Select(i => $"var a{i}{j} = bias{j};")));
+            }
+            EmitTaps(w, p, TapMode.Interior, rowStep, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+            {
+                w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
+                w.Line(string.Join(" ", js.Select(j => $"var w{j} = Load<V>(ref kc{VOffArgument(j)});")));
+                for (int i = 0; i < xs.Length; i++)
+                {
+                    w.Line($"var x{i} = Broadcast<V>(Unsafe.Add(ref x, {xo + c + xs[i]}));");
+                    w.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Fma(x{i}, w{j}, a{i}{j});")));
+                }
+            }));
+        }
+
+        /// <summary>The scalar sums s{i} of a register tile for filter f, in the order of <see cref="EmitTileSums"/>.</summary>
+        private static void EmitTileScalarSums(CodeWriter w, KernelPlan p, long[] xs, string rowStep)
+        {
+            var m = p.Conv;
+            var ps = Enumerable.Range(0, xs.Length).ToArray();
+            w.Line(string.Join(" ", ps.Select(i => m.UseBias ? $"float s{i} = Unsafe.Add(ref b, f);" : $"float s{i} = 0f;")));
+            EmitTaps(w, p, TapMode.Interior, rowStep, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+            {
+                w.Line($"float kc = Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
+                w.Line(string.Join(" ", ps.Select(i => $"s{i} = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo + c + xs[i]}), kc, s{i});")));
+            }));
+        }
+
+        private static void EmitForwardPixel(CodeWriter w, KernelPlan p, TapMode mode)
+        {
+            var m = p.Conv;
+            bool interior = mode == TapMode.Interior;
+            w.Line(interior
+                ? "/// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>"
+                : "/// <summary>One output pixel whose window overlaps the padding: x is the sample; only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>");
+            string parameters = interior ? (p.Fixed ? "" : "int rowStep, ") : "int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ";
+            w.Line(Optimized);
+            w.Open($"private static void Forward{mode}{Generic}(ref float x, {parameters}ref float k, ref float b, ref float y){Constraint}");
+            w.Line("int vc = Count<V>(); // floats per vector");
+            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
+            {
+                for (int j = 0; j < u; j++)
+                    w.Line(m.UseBias ? $"var a{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});" : $"var a{j} = Zero<V>();");
+                EmitTaps(w, p, mode, RowStep(p), (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+                {
+                    w.Line($"var xc = Broadcast<V>(Unsafe.Add(ref x, {xo + c}));");
+                    w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
+                    w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"a{j} = Fma(xc, Load<V>(ref kc{VOffArgument(j)}), a{j});")));
+                }));
+                w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"Store({Act(p, $"a{j}", true)}, ref y, {Offset.Of("f") + VOff(j)});")));
+            }, () =>
+            {
+                w.Line(m.UseBias ? "float s = Unsafe.Add(ref b, f);" : "float s = 0f;");
+                EmitTaps(w, p, mode, RowStep(p), (xo, ko) => EmitChannels(w, m, scoped: false, (c, cf) =>
+                    w.Line($"s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo + c}), Unsafe.Add(ref k, {ko + cf + Offset.Of("f")}), s);")));
+                w.Line($"Unsafe.Add(ref y, f) = {Act(p, "s", false)};");
+            }, widths: [4, 1], fourAtAnyWidth: true); // one pixel: 4 independent accumulators hide the FMA latency
+            w.Close();
+        }
+
+        /// <summary>A value about to be stored, through the ReLU when the kernel applies it.</summary>
+        private static string Act(KernelPlan p, string value, bool vector)
+            => !p.AppliesRelu ? value : vector ? $"Relu({value})" : $"MathF.Max({value}, 0f)";
+
+        // ------------------------------------------------------------------------------------------------
+        // Forward with the next layer's 2x2 max pool fused.
+        // ------------------------------------------------------------------------------------------------
+
+        /// <summary>
+        /// The padded image a pooled forward pass reads: for 'same' padding with some padding, each sample is copied into a zeroed
+        /// image with the padding around it, so every window is whole (a zero input adds nothing to a sum); otherwise the input
+        /// itself, whose windows are all whole.
+        /// </summary>
+        private static (bool Copy, int Top, int Left, int Height, int Width) PaddedImage(KernelPlan p)
+        {
+            var (top, bottom) = p.PaddingHeight;
+            var (left, right) = p.PaddingWidth;
+            return (top + bottom + left + right > 0, top, left, p.FixedHeight + top + bottom, p.FixedWidth + left + right);
+        }
+
+        private static void EmitForwardPooled(CodeWriter w, KernelPlan p)
+        {
+            var m = p.Conv;
+            var (copy, top, left, paddedHeight, paddedWidth) = PaddedImage(p);
+            w.Line("/// <summary>");
+            w.L($"/// The convolution{(m.UseBias || p.AppliesRelu ? $" ({(m.UseBias && p.AppliesRelu ? "bias and ReLU" : m.UseBias ? "bias" : "ReLU")} fused)" : "")} and the next layer's 2x2 max pool in one pass, one pooling window per register tile.");
+            w.Line("/// <paramref name=\"output\"/> receives the convolution's output when it is not empty (the backward pass reads it); <paramref name=\"pooled\"/> the pool's.");
+            w.Line("/// </summary>");
+            w.Line(Optimized);
+            w.Open($"public static void ForwardPooled{Generic}(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled){Constraint}");
+            w.L($"// Sizes fixed by the network: a {p.FixedHeight}x{p.FixedWidth}x{m.InputChannels} input, a {p.OutputHeight}x{p.OutputWidth}x{m.Filters} output.");
+            w.L($"const int height = {p.FixedHeight}, width = {p.FixedWidth}, outputHeight = {p.OutputHeight}, outputWidth = {p.OutputWidth};");
+            w.Line("const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;");
+            if (copy)
+            {
+                w.Line("// TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.");
+                w.L($"const int padTop = {top}, padLeft = {left};");
+                w.L($"// Each sample is copied into a zeroed {paddedHeight}x{paddedWidth} image with the padding around it: every window is whole, and the");
+                w.Line("// padding's zeros add nothing, so no pixel needs a clamped window.");
+                w.L($"const int paddedHeight = {paddedHeight}, paddedWidth = {paddedWidth};");
+                w.Line("float[] padded = ArrayPool<float>.Shared.Rent(paddedHeight * paddedWidth * InputChannels);");
+                w.Line("var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);");
+                w.Line("image.Clear();");
+            }
+            else
+            {
+                w.Line(m.Same ? "// 'same' padding that pads nothing: every window is inside the input." : "// Valid padding: every window is inside the input.");
+                w.Line("const int paddedWidth = width;");
+            }
+            w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
+            w.Line("ref float b = ref MemoryMarshal.GetReference(bias);");
+            w.Line("ref float yp = ref MemoryMarshal.GetReference(pooled);");
+            w.Line("bool keep = !output.IsEmpty;");
+            w.Line("ref float y = ref keep ? ref MemoryMarshal.GetReference(output) : ref yp;");
+            w.Open("for (int n = 0; n < batch; n++)");
+            if (copy)
+            {
+                w.Line("for (int h = 0; h < height; h++)");
+                w.Line("    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));");
+                w.Line("ref float x = ref MemoryMarshal.GetArrayDataReference(padded);");
+            }
+            else
+            {
+                w.Line("ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);");
+            }
+            w.Open("for (int ph = 0; ph < pooledHeight; ph++)");
+            w.Open("for (int pw = 0; pw < pooledWidth; pw++)");
+            w.Line("int window = (2 * ph * StrideHeight * paddedWidth + 2 * pw * StrideWidth) * InputChannels;");
+            w.Line("int pixel = keep ? ((n * outputHeight + 2 * ph) * outputWidth + 2 * pw) * Filters : 0;");
+            w.Line("int pool = ((n * pooledHeight + ph) * pooledWidth + pw) * Filters;");
+            w.Line("ForwardPoolTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));");
+            w.Close();
+            w.Close();
+            w.Close();
+            if (copy) w.Line("ArrayPool<float>.Shared.Return(padded);");
+            w.Close();
+        }
+
+        /// <summary>
+        /// One pooling window: its 2x2 output pixels in registers (each weight vector loaded feeds 4 FMAs), the bias and ReLU applied,
+        /// then the four stored (when kept) and their maximum stored as the pooled pixel, in the unfused pool's order.
+        /// </summary>
+        private static void EmitForwardPoolTile(CodeWriter w, KernelPlan p)
+        {
+            var m = p.Conv;
+            int paddedWidth = PaddedImage(p).Width;
+            long right = (long)m.StrideWidth * m.InputChannels, down = (long)m.StrideHeight * paddedWidth * m.InputChannels;
+            long[] xs = [0, right, down, down + right];
+            long[] ys = [0, m.Filters, (long)p.OutputWidth * m.Filters, ((long)p.OutputWidth + 1) * m.Filters];
+            var ps = Enumerable.Range(0, 4).ToArray();
+            w.Line("/// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>");
+            w.Line(Optimized);
+            w.Open($"private static void ForwardPoolTile{Generic}(ref float x, ref float k, ref float b, bool keep, ref float y, ref float yp){Constraint}");
+            w.L($"const int rowStep = DilationHeight * {paddedWidth} * InputChannels; // input elements between two kernel rows of the (padded) image");
+            w.Line("int vc = Count<V>(); // floats per vector");
+            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
+            {
+                var js = Enumerable.Range(0, u).ToArray();
+                EmitTileSums(w, p, u, xs, "rowStep");
+                if (p.AppliesRelu)
+                    foreach (int i in ps) w.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Relu(a{i}{j});")));
+                w.Open("if (keep)");
+                foreach (int i in ps)
+                    w.Line(string.Join(" ", js.Select(j => $"Store(a{i}{j}, ref y, {Offset.Of("f") + ys[i] + VOff(j)});")));
+                w.Close();
+                foreach (int j in js)
+                    w.Line($"Store(Max(Max(Max(a0{j}, a1{j}), a2{j}), a3{j}), ref yp, {Offset.Of("f") + VOff(j)});");
+            }, () =>
+            {
+                EmitTileScalarSums(w, p, xs, "rowStep");
+                if (p.AppliesRelu) w.Line(string.Join(" ", ps.Select(i => $"s{i} = MathF.Max(s{i}, 0f);")));
+                w.Line("if (keep) { " + string.Join(" ", ps.Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + ys[i]}) = s{i};")) + " }");
+                w.Line("Unsafe.Add(ref yp, f) = MathF.Max(MathF.Max(MathF.Max(s0, s1), s2), s3);");
+            });
+            w.Close();
+        }
+
+        // ------------------------------------------------------------------------------------------------
+        // Weight and bias gradients.
+        // ------------------------------------------------------------------------------------------------
+
+        private static void EmitBackwardWeights(CodeWriter w, KernelPlan p)
+        {
+            var m = p.Conv;
+            w.Line("/// <summary>Adds dk[kh, kw, c, f] += sum over output pixels of x[pixel's tap, c] * g[pixel, f], and db[f] += sum of g[pixel, f].</summary>");
+            w.Line(Optimized);
+            w.Open($"public static void BackwardWeights{Generic}(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient){Constraint}");
+            EmitGeometry(w, p, forward: false);
+            w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
+            w.Line("ref float g = ref MemoryMarshal.GetReference(outputGradient);");
+            w.Line("ref float dk = ref MemoryMarshal.GetReference(weightsGradient);");
+            if (m.UseBias)
+            {
+                w.Line("int vc = Count<V>(); // floats per vector");
+                w.Line("// Bias gradient: db[f] += sum over every output pixel of g[pixel, f].");
+                w.Line("ref float db = ref MemoryMarshal.GetReference(biasGradient);");
+                w.Open("for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)");
+                EmitVectorBlocks(w, m.Filters, "f", "Filters",
+                    _ => w.Line("Store(Add(Load<V>(ref db, f), Load<V>(ref g, pixel + f)), ref db, f);"),
+                    () => w.Line("Unsafe.Add(ref db, f) += Unsafe.Add(ref g, pixel + f);"),
+                    widths: [1]);
+                w.Close();
+            }
+            w.Line("// Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.");
+            EmitTapRectangles(w, p, "WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);");
+            w.Close();
+        }
+
+        private static void EmitWeightGradientTap(CodeWriter w, KernelPlan p)
+        {
+            var m = p.Conv;
+            w.Line("/// <summary>");
+            w.Line("/// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first");
+            w.L($"/// pixel, rows are xRow and gRow apart. Registers hold a tile of {TileChannels} channels x up to 4 filter vectors over all the pixels.");
+            w.Line("/// </summary>");
+            w.Line(Optimized);
+            w.Open($"private static void WeightGradientTap{Generic}(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow){Constraint}");
+            w.Line("int vc = Count<V>(); // floats per vector");
+            w.Line("int c = 0;");
+            if (m.InputChannels >= TileChannels)
+            {
+                w.Open($"for (; c <= InputChannels - {TileChannels}; c += {TileChannels})");
+                EmitWeightGradientChannels(w, m, TileChannels);
+                w.Close();
+            }
+            if (m.InputChannels % TileChannels != 0)
+            {
+                w.Open("for (; c < InputChannels; c++)");
+                EmitWeightGradientChannels(w, m, 1);
+                w.Close();
+            }
+            w.Close();
+        }
+
+        private static void EmitWeightGradientChannels(CodeWriter w, ConvSpec m, int r)
+        {
+            int pixelStep = m.StrideWidth * m.InputChannels;
+            var rs = Enumerable.Range(0, r).ToArray();
+            Offset Dk(int q) => Offset.Of("c", m.Filters) + (long)q * m.Filters + Offset.Of("f");
+            void PixelLoops(Action body)
+            {
+                w.Open("for (int i = 0; i < rows; i++)");
+                w.Line("ref float xp = ref Unsafe.Add(ref x, i * xRow + c);");
+                w.Line("ref float gp = ref Unsafe.Add(ref g, i * gRow + f);");
+                w.Open("for (int j = 0; j < cols; j++)");
+                body();
+                w.L($"xp = ref Unsafe.Add(ref xp, {pixelStep});");
+                w.Line("gp = ref Unsafe.Add(ref gp, Filters);");
+                w.Close();
+                w.Close();
+            }
+            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
+            {
+                var js = Enumerable.Range(0, u).ToArray();
+                foreach (int q in rs)
+                    w.Line(string.Join(" ", js.Select(j => $"var a{q}{j} = Load<V>(ref dk, {Dk(q) + VOff(j)});")));
+                if (r > 1)
+                {
+                    PixelLoops(() =>
+                    {
+                        w.Line(string.Join(" ", js.Select(j => $"var g{j} = Load<V>(ref gp{VOffArgument(j)});")));
+                        foreach (int q in rs)
+                        {
+                            w.Line($"var x{q} = Broadcast<V>(Unsafe.Add(ref xp, {q}));");
+                            w.Line(string.Join(" ", js.Select(j => $"a{q}{j} = Fma(x{q}, g{j}, a{q}{j});")));
+                        }
+                    });
+                }
+                else
+                {
+                    // One channel: too few accumulators to hide the FMA latency, so 4 pixels go to 4 independent sets.
+                    w.Line("// One channel: too few accumulators to hide the FMA latency, so 4 pixels at a time go to 4 independent sets.");
+                    w.Line(string.Join(" ", js.Select(j => $"var s1{j} = Zero<V>(); var s2{j} = Zero<V>(); var s3{j} = Zero<V>();")));
+                    w.Open("for (int i = 0; i < rows; i++)");
+                    w.Line("ref float xp = ref Unsafe.Add(ref x, i * xRow + c);");
+                    w.Line("ref float gp = ref Unsafe.Add(ref g, i * gRow + f);");
+                    w.Line("int j = 0;");
+                    w.Open("for (; j <= cols - 4; j += 4)");
+                    string[] sets = ["a0", "s1", "s2", "s3"];
+                    for (int p = 0; p < 4; p++)
+                    {
+                        w.Line($"var x{p} = Broadcast<V>(Unsafe.Add(ref xp, {Str((long)p * pixelStep)}));");
+                        w.Line(string.Join(" ", js.Select(j => $"{sets[p]}{j} = Fma(x{p}, Load<V>(ref gp, {Offset.Zero + (long)p * m.Filters + VOff(j)}), {sets[p]}{j});")));
+                    }
+                    w.L($"xp = ref Unsafe.Add(ref xp, {Str(4L * pixelStep)});");
+                    w.Line("gp = ref Unsafe.Add(ref gp, 4 * Filters);");
+                    w.Close();
+                    w.Open("for (; j < cols; j++)");
+                    w.Line("var x0 = Broadcast<V>(xp);");
+                    w.Line(string.Join(" ", js.Select(j => $"a0{j} = Fma(x0, Load<V>(ref gp{VOffArgument(j)}), a0{j});")));
+                    w.L($"xp = ref Unsafe.Add(ref xp, {pixelStep});");
+                    w.Line("gp = ref Unsafe.Add(ref gp, Filters);");
+                    w.Close();
+                    w.Close();
+                    w.Line(string.Join(" ", js.Select(j => $"a0{j} = Add(a0{j}, Add(Add(s1{j}, s2{j}), s3{j}));")));
+                }
+                foreach (int q in rs)
+                    w.Line(string.Join(" ", js.Select(j => $"Store(a{q}{j}, ref dk, {Dk(q) + VOff(j)});")));
+            }, () =>
+            {
+                w.Line(string.Join(" ", rs.Select(q => $"float s{q} = 0f;")));
+                PixelLoops(() =>
+                {
+                    w.Line("float gf = gp;");
+                    w.Line(string.Join(" ", rs.Select(q => $"s{q} += Unsafe.Add(ref xp, {q}) * gf;")));
+                });
+                w.Line(string.Join(" ", rs.Select(q => $"Unsafe.Add(ref dk, {Dk(q)}) += s{q};")));
+            });
+        }
+
+        // ------------------------------------------------------------------------------------------------
+        // Input gradient.
+        // ------------------------------------------------------------------------------------------------
+
+        private static void EmitBackwardInput(CodeWriter w, KernelPlan p)
+        {
+            var m = p.Conv;
+            w.Line("/// <summary>Adds dx[n, ih, iw, c] += sum over the output pixels whose window covers (ih, iw) and their filters f of g[pixel, f] * k[tap, c, f].</summary>");
+            w.Line(Optimized);
+            w.Open($"public static void BackwardInput{Generic}(int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient){Constraint}");
+            EmitGeometry(w, p, forward: false);
+            w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
+            w.Line("ref float g = ref MemoryMarshal.GetReference(outputGradient);");
+            w.Line("ref float dx = ref MemoryMarshal.GetReference(inputGradient);");
+            if (m.InputChannels < 4)
+            {
+                EmitSmallChannelInputGradient(w, p);
+                w.Close();
+                return;
+            }
+            w.Line("// The input gradient runs along c, so it reads the weights transposed to kt[kh, kw, f, c].");
+            w.Line("float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);");
+            w.Line("TransposeWeights(weights, transposed);");
+            w.Line("ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);");
+            w.Line("// Tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.");
+            EmitTapRectangles(w, p, "InputGradientTap<V>(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);");
+            w.Line("ArrayPool<float>.Shared.Return(transposed);");
+            w.Close();
+        }
+
+        /// <summary>
+        /// The input gradient for fewer channels than a vector. Per output pixel, all its taps at once: h[(kh, kw, c)] = sum over f
+        /// of g[pixel, f] * k[kh, kw, c, f], vectorized along (kh, kw, c) with the weights transposed to kt[f, (kh, kw, c)]
+        /// (zero-padded to a multiple of 16), in tiles of 4 pixels; then each h is added to its input position, skipping taps in
+        /// the padding.
+        /// </summary>
+        private static void EmitSmallChannelInputGradient(CodeWriter w, KernelPlan p)
+        {
+            var m = p.Conv;
+            int taps = m.KernelHeight * m.KernelWidth * m.InputChannels, padded = (taps + 15) / 16 * 16;
+            w.L($"// Fewer channels than a vector: per output pixel, h[(kh, kw, c)] = sum over f of g[pixel, f] * k[kh, kw, c, f] for all {taps} taps at");
+            w.L($"// once, vectorized along (kh, kw, c) with kt[f, (kh, kw, c)] (zero-padded to {padded}); then h is added to the input positions.");
+            w.L($"const int Taps = {taps}, PaddedTaps = {padded};");
+            w.Line("int vc = Count<V>(); // floats per vector");
+            w.Line("float[] transposed = ArrayPool<float>.Shared.Rent(Filters * PaddedTaps);");
+            w.Line("float[] partial = ArrayPool<float>.Shared.Rent(4 * PaddedTaps);");
+            w.Line("for (int f = 0; f < Filters; f++)");
+            w.Line("for (int t = 0; t < PaddedTaps; t++)");
+            w.Line("    transposed[f * PaddedTaps + t] = t < Taps ? Unsafe.Add(ref k, t * Filters + f) : 0f;");
+            w.Line("ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);");
+            w.Line("ref float h = ref MemoryMarshal.GetArrayDataReference(partial);");
+            w.Open("for (int n = 0; n < batch; n++)");
+            w.Line("int sample = n * height * width * InputChannels;");
+            w.Open("for (int oh = 0; oh < outputHeight; oh++)");
+            w.Line(m.Same ? "int ih0 = oh * StrideHeight - padTop;" : "int ih0 = oh * StrideHeight;");
+            w.Line("int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;");
+            w.Line("int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);");
+            w.Line("int ow = 0;");
+            foreach (int pixels in new[] { TilePixels, 1 })
+            {
+                w.Open(pixels == 1 ? "for (; ow < outputWidth; ow++)" : $"for (; ow + {pixels} <= outputWidth; ow += {pixels})");
+                w.Line("ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);");
+                EmitVectorBlocks(w, padded, "t", "PaddedTaps", u =>
+                {
+                    var qs = Enumerable.Range(0, u).ToArray();
+                    for (int i = 0; i < pixels; i++) w.Line(string.Join(" ", qs.Select(q => $"var a{i}{q} = Zero<V>();")));
+                    w.Open("for (int f = 0; f < Filters; f++)");
+                    w.Line("ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);");
+                    w.Line(string.Join(" ", qs.Select(q => $"var w{q} = Load<V>(ref kf{VOffArgument(q)});")));
+                    for (int i = 0; i < pixels; i++)
+                    {
+                        w.Line($"var g{i} = Broadcast<V>(Unsafe.Add(ref gp, {Offset.Of("f") + (long)i * m.Filters}));");
+                        w.Line(string.Join(" ", qs.Select(q => $"a{i}{q} = Fma(g{i}, w{q}, a{i}{q});")));
+                    }
+                    w.Close();
+                    for (int i = 0; i < pixels; i++)
+                        w.Line(string.Join(" ", qs.Select(q => $"Store(a{i}{q}, ref h, {Offset.Of("t") + (long)i * padded + VOff(q)});")));
+                }, () => { });
+                w.Open($"for (int i = 0; i < {pixels}; i++)");
+                w.Line(m.Same ? "int iw0 = (ow + i) * StrideWidth - padLeft;" : "int iw0 = (ow + i) * StrideWidth;");
+                w.Line("int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;");
+                w.Line("int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);");
+                w.Line("for (int kh = khLo; kh < khHi; kh++)");
+                w.Line("for (int kw = kwLo; kw < kwHi; kw++)");
+                w.Line("for (int c = 0; c < InputChannels; c++)");
+                w.Line("    Unsafe.Add(ref dx, sample + ((ih0 + kh * DilationHeight) * width + iw0 + kw * DilationWidth) * InputChannels + c)");
+                w.Line("        += Unsafe.Add(ref h, i * PaddedTaps + (kh * KernelWidth + kw) * InputChannels + c);");
+                w.Close();
+                w.Close();
+            }
+            w.Close();
+            w.Close();
+            w.Line("ArrayPool<float>.Shared.Return(transposed);");
+            w.Line("ArrayPool<float>.Shared.Return(partial);");
+        }
+
+        private static void EmitInputGradientTap(CodeWriter w, KernelPlan p)
+        {
+            var m = p.Conv;
+            int pixelStep = m.StrideWidth * m.InputChannels;
+            w.Line("/// <summary>");
+            w.Line("/// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the");
+            w.L($"/// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold {TilePixels} pixels x up to 4 channel vectors.");
+            w.Line("/// </summary>");
+            w.Line(Optimized);
+            w.Open($"private static void InputGradientTap{Generic}(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow){Constraint}");
+            w.Line("int vc = Count<V>(); // floats per vector");
+            w.Open("for (int i = 0; i < rows; i++)");
+            w.Line("ref float dxr = ref Unsafe.Add(ref dx, i * xRow);");
+            w.Line("ref float gr = ref Unsafe.Add(ref g, i * gRow);");
+            w.Line("int j = 0;");
+            foreach (int pixels in new[] { TilePixels, 1 })
+            {
+                w.Open(pixels == 1 ? "for (; j < cols; j++)" : $"for (; j <= cols - {pixels}; j += {pixels})");
+                var ps = Enumerable.Range(0, pixels).ToArray();
+                w.L($"ref float dxp = ref Unsafe.Add(ref dxr, j * {pixelStep});");
+                w.Line("ref float gp = ref Unsafe.Add(ref gr, j * Filters);");
+                EmitVectorBlocks(w, m.InputChannels, "c", "InputChannels", u =>
+                {
+                    var qs = Enumerable.Range(0, u).ToArray();
+                    foreach (int i in ps)
+                        w.Line(string.Join(" ", qs.Select(q => $"var a{i}{q} = Load<V>(ref dxp, {Offset.Of("c") + (long)i * pixelStep + VOff(q)});")));
+                    w.Open("for (int f = 0; f < Filters; f++)");
+                    w.Line("ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);");
+                    w.Line(string.Join(" ", qs.Select(q => $"var w{q} = Load<V>(ref kf{VOffArgument(q)});")));
+                    foreach (int i in ps)
+                    {
+                        w.Line($"var g{i} = Broadcast<V>(Unsafe.Add(ref gp, {Offset.Of("f") + (long)i * m.Filters}));");
+                        w.Line(string.Join(" ", qs.Select(q => $"a{i}{q} = Fma(g{i}, w{q}, a{i}{q});")));
+                    }
+                    w.Close();
+                    foreach (int i in ps)
+                        w.Line(string.Join(" ", qs.Select(q => $"Store(a{i}{q}, ref dxp, {Offset.Of("c") + (long)i * pixelStep + VOff(q)});")));
+                }, () =>
+                {
+                    w.Line("ref float kc = ref Unsafe.Add(ref k, c * Filters);");
+                    foreach (int i in ps)
+                        w.Line($"Unsafe.Add(ref dxp, {Offset.Of("c") + (long)i * pixelStep}) += DotFilters<V>(ref {(i == 0 ? "gp" : $"Unsafe.Add(ref gp, {Str((long)i * m.Filters)})")}, ref kc);");
+                });
+                w.Close();
+            }
+            w.Close();
+            w.Close();
+        }
+
+        private static void EmitDotFilters(CodeWriter w, KernelPlan p)
+        {
+            w.Line("/// <summary>sum over f of a[f] * b[f].</summary>");
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+            w.Open($"private static float DotFilters{Generic}(ref float a, ref float b){Constraint}");
+            if (p.Conv.Filters >= 4)
+            {
+                w.Line("int vc = Count<V>(); // floats per vector");
+                w.Line("var sum = Zero<V>();");
+                w.Line("int f = 0;");
+                w.Line("for (; f <= Filters - vc; f += vc)");
+                w.Line("    sum = Fma(Load<V>(ref a, f), Load<V>(ref b, f), sum);");
+                w.Line("float s = Sum(sum);");
+                if (p.Conv.Filters % 16 != 0) w.Line("for (; f < Filters; f++) s += Unsafe.Add(ref a, f) * Unsafe.Add(ref b, f);");
+            }
+            else
+            {
+                w.Line("float s = 0f;");
+                w.Line("for (int f = 0; f < Filters; f++) s += Unsafe.Add(ref a, f) * Unsafe.Add(ref b, f);");
+            }
+            w.Line("return s;");
+            w.Close();
+        }
+
+        private static void EmitTranspose(CodeWriter w)
+        {
+            w.Line("/// <summary>k[kh, kw, c, f] to kt[kh, kw, f, c], so the input gradient can run along c.</summary>");
+            w.Open("private static void TransposeWeights(ReadOnlySpan<float> k, Span<float> kt)");
+            w.Line("for (int tap = 0; tap < KernelHeight * KernelWidth; tap++)");
+            w.Line("for (int c = 0; c < InputChannels; c++)");
+            w.Line("for (int f = 0; f < Filters; f++)");
+            w.Line("    kt[(tap * Filters + f) * InputChannels + c] = k[(tap * InputChannels + c) * Filters + f];");
+            w.Close();
+        }
+
+        /// <summary>
+        /// For every sample and tap (kh, kw), the rectangle [ohStart, ohEnd) x [owStart, owEnd) of output pixels whose tap lands
+        /// inside the input, with xo (the first pixel's tap in the input), go (the first pixel in g), ko (the tap in the weights).
+        /// Samples are outermost, so one sample's data stays in cache while every tap sweeps it.
+        /// </summary>
+        private static void EmitTapRectangles(CodeWriter w, KernelPlan p, string call)
+        {
+            var m = p.Conv;
+            w.Open("for (int n = 0; n < batch; n++)");
+            w.Line("int sample = n * height * width * InputChannels;");
+            w.Line("int outputSample = n * outputHeight * outputWidth * Filters;");
+            w.Open("for (int kh = 0; kh < KernelHeight; kh++)");
+            if (m.Same)
+            {
+                w.Line("// Output rows whose tap row kh lands inside the input.");
+                w.Line("int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;");
+                w.Line("int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;");
+                w.Line("int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);");
+                w.Line("if (ohStart >= ohEnd) continue;");
+            }
+            w.Open("for (int kw = 0; kw < KernelWidth; kw++)");
+            if (m.Same)
+            {
+                w.Line("int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;");
+                w.Line("int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;");
+                w.Line("int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);");
+                w.Line("if (owStart >= owEnd) continue;");
+                w.Line("int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;");
+                w.Line("int go = outputSample + (ohStart * outputWidth + owStart) * Filters;");
+                w.Line("int rows = ohEnd - ohStart, cols = owEnd - owStart;");
+            }
+            else
+            {
+                w.Line("// Valid: every tap of every output pixel is inside the input.");
+                w.Line("int xo = sample + (kh * DilationHeight * width + kw * DilationWidth) * InputChannels;");
+                w.Line("int go = outputSample;");
+                w.Line("int rows = outputHeight, cols = outputWidth;");
+            }
+            w.Line("int ko = (kh * KernelWidth + kw) * InputChannels * Filters;");
+            w.Line(call);
+            w.Close();
+            w.Close();
+            w.Close();
+        }
+
+        // ------------------------------------------------------------------------------------------------
+        // Shared loop shapes.
+        // ------------------------------------------------------------------------------------------------
+
+        private enum TapMode { Interior, Border }
+
+        /// <summary>
+        /// Visits the taps of one pixel's window, giving <paramref name="body"/> the offsets of the tap in the input (relative to the
+        /// window's top-left in the interior, to the sample in the border) and in the weights, always in the order kh, kw (then the
+        /// body's channels). In the interior, a row of taps is unrolled with constant offsets when its body is short (up to 4
+        /// channels, up to 16 taps x channels in a row); the rows, and otherwise every tap, are loops: an unrolled window would
+        /// give the JIT more calls to inline than its budget allows.
+        /// </summary>
+        private static void EmitTaps(CodeWriter w, KernelPlan p, TapMode mode, string rowStep, Action<Offset, Offset> body)
+        {
+            var m = p.Conv;
+            long cf = (long)m.InputChannels * m.Filters;
+            if (mode == TapMode.Interior && UnrollRow(m))
+            {
+                w.Open("for (int kh = 0; kh < KernelHeight; kh++)");
+                w.L($"int xr = kh * {rowStep}, kr = kh * {Str(m.KernelWidth * cf)}; // the row's first tap in the input and the weights");
+                for (int kw = 0; kw < m.KernelWidth; kw++)
+                {
+                    w.L($"// tap (kh, {kw})");
+                    body(Offset.Of("xr") + (long)kw * m.DilationWidth * m.InputChannels, Offset.Of("kr") + kw * cf);
+                }
+                w.Close();
+                return;
+            }
+            if (mode == TapMode.Interior)
+            {
+                w.Line("for (int kh = 0; kh < KernelHeight; kh++)");
+                w.Open("for (int kw = 0; kw < KernelWidth; kw++)");
+                w.L($"int xo = kh * {rowStep} + kw * {Str((long)m.DilationWidth * m.InputChannels)}, ko = (kh * KernelWidth + kw) * {Str(cf)};");
+            }
+            else
+            {
+                w.Open("for (int kh = khLo; kh < khHi; kh++)");
+                w.Line("int row = (ih0 + kh * DilationHeight) * width;");
+                w.Open("for (int kw = kwLo; kw < kwHi; kw++)");
+                w.L($"int xo = (row + iw0 + kw * DilationWidth) * InputChannels, ko = (kh * KernelWidth + kw) * {Str(cf)};");
+            }
+            body(Offset.Of("xo"), Offset.Of("ko"));
+            w.Close();
+            if (mode == TapMode.Border) w.Close();
+        }
+
+        /// <summary>Whether a row of the interior window is unrolled: worth it only while the per-tap body is short (few channels).</summary>
+        internal static bool UnrollRow(ConvSpec m) => m.Unrollable && m.InputChannels <= 4 && m.KernelWidth * m.InputChannels <= 16;
+
+        /// <summary>
+        /// The loop over input channels for one tap, unrolled for up to 4 channels. <paramref name="body"/> gets the channel's offset
+        /// in the input (a constant, or <c>c</c>) and in the weights (<c>c * Filters</c>). With <paramref name="scoped"/>, each unrolled
+        /// channel gets its own block so it can declare locals.
+        /// </summary>
+        private static void EmitChannels(CodeWriter w, ConvSpec m, bool scoped, Action<Offset, Offset> body)
+        {
+            if (m.InputChannels <= 4)
+            {
+                for (int c = 0; c < m.InputChannels; c++)
+                {
+                    if (scoped) w.Open();
+                    body(c, (long)c * m.Filters);
+                    if (scoped) w.Close();
+                }
+                return;
+            }
+            w.Open("for (int c = 0; c < InputChannels; c++)");
+            body(Offset.Of("c"), Offset.Of("c", m.Filters));
+            w.Close();
+        }
+
+        /// <summary>
+        /// Loops over a vectorized dimension of <paramref name="size"/> in blocks of 4 vectors (for a 4-pixel tile only at 16 floats a
+        /// vector: AVX-512 has 32 registers, AVX2 16, too few for 4 x 4 accumulators; at any width with <paramref name="fourAtAnyWidth"/>),
+        /// then 2, then 1, then scalars. Blocks that can never run for this size
+        /// at 4, 8 or 16 floats are left out, and so are widths not in <paramref name="widths"/> (default 4, 2, 1).
+        /// The caller declares <c>vc</c>, the floats per vector.
+        /// </summary>
+        private static void EmitVectorBlocks(CodeWriter w, int size, string counter, string count, Action<int> vectorBody, Action scalarBody, int[]? widths = null, bool fourAtAnyWidth = false)
+        {
+            widths ??= [4, 2, 1];
+            w.L($"int {counter} = 0;");
+            if (size >= (fourAtAnyWidth ? 16 : 64) && widths.Contains(4))
+            {
+                w.Open(fourAtAnyWidth
+                    ? $"for (; {counter} <= {count} - 4 * vc; {counter} += 4 * vc)"
+                    : $"for (; vc >= 16 && {counter} <= {count} - 4 * vc; {counter} += 4 * vc)");
+                vectorBody(4);
+                w.Close();
+            }
+            if (size >= 16 && widths.Contains(2))
+            {
+                w.Open($"for (; {counter} <= {count} - 2 * vc; {counter} += 2 * vc)");
+                vectorBody(2);
+                w.Close();
+            }
+            // After the 2-vector blocks, one vector is left over only when the size is no multiple of 32 (2 x 16 floats).
+            if (size >= 4 && !(size >= 16 && widths.Contains(2) && size % 32 == 0))
+            {
+                w.Open($"for (; {counter} <= {count} - vc; {counter} += vc)");
+                vectorBody(1);
+                w.Close();
+            }
+            if (size % 16 != 0)
+            {
+                w.Open($"for (; {counter} < {count}; {counter}++)");
+                scalarBody();
+                w.Close();
+            }
+        }
+
+        /// <summary>The offset of vector <paramref name="j"/> of a block.</summary>
+        private static Offset VOff(int j) => Offset.Of("vc", j);
+
+        /// <summary>Vector <paramref name="j"/>'s offset as an extra argument of Load/Store (nothing for the first).</summary>
+        private static string VOffArgument(int j) => j == 0 ? "" : $", {VOff(j)}";
+    }
+}

@@ -1,0 +1,130 @@
+using System;
+using ConvGen.Internal;
+using System.Numerics.Tensors;
+
+namespace ConvGen;
+
+/// <summary>
+/// A 2-D convolution layer (Keras' <c>Conv2D</c>) whose arithmetic is the generated <typeparamref name="TKernel"/>'s: every
+/// <c>[Conv2D]</c> class derives from it, and so does each convolution of a compiled network. This class arranges the kernels:
+/// parameters (an HWIO kernel with Glorot-uniform initialization, a zero bias), the batch split over the threads, the ReLU,
+/// and the per-thread weight gradients, summed in thread order.
+/// </summary>
+/// <typeparam name="TKernel">The generated kernels.</typeparam>
+public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
+{
+    private static readonly Conv2DSpec s_spec = TKernel.Spec;
+    private int _height, _width;
+
+    /// <inheritdoc/>
+    protected override string BaseName => "conv2d";
+
+    /// <inheritdoc/>
+    public override string TypeName => "Conv2D";
+
+    /// <summary>The configuration the kernels were generated for.</summary>
+    public Conv2DSpec Configuration => s_spec;
+
+    /// <summary>The HWIO kernel <c>[KernelHeight, KernelWidth, InputChannels, Filters]</c> and its gradient.</summary>
+    /// <exception cref="InvalidOperationException">No model has been built with this layer.</exception>
+    public Parameter Kernel => Parameters.Count > 0 ? Parameters[0] : throw NotBuilt();
+
+    /// <summary>The bias <c>[Filters]</c> and its gradient, or null without bias.</summary>
+    /// <exception cref="InvalidOperationException">No model has been built with this layer.</exception>
+    public Parameter? Bias => !s_spec.UseBias ? null : Parameters.Count > 1 ? Parameters[1] : throw NotBuilt();
+
+    /// <inheritdoc/>
+    protected internal override Activation OutputActivation => s_spec.Activation;
+
+    /// <inheritdoc/>
+    protected internal override int BackwardPhases => 2;
+
+    /// <inheritdoc/>
+    protected internal override Shape Build(LayerBuild build)
+    {
+        var s = s_spec;
+        var input = build.InputShape;
+        if (input.Rank != 3 || input[2] != s.InputChannels)
+            throw build.Mismatch(0, $"(height, width, {s.InputChannels})", $"{build.LayerName} takes one NHWC sample with {s.InputChannels} channels");
+        if (TKernel.FixedHeight > 0 && (input[0] != TKernel.FixedHeight || input[1] != TKernel.FixedWidth))
+            throw build.Mismatch(0, $"({TKernel.FixedHeight}, {TKernel.FixedWidth}, {s.InputChannels})", $"{build.LayerName}'s kernels were generated for that input size");
+        int outputHeight, outputWidth;
+        try
+        {
+            outputHeight = TKernel.OutputHeight(input[0]);
+            outputWidth = TKernel.OutputWidth(input[1]);
+        }
+        catch (ArgumentException e)
+        {
+            long minH = Geometry.Extent(s.KernelHeight, s.DilationHeight), minW = Geometry.Extent(s.KernelWidth, s.DilationWidth);
+            throw build.Mismatch(0, $"at least ({minH}, {minW}, {s.InputChannels}) for a Valid {s.KernelHeight}x{s.KernelWidth} kernel", $"{build.LayerName}: {e.Message}");
+        }
+        int receptive = s.KernelHeight * s.KernelWidth;
+        build.AddParameter("kernel", new Shape(s.KernelHeight, s.KernelWidth, s.InputChannels, s.Filters), new GlorotUniform(),
+            receptive * s.InputChannels, receptive * s.Filters);
+        if (s.UseBias) build.AddParameter("bias", new Shape(s.Filters), new Zeros());
+        build.ScratchPerThread = s.WeightCount + (s.UseBias ? s.Filters : 0);
+        (_height, _width) = (input[0], input[1]);
+        return new Shape(outputHeight, outputWidth, s.Filters);
+    }
+
+    /// <inheritdoc/>
+    protected internal override bool CanFuseForward(Layer next, Shape outputShape)
+        => TKernel.HasPooledForward && next is MaxPool2D { PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 }
+           && outputShape[0] % 2 == 0 && outputShape[1] % 2 == 0;
+
+    /// <summary>The forward kernel over this part's samples; with the next layer's max pool when fused; then the ReLU.</summary>
+    protected internal override void RunForward(in NodeContext c)
+    {
+        var (s, e) = c.Rows;
+        if (e <= s) return;
+        int inRow = _height * _width * s_spec.InputChannels, outRow = c.OutputShape.Size;
+        var x = c.Input().Slice(s * inRow, (e - s) * inRow);
+        var weights = c.Parameter(0);
+        var bias = s_spec.UseBias ? c.Parameter(1) : default;
+        var pooled = c.FusedOutput;
+        if (!pooled.IsEmpty)
+        {
+            int pooledRow = pooled.Length / c.Batch;
+            TKernel.ForwardPooled(x, e - s, weights, bias, c.KeepActivations ? c.Output.Slice(s * outRow, (e - s) * outRow) : default,
+                pooled.Slice(s * pooledRow, (e - s) * pooledRow));
+            return;
+        }
+        var y = c.Output.Slice(s * outRow, (e - s) * outRow);
+        TKernel.Forward(x, e - s, _height, _width, weights, bias, y);
+        if (s_spec.Activation == Activation.ReLU && !TKernel.AppliesActivation) Activations.ReluInPlace(y);
+    }
+
+    /// <summary>
+    /// Phase 0: this part's samples (after the ReLU's mask): the weight and bias gradients (part 0 into the gradients, the others
+    /// into their scratch) and the input gradient. Phase 1: the other parts' gradients added, in part order, each part a slice.
+    /// </summary>
+    protected internal override void RunBackward(in NodeContext c)
+    {
+        int weights = s_spec.WeightCount, count = weights + (s_spec.UseBias ? s_spec.Filters : 0);
+        if (c.Phase == 1)
+        {
+            if (c.Parts == 1) return;
+            var (from, to) = Parallelism.Split(count, c.Parts, c.Part, grain: 16);
+            var total = c.Gradients.Slice(from, to - from);
+            for (int q = 1; q < c.Parts; q++) TensorPrimitives.Add(total, c.ScratchOf(q).Slice(from, to - from), total);
+            return;
+        }
+        var (s, e) = c.Rows;
+        if (e <= s) return;
+        int inRow = _height * _width * s_spec.InputChannels, outRow = c.OutputShape.Size;
+        var dy = c.OutputGradient.Slice(s * outRow, (e - s) * outRow);
+        if (s_spec.Activation == Activation.ReLU && !c.OutputGradientMasked)
+            Activations.ReluMask(c.Output.Slice(s * outRow, (e - s) * outRow), dy);
+        Span<float> gradients = c.Part == 0 ? c.Gradients : c.Scratch;
+        if (c.Part != 0) gradients.Clear();
+        TKernel.BackwardWeights(c.Input().Slice(s * inRow, (e - s) * inRow), e - s, _height, _width, dy,
+            gradients.Slice(0, weights), gradients.Slice(weights, count - weights));
+        if (!c.ComputesInputGradient()) return;
+        var dx = c.InputGradient().Slice(s * inRow, (e - s) * inRow);
+        if (!c.AccumulatesInputGradient()) dx.Clear();
+        TKernel.BackwardInput(e - s, _height, _width, c.Parameter(0), dy, dx);
+    }
+
+    private InvalidOperationException NotBuilt() => new($"{Name} has no weights yet: build a model with it first (new Sequential(layer).Build(inputShape)).");
+}

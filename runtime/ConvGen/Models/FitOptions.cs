@@ -1,0 +1,37 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+
+namespace ConvGen;
+
+/// <summary>One epoch's figures, as <see cref="Model.Fit"/> reports them.</summary>
+/// <param name="Epoch">1-based epoch number.</param>
+/// <param name="Loss">Mean training loss over the epoch's batches.</param>
+/// <param name="Accuracy">Training accuracy over the epoch (argmax of the output equals the label).</param>
+/// <param name="ValidationLoss">Loss on the validation data, or NaN without validation data.</param>
+/// <param name="ValidationAccuracy">Accuracy on the validation data, or NaN without validation data.</param>
+/// <param name="ImagesPerSecond">Training throughput of the epoch.</param>
+/// <param name="Seconds">Wall-clock time of the epoch's training.</param>
+public sealed record EpochResult(int Epoch, float Loss, float Accuracy, float ValidationLoss, float ValidationAccuracy, double ImagesPerSecond, double Seconds);
+
+/// <summary>Options of <see cref="Model.Fit"/> beyond the data, epochs and batch size.</summary>
+public sealed class FitOptions
+{
+    /// <summary>Validation samples and labels, evaluated after every epoch. Takes precedence over <see cref="ValidationSplit"/>.</summary>
+    public (Tensor Images, int[] Labels)? ValidationData { get; init; }
+
+    /// <summary>Fraction of the training data, taken from its end before shuffling (as Keras does), held out for validation.</summary>
+    public float ValidationSplit { get; init; }
+
+    /// <summary>Shuffle the training samples every epoch (default true).</summary>
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary>Seed of the shuffling.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Called after every epoch.</summary>
+    public Action<EpochResult>? OnEpochEnd { get; init; }
+
+    /// <summary>Where progress goes (default <see cref="Console.Out"/>; null for silence).</summary>
+    public TextWriter? Output { get; init; } = Console.Out;
+}

@@ -1,0 +1,200 @@
+using System;
+using System.Collections.Generic;
+using System.Numerics.Tensors;
+
+namespace ConvGen;
+
+public abstract partial class Model
+{
+    private IOptimizer? _optimizer;
+    private ILoss? _loss;
+
+    /// <summary>The optimizer set by <see cref="Compile"/>.</summary>
+    public IOptimizer? Optimizer => _optimizer;
+
+    /// <summary>The loss set by <see cref="Compile"/>.</summary>
+    public ILoss? Loss => _loss;
+
+    /// <summary>Sets the optimizer and loss that <c>TrainStep</c>, <see cref="Fit"/> and <see cref="Evaluate"/> use.</summary>
+    /// <exception cref="InvalidOperationException">Another thread is using the model.</exception>
+    public virtual Model Compile(IOptimizer optimizer, ILoss loss)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(loss);
+        using var scope = _gate.EnterExclusive(nameof(Compile));
+        (_optimizer, _loss) = (optimizer, loss);
+        return this;
+    }
+
+    /// <summary>
+    /// One training step on a batch with the compiled optimizer and loss: forward (training mode), loss, backward, one optimizer
+    /// loop over all parameters. Returns the batch loss and writes the number of correct predictions into
+    /// <paramref name="correct"/>. After the first step (for a batch size) it allocates nothing on the managed heap.
+    /// </summary>
+    /// <remarks>
+    /// Before the optimizer touches the weights, the step checks that the loss and every gradient are finite (one vectorized pass
+    /// over the gradient buffer). If not, it throws <see cref="NonFiniteLossException"/> naming the step and the first layer
+    /// whose weights, output or gradient went non-finite, and the weights and optimizer state stay those of the last good step.
+    /// </remarks>
+    /// <exception cref="NonFiniteLossException">The loss or a gradient is NaN or infinite; the weights are left as they were before the step.</exception>
+    /// <exception cref="ShapeMismatchException"><paramref name="images"/> is not a batch of the input shape, or the label count differs from the output rows.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label is outside <c>[0, classes)</c>.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built or compiled, or another thread is using it.</exception>
+    public float TrainStep(Tensor images, ReadOnlySpan<int> labels, out int correct)
+    {
+        using var scope = _gate.EnterExclusive(nameof(TrainStep));
+        var (optimizer, loss) = Compiled();
+        CheckBatch(images, labels, nameof(images), nameof(labels));
+        var output = ForwardCore(images, nameof(images), training: true, keep: true);
+        float value = loss.Compute(output, labels, LossGradientView());
+        correct = Metrics.CountCorrect(output, labels);
+        if (!float.IsFinite(value)) throw NonFinite(value, optimizer.Iterations + 1, afterBackward: false);
+        _gradients.AsSpan().Clear();
+        BackwardCore(inputGradient: false);
+        // One pass over all gradients (MaxMagnitude is NaN if any is NaN): a bad step never reaches the weights.
+        if (_gradients.Length > 0 && !float.IsFinite(TensorPrimitives.MaxMagnitude(_gradients)))
+            throw NonFinite(value, optimizer.Iterations + 1, afterBackward: true);
+        optimizer.Step(_whole);
+        return value;
+    }
+
+    /// <summary>One training step on a batch; see <see cref="TrainStep(Tensor, ReadOnlySpan{int}, out int)"/>.</summary>
+    public float TrainStep(Tensor images, ReadOnlySpan<int> labels) => TrainStep(images, labels, out _);
+
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> passes over the data in batches of <paramref name="batchSize"/>, shuffled with a
+    /// seed, showing progress (a live bar on a terminal, plain lines when output is redirected). Every argument, the validation
+    /// data included, is checked before the first step.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> is negative, <paramref name="batchSize"/> is less than 1 (or, for a compiled network, above <see cref="MaxBatchSize"/>), <see cref="FitOptions.ValidationSplit"/> is outside <c>[0, 1)</c>, or a label is outside <c>[0, classes)</c>.</exception>
+    /// <exception cref="ShapeMismatchException">The images (or validation images) are not of the input shape, or their count differs from the labels'.</exception>
+    /// <exception cref="NonFiniteLossException">A step's loss or gradient became NaN or infinite; training stops with the weights of the last good step.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built or compiled, or another thread is using it.</exception>
+    public IReadOnlyList<EpochResult> Fit(Tensor images, int[] labels, int epochs, int batchSize, FitOptions? options = null)
+    {
+        using var scope = _gate.EnterExclusive(nameof(Fit));
+        Compiled();
+        if (_fixedCapacity && batchSize > _capacity)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"batchSize is {batchSize}, but the network's buffers were planned for at most {_capacity} (its maxBatchSize).");
+        return TrainingLoop.Fit(this, images, labels, epochs, batchSize, options);
+    }
+
+    /// <summary>Mean loss and accuracy over every sample, in batches of <paramref name="batchSize"/> (inference mode, no dropout).</summary>
+    /// <remarks>Safe to call from several threads at once, and while <see cref="Predict"/> runs: the calls take turns.</remarks>
+    /// <exception cref="ShapeMismatchException">The images are not of the input shape, or their count differs from the labels'.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is less than 1, or a label is outside <c>[0, classes)</c>.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built or compiled, or another thread is training it.</exception>
+    public (float Loss, float Accuracy) Evaluate(Tensor images, int[] labels, int batchSize = 500)
+    {
+        using var scope = _gate.EnterShared(nameof(Evaluate));
+        var (_, loss) = Compiled();
+        CheckData(images, labels, nameof(images), nameof(labels));
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int count = images.Shape[0], step = ChunkSize(batchSize, count), rows = LabelsPerSample;
+        double lossSum = 0;
+        long correct = 0;
+        for (int start = 0; start < count; start += step)
+        {
+            int n = Math.Min(step, count - start);
+            var output = ForwardCore(images.SliceBatch(start, n), nameof(images), training: false, keep: false);
+            var batchLabels = labels.AsSpan(start * rows, n * rows);
+            lossSum += loss.Compute(output, batchLabels) * (double)n;
+            correct += Metrics.CountCorrect(output, batchLabels);
+        }
+        return ((float)(lossSum / count), (float)correct / ((long)count * rows));
+    }
+
+    /// <summary>The outputs for every sample, computed in batches of <paramref name="batchSize"/> (inference mode); a new tensor.</summary>
+    /// <remarks>
+    /// Safe to call from several threads at once: the calls take turns on the model's lock, and each gets exactly the answer a
+    /// serial call would. A call made while another thread trains the model throws.
+    /// </remarks>
+    /// <exception cref="ShapeMismatchException"><paramref name="images"/> is not a batch of the input shape.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is less than 1.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, or another thread is training it.</exception>
+    public Tensor Predict(Tensor images, int batchSize = 500)
+    {
+        using var scope = _gate.EnterShared(nameof(Predict));
+        if (!IsBuilt) throw NotBuilt();
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int count = CheckSamples(images, nameof(images)), row = OutputShape.Size, step = ChunkSize(batchSize, count);
+        var result = new Tensor(OutputShape.WithBatch(count));
+        for (int start = 0; start < count; start += step)
+        {
+            int n = Math.Min(step, count - start);
+            ForwardCore(images.SliceBatch(start, n), nameof(images), training: false, keep: false).Span.CopyTo(result.Span.Slice(start * row, n * row));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Writes every parameter and state tensor (<see cref="NamedWeights"/>) to <paramref name="path"/> in the ConvGen weights
+    /// format, atomically (see docs/weights-format.md): if the save fails, any previous file at <paramref name="path"/> is left as it was.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model is not built, or another thread is training it.</exception>
+    /// <exception cref="System.IO.IOException">Writing failed; the previous file, if any, is unchanged.</exception>
+    public void SaveWeights(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var scope = _gate.EnterShared(nameof(SaveWeights));
+        if (!IsBuilt) throw NotBuilt();
+        Serialization.WeightsFile.Save(path, _namedWeights);
+    }
+
+    /// <summary>
+    /// Loads weights saved by <see cref="SaveWeights"/> from a model of the same layers (a Sequential or a compiled network). The
+    /// file must hold the same tensors, names and shapes in the same order; otherwise nothing changes and the exception names the
+    /// first tensor that differs and both shapes.
+    /// </summary>
+    /// <exception cref="System.IO.InvalidDataException">The file is not a valid weights file (corrupt, truncated, wrong checksum).</exception>
+    /// <exception cref="Serialization.WeightsMismatchException">The file is for a different architecture.</exception>
+    /// <exception cref="InvalidOperationException">The model is not built, or another thread is using it.</exception>
+    public void LoadWeights(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var scope = _gate.EnterExclusive(nameof(LoadWeights));
+        if (!IsBuilt) throw NotBuilt();
+        Serialization.WeightsFile.LoadInto(path, _namedWeights);
+    }
+
+    /// <summary>The batch Predict and Evaluate run: the one asked for, within a compiled network's fixed capacity.</summary>
+    private int ChunkSize(int batchSize, int count) => Math.Max(1, _fixedCapacity ? Math.Min(batchSize, _capacity) : Math.Min(batchSize, count));
+
+    private (IOptimizer, ILoss) Compiled()
+    {
+        if (!IsBuilt) throw NotBuilt();
+        if (_optimizer is null || _loss is null) throw new InvalidOperationException("The model has no optimizer or loss; call Compile(optimizer, loss) first.");
+        return (_optimizer, _loss);
+    }
+
+    /// <summary>Labels per sample: one per row of the output's last axis (one for a vector output).</summary>
+    internal int LabelsPerSample => OutputShape.Size / OutputShape[OutputShape.Rank - 1];
+
+    /// <summary>Fails unless <paramref name="labels"/> is given and fits <paramref name="images"/> (see <see cref="CheckBatch"/>).</summary>
+    internal void CheckData(Tensor images, int[] labels, string imagesName, string labelsName)
+    {
+        ArgumentNullException.ThrowIfNull(labels, labelsName);
+        CheckBatch(images, labels, imagesName, labelsName);
+    }
+
+    /// <summary>
+    /// Fails unless <paramref name="images"/> is a batch of the input shape with one label per output row (per sample for
+    /// vector outputs), each a class index in <c>[0, classes)</c> of the output's last axis, as <see cref="ILoss"/> requires.
+    /// Checked before the layers run, so a bad batch changes nothing (not even a dropout layer's mask sequence).
+    /// </summary>
+    private void CheckBatch(Tensor images, ReadOnlySpan<int> labels, string imagesName, string labelsName)
+    {
+        int batch = CheckSamples(images, imagesName);
+        var output = OutputShape;
+        int classes = output[output.Rank - 1];
+        long rows = (long)batch * (output.Size / classes);
+        if (labels.Length != rows)
+            throw new ShapeMismatchException(labelsName, $"{rows} labels (one per output row: {batch} samples of output {output})",
+                $"{labels.Length} labels", $"{GetType().Name}: {imagesName} and {labelsName} must match");
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if ((uint)labels[i] >= (uint)classes)
+                throw new ArgumentOutOfRangeException(labelsName, labels[i], $"Label {i} is {labels[i]}; expected a class index in [0, {classes - 1}] for the model's output {output}.");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using System;
+
+namespace ConvGen;
+
+/// <summary>
+/// What a layer's kernel works on in one call: the current batch's inputs, output and gradients in the model's planned
+/// buffers, the layer's parameters, and which part of the work this thread does. Built by the model for every call; it
+/// allocates nothing.
+/// </summary>
+/// <remarks>
+/// Every span covers the whole batch (<see cref="Batch"/> samples); a part takes its share, usually the samples in
+/// <see cref="Rows"/>. Parts of one phase run at the same time, so each writes only what it owns.
+/// </remarks>
+public readonly struct NodeContext
+{
+    private readonly Model _model;
+    private readonly Model.Node _node;
+
+    internal NodeContext(Model model, Model.Node node, int phase, int part, int parts)
+    {
+        _model = model;
+        _node = node;
+        Phase = phase;
+        Part = part;
+        Parts = parts;
+    }
+
+    /// <summary>The phase of the layer's pass being run (0 unless the layer has several).</summary>
+    public int Phase { get; }
+
+    /// <summary>Which part of the phase this call does, in <c>[0, Parts)</c>; part 0 runs on the calling thread.</summary>
+    public int Part { get; }
+
+    /// <summary>How many parts the phase is split into (the thread count, at most the batch).</summary>
+    public int Parts { get; }
+
+    /// <summary>Samples in the current batch.</summary>
+    public int Batch => _model.CurrentBatch;
+
+    /// <summary>The samples <c>[Start, End)</c> this part owns: the batch split into <see cref="Parts"/> nearly equal chunks.</summary>
+    public (int Start, int End) Rows => Parallelism.ChunkRange(_model.CurrentBatch, Parts, Part);
+
+    /// <summary>Whether the model runs for training (dropout active, batch statistics) rather than inference.</summary>
+    public bool Training => _model.CurrentTraining;
+
+    /// <summary>
+    /// Whether a backward pass may follow, so every output must be stored; false in <c>Predict</c> and <c>Evaluate</c>, where a
+    /// layer that fuses the next layer's forward may skip storing its own output.
+    /// </summary>
+    public bool KeepActivations => _model.CurrentKeep;
+
+    /// <summary>How many training forward passes the model has run since it was initialized, this one included.</summary>
+    public long TrainingPass => _model.TrainingPasses;
+
+    /// <summary>This layer's seed, derived from the model's: <c>seed * 1_000_003 + layer index</c>.</summary>
+    public int Seed => _node.Seed;
+
+    /// <summary>One sample of input <paramref name="index"/>.</summary>
+    public Shape InputShape(int index = 0) => _node.InputShapes[index];
+
+    /// <summary>One sample of the output.</summary>
+    public Shape OutputShape => _node.OutputShape;
+
+    /// <summary>Input <paramref name="index"/> for the whole batch.</summary>
+    public ReadOnlySpan<float> Input(int index = 0) => _model.SlotActivations(_node.InputSlots[index]);
+
+    /// <summary>The output for the whole batch.</summary>
+    public Span<float> Output => _model.SlotActivations(_node.OutputSlot);
+
+    /// <summary>
+    /// The output of the next layer, whose forward this layer computes (see <see cref="Layer.CanFuseForward"/>); empty when it
+    /// fuses nothing.
+    /// </summary>
+    public Span<float> FusedOutput => _node.FusedNext is { } next ? _model.SlotActivations(next.OutputSlot) : default;
+
+    /// <summary>The gradient of the loss with respect to the output, for the whole batch. A layer may change it in place (its activation's backward).</summary>
+    public Span<float> OutputGradient => _model.SlotGradients(_node.OutputSlot);
+
+    /// <summary>Whether the consumer of this layer's output already applied this layer's <see cref="Layer.OutputActivation"/> to <see cref="OutputGradient"/>.</summary>
+    public bool OutputGradientMasked => _node.MaskedByConsumer;
+
+    /// <summary>Whether the model needs the gradient of input <paramref name="index"/> (not for the model's input, unless asked for).</summary>
+    public bool ComputesInputGradient(int index = 0) => _node.InputSlots[index] != 0 || _model.InputGradientRequested;
+
+    /// <summary>Whether input <paramref name="index"/>'s gradient must be added to what another consumer of that input already wrote, rather than written.</summary>
+    public bool AccumulatesInputGradient(int index = 0) => _node.AccumulateInput[index];
+
+    /// <summary>
+    /// Whether to apply input <paramref name="index"/>'s ReLU while writing its gradient (zero where that input is not positive),
+    /// for a layer that <see cref="Layer.FoldsInputRelu"/>.
+    /// </summary>
+    public bool FoldsInputRelu(int index = 0) => _node.FoldRelu[index];
+
+    /// <summary>The gradient of input <paramref name="index"/> for the whole batch.</summary>
+    public Span<float> InputGradient(int index = 0) => _model.SlotGradients(_node.InputSlots[index]);
+
+    /// <summary>All of the layer's parameters, in declaration order, one after another.</summary>
+    public ReadOnlySpan<float> Weights => _model.ParameterSpan(_node.ParameterOffset, _node.ParameterCount);
+
+    /// <summary>Parameter <paramref name="index"/> in declaration order.</summary>
+    public ReadOnlySpan<float> Parameter(int index) => _model.ParameterSpan(_node.ParameterOffsets[index], _node.ParameterDeclarations[index].Shape.Size);
+
+    /// <summary>The gradients of all the layer's parameters, laid out like <see cref="Weights"/>.</summary>
+    public Span<float> Gradients => _model.GradientSpan(_node.ParameterOffset, _node.ParameterCount);
+
+    /// <summary>The gradient of parameter <paramref name="index"/>.</summary>
+    public Span<float> Gradient(int index) => _model.GradientSpan(_node.ParameterOffsets[index], _node.ParameterDeclarations[index].Shape.Size);
+
+    /// <summary>State tensor <paramref name="index"/> in declaration order.</summary>
+    public Span<float> State(int index) => _model.StateSpan(_node.StateOffsets[index], _node.StateDeclarations[index].Shape.Size);
+
+    /// <summary>This part's scratch: <see cref="LayerBuild.ScratchPerThread"/> floats, kept between this layer's phases.</summary>
+    public Span<float> Scratch => _model.Scratch(Part, _node.ScratchSize);
+
+    /// <summary>Part <paramref name="part"/>'s scratch, e.g. to sum the parts' gradients in a later phase.</summary>
+    public Span<float> ScratchOf(int part) => _model.Scratch(part, _node.ScratchSize);
+}

@@ -1,0 +1,63 @@
+// This file is compiled into both the runtime (ConvGen), where it is public, and the generator (ConvGen.Generator,
+// netstandard2.0), where it is internal: every output size and every TF 'same' padding in ConvGen, at build time and at run
+// time, comes from here.
+using System.ComponentModel;
+
+namespace ConvGen.Internal;
+
+/// <summary>
+/// The sizes of a sliding window (a convolution's kernel or a pooling window) along one axis, as Keras/TensorFlow define them.
+/// The window spans <c>(kernel - 1) * dilation + 1</c> input positions and moves by <c>stride</c>.
+/// Generated kernels call it for sizes known only at run time.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+#if CONVGEN_GENERATOR
+internal
+#else
+public
+#endif
+static class Geometry
+{
+    /// <summary>Input positions one window covers: <c>(kernel - 1) * dilation + 1</c>.</summary>
+    public static long Extent(int kernel, int dilation) => (long)(kernel - 1) * dilation + 1;
+
+    /// <summary>
+    /// Output positions along an axis of <paramref name="input"/> positions: <c>ceil(input / stride)</c> for Same,
+    /// <c>(input - extent) / stride + 1</c> for Valid, or 0 when a Valid window does not fit (or <paramref name="input"/> is not positive).
+    /// </summary>
+    public static int OutputSize(int input, int kernel, int stride, int dilation, bool same)
+    {
+        if (input < 1) return 0;
+        if (same) return (input - 1) / stride + 1;
+        long extent = Extent(kernel, dilation);
+        return input < extent ? 0 : (int)((input - extent) / stride + 1);
+    }
+
+    /// <summary>
+    /// TF 'same' padding along an axis: the total <c>max((output - 1) * stride + extent - input, 0)</c>, with the smaller half
+    /// before (top/left) and the extra position, when the total is odd, after (bottom/right). Valid pads nothing.
+    /// </summary>
+    public static (int Before, int After) Padding(int input, int kernel, int stride, int dilation, bool same)
+    {
+        if (!same) return (0, 0);
+        int output = OutputSize(input, kernel, stride, dilation, same: true);
+        long total = (long)(output - 1) * stride + Extent(kernel, dilation) - input;
+        if (total <= 0) return (0, 0);
+        return ((int)(total / 2), (int)(total - total / 2));
+    }
+
+    /// <summary>
+    /// The output positions <c>[Start, End)</c> whose whole window lies inside the input (the interior, where no tap needs a
+    /// check); empty (<c>Start == End</c>) when there are none.
+    /// </summary>
+    public static (int Start, int End) Interior(int input, int kernel, int stride, int dilation, bool same)
+    {
+        int output = OutputSize(input, kernel, stride, dilation, same);
+        int before = Padding(input, kernel, stride, dilation, same).Before;
+        long extent = Extent(kernel, dilation);
+        int start = System.Math.Min(output, (before + stride - 1) / stride);
+        long last = input - extent + before; // the largest window start (in padded coordinates) that still fits
+        int end = last < 0 ? 0 : (int)System.Math.Min(output, last / stride + 1);
+        return (start, System.Math.Max(start, end));
+    }
+}
