@@ -36,6 +36,18 @@ public sealed partial class ConvGenerator
         internal static string Str(long v) => v.ToString(CultureInfo.InvariantCulture);
 
         /// <summary>
+        /// Whether neighbouring output pixels are close enough in the input for a tile of <paramref name="pixels"/> of them to have int
+        /// offsets. When they are not (a stride near int.MaxValue), no input is wide enough for the tile ever to run, so it is not emitted.
+        /// </summary>
+        private static bool TileFits(ConvSpec m, int pixels) => (long)(pixels - 1) * m.StrideWidth * m.InputChannels <= int.MaxValue - m.InputChannels;
+
+        /// <summary>
+        /// The step from one output pixel to the next in the input. Beyond int (a stride near int.MaxValue) no input row holds two
+        /// output pixels, so the step only ever moves past the last pixel, to nothing that is read: it is written as 0.
+        /// </summary>
+        private static string Step(long pixelStep) => pixelStep <= int.MaxValue ? Str(pixelStep) : "0 /* no row holds two output pixels */";
+
+        /// <summary>
         /// A call of a generic kernel at the width <c>Simd.Lanes</c> picks: 16 floats where AVX-512 is accelerated, else 8, else 4.
         /// <paramref name="call"/> is the call with <c>{V}</c> where the vector type goes.
         /// </summary>
@@ -80,8 +92,11 @@ public sealed partial class ConvGenerator
             {
                 EmitForward(w, p);
                 w.Line();
-                EmitForwardTile(w, p);
-                w.Line();
+                if (TileFits(p.Conv, TilePixels))
+                {
+                    EmitForwardTile(w, p);
+                    w.Line();
+                }
                 EmitForwardPixel(w, p, TapMode.Interior);
                 if (m.Same)
                 {
@@ -168,7 +183,7 @@ public sealed partial class ConvGenerator
             w.Line("ref float b = ref MemoryMarshal.GetReference(bias);");
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
             string rowStep = p.Fixed ? "" : "rowStep, ";
-            string tile = $"ForwardTile<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+            string? tile = TileFits(m, TilePixels) ? $"ForwardTile<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));" : null;
             string interior = $"ForwardInterior<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
             string border = "ForwardBorder<V>(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));";
 
@@ -207,10 +222,11 @@ public sealed partial class ConvGenerator
         }
 
         /// <summary>Interior output pixels up to <paramref name="end"/>: tiles of <see cref="TilePixels"/>, then single pixels.</summary>
-        private static void EmitInteriorRun(CodeWriter w, string end, string padLeft, string tileCall, string interiorCall)
+        private static void EmitInteriorRun(CodeWriter w, string end, string padLeft, string? tileCall, string interiorCall)
         {
             foreach (var (step, call) in new[] { (TilePixels, tileCall), (1, interiorCall) })
             {
+                if (call is null) continue;
                 w.Open(step == 1 ? $"for (; ow < {end}; ow++)" : $"for (; ow + {step} <= {end}; ow += {step})");
                 w.Line($"int window = sample + (ih0 * width + ow * StrideWidth{padLeft}) * InputChannels;");
                 w.Line("int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;");
@@ -231,8 +247,8 @@ public sealed partial class ConvGenerator
         private static void EmitForwardTile(CodeWriter w, KernelPlan p)
         {
             var m = p.Conv;
-            int pixelStep = m.StrideWidth * m.InputChannels;
-            var xs = Enumerable.Range(0, TilePixels).Select(i => (long)i * pixelStep).ToArray();
+            long pixelStep = (long)m.StrideWidth * m.InputChannels;
+            var xs = Enumerable.Range(0, TilePixels).Select(i => i * pixelStep).ToArray();
             w.L($"/// <summary>{TilePixels} neighbouring interior output pixels: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds {TilePixels} FMAs.</summary>");
             w.Line(Optimized);
             w.Open($"private static void ForwardTile{Generic}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}ref float k, ref float b, ref float y){Constraint}");
@@ -497,7 +513,7 @@ public sealed partial class ConvGenerator
 
         private static void EmitWeightGradientChannels(CodeWriter w, ConvSpec m, int r)
         {
-            int pixelStep = m.StrideWidth * m.InputChannels;
+            long pixelStep = (long)m.StrideWidth * m.InputChannels;
             var rs = Enumerable.Range(0, r).ToArray();
             Offset Dk(int q) => Offset.Of("c", m.Filters) + (long)q * m.Filters + Offset.Of("f");
             void PixelLoops(Action body)
@@ -507,7 +523,7 @@ public sealed partial class ConvGenerator
                 w.Line("ref float gp = ref Unsafe.Add(ref g, i * gRow + f);");
                 w.Open("for (int j = 0; j < cols; j++)");
                 body();
-                w.L($"xp = ref Unsafe.Add(ref xp, {pixelStep});");
+                w.L($"xp = ref Unsafe.Add(ref xp, {Step(pixelStep)});");
                 w.Line("gp = ref Unsafe.Add(ref gp, Filters);");
                 w.Close();
                 w.Close();
@@ -517,7 +533,7 @@ public sealed partial class ConvGenerator
                 var js = Enumerable.Range(0, u).ToArray();
                 foreach (int q in rs)
                     w.Line(string.Join(" ", js.Select(j => $"var a{q}{j} = Load<V>(ref dk, {Dk(q) + VOff(j)});")));
-                if (r > 1)
+                if (r > 1 || !TileFits(m, 4))
                 {
                     PixelLoops(() =>
                     {
@@ -542,7 +558,7 @@ public sealed partial class ConvGenerator
                     string[] sets = ["a0", "s1", "s2", "s3"];
                     for (int p = 0; p < 4; p++)
                     {
-                        w.Line($"var x{p} = Broadcast<V>(Unsafe.Add(ref xp, {Str((long)p * pixelStep)}));");
+                        w.Line($"var x{p} = Broadcast<V>(Unsafe.Add(ref xp, {Str(p * pixelStep)}));");
                         w.Line(string.Join(" ", js.Select(j => $"{sets[p]}{j} = Fma(x{p}, Load<V>(ref gp, {Offset.Zero + (long)p * m.Filters + VOff(j)}), {sets[p]}{j});")));
                     }
                     w.L($"xp = ref Unsafe.Add(ref xp, {Str(4L * pixelStep)});");
@@ -551,7 +567,7 @@ public sealed partial class ConvGenerator
                     w.Open("for (; j < cols; j++)");
                     w.Line("var x0 = Broadcast<V>(xp);");
                     w.Line(string.Join(" ", js.Select(j => $"a0{j} = Fma(x0, Load<V>(ref gp{VOffArgument(j)}), a0{j});")));
-                    w.L($"xp = ref Unsafe.Add(ref xp, {pixelStep});");
+                    w.L($"xp = ref Unsafe.Add(ref xp, {Step(pixelStep)});");
                     w.Line("gp = ref Unsafe.Add(ref gp, Filters);");
                     w.Close();
                     w.Close();
@@ -670,7 +686,7 @@ public sealed partial class ConvGenerator
         private static void EmitInputGradientTap(CodeWriter w, KernelPlan p)
         {
             var m = p.Conv;
-            int pixelStep = m.StrideWidth * m.InputChannels;
+            long pixelStep = (long)m.StrideWidth * m.InputChannels;
             w.Line("/// <summary>");
             w.Line("/// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the");
             w.L($"/// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold {TilePixels} pixels x up to 4 channel vectors.");
@@ -684,9 +700,10 @@ public sealed partial class ConvGenerator
             w.Line("int j = 0;");
             foreach (int pixels in new[] { TilePixels, 1 })
             {
+                if (!TileFits(m, pixels)) continue;
                 w.Open(pixels == 1 ? "for (; j < cols; j++)" : $"for (; j <= cols - {pixels}; j += {pixels})");
                 var ps = Enumerable.Range(0, pixels).ToArray();
-                w.L($"ref float dxp = ref Unsafe.Add(ref dxr, j * {pixelStep});");
+                w.L($"ref float dxp = ref Unsafe.Add(ref dxr, j * {Step(pixelStep)});");
                 w.Line("ref float gp = ref Unsafe.Add(ref gr, j * Filters);");
                 EmitVectorBlocks(w, m.InputChannels, "c", "InputChannels", u =>
                 {

@@ -250,6 +250,7 @@ public sealed partial class ConvGenerator
             {
                 w.Line();
                 w.Line("/// <summary>y[n, oh, ow, c] = max of x over the window of (oh, ow), for samples [n0, n1); vectorized over channels.</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
                 w.Open("private static void Forward<V>(ReadOnlySpan<float> x, Span<float> y, int n0, int n1) where V : struct");
                 w.Line("int vc = Count<V>(); // floats per vector");
                 w.Line("ref float xr = ref MemoryMarshal.GetReference(x);");
@@ -283,6 +284,7 @@ public sealed partial class ConvGenerator
             w.Line("/// Each output gradient goes to the first input of its window that holds the maximum; with <paramref name=\"relu\"/> (the input's");
             w.Line("/// ReLU folded in) only where that maximum is positive. Vectorized over channels.");
             w.Line("/// </summary>");
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
             w.Open("private static void Backward<V>(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int n0, int n1, bool accumulate, bool relu) where V : struct");
             w.Line("int vc = Count<V>(); // floats per vector");
             if (tiles)

@@ -150,7 +150,8 @@ public sealed partial class ConvGenerator
         {
             if (type.BaseType is { SpecialType: not SpecialType.System_Object } baseType && baseType.ToDisplayString() != allowed
                 && baseType.TypeKind != TypeKind.Error)
-                diagnostics.Report(DiagnosticDescriptors.BaseClass, LocationInfo.From(declaration.Identifier), type.Name, baseType.ToDisplayString(), attributeName, generatedBase);
+                diagnostics.Report(DiagnosticDescriptors.BaseClass, LocationInfo.From(declaration.Identifier), type.Name, baseType.ToDisplayString(),
+                    attributeName == "Input" ? "a network ([Input])" : $"a [{attributeName}]", generatedBase);
         }
 
         /// <summary>

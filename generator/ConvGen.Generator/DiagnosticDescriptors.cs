@@ -144,7 +144,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor BaseClass = new(
         "CONVGEN028", "A generated class cannot have a base class",
-        "'{0}' derives from '{1}', but the generated part of a [{2}] class derives from {3}; remove the base class",
+        "'{0}' derives from '{1}', but the generated part of {2} class derives from {3}; remove the base class",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor UnknownLayerName = new(
@@ -184,7 +184,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor MergeNeedsInputs = new(
         "CONVGEN036", "A merge layer names no inputs",
-        "Layer {0} of '{1}' ([{2}]) names no inputs; write [{2}(\"a\")] to merge the previous layer with 'a', or [{2}(\"a\", \"b\")] to merge 'a' and 'b'",
+        "Layer {0} of '{1}' names no inputs; write [{2}(\"a\")] to merge the previous layer with 'a', or [{2}(\"a\", \"b\")] to merge 'a' and 'b'",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor NetworkOnlyProperty = new(

@@ -22,7 +22,6 @@ public sealed class CompilationTests
         { "three levels deep", "using ConvGen; namespace A.B.C; partial class X { partial struct Y { [Conv2D(2, 2)] internal sealed partial class Z; } }" },
         { "block-scoped namespaces", "namespace A { namespace B { [ConvGen.Conv2D(1, 1)] public partial class C { } } }" },
         { "private nested class", "using ConvGen; public partial class Outer { [Conv2D(3, 3)] private sealed partial class Inner { } }" },
-        { "user base class", "using ConvGen; public class Base { } [Conv2D(3, 3)] public partial class C : Base { }" },
         { "user members", "using ConvGen; [Conv2D(3, 3)] public partial class C { public int Other() => KernelHeight + Filters; }" },
         { "shadowing type names", """
             using ConvGen;

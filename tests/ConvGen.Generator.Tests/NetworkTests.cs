@@ -1,5 +1,6 @@
 using System.Linq;
 using ConvGen.Generator.Tests.Helpers;
+using Microsoft.CodeAnalysis;
 using Xunit;
 using static ConvGen.Generator.Tests.DiagnosticTests;
 using static ConvGen.Generator.Tests.GeneratedSourceTests;
@@ -66,9 +67,10 @@ public sealed class NetworkTests
         Assert.True(result.GeneratorDiagnostics.IsEmpty, Snapshot.Format(result.GeneratorDiagnostics, result.Input));
         string code = Assert.Single(result.Sources).SourceText.ToString();
         // Flatten's size (7 * 7 * 64) is computed, and the second convolution's 32 input channels inferred.
-        Assert.Contains("new(\"flatten\", \"Flatten\", new global::ConvGen.Shape(3136), 0, 0)", code);
-        Assert.Contains("new global::ConvGen.Shape(5, 5, 32, 64)", code);
-        Assert.Contains("new global::ConvGen.Shape(3136, 1024)", code);
+        Assert.Contains("//   4  flatten          Flatten      (3136)", code);
+        Assert.Contains("file sealed class MnistNet_conv2d_1 : global::ConvGen.IConv2DKernel", code);
+        Assert.Contains("private const int KernelHeight = 5, KernelWidth = 5, InputChannels = 32, Filters = 64;", code);
+        Assert.Contains("new global::ConvGen.Dense(1024, global::ConvGen.Activation.ReLU)", code);
         Assert.Contains("const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;", code);
     }
 
@@ -225,4 +227,146 @@ public sealed class NetworkTests
         [Dense(2)]
         public partial class Derived : Base;
         """);
+
+    [Fact]
+    public void CONVGEN028_Conv2DBaseClass() => Check("CONVGEN028", "Derived", """
+        using ConvGen;
+
+        public class Base { }
+
+        [Conv2D(3, 3)]
+        public partial class Derived : Base;
+        """);
+
+    [Fact]
+    public void CONVGEN029_UnknownLayerName() => Check("CONVGEN029", "\"stme\"", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Conv2D(3, 3, Filters = 4, Padding = Padding.Same, Name = "stem")]
+        [Conv2D(3, 3, Filters = 4, Padding = Padding.Same)]
+        [Add("stme")]
+        [Flatten]
+        [Dense(2)]
+        public partial class Typo;
+        """);
+
+    [Fact]
+    public void CONVGEN030_LaterLayerName() => Check("CONVGEN030", "Input = \"head\"", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Flatten(Input = "head")]
+        [Dense(4, Name = "head")]
+        [Dense(2)]
+        public partial class Backwards;
+        """);
+
+    [Fact]
+    public void CONVGEN031_DuplicateLayerName() => Check("CONVGEN031", "Name = \"block\"", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Conv2D(3, 3, Filters = 4, Padding = Padding.Same, Name = "block")]
+        [Conv2D(3, 3, Filters = 4, Padding = Padding.Same, Name = "block")]
+        [Flatten]
+        [Dense(2)]
+        public partial class Twice;
+        """);
+
+    [Fact]
+    public void CONVGEN032_AddOfDifferentShapes() => Check("CONVGEN032", "\"stem\"", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Conv2D(3, 3, Filters = 4, Padding = Padding.Same, Name = "stem")]
+        [Conv2D(3, 3, Filters = 8, Padding = Padding.Same)]
+        [Add("stem")]
+        [Flatten]
+        [Dense(2)]
+        public partial class Mismatch;
+        """);
+
+    [Fact]
+    public void CONVGEN033_ConcatenateOfDifferentSizes() => Check("CONVGEN033", "\"stem\"", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Conv2D(3, 3, Filters = 4, Padding = Padding.Same, Name = "stem")]
+        [Conv2D(3, 3, Filters = 8, Stride = 2, Padding = Padding.Same)]
+        [Concatenate("stem")]
+        [Flatten]
+        [Dense(2)]
+        public partial class Unaligned;
+        """);
+
+    [Fact]
+    public void CONVGEN034_OutputNeverUsed() => Check("CONVGEN034", "Dense(4, Name = \"dead\")", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Flatten(Name = "flat")]
+        [Dense(4, Name = "dead")]
+        [Dense(2, Input = "flat")]
+        public partial class Orphan;
+        """);
+
+    [Fact]
+    public void CONVGEN035_InvalidLayerName() => Check("CONVGEN035", "Name = \"a/b\"", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Flatten(Name = "a/b")]
+        [Dense(2)]
+        public partial class Slash;
+        """);
+
+    [Fact]
+    public void CONVGEN036_MergeWithoutInputs() => Check("CONVGEN036", "Add", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Conv2D(3, 3, Filters = 4, Padding = Padding.Same)]
+        [Add]
+        [Flatten]
+        [Dense(2)]
+        public partial class Lonely;
+        """);
+
+    [Fact]
+    public void CONVGEN037_NameOnALayerClass() => Check("CONVGEN037", "Name = \"stem\"", """
+        using ConvGen;
+
+        [Conv2D(3, 3, Name = "stem")]
+        public partial class Stem;
+        """);
+
+    [Fact]
+    public void A_residual_block_and_a_concatenation_compile_and_name_their_inputs()
+    {
+        var result = GeneratorRunner.Run("""
+            using ConvGen;
+
+            [Input(28, 28, 1)]
+            [Conv2D(3, 3, Filters = 16, Padding = Padding.Same, Activation = Activation.ReLU, Name = "stem")]
+            [Conv2D(3, 3, Filters = 16, Padding = Padding.Same, Activation = Activation.ReLU)]
+            [Conv2D(3, 3, Filters = 16, Padding = Padding.Same)]
+            [Add("stem", Activation = Activation.ReLU)]
+            [Conv2D(1, 1, Filters = 8, Input = "stem")]
+            [Concatenate("add", "conv2d_2")]
+            [MaxPool2D(2)]
+            [Flatten]
+            [Dense(10)]
+            public partial class ResidualNet;
+            """);
+        Assert.True(result.GeneratorDiagnostics.IsEmpty, Snapshot.Format(result.GeneratorDiagnostics, result.Input));
+        string code = Assert.Single(result.Sources).SourceText.ToString();
+        Assert.Contains("new global::ConvGen.Add(\"stem\") { Activation = global::ConvGen.Activation.ReLU }, // add", code);
+        Assert.Contains("new global::ConvGen.Conv2DLayer<global::ConvGen.Generated.ResidualNet_conv2d_2>() { Input = \"stem\" }, // conv2d_2", code);
+        Assert.Contains("new global::ConvGen.Concatenate(\"add\", \"conv2d_2\"), // concatenate", code);
+        Assert.Contains("//   5  concatenate      Concatenate  (28, 28, 24)", code);
+        // The pool reads the concatenation, not a convolution: nothing is fused.
+        Assert.DoesNotContain("ForwardPooled(", code);
+        Assert.Empty(result.OutputDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
+    }
 }

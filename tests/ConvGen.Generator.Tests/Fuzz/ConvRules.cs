@@ -31,10 +31,9 @@ internal static class ConvRules
     public const long MaxDilatedRowSpan = MaxWeights;
 
     /// <summary>
-    /// CONVGEN009: the members README's "What the generator adds to your class" lists (constants, shape functions,
-    /// static kernels and the layer members), the two gradient entry points its code layout section names, and the
-    /// layer's runtime part <c>ConvGenCore</c> (with its field), which the generated class also declares but the README
-    /// does not list.
+    /// CONVGEN009: the members docs/attributes.md lists under "What a [Conv2D] class gets": the generated constants, shape
+    /// functions and static kernels, the members of its base class <c>Conv2DLayer&lt;T&gt;</c> (and <c>Layer</c>), and the
+    /// static members of <c>IConv2DKernel</c> that a kernel class may implement.
     /// </summary>
     public static readonly IReadOnlySet<string> ReservedNames = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -42,8 +41,9 @@ internal static class ConvRules
         "Padding", "UseBias", "Activation", "Spec",
         "OutputHeight", "OutputWidth",
         "Forward", "Backward", "BackwardWeights", "BackwardInput",
-        "Name", "Kernel", "Bias", "Parameters", "Initialize", "Build", "GetOutputShape",
-        "ConvGenCore", "_convGenCore",
+        "Name", "Input", "InputNames", "HasExplicitName", "TypeName", "BaseName", "Parameters", "State", "Kernel", "Bias", "Configuration",
+        "Build", "RunForward", "RunBackward", "ForwardPhases", "BackwardPhases", "OutputActivation", "FoldsInputRelu", "CanFuseForward",
+        "FixedHeight", "FixedWidth", "AppliesActivation", "HasPooledForward", "ForwardPooled",
     };
 
     /// <summary>The attribute's settable properties (README table), by kind of value.</summary>

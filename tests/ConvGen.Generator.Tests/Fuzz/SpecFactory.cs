@@ -23,7 +23,7 @@ internal static class SpecFactory
     /// <summary>Member names the README does not reserve, many of them names of types the generated code uses.</summary>
     public static readonly string[] FreeMemberNames =
     [
-        "Helper", "Stride", "Dilation", "Weights", "forward", "Conv", "Size", "Input", "Output", "Filter", "Channels", "Kernels",
+        "Helper", "Stride", "Dilation", "Weights", "forward", "Conv", "Size", "Inputs", "Output", "Filter", "Channels", "Kernels",
         "Tensor", "Shape", "System", "Vector", "Math", "Unsafe", "MemoryMarshal", "Span", "ReadOnlySpan", "ArgumentException",
         "Random", "Parameter", "ILayer", "ConvGen", "Generated", "Conv2DSpec", "Conv2DLayerCore", "Int32", "Single", "Array",
     ];

@@ -9,19 +9,22 @@
 //   weights  HWIO [3, 3, 4, 8] (288 values)
 //   bias     [8]
 //   output   NHWC [batch, outputHeight, outputWidth, 8]
-//   window   5 x 5 input positions (kernel 3 x 3, dilation 2 x 2), 9 taps, fully unrolled
+//   window   5 x 5 input positions (kernel 3 x 3, dilation 2 x 2), 9 taps, each row unrolled
 //   Same     outputHeight = ceil(height / 1), outputWidth = ceil(width / 1);
 //            padding top 2, bottom 2, left 2, right 2 (TF: the odd one extra at the bottom/right)
 //
+//   The kernels are generic over the vector type V and run at the width ConvGen.Internal.Simd.Lanes picks: 16 floats where
+//   AVX-512 is accelerated, else 8 (AVX2), else 4. The static kernels stay linear; the layer applies the activation.
+//
 // Legend: n sample, oh/ow output row/column, ih0/iw0 input position of the window's top-left tap (negative inside
-// padding), kh/kw kernel tap, c input channel, f filter, V = Vector<float>.Count (a power of two, 4 to 16).
+// padding), kh/kw kernel tap, c input channel, f filter, vc floats per vector.
 #nullable enable
 
 namespace Samples
 {
-    /// <summary>A generated 3x3 convolution, 4 -> 8 channels; see the file header for the configuration.</summary>
+    /// <summary>A generated 3x3 convolution, 4 -> 8 channels, as a layer; see the file header for the configuration.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
-    partial class DilatedConv : global::ConvGen.IConv2DKernel, global::ConvGen.ILayer
+    partial class DilatedConv : global::ConvGen.Conv2DLayer<DilatedConv>, global::ConvGen.IConv2DKernel
     {
         /// <summary>Rows of the kernel window.</summary>
         public const int KernelHeight = 3;
@@ -43,19 +46,27 @@ namespace Samples
         public const global::ConvGen.Padding Padding = global::ConvGen.Padding.Same;
         /// <summary>Whether a per-filter bias is added.</summary>
         public const bool UseBias = true;
-        /// <summary>The activation the layer object applies after the convolution (the static kernels do not).</summary>
+        /// <summary>The activation the layer applies after the convolution (the static kernels do not).</summary>
         public const global::ConvGen.Activation Activation = global::ConvGen.Activation.None;
 
         /// <summary>The configuration as a value.</summary>
         public static global::ConvGen.Conv2DSpec Spec => new(KernelHeight, KernelWidth, InputChannels, Filters, StrideHeight, StrideWidth, DilationHeight, DilationWidth, Padding, UseBias, Activation);
 
         /// <summary>Output rows for <paramref name="inputHeight"/> input rows.</summary>
-        /// <exception cref="global::System.ArgumentException">The height is not positive, or (Valid) smaller than the dilated kernel.</exception>
-        public static int OutputHeight(int inputHeight) => global::ConvGen.Generated.DilatedConvKernels.OutputHeight(inputHeight);
+        /// <exception cref="global::System.ArgumentException">The height is not positive.</exception>
+        public static int OutputHeight(int inputHeight)
+        {
+            global::ConvGen.Internal.KernelGuard.Positive(inputHeight, nameof(inputHeight));
+            return global::ConvGen.Internal.Geometry.OutputSize(inputHeight, KernelHeight, StrideHeight, DilationHeight, same: true);
+        }
 
         /// <summary>Output columns for <paramref name="inputWidth"/> input columns.</summary>
-        /// <exception cref="global::System.ArgumentException">The width is not positive, or (Valid) smaller than the dilated kernel.</exception>
-        public static int OutputWidth(int inputWidth) => global::ConvGen.Generated.DilatedConvKernels.OutputWidth(inputWidth);
+        /// <exception cref="global::System.ArgumentException">The width is not positive.</exception>
+        public static int OutputWidth(int inputWidth)
+        {
+            global::ConvGen.Internal.KernelGuard.Positive(inputWidth, nameof(inputWidth));
+            return global::ConvGen.Internal.Geometry.OutputSize(inputWidth, KernelWidth, StrideWidth, DilationWidth, same: true);
+        }
 
         /// <summary>
         /// Cross-correlates an NHWC batch with HWIO <paramref name="weights"/> and adds <paramref name="bias"/>; <paramref name="output"/>
@@ -69,9 +80,22 @@ namespace Samples
         /// <param name="bias"><c>[8]</c>.</param>
         /// <param name="output">NHWC output, overwritten.</param>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
-        public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-            global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
-            => global::ConvGen.Generated.DilatedConvKernels.Forward(input, batch, height, width, weights, bias, output);
+        public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
+            global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, weights, bias, output); break;
+                case 8: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output); break;
+                default: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output); break;
+            }
+        }
 
         /// <summary>
         /// Adds (<c>+=</c>) the gradients of <see cref="Forward(global::System.ReadOnlySpan{float}, int, int, int, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
@@ -79,56 +103,51 @@ namespace Samples
         /// a batch be split across calls. An empty <paramref name="inputGradient"/> skips the input gradient (e.g. for a first layer).
         /// </summary>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
-        public static void Backward(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-            global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient,
-            global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
-            => global::ConvGen.Generated.DilatedConvKernels.Backward(input, batch, height, width, weights, outputGradient, inputGradient, weightsGradient, biasGradient);
+        public static void Backward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+        {
+            // Check everything first, so a bad argument leaves every gradient untouched.
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
+            BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+            if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+        }
 
         /// <summary>Adds only the weight and bias gradients of Forward (the part of <c>Backward</c> a first layer needs).</summary>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
-        public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
-            => global::ConvGen.Generated.DilatedConvKernels.BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+        public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: global::ConvGen.Generated.DilatedConvKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+                case 8: global::ConvGen.Generated.DilatedConvKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+                default: global::ConvGen.Generated.DilatedConvKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+            }
+        }
 
         /// <summary>Adds only the input gradient of Forward.</summary>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
-        public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights,
-            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
-            => global::ConvGen.Generated.DilatedConvKernels.BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
-
-        // ---- The layer object (ConvGen.ILayer): parameters, buffers, threading and the activation live in Conv2DLayerCore. ----
-
-        private global::ConvGen.Conv2DLayerCore<DilatedConv>? _convGenCore;
-
-        /// <summary>The runtime part of this layer, created on first use with Glorot-uniform weights and a zero bias.</summary>
-        public global::ConvGen.Conv2DLayerCore<DilatedConv> ConvGenCore => _convGenCore ??= new("conv2d", global::System.Random.Shared.Next());
-
-        /// <inheritdoc/>
-        public string Name => ConvGenCore.Name;
-
-        /// <summary>The HWIO kernel <c>[KernelHeight, KernelWidth, InputChannels, Filters]</c> and its gradient.</summary>
-        public global::ConvGen.Parameter Kernel => ConvGenCore.Kernel;
-
-        /// <summary>The bias <c>[Filters]</c> and its gradient, or null when UseBias is false.</summary>
-        public global::ConvGen.Parameter? Bias => ConvGenCore.Bias;
-
-        /// <inheritdoc/>
-        public global::System.Collections.Generic.IReadOnlyList<global::ConvGen.Parameter> Parameters => ConvGenCore.Parameters;
-
-        /// <summary>Re-initializes the weights (Glorot uniform) and bias (zeros) from <paramref name="seed"/>.</summary>
-        public void Initialize(int seed) => ConvGenCore.Initialize(seed);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Shape Build(global::ConvGen.Shape inputShape, int seed) => ConvGenCore.Build(inputShape, seed);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Shape GetOutputShape(global::ConvGen.Shape inputShape) => ConvGenCore.GetOutputShape(inputShape);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Tensor Forward(global::ConvGen.Tensor input, bool training = false) => ConvGenCore.Forward(input, training);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Tensor? Backward(global::ConvGen.Tensor outputGradient, bool computeInputGradient = true) => ConvGenCore.Backward(outputGradient, computeInputGradient);
+        public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: global::ConvGen.Generated.DilatedConvKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector512<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+                case 8: global::ConvGen.Generated.DilatedConvKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector256<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+                default: global::ConvGen.Generated.DilatedConvKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector128<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+            }
+        }
     }
 }
 
@@ -136,56 +155,38 @@ namespace ConvGen.Generated
 {
     using System;
     using System.Buffers;
-    using System.Numerics;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
     using ConvGen.Internal;
+    using static ConvGen.Internal.Simd;
 
-    /// <summary>The arithmetic of <see cref="global::Samples.DilatedConv"/>: every size below is a constant the JIT folds into the loops.</summary>
+    /// <summary>The arithmetic of <see cref="global::Samples.DilatedConv"/>: every size the attribute fixes is a constant the JIT folds into the loops.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
     file static class DilatedConvKernels
     {
         private const int KernelHeight = 3, KernelWidth = 3, InputChannels = 4, Filters = 8;
         private const int StrideHeight = 1, StrideWidth = 1, DilationHeight = 2, DilationWidth = 2;
 
-        public static int OutputHeight(int inputHeight)
+        /// <summary>
+        /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
+        /// Each output row splits into a left border, the interior (whole windows, tiles of 4 pixels) and a right border (windows clamped to the input).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output) where V : struct
         {
-            KernelGuard.Positive(inputHeight, nameof(inputHeight));
-            return (inputHeight - 1) / StrideHeight + 1; // ceil(inputHeight / 1)
-        }
-
-        public static int OutputWidth(int inputWidth)
-        {
-            KernelGuard.Positive(inputWidth, nameof(inputWidth));
-            return (inputWidth - 1) / StrideWidth + 1; // ceil(inputWidth / 1)
-        }
-
-        public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
-        {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
-            KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
-            int padTop = Math.Max((outputHeight - 1) * StrideHeight + 5 - height, 0) / 2;
-            int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 5 - width, 0) / 2;
+            int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;
+            int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;
             // Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).
-            int ohLo = Math.Min(outputHeight, (padTop + StrideHeight - 1) / StrideHeight);
-            int ohHi = Math.Max(ohLo, height - 5 + padTop < 0 ? 0 : Math.Min(outputHeight, (height - 5 + padTop) / StrideHeight + 1));
-            int owLo = Math.Min(outputWidth, (padLeft + StrideWidth - 1) / StrideWidth);
-            int owHi = Math.Max(owLo, width - 5 + padLeft < 0 ? 0 : Math.Min(outputWidth, (width - 5 + padLeft) / StrideWidth + 1));
-
+            var (ohLo, ohHi) = Geometry.Interior(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            var (owLo, owHi) = Geometry.Interior(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
-
-            // y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
@@ -204,7 +205,7 @@ namespace ConvGen.Generated
                         int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
                         int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardBorder<V>(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     // Interior: the whole window is inside the input, no checks.
                     int interiorEnd = interiorRow ? owHi : 0;
@@ -212,13 +213,13 @@ namespace ConvGen.Generated
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     for (; ow < interiorEnd; ow++)
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     // Right border.
                     for (; ow < outputWidth; ow++)
@@ -227,56 +228,429 @@ namespace ConvGen.Generated
                         int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
                         int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardBorder<V>(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
         }
 
-        public static void Backward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
-            Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
+        /// <summary>4 neighbouring interior output pixels: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
-            // Check everything first, so a bad argument leaves every gradient untouched.
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
-            BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
-            if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 8);
+                Store(a20, ref y, f + 16);
+                Store(a30, ref y, f + 24);
+            }
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 8);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 16);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 24);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3);
+                    }
+                    // tap (kh, 1)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 32);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 40);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 48);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 56);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3);
+                    }
+                    // tap (kh, 2)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 64);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 72);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 80);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 88);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3);
+                    }
+                }
+                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 8) = s1; Unsafe.Add(ref y, f + 16) = s2; Unsafe.Add(ref y, f + 24) = s3;
+            }
         }
 
-        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient,
-            Span<float> weightsGradient, Span<float> biasGradient)
+        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardInterior<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - vc; f += vc)
+            {
+                var a0 = Load<V>(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    // tap (kh, 1)
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    // tap (kh, 2)
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                }
+                Store(a0, ref y, f);
+            }
+            for (; f < Filters; f++)
+            {
+                float s = Unsafe.Add(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), Unsafe.Add(ref k, kr + f), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 8), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), Unsafe.Add(ref k, kr + f + 16), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), Unsafe.Add(ref k, kr + f + 24), s);
+                    // tap (kh, 1)
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), Unsafe.Add(ref k, kr + f + 32), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), Unsafe.Add(ref k, kr + f + 40), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), Unsafe.Add(ref k, kr + f + 48), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), Unsafe.Add(ref k, kr + f + 56), s);
+                    // tap (kh, 2)
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), Unsafe.Add(ref k, kr + f + 64), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), Unsafe.Add(ref k, kr + f + 72), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), Unsafe.Add(ref k, kr + f + 80), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), Unsafe.Add(ref k, kr + f + 88), s);
+                }
+                Unsafe.Add(ref y, f) = s;
+            }
+        }
 
+        /// <summary>One output pixel whose window overlaps the padding: x is the sample; only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardBorder<V>(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - vc; f += vc)
+            {
+                var a0 = Load<V>(ref b, f);
+                for (int kh = khLo; kh < khHi; kh++)
+                {
+                    int row = (ih0 + kh * DilationHeight) * width;
+                    for (int kw = kwLo; kw < kwHi; kw++)
+                    {
+                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels, ko = (kh * KernelWidth + kw) * 32;
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo + 1));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f + 8);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo + 2));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f + 16);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo + 3));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f + 24);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                    }
+                }
+                Store(a0, ref y, f);
+            }
+            for (; f < Filters; f++)
+            {
+                float s = Unsafe.Add(ref b, f);
+                for (int kh = khLo; kh < khHi; kh++)
+                {
+                    int row = (ih0 + kh * DilationHeight) * width;
+                    for (int kw = kwLo; kw < kwHi; kw++)
+                    {
+                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels, ko = (kh * KernelWidth + kw) * 32;
+                        s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo), Unsafe.Add(ref k, ko + f), s);
+                        s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + 1), Unsafe.Add(ref k, ko + f + 8), s);
+                        s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + 2), Unsafe.Add(ref k, ko + f + 16), s);
+                        s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + 3), Unsafe.Add(ref k, ko + f + 24), s);
+                    }
+                }
+                Unsafe.Add(ref y, f) = s;
+            }
+        }
+
+        /// <summary>Adds dk[kh, kw, c, f] += sum over output pixels of x[pixel's tap, c] * g[pixel, f], and db[f] += sum of g[pixel, f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void BackwardWeights<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient) where V : struct
+        {
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
-            int padTop = Math.Max((outputHeight - 1) * StrideHeight + 5 - height, 0) / 2;
-            int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 5 - width, 0) / 2;
-
+            int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;
+            int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
-
+            int vc = Count<V>(); // floats per vector
             // Bias gradient: db[f] += sum over every output pixel of g[pixel, f].
             ref float db = ref MemoryMarshal.GetReference(biasGradient);
             for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)
             {
                 int f = 0;
-                for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
+                for (; f <= Filters - vc; f += vc)
                 {
-                    (Vector.LoadUnsafe(ref db, (nuint)f) + Vector.LoadUnsafe(ref g, (nuint)(pixel + f))).StoreUnsafe(ref db, (nuint)f);
+                    Store(Add(Load<V>(ref db, f), Load<V>(ref g, pixel + f)), ref db, f);
                 }
                 for (; f < Filters; f++)
                 {
                     Unsafe.Add(ref db, f) += Unsafe.Add(ref g, pixel + f);
                 }
             }
-
             // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
@@ -297,27 +671,85 @@ namespace ConvGen.Generated
                         if (owStart >= owEnd) continue;
                         int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
                         int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
                         int rows = ohEnd - ohStart, cols = owEnd - owStart;
-                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
             }
         }
 
-        public static void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void WeightGradientTap<V>(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow) where V : struct
         {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            int vc = Count<V>(); // floats per vector
+            int c = 0;
+            for (; c <= InputChannels - 4; c += 4)
+            {
+                int f = 0;
+                for (; f <= Filters - vc; f += vc)
+                {
+                    var a00 = Load<V>(ref dk, 8 * c + f);
+                    var a10 = Load<V>(ref dk, 8 * c + f + 8);
+                    var a20 = Load<V>(ref dk, 8 * c + f + 16);
+                    var a30 = Load<V>(ref dk, 8 * c + f + 24);
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Load<V>(ref gp);
+                            var x0 = Broadcast<V>(Unsafe.Add(ref xp, 0));
+                            a00 = Fma(x0, g0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xp, 1));
+                            a10 = Fma(x1, g0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xp, 2));
+                            a20 = Fma(x2, g0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xp, 3));
+                            a30 = Fma(x3, g0, a30);
+                            xp = ref Unsafe.Add(ref xp, 4);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    Store(a00, ref dk, 8 * c + f);
+                    Store(a10, ref dk, 8 * c + f + 8);
+                    Store(a20, ref dk, 8 * c + f + 16);
+                    Store(a30, ref dk, 8 * c + f + 24);
+                }
+                for (; f < Filters; f++)
+                {
+                    float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            float gf = gp;
+                            s0 += Unsafe.Add(ref xp, 0) * gf; s1 += Unsafe.Add(ref xp, 1) * gf; s2 += Unsafe.Add(ref xp, 2) * gf; s3 += Unsafe.Add(ref xp, 3) * gf;
+                            xp = ref Unsafe.Add(ref xp, 4);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    Unsafe.Add(ref dk, 8 * c + f) += s0; Unsafe.Add(ref dk, 8 * c + f + 8) += s1; Unsafe.Add(ref dk, 8 * c + f + 16) += s2; Unsafe.Add(ref dk, 8 * c + f + 24) += s3;
+                }
+            }
+        }
 
+        /// <summary>Adds dx[n, ih, iw, c] += sum over the output pixels whose window covers (ih, iw) and their filters f of g[pixel, f] * k[tap, c, f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void BackwardInput<V>(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient) where V : struct
+        {
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
-            int padTop = Math.Max((outputHeight - 1) * StrideHeight + 5 - height, 0) / 2;
-            int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 5 - width, 0) / 2;
-
+            int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;
+            int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dx = ref MemoryMarshal.GetReference(inputGradient);
@@ -325,8 +757,7 @@ namespace ConvGen.Generated
             float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);
             TransposeWeights(weights, transposed);
             ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
-
-            // Input gradient, tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
+            // Tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
@@ -346,1005 +777,23 @@ namespace ConvGen.Generated
                         if (owStart >= owEnd) continue;
                         int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
                         int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
                         int rows = ohEnd - ohStart, cols = owEnd - owStart;
-                        InputGradientTap(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        InputGradientTap<V>(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
             }
             ArrayPool<float>.Shared.Return(transposed);
         }
 
-        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
-        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
-        {
-            int f = 0;
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var bias0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                // tap (0, 0)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 0));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 8));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 12));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 8);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 5));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 9));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 13));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 16);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 10));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 14));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 24);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 11));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 15));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (0, 1)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 32);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 8));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 12));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 16));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 40);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 9));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 13));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 17));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 21));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 48);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 10));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 14));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 18));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 22));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 56);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 11));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 15));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 19));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 23));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (0, 2)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 64);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 16));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 20));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 24));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 28));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 72);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 17));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 21));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 25));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 29));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 80);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 18));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 22));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 26));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 30));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 88);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 19));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 23));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 27));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 31));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (1, 0)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 96);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 4));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 12));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 104);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 5));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 9));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 13));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 112);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 10));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 14));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 120);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 11));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 15));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (1, 1)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 128);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 4));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 8));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 12));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 136);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 5));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 9));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 13));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 144);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 10));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 14));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 152);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 11));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 15));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (1, 2)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 160);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 16));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 4));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 8));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 12));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 168);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 5));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 9));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 13));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 176);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 10));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 14));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 184);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 11));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 15));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (2, 0)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 192);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 4));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 12));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 200);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 5));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 9));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 13));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 208);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 10));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 14));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 216);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 11));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 15));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (2, 1)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 224);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 4));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 8));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 12));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 232);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 5));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 9));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 13));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 240);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 10));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 14));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 248);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 11));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 15));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (2, 2)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 256);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 4));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 8));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 12));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 264);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 5));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 9));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 13));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 272);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 10));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 14));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 280);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 11));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 15));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
-                a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 8));
-                a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 16));
-                a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 24));
-            }
-            for (; f < Filters; f++)
-            {
-                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
-                // tap (0, 0)
-                {
-                    float kc = Unsafe.Add(ref k, f);
-                    s0 += Unsafe.Add(ref x, 0) * kc; s1 += Unsafe.Add(ref x, 4) * kc; s2 += Unsafe.Add(ref x, 8) * kc; s3 += Unsafe.Add(ref x, 12) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 8);
-                    s0 += Unsafe.Add(ref x, 1) * kc; s1 += Unsafe.Add(ref x, 5) * kc; s2 += Unsafe.Add(ref x, 9) * kc; s3 += Unsafe.Add(ref x, 13) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 16);
-                    s0 += Unsafe.Add(ref x, 2) * kc; s1 += Unsafe.Add(ref x, 6) * kc; s2 += Unsafe.Add(ref x, 10) * kc; s3 += Unsafe.Add(ref x, 14) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 24);
-                    s0 += Unsafe.Add(ref x, 3) * kc; s1 += Unsafe.Add(ref x, 7) * kc; s2 += Unsafe.Add(ref x, 11) * kc; s3 += Unsafe.Add(ref x, 15) * kc;
-                }
-                // tap (0, 1)
-                {
-                    float kc = Unsafe.Add(ref k, f + 32);
-                    s0 += Unsafe.Add(ref x, 8) * kc; s1 += Unsafe.Add(ref x, 12) * kc; s2 += Unsafe.Add(ref x, 16) * kc; s3 += Unsafe.Add(ref x, 20) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 40);
-                    s0 += Unsafe.Add(ref x, 9) * kc; s1 += Unsafe.Add(ref x, 13) * kc; s2 += Unsafe.Add(ref x, 17) * kc; s3 += Unsafe.Add(ref x, 21) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 48);
-                    s0 += Unsafe.Add(ref x, 10) * kc; s1 += Unsafe.Add(ref x, 14) * kc; s2 += Unsafe.Add(ref x, 18) * kc; s3 += Unsafe.Add(ref x, 22) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 56);
-                    s0 += Unsafe.Add(ref x, 11) * kc; s1 += Unsafe.Add(ref x, 15) * kc; s2 += Unsafe.Add(ref x, 19) * kc; s3 += Unsafe.Add(ref x, 23) * kc;
-                }
-                // tap (0, 2)
-                {
-                    float kc = Unsafe.Add(ref k, f + 64);
-                    s0 += Unsafe.Add(ref x, 16) * kc; s1 += Unsafe.Add(ref x, 20) * kc; s2 += Unsafe.Add(ref x, 24) * kc; s3 += Unsafe.Add(ref x, 28) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 72);
-                    s0 += Unsafe.Add(ref x, 17) * kc; s1 += Unsafe.Add(ref x, 21) * kc; s2 += Unsafe.Add(ref x, 25) * kc; s3 += Unsafe.Add(ref x, 29) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 80);
-                    s0 += Unsafe.Add(ref x, 18) * kc; s1 += Unsafe.Add(ref x, 22) * kc; s2 += Unsafe.Add(ref x, 26) * kc; s3 += Unsafe.Add(ref x, 30) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 88);
-                    s0 += Unsafe.Add(ref x, 19) * kc; s1 += Unsafe.Add(ref x, 23) * kc; s2 += Unsafe.Add(ref x, 27) * kc; s3 += Unsafe.Add(ref x, 31) * kc;
-                }
-                // tap (1, 0)
-                {
-                    float kc = Unsafe.Add(ref k, f + 96);
-                    s0 += Unsafe.Add(ref x, rowStep) * kc; s1 += Unsafe.Add(ref x, rowStep + 4) * kc; s2 += Unsafe.Add(ref x, rowStep + 8) * kc; s3 += Unsafe.Add(ref x, rowStep + 12) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 104);
-                    s0 += Unsafe.Add(ref x, rowStep + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 5) * kc; s2 += Unsafe.Add(ref x, rowStep + 9) * kc; s3 += Unsafe.Add(ref x, rowStep + 13) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 112);
-                    s0 += Unsafe.Add(ref x, rowStep + 2) * kc; s1 += Unsafe.Add(ref x, rowStep + 6) * kc; s2 += Unsafe.Add(ref x, rowStep + 10) * kc; s3 += Unsafe.Add(ref x, rowStep + 14) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 120);
-                    s0 += Unsafe.Add(ref x, rowStep + 3) * kc; s1 += Unsafe.Add(ref x, rowStep + 7) * kc; s2 += Unsafe.Add(ref x, rowStep + 11) * kc; s3 += Unsafe.Add(ref x, rowStep + 15) * kc;
-                }
-                // tap (1, 1)
-                {
-                    float kc = Unsafe.Add(ref k, f + 128);
-                    s0 += Unsafe.Add(ref x, rowStep + 8) * kc; s1 += Unsafe.Add(ref x, rowStep + 8 + 4) * kc; s2 += Unsafe.Add(ref x, rowStep + 8 + 8) * kc; s3 += Unsafe.Add(ref x, rowStep + 8 + 12) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 136);
-                    s0 += Unsafe.Add(ref x, rowStep + 8 + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 8 + 5) * kc; s2 += Unsafe.Add(ref x, rowStep + 8 + 9) * kc; s3 += Unsafe.Add(ref x, rowStep + 8 + 13) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 144);
-                    s0 += Unsafe.Add(ref x, rowStep + 8 + 2) * kc; s1 += Unsafe.Add(ref x, rowStep + 8 + 6) * kc; s2 += Unsafe.Add(ref x, rowStep + 8 + 10) * kc; s3 += Unsafe.Add(ref x, rowStep + 8 + 14) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 152);
-                    s0 += Unsafe.Add(ref x, rowStep + 8 + 3) * kc; s1 += Unsafe.Add(ref x, rowStep + 8 + 7) * kc; s2 += Unsafe.Add(ref x, rowStep + 8 + 11) * kc; s3 += Unsafe.Add(ref x, rowStep + 8 + 15) * kc;
-                }
-                // tap (1, 2)
-                {
-                    float kc = Unsafe.Add(ref k, f + 160);
-                    s0 += Unsafe.Add(ref x, rowStep + 16) * kc; s1 += Unsafe.Add(ref x, rowStep + 16 + 4) * kc; s2 += Unsafe.Add(ref x, rowStep + 16 + 8) * kc; s3 += Unsafe.Add(ref x, rowStep + 16 + 12) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 168);
-                    s0 += Unsafe.Add(ref x, rowStep + 16 + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 16 + 5) * kc; s2 += Unsafe.Add(ref x, rowStep + 16 + 9) * kc; s3 += Unsafe.Add(ref x, rowStep + 16 + 13) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 176);
-                    s0 += Unsafe.Add(ref x, rowStep + 16 + 2) * kc; s1 += Unsafe.Add(ref x, rowStep + 16 + 6) * kc; s2 += Unsafe.Add(ref x, rowStep + 16 + 10) * kc; s3 += Unsafe.Add(ref x, rowStep + 16 + 14) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 184);
-                    s0 += Unsafe.Add(ref x, rowStep + 16 + 3) * kc; s1 += Unsafe.Add(ref x, rowStep + 16 + 7) * kc; s2 += Unsafe.Add(ref x, rowStep + 16 + 11) * kc; s3 += Unsafe.Add(ref x, rowStep + 16 + 15) * kc;
-                }
-                // tap (2, 0)
-                {
-                    float kc = Unsafe.Add(ref k, f + 192);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 4) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 8) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 12) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 200);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 5) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 9) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 13) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 208);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 2) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 6) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 10) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 14) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 216);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 3) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 7) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 11) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 15) * kc;
-                }
-                // tap (2, 1)
-                {
-                    float kc = Unsafe.Add(ref k, f + 224);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 8) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 8 + 4) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 8 + 8) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 8 + 12) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 232);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 8 + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 8 + 5) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 8 + 9) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 8 + 13) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 240);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 8 + 2) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 8 + 6) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 8 + 10) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 8 + 14) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 248);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 8 + 3) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 8 + 7) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 8 + 11) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 8 + 15) * kc;
-                }
-                // tap (2, 2)
-                {
-                    float kc = Unsafe.Add(ref k, f + 256);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 16) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 16 + 4) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 16 + 8) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 16 + 12) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 264);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 16 + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 16 + 5) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 16 + 9) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 16 + 13) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 272);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 16 + 2) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 16 + 6) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 16 + 10) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 16 + 14) * kc;
-                }
-                {
-                    float kc = Unsafe.Add(ref k, f + 280);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 16 + 3) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 16 + 7) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 16 + 11) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 16 + 15) * kc;
-                }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 8) = s1; Unsafe.Add(ref y, f + 16) = s2; Unsafe.Add(ref y, f + 24) = s3;
-            }
-        }
-
-        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
-        private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
-        {
-            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
-            int f = 0;
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                // tap (0, 0)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 0));
-                    ref float kc = ref Unsafe.Add(ref k, f);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 8);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 16);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 24);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 1)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 8));
-                    ref float kc = ref Unsafe.Add(ref k, f + 32);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 9));
-                    ref float kc = ref Unsafe.Add(ref k, f + 40);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 10));
-                    ref float kc = ref Unsafe.Add(ref k, f + 48);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 11));
-                    ref float kc = ref Unsafe.Add(ref k, f + 56);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 2)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 16));
-                    ref float kc = ref Unsafe.Add(ref k, f + 64);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 17));
-                    ref float kc = ref Unsafe.Add(ref k, f + 72);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 18));
-                    ref float kc = ref Unsafe.Add(ref k, f + 80);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 19));
-                    ref float kc = ref Unsafe.Add(ref k, f + 88);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 0)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep));
-                    ref float kc = ref Unsafe.Add(ref k, f + 96);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 104);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 112);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 120);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 1)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
-                    ref float kc = ref Unsafe.Add(ref k, f + 128);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 136);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 144);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 8 + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 152);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 2)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 16));
-                    ref float kc = ref Unsafe.Add(ref k, f + 160);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 168);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 176);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 16 + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 184);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 0)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
-                    ref float kc = ref Unsafe.Add(ref k, f + 192);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 200);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 208);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 216);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 1)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
-                    ref float kc = ref Unsafe.Add(ref k, f + 224);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 232);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 240);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8 + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 248);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 2)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16));
-                    ref float kc = ref Unsafe.Add(ref k, f + 256);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 264);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 272);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 16 + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 280);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                a0.StoreUnsafe(ref Unsafe.Add(ref y, f));
-            }
-            for (; f < Filters; f++)
-            {
-                float s = Unsafe.Add(ref b, f);
-                // tap (0, 0)
-                s += Unsafe.Add(ref x, 0) * Unsafe.Add(ref k, f);
-                s += Unsafe.Add(ref x, 1) * Unsafe.Add(ref k, f + 8);
-                s += Unsafe.Add(ref x, 2) * Unsafe.Add(ref k, f + 16);
-                s += Unsafe.Add(ref x, 3) * Unsafe.Add(ref k, f + 24);
-                // tap (0, 1)
-                s += Unsafe.Add(ref x, 8) * Unsafe.Add(ref k, f + 32);
-                s += Unsafe.Add(ref x, 9) * Unsafe.Add(ref k, f + 40);
-                s += Unsafe.Add(ref x, 10) * Unsafe.Add(ref k, f + 48);
-                s += Unsafe.Add(ref x, 11) * Unsafe.Add(ref k, f + 56);
-                // tap (0, 2)
-                s += Unsafe.Add(ref x, 16) * Unsafe.Add(ref k, f + 64);
-                s += Unsafe.Add(ref x, 17) * Unsafe.Add(ref k, f + 72);
-                s += Unsafe.Add(ref x, 18) * Unsafe.Add(ref k, f + 80);
-                s += Unsafe.Add(ref x, 19) * Unsafe.Add(ref k, f + 88);
-                // tap (1, 0)
-                s += Unsafe.Add(ref x, rowStep) * Unsafe.Add(ref k, f + 96);
-                s += Unsafe.Add(ref x, rowStep + 1) * Unsafe.Add(ref k, f + 104);
-                s += Unsafe.Add(ref x, rowStep + 2) * Unsafe.Add(ref k, f + 112);
-                s += Unsafe.Add(ref x, rowStep + 3) * Unsafe.Add(ref k, f + 120);
-                // tap (1, 1)
-                s += Unsafe.Add(ref x, rowStep + 8) * Unsafe.Add(ref k, f + 128);
-                s += Unsafe.Add(ref x, rowStep + 8 + 1) * Unsafe.Add(ref k, f + 136);
-                s += Unsafe.Add(ref x, rowStep + 8 + 2) * Unsafe.Add(ref k, f + 144);
-                s += Unsafe.Add(ref x, rowStep + 8 + 3) * Unsafe.Add(ref k, f + 152);
-                // tap (1, 2)
-                s += Unsafe.Add(ref x, rowStep + 16) * Unsafe.Add(ref k, f + 160);
-                s += Unsafe.Add(ref x, rowStep + 16 + 1) * Unsafe.Add(ref k, f + 168);
-                s += Unsafe.Add(ref x, rowStep + 16 + 2) * Unsafe.Add(ref k, f + 176);
-                s += Unsafe.Add(ref x, rowStep + 16 + 3) * Unsafe.Add(ref k, f + 184);
-                // tap (2, 0)
-                s += Unsafe.Add(ref x, 2 * rowStep) * Unsafe.Add(ref k, f + 192);
-                s += Unsafe.Add(ref x, 2 * rowStep + 1) * Unsafe.Add(ref k, f + 200);
-                s += Unsafe.Add(ref x, 2 * rowStep + 2) * Unsafe.Add(ref k, f + 208);
-                s += Unsafe.Add(ref x, 2 * rowStep + 3) * Unsafe.Add(ref k, f + 216);
-                // tap (2, 1)
-                s += Unsafe.Add(ref x, 2 * rowStep + 8) * Unsafe.Add(ref k, f + 224);
-                s += Unsafe.Add(ref x, 2 * rowStep + 8 + 1) * Unsafe.Add(ref k, f + 232);
-                s += Unsafe.Add(ref x, 2 * rowStep + 8 + 2) * Unsafe.Add(ref k, f + 240);
-                s += Unsafe.Add(ref x, 2 * rowStep + 8 + 3) * Unsafe.Add(ref k, f + 248);
-                // tap (2, 2)
-                s += Unsafe.Add(ref x, 2 * rowStep + 16) * Unsafe.Add(ref k, f + 256);
-                s += Unsafe.Add(ref x, 2 * rowStep + 16 + 1) * Unsafe.Add(ref k, f + 264);
-                s += Unsafe.Add(ref x, 2 * rowStep + 16 + 2) * Unsafe.Add(ref k, f + 272);
-                s += Unsafe.Add(ref x, 2 * rowStep + 16 + 3) * Unsafe.Add(ref k, f + 280);
-                Unsafe.Add(ref y, f) = s;
-            }
-        }
-
-        /// <summary>One output pixel whose window overlaps the padding: x is the sample, only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
-        private static void ForwardBorder(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y)
-        {
-            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
-            int f = 0;
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                for (int kh = khLo; kh < khHi; kh++)
-                {
-                    int row = (ih0 + kh * DilationHeight) * width;
-                    for (int kw = kwLo; kw < kwHi; kw++)
-                    {
-                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                        int ko = (kh * KernelWidth + kw) * 32;
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo));
-                            ref float kc = ref Unsafe.Add(ref k, ko + f);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                        }
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 1));
-                            ref float kc = ref Unsafe.Add(ref k, ko + f + 8);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                        }
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 2));
-                            ref float kc = ref Unsafe.Add(ref k, ko + f + 16);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                        }
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 3));
-                            ref float kc = ref Unsafe.Add(ref k, ko + f + 24);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                        }
-                    }
-                }
-                a0.StoreUnsafe(ref Unsafe.Add(ref y, f));
-            }
-            for (; f < Filters; f++)
-            {
-                float s = Unsafe.Add(ref b, f);
-                for (int kh = khLo; kh < khHi; kh++)
-                {
-                    int row = (ih0 + kh * DilationHeight) * width;
-                    for (int kw = kwLo; kw < kwHi; kw++)
-                    {
-                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                        int ko = (kh * KernelWidth + kw) * 32;
-                        s += Unsafe.Add(ref x, xo) * Unsafe.Add(ref k, ko + f);
-                        s += Unsafe.Add(ref x, xo + 1) * Unsafe.Add(ref k, ko + f + 8);
-                        s += Unsafe.Add(ref x, xo + 2) * Unsafe.Add(ref k, ko + f + 16);
-                        s += Unsafe.Add(ref x, xo + 3) * Unsafe.Add(ref k, ko + f + 24);
-                    }
-                }
-                Unsafe.Add(ref y, f) = s;
-            }
-        }
-
-        /// <summary>
-        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
-        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
-        /// </summary>
-        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
-        {
-            int c = 0;
-            for (; c <= InputChannels - 4; c += 4)
-            {
-                int f = 0;
-                for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-                {
-                    var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
-                    var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f));
-                    var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f));
-                    var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f));
-                    for (int i = 0; i < rows; i++)
-                    {
-                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
-                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
-                        for (int j = 0; j < cols; j++)
-                        {
-                            var g0 = Vector.LoadUnsafe(ref gp);
-                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
-                            a00 = Vector.FusedMultiplyAdd(x0, g0, a00);
-                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
-                            a10 = Vector.FusedMultiplyAdd(x1, g0, a10);
-                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
-                            a20 = Vector.FusedMultiplyAdd(x2, g0, a20);
-                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
-                            a30 = Vector.FusedMultiplyAdd(x3, g0, a30);
-                            xp = ref Unsafe.Add(ref xp, 4);
-                            gp = ref Unsafe.Add(ref gp, Filters);
-                        }
-                    }
-                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
-                    a10.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f));
-                    a20.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f));
-                    a30.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f));
-                }
-                for (; f < Filters; f++)
-                {
-                    float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f;
-                    for (int i = 0; i < rows; i++)
-                    {
-                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
-                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
-                        for (int j = 0; j < cols; j++)
-                        {
-                            float gf = gp;
-                            s0 += Unsafe.Add(ref xp, 0) * gf; s1 += Unsafe.Add(ref xp, 1) * gf; s2 += Unsafe.Add(ref xp, 2) * gf; s3 += Unsafe.Add(ref xp, 3) * gf;
-                            xp = ref Unsafe.Add(ref xp, 4);
-                            gp = ref Unsafe.Add(ref gp, Filters);
-                        }
-                    }
-                    Unsafe.Add(ref dk, c * Filters + f) += s0; Unsafe.Add(ref dk, (c + 1) * Filters + f) += s1; Unsafe.Add(ref dk, (c + 2) * Filters + f) += s2; Unsafe.Add(ref dk, (c + 3) * Filters + f) += s3;
-                }
-            }
-        }
-
         /// <summary>
         /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
         /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 4 pixels x up to 4 channel vectors.
         /// </summary>
-        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
         {
+            int vc = Count<V>(); // floats per vector
             for (int i = 0; i < rows; i++)
             {
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
@@ -1355,37 +804,37 @@ namespace ConvGen.Generated
                     ref float dxp = ref Unsafe.Add(ref dxr, j * 4);
                     ref float gp = ref Unsafe.Add(ref gr, j * Filters);
                     int c = 0;
-                    for (; c <= InputChannels - Vector<float>.Count; c += Vector<float>.Count)
+                    for (; c <= InputChannels - vc; c += vc)
                     {
-                        var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c));
-                        var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 4));
-                        var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 8));
-                        var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 12));
+                        var a00 = Load<V>(ref dxp, c);
+                        var a10 = Load<V>(ref dxp, c + 4);
+                        var a20 = Load<V>(ref dxp, c + 8);
+                        var a30 = Load<V>(ref dxp, c + 12);
                         for (int f = 0; f < Filters; f++)
                         {
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
-                            var w0 = Vector.LoadUnsafe(ref kf);
-                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                            a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                            var g1 = Vector.Create(Unsafe.Add(ref gp, f + 8));
-                            a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                            var g2 = Vector.Create(Unsafe.Add(ref gp, f + 16));
-                            a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                            var g3 = Vector.Create(Unsafe.Add(ref gp, f + 24));
-                            a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
+                            var w0 = Load<V>(ref kf);
+                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            a00 = Fma(g0, w0, a00);
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 8));
+                            a10 = Fma(g1, w0, a10);
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            a20 = Fma(g2, w0, a20);
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 24));
+                            a30 = Fma(g3, w0, a30);
                         }
-                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
-                        a10.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 4));
-                        a20.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 8));
-                        a30.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 12));
+                        Store(a00, ref dxp, c);
+                        Store(a10, ref dxp, c + 4);
+                        Store(a20, ref dxp, c + 8);
+                        Store(a30, ref dxp, c + 12);
                     }
                     for (; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
-                        Unsafe.Add(ref dxp, c + 4) += DotFilters(ref Unsafe.Add(ref gp, 8), ref kc);
-                        Unsafe.Add(ref dxp, c + 8) += DotFilters(ref Unsafe.Add(ref gp, 16), ref kc);
-                        Unsafe.Add(ref dxp, c + 12) += DotFilters(ref Unsafe.Add(ref gp, 24), ref kc);
+                        Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                        Unsafe.Add(ref dxp, c + 4) += DotFilters<V>(ref Unsafe.Add(ref gp, 8), ref kc);
+                        Unsafe.Add(ref dxp, c + 8) += DotFilters<V>(ref Unsafe.Add(ref gp, 16), ref kc);
+                        Unsafe.Add(ref dxp, c + 12) += DotFilters<V>(ref Unsafe.Add(ref gp, 24), ref kc);
                     }
                 }
                 for (; j < cols; j++)
@@ -1393,22 +842,22 @@ namespace ConvGen.Generated
                     ref float dxp = ref Unsafe.Add(ref dxr, j * 4);
                     ref float gp = ref Unsafe.Add(ref gr, j * Filters);
                     int c = 0;
-                    for (; c <= InputChannels - Vector<float>.Count; c += Vector<float>.Count)
+                    for (; c <= InputChannels - vc; c += vc)
                     {
-                        var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c));
+                        var a00 = Load<V>(ref dxp, c);
                         for (int f = 0; f < Filters; f++)
                         {
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
-                            var w0 = Vector.LoadUnsafe(ref kf);
-                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                            a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
+                            var w0 = Load<V>(ref kf);
+                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            a00 = Fma(g0, w0, a00);
                         }
-                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
+                        Store(a00, ref dxp, c);
                     }
                     for (; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                        Unsafe.Add(ref dxp, c) += DotFilters(ref gp, ref kc);
+                        Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
                     }
                 }
             }
@@ -1416,13 +865,14 @@ namespace ConvGen.Generated
 
         /// <summary>sum over f of a[f] * b[f].</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static float DotFilters(ref float a, ref float b)
+        private static float DotFilters<V>(ref float a, ref float b) where V : struct
         {
-            var sum = Vector<float>.Zero;
+            int vc = Count<V>(); // floats per vector
+            var sum = Zero<V>();
             int f = 0;
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-                sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref a, (nuint)f), Vector.LoadUnsafe(ref b, (nuint)f), sum);
-            float s = Vector.Sum(sum);
+            for (; f <= Filters - vc; f += vc)
+                sum = Fma(Load<V>(ref a, f), Load<V>(ref b, f), sum);
+            float s = Sum(sum);
             for (; f < Filters; f++) s += Unsafe.Add(ref a, f) * Unsafe.Add(ref b, f);
             return s;
         }

@@ -9,21 +9,24 @@
 //   weights  HWIO [3, 3, 1, 1] (9 values)
 //   bias     [1]
 //   output   NHWC [batch, outputHeight, outputWidth, 1]
-//   window   3 x 3 input positions (kernel 3 x 3, dilation 1 x 1), 9 taps, fully unrolled
+//   window   3 x 3 input positions (kernel 3 x 3, dilation 1 x 1), 9 taps, each row unrolled
 //   Valid    outputHeight = (height - 3) / 1 + 1, outputWidth = (width - 3) / 1 + 1; no padding,
 //            height >= 3 and width >= 3 required
 //
+//   The kernels are generic over the vector type V and run at the width ConvGen.Internal.Simd.Lanes picks: 16 floats where
+//   AVX-512 is accelerated, else 8 (AVX2), else 4. The static kernels stay linear; the layer applies the activation.
+//
 // Legend: n sample, oh/ow output row/column, ih0/iw0 input position of the window's top-left tap (negative inside
-// padding), kh/kw kernel tap, c input channel, f filter, V = Vector<float>.Count (a power of two, 4 to 16).
+// padding), kh/kw kernel tap, c input channel, f filter, vc floats per vector.
 #nullable enable
 
 namespace My.Ns
 {
     partial class Outer
     {
-        /// <summary>A generated 3x3 convolution, 1 -> 1 channels; see the file header for the configuration.</summary>
+        /// <summary>A generated 3x3 convolution, 1 -> 1 channels, as a layer; see the file header for the configuration.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
-        partial class Inner : global::ConvGen.IConv2DKernel, global::ConvGen.ILayer
+        partial class Inner : global::ConvGen.Conv2DLayer<Inner>, global::ConvGen.IConv2DKernel
         {
             /// <summary>Rows of the kernel window.</summary>
             public const int KernelHeight = 3;
@@ -45,19 +48,29 @@ namespace My.Ns
             public const global::ConvGen.Padding Padding = global::ConvGen.Padding.Valid;
             /// <summary>Whether a per-filter bias is added.</summary>
             public const bool UseBias = true;
-            /// <summary>The activation the layer object applies after the convolution (the static kernels do not).</summary>
+            /// <summary>The activation the layer applies after the convolution (the static kernels do not).</summary>
             public const global::ConvGen.Activation Activation = global::ConvGen.Activation.None;
 
             /// <summary>The configuration as a value.</summary>
             public static global::ConvGen.Conv2DSpec Spec => new(KernelHeight, KernelWidth, InputChannels, Filters, StrideHeight, StrideWidth, DilationHeight, DilationWidth, Padding, UseBias, Activation);
 
             /// <summary>Output rows for <paramref name="inputHeight"/> input rows.</summary>
-            /// <exception cref="global::System.ArgumentException">The height is not positive, or (Valid) smaller than the dilated kernel.</exception>
-            public static int OutputHeight(int inputHeight) => global::ConvGen.Generated.InnerKernels.OutputHeight(inputHeight);
+            /// <exception cref="global::System.ArgumentException">The height is not positive, or smaller than the dilated kernel.</exception>
+            public static int OutputHeight(int inputHeight)
+            {
+                global::ConvGen.Internal.KernelGuard.Positive(inputHeight, nameof(inputHeight));
+                global::ConvGen.Internal.KernelGuard.CoversKernel(inputHeight, KernelHeight, DilationHeight, nameof(inputHeight), "row");
+                return global::ConvGen.Internal.Geometry.OutputSize(inputHeight, KernelHeight, StrideHeight, DilationHeight, same: false);
+            }
 
             /// <summary>Output columns for <paramref name="inputWidth"/> input columns.</summary>
-            /// <exception cref="global::System.ArgumentException">The width is not positive, or (Valid) smaller than the dilated kernel.</exception>
-            public static int OutputWidth(int inputWidth) => global::ConvGen.Generated.InnerKernels.OutputWidth(inputWidth);
+            /// <exception cref="global::System.ArgumentException">The width is not positive, or smaller than the dilated kernel.</exception>
+            public static int OutputWidth(int inputWidth)
+            {
+                global::ConvGen.Internal.KernelGuard.Positive(inputWidth, nameof(inputWidth));
+                global::ConvGen.Internal.KernelGuard.CoversKernel(inputWidth, KernelWidth, DilationWidth, nameof(inputWidth), "column");
+                return global::ConvGen.Internal.Geometry.OutputSize(inputWidth, KernelWidth, StrideWidth, DilationWidth, same: false);
+            }
 
             /// <summary>
             /// Cross-correlates an NHWC batch with HWIO <paramref name="weights"/> and adds <paramref name="bias"/>; <paramref name="output"/>
@@ -71,9 +84,22 @@ namespace My.Ns
             /// <param name="bias"><c>[1]</c>.</param>
             /// <param name="output">NHWC output, overwritten.</param>
             /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
-            public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-                global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
-                => global::ConvGen.Generated.InnerKernels.Forward(input, batch, height, width, weights, bias, output);
+            public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+            {
+                // Every size is checked before any memory is touched: the kernels index without bounds checks.
+                global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+                int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+                global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+                global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+                global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
+                global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: global::ConvGen.Generated.InnerKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, weights, bias, output); break;
+                    case 8: global::ConvGen.Generated.InnerKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output); break;
+                    default: global::ConvGen.Generated.InnerKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output); break;
+                }
+            }
 
             /// <summary>
             /// Adds (<c>+=</c>) the gradients of <see cref="Forward(global::System.ReadOnlySpan{float}, int, int, int, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
@@ -81,56 +107,51 @@ namespace My.Ns
             /// a batch be split across calls. An empty <paramref name="inputGradient"/> skips the input gradient (e.g. for a first layer).
             /// </summary>
             /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
-            public static void Backward(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-                global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient,
-                global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
-                => global::ConvGen.Generated.InnerKernels.Backward(input, batch, height, width, weights, outputGradient, inputGradient, weightsGradient, biasGradient);
+            public static void Backward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+            {
+                // Check everything first, so a bad argument leaves every gradient untouched.
+                global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+                global::ConvGen.Internal.KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
+                BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+                if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+            }
 
             /// <summary>Adds only the weight and bias gradients of Forward (the part of <c>Backward</c> a first layer needs).</summary>
             /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
-            public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-                global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
-                => global::ConvGen.Generated.InnerKernels.BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+            public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+            {
+                // Every size is checked before any memory is touched: the kernels index without bounds checks.
+                global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+                int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+                global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+                global::ConvGen.Internal.KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+                global::ConvGen.Internal.KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+                global::ConvGen.Internal.KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: global::ConvGen.Generated.InnerKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+                    case 8: global::ConvGen.Generated.InnerKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+                    default: global::ConvGen.Generated.InnerKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+                }
+            }
 
             /// <summary>Adds only the input gradient of Forward.</summary>
             /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
-            public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights,
-                global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
-                => global::ConvGen.Generated.InnerKernels.BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
-
-            // ---- The layer object (ConvGen.ILayer): parameters, buffers, threading and the activation live in Conv2DLayerCore. ----
-
-            private global::ConvGen.Conv2DLayerCore<Inner>? _convGenCore;
-
-            /// <summary>The runtime part of this layer, created on first use with Glorot-uniform weights and a zero bias.</summary>
-            public global::ConvGen.Conv2DLayerCore<Inner> ConvGenCore => _convGenCore ??= new("conv2d", global::System.Random.Shared.Next());
-
-            /// <inheritdoc/>
-            public string Name => ConvGenCore.Name;
-
-            /// <summary>The HWIO kernel <c>[KernelHeight, KernelWidth, InputChannels, Filters]</c> and its gradient.</summary>
-            public global::ConvGen.Parameter Kernel => ConvGenCore.Kernel;
-
-            /// <summary>The bias <c>[Filters]</c> and its gradient, or null when UseBias is false.</summary>
-            public global::ConvGen.Parameter? Bias => ConvGenCore.Bias;
-
-            /// <inheritdoc/>
-            public global::System.Collections.Generic.IReadOnlyList<global::ConvGen.Parameter> Parameters => ConvGenCore.Parameters;
-
-            /// <summary>Re-initializes the weights (Glorot uniform) and bias (zeros) from <paramref name="seed"/>.</summary>
-            public void Initialize(int seed) => ConvGenCore.Initialize(seed);
-
-            /// <inheritdoc/>
-            public global::ConvGen.Shape Build(global::ConvGen.Shape inputShape, int seed) => ConvGenCore.Build(inputShape, seed);
-
-            /// <inheritdoc/>
-            public global::ConvGen.Shape GetOutputShape(global::ConvGen.Shape inputShape) => ConvGenCore.GetOutputShape(inputShape);
-
-            /// <inheritdoc/>
-            public global::ConvGen.Tensor Forward(global::ConvGen.Tensor input, bool training = false) => ConvGenCore.Forward(input, training);
-
-            /// <inheritdoc/>
-            public global::ConvGen.Tensor? Backward(global::ConvGen.Tensor outputGradient, bool computeInputGradient = true) => ConvGenCore.Backward(outputGradient, computeInputGradient);
+            public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
+            {
+                // Every size is checked before any memory is touched: the kernels index without bounds checks.
+                global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+                int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+                global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+                global::ConvGen.Internal.KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+                global::ConvGen.Internal.KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: global::ConvGen.Generated.InnerKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector512<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+                    case 8: global::ConvGen.Generated.InnerKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector256<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+                    default: global::ConvGen.Generated.InnerKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector128<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+                }
+            }
         }
     }
 }
@@ -139,50 +160,32 @@ namespace ConvGen.Generated
 {
     using System;
     using System.Buffers;
-    using System.Numerics;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
     using ConvGen.Internal;
+    using static ConvGen.Internal.Simd;
 
-    /// <summary>The arithmetic of <see cref="global::My.Ns.Outer.Inner"/>: every size below is a constant the JIT folds into the loops.</summary>
+    /// <summary>The arithmetic of <see cref="global::My.Ns.Outer.Inner"/>: every size the attribute fixes is a constant the JIT folds into the loops.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
     file static class InnerKernels
     {
         private const int KernelHeight = 3, KernelWidth = 3, InputChannels = 1, Filters = 1;
         private const int StrideHeight = 1, StrideWidth = 1, DilationHeight = 1, DilationWidth = 1;
 
-        public static int OutputHeight(int inputHeight)
+        /// <summary>
+        /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
+        /// Every window is inside the input (Valid): tiles of 4 pixels, then single pixels.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output) where V : struct
         {
-            KernelGuard.Positive(inputHeight, nameof(inputHeight));
-            KernelGuard.CoversKernel(inputHeight, KernelHeight, DilationHeight, nameof(inputHeight), "row");
-            return (inputHeight - 3) / StrideHeight + 1;
-        }
-
-        public static int OutputWidth(int inputWidth)
-        {
-            KernelGuard.Positive(inputWidth, nameof(inputWidth));
-            KernelGuard.CoversKernel(inputWidth, KernelWidth, DilationWidth, nameof(inputWidth), "column");
-            return (inputWidth - 3) / StrideWidth + 1;
-        }
-
-        public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
-        {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
-            KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: false);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: false);
             int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
-
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
-
-            // y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
@@ -194,44 +197,83 @@ namespace ConvGen.Generated
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
         }
 
-        public static void Backward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
-            Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
+        /// <summary>4 neighbouring interior output pixels: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
-            // Check everything first, so a bad argument leaves every gradient untouched.
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
-            BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
-            if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 3; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3);
+                    }
+                    // tap (kh, 1)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 1);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3);
+                    }
+                    // tap (kh, 2)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 2);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3);
+                    }
+                }
+                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 1) = s1; Unsafe.Add(ref y, f + 2) = s2; Unsafe.Add(ref y, f + 3) = s3;
+            }
         }
 
-        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient,
-            Span<float> weightsGradient, Span<float> biasGradient)
+        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardInterior<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f < Filters; f++)
+            {
+                float s = Unsafe.Add(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 3; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), Unsafe.Add(ref k, kr + f), s);
+                    // tap (kh, 1)
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 1), s);
+                    // tap (kh, 2)
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), Unsafe.Add(ref k, kr + f + 2), s);
+                }
+                Unsafe.Add(ref y, f) = s;
+            }
+        }
 
-
+        /// <summary>Adds dk[kh, kw, c, f] += sum over output pixels of x[pixel's tap, c] * g[pixel, f], and db[f] += sum of g[pixel, f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void BackwardWeights<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient) where V : struct
+        {
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: false);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: false);
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
-
+            int vc = Count<V>(); // floats per vector
             // Bias gradient: db[f] += sum over every output pixel of g[pixel, f].
             ref float db = ref MemoryMarshal.GetReference(biasGradient);
             for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)
@@ -242,7 +284,6 @@ namespace ConvGen.Generated
                     Unsafe.Add(ref db, f) += Unsafe.Add(ref g, pixel + f);
                 }
             }
-
             // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
@@ -250,38 +291,64 @@ namespace ConvGen.Generated
                 int outputSample = n * outputHeight * outputWidth * Filters;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    const int ohStart = 0; // Valid: every tap of every output pixel is inside the input
-                    int ohEnd = outputHeight;
                     for (int kw = 0; kw < KernelWidth; kw++)
                     {
-                        const int owStart = 0;
-                        int owEnd = outputWidth;
-                        int xo = sample + ((ohStart * StrideHeight + kh * DilationHeight) * width + owStart * StrideWidth + kw * DilationWidth) * InputChannels;
-                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        // Valid: every tap of every output pixel is inside the input.
+                        int xo = sample + (kh * DilationHeight * width + kw * DilationWidth) * InputChannels;
+                        int go = outputSample;
+                        int rows = outputHeight, cols = outputWidth;
                         int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
-                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
-                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
             }
         }
 
-        public static void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void WeightGradientTap<V>(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow) where V : struct
         {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            int vc = Count<V>(); // floats per vector
+            int c = 0;
+            for (; c < InputChannels; c++)
+            {
+                int f = 0;
+                for (; f < Filters; f++)
+                {
+                    float s0 = 0f;
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            float gf = gp;
+                            s0 += Unsafe.Add(ref xp, 0) * gf;
+                            xp = ref Unsafe.Add(ref xp, 1);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    Unsafe.Add(ref dk, c + f) += s0;
+                }
+            }
+        }
 
-
+        /// <summary>Adds dx[n, ih, iw, c] += sum over the output pixels whose window covers (ih, iw) and their filters f of g[pixel, f] * k[tap, c, f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void BackwardInput<V>(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient) where V : struct
+        {
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: false);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: false);
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dx = ref MemoryMarshal.GetReference(inputGradient);
             // Fewer channels than a vector: per output pixel, h[(kh, kw, c)] = sum over f of g[pixel, f] * k[kh, kw, c, f] for all 9 taps at
             // once, vectorized along (kh, kw, c) with kt[f, (kh, kw, c)] (zero-padded to 16); then h is added to the input positions.
             const int Taps = 9, PaddedTaps = 16;
+            int vc = Count<V>(); // floats per vector
             float[] transposed = ArrayPool<float>.Shared.Rent(Filters * PaddedTaps);
             float[] partial = ArrayPool<float>.Shared.Rent(4 * PaddedTaps);
             for (int f = 0; f < Filters; f++)
@@ -302,54 +369,53 @@ namespace ConvGen.Generated
                     {
                         ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);
                         int t = 0;
-                        for (; t <= PaddedTaps - 2 * Vector<float>.Count; t += 2 * Vector<float>.Count)
+                        for (; t <= PaddedTaps - 2 * vc; t += 2 * vc)
                         {
-                            var a00 = Vector<float>.Zero; var a01 = Vector<float>.Zero;
-                            var a10 = Vector<float>.Zero; var a11 = Vector<float>.Zero;
-                            var a20 = Vector<float>.Zero; var a21 = Vector<float>.Zero;
-                            var a30 = Vector<float>.Zero; var a31 = Vector<float>.Zero;
+                            var a00 = Zero<V>(); var a01 = Zero<V>();
+                            var a10 = Zero<V>(); var a11 = Zero<V>();
+                            var a20 = Zero<V>(); var a21 = Zero<V>();
+                            var a30 = Zero<V>(); var a31 = Zero<V>();
                             for (int f = 0; f < Filters; f++)
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
-                                var w0 = Vector.LoadUnsafe(ref kf);
-                                var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
-                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 1));
-                                a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
-                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 2));
-                                a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
-                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 3));
-                                a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
+                                var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                                a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 1));
+                                a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 2));
+                                a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                                var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 3));
+                                a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
                             }
-                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
-                            a10.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t)); a11.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t), (nuint)Vector<float>.Count);
-                            a20.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t)); a21.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t), (nuint)Vector<float>.Count);
-                            a30.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t)); a31.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t), (nuint)Vector<float>.Count);
+                            Store(a00, ref h, t); Store(a01, ref h, t + vc);
+                            Store(a10, ref h, t + 16); Store(a11, ref h, t + vc + 16);
+                            Store(a20, ref h, t + 32); Store(a21, ref h, t + vc + 32);
+                            Store(a30, ref h, t + 48); Store(a31, ref h, t + vc + 48);
                         }
-                        for (; t <= PaddedTaps - Vector<float>.Count; t += Vector<float>.Count)
+                        for (; t <= PaddedTaps - vc; t += vc)
                         {
-                            var a00 = Vector<float>.Zero;
-                            var a10 = Vector<float>.Zero;
-                            var a20 = Vector<float>.Zero;
-                            var a30 = Vector<float>.Zero;
+                            var a00 = Zero<V>();
+                            var a10 = Zero<V>();
+                            var a20 = Zero<V>();
+                            var a30 = Zero<V>();
                             for (int f = 0; f < Filters; f++)
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
-                                var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 1));
-                                a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 2));
-                                a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 3));
-                                a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
+                                var w0 = Load<V>(ref kf);
+                                var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                                a00 = Fma(g0, w0, a00);
+                                var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 1));
+                                a10 = Fma(g1, w0, a10);
+                                var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 2));
+                                a20 = Fma(g2, w0, a20);
+                                var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 3));
+                                a30 = Fma(g3, w0, a30);
                             }
-                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
-                            a10.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t));
-                            a20.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t));
-                            a30.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t));
+                            Store(a00, ref h, t);
+                            Store(a10, ref h, t + 16);
+                            Store(a20, ref h, t + 32);
+                            Store(a30, ref h, t + 48);
                         }
                         for (int i = 0; i < 4; i++)
                         {
@@ -363,34 +429,33 @@ namespace ConvGen.Generated
                                     += Unsafe.Add(ref h, i * PaddedTaps + (kh * KernelWidth + kw) * InputChannels + c);
                         }
                     }
-                    for (; ow + 1 <= outputWidth; ow += 1)
+                    for (; ow < outputWidth; ow++)
                     {
                         ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);
                         int t = 0;
-                        for (; t <= PaddedTaps - 2 * Vector<float>.Count; t += 2 * Vector<float>.Count)
+                        for (; t <= PaddedTaps - 2 * vc; t += 2 * vc)
                         {
-                            var a00 = Vector<float>.Zero; var a01 = Vector<float>.Zero;
+                            var a00 = Zero<V>(); var a01 = Zero<V>();
                             for (int f = 0; f < Filters; f++)
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
-                                var w0 = Vector.LoadUnsafe(ref kf);
-                                var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
+                                var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                                a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
                             }
-                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
+                            Store(a00, ref h, t); Store(a01, ref h, t + vc);
                         }
-                        for (; t <= PaddedTaps - Vector<float>.Count; t += Vector<float>.Count)
+                        for (; t <= PaddedTaps - vc; t += vc)
                         {
-                            var a00 = Vector<float>.Zero;
+                            var a00 = Zero<V>();
                             for (int f = 0; f < Filters; f++)
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
-                                var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
+                                var w0 = Load<V>(ref kf);
+                                var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                                a00 = Fma(g0, w0, a00);
                             }
-                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
+                            Store(a00, ref h, t);
                         }
                         for (int i = 0; i < 1; i++)
                         {
@@ -408,122 +473,6 @@ namespace ConvGen.Generated
             }
             ArrayPool<float>.Shared.Return(transposed);
             ArrayPool<float>.Shared.Return(partial);
-        }
-
-        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
-        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
-        {
-            int f = 0;
-            for (; f < Filters; f++)
-            {
-                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
-                // tap (0, 0)
-                {
-                    float kc = Unsafe.Add(ref k, f);
-                    s0 += Unsafe.Add(ref x, 0) * kc; s1 += Unsafe.Add(ref x, 1) * kc; s2 += Unsafe.Add(ref x, 2) * kc; s3 += Unsafe.Add(ref x, 3) * kc;
-                }
-                // tap (0, 1)
-                {
-                    float kc = Unsafe.Add(ref k, f + 1);
-                    s0 += Unsafe.Add(ref x, 1) * kc; s1 += Unsafe.Add(ref x, 2) * kc; s2 += Unsafe.Add(ref x, 3) * kc; s3 += Unsafe.Add(ref x, 4) * kc;
-                }
-                // tap (0, 2)
-                {
-                    float kc = Unsafe.Add(ref k, f + 2);
-                    s0 += Unsafe.Add(ref x, 2) * kc; s1 += Unsafe.Add(ref x, 3) * kc; s2 += Unsafe.Add(ref x, 4) * kc; s3 += Unsafe.Add(ref x, 5) * kc;
-                }
-                // tap (1, 0)
-                {
-                    float kc = Unsafe.Add(ref k, f + 3);
-                    s0 += Unsafe.Add(ref x, rowStep) * kc; s1 += Unsafe.Add(ref x, rowStep + 1) * kc; s2 += Unsafe.Add(ref x, rowStep + 2) * kc; s3 += Unsafe.Add(ref x, rowStep + 3) * kc;
-                }
-                // tap (1, 1)
-                {
-                    float kc = Unsafe.Add(ref k, f + 4);
-                    s0 += Unsafe.Add(ref x, rowStep + 1) * kc; s1 += Unsafe.Add(ref x, rowStep + 1 + 1) * kc; s2 += Unsafe.Add(ref x, rowStep + 1 + 2) * kc; s3 += Unsafe.Add(ref x, rowStep + 1 + 3) * kc;
-                }
-                // tap (1, 2)
-                {
-                    float kc = Unsafe.Add(ref k, f + 5);
-                    s0 += Unsafe.Add(ref x, rowStep + 2) * kc; s1 += Unsafe.Add(ref x, rowStep + 2 + 1) * kc; s2 += Unsafe.Add(ref x, rowStep + 2 + 2) * kc; s3 += Unsafe.Add(ref x, rowStep + 2 + 3) * kc;
-                }
-                // tap (2, 0)
-                {
-                    float kc = Unsafe.Add(ref k, f + 6);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 1) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 2) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 3) * kc;
-                }
-                // tap (2, 1)
-                {
-                    float kc = Unsafe.Add(ref k, f + 7);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 1) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 1 + 1) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 1 + 2) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 1 + 3) * kc;
-                }
-                // tap (2, 2)
-                {
-                    float kc = Unsafe.Add(ref k, f + 8);
-                    s0 += Unsafe.Add(ref x, 2 * rowStep + 2) * kc; s1 += Unsafe.Add(ref x, 2 * rowStep + 2 + 1) * kc; s2 += Unsafe.Add(ref x, 2 * rowStep + 2 + 2) * kc; s3 += Unsafe.Add(ref x, 2 * rowStep + 2 + 3) * kc;
-                }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 1) = s1; Unsafe.Add(ref y, f + 2) = s2; Unsafe.Add(ref y, f + 3) = s3;
-            }
-        }
-
-        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
-        private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
-        {
-            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
-            int f = 0;
-            for (; f < Filters; f++)
-            {
-                float s = Unsafe.Add(ref b, f);
-                // tap (0, 0)
-                s += Unsafe.Add(ref x, 0) * Unsafe.Add(ref k, f);
-                // tap (0, 1)
-                s += Unsafe.Add(ref x, 1) * Unsafe.Add(ref k, f + 1);
-                // tap (0, 2)
-                s += Unsafe.Add(ref x, 2) * Unsafe.Add(ref k, f + 2);
-                // tap (1, 0)
-                s += Unsafe.Add(ref x, rowStep) * Unsafe.Add(ref k, f + 3);
-                // tap (1, 1)
-                s += Unsafe.Add(ref x, rowStep + 1) * Unsafe.Add(ref k, f + 4);
-                // tap (1, 2)
-                s += Unsafe.Add(ref x, rowStep + 2) * Unsafe.Add(ref k, f + 5);
-                // tap (2, 0)
-                s += Unsafe.Add(ref x, 2 * rowStep) * Unsafe.Add(ref k, f + 6);
-                // tap (2, 1)
-                s += Unsafe.Add(ref x, 2 * rowStep + 1) * Unsafe.Add(ref k, f + 7);
-                // tap (2, 2)
-                s += Unsafe.Add(ref x, 2 * rowStep + 2) * Unsafe.Add(ref k, f + 8);
-                Unsafe.Add(ref y, f) = s;
-            }
-        }
-
-        /// <summary>
-        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
-        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
-        /// </summary>
-        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
-        {
-            int c = 0;
-            for (; c < InputChannels; c++)
-            {
-                int f = 0;
-                for (; f < Filters; f++)
-                {
-                    float s0 = 0f;
-                    for (int i = 0; i < rows; i++)
-                    {
-                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
-                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
-                        for (int j = 0; j < cols; j++)
-                        {
-                            float gf = gp;
-                            s0 += Unsafe.Add(ref xp, 0) * gf;
-                            xp = ref Unsafe.Add(ref xp, 1);
-                            gp = ref Unsafe.Add(ref gp, Filters);
-                        }
-                    }
-                    Unsafe.Add(ref dk, c * Filters + f) += s0;
-                }
-            }
         }
     }
 }

@@ -9,20 +9,23 @@
 //   weights  HWIO [3, 3, 3, 16] (432 values)
 //   bias     [16]
 //   output   NHWC [batch, outputHeight, outputWidth, 16]
-//   window   3 x 3 input positions (kernel 3 x 3, dilation 1 x 1), 9 taps, fully unrolled
+//   window   3 x 3 input positions (kernel 3 x 3, dilation 1 x 1), 9 taps, each row unrolled
 //   Same     outputHeight = ceil(height / 2), outputWidth = ceil(width / 2);
 //            rows padded: total = max((outputHeight - 1) * 2 + 3 - height, 0), top = total / 2, bottom = the rest;
 //            columns padded: total = max((outputWidth - 1) * 2 + 3 - width, 0), left = total / 2, right = the rest
 //
+//   The kernels are generic over the vector type V and run at the width ConvGen.Internal.Simd.Lanes picks: 16 floats where
+//   AVX-512 is accelerated, else 8 (AVX2), else 4. The static kernels stay linear; the layer applies the activation.
+//
 // Legend: n sample, oh/ow output row/column, ih0/iw0 input position of the window's top-left tap (negative inside
-// padding), kh/kw kernel tap, c input channel, f filter, V = Vector<float>.Count (a power of two, 4 to 16).
+// padding), kh/kw kernel tap, c input channel, f filter, vc floats per vector.
 #nullable enable
 
 namespace Samples
 {
-    /// <summary>A generated 3x3 convolution, 3 -> 16 channels; see the file header for the configuration.</summary>
+    /// <summary>A generated 3x3 convolution, 3 -> 16 channels, as a layer; see the file header for the configuration.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
-    partial class StemConv : global::ConvGen.IConv2DKernel, global::ConvGen.ILayer
+    partial class StemConv : global::ConvGen.Conv2DLayer<StemConv>, global::ConvGen.IConv2DKernel
     {
         /// <summary>Rows of the kernel window.</summary>
         public const int KernelHeight = 3;
@@ -44,19 +47,27 @@ namespace Samples
         public const global::ConvGen.Padding Padding = global::ConvGen.Padding.Same;
         /// <summary>Whether a per-filter bias is added.</summary>
         public const bool UseBias = true;
-        /// <summary>The activation the layer object applies after the convolution (the static kernels do not).</summary>
+        /// <summary>The activation the layer applies after the convolution (the static kernels do not).</summary>
         public const global::ConvGen.Activation Activation = global::ConvGen.Activation.None;
 
         /// <summary>The configuration as a value.</summary>
         public static global::ConvGen.Conv2DSpec Spec => new(KernelHeight, KernelWidth, InputChannels, Filters, StrideHeight, StrideWidth, DilationHeight, DilationWidth, Padding, UseBias, Activation);
 
         /// <summary>Output rows for <paramref name="inputHeight"/> input rows.</summary>
-        /// <exception cref="global::System.ArgumentException">The height is not positive, or (Valid) smaller than the dilated kernel.</exception>
-        public static int OutputHeight(int inputHeight) => global::ConvGen.Generated.StemConvKernels.OutputHeight(inputHeight);
+        /// <exception cref="global::System.ArgumentException">The height is not positive.</exception>
+        public static int OutputHeight(int inputHeight)
+        {
+            global::ConvGen.Internal.KernelGuard.Positive(inputHeight, nameof(inputHeight));
+            return global::ConvGen.Internal.Geometry.OutputSize(inputHeight, KernelHeight, StrideHeight, DilationHeight, same: true);
+        }
 
         /// <summary>Output columns for <paramref name="inputWidth"/> input columns.</summary>
-        /// <exception cref="global::System.ArgumentException">The width is not positive, or (Valid) smaller than the dilated kernel.</exception>
-        public static int OutputWidth(int inputWidth) => global::ConvGen.Generated.StemConvKernels.OutputWidth(inputWidth);
+        /// <exception cref="global::System.ArgumentException">The width is not positive.</exception>
+        public static int OutputWidth(int inputWidth)
+        {
+            global::ConvGen.Internal.KernelGuard.Positive(inputWidth, nameof(inputWidth));
+            return global::ConvGen.Internal.Geometry.OutputSize(inputWidth, KernelWidth, StrideWidth, DilationWidth, same: true);
+        }
 
         /// <summary>
         /// Cross-correlates an NHWC batch with HWIO <paramref name="weights"/> and adds <paramref name="bias"/>; <paramref name="output"/>
@@ -70,9 +81,22 @@ namespace Samples
         /// <param name="bias"><c>[16]</c>.</param>
         /// <param name="output">NHWC output, overwritten.</param>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
-        public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-            global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
-            => global::ConvGen.Generated.StemConvKernels.Forward(input, batch, height, width, weights, bias, output);
+        public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
+            global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, weights, bias, output); break;
+                case 8: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output); break;
+                default: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output); break;
+            }
+        }
 
         /// <summary>
         /// Adds (<c>+=</c>) the gradients of <see cref="Forward(global::System.ReadOnlySpan{float}, int, int, int, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
@@ -80,56 +104,51 @@ namespace Samples
         /// a batch be split across calls. An empty <paramref name="inputGradient"/> skips the input gradient (e.g. for a first layer).
         /// </summary>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
-        public static void Backward(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-            global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient,
-            global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
-            => global::ConvGen.Generated.StemConvKernels.Backward(input, batch, height, width, weights, outputGradient, inputGradient, weightsGradient, biasGradient);
+        public static void Backward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+        {
+            // Check everything first, so a bad argument leaves every gradient untouched.
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
+            BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+            if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+        }
 
         /// <summary>Adds only the weight and bias gradients of Forward (the part of <c>Backward</c> a first layer needs).</summary>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
-        public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
-            => global::ConvGen.Generated.StemConvKernels.BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+        public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: global::ConvGen.Generated.StemConvKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+                case 8: global::ConvGen.Generated.StemConvKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+                default: global::ConvGen.Generated.StemConvKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+            }
+        }
 
         /// <summary>Adds only the input gradient of Forward.</summary>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
-        public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights,
-            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
-            => global::ConvGen.Generated.StemConvKernels.BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
-
-        // ---- The layer object (ConvGen.ILayer): parameters, buffers, threading and the activation live in Conv2DLayerCore. ----
-
-        private global::ConvGen.Conv2DLayerCore<StemConv>? _convGenCore;
-
-        /// <summary>The runtime part of this layer, created on first use with Glorot-uniform weights and a zero bias.</summary>
-        public global::ConvGen.Conv2DLayerCore<StemConv> ConvGenCore => _convGenCore ??= new("conv2d", global::System.Random.Shared.Next());
-
-        /// <inheritdoc/>
-        public string Name => ConvGenCore.Name;
-
-        /// <summary>The HWIO kernel <c>[KernelHeight, KernelWidth, InputChannels, Filters]</c> and its gradient.</summary>
-        public global::ConvGen.Parameter Kernel => ConvGenCore.Kernel;
-
-        /// <summary>The bias <c>[Filters]</c> and its gradient, or null when UseBias is false.</summary>
-        public global::ConvGen.Parameter? Bias => ConvGenCore.Bias;
-
-        /// <inheritdoc/>
-        public global::System.Collections.Generic.IReadOnlyList<global::ConvGen.Parameter> Parameters => ConvGenCore.Parameters;
-
-        /// <summary>Re-initializes the weights (Glorot uniform) and bias (zeros) from <paramref name="seed"/>.</summary>
-        public void Initialize(int seed) => ConvGenCore.Initialize(seed);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Shape Build(global::ConvGen.Shape inputShape, int seed) => ConvGenCore.Build(inputShape, seed);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Shape GetOutputShape(global::ConvGen.Shape inputShape) => ConvGenCore.GetOutputShape(inputShape);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Tensor Forward(global::ConvGen.Tensor input, bool training = false) => ConvGenCore.Forward(input, training);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Tensor? Backward(global::ConvGen.Tensor outputGradient, bool computeInputGradient = true) => ConvGenCore.Backward(outputGradient, computeInputGradient);
+        public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: global::ConvGen.Generated.StemConvKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector512<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+                case 8: global::ConvGen.Generated.StemConvKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector256<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+                default: global::ConvGen.Generated.StemConvKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector128<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+            }
+        }
     }
 }
 
@@ -137,56 +156,38 @@ namespace ConvGen.Generated
 {
     using System;
     using System.Buffers;
-    using System.Numerics;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
     using ConvGen.Internal;
+    using static ConvGen.Internal.Simd;
 
-    /// <summary>The arithmetic of <see cref="global::Samples.StemConv"/>: every size below is a constant the JIT folds into the loops.</summary>
+    /// <summary>The arithmetic of <see cref="global::Samples.StemConv"/>: every size the attribute fixes is a constant the JIT folds into the loops.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
     file static class StemConvKernels
     {
         private const int KernelHeight = 3, KernelWidth = 3, InputChannels = 3, Filters = 16;
         private const int StrideHeight = 2, StrideWidth = 2, DilationHeight = 1, DilationWidth = 1;
 
-        public static int OutputHeight(int inputHeight)
+        /// <summary>
+        /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
+        /// Each output row splits into a left border, the interior (whole windows, tiles of 4 pixels) and a right border (windows clamped to the input).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output) where V : struct
         {
-            KernelGuard.Positive(inputHeight, nameof(inputHeight));
-            return (inputHeight - 1) / StrideHeight + 1; // ceil(inputHeight / 2)
-        }
-
-        public static int OutputWidth(int inputWidth)
-        {
-            KernelGuard.Positive(inputWidth, nameof(inputWidth));
-            return (inputWidth - 1) / StrideWidth + 1; // ceil(inputWidth / 2)
-        }
-
-        public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
-        {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
-            KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
-            int padTop = Math.Max((outputHeight - 1) * StrideHeight + 3 - height, 0) / 2;
-            int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 3 - width, 0) / 2;
+            int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;
+            int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;
             // Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).
-            int ohLo = Math.Min(outputHeight, (padTop + StrideHeight - 1) / StrideHeight);
-            int ohHi = Math.Max(ohLo, height - 3 + padTop < 0 ? 0 : Math.Min(outputHeight, (height - 3 + padTop) / StrideHeight + 1));
-            int owLo = Math.Min(outputWidth, (padLeft + StrideWidth - 1) / StrideWidth);
-            int owHi = Math.Max(owLo, width - 3 + padLeft < 0 ? 0 : Math.Min(outputWidth, (width - 3 + padLeft) / StrideWidth + 1));
-
+            var (ohLo, ohHi) = Geometry.Interior(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            var (owLo, owHi) = Geometry.Interior(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
-
-            // y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
@@ -205,7 +206,7 @@ namespace ConvGen.Generated
                         int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
                         int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardBorder<V>(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     // Interior: the whole window is inside the input, no checks.
                     int interiorEnd = interiorRow ? owHi : 0;
@@ -213,13 +214,13 @@ namespace ConvGen.Generated
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     for (; ow < interiorEnd; ow++)
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     // Right border.
                     for (; ow < outputWidth; ow++)
@@ -228,52 +229,485 @@ namespace ConvGen.Generated
                         int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
                         int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardBorder<V>(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
         }
 
-        public static void Backward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
-            Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
+        /// <summary>4 neighbouring interior output pixels: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
-            // Check everything first, so a bad argument leaves every gradient untouched.
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
-            BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
-            if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                }
+                Store(a00, ref y, f); Store(a01, ref y, f + vc);
+                Store(a10, ref y, f + 16); Store(a11, ref y, f + vc + 16);
+                Store(a20, ref y, f + 32); Store(a21, ref y, f + vc + 32);
+                Store(a30, ref y, f + 48); Store(a31, ref y, f + vc + 48);
+            }
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 16);
+                Store(a20, ref y, f + 32);
+                Store(a30, ref y, f + 48);
+            }
         }
 
-        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient,
-            Span<float> weightsGradient, Span<float> biasGradient)
+        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardInterior<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var a0 = Load<V>(ref b, f);
+                var a1 = Load<V>(ref b, f + vc);
+                var a2 = Load<V>(ref b, f + 2 * vc);
+                var a3 = Load<V>(ref b, f + 3 * vc);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    // tap (kh, 1)
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    // tap (kh, 2)
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                }
+                Store(a0, ref y, f); Store(a1, ref y, f + vc); Store(a2, ref y, f + 2 * vc); Store(a3, ref y, f + 3 * vc);
+            }
+            for (; f <= Filters - vc; f += vc)
+            {
+                var a0 = Load<V>(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    // tap (kh, 1)
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    // tap (kh, 2)
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                }
+                Store(a0, ref y, f);
+            }
+        }
 
+        /// <summary>One output pixel whose window overlaps the padding: x is the sample; only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardBorder<V>(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var a0 = Load<V>(ref b, f);
+                var a1 = Load<V>(ref b, f + vc);
+                var a2 = Load<V>(ref b, f + 2 * vc);
+                var a3 = Load<V>(ref b, f + 3 * vc);
+                for (int kh = khLo; kh < khHi; kh++)
+                {
+                    int row = (ih0 + kh * DilationHeight) * width;
+                    for (int kw = kwLo; kw < kwHi; kw++)
+                    {
+                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels, ko = (kh * KernelWidth + kw) * 48;
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo + 1));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f + 16);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo + 2));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f + 32);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                    }
+                }
+                Store(a0, ref y, f); Store(a1, ref y, f + vc); Store(a2, ref y, f + 2 * vc); Store(a3, ref y, f + 3 * vc);
+            }
+            for (; f <= Filters - vc; f += vc)
+            {
+                var a0 = Load<V>(ref b, f);
+                for (int kh = khLo; kh < khHi; kh++)
+                {
+                    int row = (ih0 + kh * DilationHeight) * width;
+                    for (int kw = kwLo; kw < kwHi; kw++)
+                    {
+                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels, ko = (kh * KernelWidth + kw) * 48;
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo + 1));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f + 16);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo + 2));
+                            ref float kc = ref Unsafe.Add(ref k, ko + f + 32);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                    }
+                }
+                Store(a0, ref y, f);
+            }
+        }
+
+        /// <summary>Adds dk[kh, kw, c, f] += sum over output pixels of x[pixel's tap, c] * g[pixel, f], and db[f] += sum of g[pixel, f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void BackwardWeights<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient) where V : struct
+        {
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
-            int padTop = Math.Max((outputHeight - 1) * StrideHeight + 3 - height, 0) / 2;
-            int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 3 - width, 0) / 2;
-
+            int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;
+            int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
-
+            int vc = Count<V>(); // floats per vector
             // Bias gradient: db[f] += sum over every output pixel of g[pixel, f].
             ref float db = ref MemoryMarshal.GetReference(biasGradient);
             for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)
             {
                 int f = 0;
-                for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
+                for (; f <= Filters - vc; f += vc)
                 {
-                    (Vector.LoadUnsafe(ref db, (nuint)f) + Vector.LoadUnsafe(ref g, (nuint)(pixel + f))).StoreUnsafe(ref db, (nuint)f);
+                    Store(Add(Load<V>(ref db, f), Load<V>(ref g, pixel + f)), ref db, f);
                 }
             }
-
             // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
@@ -294,33 +728,113 @@ namespace ConvGen.Generated
                         if (owStart >= owEnd) continue;
                         int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
                         int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
                         int rows = ohEnd - ohStart, cols = owEnd - owStart;
-                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
             }
         }
 
-        public static void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void WeightGradientTap<V>(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow) where V : struct
         {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            int vc = Count<V>(); // floats per vector
+            int c = 0;
+            for (; c < InputChannels; c++)
+            {
+                int f = 0;
+                for (; f <= Filters - 2 * vc; f += 2 * vc)
+                {
+                    var a00 = Load<V>(ref dk, 16 * c + f); var a01 = Load<V>(ref dk, 16 * c + f + vc);
+                    // One channel: too few accumulators to hide the FMA latency, so 4 pixels at a time go to 4 independent sets.
+                    var s10 = Zero<V>(); var s20 = Zero<V>(); var s30 = Zero<V>(); var s11 = Zero<V>(); var s21 = Zero<V>(); var s31 = Zero<V>();
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        int j = 0;
+                        for (; j <= cols - 4; j += 4)
+                        {
+                            var x0 = Broadcast<V>(Unsafe.Add(ref xp, 0));
+                            a00 = Fma(x0, Load<V>(ref gp, 0), a00); a01 = Fma(x0, Load<V>(ref gp, vc), a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xp, 6));
+                            s10 = Fma(x1, Load<V>(ref gp, 16), s10); s11 = Fma(x1, Load<V>(ref gp, vc + 16), s11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xp, 12));
+                            s20 = Fma(x2, Load<V>(ref gp, 32), s20); s21 = Fma(x2, Load<V>(ref gp, vc + 32), s21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xp, 18));
+                            s30 = Fma(x3, Load<V>(ref gp, 48), s30); s31 = Fma(x3, Load<V>(ref gp, vc + 48), s31);
+                            xp = ref Unsafe.Add(ref xp, 24);
+                            gp = ref Unsafe.Add(ref gp, 4 * Filters);
+                        }
+                        for (; j < cols; j++)
+                        {
+                            var x0 = Broadcast<V>(xp);
+                            a00 = Fma(x0, Load<V>(ref gp), a00); a01 = Fma(x0, Load<V>(ref gp, vc), a01);
+                            xp = ref Unsafe.Add(ref xp, 6);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00 = Add(a00, Add(Add(s10, s20), s30)); a01 = Add(a01, Add(Add(s11, s21), s31));
+                    Store(a00, ref dk, 16 * c + f); Store(a01, ref dk, 16 * c + f + vc);
+                }
+                for (; f <= Filters - vc; f += vc)
+                {
+                    var a00 = Load<V>(ref dk, 16 * c + f);
+                    // One channel: too few accumulators to hide the FMA latency, so 4 pixels at a time go to 4 independent sets.
+                    var s10 = Zero<V>(); var s20 = Zero<V>(); var s30 = Zero<V>();
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        int j = 0;
+                        for (; j <= cols - 4; j += 4)
+                        {
+                            var x0 = Broadcast<V>(Unsafe.Add(ref xp, 0));
+                            a00 = Fma(x0, Load<V>(ref gp, 0), a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xp, 6));
+                            s10 = Fma(x1, Load<V>(ref gp, 16), s10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xp, 12));
+                            s20 = Fma(x2, Load<V>(ref gp, 32), s20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xp, 18));
+                            s30 = Fma(x3, Load<V>(ref gp, 48), s30);
+                            xp = ref Unsafe.Add(ref xp, 24);
+                            gp = ref Unsafe.Add(ref gp, 4 * Filters);
+                        }
+                        for (; j < cols; j++)
+                        {
+                            var x0 = Broadcast<V>(xp);
+                            a00 = Fma(x0, Load<V>(ref gp), a00);
+                            xp = ref Unsafe.Add(ref xp, 6);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    a00 = Add(a00, Add(Add(s10, s20), s30));
+                    Store(a00, ref dk, 16 * c + f);
+                }
+            }
+        }
 
+        /// <summary>Adds dx[n, ih, iw, c] += sum over the output pixels whose window covers (ih, iw) and their filters f of g[pixel, f] * k[tap, c, f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void BackwardInput<V>(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient) where V : struct
+        {
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
-            int padTop = Math.Max((outputHeight - 1) * StrideHeight + 3 - height, 0) / 2;
-            int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 3 - width, 0) / 2;
-
+            int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;
+            int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dx = ref MemoryMarshal.GetReference(inputGradient);
             // Fewer channels than a vector: per output pixel, h[(kh, kw, c)] = sum over f of g[pixel, f] * k[kh, kw, c, f] for all 27 taps at
             // once, vectorized along (kh, kw, c) with kt[f, (kh, kw, c)] (zero-padded to 32); then h is added to the input positions.
             const int Taps = 27, PaddedTaps = 32;
+            int vc = Count<V>(); // floats per vector
             float[] transposed = ArrayPool<float>.Shared.Rent(Filters * PaddedTaps);
             float[] partial = ArrayPool<float>.Shared.Rent(4 * PaddedTaps);
             for (int f = 0; f < Filters; f++)
@@ -341,54 +855,29 @@ namespace ConvGen.Generated
                     {
                         ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);
                         int t = 0;
-                        for (; t <= PaddedTaps - 2 * Vector<float>.Count; t += 2 * Vector<float>.Count)
+                        for (; t <= PaddedTaps - 2 * vc; t += 2 * vc)
                         {
-                            var a00 = Vector<float>.Zero; var a01 = Vector<float>.Zero;
-                            var a10 = Vector<float>.Zero; var a11 = Vector<float>.Zero;
-                            var a20 = Vector<float>.Zero; var a21 = Vector<float>.Zero;
-                            var a30 = Vector<float>.Zero; var a31 = Vector<float>.Zero;
+                            var a00 = Zero<V>(); var a01 = Zero<V>();
+                            var a10 = Zero<V>(); var a11 = Zero<V>();
+                            var a20 = Zero<V>(); var a21 = Zero<V>();
+                            var a30 = Zero<V>(); var a31 = Zero<V>();
                             for (int f = 0; f < Filters; f++)
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
-                                var w0 = Vector.LoadUnsafe(ref kf);
-                                var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
-                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 16));
-                                a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
-                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 32));
-                                a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
-                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 48));
-                                a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
+                                var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                                a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                                a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                                a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                                var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 48));
+                                a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
                             }
-                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
-                            a10.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t)); a11.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t), (nuint)Vector<float>.Count);
-                            a20.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t)); a21.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t), (nuint)Vector<float>.Count);
-                            a30.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t)); a31.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t), (nuint)Vector<float>.Count);
-                        }
-                        for (; t <= PaddedTaps - Vector<float>.Count; t += Vector<float>.Count)
-                        {
-                            var a00 = Vector<float>.Zero;
-                            var a10 = Vector<float>.Zero;
-                            var a20 = Vector<float>.Zero;
-                            var a30 = Vector<float>.Zero;
-                            for (int f = 0; f < Filters; f++)
-                            {
-                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
-                                var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                                var g1 = Vector.Create(Unsafe.Add(ref gp, f + 16));
-                                a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                                var g2 = Vector.Create(Unsafe.Add(ref gp, f + 32));
-                                a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                                var g3 = Vector.Create(Unsafe.Add(ref gp, f + 48));
-                                a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
-                            }
-                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
-                            a10.StoreUnsafe(ref Unsafe.Add(ref h, 1 * PaddedTaps + t));
-                            a20.StoreUnsafe(ref Unsafe.Add(ref h, 2 * PaddedTaps + t));
-                            a30.StoreUnsafe(ref Unsafe.Add(ref h, 3 * PaddedTaps + t));
+                            Store(a00, ref h, t); Store(a01, ref h, t + vc);
+                            Store(a10, ref h, t + 32); Store(a11, ref h, t + vc + 32);
+                            Store(a20, ref h, t + 64); Store(a21, ref h, t + vc + 64);
+                            Store(a30, ref h, t + 96); Store(a31, ref h, t + vc + 96);
                         }
                         for (int i = 0; i < 4; i++)
                         {
@@ -402,34 +891,21 @@ namespace ConvGen.Generated
                                     += Unsafe.Add(ref h, i * PaddedTaps + (kh * KernelWidth + kw) * InputChannels + c);
                         }
                     }
-                    for (; ow + 1 <= outputWidth; ow += 1)
+                    for (; ow < outputWidth; ow++)
                     {
                         ref float gp = ref Unsafe.Add(ref g, ((n * outputHeight + oh) * outputWidth + ow) * Filters);
                         int t = 0;
-                        for (; t <= PaddedTaps - 2 * Vector<float>.Count; t += 2 * Vector<float>.Count)
+                        for (; t <= PaddedTaps - 2 * vc; t += 2 * vc)
                         {
-                            var a00 = Vector<float>.Zero; var a01 = Vector<float>.Zero;
+                            var a00 = Zero<V>(); var a01 = Zero<V>();
                             for (int f = 0; f < Filters; f++)
                             {
                                 ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
-                                var w0 = Vector.LoadUnsafe(ref kf);
-                                var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
+                                var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                                a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
                             }
-                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t)); a01.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t), (nuint)Vector<float>.Count);
-                        }
-                        for (; t <= PaddedTaps - Vector<float>.Count; t += Vector<float>.Count)
-                        {
-                            var a00 = Vector<float>.Zero;
-                            for (int f = 0; f < Filters; f++)
-                            {
-                                ref float kf = ref Unsafe.Add(ref kt, f * PaddedTaps + t);
-                                var w0 = Vector.LoadUnsafe(ref kf);
-                                var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                                a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                            }
-                            a00.StoreUnsafe(ref Unsafe.Add(ref h, 0 * PaddedTaps + t));
+                            Store(a00, ref h, t); Store(a01, ref h, t + vc);
                         }
                         for (int i = 0; i < 1; i++)
                         {
@@ -447,996 +923,6 @@ namespace ConvGen.Generated
             }
             ArrayPool<float>.Shared.Return(transposed);
             ArrayPool<float>.Shared.Return(partial);
-        }
-
-        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
-        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
-        {
-            int f = 0;
-            for (; f <= Filters - 2 * Vector<float>.Count; f += 2 * Vector<float>.Count)
-            {
-                var bias0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                var bias1 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector<float>.Count);
-                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
-                // tap (0, 0)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 0));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 16);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 32);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (0, 1)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 48);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 9));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 15));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 21));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 64);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 10));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 16));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 22));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 80);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 5));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 11));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 17));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 23));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (0, 2)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 96);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 6));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 12));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 18));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 24));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 112);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 7));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 13));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 19));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 25));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 128);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 8));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 14));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 20));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 26));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (1, 0)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 144);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 160);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 176);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (1, 1)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 192);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 208);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 224);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (1, 2)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 240);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 256);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 272);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (2, 0)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 288);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 304);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 320);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (2, 1)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 336);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 352);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 368);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (2, 2)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 384);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 400);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 416);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
-                a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 16)); a11.StoreUnsafe(ref Unsafe.Add(ref y, f + 16), (nuint)Vector<float>.Count);
-                a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 32)); a21.StoreUnsafe(ref Unsafe.Add(ref y, f + 32), (nuint)Vector<float>.Count);
-                a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 48)); a31.StoreUnsafe(ref Unsafe.Add(ref y, f + 48), (nuint)Vector<float>.Count);
-            }
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var bias0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                // tap (0, 0)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 0));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 16);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 32);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (0, 1)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 48);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 9));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 15));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 21));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 64);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 10));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 16));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 22));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 80);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 5));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 11));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 17));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 23));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (0, 2)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 96);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 6));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 12));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 18));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 24));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 112);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 7));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 13));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 19));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 25));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 128);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 8));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 14));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 20));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 26));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (1, 0)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 144);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 160);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 176);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (1, 1)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 192);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 208);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 224);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (1, 2)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 240);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 256);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 272);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (2, 0)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 288);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 304);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 320);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (2, 1)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 336);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 352);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 368);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (2, 2)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 384);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 6));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 12));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 18));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 400);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 7));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 13));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 19));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                {
-                    ref float kc = ref Unsafe.Add(ref k, f + 416);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 2));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 8));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 14));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 20));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
-                a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 16));
-                a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 32));
-                a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 48));
-            }
-        }
-
-        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
-        private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
-        {
-            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
-            int f = 0;
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                // tap (0, 0)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 0));
-                    ref float kc = ref Unsafe.Add(ref k, f);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 16);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 32);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 1)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 48);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4));
-                    ref float kc = ref Unsafe.Add(ref k, f + 64);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 5));
-                    ref float kc = ref Unsafe.Add(ref k, f + 80);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 2)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 6));
-                    ref float kc = ref Unsafe.Add(ref k, f + 96);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 7));
-                    ref float kc = ref Unsafe.Add(ref k, f + 112);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 8));
-                    ref float kc = ref Unsafe.Add(ref k, f + 128);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 0)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep));
-                    ref float kc = ref Unsafe.Add(ref k, f + 144);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 160);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 176);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 1)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 192);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 208);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 3 + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 224);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 2)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 6));
-                    ref float kc = ref Unsafe.Add(ref k, f + 240);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 256);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 6 + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 272);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 0)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep));
-                    ref float kc = ref Unsafe.Add(ref k, f + 288);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 304);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 320);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 1)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3));
-                    ref float kc = ref Unsafe.Add(ref k, f + 336);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 352);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 3 + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 368);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 2)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6));
-                    ref float kc = ref Unsafe.Add(ref k, f + 384);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 1));
-                    ref float kc = ref Unsafe.Add(ref k, f + 400);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 6 + 2));
-                    ref float kc = ref Unsafe.Add(ref k, f + 416);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                a0.StoreUnsafe(ref Unsafe.Add(ref y, f));
-            }
-        }
-
-        /// <summary>One output pixel whose window overlaps the padding: x is the sample, only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
-        private static void ForwardBorder(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y)
-        {
-            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
-            int f = 0;
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                for (int kh = khLo; kh < khHi; kh++)
-                {
-                    int row = (ih0 + kh * DilationHeight) * width;
-                    for (int kw = kwLo; kw < kwHi; kw++)
-                    {
-                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                        int ko = (kh * KernelWidth + kw) * 48;
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo));
-                            ref float kc = ref Unsafe.Add(ref k, ko + f);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                        }
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 1));
-                            ref float kc = ref Unsafe.Add(ref k, ko + f + 16);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                        }
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo + 2));
-                            ref float kc = ref Unsafe.Add(ref k, ko + f + 32);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                        }
-                    }
-                }
-                a0.StoreUnsafe(ref Unsafe.Add(ref y, f));
-            }
-        }
-
-        /// <summary>
-        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
-        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
-        /// </summary>
-        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
-        {
-            int c = 0;
-            for (; c < InputChannels; c++)
-            {
-                int f = 0;
-                for (; f <= Filters - 2 * Vector<float>.Count; f += 2 * Vector<float>.Count)
-                {
-                    var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); var a01 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector<float>.Count);
-                    var s10 = Vector<float>.Zero; var s20 = Vector<float>.Zero; var s30 = Vector<float>.Zero; var s11 = Vector<float>.Zero; var s21 = Vector<float>.Zero; var s31 = Vector<float>.Zero;
-                    for (int i = 0; i < rows; i++)
-                    {
-                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
-                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
-                        int j = 0;
-                        for (; j <= cols - 4; j += 4)
-                        {
-                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
-                            a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(0)), a00); a01 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count)), a01);
-                            var x1 = Vector.Create(Unsafe.Add(ref xp, 6));
-                            s10 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(16)), s10); s11 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count + 16)), s11);
-                            var x2 = Vector.Create(Unsafe.Add(ref xp, 12));
-                            s20 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(32)), s20); s21 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count + 32)), s21);
-                            var x3 = Vector.Create(Unsafe.Add(ref xp, 18));
-                            s30 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(48)), s30); s31 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(1 * Vector<float>.Count + 48)), s31);
-                            xp = ref Unsafe.Add(ref xp, 24);
-                            gp = ref Unsafe.Add(ref gp, 4 * Filters);
-                        }
-                        for (; j < cols; j++)
-                        {
-                            var x0 = Vector.Create(xp);
-                            a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp), a00); a01 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)Vector<float>.Count), a01);
-                            xp = ref Unsafe.Add(ref xp, 6);
-                            gp = ref Unsafe.Add(ref gp, Filters);
-                        }
-                    }
-                    a00 += s10 + s20 + s30; a01 += s11 + s21 + s31;
-                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); a01.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector<float>.Count);
-                }
-                for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-                {
-                    var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
-                    var s10 = Vector<float>.Zero; var s20 = Vector<float>.Zero; var s30 = Vector<float>.Zero;
-                    for (int i = 0; i < rows; i++)
-                    {
-                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
-                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
-                        int j = 0;
-                        for (; j <= cols - 4; j += 4)
-                        {
-                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
-                            a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp, (nuint)(0)), a00);
-                            var x1 = Vector.Create(Unsafe.Add(ref xp, 6));
-                            s10 = Vector.FusedMultiplyAdd(x1, Vector.LoadUnsafe(ref gp, (nuint)(16)), s10);
-                            var x2 = Vector.Create(Unsafe.Add(ref xp, 12));
-                            s20 = Vector.FusedMultiplyAdd(x2, Vector.LoadUnsafe(ref gp, (nuint)(32)), s20);
-                            var x3 = Vector.Create(Unsafe.Add(ref xp, 18));
-                            s30 = Vector.FusedMultiplyAdd(x3, Vector.LoadUnsafe(ref gp, (nuint)(48)), s30);
-                            xp = ref Unsafe.Add(ref xp, 24);
-                            gp = ref Unsafe.Add(ref gp, 4 * Filters);
-                        }
-                        for (; j < cols; j++)
-                        {
-                            var x0 = Vector.Create(xp);
-                            a00 = Vector.FusedMultiplyAdd(x0, Vector.LoadUnsafe(ref gp), a00);
-                            xp = ref Unsafe.Add(ref xp, 6);
-                            gp = ref Unsafe.Add(ref gp, Filters);
-                        }
-                    }
-                    a00 += s10 + s20 + s30;
-                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
-                }
-            }
         }
     }
 }

@@ -9,19 +9,22 @@
 //   weights  HWIO [5, 5, 32, 64] (51200 values)
 //   bias     [64]
 //   output   NHWC [batch, outputHeight, outputWidth, 64]
-//   window   5 x 5 input positions (kernel 5 x 5, dilation 1 x 1), 25 taps, fully unrolled
+//   window   5 x 5 input positions (kernel 5 x 5, dilation 1 x 1), 25 taps, looped
 //   Same     outputHeight = ceil(height / 1), outputWidth = ceil(width / 1);
 //            padding top 2, bottom 2, left 2, right 2 (TF: the odd one extra at the bottom/right)
 //
+//   The kernels are generic over the vector type V and run at the width ConvGen.Internal.Simd.Lanes picks: 16 floats where
+//   AVX-512 is accelerated, else 8 (AVX2), else 4. The static kernels stay linear; the layer applies the activation.
+//
 // Legend: n sample, oh/ow output row/column, ih0/iw0 input position of the window's top-left tap (negative inside
-// padding), kh/kw kernel tap, c input channel, f filter, V = Vector<float>.Count (a power of two, 4 to 16).
+// padding), kh/kw kernel tap, c input channel, f filter, vc floats per vector.
 #nullable enable
 
 namespace Samples
 {
-    /// <summary>A generated 5x5 convolution, 32 -> 64 channels; see the file header for the configuration.</summary>
+    /// <summary>A generated 5x5 convolution, 32 -> 64 channels, as a layer; see the file header for the configuration.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
-    partial class WideConv : global::ConvGen.IConv2DKernel, global::ConvGen.ILayer
+    partial class WideConv : global::ConvGen.Conv2DLayer<WideConv>, global::ConvGen.IConv2DKernel
     {
         /// <summary>Rows of the kernel window.</summary>
         public const int KernelHeight = 5;
@@ -43,19 +46,27 @@ namespace Samples
         public const global::ConvGen.Padding Padding = global::ConvGen.Padding.Same;
         /// <summary>Whether a per-filter bias is added.</summary>
         public const bool UseBias = true;
-        /// <summary>The activation the layer object applies after the convolution (the static kernels do not).</summary>
+        /// <summary>The activation the layer applies after the convolution (the static kernels do not).</summary>
         public const global::ConvGen.Activation Activation = global::ConvGen.Activation.None;
 
         /// <summary>The configuration as a value.</summary>
         public static global::ConvGen.Conv2DSpec Spec => new(KernelHeight, KernelWidth, InputChannels, Filters, StrideHeight, StrideWidth, DilationHeight, DilationWidth, Padding, UseBias, Activation);
 
         /// <summary>Output rows for <paramref name="inputHeight"/> input rows.</summary>
-        /// <exception cref="global::System.ArgumentException">The height is not positive, or (Valid) smaller than the dilated kernel.</exception>
-        public static int OutputHeight(int inputHeight) => global::ConvGen.Generated.WideConvKernels.OutputHeight(inputHeight);
+        /// <exception cref="global::System.ArgumentException">The height is not positive.</exception>
+        public static int OutputHeight(int inputHeight)
+        {
+            global::ConvGen.Internal.KernelGuard.Positive(inputHeight, nameof(inputHeight));
+            return global::ConvGen.Internal.Geometry.OutputSize(inputHeight, KernelHeight, StrideHeight, DilationHeight, same: true);
+        }
 
         /// <summary>Output columns for <paramref name="inputWidth"/> input columns.</summary>
-        /// <exception cref="global::System.ArgumentException">The width is not positive, or (Valid) smaller than the dilated kernel.</exception>
-        public static int OutputWidth(int inputWidth) => global::ConvGen.Generated.WideConvKernels.OutputWidth(inputWidth);
+        /// <exception cref="global::System.ArgumentException">The width is not positive.</exception>
+        public static int OutputWidth(int inputWidth)
+        {
+            global::ConvGen.Internal.KernelGuard.Positive(inputWidth, nameof(inputWidth));
+            return global::ConvGen.Internal.Geometry.OutputSize(inputWidth, KernelWidth, StrideWidth, DilationWidth, same: true);
+        }
 
         /// <summary>
         /// Cross-correlates an NHWC batch with HWIO <paramref name="weights"/> and adds <paramref name="bias"/>; <paramref name="output"/>
@@ -69,9 +80,22 @@ namespace Samples
         /// <param name="bias"><c>[64]</c>.</param>
         /// <param name="output">NHWC output, overwritten.</param>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
-        public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-            global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
-            => global::ConvGen.Generated.WideConvKernels.Forward(input, batch, height, width, weights, bias, output);
+        public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
+            global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, weights, bias, output); break;
+                case 8: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output); break;
+                default: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output); break;
+            }
+        }
 
         /// <summary>
         /// Adds (<c>+=</c>) the gradients of <see cref="Forward(global::System.ReadOnlySpan{float}, int, int, int, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
@@ -79,56 +103,51 @@ namespace Samples
         /// a batch be split across calls. An empty <paramref name="inputGradient"/> skips the input gradient (e.g. for a first layer).
         /// </summary>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
-        public static void Backward(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-            global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient,
-            global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
-            => global::ConvGen.Generated.WideConvKernels.Backward(input, batch, height, width, weights, outputGradient, inputGradient, weightsGradient, biasGradient);
+        public static void Backward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+        {
+            // Check everything first, so a bad argument leaves every gradient untouched.
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
+            BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+            if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+        }
 
         /// <summary>Adds only the weight and bias gradients of Forward (the part of <c>Backward</c> a first layer needs).</summary>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
-        public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width,
-            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
-            => global::ConvGen.Generated.WideConvKernels.BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
+        public static void BackwardWeights(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> weightsGradient, global::System.Span<float> biasGradient)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: global::ConvGen.Generated.WideConvKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+                case 8: global::ConvGen.Generated.WideConvKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+                default: global::ConvGen.Generated.WideConvKernels.BackwardWeights<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, outputGradient, weightsGradient, biasGradient); break;
+            }
+        }
 
         /// <summary>Adds only the input gradient of Forward.</summary>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length.</exception>
-        public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights,
-            global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
-            => global::ConvGen.Generated.WideConvKernels.BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
-
-        // ---- The layer object (ConvGen.ILayer): parameters, buffers, threading and the activation live in Conv2DLayerCore. ----
-
-        private global::ConvGen.Conv2DLayerCore<WideConv>? _convGenCore;
-
-        /// <summary>The runtime part of this layer, created on first use with Glorot-uniform weights and a zero bias.</summary>
-        public global::ConvGen.Conv2DLayerCore<WideConv> ConvGenCore => _convGenCore ??= new("conv2d", global::System.Random.Shared.Next());
-
-        /// <inheritdoc/>
-        public string Name => ConvGenCore.Name;
-
-        /// <summary>The HWIO kernel <c>[KernelHeight, KernelWidth, InputChannels, Filters]</c> and its gradient.</summary>
-        public global::ConvGen.Parameter Kernel => ConvGenCore.Kernel;
-
-        /// <summary>The bias <c>[Filters]</c> and its gradient, or null when UseBias is false.</summary>
-        public global::ConvGen.Parameter? Bias => ConvGenCore.Bias;
-
-        /// <inheritdoc/>
-        public global::System.Collections.Generic.IReadOnlyList<global::ConvGen.Parameter> Parameters => ConvGenCore.Parameters;
-
-        /// <summary>Re-initializes the weights (Glorot uniform) and bias (zeros) from <paramref name="seed"/>.</summary>
-        public void Initialize(int seed) => ConvGenCore.Initialize(seed);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Shape Build(global::ConvGen.Shape inputShape, int seed) => ConvGenCore.Build(inputShape, seed);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Shape GetOutputShape(global::ConvGen.Shape inputShape) => ConvGenCore.GetOutputShape(inputShape);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Tensor Forward(global::ConvGen.Tensor input, bool training = false) => ConvGenCore.Forward(input, training);
-
-        /// <inheritdoc/>
-        public global::ConvGen.Tensor? Backward(global::ConvGen.Tensor outputGradient, bool computeInputGradient = true) => ConvGenCore.Backward(outputGradient, computeInputGradient);
+        public static void BackwardInput(int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> outputGradient, global::System.Span<float> inputGradient)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: global::ConvGen.Generated.WideConvKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector512<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+                case 8: global::ConvGen.Generated.WideConvKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector256<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+                default: global::ConvGen.Generated.WideConvKernels.BackwardInput<global::System.Runtime.Intrinsics.Vector128<float>>(batch, height, width, weights, outputGradient, inputGradient); break;
+            }
+        }
     }
 }
 
@@ -136,56 +155,38 @@ namespace ConvGen.Generated
 {
     using System;
     using System.Buffers;
-    using System.Numerics;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
     using ConvGen.Internal;
+    using static ConvGen.Internal.Simd;
 
-    /// <summary>The arithmetic of <see cref="global::Samples.WideConv"/>: every size below is a constant the JIT folds into the loops.</summary>
+    /// <summary>The arithmetic of <see cref="global::Samples.WideConv"/>: every size the attribute fixes is a constant the JIT folds into the loops.</summary>
     [global::System.CodeDom.Compiler.GeneratedCode("ConvGen.Generator", "{version}")]
     file static class WideConvKernels
     {
         private const int KernelHeight = 5, KernelWidth = 5, InputChannels = 32, Filters = 64;
         private const int StrideHeight = 1, StrideWidth = 1, DilationHeight = 1, DilationWidth = 1;
 
-        public static int OutputHeight(int inputHeight)
+        /// <summary>
+        /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
+        /// Each output row splits into a left border, the interior (whole windows, tiles of 4 pixels) and a right border (windows clamped to the input).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output) where V : struct
         {
-            KernelGuard.Positive(inputHeight, nameof(inputHeight));
-            return (inputHeight - 1) / StrideHeight + 1; // ceil(inputHeight / 1)
-        }
-
-        public static int OutputWidth(int inputWidth)
-        {
-            KernelGuard.Positive(inputWidth, nameof(inputWidth));
-            return (inputWidth - 1) / StrideWidth + 1; // ceil(inputWidth / 1)
-        }
-
-        public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
-        {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
-            KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
-            int padTop = Math.Max((outputHeight - 1) * StrideHeight + 5 - height, 0) / 2;
-            int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 5 - width, 0) / 2;
+            int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;
+            int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;
             // Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).
-            int ohLo = Math.Min(outputHeight, (padTop + StrideHeight - 1) / StrideHeight);
-            int ohHi = Math.Max(ohLo, height - 5 + padTop < 0 ? 0 : Math.Min(outputHeight, (height - 5 + padTop) / StrideHeight + 1));
-            int owLo = Math.Min(outputWidth, (padLeft + StrideWidth - 1) / StrideWidth);
-            int owHi = Math.Max(owLo, width - 5 + padLeft < 0 ? 0 : Math.Min(outputWidth, (width - 5 + padLeft) / StrideWidth + 1));
-
+            var (ohLo, ohHi) = Geometry.Interior(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            var (owLo, owHi) = Geometry.Interior(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
-
-            // y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
@@ -204,7 +205,7 @@ namespace ConvGen.Generated
                         int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
                         int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardBorder<V>(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     // Interior: the whole window is inside the input, no checks.
                     int interiorEnd = interiorRow ? owHi : 0;
@@ -212,13 +213,13 @@ namespace ConvGen.Generated
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     for (; ow < interiorEnd; ow++)
                     {
                         int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     // Right border.
                     for (; ow < outputWidth; ow++)
@@ -227,52 +228,197 @@ namespace ConvGen.Generated
                         int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
                         int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardBorder<V>(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
         }
 
-        public static void Backward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient,
-            Span<float> inputGradient, Span<float> weightsGradient, Span<float> biasGradient)
+        /// <summary>4 neighbouring interior output pixels: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
-            // Check everything first, so a bad argument leaves every gradient untouched.
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.LengthOrEmpty(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels] (or empty to skip)", batch, height, width, InputChannels);
-            BackwardWeights(input, batch, height, width, outputGradient, weightsGradient, biasGradient);
-            if (!inputGradient.IsEmpty) BackwardInput(batch, height, width, weights, outputGradient, inputGradient);
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; vc >= 16 && f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
+                var bias2 = Load<V>(ref b, f + 2 * vc);
+                var a02 = bias2; var a12 = bias2; var a22 = bias2; var a32 = bias2;
+                var bias3 = Load<V>(ref b, f + 3 * vc);
+                var a03 = bias3; var a13 = bias3; var a23 = bias3; var a33 = bias3;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc); var w2 = Load<V>(ref kc, 2 * vc); var w3 = Load<V>(ref kc, 3 * vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01); a02 = Fma(x0, w2, a02); a03 = Fma(x0, w3, a03);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 32));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11); a12 = Fma(x1, w2, a12); a13 = Fma(x1, w3, a13);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21); a22 = Fma(x2, w2, a22); a23 = Fma(x2, w3, a23);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 96));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31); a32 = Fma(x3, w2, a32); a33 = Fma(x3, w3, a33);
+                    }
+                }
+                Store(a00, ref y, f); Store(a01, ref y, f + vc); Store(a02, ref y, f + 2 * vc); Store(a03, ref y, f + 3 * vc);
+                Store(a10, ref y, f + 64); Store(a11, ref y, f + vc + 64); Store(a12, ref y, f + 2 * vc + 64); Store(a13, ref y, f + 3 * vc + 64);
+                Store(a20, ref y, f + 128); Store(a21, ref y, f + vc + 128); Store(a22, ref y, f + 2 * vc + 128); Store(a23, ref y, f + 3 * vc + 128);
+                Store(a30, ref y, f + 192); Store(a31, ref y, f + vc + 192); Store(a32, ref y, f + 2 * vc + 192); Store(a33, ref y, f + 3 * vc + 192);
+            }
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 32));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 96));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                }
+                Store(a00, ref y, f); Store(a01, ref y, f + vc);
+                Store(a10, ref y, f + 64); Store(a11, ref y, f + vc + 64);
+                Store(a20, ref y, f + 128); Store(a21, ref y, f + vc + 128);
+                Store(a30, ref y, f + 192); Store(a31, ref y, f + vc + 192);
+            }
         }
 
-        public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient,
-            Span<float> weightsGradient, Span<float> biasGradient)
+        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardInterior<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.Length(weightsGradient.Length, nameof(weightsGradient), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(biasGradient.Length, nameof(biasGradient), "[Filters]", Filters);
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var a0 = Load<V>(ref b, f);
+                var a1 = Load<V>(ref b, f + vc);
+                var a2 = Load<V>(ref b, f + 2 * vc);
+                var a3 = Load<V>(ref b, f + 3 * vc);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                }
+                Store(a0, ref y, f); Store(a1, ref y, f + vc); Store(a2, ref y, f + 2 * vc); Store(a3, ref y, f + 3 * vc);
+            }
+            for (; f <= Filters - vc; f += vc)
+            {
+                var a0 = Load<V>(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                }
+                Store(a0, ref y, f);
+            }
+        }
 
+        /// <summary>One output pixel whose window overlaps the padding: x is the sample; only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardBorder<V>(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var a0 = Load<V>(ref b, f);
+                var a1 = Load<V>(ref b, f + vc);
+                var a2 = Load<V>(ref b, f + 2 * vc);
+                var a3 = Load<V>(ref b, f + 3 * vc);
+                for (int kh = khLo; kh < khHi; kh++)
+                {
+                    int row = (ih0 + kh * DilationHeight) * width;
+                    for (int kw = kwLo; kw < kwHi; kw++)
+                    {
+                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels, ko = (kh * KernelWidth + kw) * 2048;
+                        for (int c = 0; c < InputChannels; c++)
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                            ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                    }
+                }
+                Store(a0, ref y, f); Store(a1, ref y, f + vc); Store(a2, ref y, f + 2 * vc); Store(a3, ref y, f + 3 * vc);
+            }
+            for (; f <= Filters - vc; f += vc)
+            {
+                var a0 = Load<V>(ref b, f);
+                for (int kh = khLo; kh < khHi; kh++)
+                {
+                    int row = (ih0 + kh * DilationHeight) * width;
+                    for (int kw = kwLo; kw < kwHi; kw++)
+                    {
+                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels, ko = (kh * KernelWidth + kw) * 2048;
+                        for (int c = 0; c < InputChannels; c++)
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                            ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                    }
+                }
+                Store(a0, ref y, f);
+            }
+        }
+
+        /// <summary>Adds dk[kh, kw, c, f] += sum over output pixels of x[pixel's tap, c] * g[pixel, f], and db[f] += sum of g[pixel, f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void BackwardWeights<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient) where V : struct
+        {
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
-            int padTop = Math.Max((outputHeight - 1) * StrideHeight + 5 - height, 0) / 2;
-            int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 5 - width, 0) / 2;
-
+            int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;
+            int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
-
+            int vc = Count<V>(); // floats per vector
             // Bias gradient: db[f] += sum over every output pixel of g[pixel, f].
             ref float db = ref MemoryMarshal.GetReference(biasGradient);
             for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)
             {
                 int f = 0;
-                for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
+                for (; f <= Filters - vc; f += vc)
                 {
-                    (Vector.LoadUnsafe(ref db, (nuint)f) + Vector.LoadUnsafe(ref g, (nuint)(pixel + f))).StoreUnsafe(ref db, (nuint)f);
+                    Store(Add(Load<V>(ref db, f), Load<V>(ref g, pixel + f)), ref db, f);
                 }
             }
-
             // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
@@ -293,27 +439,98 @@ namespace ConvGen.Generated
                         if (owStart >= owEnd) continue;
                         int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
                         int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
                         int rows = ohEnd - ohStart, cols = owEnd - owStart;
-                        WeightGradientTap(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
             }
         }
 
-        public static void BackwardInput(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient)
+        /// <summary>
+        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
+        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void WeightGradientTap<V>(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow) where V : struct
         {
-            // Every size is checked before any memory is touched: the loops below index without bounds checks.
-            KernelGuard.Positive(batch, nameof(batch));
-            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-            KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            KernelGuard.Length(outputGradient.Length, nameof(outputGradient), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-            KernelGuard.Length(inputGradient.Length, nameof(inputGradient), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            int vc = Count<V>(); // floats per vector
+            int c = 0;
+            for (; c <= InputChannels - 4; c += 4)
+            {
+                int f = 0;
+                for (; vc >= 16 && f <= Filters - 4 * vc; f += 4 * vc)
+                {
+                    var a00 = Load<V>(ref dk, 64 * c + f); var a01 = Load<V>(ref dk, 64 * c + f + vc); var a02 = Load<V>(ref dk, 64 * c + f + 2 * vc); var a03 = Load<V>(ref dk, 64 * c + f + 3 * vc);
+                    var a10 = Load<V>(ref dk, 64 * c + f + 64); var a11 = Load<V>(ref dk, 64 * c + f + vc + 64); var a12 = Load<V>(ref dk, 64 * c + f + 2 * vc + 64); var a13 = Load<V>(ref dk, 64 * c + f + 3 * vc + 64);
+                    var a20 = Load<V>(ref dk, 64 * c + f + 128); var a21 = Load<V>(ref dk, 64 * c + f + vc + 128); var a22 = Load<V>(ref dk, 64 * c + f + 2 * vc + 128); var a23 = Load<V>(ref dk, 64 * c + f + 3 * vc + 128);
+                    var a30 = Load<V>(ref dk, 64 * c + f + 192); var a31 = Load<V>(ref dk, 64 * c + f + vc + 192); var a32 = Load<V>(ref dk, 64 * c + f + 2 * vc + 192); var a33 = Load<V>(ref dk, 64 * c + f + 3 * vc + 192);
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Load<V>(ref gp); var g1 = Load<V>(ref gp, vc); var g2 = Load<V>(ref gp, 2 * vc); var g3 = Load<V>(ref gp, 3 * vc);
+                            var x0 = Broadcast<V>(Unsafe.Add(ref xp, 0));
+                            a00 = Fma(x0, g0, a00); a01 = Fma(x0, g1, a01); a02 = Fma(x0, g2, a02); a03 = Fma(x0, g3, a03);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xp, 1));
+                            a10 = Fma(x1, g0, a10); a11 = Fma(x1, g1, a11); a12 = Fma(x1, g2, a12); a13 = Fma(x1, g3, a13);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xp, 2));
+                            a20 = Fma(x2, g0, a20); a21 = Fma(x2, g1, a21); a22 = Fma(x2, g2, a22); a23 = Fma(x2, g3, a23);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xp, 3));
+                            a30 = Fma(x3, g0, a30); a31 = Fma(x3, g1, a31); a32 = Fma(x3, g2, a32); a33 = Fma(x3, g3, a33);
+                            xp = ref Unsafe.Add(ref xp, 32);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    Store(a00, ref dk, 64 * c + f); Store(a01, ref dk, 64 * c + f + vc); Store(a02, ref dk, 64 * c + f + 2 * vc); Store(a03, ref dk, 64 * c + f + 3 * vc);
+                    Store(a10, ref dk, 64 * c + f + 64); Store(a11, ref dk, 64 * c + f + vc + 64); Store(a12, ref dk, 64 * c + f + 2 * vc + 64); Store(a13, ref dk, 64 * c + f + 3 * vc + 64);
+                    Store(a20, ref dk, 64 * c + f + 128); Store(a21, ref dk, 64 * c + f + vc + 128); Store(a22, ref dk, 64 * c + f + 2 * vc + 128); Store(a23, ref dk, 64 * c + f + 3 * vc + 128);
+                    Store(a30, ref dk, 64 * c + f + 192); Store(a31, ref dk, 64 * c + f + vc + 192); Store(a32, ref dk, 64 * c + f + 2 * vc + 192); Store(a33, ref dk, 64 * c + f + 3 * vc + 192);
+                }
+                for (; f <= Filters - 2 * vc; f += 2 * vc)
+                {
+                    var a00 = Load<V>(ref dk, 64 * c + f); var a01 = Load<V>(ref dk, 64 * c + f + vc);
+                    var a10 = Load<V>(ref dk, 64 * c + f + 64); var a11 = Load<V>(ref dk, 64 * c + f + vc + 64);
+                    var a20 = Load<V>(ref dk, 64 * c + f + 128); var a21 = Load<V>(ref dk, 64 * c + f + vc + 128);
+                    var a30 = Load<V>(ref dk, 64 * c + f + 192); var a31 = Load<V>(ref dk, 64 * c + f + vc + 192);
+                    for (int i = 0; i < rows; i++)
+                    {
+                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
+                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
+                        for (int j = 0; j < cols; j++)
+                        {
+                            var g0 = Load<V>(ref gp); var g1 = Load<V>(ref gp, vc);
+                            var x0 = Broadcast<V>(Unsafe.Add(ref xp, 0));
+                            a00 = Fma(x0, g0, a00); a01 = Fma(x0, g1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xp, 1));
+                            a10 = Fma(x1, g0, a10); a11 = Fma(x1, g1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xp, 2));
+                            a20 = Fma(x2, g0, a20); a21 = Fma(x2, g1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xp, 3));
+                            a30 = Fma(x3, g0, a30); a31 = Fma(x3, g1, a31);
+                            xp = ref Unsafe.Add(ref xp, 32);
+                            gp = ref Unsafe.Add(ref gp, Filters);
+                        }
+                    }
+                    Store(a00, ref dk, 64 * c + f); Store(a01, ref dk, 64 * c + f + vc);
+                    Store(a10, ref dk, 64 * c + f + 64); Store(a11, ref dk, 64 * c + f + vc + 64);
+                    Store(a20, ref dk, 64 * c + f + 128); Store(a21, ref dk, 64 * c + f + vc + 128);
+                    Store(a30, ref dk, 64 * c + f + 192); Store(a31, ref dk, 64 * c + f + vc + 192);
+                }
+            }
+        }
 
+        /// <summary>Adds dx[n, ih, iw, c] += sum over the output pixels whose window covers (ih, iw) and their filters f of g[pixel, f] * k[tap, c, f].</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void BackwardInput<V>(int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGradient, Span<float> inputGradient) where V : struct
+        {
+            int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
-            int padTop = Math.Max((outputHeight - 1) * StrideHeight + 5 - height, 0) / 2;
-            int padLeft = Math.Max((outputWidth - 1) * StrideWidth + 5 - width, 0) / 2;
-
+            int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;
+            int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dx = ref MemoryMarshal.GetReference(inputGradient);
@@ -321,8 +538,7 @@ namespace ConvGen.Generated
             float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);
             TransposeWeights(weights, transposed);
             ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
-
-            // Input gradient, tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
+            // Tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
@@ -342,1823 +558,23 @@ namespace ConvGen.Generated
                         if (owStart >= owEnd) continue;
                         int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
                         int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
                         int rows = ohEnd - ohStart, cols = owEnd - owStart;
-                        InputGradientTap(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                        InputGradientTap<V>(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
                 }
             }
             ArrayPool<float>.Shared.Return(transposed);
         }
 
-        /// <summary>4 neighbouring interior output pixels at once: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
-        private static void ForwardTile(ref float x, int rowStep, ref float k, ref float b, ref float y)
-        {
-            int f = 0;
-            for (; Vector<float>.Count >= 16 && f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
-            {
-                var bias0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                var bias1 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector<float>.Count);
-                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
-                var bias2 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(2 * Vector<float>.Count));
-                var a02 = bias2; var a12 = bias2; var a22 = bias2; var a32 = bias2;
-                var bias3 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(3 * Vector<float>.Count));
-                var a03 = bias3; var a13 = bias3; var a23 = bias3; var a33 = bias3;
-                // tap (0, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (0, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 32));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (0, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (0, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (0, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (1, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (1, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (1, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (1, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (1, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (2, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (2, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (2, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (2, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (2, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (3, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (3, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (3, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (3, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (3, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (4, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (4, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (4, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (4, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                // tap (4, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var w2 = Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count));
-                    var w3 = Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count));
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01); a02 = Vector.FusedMultiplyAdd(x0, w2, a02); a03 = Vector.FusedMultiplyAdd(x0, w3, a03);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11); a12 = Vector.FusedMultiplyAdd(x1, w2, a12); a13 = Vector.FusedMultiplyAdd(x1, w3, a13);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21); a22 = Vector.FusedMultiplyAdd(x2, w2, a22); a23 = Vector.FusedMultiplyAdd(x2, w3, a23);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31); a32 = Vector.FusedMultiplyAdd(x3, w2, a32); a33 = Vector.FusedMultiplyAdd(x3, w3, a33);
-                }
-                a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count); a02.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(2 * Vector<float>.Count)); a03.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(3 * Vector<float>.Count));
-                a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64)); a11.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)Vector<float>.Count); a12.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)(2 * Vector<float>.Count)); a13.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)(3 * Vector<float>.Count));
-                a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 128)); a21.StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)Vector<float>.Count); a22.StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)(2 * Vector<float>.Count)); a23.StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)(3 * Vector<float>.Count));
-                a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 192)); a31.StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)Vector<float>.Count); a32.StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)(2 * Vector<float>.Count)); a33.StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)(3 * Vector<float>.Count));
-            }
-            for (; f <= Filters - 2 * Vector<float>.Count; f += 2 * Vector<float>.Count)
-            {
-                var bias0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                var bias1 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector<float>.Count);
-                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
-                // tap (0, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (0, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 32));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (0, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (0, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (0, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (1, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (1, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (1, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (1, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (1, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (2, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (2, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (2, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (2, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (2, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (3, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (3, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (3, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (3, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (3, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (4, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (4, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (4, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (4, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                // tap (4, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var w1 = Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00); a01 = Vector.FusedMultiplyAdd(x0, w1, a01);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10); a11 = Vector.FusedMultiplyAdd(x1, w1, a11);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20); a21 = Vector.FusedMultiplyAdd(x2, w1, a21);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30); a31 = Vector.FusedMultiplyAdd(x3, w1, a31);
-                }
-                a00.StoreUnsafe(ref Unsafe.Add(ref y, f)); a01.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
-                a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64)); a11.StoreUnsafe(ref Unsafe.Add(ref y, f + 64), (nuint)Vector<float>.Count);
-                a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 128)); a21.StoreUnsafe(ref Unsafe.Add(ref y, f + 128), (nuint)Vector<float>.Count);
-                a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 192)); a31.StoreUnsafe(ref Unsafe.Add(ref y, f + 192), (nuint)Vector<float>.Count);
-            }
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var bias0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                // tap (0, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (0, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 32));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (0, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 160));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (0, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 160));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 192));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (0, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, c + 160));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, c + 192));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, c + 224));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (1, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (1, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (1, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (1, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (1, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (2, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (2, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (2, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (2, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (2, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (3, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (3, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (3, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (3, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (3, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (4, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (4, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (4, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (4, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                // tap (4, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
-                    var w0 = Vector.LoadUnsafe(ref kc);
-                    var x0 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
-                    a00 = Vector.FusedMultiplyAdd(x0, w0, a00);
-                    var x1 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 32));
-                    a10 = Vector.FusedMultiplyAdd(x1, w0, a10);
-                    var x2 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 64));
-                    a20 = Vector.FusedMultiplyAdd(x2, w0, a20);
-                    var x3 = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c + 96));
-                    a30 = Vector.FusedMultiplyAdd(x3, w0, a30);
-                }
-                a00.StoreUnsafe(ref Unsafe.Add(ref y, f));
-                a10.StoreUnsafe(ref Unsafe.Add(ref y, f + 64));
-                a20.StoreUnsafe(ref Unsafe.Add(ref y, f + 128));
-                a30.StoreUnsafe(ref Unsafe.Add(ref y, f + 192));
-            }
-        }
-
-        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
-        private static void ForwardInterior(ref float x, int rowStep, ref float k, ref float b, ref float y)
-        {
-            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
-            int f = 0;
-            for (; Vector<float>.Count >= 16 && f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                var a1 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector<float>.Count);
-                var a2 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(2 * Vector<float>.Count));
-                var a3 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(3 * Vector<float>.Count));
-                // tap (0, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (0, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 32));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (0, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (0, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (0, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (1, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (1, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (1, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (1, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (1, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (2, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (2, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (2, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (2, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (2, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (3, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (3, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (3, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (3, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (3, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (4, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (4, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (4, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (4, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                // tap (4, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                    a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                    a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                    a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                }
-                a0.StoreUnsafe(ref Unsafe.Add(ref y, f));
-                a1.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
-                a2.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(2 * Vector<float>.Count));
-                a3.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(3 * Vector<float>.Count));
-            }
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                // tap (0, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 32));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 2048);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 64));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 4096);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 96));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 6144);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (0, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, c + 128));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 8192);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 10240);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 12288);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 14336);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 16384);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (1, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 18432);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 20480);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 22528);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 24576);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 26624);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (2, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 2 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 28672);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 30720);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 32768);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 34816);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 36864);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (3, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 3 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 38912);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 0)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 40960);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 1)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 32 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 43008);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 2)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 64 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 45056);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 3)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 96 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 47104);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                // tap (4, 4)
-                for (int c = 0; c < InputChannels; c++)
-                {
-                    var xc = Vector.Create(Unsafe.Add(ref x, 4 * rowStep + 128 + c));
-                    ref float kc = ref Unsafe.Add(ref k, c * Filters + f + 49152);
-                    a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                }
-                a0.StoreUnsafe(ref Unsafe.Add(ref y, f));
-            }
-        }
-
-        /// <summary>One output pixel whose window overlaps the padding: x is the sample, only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
-        private static void ForwardBorder(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y)
-        {
-            // Filters in whole vectors (4 at a time with 16-float vectors), then scalars.
-            int f = 0;
-            for (; Vector<float>.Count >= 16 && f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                var a1 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)Vector<float>.Count);
-                var a2 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(2 * Vector<float>.Count));
-                var a3 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f), (nuint)(3 * Vector<float>.Count));
-                for (int kh = khLo; kh < khHi; kh++)
-                {
-                    int row = (ih0 + kh * DilationHeight) * width;
-                    for (int kw = kwLo; kw < kwHi; kw++)
-                    {
-                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                        int ko = (kh * KernelWidth + kw) * 2048;
-                        for (int c = 0; c < InputChannels; c++)
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo + c));
-                            ref float kc = ref Unsafe.Add(ref k, ko + c * Filters + f);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                            a1 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)Vector<float>.Count), a1);
-                            a2 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(2 * Vector<float>.Count)), a2);
-                            a3 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc, (nuint)(3 * Vector<float>.Count)), a3);
-                        }
-                    }
-                }
-                a0.StoreUnsafe(ref Unsafe.Add(ref y, f));
-                a1.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)Vector<float>.Count);
-                a2.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(2 * Vector<float>.Count));
-                a3.StoreUnsafe(ref Unsafe.Add(ref y, f), (nuint)(3 * Vector<float>.Count));
-            }
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-            {
-                var a0 = Vector.LoadUnsafe(ref Unsafe.Add(ref b, f));
-                for (int kh = khLo; kh < khHi; kh++)
-                {
-                    int row = (ih0 + kh * DilationHeight) * width;
-                    for (int kw = kwLo; kw < kwHi; kw++)
-                    {
-                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels;
-                        int ko = (kh * KernelWidth + kw) * 2048;
-                        for (int c = 0; c < InputChannels; c++)
-                        {
-                            var xc = Vector.Create(Unsafe.Add(ref x, xo + c));
-                            ref float kc = ref Unsafe.Add(ref k, ko + c * Filters + f);
-                            a0 = Vector.FusedMultiplyAdd(xc, Vector.LoadUnsafe(ref kc), a0);
-                        }
-                    }
-                }
-                a0.StoreUnsafe(ref Unsafe.Add(ref y, f));
-            }
-        }
-
-        /// <summary>
-        /// dk[c, f] += sum over rows x cols output pixels of x[pixel's tap, c] * g[pixel, f], for one tap: x and g point at the first
-        /// pixel, rows are xRow and gRow apart. Registers hold a tile of 4 channels x up to 4 filter vectors over all the pixels.
-        /// </summary>
-        private static void WeightGradientTap(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow)
-        {
-            int c = 0;
-            for (; c <= InputChannels - 4; c += 4)
-            {
-                int f = 0;
-                for (; Vector<float>.Count >= 16 && f <= Filters - 4 * Vector<float>.Count; f += 4 * Vector<float>.Count)
-                {
-                    var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); var a01 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector<float>.Count); var a02 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(2 * Vector<float>.Count)); var a03 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(3 * Vector<float>.Count));
-                    var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); var a11 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector<float>.Count); var a12 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(2 * Vector<float>.Count)); var a13 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(3 * Vector<float>.Count));
-                    var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); var a21 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector<float>.Count); var a22 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(2 * Vector<float>.Count)); var a23 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(3 * Vector<float>.Count));
-                    var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); var a31 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector<float>.Count); var a32 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(2 * Vector<float>.Count)); var a33 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(3 * Vector<float>.Count));
-                    for (int i = 0; i < rows; i++)
-                    {
-                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
-                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
-                        for (int j = 0; j < cols; j++)
-                        {
-                            var g0 = Vector.LoadUnsafe(ref gp);
-                            var g1 = Vector.LoadUnsafe(ref gp, (nuint)Vector<float>.Count);
-                            var g2 = Vector.LoadUnsafe(ref gp, (nuint)(2 * Vector<float>.Count));
-                            var g3 = Vector.LoadUnsafe(ref gp, (nuint)(3 * Vector<float>.Count));
-                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
-                            a00 = Vector.FusedMultiplyAdd(x0, g0, a00); a01 = Vector.FusedMultiplyAdd(x0, g1, a01); a02 = Vector.FusedMultiplyAdd(x0, g2, a02); a03 = Vector.FusedMultiplyAdd(x0, g3, a03);
-                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
-                            a10 = Vector.FusedMultiplyAdd(x1, g0, a10); a11 = Vector.FusedMultiplyAdd(x1, g1, a11); a12 = Vector.FusedMultiplyAdd(x1, g2, a12); a13 = Vector.FusedMultiplyAdd(x1, g3, a13);
-                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
-                            a20 = Vector.FusedMultiplyAdd(x2, g0, a20); a21 = Vector.FusedMultiplyAdd(x2, g1, a21); a22 = Vector.FusedMultiplyAdd(x2, g2, a22); a23 = Vector.FusedMultiplyAdd(x2, g3, a23);
-                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
-                            a30 = Vector.FusedMultiplyAdd(x3, g0, a30); a31 = Vector.FusedMultiplyAdd(x3, g1, a31); a32 = Vector.FusedMultiplyAdd(x3, g2, a32); a33 = Vector.FusedMultiplyAdd(x3, g3, a33);
-                            xp = ref Unsafe.Add(ref xp, 32);
-                            gp = ref Unsafe.Add(ref gp, Filters);
-                        }
-                    }
-                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); a01.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector<float>.Count); a02.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(2 * Vector<float>.Count)); a03.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)(3 * Vector<float>.Count));
-                    a10.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); a11.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector<float>.Count); a12.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(2 * Vector<float>.Count)); a13.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)(3 * Vector<float>.Count));
-                    a20.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); a21.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector<float>.Count); a22.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(2 * Vector<float>.Count)); a23.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)(3 * Vector<float>.Count));
-                    a30.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); a31.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector<float>.Count); a32.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(2 * Vector<float>.Count)); a33.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)(3 * Vector<float>.Count));
-                }
-                for (; f <= Filters - 2 * Vector<float>.Count; f += 2 * Vector<float>.Count)
-                {
-                    var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); var a01 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector<float>.Count);
-                    var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); var a11 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector<float>.Count);
-                    var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); var a21 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector<float>.Count);
-                    var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); var a31 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector<float>.Count);
-                    for (int i = 0; i < rows; i++)
-                    {
-                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
-                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
-                        for (int j = 0; j < cols; j++)
-                        {
-                            var g0 = Vector.LoadUnsafe(ref gp);
-                            var g1 = Vector.LoadUnsafe(ref gp, (nuint)Vector<float>.Count);
-                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
-                            a00 = Vector.FusedMultiplyAdd(x0, g0, a00); a01 = Vector.FusedMultiplyAdd(x0, g1, a01);
-                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
-                            a10 = Vector.FusedMultiplyAdd(x1, g0, a10); a11 = Vector.FusedMultiplyAdd(x1, g1, a11);
-                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
-                            a20 = Vector.FusedMultiplyAdd(x2, g0, a20); a21 = Vector.FusedMultiplyAdd(x2, g1, a21);
-                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
-                            a30 = Vector.FusedMultiplyAdd(x3, g0, a30); a31 = Vector.FusedMultiplyAdd(x3, g1, a31);
-                            xp = ref Unsafe.Add(ref xp, 32);
-                            gp = ref Unsafe.Add(ref gp, Filters);
-                        }
-                    }
-                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f)); a01.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f), (nuint)Vector<float>.Count);
-                    a10.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f)); a11.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f), (nuint)Vector<float>.Count);
-                    a20.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f)); a21.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f), (nuint)Vector<float>.Count);
-                    a30.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f)); a31.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f), (nuint)Vector<float>.Count);
-                }
-                for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-                {
-                    var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
-                    var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f));
-                    var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f));
-                    var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f));
-                    for (int i = 0; i < rows; i++)
-                    {
-                        ref float xp = ref Unsafe.Add(ref x, i * xRow + c);
-                        ref float gp = ref Unsafe.Add(ref g, i * gRow + f);
-                        for (int j = 0; j < cols; j++)
-                        {
-                            var g0 = Vector.LoadUnsafe(ref gp);
-                            var x0 = Vector.Create(Unsafe.Add(ref xp, 0));
-                            a00 = Vector.FusedMultiplyAdd(x0, g0, a00);
-                            var x1 = Vector.Create(Unsafe.Add(ref xp, 1));
-                            a10 = Vector.FusedMultiplyAdd(x1, g0, a10);
-                            var x2 = Vector.Create(Unsafe.Add(ref xp, 2));
-                            a20 = Vector.FusedMultiplyAdd(x2, g0, a20);
-                            var x3 = Vector.Create(Unsafe.Add(ref xp, 3));
-                            a30 = Vector.FusedMultiplyAdd(x3, g0, a30);
-                            xp = ref Unsafe.Add(ref xp, 32);
-                            gp = ref Unsafe.Add(ref gp, Filters);
-                        }
-                    }
-                    a00.StoreUnsafe(ref Unsafe.Add(ref dk, c * Filters + f));
-                    a10.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 1) * Filters + f));
-                    a20.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 2) * Filters + f));
-                    a30.StoreUnsafe(ref Unsafe.Add(ref dk, (c + 3) * Filters + f));
-                }
-            }
-        }
-
         /// <summary>
         /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
         /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 4 pixels x up to 4 channel vectors.
         /// </summary>
-        private static void InputGradientTap(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
         {
+            int vc = Count<V>(); // floats per vector
             for (int i = 0; i < rows; i++)
             {
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
@@ -2169,54 +585,29 @@ namespace ConvGen.Generated
                     ref float dxp = ref Unsafe.Add(ref dxr, j * 32);
                     ref float gp = ref Unsafe.Add(ref gr, j * Filters);
                     int c = 0;
-                    for (; c <= InputChannels - 2 * Vector<float>.Count; c += 2 * Vector<float>.Count)
+                    for (; c <= InputChannels - 2 * vc; c += 2 * vc)
                     {
-                        var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c)); var a01 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
-                        var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 32)); var a11 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 32), (nuint)Vector<float>.Count);
-                        var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 64)); var a21 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 64), (nuint)Vector<float>.Count);
-                        var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 96)); var a31 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 96), (nuint)Vector<float>.Count);
+                        var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                        var a10 = Load<V>(ref dxp, c + 32); var a11 = Load<V>(ref dxp, c + vc + 32);
+                        var a20 = Load<V>(ref dxp, c + 64); var a21 = Load<V>(ref dxp, c + vc + 64);
+                        var a30 = Load<V>(ref dxp, c + 96); var a31 = Load<V>(ref dxp, c + vc + 96);
                         for (int f = 0; f < Filters; f++)
                         {
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
-                            var w0 = Vector.LoadUnsafe(ref kf);
-                            var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                            a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
-                            var g1 = Vector.Create(Unsafe.Add(ref gp, f + 64));
-                            a10 = Vector.FusedMultiplyAdd(g1, w0, a10); a11 = Vector.FusedMultiplyAdd(g1, w1, a11);
-                            var g2 = Vector.Create(Unsafe.Add(ref gp, f + 128));
-                            a20 = Vector.FusedMultiplyAdd(g2, w0, a20); a21 = Vector.FusedMultiplyAdd(g2, w1, a21);
-                            var g3 = Vector.Create(Unsafe.Add(ref gp, f + 192));
-                            a30 = Vector.FusedMultiplyAdd(g3, w0, a30); a31 = Vector.FusedMultiplyAdd(g3, w1, a31);
+                            var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 128));
+                            a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 192));
+                            a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
                         }
-                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c)); a01.StoreUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
-                        a10.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 32)); a11.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 32), (nuint)Vector<float>.Count);
-                        a20.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 64)); a21.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 64), (nuint)Vector<float>.Count);
-                        a30.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 96)); a31.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 96), (nuint)Vector<float>.Count);
-                    }
-                    for (; c <= InputChannels - Vector<float>.Count; c += Vector<float>.Count)
-                    {
-                        var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c));
-                        var a10 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 32));
-                        var a20 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 64));
-                        var a30 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c + 96));
-                        for (int f = 0; f < Filters; f++)
-                        {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
-                            var w0 = Vector.LoadUnsafe(ref kf);
-                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                            a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                            var g1 = Vector.Create(Unsafe.Add(ref gp, f + 64));
-                            a10 = Vector.FusedMultiplyAdd(g1, w0, a10);
-                            var g2 = Vector.Create(Unsafe.Add(ref gp, f + 128));
-                            a20 = Vector.FusedMultiplyAdd(g2, w0, a20);
-                            var g3 = Vector.Create(Unsafe.Add(ref gp, f + 192));
-                            a30 = Vector.FusedMultiplyAdd(g3, w0, a30);
-                        }
-                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
-                        a10.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 32));
-                        a20.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 64));
-                        a30.StoreUnsafe(ref Unsafe.Add(ref dxp, c + 96));
+                        Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                        Store(a10, ref dxp, c + 32); Store(a11, ref dxp, c + vc + 32);
+                        Store(a20, ref dxp, c + 64); Store(a21, ref dxp, c + vc + 64);
+                        Store(a30, ref dxp, c + 96); Store(a31, ref dxp, c + vc + 96);
                     }
                 }
                 for (; j < cols; j++)
@@ -2224,30 +615,17 @@ namespace ConvGen.Generated
                     ref float dxp = ref Unsafe.Add(ref dxr, j * 32);
                     ref float gp = ref Unsafe.Add(ref gr, j * Filters);
                     int c = 0;
-                    for (; c <= InputChannels - 2 * Vector<float>.Count; c += 2 * Vector<float>.Count)
+                    for (; c <= InputChannels - 2 * vc; c += 2 * vc)
                     {
-                        var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c)); var a01 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
+                        var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
                         for (int f = 0; f < Filters; f++)
                         {
                             ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
-                            var w0 = Vector.LoadUnsafe(ref kf);
-                            var w1 = Vector.LoadUnsafe(ref kf, (nuint)Vector<float>.Count);
-                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                            a00 = Vector.FusedMultiplyAdd(g0, w0, a00); a01 = Vector.FusedMultiplyAdd(g0, w1, a01);
+                            var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
                         }
-                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c)); a01.StoreUnsafe(ref Unsafe.Add(ref dxp, c), (nuint)Vector<float>.Count);
-                    }
-                    for (; c <= InputChannels - Vector<float>.Count; c += Vector<float>.Count)
-                    {
-                        var a00 = Vector.LoadUnsafe(ref Unsafe.Add(ref dxp, c));
-                        for (int f = 0; f < Filters; f++)
-                        {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
-                            var w0 = Vector.LoadUnsafe(ref kf);
-                            var g0 = Vector.Create(Unsafe.Add(ref gp, f));
-                            a00 = Vector.FusedMultiplyAdd(g0, w0, a00);
-                        }
-                        a00.StoreUnsafe(ref Unsafe.Add(ref dxp, c));
+                        Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
                     }
                 }
             }
@@ -2255,13 +633,14 @@ namespace ConvGen.Generated
 
         /// <summary>sum over f of a[f] * b[f].</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static float DotFilters(ref float a, ref float b)
+        private static float DotFilters<V>(ref float a, ref float b) where V : struct
         {
-            var sum = Vector<float>.Zero;
+            int vc = Count<V>(); // floats per vector
+            var sum = Zero<V>();
             int f = 0;
-            for (; f <= Filters - Vector<float>.Count; f += Vector<float>.Count)
-                sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref a, (nuint)f), Vector.LoadUnsafe(ref b, (nuint)f), sum);
-            float s = Vector.Sum(sum);
+            for (; f <= Filters - vc; f += vc)
+                sum = Fma(Load<V>(ref a, f), Load<V>(ref b, f), sum);
+            float s = Sum(sum);
             return s;
         }
 
