@@ -16,8 +16,10 @@ public delegate void BackwardFn(int config, float[] x, int n, int h, int w, floa
 
 /// <summary>
 /// Generated kernels against the plain-loop reference over hundreds of random configurations: each configuration is
-/// written as a [Conv2D] class, compiled through the generator in memory, and run on two random input sizes.
+/// written as a [Conv2D] class, compiled through the generator in memory, and run on two random input sizes at each vector
+/// width the kernels have (16, 8 and 4 floats, forced with <c>Simd.Lanes</c>: 16 runs in software where AVX-512 is missing).
 /// </summary>
+[Collection(ProcessWideSettings.Name)]
 public class RandomConfigurationTests(ITestOutputHelper output)
 {
     private const int Batches = 6, PerBatch = 40; // 240 configurations in all
@@ -51,24 +53,32 @@ public class RandomConfigurationTests(ITestOutputHelper output)
                 var wt = RandomArray(rng, k.KH * k.KW * k.C * k.F);
                 var b = k.UseBias ? RandomArray(rng, k.F) : [];
                 var g = RandomArray(rng, n * oh * ow * k.F);
-                string where = $"config {i} {k} on n={n} h={h} w={w} (Vector<float>.Count = {Vector<float>.Count})";
-
-                var y = new float[n * oh * ow * k.F];
-                y.AsSpan().Fill(float.NaN); // every output must be written
-                forward(i, x, n, h, w, wt, b, y);
-                AssertClose(ReferenceConv.Forward(k, x, n, h, w, wt, b), y, k.KH * k.KW * k.C, "forward " + where);
-
-                // Gradients accumulate: start from a known non-zero value and subtract it again.
+                var expected = ReferenceConv.Forward(k, x, n, h, w, wt, b);
                 var (rdx, rdk, rdb) = ReferenceConv.Backward(k, x, n, h, w, wt, g);
-                float[] dx = Filled(x.Length, 0.5f), dk = Filled(wt.Length, 0.25f), db = Filled(b.Length, -1f);
-                backward(i, x, n, h, w, wt, g, dx, dk, db);
-                AssertClose(rdx, Shift(dx, -0.5f), k.KH * k.KW * k.F, "input gradient " + where);
-                AssertClose(rdk, Shift(dk, -0.25f), n * oh * ow, "weight gradient " + where);
-                AssertClose(rdb, Shift(db, 1f), n * oh * ow, "bias gradient " + where);
-                checkedCases++;
+                float[]? wide = null;
+                foreach (int lanes in new[] { 16, 8, 4 })
+                {
+                    using var width = new LanesScope(lanes);
+                    string where = $"config {i} {k} on n={n} h={h} w={w} at {lanes} floats a vector";
+
+                    var y = new float[n * oh * ow * k.F];
+                    y.AsSpan().Fill(float.NaN); // every output must be written
+                    forward(i, x, n, h, w, wt, b, y);
+                    AssertClose(expected, y, k.KH * k.KW * k.C, "forward " + where);
+                    if (wide is null) wide = y;
+                    else AssertClose(wide, y, k.KH * k.KW * k.C, "forward at 16 floats against " + where);
+
+                    // Gradients accumulate: start from a known non-zero value and subtract it again.
+                    float[] dx = Filled(x.Length, 0.5f), dk = Filled(wt.Length, 0.25f), db = Filled(b.Length, -1f);
+                    backward(i, x, n, h, w, wt, g, dx, dk, db);
+                    AssertClose(rdx, Shift(dx, -0.5f), k.KH * k.KW * k.F, "input gradient " + where);
+                    AssertClose(rdk, Shift(dk, -0.25f), n * oh * ow, "weight gradient " + where);
+                    AssertClose(rdb, Shift(db, 1f), n * oh * ow, "bias gradient " + where);
+                    checkedCases++;
+                }
             }
         }
-        output.WriteLine($"{configs.Count} configurations, {checkedCases} cases, Vector<float>.Count = {Vector<float>.Count}");
+        output.WriteLine($"{configs.Count} configurations, {checkedCases} cases at 16, 8 and 4 floats a vector (hardware: {ConvGen.Internal.Simd.HardwareLanes})");
     }
 
     internal static ConvConfig RandomConfig(Random rng)

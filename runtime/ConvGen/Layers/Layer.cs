@@ -126,9 +126,13 @@ public abstract class Layer
     /// </summary>
     protected internal virtual bool CanFuseForward(Layer next, Shape outputShape) => false;
 
+    /// <summary>The model the layer was last built into, or null.</summary>
+    internal Model? Owner { get; private set; }
+
     /// <summary>Binds the layer to a model's buffers and gives it its unique name.</summary>
-    internal void Bind(string name, Parameter[] parameters, (string, Tensor)[] state)
+    internal void Bind(Model owner, string name, Parameter[] parameters, (string, Tensor)[] state)
     {
+        Owner = owner;
         _assignedName = name;
         _parameters = parameters;
         _state = state;

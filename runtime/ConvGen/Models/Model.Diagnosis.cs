@@ -88,14 +88,13 @@ public abstract partial class Model
     {
         if (!IsBuilt) throw NotBuilt();
         bool chain = _nodes.All(n => n.Inputs is [var only] && only == n.Index - 1);
-        var rows = new List<string[]>();
-        foreach (var node in _nodes)
+        var rows = _graph.Select(n => new[]
         {
-            long count = node.ParameterDeclarations.Sum(d => (long)d.Shape.Size) + node.StateDeclarations.Sum(d => (long)d.Shape.Size);
-            string shape = "(None, " + string.Join(", ", node.OutputShape.Dimensions.ToArray()) + ")";
-            string from = string.Join(", ", node.Inputs.Select(j => j < 0 ? LayerNaming.ModelInput : _names[j]));
-            rows.Add([$"{node.Name} ({node.Layer.TypeName})", shape, count.ToString("N0", CultureInfo.InvariantCulture), from]);
-        }
+            $"{n.Name} ({n.Layer.TypeName})",
+            "(None, " + string.Join(", ", n.OutputShape.Dimensions.ToArray()) + ")",
+            (n.ParameterCount + n.StateCount).ToString("N0", CultureInfo.InvariantCulture),
+            string.Join(", ", n.Inputs),
+        }).ToList();
         int[] widths = [Math.Max(28, rows.Max(r => r[0].Length) + 2), Math.Max(25, rows.Max(r => r[1].Length) + 2), chain ? 12 : 14, Math.Max(14, rows.Max(r => r[3].Length))];
         string[] headers = ["Layer (type)", "Output Shape", "Param #", "Connected to"];
         int columns = chain ? 3 : 4, total = widths.Take(columns).Sum();

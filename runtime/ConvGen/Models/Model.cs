@@ -133,6 +133,8 @@ public abstract partial class Model
         {
             if (layers[i] is null) throw new ArgumentException($"Layer {i} of {layers.Count} is null.", nameof(layers));
             if (!seen.Add(layers[i])) throw new ArgumentException($"Layer {i} ({layers[i].Name}) is the same object as an earlier layer; a layer can appear once in a model (create another for a second use).", nameof(layers));
+            if (layers[i].Owner is { } owner && owner != this)
+                throw new ArgumentException($"Layer {i} ({layers[i].Name}) belongs to another model, whose buffers hold its weights; a layer can be in one model (create another, and copy weights with SaveWeights/LoadWeights).", nameof(layers));
         }
         IsBuilt = false;
         var plan = ModelPlanner.Plan(inputShape, layers);
@@ -174,7 +176,7 @@ public abstract partial class Model
                 state[s] = (d.Name, new Tensor(d.Shape, _state, node.StateOffsets[s]));
                 weights.Add(($"{node.Name}/{d.Name}", state[s].Item2));
             }
-            node.Layer.Bind(node.Name, parameters, state);
+            node.Layer.Bind(this, node.Name, parameters, state);
         }
         _graph = _nodes.Select(n => new ModelNode(n.Index, n.Name, n.Layer,
             n.Inputs.Select(j => j < 0 ? LayerNaming.ModelInput : _names[j]).ToArray(), n.OutputShape,

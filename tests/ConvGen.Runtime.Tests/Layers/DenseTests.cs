@@ -25,9 +25,9 @@ public class DenseTests
         Assert.Equal(dense.Kernel.Value.ToArray(), model.ParameterBuffer[..24].ToArray());
 
         var again = new Dense(4);
-        new Sequential(again).Build(new Shape(6), seed: 3);
+        var other = new Sequential(again).Build(new Shape(6), seed: 3);
         Assert.Equal(dense.Kernel.Value.ToArray(), again.Kernel.Value.ToArray());
-        new Sequential(again).Build(new Shape(6), seed: 4);
+        other.Initialize(4);
         Assert.NotEqual(dense.Kernel.Value.ToArray(), again.Kernel.Value.ToArray());
     }
 

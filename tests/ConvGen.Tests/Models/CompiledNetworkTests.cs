@@ -283,6 +283,38 @@ public class CompiledNetworkTests(ITestOutputHelper output)
 
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_Sequential_training_step_allocates_nothing_after_warm_up_either(int threads)
+    {
+        using var scope = new ThreadScope(threads);
+        var model = TutorialSequential(seed: 1).Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+        var x = RandomBatch(model.InputShape, 50, seed: 1);
+        var labels = RandomLabels(50, 10, seed: 1);
+        for (int i = 0; i < 20; i++) model.TrainStep(x, labels, out _);
+
+        long thread = GC.GetAllocatedBytesForCurrentThread(), workers = Model.WorkerAllocatedBytes;
+        for (int i = 0; i < 5; i++) model.TrainStep(x, labels, out _);
+        long threadBytes = GC.GetAllocatedBytesForCurrentThread() - thread, workerBytes = Model.WorkerAllocatedBytes - workers;
+        output.WriteLine($"{threads} thread(s): 5 Sequential steps allocated {threadBytes} B on the calling thread and {workerBytes} B on the workers");
+        Assert.Equal(0, threadBytes);
+        Assert.Equal(0, workerBytes);
+    }
+
+    [Fact]
+    public void Forward_runs_in_training_or_inference_mode_and_keeps_what_Backward_needs()
+    {
+        var net = new SmallNet(maxBatchSize: 4, seed: 3);
+        var x = RandomBatch(net.InputShape, 4, seed: 8);
+        var inference = net.Forward(x).Span.ToArray();
+        var training = net.Forward(x, training: true).Span.ToArray();
+        Assert.Equal(inference, training); // no layer of SmallNet behaves differently in training
+        net.ZeroGradients();
+        net.Backward(RandomBatch(net.OutputShape, 4, seed: 9));
+        Assert.Contains(net.GradientBuffer.ToArray(), g => g != 0);
+    }
+
     [Fact]
     public void Fit_trains_a_compiled_network_with_the_runtime_loop()
     {

@@ -69,3 +69,50 @@ public partial class StridedPoolFusedConv1;
 
 [Conv2D(3, 3, Filters = 16, InputChannels = 64, Dilation = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
 public partial class StridedPoolFusedConv2;
+
+/// <summary>
+/// The residual network: a 3x3 16-filter Same ReLU stem, two 3x3 convolutions, the stem added back with a ReLU, a pool,
+/// Flatten and Dense 10. The Add reads the stem by name; the pool applies the Add's ReLU.
+/// </summary>
+[Input(28, 28, 1)]
+[Conv2D(3, 3, Filters = 16, Padding = Padding.Same, Activation = Activation.ReLU, Name = "stem")]
+[Conv2D(3, 3, Filters = 16, Padding = Padding.Same, Activation = Activation.ReLU)]
+[Conv2D(3, 3, Filters = 16, Padding = Padding.Same)]
+[Add("stem", Activation = Activation.ReLU)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(10)]
+public partial class ResidualNet;
+
+[Conv2D(3, 3, Filters = 16, InputChannels = 1, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class ResidualStem;
+
+[Conv2D(3, 3, Filters = 16, InputChannels = 16, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class ResidualConv1;
+
+[Conv2D(3, 3, Filters = 16, InputChannels = 16, Padding = Padding.Same)]
+public partial class ResidualConv2;
+
+/// <summary>
+/// A small graph with every merge: a branch read from the stem by name, a concatenation, and an output read twice (its
+/// gradients add up), on an odd size, so the compiled network's graph is checked by central differences cheaply.
+/// </summary>
+[Input(9, 7, 2)]
+[Conv2D(3, 3, Filters = 5, Padding = Padding.Same, Activation = Activation.ReLU, Name = "stem")]
+[Conv2D(3, 3, Filters = 5, Padding = Padding.Same)]
+[Add("stem", Activation = Activation.ReLU, Name = "block")]
+[Conv2D(1, 1, Filters = 3, Input = "stem")]
+[Concatenate("block", "conv2d_1")]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(4)]
+public partial class BranchNet;
+
+[Conv2D(3, 3, Filters = 5, InputChannels = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class BranchStem;
+
+[Conv2D(3, 3, Filters = 5, InputChannels = 5, Padding = Padding.Same)]
+public partial class BranchConv;
+
+[Conv2D(1, 1, Filters = 3, InputChannels = 5)]
+public partial class BranchSide;
