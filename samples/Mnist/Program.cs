@@ -1,6 +1,8 @@
 // The TF2 MNIST tutorial's CNN (conv 5x5x32, pool, conv 5x5x64, pool, dense 1024, dense 10; Adam 1e-3, batch 50),
 // trained on the real MNIST. By default the whole network is compiled at build time from the attributes on MnistNet
-// (below); --sequential runs the same layers composed at run time instead, for comparison.
+// (below); --sequential builds the same layers at run time instead, for comparison. --model residual trains a small residual
+// network (ResidualNet, below: two stages of three convolutions with the first one's output added back; batch 100 by default)
+// the same two ways.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -16,24 +18,34 @@ if (options is null) return 2;
 if (options.Threads is int threads) Parallelism.Threads = threads;
 
 Console.WriteLine($"ConvGen MNIST: {(options.Epochs is int e ? $"{e} epochs" : $"{options.Steps} steps")}, batch {options.BatchSize}, seed {options.Seed}, " +
-                  $"{Parallelism.Threads} threads, Vector<float>.Count = {System.Numerics.Vector<float>.Count}");
+                  $"{Parallelism.Threads} threads, kernels at {ConvGen.Internal.Simd.Lanes} floats a vector");
 string directory = Mnist.EnsureDownloaded(options.DataDirectory);
 var mnist = Mnist.Load(directory);
 Console.WriteLine($"MNIST from {directory}: {mnist.Train.Count} training and {mnist.Test.Count} test images");
 
-// Both start from the same weights for a seed; softmax is fused into the loss.
-Model model = options.Sequential
-    ? new Sequential(
+// Both ways start from the same weights for a seed; softmax is fused into the loss.
+Model model = (options.Model, options.Sequential) switch
+{
+    ("residual", false) => new ResidualNet(maxBatchSize: options.BatchSize, seed: options.Seed),
+    ("residual", true) => new Sequential(
+        new ResidualStem { Name = "stem" }, new ResidualConv32(), new ResidualConv32Linear(), new Add("stem") { Activation = Activation.ReLU },
+        new MaxPool2D(2),
+        new ResidualStage2 { Name = "stage2" }, new ResidualConv64(), new ResidualConv64Linear(), new Add("stage2") { Activation = Activation.ReLU },
+        new MaxPool2D(2),
+        new Flatten(),
+        new Dense(128, Activation.ReLU),
+        new Dense(10)).Build(new Shape(28, 28, 1), options.Seed),
+    (_, false) => new MnistNet(maxBatchSize: options.BatchSize, seed: options.Seed),
+    (_, true) => new Sequential(
         new Conv1(), new MaxPool2D(2),
         new Conv2(), new MaxPool2D(2),
         new Flatten(),
         new Dense(1024, Activation.ReLU),
-        new Dense(10))
-        .Build(new Shape(28, 28, 1), options.Seed)
-        .Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true))
-    : new MnistNet(maxBatchSize: options.BatchSize, seed: options.Seed)
-        .Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
-Console.WriteLine($"model: {(options.Sequential ? "Sequential (layers composed at run time)" : "MnistNet (compiled at build time)")}");
+        new Dense(10)).Build(new Shape(28, 28, 1), options.Seed),
+};
+model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+string description = options.Model == "residual" ? "a residual CNN" : "the TF2 tutorial's CNN";
+Console.WriteLine($"model: {model.GetType().Name} ({description}, {(options.Sequential ? "layers built at run time" : "compiled at build time")})");
 Console.WriteLine(model.Summary());
 
 var clock = Stopwatch.StartNew();
@@ -71,7 +83,7 @@ Console.WriteLine($"weights saved to {weights}");
 Console.WriteLine($"test accuracy: {testAccuracy:F4}");
 
 string report = MnistReport.Write(options.ReportPath ?? Path.Combine(Path.GetDirectoryName(weights)!, "report.html"),
-    new RunFacts($"the TF2 tutorial's CNN, {model.ParameterCount:N0} parameters",
+    new RunFacts($"{description}, {model.ParameterCount:N0} parameters",
         $"{(options.Epochs is int n ? $"{n} epochs" : $"{options.Steps} steps")} of batch {options.BatchSize}, seed {options.Seed}, {Parallelism.Threads} threads",
         $"training {trained / trainSeconds:F0} images/s, inference {mnist.Test.Count / inferSeconds:F0} images/s", testLoss, testAccuracy),
     history, options.Epochs is not null, model.Parameters[0].Value, model.Predict(mnist.Test.Images).Span, mnist.Test);
@@ -124,6 +136,42 @@ static long TutorialLoop(Model model, MnistSplit train, int steps, int batchSize
 [Dense(10)]
 public partial class MnistNet;
 
+/// <summary>
+/// A residual CNN: two stages of a 3x3 convolution (its output named, the block's shortcut), two more 3x3 convolutions and
+/// the shortcut added back with a ReLU, each stage followed by a 2x2 pool (32 channels at 28x28, 64 at 14x14), then Dense 128
+/// and Dense 10: 513,994 parameters.
+/// </summary>
+[Input(28, 28, 1)]
+[Conv2D(3, 3, Filters = 32, Padding = Padding.Same, Activation = Activation.ReLU, Name = "stem")]
+[Conv2D(3, 3, Filters = 32, Padding = Padding.Same, Activation = Activation.ReLU)]
+[Conv2D(3, 3, Filters = 32, Padding = Padding.Same)]
+[Add("stem", Activation = Activation.ReLU)]
+[MaxPool2D(2)]
+[Conv2D(3, 3, Filters = 64, Padding = Padding.Same, Activation = Activation.ReLU, Name = "stage2")]
+[Conv2D(3, 3, Filters = 64, Padding = Padding.Same, Activation = Activation.ReLU)]
+[Conv2D(3, 3, Filters = 64, Padding = Padding.Same)]
+[Add("stage2", Activation = Activation.ReLU)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(128, Activation = Activation.ReLU)]
+[Dense(10)]
+public partial class ResidualNet;
+
+// ResidualNet's convolutions as standalone layers, for --sequential. The second convolution of a block has no activation:
+// its ReLU comes after the shortcut is added.
+[Conv2D(3, 3, Filters = 32, InputChannels = 1, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class ResidualStem;
+[Conv2D(3, 3, Filters = 32, InputChannels = 32, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class ResidualConv32;
+[Conv2D(3, 3, Filters = 32, InputChannels = 32, Padding = Padding.Same)]
+public partial class ResidualConv32Linear;
+[Conv2D(3, 3, Filters = 64, InputChannels = 32, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class ResidualStage2;
+[Conv2D(3, 3, Filters = 64, InputChannels = 64, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class ResidualConv64;
+[Conv2D(3, 3, Filters = 64, InputChannels = 64, Padding = Padding.Same)]
+public partial class ResidualConv64Linear;
+
 /// <summary>Conv2D(32, 5x5, same, ReLU) on 28x28x1, for --sequential.</summary>
 [Conv2D(5, 5, Filters = 32, InputChannels = 1, Padding = Padding.Same, Activation = Activation.ReLU)]
 public partial class Conv1;
@@ -133,24 +181,25 @@ public partial class Conv1;
 public partial class Conv2;
 
 /// <summary>Command-line options.</summary>
-internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? DataDirectory, int Seed, int? Threads, string WeightsPath, string? ReportPath = null, bool Sequential = false)
+internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? DataDirectory, int Seed, int? Threads, string WeightsPath, string? ReportPath = null, bool Sequential = false, string Model = "tutorial")
 {
     private const string Usage = """
         usage: dotnet run -c Release --project samples/Mnist [options]
           --steps N        the tutorial's loop: N batches sampled at random with replacement (default 1000)
           --epochs N       N full shuffled epochs instead (validation on the test set after each)
-          --batch-size B   batch size (default 50)
+          --batch-size B   batch size (default 50; 100 with --model residual)
           --data DIR       MNIST directory (default $CONVGEN_DATA or ~/.cache/convgen/mnist; fetched if missing)
           --seed S         seed for initialization and sampling (default 0)
           --threads T      threads (default: all cores)
           --save PATH      where to write the trained weights (default mnist.weights)
           --report PATH    where to write the HTML report (default report.html beside the weights)
-          --sequential     train the same layers as a runtime Sequential instead of the compiled MnistNet
+          --model M        tutorial (the TF2 tutorial's CNN, MnistNet; the default) or residual (ResidualNet)
+          --sequential     train the same layers built at run time (a Sequential) instead of the compiled network
         """;
 
     public static Options? Parse(string[] args)
     {
-        var o = new Options(1000, null, 50, null, 0, null, "mnist.weights");
+        var o = new Options(1000, null, 0, null, 0, null, "mnist.weights");
         for (int i = 0; i < args.Length; i++)
         {
             string name = args[i];
@@ -171,12 +220,13 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
                     "--threads" => o with { Threads = Int() },
                     "--save" => o with { WeightsPath = value },
                     "--report" => o with { ReportPath = value },
+                    "--model" => value is "tutorial" or "residual" ? o with { Model = value } : throw new FormatException($"--model takes tutorial or residual, got '{value}'"),
                     _ => throw new FormatException($"unknown option {name}"),
                 };
             }
             catch (FormatException e) { return Fail(e.Message); }
         }
-        return o;
+        return o.BatchSize > 0 ? o : o with { BatchSize = o.Model == "residual" ? 100 : 50 };
     }
 
     private static Options? Fail(string message)

@@ -6,7 +6,7 @@ namespace ConvGen.Tests.Models;
 
 /// <summary>A NaN reaching a generated convolution stops training at that step, naming the convolution, with the weights untouched.</summary>
 [Collection(ProcessWideSettings.Name)]
-public class NonFiniteTrainingTests
+public class NonFiniteConvolutionTests
 {
     [Theory]
     [InlineData(1)]
