@@ -1,14 +1,10 @@
 #!/usr/bin/env bash
-# NativeAOT: publish samples/MnistAot (samples/Mnist's own sources, net9.0, PublishAot) as one native binary, with any
+# NativeAOT: publish samples/MnistAot (samples/Mnist's own sources, net10.0, PublishAot) as one native binary, with any
 # trim or AOT warning failing the publish, then run the binary on a short budget and check its test accuracy.
-#
-# Why net9.0: for net10.0 the .NET 10 SDK compiles against a separate NativeAOT runtime pack
-# (Microsoft.NETCore.App.Runtime.NativeAOT.linux-x64), which not every NuGet source has; for net9.0 it needs only the
-# ILCompiler 9.0 packages (microsoft.dotnet.ilcompiler + runtime.linux-x64.microsoft.dotnet.ilcompiler), whose framework
-# is inside them. The runtime library multi-targets net9.0;net10.0 for this.
+# The .NET 10 SDK restores the NativeAOT packages it needs (the ILCompiler and the net10.0 NativeAOT runtime pack) itself.
 #
 # Needs a C toolchain to link: clang (or clang-NN, passed as CppCompilerAndLinker); if there is none, it installs clang
-# with apt-get, and failing that lets the SDK fall back to gcc. zlib is not needed: ILCompiler 9.0 links its own libz.a.
+# with apt-get, and failing that lets the SDK fall back to gcc. zlib is not needed: the NativeAOT runtime pack links its own libz.a.
 #
 # Environment: AOT_STEPS (default 300) training steps, AOT_MIN_ACCURACY (default 0.95) the accuracy to reach.
 # Ends with "aot: PASS (...)" (exit 0) or "aot: FAIL (...)" (exit 1).
@@ -50,7 +46,7 @@ else
   fi
 fi
 
-echo "== dotnet publish samples/MnistAot -c Release -r linux-x64   (PublishAot, net9.0, trim/AOT warnings are errors)"
+echo "== dotnet publish samples/MnistAot -c Release -r linux-x64   (PublishAot, net10.0, trim/AOT warnings are errors)"
 start=$(date +%s.%N)
 dotnet publish samples/MnistAot -c Release -r linux-x64 --artifacts-path "$artifacts" -o "$out" "${cc_args[@]}" > "$log" 2>&1
 status=$?
@@ -63,7 +59,7 @@ fi
 if grep -qE ": warning [A-Z]+[0-9]+" "$log"; then grep -E ": warning [A-Z]+[0-9]+" "$log" | sort -u | head -30; fail "the publish printed warnings"; fi
 if [ "$status" -ne 0 ]; then
   grep -E "error" "$log" | sort -u | tail -30
-  grep -q "NU1101" "$log" && echo "(a package is missing from every NuGet source: NativeAOT for net9.0 needs Microsoft.DotNet.ILCompiler and runtime.linux-x64.Microsoft.DotNet.ILCompiler 9.0.x)"
+  grep -q "NU1101" "$log" && echo "(a package is missing from every NuGet source: NativeAOT for net10.0 needs Microsoft.DotNet.ILCompiler, runtime.linux-x64.Microsoft.DotNet.ILCompiler and Microsoft.NETCore.App.Runtime.NativeAOT.linux-x64 10.0.x)"
   fail "dotnet publish failed"
 fi
 grep -q "Generating native code" "$log" || fail "the publish did not run the NativeAOT compiler"

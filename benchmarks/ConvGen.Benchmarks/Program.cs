@@ -8,21 +8,53 @@ using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using ConvGen.Benchmarks;
 
-// Every benchmark runs twice: with the default 256-bit Vector<float> and with 512-bit (DOTNET_MaxVectorTBitWidth=512,
-// which only takes effect at process start, so each job is its own process). --short runs fewer iterations.
+// Every benchmark runs in three processes, since the vector-width settings only take effect at process start:
+// "default" with no setting (generated kernels take 512-bit vectors wherever Vector512 is hardware-accelerated),
+// "512-bit" with DOTNET_MaxVectorTBitWidth=512 (Vector<float> widened too: Dense and the runtime's own loops), and
+// "256-bit" with DOTNET_PreferredVectorBitWidth=256 (no 512-bit vectors anywhere: what an AVX2 machine runs).
+// --short runs fewer iterations; --launches N runs each case in N processes (default 1), which averages out a process's
+// luck with code alignment; --jobs default,512-bit (any of the three ids, comma-separated) runs only those jobs.
+string? Option(string name)
+{
+    int at = Array.IndexOf(args, name);
+    if (at < 0 || at + 1 >= args.Length) return null;
+    string value = args[at + 1];
+    args = args.Where((_, i) => i != at && i != at + 1).ToArray();
+    return value;
+}
 bool shortRun = args.Contains("--short");
 args = args.Where(a => a != "--short").ToArray();
+string[] jobIds = Option("--jobs")?.Split(',') ?? ["default", "512-bit", "256-bit"];
+string launchText = Option("--launches") ?? "1";
+if (!int.TryParse(launchText, out int launches) || launches < 1)
+{
+    Console.Error.WriteLine($"--launches takes a positive whole number; got {launchText}");
+    return 2;
+}
 var baseJob = shortRun
-    ? Job.Default.WithWarmupCount(2).WithIterationCount(5).WithLaunchCount(1)
-    : Job.Default.WithWarmupCount(3).WithIterationCount(15).WithLaunchCount(1);
-var config = DefaultConfig.Instance
-    .AddJob(baseJob.WithEnvironmentVariables(new EnvironmentVariable("DOTNET_MaxVectorTBitWidth", "256")).WithId("256-bit"))
-    .AddJob(baseJob.WithEnvironmentVariables(new EnvironmentVariable("DOTNET_MaxVectorTBitWidth", "512")).WithId("512-bit"))
+    ? Job.Default.WithWarmupCount(2).WithIterationCount(5).WithLaunchCount(launches)
+    : Job.Default.WithWarmupCount(3).WithIterationCount(15).WithLaunchCount(launches);
+Job[] jobs =
+[
+    baseJob.WithId("default"),
+    baseJob.WithEnvironmentVariables(new EnvironmentVariable("DOTNET_MaxVectorTBitWidth", "512")).WithId("512-bit"),
+    baseJob.WithEnvironmentVariables(new EnvironmentVariable("DOTNET_PreferredVectorBitWidth", "256")).WithId("256-bit"),
+];
+var unknown = jobIds.Except(jobs.Select(j => j.Id)).ToArray();
+if (unknown.Length > 0)
+{
+    Console.Error.WriteLine($"--jobs takes default, 512-bit and 256-bit, comma-separated; got {string.Join(", ", unknown)}");
+    return 2;
+}
+IConfig config = DefaultConfig.Instance;
+foreach (var job in jobs.Where(j => jobIds.Contains(j.Id))) config = config.AddJob(job);
+config = config
     .AddDiagnoser(MemoryDiagnoser.Default)
     .AddColumn(new RateColumn())
     .WithOption(ConfigOptions.JoinSummary, true)
     .HideColumns(Column.Error, Column.StdDev, Column.Gen0, Column.Gen1, Column.Gen2, "EnvironmentVariables");
 BenchmarkSwitcher.FromAssembly(typeof(GeneratedConv).Assembly).Run(args, config);
+return 0;
 
 /// <summary>GFLOP/s for convolution passes, images/s for the MNIST model.</summary>
 internal sealed class RateColumn : IColumn

@@ -34,7 +34,7 @@ Check(corr.SequenceEqual([19f, 25f, 37f, 43f]), $"corr2d of the 3x3 example: [{s
         $"3x3x3->5, stride 2, same: forward and input/weight/bias gradients match a plain loop (largest difference {Difference(y, ry, dx, rdx, dw, rdw, db, rdb):G3})");
 }
 
-// 3. Learn D2L's edge detector [1, -1] from (X, Y) with the layer object, plain SGD and a sum-of-squares loss.
+// 3. Learn D2L's edge detector [1, -1] from (X, Y) with the layer in a one-layer model, plain SGD and a sum-of-squares loss.
 {
     var image = new Tensor(new Shape(1, 6, 8, 1));
     for (int r = 0; r < 6; r++)
@@ -43,16 +43,16 @@ Check(corr.SequenceEqual([19f, 25f, 37f, 43f]), $"corr2d of the 3x3 example: [{s
     var target = new float[6 * 7];
     EdgeKernel.Forward(image.Span, 1, 6, 8, [1f, -1f], [], target);
     var layer = new EdgeKernel();
-    layer.Build(new Shape(6, 8, 1), seed: 3);
+    var model = new Sequential(layer).Build(new Shape(6, 8, 1), seed: 3);
     var sgd = new SGD(learningRate: 0.03f);
     var gradient = new Tensor(new Shape(1, 6, 7, 1));
     for (int step = 0; step < 40; step++)
     {
-        var prediction = layer.Forward(image, training: true).Span;
+        var prediction = model.Forward(image, training: true).Span;
         for (int i = 0; i < target.Length; i++) gradient.Span[i] = 2 * (prediction[i] - target[i]);
-        foreach (var p in layer.Parameters) p.ZeroGradient();
-        layer.Backward(gradient, computeInputGradient: false);
-        sgd.Step(layer.Parameters);
+        model.ZeroGradients();
+        model.Backward(gradient);
+        sgd.Step(model.Parameters);
     }
     var k = layer.Kernel.Value.Span;
     Check(Math.Abs(k[0] - 1) < 1e-2 && Math.Abs(k[1] + 1) < 1e-2, $"learned the edge kernel: [{k[0]:F4}, {k[1]:F4}] (target [1, -1])");
@@ -87,7 +87,7 @@ Check(corr.SequenceEqual([19f, 25f, 37f, 43f]), $"corr2d of the 3x3 example: [{s
     var (testImages, testLabels) = Bars(200, seed: 11);
     var sequential = new Sequential(new BarConv(), new MaxPool2D(2), new Flatten(), new Dense(2)).Build(new Shape(8, 8, 1), seed: 0);
     var net = new BarNet(maxBatchSize: 20, seed: 0).Compile(new Adam(0.01f), new SparseCategoricalCrossentropy(fromLogits: true));
-    Check(BarNet.TotalParameters == sequential.ParameterCount && net.Summary() == sequential.Summary(), "the compiled network's build-time summary equals the Sequential's");
+    Check(BarNet.TotalParameters == sequential.ParameterCount && net.Summary() == sequential.Summary(), "the compiled network's parameter count and summary equal the Sequential's");
     string path = Path.Combine(Path.GetTempPath(), $"consumer-{Guid.NewGuid():N}.weights");
     sequential.SaveWeights(path);
     net.LoadWeights(path);
@@ -96,6 +96,62 @@ Check(corr.SequenceEqual([19f, 25f, 37f, 43f]), $"corr2d of the 3x3 example: [{s
     net.Fit(trainImages, trainLabels, epochs: 5, batchSize: 20, new FitOptions { Seed = 0, Output = null });
     var (loss, accuracy) = net.Evaluate(testImages, testLabels);
     Check(accuracy >= 0.95f, $"compiled network on unseen bar images: accuracy {accuracy:F4}, loss {loss:F4} (need >= 0.95)");
+}
+
+// 6. A residual graph compiled from attributes equals the same graph built at run time, and a layer of our own (written
+//    against the public Layer contract only) trains inside a model.
+{
+    var (images, labels) = Bars(100, seed: 12);
+    var graph = new Sequential(new BarConv { Name = "stem" }, new BarBlockConv(), new Add("stem"), new MaxPool2D(2), new Flatten(), new Dense(2))
+        .Build(new Shape(8, 8, 1), seed: 0);
+    var compiled = new BarResidualNet(maxBatchSize: 100, seed: 0);
+    Check(Difference(graph.Predict(images).Span.ToArray(), compiled.Predict(images).Span.ToArray()) <= 1e-5f && graph.Summary() == compiled.Summary(),
+        "a residual network declared by attributes predicts like the same graph built at run time");
+
+    // Its gradients (the factor's, and the input gradient it hands the convolution) against central differences of
+    // L = sum(output * dy), and then training.
+    var probe = new Sequential(new BarConv(), new Scale(), new Flatten(), new Dense(2)).Build(new Shape(8, 8, 1), seed: 0);
+    var x = images.SliceBatch(0, 4);
+    var dy = new Tensor(new Shape(4, 2));
+    var random = new Random(5);
+    for (int i = 0; i < dy.Length; i++) dy.Span[i] = (float)(random.NextDouble() * 2 - 1);
+    double Objective()
+    {
+        var y = probe.Forward(x).Span;
+        double sum = 0;
+        for (int i = 0; i < y.Length; i++) sum += (double)y[i] * dy.Span[i];
+        return sum;
+    }
+    probe.Forward(x);
+    probe.ZeroGradients();
+    probe.Backward(dy);
+    bool gradientsMatch = true;
+    var report = new List<string>();
+    foreach (var (parameter, index, epsilon) in new[] { (probe.Layers[1].Parameters[0], 0, 1e-2f), (probe.Layers[0].Parameters[0], 7, 1e-3f), (probe.Layers[0].Parameters[1], 2, 1e-3f) })
+    {
+        float analytic = parameter.Gradient.Span[index], saved = parameter.Value.Span[index];
+        parameter.Value.Span[index] = saved + epsilon;
+        double plus = Objective();
+        parameter.Value.Span[index] = saved - epsilon;
+        double minus = Objective();
+        parameter.Value.Span[index] = saved;
+        double numeric = (plus - minus) / (2 * epsilon);
+        gradientsMatch &= Math.Abs(numeric - analytic) <= 1e-2 * Math.Max(1, Math.Abs(numeric));
+        report.Add($"{parameter.Name}[{index}] {analytic:G4} vs {numeric:G4}");
+    }
+    Check(gradientsMatch, $"a custom layer's gradients match central differences: {string.Join("; ", report)}");
+
+    var (trainImages, trainLabels) = Bars(400, seed: 10);
+    var (testImages, testLabels) = Bars(200, seed: 11);
+    var scaled = new Sequential(new BarConv(), new Scale(), new MaxPool2D(2), new Flatten(), new Dense(2)).Build(new Shape(8, 8, 1), seed: 0)
+        .Compile(new Adam(0.01f), new SparseCategoricalCrossentropy(fromLogits: true));
+    var scale = scaled.Layers[1].Parameters[0].Value;
+    float before = scale.Span[0];
+    scaled.Fit(trainImages, trainLabels, epochs: 5, batchSize: 20, new FitOptions { Seed = 0, Output = null });
+    var (_, scaledAccuracy) = scaled.Evaluate(testImages, testLabels);
+    string names = string.Join(", ", scaled.NamedParameters().Select(p => p.Name));
+    Check(names.Contains("scale/factor") && scale.Span[0] != before && scaledAccuracy >= 0.95f,
+        $"a model with the custom layer trains: factor {before} -> {scale.Span[0]:F4}, accuracy on unseen images {scaledAccuracy:F4} (need >= 0.95), parameters {names}");
 }
 
 Console.WriteLine(failures == 0 ? "consumer: all checks passed" : $"consumer: {failures} check(s) failed");
@@ -190,3 +246,54 @@ public partial class BarConv;
 [Flatten]
 [Dense(2)]
 public partial class BarNet;
+
+/// <summary>The residual block's second convolution: 4 -> 4 channels, linear (the Add follows).</summary>
+[Conv2D(3, 3, Filters = 4, InputChannels = 4, Padding = Padding.Same)]
+public partial class BarBlockConv;
+
+/// <summary>Section 6's residual network: a stem, a convolution, the stem added back, pool, flatten, dense.</summary>
+[Input(8, 8, 1)]
+[Conv2D(3, 3, Filters = 4, Padding = Padding.Same, Activation = Activation.ReLU, Name = "stem")]
+[Conv2D(3, 3, Filters = 4, Padding = Padding.Same)]
+[Add("stem")]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(2)]
+public partial class BarResidualNet;
+
+/// <summary>A layer of our own: multiplies its input by one learned factor (initially 1).</summary>
+public sealed class Scale : Layer
+{
+    protected override string BaseName => "scale";
+
+    protected override Shape Build(LayerBuild build)
+    {
+        build.AddParameter("factor", new Shape(1), new Ones());
+        return build.InputShape;
+    }
+
+    protected override void RunForward(in NodeContext c)
+    {
+        var (start, end) = c.Rows; // this thread's share of the batch
+        int row = c.OutputShape.Size;
+        float factor = c.Parameter(0)[0];
+        var x = c.Input().Slice(start * row, (end - start) * row);
+        var y = c.Output.Slice(start * row, (end - start) * row);
+        for (int i = 0; i < x.Length; i++) y[i] = factor * x[i];
+    }
+
+    protected override void RunBackward(in NodeContext c)
+    {
+        if (c.Part != 0) return; // one thread: the factor's gradient is one sum over the batch
+        int values = c.Batch * c.OutputShape.Size;
+        float factor = c.Parameter(0)[0];
+        var x = c.Input()[..values];
+        var dy = c.OutputGradient[..values];
+        float sum = 0;
+        for (int i = 0; i < values; i++) sum += x[i] * dy[i];
+        c.Gradient(0)[0] += sum;
+        if (!c.ComputesInputGradient()) return;
+        var dx = c.InputGradient()[..values];
+        for (int i = 0; i < values; i++) dx[i] = c.AccumulatesInputGradient() ? dx[i] + factor * dy[i] : factor * dy[i];
+    }
+}

@@ -6,7 +6,7 @@ using ConvGen.Testing;
 namespace ConvGen.Generator.Tests.Fuzz;
 
 /// <summary>
-/// The fuzzer's oracle for <c>[Conv2D]</c>: the README's rules ("[Conv2D] reference" and its Diagnostics table) written
+/// The fuzzer's oracle for <c>[Conv2D]</c>: the rules of docs/attributes.md ("[Conv2D]" and its Diagnostics table) written
 /// out again over a <see cref="ConvSpec"/>, sharing no code with the generator's parser. It yields the set of rules a
 /// spec breaks, by diagnostic id. An empty set means the class is valid: it must compile and compute the convolution.
 /// A non-empty set means the generator must report at least one of those ids as an error, and no other error id.
@@ -24,7 +24,7 @@ internal static class ConvRules
     public const long MaxWeights = 1L << 28;
 
     /// <summary>
-    /// CONVGEN015, not in the README's table but part of the rule that offsets fit in an int: the dilated kernel width
+    /// CONVGEN015, part of the rule that offsets fit in an int: the dilated kernel width
     /// times the input channels (the span of one kernel row in the input) may not exceed <see cref="MaxWeights"/> either.
     /// DiagnosticTests.CONVGEN015_DilatedWidthTimesChannelsWouldOverflowOffsets pins it.
     /// </summary>
@@ -46,7 +46,7 @@ internal static class ConvRules
         "FixedHeight", "FixedWidth", "AppliesActivation", "HasPooledForward", "ForwardPooled",
     };
 
-    /// <summary>The attribute's settable properties (README table), by kind of value.</summary>
+    /// <summary>The attribute's settable properties (docs/attributes.md), by kind of value.</summary>
     public static readonly string[] IntProperties = ["Filters", "InputChannels", "Stride", "StrideHeight", "StrideWidth", "Dilation", "DilationHeight", "DilationWidth"];
 
     public static readonly string[] EnumProperties = ["Padding", "Activation"];
@@ -108,7 +108,7 @@ internal static class ConvRules
         long? extentW = kw >= 1 && dw is not null ? (long)(kw.Value - 1) * dw.Value + 1 : null;
         long? weights = kh >= 1 && kw >= 1 && channels is not null && filters is not null ? (long)kh.Value * kw.Value * channels.Value * filters.Value : null;
         // With fewer than 4 channels the input gradient keeps the weights transposed in rows padded to 16 taps:
-        // Filters * roundUp16(KH * KW * C) may not exceed MaxWeights either (README, CONVGEN015).
+        // Filters * roundUp16(KH * KW * C) may not exceed MaxWeights either (docs/attributes.md, CONVGEN015).
         long? paddedTransposed = weights is not null && channels < 4 ? ((long)kh!.Value * kw!.Value * channels!.Value + 15) / 16 * 16 * filters!.Value : null;
         if (extentH > MaxKernelExtent || extentW > MaxKernelExtent || extentW * channels > MaxDilatedRowSpan || weights > MaxWeights
             || (weights <= MaxWeights && paddedTransposed > MaxWeights))

@@ -114,7 +114,7 @@ internal sealed class ConvSpec
 
     // ---- Names the generator must derive ----
 
-    /// <summary>The full name with containers, as README's hint-name rule writes it: <c>My.Ns.Outer.Inner</c>, no @.</summary>
+    /// <summary>The full name with containers, as docs/generated-code.md's file-name rule writes it: <c>My.Ns.Outer.Inner</c>, no @.</summary>
     public string FullName => string.Join(".", NamespacePrefix.Concat(Containers.Select(c => c.Name)).Append(ClassName.TrimStart('@')));
 
     /// <summary>The CLR name reflection finds: namespace, then containers joined by '+'.</summary>

@@ -8,7 +8,7 @@ namespace ConvGen.Generator.Tests.Fuzz;
 /// One attribute argument as written, and what C# makes of it.
 /// <see cref="Value"/> is the constant's value when the text is a constant of the argument's type (a bool as 0/1, an
 /// enum as its underlying int); null when it is not a constant of that type (a wrong type, or not constant at all), the
-/// case the README's CONVGEN014 covers.
+/// case CONVGEN014 covers (docs/attributes.md).
 /// </summary>
 internal readonly record struct Expr(string Text, int? Value)
 {

@@ -76,7 +76,7 @@ internal static class FuzzFamilies
     [
         // Valid classes in varied placements and spellings: compiled in batches, every kernel run against the reference.
         new("valid", 10, (rng, i) => Expect(Expectation.Valid, FuzzCase.Judged(i, "valid", "", SpecFactory.Valid(rng, i, SizeProfile.Runnable)))),
-        // Arguments re-drawn from 0, negatives, int limits and the README's limits: the oracle decides which are valid.
+        // Arguments re-drawn from 0, negatives, int limits and the documented limits: the oracle decides which are valid.
         new("extreme-arguments", 40, (rng, i) =>
         {
             var spec = SpecFactory.Valid(rng, i, SizeProfile.Runnable);

@@ -90,7 +90,7 @@ public sealed class GeneratorFuzzTests(ITestOutputHelper output)
         }
         var (compileTime, compileCpu) = (clock.Elapsed, CpuTime() - cpu);
 
-        // What ran, for the log (and the README's numbers). CPU time as well as wall time: the machine may be shared.
+        // What ran, for the log (and the numbers in docs/testing.md). CPU time as well as wall time: the machine may be shared.
         var cases = indices.Select(i => outcomes[i].Case).OfType<FuzzCase>().ToList();
         output.WriteLine($"seed {seed}: {cases.Count} sources through the generator and checked in {generatorTime.TotalSeconds:F1} s " +
                          $"({generatorCpu.TotalSeconds:F1} s CPU); {valid.Count} valid ones compiled in {(valid.Count + BatchSize - 1) / BatchSize} batches, " +

@@ -4,7 +4,7 @@ using System.Linq;
 namespace ConvGen.Generator.Tests.Fuzz;
 
 /// <summary>
-/// Ways to break one README rule of a valid <see cref="ConvSpec"/>. Each is written to break its rule whatever the spec
+/// Ways to break one rule of docs/attributes.md of a valid <see cref="ConvSpec"/>. Each is written to break its rule whatever the spec
 /// was, and the fuzz test checks that the oracle agrees (so an injection that silently does nothing is caught).
 /// They run in the order listed: structure first (containers), then the class, then the arguments, so a later one never
 /// undoes an earlier one.

@@ -20,7 +20,7 @@ internal delegate void ForwardKernel(ReadOnlySpan<float> input, int batch, int h
 
 /// <summary>
 /// Compiles many valid fuzz cases as one optimized assembly (their sources plus the code the generator produced for each),
-/// loads it into a collectible context, and checks each case's kernels: the shape functions against README's formulas,
+/// loads it into a collectible context, and checks each case's kernels: the shape functions against the formulas of docs/attributes.md,
 /// and <c>Forward</c> on a small random input against <see cref="ReferenceConv"/>. Cases keep their own names and
 /// namespaces, so they compile side by side; a compiler error is charged to the case that owns the file it is in.
 /// </summary>
@@ -121,7 +121,7 @@ internal sealed class KernelBatch(int seed, IReadOnlyList<CompiledCase> cases)
         var k = kernel.Config;
         int eh = (k.KH - 1) * k.DH + 1, ew = (k.KW - 1) * k.DW + 1;
 
-        // README: Valid out = (in - extent) / s + 1 for in >= extent; Same out = ceil(in / s). Checked up to int.MaxValue.
+        // docs/attributes.md: Valid out = (in - extent) / s + 1 for in >= extent; Same out = ceil(in / s). Checked up to int.MaxValue.
         var outputHeight = type.GetMethod("OutputHeight", [typeof(int)]);
         var outputWidth = type.GetMethod("OutputWidth", [typeof(int)]);
         if (outputHeight is null || outputWidth is null) return "no OutputHeight(int)/OutputWidth(int)";
@@ -134,7 +134,7 @@ internal sealed class KernelBatch(int seed, IReadOnlyList<CompiledCase> cases)
                 var (oh, ow, _, _) = k.Geometry((int)size, (int)size);
                 int expected = axis == "OutputHeight" ? oh : ow;
                 int actual = (int)method.Invoke(null, [(int)size])!;
-                if (actual != expected) return $"{axis}({size}) is {actual}; README's formula gives {expected}";
+                if (actual != expected) return $"{axis}({size}) is {actual}; the documented formula gives {expected}";
             }
         }
 

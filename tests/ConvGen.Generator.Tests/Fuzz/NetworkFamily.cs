@@ -8,7 +8,7 @@ namespace ConvGen.Generator.Tests.Fuzz;
 /// <summary>
 /// Compiled networks: random stacks of [Input], [Conv2D], [MaxPool2D], [Flatten] and [Dense], often in a wrong order, with
 /// sizes that may not fit, [Input] missing or late, stated InputChannels right or wrong, and layers split over partial
-/// declarations. The oracle walks the stack with the README's shape rules (independently of the generator) and names
+/// declarations. The oracle walks the stack with the shape rules of docs/attributes.md (independently of the generator) and names
 /// the CONVGEN ids the source may get; a stack that fits must compile to one network file.
 /// </summary>
 internal static class NetworkFamily
@@ -79,7 +79,7 @@ internal static class NetworkFamily
     }
 
     /// <summary>
-    /// The ids the source may get (null when it is a valid network, empty for a single-[Conv2D] layer class). The README's
+    /// The ids the source may get (null when it is a valid network, empty for a single-[Conv2D] layer class). docs/attributes.md's
     /// rules: without [Input], several layer attributes or any non-convolution one is CONVGEN016; a layer before [Input] is
     /// 017; layers on another declaration 023; then, walking from the input: sizes below 1 (026, 024, 025), a spatial
     /// layer on a flat shape (020), Dense on a 3-D shape (021), a stated InputChannels that differs (022), a Valid window

@@ -10,8 +10,8 @@ namespace ConvGen.Generator.Tests.Fuzz;
 
 /// <summary>
 /// Pathological but valid sizes (issue #7): the largest kernels, channel and filter counts, dilations and strides the
-/// README's limits allow must generate a bounded amount of code in bounded time. The bounds below are the limits the
-/// README states; the configurations sit on or next to the parser's limits (64 unrolled taps, a dilated window of
+/// limits of docs/attributes.md allow must generate a bounded amount of code in bounded time. The bounds below are the limits
+/// docs/testing.md states; the configurations sit on or next to the parser's limits (64 unrolled taps, a dilated window of
 /// 65,536, 2^28 weights).
 /// </summary>
 public sealed class PathologicalSizeTests(ITestOutputHelper output)

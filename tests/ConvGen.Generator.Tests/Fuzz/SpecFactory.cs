@@ -20,7 +20,7 @@ internal enum SizeProfile
 /// </summary>
 internal static class SpecFactory
 {
-    /// <summary>Member names the README does not reserve, many of them names of types the generated code uses.</summary>
+    /// <summary>Member names docs/attributes.md does not reserve, many of them names of types the generated code uses.</summary>
     public static readonly string[] FreeMemberNames =
     [
         "Helper", "Stride", "Dilation", "Weights", "forward", "Conv", "Size", "Inputs", "Output", "Filter", "Channels", "Kernels",
@@ -73,7 +73,7 @@ internal static class SpecFactory
         };
         SetArguments(rng, spec, profile);
 
-        // Containers: all partial and non-generic (the valid placement), of every kind README allows.
+        // Containers: all partial and non-generic (the valid placement), of every kind docs/attributes.md allows.
         int containers = rng.Next(20) switch { < 12 => 0, < 17 => 1, < 19 => 2, _ => 3 };
         for (int c = 0; c < containers; c++)
         {
@@ -198,7 +198,7 @@ internal static class SpecFactory
         spec.Named.AddRange(shuffled);
     }
 
-    /// <summary>Values at the edges: zero, negatives, the int limits, and the README's limits and their neighbours.</summary>
+    /// <summary>Values at the edges: zero, negatives, the int limits, and the documented limits and their neighbours.</summary>
     public static int Extreme(Random rng) => rng.Next(20) switch
     {
         0 => 0,
