@@ -11,7 +11,7 @@ internal interface IPhaseRunner
 }
 
 /// <summary>
-/// Persistent worker threads for compiled networks. Unlike <c>Parallel.For</c>, a dispatch allocates nothing (no delegates,
+/// Persistent worker threads on which every model runs its layers. Unlike <c>Parallel.For</c>, a dispatch allocates nothing (no delegates,
 /// closures or tasks), so a training step can run on several threads with zero managed allocation. The calling thread runs
 /// part 0; worker <c>i</c> runs part <c>i + 1</c>. One dispatch at a time: concurrent callers queue on a lock.
 /// </summary>
@@ -82,6 +82,13 @@ internal sealed class WorkerPool
         }
         lock (_runLock)
         {
+            if (_stopped)
+            {
+                // Replaced by a pool of another size while the caller held this one: its workers are gone, so the caller
+                // runs every part itself (parts are independent, so one after another gives the same result).
+                for (int part = 0; part < parts; part++) runner.RunPhase(phase, part, parts);
+                return;
+            }
             (_runner, _phase, _parts, _error) = (runner, phase, parts, null);
             _done.Reset();
             Volatile.Write(ref _pending, parts - 1);
@@ -100,10 +107,17 @@ internal sealed class WorkerPool
         }
     }
 
+    /// <summary>
+    /// Ends the workers once the dispatch in progress, if any, has finished (it holds the run lock); later dispatches to this
+    /// pool run on their caller's thread.
+    /// </summary>
     private void Stop()
     {
-        _stopped = true;
-        foreach (var worker in _workers) worker.Start.Set();
+        lock (_runLock)
+        {
+            _stopped = true;
+            foreach (var worker in _workers) worker.Start.Set();
+        }
     }
 
     private sealed class Worker

@@ -140,6 +140,33 @@ public class ConcurrencyTests
         Assert.Equal(expected, ModelTestData.Bits(await second));
     }
 
+    /// <summary>
+    /// <see cref="Parallelism.Threads"/> changed while two models train on two threads: the first model to start a pass after a
+    /// change replaces the shared worker pool while the other may be dispatching to the old one. That dispatch must still
+    /// finish, never wait for stopped workers.
+    /// </summary>
+    [Fact]
+    public void Changing_Parallelism_Threads_while_two_models_train_never_hangs_them()
+    {
+        using var scope = new ThreadScope(2);
+        var (x, y) = ModelTestData.RandomImages(24, seed: 4);
+        var models = new[] { Trained(x, y), Trained(x, y) };
+        using var stop = new CancellationTokenSource();
+        var training = models.Select(model => Task.Factory.StartNew(() =>
+        {
+            for (int step = 0; step < 300; step++) model.TrainStep(x, y);
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        var toggling = Task.Factory.StartNew(() =>
+        {
+            for (int i = 0; !stop.IsCancellationRequested; i = (i + 1) % 3) Parallelism.Threads = 1 + i;
+        }, TaskCreationOptions.LongRunning);
+        bool finished = Task.WaitAll(training, TimeSpan.FromSeconds(60));
+        stop.Cancel();
+        toggling.Wait();
+        Assert.True(finished, "300 training steps of two models did not finish in 60 s while Parallelism.Threads changed: a pass waits on a stopped pool");
+        Assert.All(models.SelectMany(m => m.Parameters), p => Assert.All(p.Value.ToArray(), v => Assert.True(float.IsFinite(v))));
+    }
+
     /// <summary>The identity, which can hold a call inside the layers until released, so calls can be made to overlap.</summary>
     private sealed class BlockingLayer : Layer
     {
