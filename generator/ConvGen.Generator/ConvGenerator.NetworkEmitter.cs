@@ -65,7 +65,9 @@ public sealed partial class ConvGenerator
                 if (l.Kind is not (LayerKind.Conv2D or LayerKind.MaxPool2D)) continue;
                 var chars = l.Name.Select(c => char.IsLetterOrDigit(c) || c == '_' ? c : '_').ToArray();
                 string name = m.Target.PlainName + "_" + new string(chars);
-                if (!used.Add(name)) used.Add(name += "_" + KernelEmitter.Str(l.Index));
+                // Layer names that differ only in characters an identifier cannot hold ("a.b", "a_b") get a suffix, tried
+                // from the layer's index upwards until no other kernel class has the name.
+                for (int suffix = l.Index; !used.Add(name); suffix++) name = m.Target.PlainName + "_" + new string(chars) + "_" + KernelEmitter.Str(suffix);
                 names[l.Index] = name;
             }
             return names;

@@ -75,6 +75,29 @@ public sealed class NetworkTests
     }
 
     [Fact]
+    public void Layer_names_that_differ_only_in_punctuation_get_distinct_kernel_classes()
+    {
+        // "a_b_2", "a_b" and "a.b" all sanitize towards Net_a_b(_2): each kernel class must still get its own name.
+        var result = GeneratorRunner.Run("""
+            using ConvGen;
+
+            [Input(8, 8, 1)]
+            [Conv2D(3, 3, Filters = 2, Padding = Padding.Same, Name = "a_b_2")]
+            [Conv2D(3, 3, Filters = 2, Padding = Padding.Same, Name = "a_b")]
+            [Conv2D(3, 3, Filters = 2, Padding = Padding.Same, Name = "a.b")]
+            [MaxPool2D(2, Name = "a-b")]
+            [Flatten]
+            [Dense(2)]
+            public partial class Net;
+            """);
+        Assert.True(result.GeneratorDiagnostics.IsEmpty, Snapshot.Format(result.GeneratorDiagnostics, result.Input));
+        Assert.Empty(result.GeneratedCodeProblems);
+        string code = Assert.Single(result.Sources).SourceText.ToString();
+        foreach (string kernel in new[] { "Net_a_b_2", "Net_a_b", "Net_a_b_3", "Net_a_b_4" })
+            Assert.Contains($"file sealed class {kernel} :", code);
+    }
+
+    [Fact]
     public void CONVGEN016_LayersWithoutInput() => Check("CONVGEN016", "Conv2D(3, 3)", """
         using ConvGen;
 
