@@ -20,10 +20,22 @@ public sealed record ConvConfig(int KH, int KW, int C, int F, int SH, int SW, in
 
 public static class ReferenceConv
 {
+    /// <summary>The cross-correlation in double precision, rounded to float.</summary>
     public static float[] Forward(ConvConfig k, float[] x, int n, int h, int w, float[] weights, float[] bias)
+        => ToFloat(Forward(k, ToDouble(x), n, h, w, ToDouble(weights), k.UseBias ? ToDouble(bias) : []));
+
+    /// <summary>Gradients of sum(y * g) with respect to x, weights and bias, in double precision, rounded to float.</summary>
+    public static (float[] dx, float[] dw, float[] db) Backward(ConvConfig k, float[] x, int n, int h, int w, float[] weights, float[] g)
+    {
+        var (dx, dw, db) = Backward(k, ToDouble(x), n, h, w, ToDouble(weights), ToDouble(g));
+        return (ToFloat(dx), ToFloat(dw), k.UseBias ? ToFloat(db) : []);
+    }
+
+    /// <summary>The cross-correlation of an NHWC batch with HWIO weights, every value in double precision.</summary>
+    public static double[] Forward(ConvConfig k, double[] x, int n, int h, int w, double[] weights, double[] bias)
     {
         var (oh, ow, pt, pl) = k.Geometry(h, w);
-        var y = new float[n * oh * ow * k.F];
+        var y = new double[n * oh * ow * k.F];
         for (int b = 0; b < n; b++)
         for (int i = 0; i < oh; i++)
         for (int j = 0; j < ow; j++)
@@ -36,15 +48,15 @@ public static class ReferenceConv
                 int r = i * k.SH - pt + p * k.DH, t = j * k.SW - pl + q * k.DW;
                 if (r < 0 || r >= h || t < 0 || t >= w) continue;
                 for (int c = 0; c < k.C; c++)
-                    s += (double)x[((b * h + r) * w + t) * k.C + c] * weights[((p * k.KW + q) * k.C + c) * k.F + f];
+                    s += x[((b * h + r) * w + t) * k.C + c] * weights[((p * k.KW + q) * k.C + c) * k.F + f];
             }
-            y[((b * oh + i) * ow + j) * k.F + f] = (float)s;
+            y[((b * oh + i) * ow + j) * k.F + f] = s;
         }
         return y;
     }
 
-    /// <summary>Gradients of sum(y * g) with respect to x, weights and bias.</summary>
-    public static (float[] dx, float[] dw, float[] db) Backward(ConvConfig k, float[] x, int n, int h, int w, float[] weights, float[] g)
+    /// <summary>Gradients of sum(y * g) with respect to x, weights and bias (the bias's whether or not the layer has one).</summary>
+    public static (double[] dx, double[] dw, double[] db) Backward(ConvConfig k, double[] x, int n, int h, int w, double[] weights, double[] g)
     {
         var (oh, ow, pt, pl) = k.Geometry(h, w);
         var dx = new double[x.Length];
@@ -70,6 +82,10 @@ public static class ReferenceConv
                 }
             }
         }
-        return (Array.ConvertAll(dx, v => (float)v), Array.ConvertAll(dw, v => (float)v), k.UseBias ? Array.ConvertAll(db, v => (float)v) : []);
+        return (dx, dw, db);
     }
+
+    private static double[] ToDouble(float[] values) => Array.ConvertAll(values, v => (double)v);
+
+    private static float[] ToFloat(double[] values) => Array.ConvertAll(values, v => (float)v);
 }

@@ -1,11 +1,13 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using ConvGen.Testing;
 
 namespace ConvGen.Tests.Models;
 
 /// <summary>
-/// <see cref="ResidualNet"/> written out as plain loops in double precision, sharing no code with the generator or the runtime:
+/// <see cref="ResidualNet"/> written out as plain loops in double precision (its convolutions by <see cref="ReferenceConv"/>),
+/// sharing no code with the generator or the runtime:
 /// <c>a = relu(conv(x)); u = relu(conv(a)); r = relu(conv(u) + a); y = dense(flatten(maxpool2(r)))</c>, 3x3 'same'
 /// convolutions of 16 filters on 28x28. <see cref="Gradients"/> is its backward pass, written out too.
 /// </summary>
@@ -111,51 +113,17 @@ internal sealed class ResidualReference(double[][] parameters)
 
     private static double Relu(double v) => v > 0 ? v : 0;
 
-    /// <summary>A 3x3 'same' cross-correlation of a 28x28xC image into 16 filters (padding 1 on every side).</summary>
-    private static double[] Conv(double[] x, int c, double[] k, double[] b)
-    {
-        var y = new double[H * W * F];
-        for (int i = 0; i < H; i++)
-        for (int j = 0; j < W; j++)
-        for (int f = 0; f < F; f++)
-        {
-            double sum = b[f];
-            for (int p = 0; p < 3; p++)
-            for (int q = 0; q < 3; q++)
-            {
-                int r = i - 1 + p, s = j - 1 + q;
-                if (r < 0 || r >= H || s < 0 || s >= W) continue;
-                for (int ch = 0; ch < c; ch++) sum += x[(r * W + s) * c + ch] * k[((p * 3 + q) * c + ch) * F + f];
-            }
-            y[(i * W + j) * F + f] = sum;
-        }
-        return y;
-    }
+    /// <summary>A 3x3 'same' cross-correlation of a 28x28xC image into 16 filters, by the shared loop reference.</summary>
+    private static double[] Conv(double[] x, int c, double[] k, double[] b) => ReferenceConv.Forward(Config(c), x, 1, H, W, k, b);
 
-    /// <summary>Adds the kernel and bias gradients of <see cref="Conv"/> into <paramref name="dk"/> and <paramref name="db"/>; returns the input gradient.</summary>
+    /// <summary>Writes the kernel and bias gradients of <see cref="Conv"/> into <paramref name="dk"/> and <paramref name="db"/>; returns the input gradient.</summary>
     private static double[] ConvBackward(double[] x, int c, double[] k, double[] dy, double[] dk, double[] db)
     {
-        var dx = new double[x.Length];
-        for (int i = 0; i < H; i++)
-        for (int j = 0; j < W; j++)
-        for (int f = 0; f < F; f++)
-        {
-            double g = dy[(i * W + j) * F + f];
-            if (g == 0) continue;
-            db[f] += g;
-            for (int p = 0; p < 3; p++)
-            for (int q = 0; q < 3; q++)
-            {
-                int r = i - 1 + p, s = j - 1 + q;
-                if (r < 0 || r >= H || s < 0 || s >= W) continue;
-                for (int ch = 0; ch < c; ch++)
-                {
-                    int xi = (r * W + s) * c + ch, ki = ((p * 3 + q) * c + ch) * F + f;
-                    dk[ki] += x[xi] * g;
-                    dx[xi] += k[ki] * g;
-                }
-            }
-        }
+        var (dx, dw, dBias) = ReferenceConv.Backward(Config(c), x, 1, H, W, k, dy);
+        dw.CopyTo(dk, 0);
+        dBias.CopyTo(db, 0);
         return dx;
     }
+
+    private static ConvConfig Config(int channels) => new(3, 3, channels, F, 1, 1, 1, 1, Same: true, UseBias: true);
 }
