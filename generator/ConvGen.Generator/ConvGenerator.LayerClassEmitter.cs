@@ -31,7 +31,7 @@ public sealed partial class ConvGenerator
         public static string Emit(LayerClassModel model)
         {
             var w = new CodeWriter();
-            var plan = new KernelPlan(model.Conv, model.Target.PlainName + "Kernels", model.Target.FullName, 0, 0, FusePool: false);
+            var plan = new KernelPlan(model.Conv, model.Target.PlainName + "Kernels", 0, 0, FusePool: false);
             EmitHeader(w, model);
             w.Line("#nullable enable");
             w.Line();

@@ -176,7 +176,7 @@ public sealed partial class ConvGenerator
         private static void EmitConvolution(CodeWriter w, NetworkModel m, NetworkLayer l, string className)
         {
             var c = l.Conv!;
-            var plan = new KernelPlan(c, className, m.Target.FullName, l.InH, l.InW, l.FusePool);
+            var plan = new KernelPlan(c, className, l.InH, l.InW, l.FusePool);
             string spec = $"new(KernelHeight, KernelWidth, InputChannels, Filters, StrideHeight, StrideWidth, DilationHeight, DilationWidth, global::ConvGen.Padding.{c.Padding}, {(c.UseBias ? "true" : "false")}, global::ConvGen.Activation.{c.Activation})";
             w.L($"/// <summary>The kernels of <see cref=\"global::{m.Target.FullName}\"/>'s {l.Name}: {c.KernelHeight}x{c.KernelWidth}, {l.InH}x{l.InW}x{l.InC} to {l.OutH}x{l.OutW}x{l.OutC}, every size a constant.</summary>");
             w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{KernelEmitter.Version}\")]");

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using ConvGen.Generator.Helpers;
 using ConvGen.Generator.Models;
+using ConvGen.Internal;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -108,7 +109,7 @@ public sealed partial class ConvGenerator
             bool useBias = args.Bool("UseBias", true);
             if (diagnostics.ErrorCount > errors) return null;
 
-            long extentH = (long)(kernelHeight - 1) * dilationHeight + 1, extentW = (long)(kernelWidth - 1) * dilationWidth + 1;
+            long extentH = Geometry.Extent(kernelHeight, dilationHeight), extentW = Geometry.Extent(kernelWidth, dilationWidth);
             long weightCount = (long)kernelHeight * kernelWidth * inputChannels * filters;
             if (extentH > MaxKernelExtent) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(0, "kernelHeight"), "The dilated kernel height (KernelHeight - 1) * DilationHeight + 1", typeName, extentH, MaxKernelExtent);
             if (extentW > MaxKernelExtent) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width (KernelWidth - 1) * DilationWidth + 1", typeName, extentW, MaxKernelExtent);

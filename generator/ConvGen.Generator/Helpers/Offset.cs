@@ -41,11 +41,6 @@ internal readonly struct Offset
 
     private (string Symbol, long Coefficient)[] Terms => _terms ?? [];
 
-    /// <summary>Whether the offset is a known number (no symbols).</summary>
-    public bool IsConstant => Terms.Length == 0;
-
-    public long Constant => _constant;
-
     public override string ToString()
     {
         var text = new StringBuilder();

@@ -84,11 +84,10 @@ internal sealed record PoolSpec(int PoolHeight, int PoolWidth, int StrideHeight,
 /// </summary>
 /// <param name="Conv">The convolution.</param>
 /// <param name="ClassName">The kernel class's name.</param>
-/// <param name="Owner">The full name of the user's class, for comments.</param>
 /// <param name="FixedHeight">The input height, or 0 for any.</param>
 /// <param name="FixedWidth">The input width, or 0 for any.</param>
 /// <param name="FusePool">Whether <c>ForwardPooled</c> is emitted (the next layer is a 2x2, stride-2 max pool that tiles the output).</param>
-internal sealed record KernelPlan(ConvSpec Conv, string ClassName, string Owner, int FixedHeight, int FixedWidth, bool FusePool)
+internal sealed record KernelPlan(ConvSpec Conv, string ClassName, int FixedHeight, int FixedWidth, bool FusePool)
 {
     public bool Fixed => FixedHeight > 0;
 
@@ -128,8 +127,6 @@ internal sealed record NetworkLayer(
     int InH, int InW, int InC, int OutH, int OutW, int OutC,
     ConvSpec? Conv, PoolSpec? Pool, int Units, bool UseBias, Activation Activation, bool FusePool)
 {
-    public bool Spatial => OutH > 0;
-
     public long OutSize => OutH > 0 ? (long)OutH * OutW * OutC : OutC;
 
     public long ParameterCount => Kind switch

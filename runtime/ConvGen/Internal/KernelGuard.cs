@@ -17,7 +17,7 @@ public static class KernelGuard
     /// <summary>Throws unless an input extent covers the dilated kernel under Valid padding.</summary>
     public static void CoversKernel(int size, int kernel, int dilation, string paramName, string axis)
     {
-        int needed = (kernel - 1) * dilation + 1;
+        long needed = Geometry.Extent(kernel, dilation);
         if (size < needed)
             Throw(paramName, $"{paramName} is {size}, but a Valid {axis} kernel of {kernel} with dilation {dilation} spans {needed}; the input needs at least {needed} {axis}s (or use Padding.Same).");
     }

@@ -92,11 +92,7 @@ public sealed class Dense : Layer
         }
         Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, c.Parameter(0).Slice(j0), Units, y.Slice(j0), Units);
         if (Activation != Activation.ReLU) return;
-        for (int r = 0; r < rows; r++)
-        {
-            var row = y.Slice(r * Units + j0, width);
-            TensorPrimitives.Max(row, 0f, row);
-        }
+        for (int r = 0; r < rows; r++) Activations.ReluInPlace(y.Slice(r * Units + j0, width));
     }
 
     /// <summary>

@@ -10,7 +10,6 @@ public abstract partial class Model : IPhaseRunner
     private float[][] _scratch = [];
     private float[] _input = [];
     private int _inputOffset;
-    private bool _keptActivations;
     private Tensor? _outputView, _lossGradientView;
 
     /// <summary>
@@ -39,12 +38,12 @@ public abstract partial class Model : IPhaseRunner
         using var scope = _gate.EnterExclusive(nameof(Backward));
         if (!IsBuilt) throw NotBuilt();
         if (CurrentBatch == 0) throw new InvalidOperationException("Backward was called before Forward.");
-        if (!_keptActivations)
+        if (!CurrentKeep)
             throw new InvalidOperationException("Backward needs the activations of a Forward call, but Predict or Evaluate ran after the last Forward; call Forward again first.");
         var expected = OutputView().Shape;
         if (outputGradient.Shape != expected)
             throw new ShapeMismatchException(nameof(outputGradient), expected.ToString(), outputGradient.Shape.ToString(), "Backward needs the shape of the last forward output");
-        if (inputGradient is not null && inputGradient.Shape != _inputShape.WithBatch(CurrentBatch))
+        if (inputGradient is not null && !(IsBatchOfInputs(inputGradient.Shape) && inputGradient.Shape[0] == CurrentBatch))
             throw new ShapeMismatchException(nameof(inputGradient), _inputShape.WithBatch(CurrentBatch).ToString(), inputGradient.Shape.ToString(), "Backward writes the gradient of the last forward input");
         outputGradient.Span.CopyTo(SlotGradients(_outputSlot));
         BackwardCore(inputGradient is not null);
@@ -69,7 +68,6 @@ public abstract partial class Model : IPhaseRunner
         CurrentBatch = batch;
         CurrentTraining = training;
         CurrentKeep = keep;
-        _keptActivations = keep;
         if (training) TrainingPasses++;
         Run(0, _forwardSteps);
         return OutputView();
@@ -118,39 +116,36 @@ public abstract partial class Model : IPhaseRunner
     private void ResetCallState()
     {
         CurrentBatch = 0;
-        _keptActivations = false;
+        CurrentKeep = false;
         _input = [];
         _inputOffset = 0;
         _outputView = _lossGradientView = null;
     }
 
     /// <summary>The last output for the current batch, as a cached view.</summary>
-    private Tensor OutputView()
-    {
-        var shape = _nodes[^1].OutputShape;
-        if (_outputView is null || _outputView.Shape[0] != CurrentBatch)
-            _outputView = new Tensor(shape.WithBatch(CurrentBatch), _activations[_outputSlot], 0);
-        return _outputView;
-    }
+    private Tensor OutputView() => BatchView(ref _outputView, _activations[_outputSlot]);
 
     /// <summary>The gradient of the last output for the current batch, where the loss writes it.</summary>
-    private Tensor LossGradientView()
+    private Tensor LossGradientView() => BatchView(ref _lossGradientView, _deltas[_outputSlot]);
+
+    /// <summary>A view of <paramref name="buffer"/> as the current batch of outputs, made again only when the batch size changes.</summary>
+    private Tensor BatchView(ref Tensor? view, float[] buffer)
     {
-        var shape = _nodes[^1].OutputShape;
-        if (_lossGradientView is null || _lossGradientView.Shape[0] != CurrentBatch)
-            _lossGradientView = new Tensor(shape.WithBatch(CurrentBatch), _deltas[_outputSlot], 0);
-        return _lossGradientView;
+        if (view is null || view.Shape[0] != CurrentBatch) view = new Tensor(_nodes[^1].OutputShape.WithBatch(CurrentBatch), buffer, 0);
+        return view;
     }
 
     /// <summary>The batch size of <paramref name="input"/>, after checking that its samples are of <see cref="InputShape"/>.</summary>
     private int CheckSamples(Tensor input, string paramName)
     {
         ArgumentNullException.ThrowIfNull(input, paramName);
-        // Compared in place: WithoutBatch() would allocate a shape on every training step.
         var shape = input.Shape;
-        if (shape.Rank != _inputShape.Rank + 1 || !shape.Dimensions[1..].SequenceEqual(_inputShape.Dimensions))
+        if (!IsBatchOfInputs(shape))
             throw new ShapeMismatchException(paramName, $"(batch, {_inputShape.ToString().Trim('(', ')', ',')})", shape.ToString(),
                 $"{GetType().Name}: {paramName} must be a batch of samples of the model's input shape {_inputShape}");
         return shape[0];
     }
+
+    /// <summary>Whether <paramref name="shape"/> is a batch of samples of the input shape; compared in place, since WithoutBatch() would allocate a shape on every step.</summary>
+    private bool IsBatchOfInputs(Shape shape) => shape.Rank == _inputShape.Rank + 1 && shape.Dimensions[1..].SequenceEqual(_inputShape.Dimensions);
 }

@@ -187,7 +187,7 @@ public abstract partial class Model
         int batch = CheckSamples(images, imagesName);
         var output = OutputShape;
         int classes = output[output.Rank - 1];
-        long rows = (long)batch * (output.Size / classes);
+        long rows = (long)batch * LabelsPerSample;
         if (labels.Length != rows)
             throw new ShapeMismatchException(labelsName, $"{rows} labels (one per output row: {batch} samples of output {output})",
                 $"{labels.Length} labels", $"{GetType().Name}: {imagesName} and {labelsName} must match");

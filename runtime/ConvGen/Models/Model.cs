@@ -166,8 +166,9 @@ public abstract partial class Model
                 var d = node.ParameterDeclarations[p];
                 parameters[p] = new Parameter(d.Name, new Tensor(d.Shape, _parameters, node.ParameterOffsets[p]), new Tensor(d.Shape, _gradients, node.ParameterOffsets[p]));
                 views.Add(parameters[p]);
-                named.Add(($"{node.Name}/{d.Name}", parameters[p].Value));
-                weights.Add(($"{node.Name}/{d.Name}", parameters[p].Value));
+                var entry = ($"{node.Name}/{d.Name}", parameters[p].Value);
+                named.Add(entry);
+                weights.Add(entry);
             }
             var state = new (string, Tensor)[node.StateDeclarations.Length];
             for (int s = 0; s < state.Length; s++)
@@ -180,7 +181,7 @@ public abstract partial class Model
         }
         _graph = _nodes.Select(n => new ModelNode(n.Index, n.Name, n.Layer,
             n.Inputs.Select(j => j < 0 ? LayerNaming.ModelInput : _names[j]).ToArray(), n.OutputShape,
-            n.ParameterDeclarations.Sum(d => (long)d.Shape.Size), n.StateDeclarations.Sum(d => (long)d.Shape.Size), n.Alias,
+            n.ParameterCount, n.StateDeclarations.Sum(d => (long)d.Shape.Size), n.Alias,
             n.ForwardFused ? _names[n.Index - 1] : null,
             n.MaskedByConsumer ? _names[n.Consumers[0]] : null)).ToArray();
         _parameterViews = [.. views];

@@ -146,7 +146,7 @@ public class ConcurrencyTests
     /// finish, never wait for stopped workers.
     /// </summary>
     [Fact]
-    public void Changing_Parallelism_Threads_while_two_models_train_never_hangs_them()
+    public async Task Changing_Parallelism_Threads_while_two_models_train_never_hangs_them()
     {
         using var scope = new ThreadScope(2);
         var (x, y) = ModelTestData.RandomImages(24, seed: 4);
@@ -160,10 +160,12 @@ public class ConcurrencyTests
         {
             for (int i = 0; !stop.IsCancellationRequested; i = (i + 1) % 3) Parallelism.Threads = 1 + i;
         }, TaskCreationOptions.LongRunning);
-        bool finished = Task.WaitAll(training, TimeSpan.FromSeconds(60));
+        var all = Task.WhenAll(training);
+        bool finished = await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(60))) == all;
         stop.Cancel();
-        toggling.Wait();
+        await toggling;
         Assert.True(finished, "300 training steps of two models did not finish in 60 s while Parallelism.Threads changed: a pass waits on a stopped pool");
+        await all; // a step's exception, if any
         Assert.All(models.SelectMany(m => m.Parameters), p => Assert.All(p.Value.ToArray(), v => Assert.True(float.IsFinite(v))));
     }
 
