@@ -56,8 +56,8 @@ config = config
 BenchmarkSwitcher.FromAssembly(typeof(GeneratedConv).Assembly).Run(args, config);
 return 0;
 
-/// <summary>GFLOP/s for convolution passes, images/s for the MNIST model.</summary>
-internal sealed class RateColumn : IColumn
+/// <summary>GFLOP/s for convolution passes, images/s for the MNIST model (also used by benchmarks/Peers).</summary>
+public sealed class RateColumn : IColumn
 {
     public string Id => nameof(RateColumn);
     public string ColumnName => "Rate";

@@ -1,0 +1,132 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using ConvGen;
+using Microsoft.ML.OnnxRuntime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ConvGen.Peers;
+
+/// <summary>What one child process measured: images per second per sample, and the process's peak resident memory.</summary>
+public sealed record Measurement(string System, string Network, string Task, int Batch, int Threads, double[] ImagesPerSecond, double PeakRssMiB)
+{
+    public double Median => Stats.Median(ImagesPerSecond);
+}
+
+/// <summary>
+/// One configuration (system, network, task, batch, threads) in this process: build, warm up, then time <c>samples</c>
+/// stretches of steps and print one JSON line. Only the chosen system's libraries are loaded, so the peak RSS is its own.
+/// </summary>
+public static class Child
+{
+    public const int Samples = 5;
+
+    public static Measurement Run(string system, string network, string task, int batch, int threads, double seconds)
+    {
+        var model = Networks.Create(network, Math.Max(batch, 1));
+        var rng = new Random(7);
+        int pixels = model.InputShape.Size;
+        var images = new float[batch * pixels];
+        for (int i = 0; i < images.Length; i++) images[i] = rng.NextSingle();
+        var labels = new int[batch];
+        for (int i = 0; i < batch; i++) labels[i] = rng.Next(model.OutputShape.Size);
+
+        Action step = (system, task) switch
+        {
+            ("convgen", _) => ConvGenStep(model, images, labels, batch, threads, task),
+            ("torch" or "torch-cl", _) => TorchStep(model, images, labels, batch, threads, task, channelsLast: system == "torch-cl"),
+            ("ort", "infer") => OrtStep(model, images, batch, threads),
+            _ => throw new ArgumentException($"system '{system}' cannot run task '{task}'"),
+        };
+
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < 3 || clock.Elapsed.TotalSeconds < Math.Min(1.0, seconds / 2); i++) step();
+        var rates = new double[Samples];
+        for (int s = 0; s < Samples; s++)
+        {
+            long steps = 0;
+            clock.Restart();
+            do { step(); steps++; } while (clock.Elapsed.TotalSeconds < seconds / Samples);
+            rates[s] = steps * batch / clock.Elapsed.TotalSeconds;
+        }
+        return new Measurement(system, network, task, batch, threads, rates, PeakRssMiB());
+    }
+
+    private static Action ConvGenStep(Model model, float[] images, int[] labels, int batch, int threads, string task)
+    {
+        Parallelism.Threads = threads;
+        var x = new Tensor(model.InputShape.WithBatch(batch), images);
+        return task == "train" ? () => model.TrainStep(x, labels, out _) : () => model.Predict(x, batchSize: batch);
+    }
+
+    private static Action TorchStep(Model model, float[] images, int[] labels, int batch, int threads, string task, bool channelsLast)
+    {
+        torch.set_num_threads(threads);
+        torch.set_num_interop_threads(1);
+        var net = new TorchNet(Graph.From(model), channelsLast);
+        var x = net.Input(images, batch);
+        if (task == "infer")
+        {
+            net.eval();
+            return () =>
+            {
+                using var scope = torch.NewDisposeScope();
+                using var noGrad = torch.no_grad();
+                net.forward(x);
+            };
+        }
+        net.train();
+        var y = torch.tensor(labels.Select(l => (long)l).ToArray(), [batch]);
+        var optimizer = torch.optim.Adam(net.parameters(), lr: 1e-3);
+        return () =>
+        {
+            using var scope = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = torch.nn.functional.cross_entropy(net.forward(x), y);
+            loss.backward();
+            optimizer.step();
+        };
+    }
+
+    private static Action OrtStep(Model model, float[] images, int batch, int threads)
+    {
+        var graph = Graph.From(model);
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = threads,
+            InterOpNumThreads = 1,
+        };
+        var session = new InferenceSession(Onnx.Write(graph), options);
+        int c = graph.InputShape[0], h = graph.InputShape[1], w = graph.InputShape[2];
+        var input = OrtValue.CreateTensorValueFromMemory(Graph.ToNchw(images, batch, h, w, c), [batch, c, h, w]);
+        var output = OrtValue.CreateTensorValueFromMemory(new float[batch * graph.Outputs], [batch, graph.Outputs]);
+        string inputName = session.InputMetadata.Keys.Single(), outputName = session.OutputMetadata.Keys.Single();
+        var runOptions = new RunOptions();
+        return () => session.Run(runOptions, [inputName], [input], [outputName], [output]);
+    }
+
+    /// <summary>VmHWM from /proc/self/status: the peak resident set size, in MiB.</summary>
+    public static double PeakRssMiB()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+        return double.NaN;
+    }
+}
+
+public static class Stats
+{
+    public static double Median(IReadOnlyList<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        int m = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+    }
+}
