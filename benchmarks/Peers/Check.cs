@@ -17,6 +17,7 @@ public static class Check
         const int batch = 7;
         const double tolerance = 1e-4;
         bool ok = true;
+        TorchSharpSetup.Ensure();
         foreach (var network in Networks.Names)
         {
             var model = Networks.Create(network, batch);

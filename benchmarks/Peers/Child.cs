@@ -65,6 +65,7 @@ public static class Child
 
     private static Action TorchStep(Model model, float[] images, int[] labels, int batch, int threads, string task, bool channelsLast)
     {
+        TorchSharpSetup.Ensure();
         torch.set_num_threads(threads);
         torch.set_num_interop_threads(1);
         var net = new TorchNet(Graph.From(model), channelsLast);

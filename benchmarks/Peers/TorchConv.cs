@@ -24,6 +24,7 @@ public class TorchConv : ConvBenchmarkBase
 
     protected override void Prepare()
     {
+        TorchSharpSetup.Ensure();
         torch.set_num_threads(Threads);
         torch.set_num_interop_threads(1);
         // NHWC and OHWI storage viewed as NCHW and OIHW.

@@ -8,6 +8,8 @@
 # and mark the version requirement WEAK (ELF VER_FLG_WEAK: ld.so then ignores it if absent).
 # Refuses to patch if any missing-version symbol is actually referenced by a relocation.
 # Idempotent; needs only Debian packages (patchelf, binutils). No runtime env vars needed.
+# The harness runs it itself (TorchSharpSetup.cs) before its first TorchSharp call, on the directory it runs from, since a
+# build copies the original library back and the projects BenchmarkDotNet generates import no Directory.Build files.
 set -euo pipefail
 
 OUT=${1:?usage: $0 <app output dir, e.g. bin/Release/net10.0>}
@@ -68,6 +70,4 @@ for lib in "${libs[@]}"; do
   fi
 done
 
-echo
-echo "Done. No environment variables are needed at run time: dotnet $OUT/<App>.dll"
-echo "Note: 'dotnet build' re-copies the original libLibTorchSharp.so when it is newer; re-run this script after each build/publish."
+echo "Done: no environment variables are needed at run time."

@@ -63,7 +63,6 @@ public sealed partial class ConvGenerator
         public static void EmitUsings(CodeWriter w)
         {
             w.Line("using System;");
-            w.Line("using System.Buffers;");
             w.Line("using System.Runtime.CompilerServices;");
             w.Line("using System.Runtime.InteropServices;");
             w.Line("using ConvGen.Internal;");
@@ -78,7 +77,7 @@ public sealed partial class ConvGenerator
             w.L($"private const int StrideHeight = {m.StrideHeight}, StrideWidth = {m.StrideWidth}, DilationHeight = {m.DilationHeight}, DilationWidth = {m.DilationWidth};");
             if (p.Fixed)
             {
-                w.L($"private const int RowStep = {Str((long)m.DilationHeight * p.FixedWidth * m.InputChannels)}; // input elements between two kernel rows");
+                w.L($"private const int RowStep = {Str((long)m.DilationHeight * ForwardImageWidth(p) * m.InputChannels)}; // input elements between two kernel rows{(PadsForward(p) ? " of the padded image" : "")}");
             }
             w.Line();
             if (p.FusePool)
@@ -96,12 +95,7 @@ public sealed partial class ConvGenerator
                     EmitForwardTile(w, p);
                     w.Line();
                 }
-                EmitForwardPixel(w, p, TapMode.Interior);
-                if (m.Same)
-                {
-                    w.Line();
-                    EmitForwardPixel(w, p, TapMode.Border);
-                }
+                EmitForwardPixel(w, p);
             }
             w.Line();
             EmitBackwardWeights(w, p);
@@ -138,109 +132,114 @@ public sealed partial class ConvGenerator
             {
                 w.L($"// Sizes fixed by the network: a {p.FixedHeight}x{p.FixedWidth}x{m.InputChannels} input, a {p.OutputHeight}x{p.OutputWidth}x{m.Filters} output.");
                 w.L($"const int height = {p.FixedHeight}, width = {p.FixedWidth}, outputHeight = {p.OutputHeight}, outputWidth = {p.OutputWidth};");
-                if (!m.Same) return;
+                if (!m.Same || (forward && !PadsForward(p))) return;
                 w.Line("// TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.");
                 w.L($"const int padTop = {p.PaddingHeight.Before}, padLeft = {p.PaddingWidth.Before};");
-                if (!forward) return;
-                var (ohLo, ohHi) = Geometry.Interior(p.FixedHeight, m.KernelHeight, m.StrideHeight, m.DilationHeight, true);
-                var (owLo, owHi) = Geometry.Interior(p.FixedWidth, m.KernelWidth, m.StrideWidth, m.DilationWidth, true);
-                w.Line("// Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).");
-                w.L($"const int ohLo = {ohLo}, ohHi = {ohHi}, owLo = {owLo}, owHi = {owHi};");
                 return;
             }
             w.L($"int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: {same});");
             w.L($"int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: {same});");
-            if (forward) w.Line("int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows");
-            if (!m.Same) return;
+            if (forward && !PadsForward(p)) w.Line("int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows");
+            if (!m.Same || (forward && !PadsForward(p))) return;
             w.Line("// TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.");
+            if (forward)
+            {
+                w.Line("var (padTop, padBottom) = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true);");
+                w.Line("var (padLeft, padRight) = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true);");
+                return;
+            }
             w.Line("int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;");
             w.Line("int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;");
-            if (!forward) return;
-            w.Line("// Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).");
-            w.Line("var (ohLo, ohHi) = Geometry.Interior(height, KernelHeight, StrideHeight, DilationHeight, same: true);");
-            w.Line("var (owLo, owHi) = Geometry.Interior(width, KernelWidth, StrideWidth, DilationWidth, same: true);");
         }
 
         // ------------------------------------------------------------------------------------------------
         // Forward.
         // ------------------------------------------------------------------------------------------------
 
+        /// <summary>
+        /// Whether the forward pass reads each sample from a zero-padded copy: 'same' padding that pads something (at run time: any
+        /// kernel larger than 1x1, since the padding depends on the input size). Every window of the copy is whole, so every pixel
+        /// runs the interior kernels (the padding's zeros add nothing to a sum) and a whole row runs in register tiles.
+        /// </summary>
+        private static bool PadsForward(KernelPlan p) => p.Conv.Same && (p.Fixed ? PaddedImage(p).Copy : p.Conv.KernelHeight * p.Conv.KernelWidth > 1);
+
+        /// <summary>The width of the image a network's forward pass reads: the padded copy's when it pads, else the input's.</summary>
+        private static int ForwardImageWidth(KernelPlan p) => PadsForward(p) ? PaddedImage(p).Width : p.FixedWidth;
+
         private static void EmitForward(CodeWriter w, KernelPlan p)
         {
             var m = p.Conv;
+            bool pads = PadsForward(p);
+            bool tiles = TileFits(m, TilePixels);
             w.Line("/// <summary>");
             w.Line("/// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]" + (p.AppliesRelu ? ", then the ReLU." : "."));
-            w.Line(m.Same
-                ? "/// Each output row splits into a left border, the interior (whole windows, tiles of 4 pixels) and a right border (windows clamped to the input)."
-                : "/// Every window is inside the input (Valid): tiles of 4 pixels, then single pixels.");
+            w.Line(pads
+                ? "/// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing)."
+                : m.Same ? "/// 'same' padding that pads nothing: every window is inside the input." : "/// Every window is inside the input (Valid).");
+            w.Line(tiles
+                ? $"/// Each output row runs in tiles of {TilePixels} pixels, the last one overlapping the one before when the width is not a multiple of {TilePixels}" +
+                  " (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile."
+                : "/// Single pixels (a tile's offsets would overflow).");
             w.Line("/// </summary>");
             w.Line(Optimized);
             w.Open($"public static void Forward{Generic}(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output){Constraint}");
             EmitGeometry(w, p, forward: true);
-            w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
+            if (pads)
+            {
+                if (p.Fixed)
+                {
+                    var image = PaddedImage(p);
+                    w.L($"const int paddedHeight = {image.Height}, paddedWidth = {image.Width};");
+                }
+                else
+                {
+                    w.Line("int paddedHeight = height + padTop + padBottom, paddedWidth = width + padLeft + padRight;");
+                    w.Line("int rowStep = DilationHeight * paddedWidth * InputChannels; // input elements between two kernel rows of the padded image");
+                }
+                w.Line("float[] padded = KernelScratch.Get(0, paddedHeight * paddedWidth * InputChannels);");
+                w.Line("var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);");
+                w.Line("image.Clear();");
+            }
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
             w.Line("ref float b = ref MemoryMarshal.GetReference(bias);");
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
             string rowStep = p.Fixed ? "" : "rowStep, ";
-            string? tile = TileFits(m, TilePixels) ? $"ForwardTile<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));" : null;
-            string interior = $"ForwardInterior<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
-            string border = "ForwardBorder<V>(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));";
-
+            string imageWidth = pads ? "paddedWidth" : "width";
             w.Open("for (int n = 0; n < batch; n++)");
-            w.Line("int sample = n * height * width * InputChannels;");
-            w.Open("for (int oh = 0; oh < outputHeight; oh++)");
-            if (!m.Same)
+            if (pads)
             {
-                w.Line("int ih0 = oh * StrideHeight;");
-                w.Line("int ow = 0;");
-                EmitInteriorRun(w, "outputWidth", "", tile, interior);
+                w.Line("for (int h = 0; h < height; h++)");
+                w.Line("    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));");
+                w.Line("ref float x = ref MemoryMarshal.GetArrayDataReference(padded);");
             }
             else
             {
-                w.Line("int ih0 = oh * StrideHeight - padTop;");
-                w.Line("// Kernel rows that land inside the input for this output row.");
-                w.Line("int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;");
-                w.Line("int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);");
-                w.Line("bool interiorRow = oh >= ohLo && oh < ohHi;");
-                w.Line("int ow = 0;");
-                w.Line("// Left border (the whole row when the row is not interior): window clamped to the input.");
-                w.Open("for (; ow < (interiorRow ? owLo : outputWidth); ow++)");
-                EmitBorderPixel(w, border);
-                w.Close();
-                w.Line("// Interior: the whole window is inside the input, no checks.");
-                w.Line("int interiorEnd = interiorRow ? owHi : 0;");
-                EmitInteriorRun(w, "interiorEnd", " - padLeft", tile, interior);
-                w.Line("// Right border.");
-                w.Open("for (; ow < outputWidth; ow++)");
-                EmitBorderPixel(w, border);
-                w.Close();
+                w.Line("ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);");
             }
-            w.Close();
-            w.Close();
-            w.Close();
-        }
-
-        /// <summary>Interior output pixels up to <paramref name="end"/>: tiles of <see cref="TilePixels"/>, then single pixels.</summary>
-        private static void EmitInteriorRun(CodeWriter w, string end, string padLeft, string? tileCall, string interiorCall)
-        {
-            foreach (var (step, call) in new[] { (TilePixels, tileCall), (1, interiorCall) })
+            w.Open("for (int oh = 0; oh < outputHeight; oh++)");
+            w.L($"int row = oh * StrideHeight * {imageWidth}; // the windows' top row in the image");
+            w.Line("int ow = 0;");
+            string window = "int window = (row + ow * StrideWidth) * InputChannels;";
+            string pixel = "int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;";
+            if (tiles)
             {
-                if (call is null) continue;
-                w.Open(step == 1 ? $"for (; ow < {end}; ow++)" : $"for (; ow + {step} <= {end}; ow += {step})");
-                w.Line($"int window = sample + (ih0 * width + ow * StrideWidth{padLeft}) * InputChannels;");
-                w.Line("int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;");
-                w.Line(call);
+                string tile = $"ForwardTile<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+                w.OpenF($"for (; ow + {TilePixels} <= outputWidth; ow += {TilePixels})");
+                w.Line(window); w.Line(pixel); w.Line(tile);
+                w.Close();
+                w.OpenF($"if (ow < outputWidth && outputWidth >= {TilePixels})");
+                w.L($"ow = outputWidth - {TilePixels}; // the last tile overlaps the one before");
+                w.Line(window); w.Line(pixel); w.Line(tile);
+                w.Line("ow = outputWidth;");
                 w.Close();
             }
-        }
-
-        private static void EmitBorderPixel(CodeWriter w, string borderCall)
-        {
-            w.Line("int iw0 = ow * StrideWidth - padLeft;");
-            w.Line("int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;");
-            w.Line("int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);");
-            w.Line("int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;");
-            w.Line(borderCall);
+            w.Open("for (; ow < outputWidth; ow++)");
+            w.Line(window); w.Line(pixel);
+            w.Line($"ForwardInterior<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));");
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Close();
         }
 
         private static void EmitForwardTile(CodeWriter w, KernelPlan p)
@@ -279,7 +278,7 @@ public sealed partial class ConvGenerator
                 w.Line($"var bias{j} = {(m.UseBias ? $"Load<V>(ref b, {Offset.Of("f") + VOff(j)})" : "Zero<V>()")};");
                 w.Line(string.Join(" ", Enumerable.Range(0, xs.Length).Select(i => $"var a{i}{j} = bias{j};")));
             }
-            EmitTaps(w, p, TapMode.Interior, rowStep, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+            EmitTaps(w, p, rowStep, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
             {
                 w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
                 w.Line(string.Join(" ", js.Select(j => $"var w{j} = Load<V>(ref kc{VOffArgument(j)});")));
@@ -297,29 +296,25 @@ public sealed partial class ConvGenerator
             var m = p.Conv;
             var ps = Enumerable.Range(0, xs.Length).ToArray();
             w.Line(string.Join(" ", ps.Select(i => m.UseBias ? $"float s{i} = Unsafe.Add(ref b, f);" : $"float s{i} = 0f;")));
-            EmitTaps(w, p, TapMode.Interior, rowStep, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+            EmitTaps(w, p, rowStep, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
             {
                 w.Line($"float kc = Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
                 w.Line(string.Join(" ", ps.Select(i => $"s{i} = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo + c + xs[i]}), kc, s{i});")));
             }));
         }
 
-        private static void EmitForwardPixel(CodeWriter w, KernelPlan p, TapMode mode)
+        private static void EmitForwardPixel(CodeWriter w, KernelPlan p)
         {
             var m = p.Conv;
-            bool interior = mode == TapMode.Interior;
-            w.Line(interior
-                ? "/// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>"
-                : "/// <summary>One output pixel whose window overlaps the padding: x is the sample; only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>");
-            string parameters = interior ? (p.Fixed ? "" : "int rowStep, ") : "int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ";
+            w.Line("/// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>");
             w.Line(Optimized);
-            w.Open($"private static void Forward{mode}{Generic}(ref float x, {parameters}ref float k, ref float b, ref float y){Constraint}");
+            w.Open($"private static void ForwardInterior{Generic}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}ref float k, ref float b, ref float y){Constraint}");
             w.Line("int vc = Count<V>(); // floats per vector");
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
                 for (int j = 0; j < u; j++)
                     w.Line(m.UseBias ? $"var a{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});" : $"var a{j} = Zero<V>();");
-                EmitTaps(w, p, mode, RowStep(p), (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+                EmitTaps(w, p, RowStep(p), (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
                 {
                     w.Line($"var xc = Broadcast<V>(Unsafe.Add(ref x, {xo + c}));");
                     w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
@@ -329,7 +324,7 @@ public sealed partial class ConvGenerator
             }, () =>
             {
                 w.Line(m.UseBias ? "float s = Unsafe.Add(ref b, f);" : "float s = 0f;");
-                EmitTaps(w, p, mode, RowStep(p), (xo, ko) => EmitChannels(w, m, scoped: false, (c, cf) =>
+                EmitTaps(w, p, RowStep(p), (xo, ko) => EmitChannels(w, m, scoped: false, (c, cf) =>
                     w.Line($"s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo + c}), Unsafe.Add(ref k, {ko + cf + Offset.Of("f")}), s);")));
                 w.Line($"Unsafe.Add(ref y, f) = {Act(p, "s", false)};");
             }, widths: [4, 1], fourAtAnyWidth: true); // one pixel: 4 independent accumulators hide the FMA latency
@@ -376,7 +371,7 @@ public sealed partial class ConvGenerator
                 w.L($"// Each sample is copied into a zeroed {paddedHeight}x{paddedWidth} image with the padding around it: every window is whole, and the");
                 w.Line("// padding's zeros add nothing, so no pixel needs a clamped window.");
                 w.L($"const int paddedHeight = {paddedHeight}, paddedWidth = {paddedWidth};");
-                w.Line("float[] padded = ArrayPool<float>.Shared.Rent(paddedHeight * paddedWidth * InputChannels);");
+                w.Line("float[] padded = KernelScratch.Get(0, paddedHeight * paddedWidth * InputChannels);");
                 w.Line("var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);");
                 w.Line("image.Clear();");
             }
@@ -410,7 +405,6 @@ public sealed partial class ConvGenerator
             w.Close();
             w.Close();
             w.Close();
-            if (copy) w.Line("ArrayPool<float>.Shared.Return(padded);");
             w.Close();
         }
 
@@ -607,12 +601,11 @@ public sealed partial class ConvGenerator
                 return;
             }
             w.Line("// The input gradient runs along c, so it reads the weights transposed to kt[kh, kw, f, c].");
-            w.Line("float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);");
+            w.Line("float[] transposed = KernelScratch.Get(0, KernelHeight * KernelWidth * InputChannels * Filters);");
             w.Line("TransposeWeights(weights, transposed);");
             w.Line("ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);");
             w.Line("// Tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.");
             EmitTapRectangles(w, p, "InputGradientTap<V>(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);");
-            w.Line("ArrayPool<float>.Shared.Return(transposed);");
             w.Close();
         }
 
@@ -630,8 +623,8 @@ public sealed partial class ConvGenerator
             w.L($"// once, vectorized along (kh, kw, c) with kt[f, (kh, kw, c)] (zero-padded to {padded}); then h is added to the input positions.");
             w.L($"const int Taps = {taps}, PaddedTaps = {padded};");
             w.Line("int vc = Count<V>(); // floats per vector");
-            w.Line("float[] transposed = ArrayPool<float>.Shared.Rent(Filters * PaddedTaps);");
-            w.Line("float[] partial = ArrayPool<float>.Shared.Rent(4 * PaddedTaps);");
+            w.Line("float[] transposed = KernelScratch.Get(0, Filters * PaddedTaps);");
+            w.Line("float[] partial = KernelScratch.Get(1, 4 * PaddedTaps);");
             w.Line("for (int f = 0; f < Filters; f++)");
             w.Line("for (int t = 0; t < PaddedTaps; t++)");
             w.Line("    transposed[f * PaddedTaps + t] = t < Taps ? Unsafe.Add(ref k, t * Filters + f) : 0f;");
@@ -678,8 +671,6 @@ public sealed partial class ConvGenerator
             }
             w.Close();
             w.Close();
-            w.Line("ArrayPool<float>.Shared.Return(transposed);");
-            w.Line("ArrayPool<float>.Shared.Return(partial);");
         }
 
         private static void EmitInputGradientTap(CodeWriter w, KernelPlan p)
@@ -816,20 +807,17 @@ public sealed partial class ConvGenerator
         // Shared loop shapes.
         // ------------------------------------------------------------------------------------------------
 
-        private enum TapMode { Interior, Border }
-
         /// <summary>
         /// Visits the taps of one pixel's window, giving <paramref name="body"/> the offsets of the tap in the input (relative to the
-        /// window's top-left in the interior, to the sample in the border) and in the weights, always in the order kh, kw (then the
-        /// body's channels). In the interior, a row of taps is unrolled with constant offsets when its body is short (up to 4
-        /// channels, up to 16 taps x channels in a row); the rows, and otherwise every tap, are loops: an unrolled window would
-        /// give the JIT more calls to inline than its budget allows.
+        /// window's top-left) and in the weights, always in the order kh, kw (then the body's channels). A row of taps is unrolled with
+        /// constant offsets when its body is short (up to 4 channels, up to 16 taps x channels in a row); the rows, and otherwise every
+        /// tap, are loops: an unrolled window would give the JIT more calls to inline than its budget allows.
         /// </summary>
-        private static void EmitTaps(CodeWriter w, KernelPlan p, TapMode mode, string rowStep, Action<Offset, Offset> body)
+        private static void EmitTaps(CodeWriter w, KernelPlan p, string rowStep, Action<Offset, Offset> body)
         {
             var m = p.Conv;
             long cf = (long)m.InputChannels * m.Filters;
-            if (mode == TapMode.Interior && UnrollRow(m))
+            if (UnrollRow(m))
             {
                 w.Open("for (int kh = 0; kh < KernelHeight; kh++)");
                 w.L($"int xr = kh * {rowStep}, kr = kh * {Str(m.KernelWidth * cf)}; // the row's first tap in the input and the weights");
@@ -841,22 +829,11 @@ public sealed partial class ConvGenerator
                 w.Close();
                 return;
             }
-            if (mode == TapMode.Interior)
-            {
-                w.Line("for (int kh = 0; kh < KernelHeight; kh++)");
-                w.Open("for (int kw = 0; kw < KernelWidth; kw++)");
-                w.L($"int xo = kh * {rowStep} + kw * {Str((long)m.DilationWidth * m.InputChannels)}, ko = (kh * KernelWidth + kw) * {Str(cf)};");
-            }
-            else
-            {
-                w.Open("for (int kh = khLo; kh < khHi; kh++)");
-                w.Line("int row = (ih0 + kh * DilationHeight) * width;");
-                w.Open("for (int kw = kwLo; kw < kwHi; kw++)");
-                w.L($"int xo = (row + iw0 + kw * DilationWidth) * InputChannels, ko = (kh * KernelWidth + kw) * {Str(cf)};");
-            }
+            w.Line("for (int kh = 0; kh < KernelHeight; kh++)");
+            w.Open("for (int kw = 0; kw < KernelWidth; kw++)");
+            w.L($"int xo = kh * {rowStep} + kw * {Str((long)m.DilationWidth * m.InputChannels)}, ko = (kh * KernelWidth + kw) * {Str(cf)};");
             body(Offset.Of("xo"), Offset.Of("ko"));
             w.Close();
-            if (mode == TapMode.Border) w.Close();
         }
 
         /// <summary>Whether a row of the interior window is unrolled: worth it only while the per-tap body is short (few channels).</summary>

@@ -215,6 +215,19 @@ public static class Simd
         throw Unsupported<V>();
     }
 
+    /// <summary>A mask selecting the last <paramref name="remaining"/> lanes (0 &lt; remaining &lt;= lanes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V TailMask<V>(int remaining) where V : struct
+    {
+        if (typeof(V) == typeof(Vector512<float>))
+            return (V)(object)Vector512.GreaterThanOrEqual(Vector512<int>.Indices, Vector512.Create(16 - remaining)).AsSingle();
+        if (typeof(V) == typeof(Vector256<float>))
+            return (V)(object)Vector256.GreaterThanOrEqual(Vector256<int>.Indices, Vector256.Create(8 - remaining)).AsSingle();
+        if (typeof(V) == typeof(Vector128<float>))
+            return (V)(object)Vector128.GreaterThanOrEqual(Vector128<int>.Indices, Vector128.Create(4 - remaining)).AsSingle();
+        throw Unsupported<V>();
+    }
+
     private static NotSupportedException Unsupported<V>() =>
         new($"{typeof(V)} is not a vector type of ConvGen's kernels; use Vector128<float>, Vector256<float> or Vector512<float>.");
 }

@@ -1,6 +1,6 @@
 using System;
-using System.Numerics;
 using System.Numerics.Tensors;
+using ConvGen.Internal;
 
 namespace ConvGen;
 
@@ -79,7 +79,7 @@ public sealed class Dense : Layer
     /// <summary>Columns <c>[j0, j1)</c> of <c>activation(x·W + b)</c> for the whole batch: each thread reads only its slice of the weights.</summary>
     protected internal override void RunForward(in NodeContext c)
     {
-        var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, 2 * Vector<float>.Count);
+        var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, 2 * Simd.Lanes);
         int width = j1 - j0, rows = c.Batch;
         if (width <= 0) return;
         var y = c.Output;
@@ -114,7 +114,7 @@ public sealed class Dense : Layer
         if (i1 > i0) Gemm.AddAtB(i1 - i0, Units, rows, c.Input().Slice(i0), _inputs, dy, Units, c.Gradient(0).Slice(i0 * Units), Units);
         if (UseBias)
         {
-            var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, Vector<float>.Count);
+            var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, Simd.Lanes);
             if (j1 > j0)
             {
                 var db = c.Gradient(1).Slice(j0, j1 - j0);

@@ -1,13 +1,17 @@
 using System;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using ConvGen.Internal;
+using static ConvGen.Internal.Simd;
 
 namespace ConvGen;
 
 /// <summary>
 /// Single-precision matrix products that <b>add</b> into a row-major <c>C</c> with explicit row strides (leading dimensions):
-/// <c>C += A·B</c>, <c>C += Aᵀ·B</c> and <c>C += A·Bᵀ</c>, vectorized with <see cref="Vector{T}"/> and fused multiply-adds.
+/// <c>C += A·B</c>, <c>C += Aᵀ·B</c> and <c>C += A·Bᵀ</c>, vectorized with fused multiply-adds at the width the generated
+/// kernels use (<see cref="Simd.Lanes"/>: 16 floats where 512-bit vectors are accelerated): every kernel is written once, generic
+/// over the vector type, and each call picks the instantiation.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -15,7 +19,8 @@ namespace ConvGen;
 /// a cache block of <see cref="KBlock"/> rows of <c>B</c> (<see cref="NBlock"/> columns wide) is copied into a per-thread
 /// buffer as column panels whose rows are adjacent, and a register block of 4 rows of <c>C</c> by one panel (4 × 4 vectors
 /// with AVX-512's 32 registers, else 4 × 2) accumulates over a panel, which stays in L1 while the rows of <c>A</c> pass over it.
-/// Each element of <c>C</c> receives its products one at a time in increasing <c>k</c>, each a fused multiply-add, so the result
+/// With fewer than <see cref="PackMinRows"/> rows (a small batch) nothing is packed: <c>B</c> streams through in place, four rows
+/// at a time, into each row of <c>C</c>. Each element of <c>C</c> receives its products one at a time in increasing <c>k</c>, each a fused multiply-add, so the result
 /// is the same as the naive sequential loop and does not depend on blocking or on how the work is split between threads.
 /// </para>
 /// <para>
@@ -45,13 +50,8 @@ internal static class Gemm
     internal static float MulAdd(float a, float b, float c) => s_fma ? MathF.FusedMultiplyAdd(a, b, c) : a * b + c;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<float> MulAdd(Vector<float> a, Vector<float> b, Vector<float> c)
-        => s_fma ? Vector.FusedMultiplyAdd(a, b, c) : a * b + c;
+    private static V MulAdd<V>(V a, V b, V c) where V : struct => Fma(a, b, c);
 
-    /// <summary>A lane mask selecting the last <paramref name="remaining"/> of the <see cref="Vector{T}.Count"/> lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<int> TailMask(int remaining)
-        => Vector.GreaterThanOrEqual(Vector<int>.Indices, new Vector<int>(Vector<float>.Count - remaining));
 
     // ---------------------------------------------------------------- span API (single thread)
 
@@ -63,7 +63,12 @@ internal static class Gemm
         CheckMatrix(b.Length, k, n, ldb, nameof(b));
         CheckMatrix(c.Length, m, n, ldc, nameof(c));
         if (m == 0 || n == 0 || k == 0) return;
-        AddABCore(m, n, k, ref MemoryMarshal.GetReference(a), lda, 1, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc);
+        switch (Simd.Lanes)
+        {
+            case 16: AddABCore<Vector512<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, 1, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc); break;
+            case 8: AddABCore<Vector256<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, 1, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc); break;
+            default: AddABCore<Vector128<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, 1, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc); break;
+        }
     }
 
     /// <summary><c>C[m×n] += Aᵀ · B[k×n]</c> where <c>A</c> is stored <c>[k×m]</c> with row stride <paramref name="lda"/>.</summary>
@@ -74,7 +79,12 @@ internal static class Gemm
         CheckMatrix(b.Length, k, n, ldb, nameof(b));
         CheckMatrix(c.Length, m, n, ldc, nameof(c));
         if (m == 0 || n == 0 || k == 0) return;
-        AddABCore(m, n, k, ref MemoryMarshal.GetReference(a), 1, lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc);
+        switch (Simd.Lanes)
+        {
+            case 16: AddABCore<Vector512<float>>(m, n, k, ref MemoryMarshal.GetReference(a), 1, lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc); break;
+            case 8: AddABCore<Vector256<float>>(m, n, k, ref MemoryMarshal.GetReference(a), 1, lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc); break;
+            default: AddABCore<Vector128<float>>(m, n, k, ref MemoryMarshal.GetReference(a), 1, lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc); break;
+        }
     }
 
     /// <summary><c>C[m×n] += A[m×k] · Bᵀ</c> where <c>B</c> is stored <c>[n×k]</c> with row stride <paramref name="ldb"/>.</summary>
@@ -85,7 +95,12 @@ internal static class Gemm
         CheckMatrix(b.Length, n, k, ldb, nameof(b));
         CheckMatrix(c.Length, m, n, ldc, nameof(c));
         if (m == 0 || n == 0 || k == 0) return;
-        AddABtCore(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc);
+        switch (Simd.Lanes)
+        {
+            case 16: AddABtCore<Vector512<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc); break;
+            case 8: AddABtCore<Vector256<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc); break;
+            default: AddABtCore<Vector128<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(b), ldb, ref MemoryMarshal.GetReference(c), ldc); break;
+        }
     }
 
     private static void CheckDims(int m, int n, int k)
@@ -107,15 +122,21 @@ internal static class Gemm
 
     // ---------------------------------------------------------------- C += A·B kernels (A element (i, p) at i*ars + p*acs)
 
-    /// <summary>Whether the JIT has 32 vector registers (x86 with AVX-512, whatever the <see cref="Vector{T}"/> width).</summary>
+    /// <summary>Whether the JIT has 32 vector registers (x86 with AVX-512, whatever the vector width).</summary>
     private static readonly bool s_manyRegisters = System.Runtime.Intrinsics.X86.Avx512F.IsSupported;
 
     /// <summary>
     /// Vectors per packed panel of <c>B</c>, and so per row of the register tile: 4 where the JIT has 32 vector registers
-    /// (AVX-512, at any <see cref="Vector{T}"/> width), for 4 rows × 4 vectors = 16 accumulators; 2 otherwise, where a
+    /// (AVX-512, at any vector width), for 4 rows × 4 vectors = 16 accumulators; 2 otherwise, where a
     /// 4 × 4 tile would spill (4 × 2 = 8 accumulators).
     /// </summary>
     private static readonly int s_panelVectors = System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? 4 : 2;
+
+    /// <summary>
+    /// Rows of <c>A</c> below which <c>B</c> is read in place rather than packed: packing copies every element of <c>B</c> once,
+    /// which pays only when enough rows reuse it (a matrix-vector product, batch 1 inference, is bound by reading <c>B</c>).
+    /// </summary>
+    private const int PackMinRows = 8;
 
     /// <summary>Rows of <c>A</c> that pass over one packed panel of <c>B</c> (kept in L1) before the next panel.</summary>
     private const int MBlock = 64;
@@ -144,10 +165,16 @@ internal static class Gemm
     /// <c>C</c> one at a time in increasing <c>k</c>, each a fused multiply-add, so neither the blocking nor the packing
     /// changes a result.
     /// </summary>
-    private static void AddABCore(int m, int n, int k, ref float a, nint ars, nint acs, ref float b, nint ldb, ref float c, nint ldc)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddABCore<V>(int m, int n, int k, ref float a, nint ars, nint acs, ref float b, nint ldb, ref float c, nint ldc) where V : struct
     {
-        int vc = Vector<float>.Count;
+        int vc = Count<V>();
         int w = s_panelVectors * vc;
+        if (m < PackMinRows)
+        {
+            StreamRows<V>(m, n, k, ref a, ars, acs, ref b, ldb, ref c, ldc);
+            return;
+        }
         bool pack = n >= 2 * vc;
         ref float packed = ref pack ? ref PackBuffer() : ref Unsafe.NullRef<float>();
         for (int p0 = 0; p0 < k; p0 += KBlock)
@@ -166,8 +193,8 @@ internal static class Gemm
                     int wide = nc - nc % w;
                     int narrow = w > 2 * vc && nc - wide >= 2 * vc ? 2 * vc : 0;
                     packedColumns = wide + narrow;
-                    Pack(kc, wide, w, ref bpj, ldb, ref packed);
-                    Pack(kc, narrow, narrow, ref Unsafe.Add(ref bpj, wide), ldb, ref Unsafe.Add(ref packed, wide * kc));
+                    Pack<V>(kc, wide, w, ref bpj, ldb, ref packed);
+                    Pack<V>(kc, narrow, narrow, ref Unsafe.Add(ref bpj, wide), ldb, ref Unsafe.Add(ref packed, wide * kc));
                     for (int i0 = 0; i0 < m; i0 += MBlock)
                     {
                         int i1 = Math.Min(m, i0 + MBlock);
@@ -181,16 +208,16 @@ internal static class Gemm
                             {
                                 ref float ai = ref Unsafe.Add(ref ap, i * ars);
                                 ref float ci = ref Unsafe.Add(ref cj, i * ldc + jb);
-                                if (four) PackedRows4x4(kc, ref ai, ars, acs, ref panel, ref ci, ldc);
-                                else PackedRows4x2(kc, ref ai, ars, acs, ref panel, ref ci, ldc);
+                                if (four) PackedRows4x4<V>(kc, ref ai, ars, acs, ref panel, ref ci, ldc);
+                                else PackedRows4x2<V>(kc, ref ai, ars, acs, ref panel, ref ci, ldc);
                             }
                             if (i + 2 <= i1)
                             {
-                                PackedRows2(kc, four, ref Unsafe.Add(ref ap, i * ars), ars, acs, ref panel, ref Unsafe.Add(ref cj, i * ldc + jb), ldc);
+                                PackedRows2<V>(kc, four, ref Unsafe.Add(ref ap, i * ars), ars, acs, ref panel, ref Unsafe.Add(ref cj, i * ldc + jb), ldc);
                                 i += 2;
                             }
                             if (i < i1)
-                                PackedRow1(kc, four, ref Unsafe.Add(ref ap, i * ars), acs, ref panel, ref Unsafe.Add(ref cj, i * ldc + jb));
+                                PackedRow1<V>(kc, four, ref Unsafe.Add(ref ap, i * ars), acs, ref panel, ref Unsafe.Add(ref cj, i * ldc + jb));
                         }
                     }
                 }
@@ -199,9 +226,67 @@ internal static class Gemm
                 {
                     int i = 0;
                     for (; i + 4 <= m; i += 4)
-                        Rows4(kc, packedColumns, nc, ref Unsafe.Add(ref ap, i * ars), ars, acs, ref bpj, ldb, ref Unsafe.Add(ref cj, i * ldc), ldc);
+                        Rows4<V>(kc, packedColumns, nc, ref Unsafe.Add(ref ap, i * ars), ars, acs, ref bpj, ldb, ref Unsafe.Add(ref cj, i * ldc), ldc);
                     for (; i < m; i++)
-                        Row1(kc, packedColumns, nc, ref Unsafe.Add(ref ap, i * ars), acs, ref bpj, ldb, ref Unsafe.Add(ref cj, i * ldc));
+                        Row1<V>(kc, packedColumns, nc, ref Unsafe.Add(ref ap, i * ars), acs, ref bpj, ldb, ref Unsafe.Add(ref cj, i * ldc));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>C += A·B</c> for a few rows of <c>A</c> (fewer than <see cref="PackMinRows"/>), reading <c>B</c> row by row as it lies in
+    /// memory: for each row of <c>C</c>, four rows of <c>B</c> at a time are scaled and added into it, so <c>B</c> streams through
+    /// once per <see cref="KBlock"/> rows (staying in L2 for the other rows of <c>A</c>) and the row of <c>C</c> stays in L1. Each
+    /// element of <c>C</c> still adds its products one at a time in increasing <c>k</c>, as every other path does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void StreamRows<V>(int m, int n, int k, ref float a, nint ars, nint acs, ref float b, nint ldb, ref float c, nint ldc) where V : struct
+    {
+        int vc = Count<V>();
+        int vectorEnd = n - n % vc;
+        for (int p0 = 0; p0 < k; p0 += KBlock)
+        {
+            int kc = Math.Min(KBlock, k - p0);
+            for (int i = 0; i < m; i++)
+            {
+                ref float ai = ref Unsafe.Add(ref a, i * ars + p0 * acs);
+                ref float ci = ref Unsafe.Add(ref c, i * ldc);
+                int p = 0;
+                for (; p + 4 <= kc; p += 4)
+                {
+                    float s0 = Unsafe.Add(ref ai, p * acs), s1 = Unsafe.Add(ref ai, (p + 1) * acs);
+                    float s2 = Unsafe.Add(ref ai, (p + 2) * acs), s3 = Unsafe.Add(ref ai, (p + 3) * acs);
+                    V a0 = Broadcast<V>(s0), a1 = Broadcast<V>(s1), a2 = Broadcast<V>(s2), a3 = Broadcast<V>(s3);
+                    ref float b0 = ref Unsafe.Add(ref b, (p0 + p) * ldb);
+                    ref float b1 = ref Unsafe.Add(ref b0, ldb);
+                    ref float b2 = ref Unsafe.Add(ref b0, 2 * ldb);
+                    ref float b3 = ref Unsafe.Add(ref b0, 3 * ldb);
+                    for (int j = 0; j < vectorEnd; j += vc)
+                    {
+                        V x = Load<V>(ref ci, j);
+                        x = MulAdd(a0, Load<V>(ref b0, j), x);
+                        x = MulAdd(a1, Load<V>(ref b1, j), x);
+                        x = MulAdd(a2, Load<V>(ref b2, j), x);
+                        x = MulAdd(a3, Load<V>(ref b3, j), x);
+                        Store(x, ref ci, j);
+                    }
+                    for (int j = vectorEnd; j < n; j++)
+                    {
+                        float x = Unsafe.Add(ref ci, j);
+                        x = MulAdd(s0, Unsafe.Add(ref b0, j), x);
+                        x = MulAdd(s1, Unsafe.Add(ref b1, j), x);
+                        x = MulAdd(s2, Unsafe.Add(ref b2, j), x);
+                        Unsafe.Add(ref ci, j) = MulAdd(s3, Unsafe.Add(ref b3, j), x);
+                    }
+                }
+                for (; p < kc; p++)
+                {
+                    float s0 = Unsafe.Add(ref ai, p * acs);
+                    V a0 = Broadcast<V>(s0);
+                    ref float b0 = ref Unsafe.Add(ref b, (p0 + p) * ldb);
+                    for (int j = 0; j < vectorEnd; j += vc) Store(MulAdd(a0, Load<V>(ref b0, j), Load<V>(ref ci, j)), ref ci, j);
+                    for (int j = vectorEnd; j < n; j++) Unsafe.Add(ref ci, j) = MulAdd(s0, Unsafe.Add(ref b0, j), Unsafe.Add(ref ci, j));
                 }
             }
         }
@@ -211,10 +296,11 @@ internal static class Gemm
     /// Copies columns <c>0..columns</c> (a multiple of <paramref name="w"/>) of a <c>kc</c>-row block of <c>B</c> into
     /// <paramref name="packed"/> as panels <c>[columns / w][kc][w]</c>: panel <c>q</c> starts at <c>q·w·kc</c>.
     /// </summary>
-    private static unsafe void Pack(int kc, int columns, int w, ref float b, nint ldb, ref float packed)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Pack<V>(int kc, int columns, int w, ref float b, nint ldb, ref float packed) where V : struct
     {
         if (columns == 0) return;
-        int vc = Vector<float>.Count;
+        int vc = Count<V>();
         nint panelStride = (nint)w * kc;
         nint bo = 0, po = 0;
         for (int p = 0; p < kc; p++, bo += ldb, po += w)
@@ -229,15 +315,16 @@ internal static class Gemm
             ref float dst = ref Unsafe.Add(ref packed, po);
             for (int jb = 0; jb < columns; jb += w, dst = ref Unsafe.Add(ref dst, panelStride))
                 for (int v = 0; v < w; v += vc)
-                    Vector.LoadUnsafe(ref src, (nuint)(jb + v)).StoreUnsafe(ref dst, (nuint)v);
+                    Store(Load<V>(ref src, jb + v), ref dst, v);
         }
     }
 
-    /// <summary>Rows <c>0..3</c> by the 4·<see cref="Vector{T}.Count"/> columns of a packed panel (<c>kc</c> rows of
+    /// <summary>Rows <c>0..3</c> by the 4 vectors of columns of a packed panel (<c>kc</c> rows of
     /// 4 vectors, adjacent): <c>C[r, j] += Σp A[r, p]·panel[p, j]</c>.</summary>
-    private static void PackedRows4x4(int kc, ref float a0, nint ars, nint acs, ref float panel, ref float c0, nint ldc)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackedRows4x4<V>(int kc, ref float a0, nint ars, nint acs, ref float panel, ref float c0, nint ldc) where V : struct
     {
-        int vc = Vector<float>.Count;
+        int vc = Count<V>();
         ref float a1 = ref Unsafe.Add(ref a0, ars);
         ref float a2 = ref Unsafe.Add(ref a0, 2 * ars);
         ref float a3 = ref Unsafe.Add(ref a0, 3 * ars);
@@ -245,38 +332,39 @@ internal static class Gemm
         ref float c2 = ref Unsafe.Add(ref c0, 2 * ldc);
         ref float c3 = ref Unsafe.Add(ref c0, 3 * ldc);
         nuint o1 = (nuint)vc, o2 = (nuint)(2 * vc), o3 = (nuint)(3 * vc);
-        var x00 = Vector.LoadUnsafe(ref c0); var x01 = Vector.LoadUnsafe(ref c0, o1); var x02 = Vector.LoadUnsafe(ref c0, o2); var x03 = Vector.LoadUnsafe(ref c0, o3);
-        var x10 = Vector.LoadUnsafe(ref c1); var x11 = Vector.LoadUnsafe(ref c1, o1); var x12 = Vector.LoadUnsafe(ref c1, o2); var x13 = Vector.LoadUnsafe(ref c1, o3);
-        var x20 = Vector.LoadUnsafe(ref c2); var x21 = Vector.LoadUnsafe(ref c2, o1); var x22 = Vector.LoadUnsafe(ref c2, o2); var x23 = Vector.LoadUnsafe(ref c2, o3);
-        var x30 = Vector.LoadUnsafe(ref c3); var x31 = Vector.LoadUnsafe(ref c3, o1); var x32 = Vector.LoadUnsafe(ref c3, o2); var x33 = Vector.LoadUnsafe(ref c3, o3);
+        var x00 = Load<V>(ref c0); var x01 = Load<V>(ref c0, (int)(o1)); var x02 = Load<V>(ref c0, (int)(o2)); var x03 = Load<V>(ref c0, (int)(o3));
+        var x10 = Load<V>(ref c1); var x11 = Load<V>(ref c1, (int)(o1)); var x12 = Load<V>(ref c1, (int)(o2)); var x13 = Load<V>(ref c1, (int)(o3));
+        var x20 = Load<V>(ref c2); var x21 = Load<V>(ref c2, (int)(o1)); var x22 = Load<V>(ref c2, (int)(o2)); var x23 = Load<V>(ref c2, (int)(o3));
+        var x30 = Load<V>(ref c3); var x31 = Load<V>(ref c3, (int)(o1)); var x32 = Load<V>(ref c3, (int)(o2)); var x33 = Load<V>(ref c3, (int)(o3));
         nint ao = 0;
         nuint bo = 0;
         for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(4 * vc))
         {
-            var b0 = Vector.LoadUnsafe(ref panel, bo);
-            var b1 = Vector.LoadUnsafe(ref panel, bo + o1);
-            var b2 = Vector.LoadUnsafe(ref panel, bo + o2);
-            var b3 = Vector.LoadUnsafe(ref panel, bo + o3);
-            var av = new Vector<float>(Unsafe.Add(ref a0, ao));
+            var b0 = Load<V>(ref panel, (int)(bo));
+            var b1 = Load<V>(ref panel, (int)(bo + o1));
+            var b2 = Load<V>(ref panel, (int)(bo + o2));
+            var b3 = Load<V>(ref panel, (int)(bo + o3));
+            var av = Broadcast<V>(Unsafe.Add(ref a0, ao));
             x00 = MulAdd(av, b0, x00); x01 = MulAdd(av, b1, x01); x02 = MulAdd(av, b2, x02); x03 = MulAdd(av, b3, x03);
-            av = new Vector<float>(Unsafe.Add(ref a1, ao));
+            av = Broadcast<V>(Unsafe.Add(ref a1, ao));
             x10 = MulAdd(av, b0, x10); x11 = MulAdd(av, b1, x11); x12 = MulAdd(av, b2, x12); x13 = MulAdd(av, b3, x13);
-            av = new Vector<float>(Unsafe.Add(ref a2, ao));
+            av = Broadcast<V>(Unsafe.Add(ref a2, ao));
             x20 = MulAdd(av, b0, x20); x21 = MulAdd(av, b1, x21); x22 = MulAdd(av, b2, x22); x23 = MulAdd(av, b3, x23);
-            av = new Vector<float>(Unsafe.Add(ref a3, ao));
+            av = Broadcast<V>(Unsafe.Add(ref a3, ao));
             x30 = MulAdd(av, b0, x30); x31 = MulAdd(av, b1, x31); x32 = MulAdd(av, b2, x32); x33 = MulAdd(av, b3, x33);
         }
-        x00.StoreUnsafe(ref c0); x01.StoreUnsafe(ref c0, o1); x02.StoreUnsafe(ref c0, o2); x03.StoreUnsafe(ref c0, o3);
-        x10.StoreUnsafe(ref c1); x11.StoreUnsafe(ref c1, o1); x12.StoreUnsafe(ref c1, o2); x13.StoreUnsafe(ref c1, o3);
-        x20.StoreUnsafe(ref c2); x21.StoreUnsafe(ref c2, o1); x22.StoreUnsafe(ref c2, o2); x23.StoreUnsafe(ref c2, o3);
-        x30.StoreUnsafe(ref c3); x31.StoreUnsafe(ref c3, o1); x32.StoreUnsafe(ref c3, o2); x33.StoreUnsafe(ref c3, o3);
+        Store(x00, ref c0); Store(x01, ref c0, (int)(o1)); Store(x02, ref c0, (int)(o2)); Store(x03, ref c0, (int)(o3));
+        Store(x10, ref c1); Store(x11, ref c1, (int)(o1)); Store(x12, ref c1, (int)(o2)); Store(x13, ref c1, (int)(o3));
+        Store(x20, ref c2); Store(x21, ref c2, (int)(o1)); Store(x22, ref c2, (int)(o2)); Store(x23, ref c2, (int)(o3));
+        Store(x30, ref c3); Store(x31, ref c3, (int)(o1)); Store(x32, ref c3, (int)(o2)); Store(x33, ref c3, (int)(o3));
     }
 
-    /// <summary>Rows <c>0..3</c> by the 2·<see cref="Vector{T}.Count"/> columns of a packed panel (<c>kc</c> rows of
+    /// <summary>Rows <c>0..3</c> by the 2 vectors of columns of a packed panel (<c>kc</c> rows of
     /// 2 vectors, adjacent): <c>C[r, j] += Σp A[r, p]·panel[p, j]</c>.</summary>
-    private static void PackedRows4x2(int kc, ref float a0, nint ars, nint acs, ref float panel, ref float c0, nint ldc)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackedRows4x2<V>(int kc, ref float a0, nint ars, nint acs, ref float panel, ref float c0, nint ldc) where V : struct
     {
-        int vc = Vector<float>.Count;
+        int vc = Count<V>();
         ref float a1 = ref Unsafe.Add(ref a0, ars);
         ref float a2 = ref Unsafe.Add(ref a0, 2 * ars);
         ref float a3 = ref Unsafe.Add(ref a0, 3 * ars);
@@ -284,36 +372,37 @@ internal static class Gemm
         ref float c2 = ref Unsafe.Add(ref c0, 2 * ldc);
         ref float c3 = ref Unsafe.Add(ref c0, 3 * ldc);
         nuint o1 = (nuint)vc;
-        var x00 = Vector.LoadUnsafe(ref c0); var x01 = Vector.LoadUnsafe(ref c0, o1);
-        var x10 = Vector.LoadUnsafe(ref c1); var x11 = Vector.LoadUnsafe(ref c1, o1);
-        var x20 = Vector.LoadUnsafe(ref c2); var x21 = Vector.LoadUnsafe(ref c2, o1);
-        var x30 = Vector.LoadUnsafe(ref c3); var x31 = Vector.LoadUnsafe(ref c3, o1);
+        var x00 = Load<V>(ref c0); var x01 = Load<V>(ref c0, (int)(o1));
+        var x10 = Load<V>(ref c1); var x11 = Load<V>(ref c1, (int)(o1));
+        var x20 = Load<V>(ref c2); var x21 = Load<V>(ref c2, (int)(o1));
+        var x30 = Load<V>(ref c3); var x31 = Load<V>(ref c3, (int)(o1));
         nint ao = 0;
         nuint bo = 0;
         for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(2 * vc))
         {
-            var b0 = Vector.LoadUnsafe(ref panel, bo);
-            var b1 = Vector.LoadUnsafe(ref panel, bo + o1);
-            var av = new Vector<float>(Unsafe.Add(ref a0, ao));
+            var b0 = Load<V>(ref panel, (int)(bo));
+            var b1 = Load<V>(ref panel, (int)(bo + o1));
+            var av = Broadcast<V>(Unsafe.Add(ref a0, ao));
             x00 = MulAdd(av, b0, x00); x01 = MulAdd(av, b1, x01);
-            av = new Vector<float>(Unsafe.Add(ref a1, ao));
+            av = Broadcast<V>(Unsafe.Add(ref a1, ao));
             x10 = MulAdd(av, b0, x10); x11 = MulAdd(av, b1, x11);
-            av = new Vector<float>(Unsafe.Add(ref a2, ao));
+            av = Broadcast<V>(Unsafe.Add(ref a2, ao));
             x20 = MulAdd(av, b0, x20); x21 = MulAdd(av, b1, x21);
-            av = new Vector<float>(Unsafe.Add(ref a3, ao));
+            av = Broadcast<V>(Unsafe.Add(ref a3, ao));
             x30 = MulAdd(av, b0, x30); x31 = MulAdd(av, b1, x31);
         }
-        x00.StoreUnsafe(ref c0); x01.StoreUnsafe(ref c0, o1);
-        x10.StoreUnsafe(ref c1); x11.StoreUnsafe(ref c1, o1);
-        x20.StoreUnsafe(ref c2); x21.StoreUnsafe(ref c2, o1);
-        x30.StoreUnsafe(ref c3); x31.StoreUnsafe(ref c3, o1);
+        Store(x00, ref c0); Store(x01, ref c0, (int)(o1));
+        Store(x10, ref c1); Store(x11, ref c1, (int)(o1));
+        Store(x20, ref c2); Store(x21, ref c2, (int)(o1));
+        Store(x30, ref c3); Store(x31, ref c3, (int)(o1));
     }
 
     /// <summary>Rows <c>0..1</c> by the columns of a packed panel, 4 vectors wide when <paramref name="four"/>, else 2:
     /// <c>C[r, j] += Σp A[r, p]·panel[p, j]</c>.</summary>
-    private static void PackedRows2(int kc, bool four, ref float a0, nint ars, nint acs, ref float panel, ref float c0, nint ldc)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackedRows2<V>(int kc, bool four, ref float a0, nint ars, nint acs, ref float panel, ref float c0, nint ldc) where V : struct
     {
-        int vc = Vector<float>.Count;
+        int vc = Count<V>();
         ref float a1 = ref Unsafe.Add(ref a0, ars);
         ref float c1 = ref Unsafe.Add(ref c0, ldc);
         nuint o1 = (nuint)vc, o2 = (nuint)(2 * vc), o3 = (nuint)(3 * vc);
@@ -321,80 +410,82 @@ internal static class Gemm
         nuint bo = 0;
         if (four)
         {
-            var x00 = Vector.LoadUnsafe(ref c0); var x01 = Vector.LoadUnsafe(ref c0, o1); var x02 = Vector.LoadUnsafe(ref c0, o2); var x03 = Vector.LoadUnsafe(ref c0, o3);
-            var x10 = Vector.LoadUnsafe(ref c1); var x11 = Vector.LoadUnsafe(ref c1, o1); var x12 = Vector.LoadUnsafe(ref c1, o2); var x13 = Vector.LoadUnsafe(ref c1, o3);
+            var x00 = Load<V>(ref c0); var x01 = Load<V>(ref c0, (int)(o1)); var x02 = Load<V>(ref c0, (int)(o2)); var x03 = Load<V>(ref c0, (int)(o3));
+            var x10 = Load<V>(ref c1); var x11 = Load<V>(ref c1, (int)(o1)); var x12 = Load<V>(ref c1, (int)(o2)); var x13 = Load<V>(ref c1, (int)(o3));
             for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(4 * vc))
             {
-                var b0 = Vector.LoadUnsafe(ref panel, bo);
-                var b1 = Vector.LoadUnsafe(ref panel, bo + o1);
-                var b2 = Vector.LoadUnsafe(ref panel, bo + o2);
-                var b3 = Vector.LoadUnsafe(ref panel, bo + o3);
-                var av = new Vector<float>(Unsafe.Add(ref a0, ao));
+                var b0 = Load<V>(ref panel, (int)(bo));
+                var b1 = Load<V>(ref panel, (int)(bo + o1));
+                var b2 = Load<V>(ref panel, (int)(bo + o2));
+                var b3 = Load<V>(ref panel, (int)(bo + o3));
+                var av = Broadcast<V>(Unsafe.Add(ref a0, ao));
                 x00 = MulAdd(av, b0, x00); x01 = MulAdd(av, b1, x01); x02 = MulAdd(av, b2, x02); x03 = MulAdd(av, b3, x03);
-                av = new Vector<float>(Unsafe.Add(ref a1, ao));
+                av = Broadcast<V>(Unsafe.Add(ref a1, ao));
                 x10 = MulAdd(av, b0, x10); x11 = MulAdd(av, b1, x11); x12 = MulAdd(av, b2, x12); x13 = MulAdd(av, b3, x13);
             }
-            x00.StoreUnsafe(ref c0); x01.StoreUnsafe(ref c0, o1); x02.StoreUnsafe(ref c0, o2); x03.StoreUnsafe(ref c0, o3);
-            x10.StoreUnsafe(ref c1); x11.StoreUnsafe(ref c1, o1); x12.StoreUnsafe(ref c1, o2); x13.StoreUnsafe(ref c1, o3);
+            Store(x00, ref c0); Store(x01, ref c0, (int)(o1)); Store(x02, ref c0, (int)(o2)); Store(x03, ref c0, (int)(o3));
+            Store(x10, ref c1); Store(x11, ref c1, (int)(o1)); Store(x12, ref c1, (int)(o2)); Store(x13, ref c1, (int)(o3));
         }
         else
         {
-            var x00 = Vector.LoadUnsafe(ref c0); var x01 = Vector.LoadUnsafe(ref c0, o1);
-            var x10 = Vector.LoadUnsafe(ref c1); var x11 = Vector.LoadUnsafe(ref c1, o1);
+            var x00 = Load<V>(ref c0); var x01 = Load<V>(ref c0, (int)(o1));
+            var x10 = Load<V>(ref c1); var x11 = Load<V>(ref c1, (int)(o1));
             for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(2 * vc))
             {
-                var b0 = Vector.LoadUnsafe(ref panel, bo);
-                var b1 = Vector.LoadUnsafe(ref panel, bo + o1);
-                var av = new Vector<float>(Unsafe.Add(ref a0, ao));
+                var b0 = Load<V>(ref panel, (int)(bo));
+                var b1 = Load<V>(ref panel, (int)(bo + o1));
+                var av = Broadcast<V>(Unsafe.Add(ref a0, ao));
                 x00 = MulAdd(av, b0, x00); x01 = MulAdd(av, b1, x01);
-                av = new Vector<float>(Unsafe.Add(ref a1, ao));
+                av = Broadcast<V>(Unsafe.Add(ref a1, ao));
                 x10 = MulAdd(av, b0, x10); x11 = MulAdd(av, b1, x11);
             }
-            x00.StoreUnsafe(ref c0); x01.StoreUnsafe(ref c0, o1);
-            x10.StoreUnsafe(ref c1); x11.StoreUnsafe(ref c1, o1);
+            Store(x00, ref c0); Store(x01, ref c0, (int)(o1));
+            Store(x10, ref c1); Store(x11, ref c1, (int)(o1));
         }
     }
 
     /// <summary>One row by the columns of a packed panel, 4 vectors wide when <paramref name="four"/>, else 2:
     /// <c>C[j] += Σp A[p]·panel[p, j]</c>.</summary>
-    private static void PackedRow1(int kc, bool four, ref float a0, nint acs, ref float panel, ref float c0)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackedRow1<V>(int kc, bool four, ref float a0, nint acs, ref float panel, ref float c0) where V : struct
     {
-        int vc = Vector<float>.Count;
+        int vc = Count<V>();
         nuint o1 = (nuint)vc, o2 = (nuint)(2 * vc), o3 = (nuint)(3 * vc);
         nint ao = 0;
         nuint bo = 0;
         if (four)
         {
-            var x0 = Vector.LoadUnsafe(ref c0); var x1 = Vector.LoadUnsafe(ref c0, o1); var x2 = Vector.LoadUnsafe(ref c0, o2); var x3 = Vector.LoadUnsafe(ref c0, o3);
+            var x0 = Load<V>(ref c0); var x1 = Load<V>(ref c0, (int)(o1)); var x2 = Load<V>(ref c0, (int)(o2)); var x3 = Load<V>(ref c0, (int)(o3));
             for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(4 * vc))
             {
-                var av = new Vector<float>(Unsafe.Add(ref a0, ao));
-                x0 = MulAdd(av, Vector.LoadUnsafe(ref panel, bo), x0);
-                x1 = MulAdd(av, Vector.LoadUnsafe(ref panel, bo + o1), x1);
-                x2 = MulAdd(av, Vector.LoadUnsafe(ref panel, bo + o2), x2);
-                x3 = MulAdd(av, Vector.LoadUnsafe(ref panel, bo + o3), x3);
+                var av = Broadcast<V>(Unsafe.Add(ref a0, ao));
+                x0 = MulAdd(av, Load<V>(ref panel, (int)(bo)), x0);
+                x1 = MulAdd(av, Load<V>(ref panel, (int)(bo + o1)), x1);
+                x2 = MulAdd(av, Load<V>(ref panel, (int)(bo + o2)), x2);
+                x3 = MulAdd(av, Load<V>(ref panel, (int)(bo + o3)), x3);
             }
-            x0.StoreUnsafe(ref c0); x1.StoreUnsafe(ref c0, o1); x2.StoreUnsafe(ref c0, o2); x3.StoreUnsafe(ref c0, o3);
+            Store(x0, ref c0); Store(x1, ref c0, (int)(o1)); Store(x2, ref c0, (int)(o2)); Store(x3, ref c0, (int)(o3));
         }
         else
         {
-            var x0 = Vector.LoadUnsafe(ref c0); var x1 = Vector.LoadUnsafe(ref c0, o1);
+            var x0 = Load<V>(ref c0); var x1 = Load<V>(ref c0, (int)(o1));
             for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(2 * vc))
             {
-                var av = new Vector<float>(Unsafe.Add(ref a0, ao));
-                x0 = MulAdd(av, Vector.LoadUnsafe(ref panel, bo), x0);
-                x1 = MulAdd(av, Vector.LoadUnsafe(ref panel, bo + o1), x1);
+                var av = Broadcast<V>(Unsafe.Add(ref a0, ao));
+                x0 = MulAdd(av, Load<V>(ref panel, (int)(bo)), x0);
+                x1 = MulAdd(av, Load<V>(ref panel, (int)(bo + o1)), x1);
             }
-            x0.StoreUnsafe(ref c0); x1.StoreUnsafe(ref c0, o1);
+            Store(x0, ref c0); Store(x1, ref c0, (int)(o1));
         }
     }
 
     /// <summary>Rows <c>0..3</c>, columns <c>j..nc</c> of a <c>kc×nc</c> block, read from <c>B</c> in place:
     /// <c>C[r, j] += Σp A[r, p]·B[p, j]</c>. A final partial vector may overlap columns before <paramref name="j"/>,
     /// which it leaves as they are.</summary>
-    private static void Rows4(int kc, int j, int nc, ref float a0, nint ars, nint acs, ref float b, nint ldb, ref float c0, nint ldc)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows4<V>(int kc, int j, int nc, ref float a0, nint ars, nint acs, ref float b, nint ldb, ref float c0, nint ldc) where V : struct
     {
-        int vc = Vector<float>.Count;
+        int vc = Count<V>();
         ref float a1 = ref Unsafe.Add(ref a0, ars);
         ref float a2 = ref Unsafe.Add(ref a0, 2 * ars);
         ref float a3 = ref Unsafe.Add(ref a0, 3 * ars);
@@ -404,77 +495,77 @@ internal static class Gemm
         for (; j + 2 * vc <= nc; j += 2 * vc)
         {
             nuint o0 = (nuint)j, o1 = (nuint)(j + vc);
-            var x00 = Vector.LoadUnsafe(ref c0, o0); var x01 = Vector.LoadUnsafe(ref c0, o1);
-            var x10 = Vector.LoadUnsafe(ref c1, o0); var x11 = Vector.LoadUnsafe(ref c1, o1);
-            var x20 = Vector.LoadUnsafe(ref c2, o0); var x21 = Vector.LoadUnsafe(ref c2, o1);
-            var x30 = Vector.LoadUnsafe(ref c3, o0); var x31 = Vector.LoadUnsafe(ref c3, o1);
+            var x00 = Load<V>(ref c0, (int)(o0)); var x01 = Load<V>(ref c0, (int)(o1));
+            var x10 = Load<V>(ref c1, (int)(o0)); var x11 = Load<V>(ref c1, (int)(o1));
+            var x20 = Load<V>(ref c2, (int)(o0)); var x21 = Load<V>(ref c2, (int)(o1));
+            var x30 = Load<V>(ref c3, (int)(o0)); var x31 = Load<V>(ref c3, (int)(o1));
             ref float bj = ref Unsafe.Add(ref b, j);
             nint ao = 0, bo = 0;
             for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
             {
                 ref float brow = ref Unsafe.Add(ref bj, bo);
-                var b0 = Vector.LoadUnsafe(ref brow);
-                var b1 = Vector.LoadUnsafe(ref brow, (nuint)vc);
-                var av = new Vector<float>(Unsafe.Add(ref a0, ao));
+                var b0 = Load<V>(ref brow);
+                var b1 = Load<V>(ref brow, (int)((nuint)vc));
+                var av = Broadcast<V>(Unsafe.Add(ref a0, ao));
                 x00 = MulAdd(av, b0, x00); x01 = MulAdd(av, b1, x01);
-                av = new Vector<float>(Unsafe.Add(ref a1, ao));
+                av = Broadcast<V>(Unsafe.Add(ref a1, ao));
                 x10 = MulAdd(av, b0, x10); x11 = MulAdd(av, b1, x11);
-                av = new Vector<float>(Unsafe.Add(ref a2, ao));
+                av = Broadcast<V>(Unsafe.Add(ref a2, ao));
                 x20 = MulAdd(av, b0, x20); x21 = MulAdd(av, b1, x21);
-                av = new Vector<float>(Unsafe.Add(ref a3, ao));
+                av = Broadcast<V>(Unsafe.Add(ref a3, ao));
                 x30 = MulAdd(av, b0, x30); x31 = MulAdd(av, b1, x31);
             }
-            x00.StoreUnsafe(ref c0, o0); x01.StoreUnsafe(ref c0, o1);
-            x10.StoreUnsafe(ref c1, o0); x11.StoreUnsafe(ref c1, o1);
-            x20.StoreUnsafe(ref c2, o0); x21.StoreUnsafe(ref c2, o1);
-            x30.StoreUnsafe(ref c3, o0); x31.StoreUnsafe(ref c3, o1);
+            Store(x00, ref c0, (int)(o0)); Store(x01, ref c0, (int)(o1));
+            Store(x10, ref c1, (int)(o0)); Store(x11, ref c1, (int)(o1));
+            Store(x20, ref c2, (int)(o0)); Store(x21, ref c2, (int)(o1));
+            Store(x30, ref c3, (int)(o0)); Store(x31, ref c3, (int)(o1));
         }
         for (; j + vc <= nc; j += vc)
         {
             nuint o0 = (nuint)j;
-            var x0 = Vector.LoadUnsafe(ref c0, o0);
-            var x1 = Vector.LoadUnsafe(ref c1, o0);
-            var x2 = Vector.LoadUnsafe(ref c2, o0);
-            var x3 = Vector.LoadUnsafe(ref c3, o0);
+            var x0 = Load<V>(ref c0, (int)(o0));
+            var x1 = Load<V>(ref c1, (int)(o0));
+            var x2 = Load<V>(ref c2, (int)(o0));
+            var x3 = Load<V>(ref c3, (int)(o0));
             ref float bj = ref Unsafe.Add(ref b, j);
             nint ao = 0, bo = 0;
             for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
             {
-                var b0 = Vector.LoadUnsafe(ref Unsafe.Add(ref bj, bo));
-                x0 = MulAdd(new Vector<float>(Unsafe.Add(ref a0, ao)), b0, x0);
-                x1 = MulAdd(new Vector<float>(Unsafe.Add(ref a1, ao)), b0, x1);
-                x2 = MulAdd(new Vector<float>(Unsafe.Add(ref a2, ao)), b0, x2);
-                x3 = MulAdd(new Vector<float>(Unsafe.Add(ref a3, ao)), b0, x3);
+                var b0 = Load<V>(ref Unsafe.Add(ref bj, bo));
+                x0 = MulAdd(Broadcast<V>(Unsafe.Add(ref a0, ao)), b0, x0);
+                x1 = MulAdd(Broadcast<V>(Unsafe.Add(ref a1, ao)), b0, x1);
+                x2 = MulAdd(Broadcast<V>(Unsafe.Add(ref a2, ao)), b0, x2);
+                x3 = MulAdd(Broadcast<V>(Unsafe.Add(ref a3, ao)), b0, x3);
             }
-            x0.StoreUnsafe(ref c0, o0);
-            x1.StoreUnsafe(ref c1, o0);
-            x2.StoreUnsafe(ref c2, o0);
-            x3.StoreUnsafe(ref c3, o0);
+            Store(x0, ref c0, (int)(o0));
+            Store(x1, ref c1, (int)(o0));
+            Store(x2, ref c2, (int)(o0));
+            Store(x3, ref c3, (int)(o0));
         }
         if (j < nc && nc >= vc)
         {
             // The last vc columns, overlapping columns already done: every lane accumulates, but only the
             // remaining columns are stored; the others keep the value already in memory.
-            var keep = TailMask(nc - j);
+            var keep = TailMask<V>(nc - j);
             nuint o0 = (nuint)(nc - vc);
-            var x0 = Vector.LoadUnsafe(ref c0, o0);
-            var x1 = Vector.LoadUnsafe(ref c1, o0);
-            var x2 = Vector.LoadUnsafe(ref c2, o0);
-            var x3 = Vector.LoadUnsafe(ref c3, o0);
+            var x0 = Load<V>(ref c0, (int)(o0));
+            var x1 = Load<V>(ref c1, (int)(o0));
+            var x2 = Load<V>(ref c2, (int)(o0));
+            var x3 = Load<V>(ref c3, (int)(o0));
             ref float bj = ref Unsafe.Add(ref b, nc - vc);
             nint ao = 0, bo = 0;
             for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
             {
-                var b0 = Vector.LoadUnsafe(ref Unsafe.Add(ref bj, bo));
-                x0 = MulAdd(new Vector<float>(Unsafe.Add(ref a0, ao)), b0, x0);
-                x1 = MulAdd(new Vector<float>(Unsafe.Add(ref a1, ao)), b0, x1);
-                x2 = MulAdd(new Vector<float>(Unsafe.Add(ref a2, ao)), b0, x2);
-                x3 = MulAdd(new Vector<float>(Unsafe.Add(ref a3, ao)), b0, x3);
+                var b0 = Load<V>(ref Unsafe.Add(ref bj, bo));
+                x0 = MulAdd(Broadcast<V>(Unsafe.Add(ref a0, ao)), b0, x0);
+                x1 = MulAdd(Broadcast<V>(Unsafe.Add(ref a1, ao)), b0, x1);
+                x2 = MulAdd(Broadcast<V>(Unsafe.Add(ref a2, ao)), b0, x2);
+                x3 = MulAdd(Broadcast<V>(Unsafe.Add(ref a3, ao)), b0, x3);
             }
-            Vector.ConditionalSelect(keep, x0, Vector.LoadUnsafe(ref c0, o0)).StoreUnsafe(ref c0, o0);
-            Vector.ConditionalSelect(keep, x1, Vector.LoadUnsafe(ref c1, o0)).StoreUnsafe(ref c1, o0);
-            Vector.ConditionalSelect(keep, x2, Vector.LoadUnsafe(ref c2, o0)).StoreUnsafe(ref c2, o0);
-            Vector.ConditionalSelect(keep, x3, Vector.LoadUnsafe(ref c3, o0)).StoreUnsafe(ref c3, o0);
+            Store(Select(keep, x0, Load<V>(ref c0, (int)(o0))), ref c0, (int)(o0));
+            Store(Select(keep, x1, Load<V>(ref c1, (int)(o0))), ref c1, (int)(o0));
+            Store(Select(keep, x2, Load<V>(ref c2, (int)(o0))), ref c2, (int)(o0));
+            Store(Select(keep, x3, Load<V>(ref c3, (int)(o0))), ref c3, (int)(o0));
             return;
         }
         for (; j < nc; j++)
@@ -499,46 +590,47 @@ internal static class Gemm
 
     /// <summary>One row, columns <c>j..nc</c> of a <c>kc×nc</c> block, read from <c>B</c> in place:
     /// <c>C[j] += Σp A[p]·B[p, j]</c> (a final partial vector as in <see cref="Rows4"/>).</summary>
-    private static void Row1(int kc, int j, int nc, ref float a0, nint acs, ref float b, nint ldb, ref float c0)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row1<V>(int kc, int j, int nc, ref float a0, nint acs, ref float b, nint ldb, ref float c0) where V : struct
     {
-        int vc = Vector<float>.Count;
+        int vc = Count<V>();
         for (; j + 2 * vc <= nc; j += 2 * vc)
         {
             nuint o0 = (nuint)j, o1 = (nuint)(j + vc);
-            var x0 = Vector.LoadUnsafe(ref c0, o0);
-            var x1 = Vector.LoadUnsafe(ref c0, o1);
+            var x0 = Load<V>(ref c0, (int)(o0));
+            var x1 = Load<V>(ref c0, (int)(o1));
             ref float bj = ref Unsafe.Add(ref b, j);
             nint ao = 0, bo = 0;
             for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
             {
                 ref float brow = ref Unsafe.Add(ref bj, bo);
-                var av = new Vector<float>(Unsafe.Add(ref a0, ao));
-                x0 = MulAdd(av, Vector.LoadUnsafe(ref brow), x0);
-                x1 = MulAdd(av, Vector.LoadUnsafe(ref brow, (nuint)vc), x1);
+                var av = Broadcast<V>(Unsafe.Add(ref a0, ao));
+                x0 = MulAdd(av, Load<V>(ref brow), x0);
+                x1 = MulAdd(av, Load<V>(ref brow, (int)((nuint)vc)), x1);
             }
-            x0.StoreUnsafe(ref c0, o0);
-            x1.StoreUnsafe(ref c0, o1);
+            Store(x0, ref c0, (int)(o0));
+            Store(x1, ref c0, (int)(o1));
         }
         for (; j + vc <= nc; j += vc)
         {
             nuint o0 = (nuint)j;
-            var x0 = Vector.LoadUnsafe(ref c0, o0);
+            var x0 = Load<V>(ref c0, (int)(o0));
             ref float bj = ref Unsafe.Add(ref b, j);
             nint ao = 0, bo = 0;
             for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
-                x0 = MulAdd(new Vector<float>(Unsafe.Add(ref a0, ao)), Vector.LoadUnsafe(ref Unsafe.Add(ref bj, bo)), x0);
-            x0.StoreUnsafe(ref c0, o0);
+                x0 = MulAdd(Broadcast<V>(Unsafe.Add(ref a0, ao)), Load<V>(ref Unsafe.Add(ref bj, bo)), x0);
+            Store(x0, ref c0, (int)(o0));
         }
         if (j < nc && nc >= vc)
         {
-            var keep = TailMask(nc - j);
+            var keep = TailMask<V>(nc - j);
             nuint o0 = (nuint)(nc - vc);
-            var x0 = Vector.LoadUnsafe(ref c0, o0);
+            var x0 = Load<V>(ref c0, (int)(o0));
             ref float bj = ref Unsafe.Add(ref b, nc - vc);
             nint ao = 0, bo = 0;
             for (int p = 0; p < kc; p++, ao += acs, bo += ldb)
-                x0 = MulAdd(new Vector<float>(Unsafe.Add(ref a0, ao)), Vector.LoadUnsafe(ref Unsafe.Add(ref bj, bo)), x0);
-            Vector.ConditionalSelect(keep, x0, Vector.LoadUnsafe(ref c0, o0)).StoreUnsafe(ref c0, o0);
+                x0 = MulAdd(Broadcast<V>(Unsafe.Add(ref a0, ao)), Load<V>(ref Unsafe.Add(ref bj, bo)), x0);
+            Store(Select(keep, x0, Load<V>(ref c0, (int)(o0))), ref c0, (int)(o0));
             return;
         }
         for (; j < nc; j++)
@@ -554,7 +646,8 @@ internal static class Gemm
 
     // ---------------------------------------------------------------- C += A·Bᵀ kernels (dot products of rows)
 
-    private static void AddABtCore(int m, int n, int k, ref float a, nint lda, ref float b, nint ldb, ref float c, nint ldc)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddABtCore<V>(int m, int n, int k, ref float a, nint lda, ref float b, nint ldb, ref float c, nint ldc) where V : struct
     {
         // A block of B rows small enough to stay in cache while every row of A passes over it.
         long rowsInCache = Math.Max(4L, DotBlockBytes / (4L * k));
@@ -571,12 +664,12 @@ internal static class Gemm
                     ref float cr = ref Unsafe.Add(ref c, i * ldc);
                     int j = j0;
                     for (; j + 4 <= jEnd; j += 4)
-                        Dot4x4(k, ref ar, lda, ref Unsafe.Add(ref b, j * ldb), ldb, ref Unsafe.Add(ref cr, j), ldc);
+                        Dot4x4<V>(k, ref ar, lda, ref Unsafe.Add(ref b, j * ldb), ldb, ref Unsafe.Add(ref cr, j), ldc);
                     for (; j < jEnd; j++)
                     {
                         ref float br = ref Unsafe.Add(ref b, j * ldb);
                         for (int r = 0; r < 4; r++)
-                            Unsafe.Add(ref cr, r * ldc + j) += Dot(k, ref Unsafe.Add(ref ar, r * lda), ref br);
+                            Unsafe.Add(ref cr, r * ldc + j) += Dot<V>(k, ref Unsafe.Add(ref ar, r * lda), ref br);
                     }
                 }
             }
@@ -588,12 +681,12 @@ internal static class Gemm
                 ref float cr1 = ref Unsafe.Add(ref cr0, ldc);
                 int j = j0;
                 for (; j + 4 <= jEnd; j += 4)
-                    Dot2x4(k, ref ar0, ref ar1, ref Unsafe.Add(ref b, j * ldb), ldb, ref Unsafe.Add(ref cr0, j), ref Unsafe.Add(ref cr1, j));
+                    Dot2x4<V>(k, ref ar0, ref ar1, ref Unsafe.Add(ref b, j * ldb), ldb, ref Unsafe.Add(ref cr0, j), ref Unsafe.Add(ref cr1, j));
                 for (; j < jEnd; j++)
                 {
                     ref float br = ref Unsafe.Add(ref b, j * ldb);
-                    Unsafe.Add(ref cr0, j) += Dot(k, ref ar0, ref br);
-                    Unsafe.Add(ref cr1, j) += Dot(k, ref ar1, ref br);
+                    Unsafe.Add(ref cr0, j) += Dot<V>(k, ref ar0, ref br);
+                    Unsafe.Add(ref cr1, j) += Dot<V>(k, ref ar1, ref br);
                 }
             }
             for (; i < m; i++)
@@ -601,84 +694,86 @@ internal static class Gemm
                 ref float ar = ref Unsafe.Add(ref a, i * lda);
                 ref float cr = ref Unsafe.Add(ref c, i * ldc);
                 for (int j = j0; j < jEnd; j++)
-                    Unsafe.Add(ref cr, j) += Dot(k, ref ar, ref Unsafe.Add(ref b, j * ldb));
+                    Unsafe.Add(ref cr, j) += Dot<V>(k, ref ar, ref Unsafe.Add(ref b, j * ldb));
             }
         }
     }
 
     /// <summary><c>Σp a[p]·b[p]</c>: lane-wise vector accumulation (a masked final partial vector), horizontal sum, scalar tail only when <c>k</c> is shorter than a vector — the same sequence as <see cref="Dot2x4"/>.</summary>
-    private static float Dot(int k, ref float a, ref float b)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Dot<V>(int k, ref float a, ref float b) where V : struct
     {
-        int vc = Vector<float>.Count;
-        var acc = Vector<float>.Zero;
+        int vc = Count<V>();
+        var acc = default(V);
         int p = 0;
         for (; p + vc <= k; p += vc)
-            acc = MulAdd(Vector.LoadUnsafe(ref a, (nuint)p), Vector.LoadUnsafe(ref b, (nuint)p), acc);
+            acc = MulAdd(Load<V>(ref a, (int)((nuint)p)), Load<V>(ref b, (int)((nuint)p)), acc);
         if (p < k && k >= vc)
         {
             // The last vc elements, overlapping ones already summed: only the remaining lanes accumulate.
-            var keep = TailMask(k - p);
+            var keep = TailMask<V>(k - p);
             nuint o = (nuint)(k - vc);
-            acc = Vector.ConditionalSelect(keep, MulAdd(Vector.LoadUnsafe(ref a, o), Vector.LoadUnsafe(ref b, o), acc), acc);
+            acc = Select(keep, MulAdd(Load<V>(ref a, (int)(o)), Load<V>(ref b, (int)(o)), acc), acc);
             p = k;
         }
-        float s = Vector.Sum(acc);
+        float s = Sum(acc);
         for (; p < k; p++) s = MulAdd(Unsafe.Add(ref a, p), Unsafe.Add(ref b, p), s);
         return s;
     }
 
     /// <summary>Four rows of <c>A</c> against four rows of <c>B</c>: <c>C[r, q] += dot(A[r], B[q])</c> for r, q &lt; 4, each
     /// dot product formed exactly as in <see cref="Dot2x4"/> (needs 32 vector registers).</summary>
-    private static void Dot4x4(int k, ref float a0, nint lda, ref float b0, nint ldb, ref float c0, nint ldc)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot4x4<V>(int k, ref float a0, nint lda, ref float b0, nint ldb, ref float c0, nint ldc) where V : struct
     {
-        int vc = Vector<float>.Count;
+        int vc = Count<V>();
         ref float a1 = ref Unsafe.Add(ref a0, lda);
         ref float a2 = ref Unsafe.Add(ref a0, 2 * lda);
         ref float a3 = ref Unsafe.Add(ref a0, 3 * lda);
         ref float b1 = ref Unsafe.Add(ref b0, ldb);
         ref float b2 = ref Unsafe.Add(ref b0, 2 * ldb);
         ref float b3 = ref Unsafe.Add(ref b0, 3 * ldb);
-        Vector<float> x00 = default, x01 = default, x02 = default, x03 = default;
-        Vector<float> x10 = default, x11 = default, x12 = default, x13 = default;
-        Vector<float> x20 = default, x21 = default, x22 = default, x23 = default;
-        Vector<float> x30 = default, x31 = default, x32 = default, x33 = default;
+        V x00 = default, x01 = default, x02 = default, x03 = default;
+        V x10 = default, x11 = default, x12 = default, x13 = default;
+        V x20 = default, x21 = default, x22 = default, x23 = default;
+        V x30 = default, x31 = default, x32 = default, x33 = default;
         int p = 0;
         for (; p + vc <= k; p += vc)
         {
             nuint o = (nuint)p;
-            var va0 = Vector.LoadUnsafe(ref a0, o);
-            var va1 = Vector.LoadUnsafe(ref a1, o);
-            var va2 = Vector.LoadUnsafe(ref a2, o);
-            var va3 = Vector.LoadUnsafe(ref a3, o);
-            var vb = Vector.LoadUnsafe(ref b0, o);
+            var va0 = Load<V>(ref a0, (int)(o));
+            var va1 = Load<V>(ref a1, (int)(o));
+            var va2 = Load<V>(ref a2, (int)(o));
+            var va3 = Load<V>(ref a3, (int)(o));
+            var vb = Load<V>(ref b0, (int)(o));
             x00 = MulAdd(va0, vb, x00); x10 = MulAdd(va1, vb, x10); x20 = MulAdd(va2, vb, x20); x30 = MulAdd(va3, vb, x30);
-            vb = Vector.LoadUnsafe(ref b1, o);
+            vb = Load<V>(ref b1, (int)(o));
             x01 = MulAdd(va0, vb, x01); x11 = MulAdd(va1, vb, x11); x21 = MulAdd(va2, vb, x21); x31 = MulAdd(va3, vb, x31);
-            vb = Vector.LoadUnsafe(ref b2, o);
+            vb = Load<V>(ref b2, (int)(o));
             x02 = MulAdd(va0, vb, x02); x12 = MulAdd(va1, vb, x12); x22 = MulAdd(va2, vb, x22); x32 = MulAdd(va3, vb, x32);
-            vb = Vector.LoadUnsafe(ref b3, o);
+            vb = Load<V>(ref b3, (int)(o));
             x03 = MulAdd(va0, vb, x03); x13 = MulAdd(va1, vb, x13); x23 = MulAdd(va2, vb, x23); x33 = MulAdd(va3, vb, x33);
         }
         if (p < k && k >= vc)
         {
-            var keep = TailMask(k - p);
+            var keep = TailMask<V>(k - p);
             nuint o = (nuint)(k - vc);
-            var va0 = Vector.LoadUnsafe(ref a0, o);
-            var va1 = Vector.LoadUnsafe(ref a1, o);
-            var va2 = Vector.LoadUnsafe(ref a2, o);
-            var va3 = Vector.LoadUnsafe(ref a3, o);
-            var vb = Vector.LoadUnsafe(ref b0, o);
-            x00 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x00), x00); x10 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x10), x10);
-            x20 = Vector.ConditionalSelect(keep, MulAdd(va2, vb, x20), x20); x30 = Vector.ConditionalSelect(keep, MulAdd(va3, vb, x30), x30);
-            vb = Vector.LoadUnsafe(ref b1, o);
-            x01 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x01), x01); x11 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x11), x11);
-            x21 = Vector.ConditionalSelect(keep, MulAdd(va2, vb, x21), x21); x31 = Vector.ConditionalSelect(keep, MulAdd(va3, vb, x31), x31);
-            vb = Vector.LoadUnsafe(ref b2, o);
-            x02 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x02), x02); x12 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x12), x12);
-            x22 = Vector.ConditionalSelect(keep, MulAdd(va2, vb, x22), x22); x32 = Vector.ConditionalSelect(keep, MulAdd(va3, vb, x32), x32);
-            vb = Vector.LoadUnsafe(ref b3, o);
-            x03 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x03), x03); x13 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x13), x13);
-            x23 = Vector.ConditionalSelect(keep, MulAdd(va2, vb, x23), x23); x33 = Vector.ConditionalSelect(keep, MulAdd(va3, vb, x33), x33);
+            var va0 = Load<V>(ref a0, (int)(o));
+            var va1 = Load<V>(ref a1, (int)(o));
+            var va2 = Load<V>(ref a2, (int)(o));
+            var va3 = Load<V>(ref a3, (int)(o));
+            var vb = Load<V>(ref b0, (int)(o));
+            x00 = Select(keep, MulAdd(va0, vb, x00), x00); x10 = Select(keep, MulAdd(va1, vb, x10), x10);
+            x20 = Select(keep, MulAdd(va2, vb, x20), x20); x30 = Select(keep, MulAdd(va3, vb, x30), x30);
+            vb = Load<V>(ref b1, (int)(o));
+            x01 = Select(keep, MulAdd(va0, vb, x01), x01); x11 = Select(keep, MulAdd(va1, vb, x11), x11);
+            x21 = Select(keep, MulAdd(va2, vb, x21), x21); x31 = Select(keep, MulAdd(va3, vb, x31), x31);
+            vb = Load<V>(ref b2, (int)(o));
+            x02 = Select(keep, MulAdd(va0, vb, x02), x02); x12 = Select(keep, MulAdd(va1, vb, x12), x12);
+            x22 = Select(keep, MulAdd(va2, vb, x22), x22); x32 = Select(keep, MulAdd(va3, vb, x32), x32);
+            vb = Load<V>(ref b3, (int)(o));
+            x03 = Select(keep, MulAdd(va0, vb, x03), x03); x13 = Select(keep, MulAdd(va1, vb, x13), x13);
+            x23 = Select(keep, MulAdd(va2, vb, x23), x23); x33 = Select(keep, MulAdd(va3, vb, x33), x33);
             p = k;
         }
         if (p < k)
@@ -690,17 +785,17 @@ internal static class Gemm
             for (int q = 0; q < 4; q++)
             {
                 ref float bq = ref Unsafe.Add(ref b0, q * ldb);
-                Unsafe.Add(ref c0, q) += Dot(k, ref a0, ref bq);
-                Unsafe.Add(ref c1, q) += Dot(k, ref a1, ref bq);
-                Unsafe.Add(ref c2, q) += Dot(k, ref a2, ref bq);
-                Unsafe.Add(ref c3, q) += Dot(k, ref a3, ref bq);
+                Unsafe.Add(ref c0, q) += Dot<V>(k, ref a0, ref bq);
+                Unsafe.Add(ref c1, q) += Dot<V>(k, ref a1, ref bq);
+                Unsafe.Add(ref c2, q) += Dot<V>(k, ref a2, ref bq);
+                Unsafe.Add(ref c3, q) += Dot<V>(k, ref a3, ref bq);
             }
             return;
         }
-        Add4(ref c0, Vector.Sum(x00), Vector.Sum(x01), Vector.Sum(x02), Vector.Sum(x03));
-        Add4(ref Unsafe.Add(ref c0, ldc), Vector.Sum(x10), Vector.Sum(x11), Vector.Sum(x12), Vector.Sum(x13));
-        Add4(ref Unsafe.Add(ref c0, 2 * ldc), Vector.Sum(x20), Vector.Sum(x21), Vector.Sum(x22), Vector.Sum(x23));
-        Add4(ref Unsafe.Add(ref c0, 3 * ldc), Vector.Sum(x30), Vector.Sum(x31), Vector.Sum(x32), Vector.Sum(x33));
+        Add4(ref c0, Sum(x00), Sum(x01), Sum(x02), Sum(x03));
+        Add4(ref Unsafe.Add(ref c0, ldc), Sum(x10), Sum(x11), Sum(x12), Sum(x13));
+        Add4(ref Unsafe.Add(ref c0, 2 * ldc), Sum(x20), Sum(x21), Sum(x22), Sum(x23));
+        Add4(ref Unsafe.Add(ref c0, 3 * ldc), Sum(x30), Sum(x31), Sum(x32), Sum(x33));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -710,47 +805,48 @@ internal static class Gemm
     }
 
     /// <summary>Two rows of <c>A</c> against four rows of <c>B</c>: <c>C[r, q] += dot(A[r], B[q])</c> for r &lt; 2, q &lt; 4.</summary>
-    private static void Dot2x4(int k, ref float a0, ref float a1, ref float b0, nint ldb, ref float c0, ref float c1)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot2x4<V>(int k, ref float a0, ref float a1, ref float b0, nint ldb, ref float c0, ref float c1) where V : struct
     {
-        int vc = Vector<float>.Count;
+        int vc = Count<V>();
         ref float b1 = ref Unsafe.Add(ref b0, ldb);
         ref float b2 = ref Unsafe.Add(ref b0, 2 * ldb);
         ref float b3 = ref Unsafe.Add(ref b0, 3 * ldb);
-        Vector<float> x00 = default, x01 = default, x02 = default, x03 = default;
-        Vector<float> x10 = default, x11 = default, x12 = default, x13 = default;
+        V x00 = default, x01 = default, x02 = default, x03 = default;
+        V x10 = default, x11 = default, x12 = default, x13 = default;
         int p = 0;
         for (; p + vc <= k; p += vc)
         {
             nuint o = (nuint)p;
-            var va0 = Vector.LoadUnsafe(ref a0, o);
-            var va1 = Vector.LoadUnsafe(ref a1, o);
-            var vb = Vector.LoadUnsafe(ref b0, o);
+            var va0 = Load<V>(ref a0, (int)(o));
+            var va1 = Load<V>(ref a1, (int)(o));
+            var vb = Load<V>(ref b0, (int)(o));
             x00 = MulAdd(va0, vb, x00); x10 = MulAdd(va1, vb, x10);
-            vb = Vector.LoadUnsafe(ref b1, o);
+            vb = Load<V>(ref b1, (int)(o));
             x01 = MulAdd(va0, vb, x01); x11 = MulAdd(va1, vb, x11);
-            vb = Vector.LoadUnsafe(ref b2, o);
+            vb = Load<V>(ref b2, (int)(o));
             x02 = MulAdd(va0, vb, x02); x12 = MulAdd(va1, vb, x12);
-            vb = Vector.LoadUnsafe(ref b3, o);
+            vb = Load<V>(ref b3, (int)(o));
             x03 = MulAdd(va0, vb, x03); x13 = MulAdd(va1, vb, x13);
         }
         if (p < k && k >= vc)
         {
-            var keep = TailMask(k - p);
+            var keep = TailMask<V>(k - p);
             nuint o = (nuint)(k - vc);
-            var va0 = Vector.LoadUnsafe(ref a0, o);
-            var va1 = Vector.LoadUnsafe(ref a1, o);
-            var vb = Vector.LoadUnsafe(ref b0, o);
-            x00 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x00), x00); x10 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x10), x10);
-            vb = Vector.LoadUnsafe(ref b1, o);
-            x01 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x01), x01); x11 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x11), x11);
-            vb = Vector.LoadUnsafe(ref b2, o);
-            x02 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x02), x02); x12 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x12), x12);
-            vb = Vector.LoadUnsafe(ref b3, o);
-            x03 = Vector.ConditionalSelect(keep, MulAdd(va0, vb, x03), x03); x13 = Vector.ConditionalSelect(keep, MulAdd(va1, vb, x13), x13);
+            var va0 = Load<V>(ref a0, (int)(o));
+            var va1 = Load<V>(ref a1, (int)(o));
+            var vb = Load<V>(ref b0, (int)(o));
+            x00 = Select(keep, MulAdd(va0, vb, x00), x00); x10 = Select(keep, MulAdd(va1, vb, x10), x10);
+            vb = Load<V>(ref b1, (int)(o));
+            x01 = Select(keep, MulAdd(va0, vb, x01), x01); x11 = Select(keep, MulAdd(va1, vb, x11), x11);
+            vb = Load<V>(ref b2, (int)(o));
+            x02 = Select(keep, MulAdd(va0, vb, x02), x02); x12 = Select(keep, MulAdd(va1, vb, x12), x12);
+            vb = Load<V>(ref b3, (int)(o));
+            x03 = Select(keep, MulAdd(va0, vb, x03), x03); x13 = Select(keep, MulAdd(va1, vb, x13), x13);
             p = k;
         }
-        float s00 = Vector.Sum(x00), s01 = Vector.Sum(x01), s02 = Vector.Sum(x02), s03 = Vector.Sum(x03);
-        float s10 = Vector.Sum(x10), s11 = Vector.Sum(x11), s12 = Vector.Sum(x12), s13 = Vector.Sum(x13);
+        float s00 = Sum(x00), s01 = Sum(x01), s02 = Sum(x02), s03 = Sum(x03);
+        float s10 = Sum(x10), s11 = Sum(x11), s12 = Sum(x12), s13 = Sum(x13);
         for (; p < k; p++)
         {
             float e0 = Unsafe.Add(ref a0, p), e1 = Unsafe.Add(ref a1, p);

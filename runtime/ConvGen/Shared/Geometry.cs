@@ -45,19 +45,4 @@ static class Geometry
         if (total <= 0) return (0, 0);
         return ((int)(total / 2), (int)(total - total / 2));
     }
-
-    /// <summary>
-    /// The output positions <c>[Start, End)</c> whose whole window lies inside the input (the interior, where no tap needs a
-    /// check); empty (<c>Start == End</c>) when there are none.
-    /// </summary>
-    public static (int Start, int End) Interior(int input, int kernel, int stride, int dilation, bool same)
-    {
-        int output = OutputSize(input, kernel, stride, dilation, same);
-        int before = Padding(input, kernel, stride, dilation, same).Before;
-        long extent = Extent(kernel, dilation);
-        int start = System.Math.Min(output, (before + stride - 1) / stride);
-        long last = input - extent + before; // the largest window start (in padded coordinates) that still fits
-        int end = last < 0 ? 0 : (int)System.Math.Min(output, last / stride + 1);
-        return (start, System.Math.Max(start, end));
-    }
 }

@@ -156,7 +156,6 @@ namespace Samples
 namespace ConvGen.Generated
 {
     using System;
-    using System.Buffers;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
     using ConvGen.Internal;
@@ -171,7 +170,8 @@ namespace ConvGen.Generated
 
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
-        /// Every window is inside the input (Valid): tiles of 4 pixels, then single pixels.
+        /// Every window is inside the input (Valid).
+        /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of 4 (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output) where V : struct
@@ -179,26 +179,33 @@ namespace ConvGen.Generated
             int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: false);
             int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: false);
             int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
-            ref float x = ref MemoryMarshal.GetReference(input);
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
             for (int n = 0; n < batch; n++)
             {
-                int sample = n * height * width * InputChannels;
+                ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);
                 for (int oh = 0; oh < outputHeight; oh++)
                 {
-                    int ih0 = oh * StrideHeight;
+                    int row = oh * StrideHeight * width; // the windows' top row in the image
                     int ow = 0;
                     for (; ow + 4 <= outputWidth; ow += 4)
                     {
-                        int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
+                        int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
                         ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
+                    if (ow < outputWidth && outputWidth >= 4)
+                    {
+                        ow = outputWidth - 4; // the last tile overlaps the one before
+                        int window = (row + ow * StrideWidth) * InputChannels;
+                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ow = outputWidth;
+                    }
                     for (; ow < outputWidth; ow++)
                     {
-                        int window = sample + (ih0 * width + ow * StrideWidth) * InputChannels;
+                        int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
                         ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
@@ -233,7 +240,7 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
+        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void ForwardInterior<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
@@ -339,8 +346,8 @@ namespace ConvGen.Generated
             // once, vectorized along (kh, kw, c) with kt[f, (kh, kw, c)] (zero-padded to 16); then h is added to the input positions.
             const int Taps = 2, PaddedTaps = 16;
             int vc = Count<V>(); // floats per vector
-            float[] transposed = ArrayPool<float>.Shared.Rent(Filters * PaddedTaps);
-            float[] partial = ArrayPool<float>.Shared.Rent(4 * PaddedTaps);
+            float[] transposed = KernelScratch.Get(0, Filters * PaddedTaps);
+            float[] partial = KernelScratch.Get(1, 4 * PaddedTaps);
             for (int f = 0; f < Filters; f++)
             for (int t = 0; t < PaddedTaps; t++)
                 transposed[f * PaddedTaps + t] = t < Taps ? Unsafe.Add(ref k, t * Filters + f) : 0f;
@@ -461,8 +468,6 @@ namespace ConvGen.Generated
                     }
                 }
             }
-            ArrayPool<float>.Shared.Return(transposed);
-            ArrayPool<float>.Shared.Return(partial);
         }
     }
 }

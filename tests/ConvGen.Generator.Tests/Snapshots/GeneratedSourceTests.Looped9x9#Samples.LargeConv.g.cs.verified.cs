@@ -154,7 +154,6 @@ namespace Samples
 namespace ConvGen.Generated
 {
     using System;
-    using System.Buffers;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
     using ConvGen.Internal;
@@ -169,66 +168,53 @@ namespace ConvGen.Generated
 
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
-        /// Each output row splits into a left border, the interior (whole windows, tiles of 4 pixels) and a right border (windows clamped to the input).
+        /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
+        /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of 4 (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output) where V : struct
         {
             int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
             int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
-            int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
             // TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.
-            int padTop = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true).Before;
-            int padLeft = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true).Before;
-            // Output rows [ohLo, ohHi) and columns [owLo, owHi) have their whole window inside the input (the interior).
-            var (ohLo, ohHi) = Geometry.Interior(height, KernelHeight, StrideHeight, DilationHeight, same: true);
-            var (owLo, owHi) = Geometry.Interior(width, KernelWidth, StrideWidth, DilationWidth, same: true);
-            ref float x = ref MemoryMarshal.GetReference(input);
+            var (padTop, padBottom) = Geometry.Padding(height, KernelHeight, StrideHeight, DilationHeight, same: true);
+            var (padLeft, padRight) = Geometry.Padding(width, KernelWidth, StrideWidth, DilationWidth, same: true);
+            int paddedHeight = height + padTop + padBottom, paddedWidth = width + padLeft + padRight;
+            int rowStep = DilationHeight * paddedWidth * InputChannels; // input elements between two kernel rows of the padded image
+            float[] padded = KernelScratch.Get(0, paddedHeight * paddedWidth * InputChannels);
+            var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);
+            image.Clear();
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
             for (int n = 0; n < batch; n++)
             {
-                int sample = n * height * width * InputChannels;
+                for (int h = 0; h < height; h++)
+                    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));
+                ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
                 for (int oh = 0; oh < outputHeight; oh++)
                 {
-                    int ih0 = oh * StrideHeight - padTop;
-                    // Kernel rows that land inside the input for this output row.
-                    int khLo = ih0 >= 0 ? 0 : (-ih0 + DilationHeight - 1) / DilationHeight;
-                    int khHi = Math.Min(KernelHeight, (height - ih0 + DilationHeight - 1) / DilationHeight);
-                    bool interiorRow = oh >= ohLo && oh < ohHi;
+                    int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;
-                    // Left border (the whole row when the row is not interior): window clamped to the input.
-                    for (; ow < (interiorRow ? owLo : outputWidth); ow++)
+                    for (; ow + 4 <= outputWidth; ow += 4)
                     {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder<V>(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                    }
-                    // Interior: the whole window is inside the input, no checks.
-                    int interiorEnd = interiorRow ? owHi : 0;
-                    for (; ow + 4 <= interiorEnd; ow += 4)
-                    {
-                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
+                        int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
                         ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
-                    for (; ow < interiorEnd; ow++)
+                    if (ow < outputWidth && outputWidth >= 4)
                     {
-                        int window = sample + (ih0 * width + ow * StrideWidth - padLeft) * InputChannels;
+                        ow = outputWidth - 4; // the last tile overlaps the one before
+                        int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ow = outputWidth;
                     }
-                    // Right border.
                     for (; ow < outputWidth; ow++)
                     {
-                        int iw0 = ow * StrideWidth - padLeft;
-                        int kwLo = iw0 >= 0 ? 0 : (-iw0 + DilationWidth - 1) / DilationWidth;
-                        int kwHi = Math.Min(KernelWidth, (width - iw0 + DilationWidth - 1) / DilationWidth);
+                        int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardBorder<V>(ref Unsafe.Add(ref x, sample), width, ih0, iw0, khLo, khHi, kwLo, kwHi, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -298,7 +284,7 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>One output pixel whose window is inside the input: x is the window's top-left, y the pixel; no checks.</summary>
+        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void ForwardInterior<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
@@ -333,52 +319,6 @@ namespace ConvGen.Generated
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo), Unsafe.Add(ref k, ko + f), s);
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + 1), Unsafe.Add(ref k, ko + f + 4), s);
-                }
-                Unsafe.Add(ref y, f) = s;
-            }
-        }
-
-        /// <summary>One output pixel whose window overlaps the padding: x is the sample; only taps kh in [khLo, khHi), kw in [kwLo, kwHi) are inside.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardBorder<V>(ref float x, int width, int ih0, int iw0, int khLo, int khHi, int kwLo, int kwHi, ref float k, ref float b, ref float y) where V : struct
-        {
-            int vc = Count<V>(); // floats per vector
-            int f = 0;
-            for (; f <= Filters - vc; f += vc)
-            {
-                var a0 = Load<V>(ref b, f);
-                for (int kh = khLo; kh < khHi; kh++)
-                {
-                    int row = (ih0 + kh * DilationHeight) * width;
-                    for (int kw = kwLo; kw < kwHi; kw++)
-                    {
-                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels, ko = (kh * KernelWidth + kw) * 8;
-                        {
-                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo));
-                            ref float kc = ref Unsafe.Add(ref k, ko + f);
-                            a0 = Fma(xc, Load<V>(ref kc), a0);
-                        }
-                        {
-                            var xc = Broadcast<V>(Unsafe.Add(ref x, xo + 1));
-                            ref float kc = ref Unsafe.Add(ref k, ko + f + 4);
-                            a0 = Fma(xc, Load<V>(ref kc), a0);
-                        }
-                    }
-                }
-                Store(a0, ref y, f);
-            }
-            for (; f < Filters; f++)
-            {
-                float s = Unsafe.Add(ref b, f);
-                for (int kh = khLo; kh < khHi; kh++)
-                {
-                    int row = (ih0 + kh * DilationHeight) * width;
-                    for (int kw = kwLo; kw < kwHi; kw++)
-                    {
-                        int xo = (row + iw0 + kw * DilationWidth) * InputChannels, ko = (kh * KernelWidth + kw) * 8;
-                        s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo), Unsafe.Add(ref k, ko + f), s);
-                        s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + 1), Unsafe.Add(ref k, ko + f + 4), s);
-                    }
                 }
                 Unsafe.Add(ref y, f) = s;
             }
@@ -521,8 +461,8 @@ namespace ConvGen.Generated
             // once, vectorized along (kh, kw, c) with kt[f, (kh, kw, c)] (zero-padded to 176); then h is added to the input positions.
             const int Taps = 162, PaddedTaps = 176;
             int vc = Count<V>(); // floats per vector
-            float[] transposed = ArrayPool<float>.Shared.Rent(Filters * PaddedTaps);
-            float[] partial = ArrayPool<float>.Shared.Rent(4 * PaddedTaps);
+            float[] transposed = KernelScratch.Get(0, Filters * PaddedTaps);
+            float[] partial = KernelScratch.Get(1, 4 * PaddedTaps);
             for (int f = 0; f < Filters; f++)
             for (int t = 0; t < PaddedTaps; t++)
                 transposed[f * PaddedTaps + t] = t < Taps ? Unsafe.Add(ref k, t * Filters + f) : 0f;
@@ -679,8 +619,6 @@ namespace ConvGen.Generated
                     }
                 }
             }
-            ArrayPool<float>.Shared.Return(transposed);
-            ArrayPool<float>.Shared.Return(partial);
         }
     }
 }

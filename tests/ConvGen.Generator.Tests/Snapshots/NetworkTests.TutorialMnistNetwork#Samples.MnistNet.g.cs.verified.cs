@@ -53,7 +53,6 @@ namespace Samples
 namespace ConvGen.Generated
 {
     using System;
-    using System.Buffers;
     using System.Runtime.CompilerServices;
     using System.Runtime.InteropServices;
     using ConvGen.Internal;
@@ -107,7 +106,7 @@ namespace ConvGen.Generated
 
         private const int KernelHeight = 5, KernelWidth = 5, InputChannels = 1, Filters = 32;
         private const int StrideHeight = 1, StrideWidth = 1, DilationHeight = 1, DilationWidth = 1;
-        private const int RowStep = 28; // input elements between two kernel rows
+        private const int RowStep = 32; // input elements between two kernel rows of the padded image
 
         /// <summary>
         /// The convolution (bias and ReLU fused) and the next layer's 2x2 max pool in one pass, one pooling window per register tile.
@@ -124,7 +123,7 @@ namespace ConvGen.Generated
             // Each sample is copied into a zeroed 32x32 image with the padding around it: every window is whole, and the
             // padding's zeros add nothing, so no pixel needs a clamped window.
             const int paddedHeight = 32, paddedWidth = 32;
-            float[] padded = ArrayPool<float>.Shared.Rent(paddedHeight * paddedWidth * InputChannels);
+            float[] padded = KernelScratch.Get(0, paddedHeight * paddedWidth * InputChannels);
             var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);
             image.Clear();
             ref float k = ref MemoryMarshal.GetReference(weights);
@@ -148,7 +147,6 @@ namespace ConvGen.Generated
                     }
                 }
             }
-            ArrayPool<float>.Shared.Return(padded);
         }
 
         /// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>
@@ -363,8 +361,8 @@ namespace ConvGen.Generated
             // once, vectorized along (kh, kw, c) with kt[f, (kh, kw, c)] (zero-padded to 32); then h is added to the input positions.
             const int Taps = 25, PaddedTaps = 32;
             int vc = Count<V>(); // floats per vector
-            float[] transposed = ArrayPool<float>.Shared.Rent(Filters * PaddedTaps);
-            float[] partial = ArrayPool<float>.Shared.Rent(4 * PaddedTaps);
+            float[] transposed = KernelScratch.Get(0, Filters * PaddedTaps);
+            float[] partial = KernelScratch.Get(1, 4 * PaddedTaps);
             for (int f = 0; f < Filters; f++)
             for (int t = 0; t < PaddedTaps; t++)
                 transposed[f * PaddedTaps + t] = t < Taps ? Unsafe.Add(ref k, t * Filters + f) : 0f;
@@ -449,8 +447,6 @@ namespace ConvGen.Generated
                     }
                 }
             }
-            ArrayPool<float>.Shared.Return(transposed);
-            ArrayPool<float>.Shared.Return(partial);
         }
     }
 
@@ -579,7 +575,7 @@ namespace ConvGen.Generated
 
         private const int KernelHeight = 5, KernelWidth = 5, InputChannels = 32, Filters = 64;
         private const int StrideHeight = 1, StrideWidth = 1, DilationHeight = 1, DilationWidth = 1;
-        private const int RowStep = 448; // input elements between two kernel rows
+        private const int RowStep = 576; // input elements between two kernel rows of the padded image
 
         /// <summary>
         /// The convolution (bias and ReLU fused) and the next layer's 2x2 max pool in one pass, one pooling window per register tile.
@@ -596,7 +592,7 @@ namespace ConvGen.Generated
             // Each sample is copied into a zeroed 18x18 image with the padding around it: every window is whole, and the
             // padding's zeros add nothing, so no pixel needs a clamped window.
             const int paddedHeight = 18, paddedWidth = 18;
-            float[] padded = ArrayPool<float>.Shared.Rent(paddedHeight * paddedWidth * InputChannels);
+            float[] padded = KernelScratch.Get(0, paddedHeight * paddedWidth * InputChannels);
             var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);
             image.Clear();
             ref float k = ref MemoryMarshal.GetReference(weights);
@@ -620,7 +616,6 @@ namespace ConvGen.Generated
                     }
                 }
             }
-            ArrayPool<float>.Shared.Return(padded);
         }
 
         /// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>
@@ -851,7 +846,7 @@ namespace ConvGen.Generated
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dx = ref MemoryMarshal.GetReference(inputGradient);
             // The input gradient runs along c, so it reads the weights transposed to kt[kh, kw, f, c].
-            float[] transposed = ArrayPool<float>.Shared.Rent(KernelHeight * KernelWidth * InputChannels * Filters);
+            float[] transposed = KernelScratch.Get(0, KernelHeight * KernelWidth * InputChannels * Filters);
             TransposeWeights(weights, transposed);
             ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);
             // Tap by tap: dx[tap pixels] += g k[kh, kw]^T over the tap's rectangle of output pixels.
@@ -880,7 +875,6 @@ namespace ConvGen.Generated
                     }
                 }
             }
-            ArrayPool<float>.Shared.Return(transposed);
         }
 
         /// <summary>

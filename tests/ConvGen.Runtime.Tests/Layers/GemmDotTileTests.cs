@@ -1,30 +1,33 @@
 using System;
-using System.Numerics;
 using ConvGen;
+using ConvGen.Testing;
 using Xunit;
 
 namespace ConvGen.Runtime.Tests.Layers;
 
 /// <summary>
 /// <see cref="Gemm.AddABt"/> forms blocks of 4×4 or 2×4 dot products; each must be the same float as the product formed on
-/// its own (one row of <c>A</c>, one row of <c>B</c>: lane-wise sums, masked last vector, horizontal sum, scalar tail).
+/// its own (one row of <c>A</c>, one row of <c>B</c>: lane-wise sums, masked last vector, horizontal sum, scalar tail), at every
+/// vector width.
 /// </summary>
+[Collection(ProcessWideSettings.Name)]
 public class GemmDotTileTests
 {
-    public static TheoryData<int, int, int> Sizes()
+    public static TheoryData<int, int, int, int> Sizes()
     {
-        int v = Vector<float>.Count;
-        var data = new TheoryData<int, int, int>();
-        foreach (int k in new[] { 1, v - 1, v, v + 1, 3 * v + 5, 300 })
-            foreach (var (m, n) in new[] { (4, 4), (5, 9), (7, 6), (9, 33), (2, 5) })
-                if (k > 0) data.Add(m, n, k);
+        var data = new TheoryData<int, int, int, int>();
+        foreach (int v in new[] { 4, 8, 16 })
+            foreach (int k in new[] { 1, v - 1, v, v + 1, 3 * v + 5, 300 })
+                foreach (var (m, n) in new[] { (4, 4), (5, 9), (7, 6), (9, 33), (2, 5) })
+                    data.Add(v, m, n, k);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Sizes))]
-    public void AddABt_tiles_are_bit_identical_to_one_dot_product_at_a_time(int m, int n, int k)
+    public void AddABt_tiles_are_bit_identical_to_one_dot_product_at_a_time(int lanes, int m, int n, int k)
     {
+        using var width = new LanesScope(lanes);
         int lda = k + 1, ldb = k + 3, ldc = n + 2;
         var a = TestData.Uniform(m * lda, 41);
         var b = TestData.Uniform(n * ldb, 42); // stored n×k

@@ -1,6 +1,6 @@
 using System;
-using System.Numerics;
 using ConvGen;
+using ConvGen.Testing;
 using Xunit;
 
 namespace ConvGen.Runtime.Tests.Layers;
@@ -8,30 +8,43 @@ namespace ConvGen.Runtime.Tests.Layers;
 /// <summary>
 /// <see cref="Gemm.AddAB"/> and <see cref="Gemm.AddAtB"/> copy blocks of <c>B</c> into packed panels and use several register
 /// tiles (4, 2 and 1 rows; panels of 4 or 2 vectors; the unpacked columns left over). Whatever path an element takes, it must
-/// receive exactly the products of the sequential loop, in the same order, each a fused multiply-add.
+/// receive exactly the products of the sequential loop, in the same order, each a fused multiply-add; at every vector width
+/// (<see cref="Simd.Lanes"/> 4, 8 and 16, the last in software where 512-bit vectors are not accelerated). Fewer than 8 rows take
+/// the unpacked streaming path.
 /// </summary>
+[Collection(ProcessWideSettings.Name)]
 public class GemmPackingTests
 {
-    private static int Vc => Vector<float>.Count;
-
-    /// <summary>Sizes around the vector width, the panel widths, <see cref="Gemm.KBlock"/> and <see cref="Gemm.NBlock"/>.</summary>
-    public static TheoryData<int, int, int> Sizes()
+    /// <summary>Sizes around the vector width, the panel widths, <see cref="Gemm.KBlock"/> and <see cref="Gemm.NBlock"/>, at each width.</summary>
+    public static TheoryData<int, int, int, int> Sizes()
     {
-        int v = Vector<float>.Count, kb = Gemm.KBlock, nb = Gemm.NBlock;
-        return new TheoryData<int, int, int>
+        var data = new TheoryData<int, int, int, int>();
+        foreach (int lanes in new[] { 4, 8, 16 })
+            foreach (var (m, n, k) in SizesAt(lanes))
+                data.Add(lanes, m, n, k);
+        return data;
+    }
+
+    private static (int M, int N, int K)[] SizesAt(int v)
+    {
+        int kb = Gemm.KBlock, nb = Gemm.NBlock;
+        return new (int, int, int)[]
         {
-            { 1, 2 * v - 1, 5 },              // n < 2 vectors: nothing packed
-            { 2, 2 * v, 3 },                  // one narrow panel, 2-row tile
-            { 3, 4 * v + 5, 130 },            // 2- and 1-row tiles, unpacked tail
-            { 4, 3 * v + 1, kb + 1 },         // a single 4-row group
-            { 5, 6 * v + 3, 2 * kb + 3 },
-            { 6, 2 * v + 1, 7 },
-            { 7, nb + 6 * v + 1, kb - 1 },    // a second column block with wide, narrow and masked columns
-            { 9, 4 * v - 1, 1 },
-            { 13, 1, 9 },
-            { 17, 5 * v, kb },
-            { 50, nb + 4 * v + 2 * v + v + 3, 2 * kb + 17 },
-            { 67, 2 * nb + 2, 33 },           // more rows than a row block of the packed panels
+            (1, 2 * v - 1, 5),              // fewer than 8 rows stream: vectors and a scalar tail, one B row
+            (2, 2 * v, 3),                  // no tail, fewer B rows than a group of four
+            (3, 4 * v + 5, 130),            // across a KBlock boundary
+            (4, 3 * v + 1, kb + 1),
+            (5, 6 * v + 3, 2 * kb + 3),
+            (6, 2 * v + 1, 7),
+            (7, nb + 6 * v + 1, kb - 1),
+            (9, 4 * v - 1, 1),               // packed from here: 4-row tiles and a 1-row tile
+            (13, 1, 9),
+            (17, 5 * v, kb),
+            (50, nb + 4 * v + 2 * v + v + 3, 2 * kb + 17), // a second column block with wide, narrow and masked columns, a 2-row tile
+            (67, 2 * nb + 2, 33),           // more rows than a row block of the packed panels
+            (1, 1024, 2 * kb + 3),          // batch-1 Dense: streamed, a partial group of four B rows
+            (7, 4 * v + 3, 9),              // the most rows that stream
+            (8, 4 * v + 3, 9),              // the fewest that pack
         };
     }
 
@@ -51,8 +64,9 @@ public class GemmPackingTests
 
     [Theory]
     [MemberData(nameof(Sizes))]
-    public void AddAB_is_bit_identical_to_the_sequential_fma_loop(int m, int n, int k)
+    public void AddAB_is_bit_identical_to_the_sequential_fma_loop(int lanes, int m, int n, int k)
     {
+        using var width = new LanesScope(lanes);
         int lda = k + 3, ldb = n + 5, ldc = n + 2;
         var a = TestData.Uniform(m * lda, 21);
         var b = TestData.Uniform(k * ldb, 22);
@@ -64,8 +78,9 @@ public class GemmPackingTests
 
     [Theory]
     [MemberData(nameof(Sizes))]
-    public void AddAtB_is_bit_identical_to_the_sequential_fma_loop(int m, int n, int k)
+    public void AddAtB_is_bit_identical_to_the_sequential_fma_loop(int lanes, int m, int n, int k)
     {
+        using var width = new LanesScope(lanes);
         int lda = m + 3, ldb = n + 1, ldc = n + 4;
         var a = TestData.Uniform(k * lda, 24); // stored k×m
         var b = TestData.Uniform(k * ldb, 25);
