@@ -124,7 +124,7 @@ public sealed partial class ConvGenerator
         /// <summary>The row step's name: a class constant in a network's kernels, a parameter otherwise.</summary>
         private static string RowStep(KernelPlan p) => p.Fixed ? "RowStep" : "rowStep";
 
-        private static void EmitGeometry(CodeWriter w, KernelPlan p, bool forward)
+        private static void EmitGeometry(CodeWriter w, KernelPlan p, bool forward, bool rowStep = true)
         {
             var m = p.Conv;
             string same = m.Same ? "true" : "false";
@@ -139,7 +139,7 @@ public sealed partial class ConvGenerator
             }
             w.L($"int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: {same});");
             w.L($"int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: {same});");
-            if (forward && !PadsForward(p)) w.Line("int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows");
+            if (forward && rowStep && !PadsForward(p)) w.Line("int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows");
             if (!m.Same || (forward && !PadsForward(p))) return;
             w.Line("// TF 'same' padding for this input size: the smaller half on top/left, the odd one extra at the bottom/right.");
             if (forward)
@@ -184,38 +184,14 @@ public sealed partial class ConvGenerator
             w.Line(Optimized);
             w.Open($"public static void Forward{Generic}(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output){Constraint}");
             EmitGeometry(w, p, forward: true);
-            if (pads)
-            {
-                if (p.Fixed)
-                {
-                    var image = PaddedImage(p);
-                    w.L($"const int paddedHeight = {image.Height}, paddedWidth = {image.Width};");
-                }
-                else
-                {
-                    w.Line("int paddedHeight = height + padTop + padBottom, paddedWidth = width + padLeft + padRight;");
-                    w.Line("int rowStep = DilationHeight * paddedWidth * InputChannels; // input elements between two kernel rows of the padded image");
-                }
-                w.Line("float[] padded = KernelScratch.Get(0, paddedHeight * paddedWidth * InputChannels);");
-                w.Line("var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);");
-                w.Line("image.Clear();");
-            }
+            if (pads) EmitPaddedImage(w, p, rowStep: true);
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
             w.Line("ref float b = ref MemoryMarshal.GetReference(bias);");
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
             string rowStep = p.Fixed ? "" : "rowStep, ";
             string imageWidth = pads ? "paddedWidth" : "width";
             w.Open("for (int n = 0; n < batch; n++)");
-            if (pads)
-            {
-                w.Line("for (int h = 0; h < height; h++)");
-                w.Line("    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));");
-                w.Line("ref float x = ref MemoryMarshal.GetArrayDataReference(padded);");
-            }
-            else
-            {
-                w.Line("ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);");
-            }
+            EmitSampleImage(w, pads);
             w.Open("for (int oh = 0; oh < outputHeight; oh++)");
             w.L($"int row = oh * StrideHeight * {imageWidth}; // the windows' top row in the image");
             w.Line("int ow = 0;");
@@ -240,6 +216,39 @@ public sealed partial class ConvGenerator
             w.Close();
             w.Close();
             w.Close();
+        }
+
+        /// <summary>The zeroed padded image (this thread's scratch slot 0) that <see cref="EmitSampleImage"/> fills; sizes from the geometry.</summary>
+        private static void EmitPaddedImage(CodeWriter w, KernelPlan p, bool rowStep)
+        {
+            if (p.Fixed)
+            {
+                var image = PaddedImage(p);
+                w.L($"const int paddedHeight = {image.Height}, paddedWidth = {image.Width};");
+            }
+            else
+            {
+                w.Line("int paddedHeight = height + padTop + padBottom, paddedWidth = width + padLeft + padRight;");
+                if (rowStep) w.Line("int rowStep = DilationHeight * paddedWidth * InputChannels; // input elements between two kernel rows of the padded image");
+            }
+            w.Line("float[] padded = KernelScratch.Get(0, paddedHeight * paddedWidth * InputChannels);");
+            w.Line("var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);");
+            w.Line("image.Clear();");
+        }
+
+        /// <summary>Inside the loop over samples n: <c>x</c>, the sample's image (copied into the padded image when <paramref name="pads"/>).</summary>
+        private static void EmitSampleImage(CodeWriter w, bool pads)
+        {
+            if (pads)
+            {
+                w.Line("for (int h = 0; h < height; h++)");
+                w.Line("    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));");
+                w.Line("ref float x = ref MemoryMarshal.GetArrayDataReference(padded);");
+            }
+            else
+            {
+                w.Line("ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);");
+            }
         }
 
         private static void EmitForwardTile(CodeWriter w, KernelPlan p)
@@ -457,8 +466,9 @@ public sealed partial class ConvGenerator
             w.Line("/// <summary>Adds dk[kh, kw, c, f] += sum over output pixels of x[pixel's tap, c] * g[pixel, f], and db[f] += sum of g[pixel, f].</summary>");
             w.Line(Optimized);
             w.Open($"public static void BackwardWeights{Generic}(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient){Constraint}");
-            EmitGeometry(w, p, forward: false);
-            w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
+            bool rowTaps = RowTapsGradient(m);
+            EmitGeometry(w, p, forward: rowTaps, rowStep: false); // the row-of-taps sweep reads the forward pass's (padded) image
+            if (!rowTaps) w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
             w.Line("ref float g = ref MemoryMarshal.GetReference(outputGradient);");
             w.Line("ref float dk = ref MemoryMarshal.GetReference(weightsGradient);");
             if (m.UseBias)
@@ -473,8 +483,84 @@ public sealed partial class ConvGenerator
                     widths: [1]);
                 w.Close();
             }
+            if (rowTaps)
+            {
+                EmitRowTapsWeightGradient(w, p);
+                w.Close();
+                return;
+            }
             w.Line("// Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.");
             EmitTapRectangles(w, p, "WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);");
+            w.Close();
+        }
+
+        /// <summary>
+        /// Whether the weight gradient takes a whole row of taps per output pixel (<see cref="EmitRowTapsWeightGradient"/>): when a row
+        /// of taps times the channels is short (a first layer: one or three channels), where the tap-by-tap sweep loads the gradient
+        /// again for every tap and gets only one or two FMAs per load.
+        /// </summary>
+        internal static bool RowTapsGradient(ConvSpec m) => m.KernelWidth * m.InputChannels <= 6;
+
+        /// <summary>
+        /// The weight gradient for few channels: for each kernel row kh and block of filters, registers hold dk[kh, kw, c, f-block] for
+        /// every kw and c, and one sweep over the output pixels adds x[pixel's tap (kh, kw), c] * g[pixel, f-block] to all of them, so
+        /// each gradient vector loaded feeds KernelWidth x InputChannels FMAs. The image is the forward pass's (zero-padded for 'same'),
+        /// so every tap covers every pixel (the zeros add nothing). Each dk element adds its products in the order n, oh, ow.
+        /// </summary>
+        private static void EmitRowTapsWeightGradient(CodeWriter w, KernelPlan p)
+        {
+            var m = p.Conv;
+            bool pads = PadsForward(p);
+            var taps = (from kw in Enumerable.Range(0, m.KernelWidth) from c in Enumerable.Range(0, m.InputChannels) select (kw, c)).ToArray();
+            string imageWidth = pads ? "paddedWidth" : "width";
+            long pixelStep = (long)m.StrideWidth * m.InputChannels;
+            string X((int kw, int c) t) => Str((long)t.kw * m.DilationWidth * m.InputChannels + t.c);
+            string Dk((int kw, int c) t) => $"(kh * KernelWidth{(t.kw == 0 ? "" : $" + {t.kw}")}) * {Str((long)m.InputChannels * m.Filters)}{(t.c == 0 ? "" : $" + {Str((long)t.c * m.Filters)}")} + f";
+            w.L($"// Weight gradient, a row of {taps.Length} taps x channels at a time: each gradient vector loaded feeds {taps.Length} FMAs.");
+            if (pads) EmitPaddedImage(w, p, rowStep: false);
+            if (!m.UseBias) w.Line("int vc = Count<V>(); // floats per vector");
+            w.Open("for (int n = 0; n < batch; n++)");
+            EmitSampleImage(w, pads);
+            w.Open("for (int kh = 0; kh < KernelHeight; kh++)");
+            void Pixels(Action body)
+            {
+                w.Open("for (int oh = 0; oh < outputHeight; oh++)");
+                w.L($"ref float xp = ref Unsafe.Add(ref x, (oh * StrideHeight + kh * DilationHeight) * {imageWidth} * InputChannels);");
+                w.Line("ref float gp = ref Unsafe.Add(ref g, (n * outputHeight + oh) * outputWidth * Filters + f);");
+                w.Open("for (int ow = 0; ow < outputWidth; ow++)");
+                body();
+                w.L($"xp = ref Unsafe.Add(ref xp, {Step(pixelStep)});");
+                w.Line("gp = ref Unsafe.Add(ref gp, Filters);");
+                w.Close();
+                w.Close();
+            }
+            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
+            {
+                var js = Enumerable.Range(0, u).ToArray();
+                for (int t = 0; t < taps.Length; t++)
+                    w.Line(string.Join(" ", js.Select(j => $"var a{t}{j} = Load<V>(ref dk, {Dk(taps[t])}{(j == 0 ? "" : $" + {VOff(j)}")});")));
+                Pixels(() =>
+                {
+                    w.Line(string.Join(" ", js.Select(j => $"var g{j} = Load<V>(ref gp{VOffArgument(j)});")));
+                    for (int t = 0; t < taps.Length; t++)
+                    {
+                        w.Line($"var x{t} = Broadcast<V>(Unsafe.Add(ref xp, {X(taps[t])}));");
+                        w.Line(string.Join(" ", js.Select(j => $"a{t}{j} = Fma(x{t}, g{j}, a{t}{j});")));
+                    }
+                });
+                for (int t = 0; t < taps.Length; t++)
+                    w.Line(string.Join(" ", js.Select(j => $"Store(a{t}{j}, ref dk, {Dk(taps[t])}{(j == 0 ? "" : $" + {VOff(j)}")});")));
+            }, () =>
+            {
+                w.Line(string.Join(" ", Enumerable.Range(0, taps.Length).Select(t => $"float s{t} = Unsafe.Add(ref dk, {Dk(taps[t])});")));
+                Pixels(() =>
+                {
+                    w.Line("float gf = gp;");
+                    w.Line(string.Join(" ", Enumerable.Range(0, taps.Length).Select(t => $"s{t} = MathF.FusedMultiplyAdd(Unsafe.Add(ref xp, {X(taps[t])}), gf, s{t});")));
+                });
+                w.Line(string.Join(" ", Enumerable.Range(0, taps.Length).Select(t => $"Unsafe.Add(ref dk, {Dk(taps[t])}) = s{t};")));
+            }, widths: [2, 1]);
+            w.Close();
             w.Close();
         }
 

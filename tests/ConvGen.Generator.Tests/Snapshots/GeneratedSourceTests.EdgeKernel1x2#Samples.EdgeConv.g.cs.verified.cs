@@ -267,7 +267,6 @@ namespace ConvGen.Generated
         {
             int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: false);
             int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: false);
-            ref float x = ref MemoryMarshal.GetReference(input);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
             int vc = Count<V>(); // floats per vector
@@ -281,21 +280,29 @@ namespace ConvGen.Generated
                     Unsafe.Add(ref db, f) += Unsafe.Add(ref g, pixel + f);
                 }
             }
-            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
+            // Weight gradient, a row of 2 taps x channels at a time: each gradient vector loaded feeds 2 FMAs.
             for (int n = 0; n < batch; n++)
             {
-                int sample = n * height * width * InputChannels;
-                int outputSample = n * outputHeight * outputWidth * Filters;
+                ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    for (int kw = 0; kw < KernelWidth; kw++)
+                    int f = 0;
+                    for (; f < Filters; f++)
                     {
-                        // Valid: every tap of every output pixel is inside the input.
-                        int xo = sample + (kh * DilationHeight * width + kw * DilationWidth) * InputChannels;
-                        int go = outputSample;
-                        int rows = outputHeight, cols = outputWidth;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
-                        WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        float s0 = Unsafe.Add(ref dk, (kh * KernelWidth) * 1 + f); float s1 = Unsafe.Add(ref dk, (kh * KernelWidth + 1) * 1 + f);
+                        for (int oh = 0; oh < outputHeight; oh++)
+                        {
+                            ref float xp = ref Unsafe.Add(ref x, (oh * StrideHeight + kh * DilationHeight) * width * InputChannels);
+                            ref float gp = ref Unsafe.Add(ref g, (n * outputHeight + oh) * outputWidth * Filters + f);
+                            for (int ow = 0; ow < outputWidth; ow++)
+                            {
+                                float gf = gp;
+                                s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref xp, 0), gf, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref xp, 1), gf, s1);
+                                xp = ref Unsafe.Add(ref xp, 1);
+                                gp = ref Unsafe.Add(ref gp, Filters);
+                            }
+                        }
+                        Unsafe.Add(ref dk, (kh * KernelWidth) * 1 + f) = s0; Unsafe.Add(ref dk, (kh * KernelWidth + 1) * 1 + f) = s1;
                     }
                 }
             }

@@ -363,7 +363,6 @@ namespace ConvGen.Generated
             const int height = 13, width = 11, outputHeight = 13, outputWidth = 11;
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
             const int padTop = 1, padLeft = 1;
-            ref float x = ref MemoryMarshal.GetReference(input);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
             int vc = Count<V>(); // floats per vector
@@ -381,29 +380,73 @@ namespace ConvGen.Generated
                     Unsafe.Add(ref db, f) += Unsafe.Add(ref g, pixel + f);
                 }
             }
-            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
+            // Weight gradient, a row of 6 taps x channels at a time: each gradient vector loaded feeds 6 FMAs.
+            const int paddedHeight = 15, paddedWidth = 13;
+            float[] padded = KernelScratch.Get(0, paddedHeight * paddedWidth * InputChannels);
+            var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);
+            image.Clear();
             for (int n = 0; n < batch; n++)
             {
-                int sample = n * height * width * InputChannels;
-                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int h = 0; h < height; h++)
+                    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));
+                ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    // Output rows whose tap row kh lands inside the input.
-                    int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;
-                    int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
-                    int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
-                    if (ohStart >= ohEnd) continue;
-                    for (int kw = 0; kw < KernelWidth; kw++)
+                    int f = 0;
+                    for (; f <= Filters - vc; f += vc)
                     {
-                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
-                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
-                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
-                        if (owStart >= owEnd) continue;
-                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
-                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
-                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
-                        WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        var a00 = Load<V>(ref dk, (kh * KernelWidth) * 10 + f);
+                        var a10 = Load<V>(ref dk, (kh * KernelWidth) * 10 + 5 + f);
+                        var a20 = Load<V>(ref dk, (kh * KernelWidth + 1) * 10 + f);
+                        var a30 = Load<V>(ref dk, (kh * KernelWidth + 1) * 10 + 5 + f);
+                        var a40 = Load<V>(ref dk, (kh * KernelWidth + 2) * 10 + f);
+                        var a50 = Load<V>(ref dk, (kh * KernelWidth + 2) * 10 + 5 + f);
+                        for (int oh = 0; oh < outputHeight; oh++)
+                        {
+                            ref float xp = ref Unsafe.Add(ref x, (oh * StrideHeight + kh * DilationHeight) * paddedWidth * InputChannels);
+                            ref float gp = ref Unsafe.Add(ref g, (n * outputHeight + oh) * outputWidth * Filters + f);
+                            for (int ow = 0; ow < outputWidth; ow++)
+                            {
+                                var g0 = Load<V>(ref gp);
+                                var x0 = Broadcast<V>(Unsafe.Add(ref xp, 0));
+                                a00 = Fma(x0, g0, a00);
+                                var x1 = Broadcast<V>(Unsafe.Add(ref xp, 1));
+                                a10 = Fma(x1, g0, a10);
+                                var x2 = Broadcast<V>(Unsafe.Add(ref xp, 2));
+                                a20 = Fma(x2, g0, a20);
+                                var x3 = Broadcast<V>(Unsafe.Add(ref xp, 3));
+                                a30 = Fma(x3, g0, a30);
+                                var x4 = Broadcast<V>(Unsafe.Add(ref xp, 4));
+                                a40 = Fma(x4, g0, a40);
+                                var x5 = Broadcast<V>(Unsafe.Add(ref xp, 5));
+                                a50 = Fma(x5, g0, a50);
+                                xp = ref Unsafe.Add(ref xp, 2);
+                                gp = ref Unsafe.Add(ref gp, Filters);
+                            }
+                        }
+                        Store(a00, ref dk, (kh * KernelWidth) * 10 + f);
+                        Store(a10, ref dk, (kh * KernelWidth) * 10 + 5 + f);
+                        Store(a20, ref dk, (kh * KernelWidth + 1) * 10 + f);
+                        Store(a30, ref dk, (kh * KernelWidth + 1) * 10 + 5 + f);
+                        Store(a40, ref dk, (kh * KernelWidth + 2) * 10 + f);
+                        Store(a50, ref dk, (kh * KernelWidth + 2) * 10 + 5 + f);
+                    }
+                    for (; f < Filters; f++)
+                    {
+                        float s0 = Unsafe.Add(ref dk, (kh * KernelWidth) * 10 + f); float s1 = Unsafe.Add(ref dk, (kh * KernelWidth) * 10 + 5 + f); float s2 = Unsafe.Add(ref dk, (kh * KernelWidth + 1) * 10 + f); float s3 = Unsafe.Add(ref dk, (kh * KernelWidth + 1) * 10 + 5 + f); float s4 = Unsafe.Add(ref dk, (kh * KernelWidth + 2) * 10 + f); float s5 = Unsafe.Add(ref dk, (kh * KernelWidth + 2) * 10 + 5 + f);
+                        for (int oh = 0; oh < outputHeight; oh++)
+                        {
+                            ref float xp = ref Unsafe.Add(ref x, (oh * StrideHeight + kh * DilationHeight) * paddedWidth * InputChannels);
+                            ref float gp = ref Unsafe.Add(ref g, (n * outputHeight + oh) * outputWidth * Filters + f);
+                            for (int ow = 0; ow < outputWidth; ow++)
+                            {
+                                float gf = gp;
+                                s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref xp, 0), gf, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref xp, 1), gf, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref xp, 2), gf, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref xp, 3), gf, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref xp, 4), gf, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref xp, 5), gf, s5);
+                                xp = ref Unsafe.Add(ref xp, 2);
+                                gp = ref Unsafe.Add(ref gp, Filters);
+                            }
+                        }
+                        Unsafe.Add(ref dk, (kh * KernelWidth) * 10 + f) = s0; Unsafe.Add(ref dk, (kh * KernelWidth) * 10 + 5 + f) = s1; Unsafe.Add(ref dk, (kh * KernelWidth + 1) * 10 + f) = s2; Unsafe.Add(ref dk, (kh * KernelWidth + 1) * 10 + 5 + f) = s3; Unsafe.Add(ref dk, (kh * KernelWidth + 2) * 10 + f) = s4; Unsafe.Add(ref dk, (kh * KernelWidth + 2) * 10 + 5 + f) = s5;
                     }
                 }
             }

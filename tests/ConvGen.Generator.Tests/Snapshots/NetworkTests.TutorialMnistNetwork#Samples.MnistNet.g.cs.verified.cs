@@ -255,7 +255,6 @@ namespace ConvGen.Generated
             const int height = 28, width = 28, outputHeight = 28, outputWidth = 28;
             // TF 'same' padding: the smaller half on top/left, the odd one extra at the bottom/right.
             const int padTop = 2, padLeft = 2;
-            ref float x = ref MemoryMarshal.GetReference(input);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
             int vc = Count<V>(); // floats per vector
@@ -269,29 +268,52 @@ namespace ConvGen.Generated
                     Store(Add(Load<V>(ref db, f), Load<V>(ref g, pixel + f)), ref db, f);
                 }
             }
-            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
+            // Weight gradient, a row of 5 taps x channels at a time: each gradient vector loaded feeds 5 FMAs.
+            const int paddedHeight = 32, paddedWidth = 32;
+            float[] padded = KernelScratch.Get(0, paddedHeight * paddedWidth * InputChannels);
+            var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);
+            image.Clear();
             for (int n = 0; n < batch; n++)
             {
-                int sample = n * height * width * InputChannels;
-                int outputSample = n * outputHeight * outputWidth * Filters;
+                for (int h = 0; h < height; h++)
+                    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));
+                ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    // Output rows whose tap row kh lands inside the input.
-                    int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;
-                    int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
-                    int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
-                    if (ohStart >= ohEnd) continue;
-                    for (int kw = 0; kw < KernelWidth; kw++)
+                    int f = 0;
+                    for (; f <= Filters - 2 * vc; f += 2 * vc)
                     {
-                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
-                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
-                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
-                        if (owStart >= owEnd) continue;
-                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
-                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
-                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
-                        WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        var a00 = Load<V>(ref dk, (kh * KernelWidth) * 32 + f); var a01 = Load<V>(ref dk, (kh * KernelWidth) * 32 + f + vc);
+                        var a10 = Load<V>(ref dk, (kh * KernelWidth + 1) * 32 + f); var a11 = Load<V>(ref dk, (kh * KernelWidth + 1) * 32 + f + vc);
+                        var a20 = Load<V>(ref dk, (kh * KernelWidth + 2) * 32 + f); var a21 = Load<V>(ref dk, (kh * KernelWidth + 2) * 32 + f + vc);
+                        var a30 = Load<V>(ref dk, (kh * KernelWidth + 3) * 32 + f); var a31 = Load<V>(ref dk, (kh * KernelWidth + 3) * 32 + f + vc);
+                        var a40 = Load<V>(ref dk, (kh * KernelWidth + 4) * 32 + f); var a41 = Load<V>(ref dk, (kh * KernelWidth + 4) * 32 + f + vc);
+                        for (int oh = 0; oh < outputHeight; oh++)
+                        {
+                            ref float xp = ref Unsafe.Add(ref x, (oh * StrideHeight + kh * DilationHeight) * paddedWidth * InputChannels);
+                            ref float gp = ref Unsafe.Add(ref g, (n * outputHeight + oh) * outputWidth * Filters + f);
+                            for (int ow = 0; ow < outputWidth; ow++)
+                            {
+                                var g0 = Load<V>(ref gp); var g1 = Load<V>(ref gp, vc);
+                                var x0 = Broadcast<V>(Unsafe.Add(ref xp, 0));
+                                a00 = Fma(x0, g0, a00); a01 = Fma(x0, g1, a01);
+                                var x1 = Broadcast<V>(Unsafe.Add(ref xp, 1));
+                                a10 = Fma(x1, g0, a10); a11 = Fma(x1, g1, a11);
+                                var x2 = Broadcast<V>(Unsafe.Add(ref xp, 2));
+                                a20 = Fma(x2, g0, a20); a21 = Fma(x2, g1, a21);
+                                var x3 = Broadcast<V>(Unsafe.Add(ref xp, 3));
+                                a30 = Fma(x3, g0, a30); a31 = Fma(x3, g1, a31);
+                                var x4 = Broadcast<V>(Unsafe.Add(ref xp, 4));
+                                a40 = Fma(x4, g0, a40); a41 = Fma(x4, g1, a41);
+                                xp = ref Unsafe.Add(ref xp, 1);
+                                gp = ref Unsafe.Add(ref gp, Filters);
+                            }
+                        }
+                        Store(a00, ref dk, (kh * KernelWidth) * 32 + f); Store(a01, ref dk, (kh * KernelWidth) * 32 + f + vc);
+                        Store(a10, ref dk, (kh * KernelWidth + 1) * 32 + f); Store(a11, ref dk, (kh * KernelWidth + 1) * 32 + f + vc);
+                        Store(a20, ref dk, (kh * KernelWidth + 2) * 32 + f); Store(a21, ref dk, (kh * KernelWidth + 2) * 32 + f + vc);
+                        Store(a30, ref dk, (kh * KernelWidth + 3) * 32 + f); Store(a31, ref dk, (kh * KernelWidth + 3) * 32 + f + vc);
+                        Store(a40, ref dk, (kh * KernelWidth + 4) * 32 + f); Store(a41, ref dk, (kh * KernelWidth + 4) * 32 + f + vc);
                     }
                 }
             }
