@@ -180,9 +180,10 @@ public sealed partial class ConvGenerator
                 ? $"/// Each output row runs in tiles of {TilePixels} pixels, the last one overlapping the one before when the width is not a multiple of {TilePixels}" +
                   " (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile."
                 : "/// Single pixels (a tile's offsets would overflow).");
+            w.Line("/// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.");
             w.Line("/// </summary>");
             w.Line(Optimized);
-            w.Open($"public static void Forward{Generic}(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output){Constraint}");
+            w.Open($"public static void Forward{Generic}(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd){Constraint}");
             EmitGeometry(w, p, forward: true);
             if (pads) EmitPaddedImage(w, p, rowStep: true);
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
@@ -192,7 +193,7 @@ public sealed partial class ConvGenerator
             string imageWidth = pads ? "paddedWidth" : "width";
             w.Open("for (int n = 0; n < batch; n++)");
             EmitSampleImage(w, pads);
-            w.Open("for (int oh = 0; oh < outputHeight; oh++)");
+            w.Open("for (int oh = rowStart; oh < rowEnd; oh++)");
             w.L($"int row = oh * StrideHeight * {imageWidth}; // the windows' top row in the image");
             w.Line("int ow = 0;");
             string window = "int window = (row + ow * StrideWidth) * InputChannels;";
@@ -367,9 +368,10 @@ public sealed partial class ConvGenerator
             w.Line("/// <summary>");
             w.L($"/// The convolution{(m.UseBias || p.AppliesRelu ? $" ({(m.UseBias && p.AppliesRelu ? "bias and ReLU" : m.UseBias ? "bias" : "ReLU")} fused)" : "")} and the next layer's 2x2 max pool in one pass, one pooling window per register tile.");
             w.Line("/// <paramref name=\"output\"/> receives the convolution's output when it is not empty (the backward pass reads it); <paramref name=\"pooled\"/> the pool's.");
+            w.Line("/// Only pooled rows [rowStart, rowEnd) (and the output rows under them) are written, in every sample: threads can share a sample.");
             w.Line("/// </summary>");
             w.Line(Optimized);
-            w.Open($"public static void ForwardPooled{Generic}(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled){Constraint}");
+            w.Open($"public static void ForwardPooled{Generic}(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled, int rowStart, int rowEnd){Constraint}");
             w.L($"// Sizes fixed by the network: a {p.FixedHeight}x{p.FixedWidth}x{m.InputChannels} input, a {p.OutputHeight}x{p.OutputWidth}x{m.Filters} output.");
             w.L($"const int height = {p.FixedHeight}, width = {p.FixedWidth}, outputHeight = {p.OutputHeight}, outputWidth = {p.OutputWidth};");
             w.Line("const int pooledHeight = outputHeight / 2, pooledWidth = outputWidth / 2;");
@@ -405,7 +407,7 @@ public sealed partial class ConvGenerator
             {
                 w.Line("ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);");
             }
-            w.Open("for (int ph = 0; ph < pooledHeight; ph++)");
+            w.Open("for (int ph = rowStart; ph < rowEnd; ph++)");
             w.Open("for (int pw = 0; pw < pooledWidth; pw++)");
             w.Line("int window = (2 * ph * StrideHeight * paddedWidth + 2 * pw * StrideWidth) * InputChannels;");
             w.Line("int pixel = keep ? ((n * outputHeight + 2 * ph) * outputWidth + 2 * pw) * Filters : 0;");

@@ -22,7 +22,7 @@ public sealed partial class ConvGenerator
         public static readonly HashSet<string> ReservedMemberNames = new(StringComparer.Ordinal)
         {
             "KernelHeight", "KernelWidth", "InputChannels", "Filters", "StrideHeight", "StrideWidth", "DilationHeight", "DilationWidth",
-            "Padding", "UseBias", "Activation", "Spec", "OutputHeight", "OutputWidth", "Forward", "Backward", "BackwardWeights", "BackwardInput",
+            "Padding", "UseBias", "Activation", "Spec", "OutputHeight", "OutputWidth", "Forward", "ForwardRows", "Backward", "BackwardWeights", "BackwardInput",
             "Name", "Input", "InputNames", "HasExplicitName", "TypeName", "BaseName", "Parameters", "State", "Kernel", "Bias", "Configuration",
             "Build", "RunForward", "RunBackward", "ForwardPhases", "BackwardPhases", "OutputActivation", "FoldsInputRelu", "CanFuseForward",
             "FixedHeight", "FixedWidth", "AppliesActivation", "HasPooledForward", "ForwardPooled",
@@ -175,7 +175,23 @@ public sealed partial class ConvGenerator
             CheckLength("weights", WeightsLayout, WeightsDims);
             CheckBias("bias");
             CheckLength("output", OutputLayout, OutputDims);
-            KernelEmitter.EmitDispatch(w, $"{k}.Forward<{{V}}>(input, batch, height, width, weights, bias, output)");
+            KernelEmitter.EmitDispatch(w, $"{k}.Forward<{{V}}>(input, batch, height, width, weights, bias, output, 0, outputHeight)");
+            w.Close();
+            w.Line();
+
+            w.Line("/// <summary>");
+            w.Line($"/// <see cref=\"Forward({ReadOnly}, int, int, int, {ReadOnly}, {ReadOnly}, {Span})\"/> for output rows <c>[rowStart, rowEnd)</c> of every sample only; the".Replace("<float>", "{float}"));
+            w.Line("/// other rows of <paramref name=\"output\"/> are left as they are. Threads that split the rows share a sample (inference of one image).");
+            w.Line("/// </summary>");
+            w.Line("/// <exception cref=\"global::System.ArgumentException\">As Forward; or the rows are not a range within <c>[0, OutputHeight(height)]</c>.</exception>");
+            w.Open($"public static void ForwardRows({ReadOnly} input, int batch, int height, int width, {ReadOnly} weights, {ReadOnly} bias, {Span} output, int rowStart, int rowEnd)");
+            CheckSizes();
+            CheckLength("input", InputLayout, InputDims);
+            CheckLength("weights", WeightsLayout, WeightsDims);
+            CheckBias("bias");
+            CheckLength("output", OutputLayout, OutputDims);
+            w.Line($"{guard}.Rows(rowStart, rowEnd, outputHeight);");
+            KernelEmitter.EmitDispatch(w, $"{k}.Forward<{{V}}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd)");
             w.Close();
             w.Line();
 

@@ -192,17 +192,25 @@ public sealed partial class ConvGenerator
             w.Line("// Entry points: the layer (ConvGen.Conv2DLayer) sliced every span to these sizes; each call runs at the width Simd.Lanes picks.");
             if (l.FusePool)
             {
-                w.Line("public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
-                w.L($"    => throw new InvalidOperationException(\"{l.Name} runs only fused with the max pool after it (ForwardPooled).\");");
-                w.Line();
-                w.Open("public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)");
-                KernelEmitter.EmitDispatch(w, "ForwardPooled<{V}>(input, batch, weights, bias, output, pooled)");
+                foreach (string name in new[] { "Forward", "ForwardRows" })
+                {
+                    string rows = name == "ForwardRows" ? ", int rowStart, int rowEnd" : "";
+                    w.Line($"public static void {name}(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output{rows})");
+                    w.L($"    => throw new InvalidOperationException(\"{l.Name} runs only fused with the max pool after it (ForwardPooled).\");");
+                    w.Line();
+                }
+                w.Open("public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled, int rowStart, int rowEnd)");
+                KernelEmitter.EmitDispatch(w, "ForwardPooled<{V}>(input, batch, weights, bias, output, pooled, rowStart, rowEnd)");
                 w.Close();
             }
             else
             {
                 w.Open("public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
-                KernelEmitter.EmitDispatch(w, "Forward<{V}>(input, batch, weights, bias, output)");
+                KernelEmitter.EmitDispatch(w, $"Forward<{{V}}>(input, batch, weights, bias, output, 0, {l.OutH})");
+                w.Close();
+                w.Line();
+                w.Open("public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)");
+                KernelEmitter.EmitDispatch(w, "Forward<{V}>(input, batch, weights, bias, output, rowStart, rowEnd)");
                 w.Close();
             }
             w.Line();

@@ -27,6 +27,19 @@ public class ArgumentTests
         Assert.Equal(which, e.ParamName);
     }
 
+    [Theory]
+    [InlineData(-1, 2, "rowStart")]
+    [InlineData(6, 6, "rowStart")]
+    [InlineData(3, 2, "rowEnd")]
+    [InlineData(0, 6, "rowEnd")]
+    public void Rows_outside_the_output_name_the_bound(int rowStart, int rowEnd, string which)
+    {
+        // A 3x3 Valid kernel on 7x7: 5 output rows.
+        var e = Assert.Throws<ArgumentException>(() => Corr3x3.ForwardRows(new float[49], 1, 7, 7, new float[9], new float[1], new float[25], rowStart, rowEnd));
+        Assert.Equal(which, e.ParamName);
+        Assert.Contains("5 rows", e.Message);
+    }
+
     [Fact]
     public void Bias_must_be_empty_without_bias()
     {

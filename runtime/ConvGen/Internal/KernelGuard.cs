@@ -14,6 +14,13 @@ public static class KernelGuard
         if (value < 1) Throw(paramName, $"{paramName} is {value}; it must be at least 1.");
     }
 
+    /// <summary>Throws unless <c>0 &lt;= rowStart &lt;= rowEnd &lt;= outputHeight</c>.</summary>
+    public static void Rows(int rowStart, int rowEnd, int outputHeight)
+    {
+        if (rowStart < 0 || rowStart > outputHeight) Throw(nameof(rowStart), $"rowStart is {rowStart}; it must be within [0, {outputHeight}] (the output has {outputHeight} rows).");
+        if (rowEnd < rowStart || rowEnd > outputHeight) Throw(nameof(rowEnd), $"rowEnd is {rowEnd}; it must be within [rowStart = {rowStart}, {outputHeight}] (the output has {outputHeight} rows).");
+    }
+
     /// <summary>Throws unless an input extent covers the dilated kernel under Valid padding.</summary>
     public static void CoversKernel(int size, int kernel, int dilation, string paramName, string axis)
     {

@@ -73,10 +73,17 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         => TKernel.HasPooledForward && next is MaxPool2D { PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 }
            && outputShape[0] % 2 == 0 && outputShape[1] % 2 == 0;
 
-    /// <summary>The forward kernel over this part's samples; with the next layer's max pool when fused; then the ReLU.</summary>
+    /// <inheritdoc/>
+    protected internal override bool SplitsWithinSample => true;
+
+    /// <summary>
+    /// The forward kernel over this part's samples; with the next layer's max pool when fused; then the ReLU. With fewer samples
+    /// than parts (inference of one image on several threads) the parts split the output rows of every sample instead.
+    /// </summary>
     protected internal override void RunForward(in NodeContext c)
     {
-        var (s, e) = c.Rows;
+        bool byRows = c.Batch < c.Parts;
+        var (s, e) = byRows ? (0, c.Batch) : c.Rows;
         if (e <= s) return;
         int inRow = _height * _width * s_spec.InputChannels, outRow = c.OutputShape.Size;
         var x = c.Input().Slice(s * inRow, (e - s) * inRow);
@@ -85,14 +92,20 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         var pooled = c.FusedOutput;
         if (!pooled.IsEmpty)
         {
-            int pooledRow = pooled.Length / c.Batch;
+            int pooledRow = pooled.Length / c.Batch, pooledHeight = c.OutputShape[0] / 2;
+            var (p0, p1) = byRows ? Parallelism.Split(pooledHeight, c.Parts, c.Part, 1) : (0, pooledHeight);
+            if (p1 <= p0) return;
             TKernel.ForwardPooled(x, e - s, weights, bias, c.KeepActivations ? c.Output.Slice(s * outRow, (e - s) * outRow) : default,
-                pooled.Slice(s * pooledRow, (e - s) * pooledRow));
+                pooled.Slice(s * pooledRow, (e - s) * pooledRow), p0, p1);
             return;
         }
         var y = c.Output.Slice(s * outRow, (e - s) * outRow);
-        TKernel.Forward(x, e - s, _height, _width, weights, bias, y);
-        if (s_spec.Activation == Activation.ReLU && !TKernel.AppliesActivation) Activations.ReluInPlace(y);
+        int outputHeight = c.OutputShape[0], rowLength = outRow / outputHeight;
+        var (r0, r1) = byRows ? Parallelism.Split(outputHeight, c.Parts, c.Part, 1) : (0, outputHeight);
+        if (r1 <= r0) return;
+        TKernel.ForwardRows(x, e - s, _height, _width, weights, bias, y, r0, r1);
+        if (s_spec.Activation != Activation.ReLU || TKernel.AppliesActivation) return;
+        for (int n = 0; n < e - s; n++) Activations.ReluInPlace(y.Slice(n * outRow + r0 * rowLength, (r1 - r0) * rowLength));
     }
 
     /// <summary>

@@ -32,6 +32,13 @@ public interface IConv2DKernel
     static abstract void Forward(ReadOnlySpan<float> input, int batch, int height, int width,
         ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output);
 
+    /// <summary>
+    /// <see cref="Forward"/> for output rows <c>[rowStart, rowEnd)</c> of every sample only (the other rows are left as they are), so
+    /// that threads can split one sample between them.
+    /// </summary>
+    static abstract void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width,
+        ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd);
+
     /// <summary>Adds the gradients of <see cref="Forward"/> with respect to the weights and the bias.</summary>
     static abstract void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width,
         ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient);
@@ -54,11 +61,12 @@ public interface IConv2DKernel
 
     /// <summary>
     /// The forward pass (with its activation) and the next layer's 2x2, stride-2 max pool in one pass: <paramref name="pooled"/>
-    /// receives the pool's output, and <paramref name="output"/>, unless empty, the convolution's own.
+    /// receives the pool's output, and <paramref name="output"/>, unless empty, the convolution's own; only pooled rows
+    /// <c>[rowStart, rowEnd)</c> of every sample (and the output rows under them), so that threads can split one sample.
     /// </summary>
     /// <exception cref="NotSupportedException">The kernel has no pooled forward (<see cref="HasPooledForward"/> is false).</exception>
     static virtual void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias,
-        Span<float> output, Span<float> pooled) => throw new NotSupportedException("This convolution has no pooled forward kernel.");
+        Span<float> output, Span<float> pooled, int rowStart, int rowEnd) => throw new NotSupportedException("This convolution has no pooled forward kernel.");
 }
 
 /// <summary>The configuration of a generated convolution, as the attribute fixed it.</summary>

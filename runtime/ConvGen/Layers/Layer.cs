@@ -101,6 +101,13 @@ public abstract class Layer
     protected internal abstract void RunForward(in NodeContext context);
 
     /// <summary>
+    /// Whether <see cref="RunForward"/> can split one sample between threads: given more parts than samples (<c>Batch &lt; Parts</c>,
+    /// e.g. inference of one image), it splits something else (a convolution its output rows). The model then runs this layer's
+    /// forward pass on every thread even for a small batch; other layers get at most one part per sample.
+    /// </summary>
+    protected internal virtual bool SplitsWithinSample => false;
+
+    /// <summary>
     /// Part of backward phase <see cref="NodeContext.Phase"/>: from <see cref="NodeContext.OutputGradient"/>, <b>adds</b> the
     /// parameter gradients into <see cref="NodeContext.Gradients"/> and writes (or, when
     /// <see cref="NodeContext.AccumulatesInputGradient"/>, adds) each input gradient the model asks for.

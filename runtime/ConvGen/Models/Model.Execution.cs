@@ -89,7 +89,10 @@ public abstract partial class Model : IPhaseRunner
         }
     }
 
-    /// <summary>Runs steps <c>[from, to)</c>, each split over the worker threads.</summary>
+    /// <summary>
+    /// Runs steps <c>[from, to)</c>, each split over the worker threads: at most one part per sample, but every thread for the
+    /// forward pass of a layer that <see cref="Layer.SplitsWithinSample"/> (a convolution on fewer samples than threads).
+    /// </summary>
     private void Run(int from, int to)
     {
         var pool = WorkerPool.Shared;
@@ -100,7 +103,12 @@ public abstract partial class Model : IPhaseRunner
             for (int p = 0; p < parts; p++) scratch[p] = p < _scratch.Length ? _scratch[p] : new float[_scratchSize];
             _scratch = scratch;
         }
-        for (int step = from; step < to; step++) pool.Run(this, step, parts);
+        for (int step = from; step < to; step++)
+        {
+            var s = _steps[step];
+            bool withinSample = !s.Backward && parts < pool.Threads && _nodes[s.Node].Layer.SplitsWithinSample;
+            pool.Run(this, step, withinSample ? pool.Threads : parts);
+        }
     }
 
     void IPhaseRunner.RunPhase(int phase, int part, int parts)

@@ -31,7 +31,8 @@ public readonly struct NodeContext
     /// <summary>Which part of the phase this call does, in <c>[0, Parts)</c>; part 0 runs on the calling thread.</summary>
     public int Part { get; }
 
-    /// <summary>How many parts the phase is split into (the thread count, at most the batch).</summary>
+    /// <summary>How many parts the phase is split into: the thread count, at most the batch, unless the layer
+    /// <see cref="Layer.SplitsWithinSample"/> (then, in its forward phases, every thread; parts past the last sample get empty <see cref="Rows"/>).</summary>
     public int Parts { get; }
 
     /// <summary>Samples in the current batch.</summary>

@@ -91,9 +91,32 @@ namespace Samples
             global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, weights, bias, output); break;
-                case 8: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output); break;
-                default: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output); break;
+                case 16: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, weights, bias, output, 0, outputHeight); break;
+                case 8: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output, 0, outputHeight); break;
+                default: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, 0, outputHeight); break;
+            }
+        }
+
+        /// <summary>
+        /// <see cref="Forward(global::System.ReadOnlySpan{float}, int, int, int, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/> for output rows <c>[rowStart, rowEnd)</c> of every sample only; the
+        /// other rows of <paramref name="output"/> are left as they are. Threads that split the rows share a sample (inference of one image).
+        /// </summary>
+        /// <exception cref="global::System.ArgumentException">As Forward; or the rows are not a range within <c>[0, OutputHeight(height)]</c>.</exception>
+        public static void ForwardRows(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, int rowStart, int rowEnd)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
+            global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                case 8: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                default: global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
             }
         }
 
@@ -170,9 +193,10 @@ namespace ConvGen.Generated
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
         /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of 4 (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output) where V : struct
+        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
         {
             int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
             int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
@@ -192,7 +216,7 @@ namespace ConvGen.Generated
                 for (int h = 0; h < height; h++)
                     input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));
                 ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
-                for (int oh = 0; oh < outputHeight; oh++)
+                for (int oh = rowStart; oh < rowEnd; oh++)
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;

@@ -73,9 +73,19 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, 0, 13); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, 0, 13); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, 0, 13); break;
+            }
+        }
+
+        public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)
+        {
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
             }
         }
 
@@ -107,9 +117,10 @@ namespace ConvGen.Generated
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
         /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of 4 (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output) where V : struct
+        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
         {
             // Sizes fixed by the network: a 13x11x2 input, a 13x11x5 output.
             const int height = 13, width = 11, outputHeight = 13, outputWidth = 11;
@@ -127,7 +138,7 @@ namespace ConvGen.Generated
                 for (int h = 0; h < height; h++)
                     input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));
                 ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
-                for (int oh = 0; oh < outputHeight; oh++)
+                for (int oh = rowStart; oh < rowEnd; oh++)
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;
@@ -639,9 +650,19 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, 0, 6); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, 0, 6); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, 0, 6); break;
+            }
+        }
+
+        public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)
+        {
+            switch (global::ConvGen.Internal.Simd.Lanes)
+            {
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
             }
         }
 
@@ -673,9 +694,10 @@ namespace ConvGen.Generated
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Every window is inside the input (Valid).
         /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of 4 (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output) where V : struct
+        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
         {
             // Sizes fixed by the network: a 13x11x5 input, a 6x5x6 output.
             const int height = 13, width = 11, outputHeight = 6, outputWidth = 5;
@@ -685,7 +707,7 @@ namespace ConvGen.Generated
             for (int n = 0; n < batch; n++)
             {
                 ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);
-                for (int oh = 0; oh < outputHeight; oh++)
+                for (int oh = rowStart; oh < rowEnd; oh++)
                 {
                     int row = oh * StrideHeight * width; // the windows' top row in the image
                     int ow = 0;

@@ -74,13 +74,16 @@ namespace ConvGen.Generated
         public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
             => throw new InvalidOperationException("conv2d runs only fused with the max pool after it (ForwardPooled).");
 
-        public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)
+        public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)
+            => throw new InvalidOperationException("conv2d runs only fused with the max pool after it (ForwardPooled).");
+
+        public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled, int rowStart, int rowEnd)
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: ForwardPooled<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, pooled); break;
-                case 8: ForwardPooled<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, pooled); break;
-                default: ForwardPooled<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, pooled); break;
+                case 16: ForwardPooled<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, pooled, rowStart, rowEnd); break;
+                case 8: ForwardPooled<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, pooled, rowStart, rowEnd); break;
+                default: ForwardPooled<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, pooled, rowStart, rowEnd); break;
             }
         }
 
@@ -111,9 +114,10 @@ namespace ConvGen.Generated
         /// <summary>
         /// The convolution (bias and ReLU fused) and the next layer's 2x2 max pool in one pass, one pooling window per register tile.
         /// <paramref name="output"/> receives the convolution's output when it is not empty (the backward pass reads it); <paramref name="pooled"/> the pool's.
+        /// Only pooled rows [rowStart, rowEnd) (and the output rows under them) are written, in every sample: threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void ForwardPooled<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled) where V : struct
+        public static void ForwardPooled<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled, int rowStart, int rowEnd) where V : struct
         {
             // Sizes fixed by the network: a 28x28x1 input, a 28x28x32 output.
             const int height = 28, width = 28, outputHeight = 28, outputWidth = 28;
@@ -136,7 +140,7 @@ namespace ConvGen.Generated
                 for (int h = 0; h < height; h++)
                     input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));
                 ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
-                for (int ph = 0; ph < pooledHeight; ph++)
+                for (int ph = rowStart; ph < rowEnd; ph++)
                 {
                     for (int pw = 0; pw < pooledWidth; pw++)
                     {
@@ -565,13 +569,16 @@ namespace ConvGen.Generated
         public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
             => throw new InvalidOperationException("conv2d_1 runs only fused with the max pool after it (ForwardPooled).");
 
-        public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled)
+        public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)
+            => throw new InvalidOperationException("conv2d_1 runs only fused with the max pool after it (ForwardPooled).");
+
+        public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled, int rowStart, int rowEnd)
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: ForwardPooled<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, pooled); break;
-                case 8: ForwardPooled<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, pooled); break;
-                default: ForwardPooled<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, pooled); break;
+                case 16: ForwardPooled<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, pooled, rowStart, rowEnd); break;
+                case 8: ForwardPooled<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, pooled, rowStart, rowEnd); break;
+                default: ForwardPooled<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, pooled, rowStart, rowEnd); break;
             }
         }
 
@@ -602,9 +609,10 @@ namespace ConvGen.Generated
         /// <summary>
         /// The convolution (bias and ReLU fused) and the next layer's 2x2 max pool in one pass, one pooling window per register tile.
         /// <paramref name="output"/> receives the convolution's output when it is not empty (the backward pass reads it); <paramref name="pooled"/> the pool's.
+        /// Only pooled rows [rowStart, rowEnd) (and the output rows under them) are written, in every sample: threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void ForwardPooled<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled) where V : struct
+        public static void ForwardPooled<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled, int rowStart, int rowEnd) where V : struct
         {
             // Sizes fixed by the network: a 14x14x32 input, a 14x14x64 output.
             const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
@@ -627,7 +635,7 @@ namespace ConvGen.Generated
                 for (int h = 0; h < height; h++)
                     input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));
                 ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
-                for (int ph = 0; ph < pooledHeight; ph++)
+                for (int ph = rowStart; ph < rowEnd; ph++)
                 {
                     for (int pw = 0; pw < pooledWidth; pw++)
                     {
