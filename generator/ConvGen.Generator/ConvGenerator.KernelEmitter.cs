@@ -20,6 +20,15 @@ public sealed partial class ConvGenerator
         /// <summary>Output pixels per register tile: each weight vector loaded feeds this many FMAs.</summary>
         private const int TilePixels = 4;
 
+        /// <summary>
+        /// Output pixels per forward register tile when the filters fill at most 2 vectors (16 accumulators with 32 vector registers,
+        /// AVX-512) or 1 (8 accumulators, with 16 registers): a 4-pixel tile would hold only 4 or 8, too few to hide the FMA latency.
+        /// </summary>
+        private const int WideTilePixels = 8;
+
+        /// <summary>Whether the forward pass has the <see cref="WideTilePixels"/> tile: at most 2 vectors of filters at the widest width.</summary>
+        private static bool HasWideTile(ConvSpec m) => m.Filters <= 32 && TileFits(m, WideTilePixels);
+
         /// <summary>Input channels per register tile of the weight gradient: each gradient vector loaded feeds this many FMAs.</summary>
         private const int TileChannels = 4;
 
@@ -92,7 +101,12 @@ public sealed partial class ConvGenerator
                 w.Line();
                 if (TileFits(p.Conv, TilePixels))
                 {
-                    EmitForwardTile(w, p);
+                    EmitForwardTile(w, p, TilePixels);
+                    w.Line();
+                }
+                if (HasWideTile(p.Conv))
+                {
+                    EmitForwardTile(w, p, WideTilePixels);
                     w.Line();
                 }
                 EmitForwardPixel(w, p);
@@ -177,7 +191,7 @@ public sealed partial class ConvGenerator
                 ? "/// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing)."
                 : m.Same ? "/// 'same' padding that pads nothing: every window is inside the input." : "/// Every window is inside the input (Valid).");
             w.Line(tiles
-                ? $"/// Each output row runs in tiles of {TilePixels} pixels, the last one overlapping the one before when the width is not a multiple of {TilePixels}" +
+                ? $"/// Each output row runs in tiles of {(HasWideTile(m) ? $"{WideTilePixels} pixels (few filters) or " : "")}{TilePixels} pixels, the last one overlapping the one before when the width is not a multiple of the tile" +
                   " (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile."
                 : "/// Single pixels (a tile's offsets would overflow).");
             w.Line("/// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.");
@@ -191,6 +205,11 @@ public sealed partial class ConvGenerator
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
             string rowStep = p.Fixed ? "" : "rowStep, ";
             string imageWidth = pads ? "paddedWidth" : "width";
+            if (HasWideTile(m))
+            {
+                w.L($"// {WideTilePixels}-pixel tiles where the filters fill one vector, or two with 32 vector registers (16 floats a vector).");
+                w.Line("bool wide = Filters <= Count<V>() || (Count<V>() >= 16 && Filters <= 2 * Count<V>());");
+            }
             w.Open("for (int n = 0; n < batch; n++)");
             EmitSampleImage(w, pads);
             w.Open("for (int oh = rowStart; oh < rowEnd; oh++)");
@@ -198,18 +217,23 @@ public sealed partial class ConvGenerator
             w.Line("int ow = 0;");
             string window = "int window = (row + ow * StrideWidth) * InputChannels;";
             string pixel = "int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;";
-            if (tiles)
+            void Tiles(int pixels, string name, string? condition)
             {
-                string tile = $"ForwardTile<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
-                w.OpenF($"for (; ow + {TilePixels} <= outputWidth; ow += {TilePixels})");
+                string tile = $"{name}<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+                if (condition != null) w.OpenF($"if ({condition} && outputWidth >= {pixels})");
+                w.OpenF($"for (; ow + {pixels} <= outputWidth; ow += {pixels})");
                 w.Line(window); w.Line(pixel); w.Line(tile);
                 w.Close();
-                w.OpenF($"if (ow < outputWidth && outputWidth >= {TilePixels})");
-                w.L($"ow = outputWidth - {TilePixels}; // the last tile overlaps the one before");
+                if (condition != null) w.Open("if (ow < outputWidth)");
+                else w.OpenF($"if (ow < outputWidth && outputWidth >= {pixels})");
+                w.L($"ow = outputWidth - {pixels}; // the last tile overlaps the one before");
                 w.Line(window); w.Line(pixel); w.Line(tile);
                 w.Line("ow = outputWidth;");
                 w.Close();
+                if (condition != null) w.Close();
             }
+            if (HasWideTile(m)) Tiles(WideTilePixels, "ForwardTile8", "wide");
+            if (tiles) Tiles(TilePixels, "ForwardTile", null);
             w.Open("for (; ow < outputWidth; ow++)");
             w.Line(window); w.Line(pixel);
             w.Line($"ForwardInterior<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));");
@@ -252,25 +276,26 @@ public sealed partial class ConvGenerator
             }
         }
 
-        private static void EmitForwardTile(CodeWriter w, KernelPlan p)
+        private static void EmitForwardTile(CodeWriter w, KernelPlan p, int pixels)
         {
             var m = p.Conv;
             long pixelStep = (long)m.StrideWidth * m.InputChannels;
-            var xs = Enumerable.Range(0, TilePixels).Select(i => i * pixelStep).ToArray();
-            w.L($"/// <summary>{TilePixels} neighbouring interior output pixels: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds {TilePixels} FMAs.</summary>");
+            var xs = Enumerable.Range(0, pixels).Select(i => i * pixelStep).ToArray();
+            string name = pixels == TilePixels ? "ForwardTile" : $"ForwardTile{pixels}";
+            w.L($"/// <summary>{pixels} neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds {pixels} FMAs.</summary>");
             w.Line(Optimized);
-            w.Open($"private static void ForwardTile{Generic}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}ref float k, ref float b, ref float y){Constraint}");
+            w.Open($"private static void {name}{Generic}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}ref float k, ref float b, ref float y){Constraint}");
             w.Line("int vc = Count<V>(); // floats per vector");
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
                 EmitTileSums(w, p, u, xs, RowStep(p));
-                for (int i = 0; i < TilePixels; i++)
+                for (int i = 0; i < pixels; i++)
                     w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"Store({Act(p, $"a{i}{j}", true)}, ref y, {Offset.Of("f") + (long)i * m.Filters + VOff(j)});")));
             }, () =>
             {
                 EmitTileScalarSums(w, p, xs, RowStep(p));
-                w.Line(string.Join(" ", Enumerable.Range(0, TilePixels).Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + (long)i * m.Filters}) = {Act(p, $"s{i}", false)};")));
-            });
+                w.Line(string.Join(" ", Enumerable.Range(0, pixels).Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + (long)i * m.Filters}) = {Act(p, $"s{i}", false)};")));
+            }, widths: pixels == TilePixels ? null : [2, 1]);
             w.Close();
         }
 

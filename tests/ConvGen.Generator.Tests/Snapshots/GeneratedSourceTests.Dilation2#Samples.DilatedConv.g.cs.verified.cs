@@ -192,7 +192,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of 4 (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -211,6 +211,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (16 floats a vector).
+            bool wide = Filters <= Count<V>() || (Count<V>() >= 16 && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
             {
                 for (int h = 0; h < height; h++)
@@ -220,6 +222,23 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;
+                    if (wide && outputWidth >= 8)
+                    {
+                        for (; ow + 8 <= outputWidth; ow += 8)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        }
+                        if (ow < outputWidth)
+                        {
+                            ow = outputWidth - 8; // the last tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
                     for (; ow + 4 <= outputWidth; ow += 4)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
@@ -244,7 +263,7 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>4 neighbouring interior output pixels: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void ForwardTile<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
@@ -469,6 +488,334 @@ namespace ConvGen.Generated
                     }
                 }
                 Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 8) = s1; Unsafe.Add(ref y, f + 16) = s2; Unsafe.Add(ref y, f + 24) = s3;
+            }
+        }
+
+        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile8<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 40));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 41));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 45));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 46));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 47));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 8);
+                Store(a20, ref y, f + 16);
+                Store(a30, ref y, f + 24);
+                Store(a40, ref y, f + 32);
+                Store(a50, ref y, f + 40);
+                Store(a60, ref y, f + 48);
+                Store(a70, ref y, f + 56);
+            }
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 8);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 16);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 24);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s7);
+                    }
+                    // tap (kh, 1)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 32);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 40);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 48);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 56);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s7);
+                    }
+                    // tap (kh, 2)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 64);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 72);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 80);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 88);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s7);
+                    }
+                }
+                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 8) = s1; Unsafe.Add(ref y, f + 16) = s2; Unsafe.Add(ref y, f + 24) = s3; Unsafe.Add(ref y, f + 32) = s4; Unsafe.Add(ref y, f + 40) = s5; Unsafe.Add(ref y, f + 48) = s6; Unsafe.Add(ref y, f + 56) = s7;
             }
         }
 

@@ -193,7 +193,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of 4 (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -212,6 +212,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (16 floats a vector).
+            bool wide = Filters <= Count<V>() || (Count<V>() >= 16 && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
             {
                 for (int h = 0; h < height; h++)
@@ -221,6 +223,23 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;
+                    if (wide && outputWidth >= 8)
+                    {
+                        for (; ow + 8 <= outputWidth; ow += 8)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        }
+                        if (ow < outputWidth)
+                        {
+                            ow = outputWidth - 8; // the last tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
                     for (; ow + 4 <= outputWidth; ow += 4)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
@@ -245,7 +264,7 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>4 neighbouring interior output pixels: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void ForwardTile<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
         {
@@ -500,6 +519,416 @@ namespace ConvGen.Generated
                 Store(a10, ref y, f + 16);
                 Store(a20, ref y, f + 32);
                 Store(a30, ref y, f + 48);
+            }
+        }
+
+        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile8<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1; var a61 = bias1; var a71 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 45));
+                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 40));
+                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 46));
+                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 41));
+                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 47));
+                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 48));
+                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 49));
+                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 50));
+                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
+                    }
+                }
+                Store(a00, ref y, f); Store(a01, ref y, f + vc);
+                Store(a10, ref y, f + 16); Store(a11, ref y, f + vc + 16);
+                Store(a20, ref y, f + 32); Store(a21, ref y, f + vc + 32);
+                Store(a30, ref y, f + 48); Store(a31, ref y, f + vc + 48);
+                Store(a40, ref y, f + 64); Store(a41, ref y, f + vc + 64);
+                Store(a50, ref y, f + 80); Store(a51, ref y, f + vc + 80);
+                Store(a60, ref y, f + 96); Store(a61, ref y, f + vc + 96);
+                Store(a70, ref y, f + 112); Store(a71, ref y, f + vc + 112);
+            }
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 45));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 40));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 46));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 41));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 47));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 48));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 49));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 50));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 16);
+                Store(a20, ref y, f + 32);
+                Store(a30, ref y, f + 48);
+                Store(a40, ref y, f + 64);
+                Store(a50, ref y, f + 80);
+                Store(a60, ref y, f + 96);
+                Store(a70, ref y, f + 112);
             }
         }
 
