@@ -436,10 +436,14 @@ public sealed class WeightsMismatchException : InvalidOperationException
     public Shape? ModelShape { get; }
 }
 
-/// <summary>CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as used by zip, gzip and PNG), table-driven.</summary>
+/// <summary>
+/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as used by zip, gzip and PNG), table-driven, eight bytes a step
+/// ("slicing by 8": eight tables, one lookup per byte, no dependency between them), so checking a 13 MB file takes a few
+/// milliseconds rather than tens.
+/// </summary>
 internal static class Crc32
 {
-    private static readonly uint[] s_table = BuildTable();
+    private static readonly uint[] s_tables = BuildTables();
 
     /// <summary>The running value to start from.</summary>
     public const uint Initial = 0xFFFFFFFFu;
@@ -447,9 +451,17 @@ internal static class Crc32
     /// <summary>Continues a running CRC over <paramref name="bytes"/>.</summary>
     public static uint Append(uint crc, ReadOnlySpan<byte> bytes)
     {
-        uint[] table = s_table;
+        uint[] t = s_tables;
+        while (bytes.Length >= 8)
+        {
+            uint lo = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes) ^ crc;
+            uint hi = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]);
+            crc = t[7 * 256 + (lo & 0xFF)] ^ t[6 * 256 + ((lo >> 8) & 0xFF)] ^ t[5 * 256 + ((lo >> 16) & 0xFF)] ^ t[4 * 256 + (lo >> 24)]
+                ^ t[3 * 256 + (hi & 0xFF)] ^ t[2 * 256 + ((hi >> 8) & 0xFF)] ^ t[256 + ((hi >> 16) & 0xFF)] ^ t[hi >> 24];
+            bytes = bytes[8..];
+        }
         foreach (byte b in bytes)
-            crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+            crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8);
         return crc;
     }
 
@@ -459,16 +471,20 @@ internal static class Crc32
     /// <summary>The CRC-32 of <paramref name="bytes"/>.</summary>
     public static uint Compute(ReadOnlySpan<byte> bytes) => Finish(Append(Initial, bytes));
 
-    private static uint[] BuildTable()
+    /// <summary>Table k, entry n: the CRC of byte n followed by k zero bytes.</summary>
+    private static uint[] BuildTables()
     {
-        var table = new uint[256];
+        var t = new uint[8 * 256];
         for (uint n = 0; n < 256; n++)
         {
             uint c = n;
             for (int k = 0; k < 8; k++)
                 c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[n] = c;
+            t[n] = c;
         }
-        return table;
+        for (int k = 1; k < 8; k++)
+            for (int n = 0; n < 256; n++)
+                t[k * 256 + n] = t[(int)(t[(k - 1) * 256 + n] & 0xFF)] ^ (t[(k - 1) * 256 + n] >> 8);
+        return t;
     }
 }

@@ -110,6 +110,32 @@ public sealed class WeightsFileTests : IDisposable
     }
 
     [Fact]
+    public void Crc32EightBytesAStepMatchesTheBitwiseDefinitionAtEveryLengthAndSplit()
+    {
+        static uint Bitwise(ReadOnlySpan<byte> bytes)
+        {
+            uint crc = 0xFFFFFFFFu;
+            foreach (byte b in bytes)
+            {
+                crc ^= b;
+                for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+            }
+            return ~crc;
+        }
+        var rng = new Random(5);
+        var data = new byte[300];
+        rng.NextBytes(data);
+        for (int length = 0; length <= data.Length; length += length < 40 ? 1 : 37)
+        {
+            var bytes = data.AsSpan(0, length);
+            uint expected = Bitwise(bytes);
+            Assert.Equal(expected, Crc32.Compute(bytes));
+            int split = length / 3; // a running CRC continued across calls, each with a tail
+            Assert.Equal(expected, Crc32.Finish(Crc32.Append(Crc32.Append(Crc32.Initial, bytes[..split]), bytes[split..])));
+        }
+    }
+
+    [Fact]
     public void LoadIntoCopiesValuesIntoMatchingTensors()
     {
         string path = PathOf("model.cgw");
