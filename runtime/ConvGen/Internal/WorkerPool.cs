@@ -147,6 +147,9 @@ internal sealed class WorkerPool
         /// <summary>GC.GetAllocatedBytesForCurrentThread() of this worker after its last part.</summary>
         public long AllocatedBytes;
 
+        // Optimized from the start: run at tier 0, the spin loop below would be recompiled on the fly (on-stack replacement) at
+        // some moment after warm-up, on this thread, and a training step that allocates nothing would show a few bytes.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private void Loop()
         {
             int seen = Volatile.Read(ref _pool._generation);
