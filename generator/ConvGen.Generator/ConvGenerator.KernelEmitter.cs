@@ -406,10 +406,7 @@ public sealed partial class ConvGenerator
                 w.L($"const int padTop = {top}, padLeft = {left};");
                 w.L($"// Each sample is copied into a zeroed {paddedHeight}x{paddedWidth} image with the padding around it: every window is whole, and the");
                 w.Line("// padding's zeros add nothing, so no pixel needs a clamped window.");
-                w.L($"const int paddedHeight = {paddedHeight}, paddedWidth = {paddedWidth};");
-                w.Line("float[] padded = KernelScratch.Get(0, paddedHeight * paddedWidth * InputChannels);");
-                w.Line("var image = padded.AsSpan(0, paddedHeight * paddedWidth * InputChannels);");
-                w.Line("image.Clear();");
+                EmitPaddedImage(w, p, rowStep: false);
             }
             else
             {
@@ -422,16 +419,7 @@ public sealed partial class ConvGenerator
             w.Line("bool keep = !output.IsEmpty;");
             w.Line("ref float y = ref keep ? ref MemoryMarshal.GetReference(output) : ref yp;");
             w.Open("for (int n = 0; n < batch; n++)");
-            if (copy)
-            {
-                w.Line("for (int h = 0; h < height; h++)");
-                w.Line("    input.Slice((n * height + h) * width * InputChannels, width * InputChannels).CopyTo(image.Slice(((h + padTop) * paddedWidth + padLeft) * InputChannels));");
-                w.Line("ref float x = ref MemoryMarshal.GetArrayDataReference(padded);");
-            }
-            else
-            {
-                w.Line("ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);");
-            }
+            EmitSampleImage(w, copy);
             w.Open("for (int ph = rowStart; ph < rowEnd; ph++)");
             w.Open("for (int pw = 0; pw < pooledWidth; pw++)");
             w.Line("int window = (2 * ph * StrideHeight * paddedWidth + 2 * pw * StrideWidth) * InputChannels;");

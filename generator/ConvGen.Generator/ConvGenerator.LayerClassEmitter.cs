@@ -170,12 +170,9 @@ public sealed partial class ConvGenerator
             w.Line("/// <param name=\"output\">NHWC output, overwritten.</param>");
             w.Line("/// <exception cref=\"global::System.ArgumentException\">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>");
             w.Open($"public static void Forward({ReadOnly} input, int batch, int height, int width, {ReadOnly} weights, {ReadOnly} bias, {Span} output)");
-            CheckSizes();
-            CheckLength("input", InputLayout, InputDims);
-            CheckLength("weights", WeightsLayout, WeightsDims);
-            CheckBias("bias");
-            CheckLength("output", OutputLayout, OutputDims);
-            KernelEmitter.EmitDispatch(w, $"{k}.Forward<{{V}}>(input, batch, height, width, weights, bias, output, 0, outputHeight)");
+            w.Line("// Every row; ForwardRows checks every argument (the batch first, as it always was).");
+            w.Line($"{guard}.Positive(batch, nameof(batch));");
+            w.Line("ForwardRows(input, batch, height, width, weights, bias, output, 0, OutputHeight(height));");
             w.Close();
             w.Line();
 

@@ -41,6 +41,10 @@ internal sealed class WorkerPool
     private WorkerPool(int threads)
     {
         Threads = threads;
+        // A ManualResetEventSlim allocates its lock object (24 B) the first time a thread blocks on it. With the workers spinning
+        // before they block, that first block can come long after warm-up, in the middle of a step that allocates nothing; so
+        // every event blocks once here (1 ms, unset), on the constructing thread.
+        _done.Wait(1);
         _workers = new Worker[threads - 1];
         for (int i = 0; i < _workers.Length; i++) _workers[i] = new Worker(this, i + 1);
     }
@@ -139,6 +143,7 @@ internal sealed class WorkerPool
         public Worker(WorkerPool pool, int part)
         {
             (_pool, _part) = (pool, part);
+            Start.Wait(1); // the event's lock now, not on the worker later (see the pool's constructor)
             new Thread(Loop) { IsBackground = true, Name = $"ConvGen worker {part}" }.Start();
         }
 
@@ -147,8 +152,7 @@ internal sealed class WorkerPool
         /// <summary>GC.GetAllocatedBytesForCurrentThread() of this worker after its last part.</summary>
         public long AllocatedBytes;
 
-        // Optimized from the start: run at tier 0, the spin loop below would be recompiled on the fly (on-stack replacement) at
-        // some moment after warm-up, on this thread, and a training step that allocates nothing would show a few bytes.
+        // Optimized from the start, so the spin loop is not recompiled on the fly (on-stack replacement) on this thread mid-run.
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private void Loop()
         {

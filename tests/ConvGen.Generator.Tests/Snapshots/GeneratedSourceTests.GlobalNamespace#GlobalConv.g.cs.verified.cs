@@ -82,19 +82,9 @@ partial class GlobalConv : global::ConvGen.Conv2DLayer<GlobalConv>, global::Conv
     /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
     public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
     {
-        // Every size is checked before any memory is touched: the kernels index without bounds checks.
+        // Every row; ForwardRows checks every argument (the batch first, as it always was).
         global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
-        int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
-        global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
-        global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-        global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
-        global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
-        switch (global::ConvGen.Internal.Simd.Lanes)
-        {
-            case 16: global::ConvGen.Generated.GlobalConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, weights, bias, output, 0, outputHeight); break;
-            case 8: global::ConvGen.Generated.GlobalConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output, 0, outputHeight); break;
-            default: global::ConvGen.Generated.GlobalConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, 0, outputHeight); break;
-        }
+        ForwardRows(input, batch, height, width, weights, bias, output, 0, OutputHeight(height));
     }
 
     /// <summary>
