@@ -28,23 +28,9 @@ internal sealed class WorkerPool
     private Exception? _error;
     private volatile bool _stopped;
 
-    /// <summary>Incremented by every dispatch (before the workers' events are set), so an idle worker can see one coming while it spins.</summary>
-    private int _generation;
-
-    /// <summary>
-    /// How long a worker spins for the next dispatch before it blocks: a model's phases follow each other within microseconds, and
-    /// waking a blocked thread takes tens of microseconds, more than a small layer's whole part (a one-image forward pass is tens
-    /// of dispatches). Spinning pauses (PAUSE), so a hyperthread sibling keeps its issue slots.
-    /// </summary>
-    private static readonly long s_spinTicks = System.Diagnostics.Stopwatch.Frequency / 10_000; // 100 µs
-
     private WorkerPool(int threads)
     {
         Threads = threads;
-        // A ManualResetEventSlim allocates its lock object (24 B) the first time a thread blocks on it. With the workers spinning
-        // before they block, that first block can come long after warm-up, in the middle of a step that allocates nothing; so
-        // every event blocks once here (1 ms, unset), on the constructing thread.
-        _done.Wait(1);
         _workers = new Worker[threads - 1];
         for (int i = 0; i < _workers.Length; i++) _workers[i] = new Worker(this, i + 1);
     }
@@ -106,7 +92,6 @@ internal sealed class WorkerPool
             (_runner, _phase, _parts, _error) = (runner, phase, parts, null);
             _done.Reset();
             Volatile.Write(ref _pending, parts - 1);
-            Interlocked.Increment(ref _generation);
             for (int i = 0; i < parts - 1; i++) _workers[i].Start.Set();
             try
             {
@@ -143,7 +128,6 @@ internal sealed class WorkerPool
         public Worker(WorkerPool pool, int part)
         {
             (_pool, _part) = (pool, part);
-            Start.Wait(1); // the event's lock now, not on the worker later (see the pool's constructor)
             new Thread(Loop) { IsBackground = true, Name = $"ConvGen worker {part}" }.Start();
         }
 
@@ -152,18 +136,11 @@ internal sealed class WorkerPool
         /// <summary>GC.GetAllocatedBytesForCurrentThread() of this worker after its last part.</summary>
         public long AllocatedBytes;
 
-        // Optimized from the start, so the spin loop is not recompiled on the fly (on-stack replacement) on this thread mid-run.
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private void Loop()
         {
-            int seen = Volatile.Read(ref _pool._generation);
             while (true)
             {
-                long until = System.Diagnostics.Stopwatch.GetTimestamp() + s_spinTicks;
-                while (Volatile.Read(ref _pool._generation) == seen && !_pool._stopped && System.Diagnostics.Stopwatch.GetTimestamp() < until)
-                    Thread.SpinWait(16);
                 Start.Wait();
-                seen = Volatile.Read(ref _pool._generation);
                 Start.Reset();
                 if (_pool._stopped) return;
                 try
