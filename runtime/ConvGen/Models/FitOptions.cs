@@ -28,9 +28,16 @@ public sealed class FitOptions
     /// <summary>Seed of the shuffling.</summary>
     public int Seed { get; init; }
 
+    /// <summary>
+    /// Epochs already done (Keras' <c>initial_epoch</c>), for resuming from a checkpoint: training runs epochs
+    /// <c>InitialEpoch + 1</c> to <c>epochs</c>, after drawing the shuffles of the epochs before, so it sees the same batches as a
+    /// run that never stopped.
+    /// </summary>
+    public int InitialEpoch { get; init; }
+
     /// <summary>Called after every epoch.</summary>
     public Action<EpochResult>? OnEpochEnd { get; init; }
 
-    /// <summary>Where progress goes (default <see cref="Console.Out"/>; null for silence).</summary>
+    /// <summary>Where progress goes (default <see cref="Console.Out"/>; null for silence). In a data-parallel group only rank 0 writes.</summary>
     public TextWriter? Output { get; init; } = Console.Out;
 }

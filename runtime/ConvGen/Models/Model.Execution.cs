@@ -108,6 +108,7 @@ public abstract partial class Model : IPhaseRunner
             var s = _steps[step];
             bool withinSample = !s.Backward && parts < pool.Threads && _nodes[s.Node].Layer.SplitsWithinSample;
             pool.Run(this, step, withinSample ? pool.Threads : parts);
+            if (s.Backward && _reducing) GradientsFinished(step);
         }
     }
 

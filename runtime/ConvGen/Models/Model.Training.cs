@@ -29,7 +29,8 @@ public abstract partial class Model
     /// <summary>
     /// One training step on a batch with the compiled optimizer and loss: forward (training mode), loss, backward, one optimizer
     /// loop over all parameters. Returns the batch loss and writes the number of correct predictions into
-    /// <paramref name="correct"/>. After the first step (for a batch size) it allocates nothing on the managed heap.
+    /// <paramref name="correct"/>. After the first step (for a batch size) it allocates nothing on the managed heap. With
+    /// <see cref="DataParallel"/> set, <paramref name="images"/> is the global batch and each rank trains on its shard.
     /// </summary>
     /// <remarks>
     /// Before the optimizer touches the weights, the step checks that the loss and every gradient are finite (one vectorized pass
@@ -45,6 +46,7 @@ public abstract partial class Model
         using var scope = _gate.EnterExclusive(nameof(TrainStep));
         var (optimizer, loss) = Compiled();
         CheckBatch(images, labels, nameof(images), nameof(labels));
+        if (_dataParallel is { } group) return TrainShard(group, optimizer, loss, images, labels, out correct);
         var output = ForwardCore(images, nameof(images), training: true, keep: true);
         float value = loss.Compute(output, labels, LossGradientView());
         correct = Metrics.CountCorrect(output, labels);
@@ -74,13 +76,18 @@ public abstract partial class Model
     {
         using var scope = _gate.EnterExclusive(nameof(Fit));
         Compiled();
-        if (_fixedCapacity && batchSize > _capacity)
-            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"batchSize is {batchSize}, but the network's buffers were planned for at most {_capacity} (its maxBatchSize).");
+        // In a group each rank runs at most its share of the batch (rounded up).
+        int perRank = _dataParallel is { } group ? (batchSize + group.Size - 1) / group.Size : batchSize;
+        if (_fixedCapacity && perRank > _capacity)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"batchSize is {batchSize}, but the network's buffers were planned for at most {_capacity} (its maxBatchSize){(perRank != batchSize ? $" per rank, and a rank's share is up to {perRank}" : "")}.");
         return TrainingLoop.Fit(this, images, labels, epochs, batchSize, options);
     }
 
     /// <summary>Mean loss and accuracy over every sample, in batches of <paramref name="batchSize"/> (inference mode, no dropout).</summary>
-    /// <remarks>Safe to call from several threads at once, and while <see cref="Predict"/> runs: the calls take turns.</remarks>
+    /// <remarks>
+    /// Safe to call from several threads at once, and while <see cref="Predict"/> runs: the calls take turns. With
+    /// <see cref="DataParallel"/> set, every rank passes all the samples, evaluates its shard, and gets the figures of all of them.
+    /// </remarks>
     /// <exception cref="ShapeMismatchException">The images are not of the input shape, or their count differs from the labels'.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="batchSize"/> is less than 1, or a label is outside <c>[0, classes)</c>.</exception>
     /// <exception cref="InvalidOperationException">The model is not built or compiled, or another thread is training it.</exception>
@@ -90,18 +97,21 @@ public abstract partial class Model
         var (_, loss) = Compiled();
         CheckData(images, labels, nameof(images), nameof(labels));
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        int count = images.Shape[0], step = ChunkSize(batchSize, count), rows = LabelsPerSample;
-        double lossSum = 0;
-        long correct = 0;
-        for (int start = 0; start < count; start += step)
+        int count = images.Shape[0], rows = LabelsPerSample;
+        // In a group, each rank evaluates its shard of the samples and the sums are added up.
+        var (first, end) = _dataParallel is { } group ? Parallelism.ChunkRange(count, group.Size, group.Rank) : (0, count);
+        int step = ChunkSize(batchSize, end - first);
+        Span<double> sums = stackalloc double[2];
+        for (int start = first; start < end; start += step)
         {
-            int n = Math.Min(step, count - start);
+            int n = Math.Min(step, end - start);
             var output = ForwardCore(images.SliceBatch(start, n), nameof(images), training: false, keep: false);
             var batchLabels = labels.AsSpan(start * rows, n * rows);
-            lossSum += loss.Compute(output, batchLabels) * (double)n;
-            correct += Metrics.CountCorrect(output, batchLabels);
+            sums[0] += loss.Compute(output, batchLabels) * (double)n;
+            sums[1] += Metrics.CountCorrect(output, batchLabels);
         }
-        return ((float)(lossSum / count), (float)correct / ((long)count * rows));
+        _dataParallel?.AllReduceSum(sums);
+        return ((float)(sums[0] / count), (float)(sums[1] / ((long)count * rows)));
     }
 
     /// <summary>The outputs for every sample, computed in batches of <paramref name="batchSize"/> (inference mode); a new tensor.</summary>

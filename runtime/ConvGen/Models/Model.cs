@@ -94,6 +94,9 @@ public abstract partial class Model
     /// <summary>The gradients, laid out like <see cref="ParameterBuffer"/>.</summary>
     public Span<float> GradientBuffer => _gradients;
 
+    /// <summary>The non-trainable state (moving statistics) of every layer, layer after layer, in one buffer.</summary>
+    public Span<float> StateBuffer => _state;
+
     /// <summary>Per-layer views (kernel, then bias) into <see cref="ParameterBuffer"/> and <see cref="GradientBuffer"/>: the trainable parameters only.</summary>
     public IReadOnlyList<Parameter> Parameters => _parameterViews;
 
@@ -151,7 +154,8 @@ public abstract partial class Model
         _scratch = [];
 
         _parameters = new float[plan.ParameterCount];
-        _gradients = new float[plan.ParameterCount];
+        // Pinned (never moved by the GC), so data-parallel training can hand slices of it to native code that works in the background.
+        _gradients = GC.AllocateArray<float>(plan.ParameterCount, pinned: true);
         _state = new float[plan.StateCount];
         _whole = _parameters.Length == 0 ? [] :
             [new Parameter("parameters", new Tensor(new Shape(_parameters.Length), _parameters), new Tensor(new Shape(_gradients.Length), _gradients))];
@@ -184,6 +188,7 @@ public abstract partial class Model
             n.ParameterCount, n.StateDeclarations.Sum(d => (long)d.Shape.Size), n.Alias,
             n.ForwardFused ? _names[n.Index - 1] : null,
             n.MaskedByConsumer ? _names[n.Consumers[0]] : null)).ToArray();
+        _gradientsReadyFrom = GradientReadiness(plan.Steps, plan.ForwardSteps);
         _parameterViews = [.. views];
         _namedParameters = [.. named];
         _namedWeights = [.. weights];

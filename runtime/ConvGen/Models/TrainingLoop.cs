@@ -14,11 +14,14 @@ internal static class TrainingLoop
     public static IReadOnlyList<EpochResult> Fit(Model model, Tensor images, int[] labels, int epochs, int batchSize, FitOptions? options)
     {
         options ??= new FitOptions();
+        var group = model.DataParallel;
         model.CheckData(images, labels, nameof(images), nameof(labels));
         ArgumentOutOfRangeException.ThrowIfNegative(epochs);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (!(options.ValidationSplit >= 0 && options.ValidationSplit < 1))
             throw new ArgumentOutOfRangeException(nameof(options), options.ValidationSplit, $"options.ValidationSplit is {options.ValidationSplit}; it must be in [0, 1).");
+        if (options.InitialEpoch < 0 || options.InitialEpoch > epochs)
+            throw new ArgumentOutOfRangeException(nameof(options), options.InitialEpoch, $"options.InitialEpoch is {options.InitialEpoch}; it must be in [0, epochs] = [0, {epochs}].");
         if (options.ValidationData is { } given)
             model.CheckData(given.Images, given.Labels, "options.ValidationData.Images", "options.ValidationData.Labels");
 
@@ -40,10 +43,12 @@ internal static class TrainingLoop
         var batchLabels = new int[Math.Min(batchSize, Math.Max(count, 1)) * rows];
         Tensor? batchView = null;
         var history = new List<EpochResult>();
-        var progress = new ProgressReporter(options.Output, steps);
+        // In a group every rank runs this loop on the same global batches; rank 0 reports the global figures.
+        var progress = new ProgressReporter(group is null || group.Rank == 0 ? options.Output : null, steps);
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
             if (options.Shuffle) random.Shuffle(order);
+            if (epoch <= options.InitialEpoch) continue;
             progress.StartEpoch(epoch, epochs);
             double lossSum = 0;
             long correctSum = 0, seen = 0;
@@ -67,6 +72,7 @@ internal static class TrainingLoop
                 progress.Step(step + 1, (float)(lossSum / seen), (float)correctSum / (seen * rows), seen, clock.Elapsed.TotalSeconds);
             }
             double seconds = clock.Elapsed.TotalSeconds;
+            model.AverageStateAcrossGroup();
             float valLoss = float.NaN, valAccuracy = float.NaN;
             if (validation is { } v) (valLoss, valAccuracy) = model.Evaluate(v.Images, v.Labels);
             var result = new EpochResult(epoch, (float)(lossSum / seen), (float)correctSum / (seen * rows), valLoss, valAccuracy, seen / seconds, seconds);

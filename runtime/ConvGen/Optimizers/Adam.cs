@@ -47,7 +47,22 @@ public sealed class Adam : IOptimizer
     public float Epsilon { get; }
 
     /// <inheritdoc/>
-    public long Iterations { get; private set; }
+    public long Iterations
+    {
+        get => _iterations;
+        set => _iterations = OptimizerChecks.Iterations(value);
+    }
+
+    private long _iterations;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, float[] Values)> State(Parameter parameter)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        if (!_moments.TryGetValue(parameter, out var state))
+            _moments.Add(parameter, state = (new float[parameter.Value.Shape.Size], new float[parameter.Value.Shape.Size]));
+        return [("m", state.M), ("v", state.V)];
+    }
 
     /// <inheritdoc/>
     public void Step(IReadOnlyList<Parameter> parameters)

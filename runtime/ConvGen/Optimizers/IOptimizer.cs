@@ -13,8 +13,16 @@ public interface IOptimizer
     /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not finite and positive.</exception>
     float LearningRate { get; set; }
 
-    /// <summary>Number of <see cref="Step"/> calls so far (Keras' <c>iterations</c>).</summary>
-    long Iterations { get; }
+    /// <summary>Number of <see cref="Step"/> calls so far (Keras' <c>iterations</c>); set when a checkpoint is restored.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative value.</exception>
+    long Iterations { get; set; }
+
+    /// <summary>
+    /// The optimizer's state for <paramref name="parameter"/> as named live arrays of the parameter's length (Adam: <c>m</c>
+    /// and <c>v</c>; SGD: <c>velocity</c> when momentum is on, else none), created as zeros if it has none yet. Checkpoints save
+    /// and restore it (<see cref="Model.SaveCheckpoint"/>).
+    /// </summary>
+    IReadOnlyList<(string Name, float[] Values)> State(Parameter parameter);
 
     /// <summary>
     /// Applies one update to every parameter in <paramref name="parameters"/> from its <see cref="Parameter.Gradient"/>.
@@ -33,6 +41,12 @@ internal static class OptimizerChecks
     {
         if (!float.IsFinite(value) || value <= 0f)
             throw new ArgumentOutOfRangeException(paramName, value, "The learning rate must be finite and greater than 0.");
+        return value;
+    }
+
+    public static long Iterations(long value)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(IOptimizer.Iterations));
         return value;
     }
 

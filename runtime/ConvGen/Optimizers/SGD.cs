@@ -40,7 +40,23 @@ public sealed class SGD : IOptimizer
     public bool Nesterov { get; }
 
     /// <inheritdoc/>
-    public long Iterations { get; private set; }
+    public long Iterations
+    {
+        get => _iterations;
+        set => _iterations = OptimizerChecks.Iterations(value);
+    }
+
+    private long _iterations;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, float[] Values)> State(Parameter parameter)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        if (Momentum == 0f) return [];
+        if (!_velocity.TryGetValue(parameter, out var velocity))
+            _velocity.Add(parameter, velocity = new float[parameter.Value.Shape.Size]);
+        return [("velocity", velocity)];
+    }
 
     /// <inheritdoc/>
     public void Step(IReadOnlyList<Parameter> parameters)
