@@ -15,7 +15,7 @@ using ConvGen.Reporting;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var options = Options.Parse(args);
 if (options is null) return 2;
-if (options.Threads is int threads) Parallelism.Threads = threads;
+Job.Start(options.Threads);
 
 if (options.PredictWeights is string trainedWeights)
 {
@@ -38,8 +38,8 @@ if (options.PredictWeights is string trainedWeights)
 }
 
 Console.WriteLine($"ConvGen MNIST: {(options.Epochs is int e ? $"{e} epochs" : $"{options.Steps} steps")}, batch {options.BatchSize}, seed {options.Seed}, " +
-                  $"{Parallelism.Threads} threads, kernels at {ConvGen.Internal.Simd.Lanes} floats a vector");
-string directory = Mnist.EnsureDownloaded(options.DataDirectory);
+                  $"{Job.Describe}, kernels at {ConvGen.Internal.Simd.Lanes} floats a vector");
+string directory = Job.EnsureData(options.DataDirectory);
 var mnist = Mnist.Load(directory);
 Console.WriteLine($"MNIST from {directory}: {mnist.Train.Count} training and {mnist.Test.Count} test images");
 
@@ -64,6 +64,7 @@ Model model = (options.Model, options.Sequential) switch
         new Dense(10)).Build(new Shape(28, 28, 1), options.Seed),
 };
 model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+Job.Join(model);
 string description = options.Model == "residual" ? "a residual CNN" : "the TF2 tutorial's CNN";
 Console.WriteLine($"model: {model.GetType().Name} ({description}, {(options.Sequential ? "layers built at run time" : "compiled at build time")})");
 Console.WriteLine(model.Summary());
@@ -96,18 +97,24 @@ var (testLoss, testAccuracy) = model.Evaluate(mnist.Test.Images, mnist.Test.Labe
 double inferSeconds = clock.Elapsed.TotalSeconds;
 Console.WriteLine($"inference: {mnist.Test.Count} images in {inferSeconds:F2} s, {mnist.Test.Count / inferSeconds:F0} images/s; test loss {testLoss:F4}");
 
+Console.WriteLine($"test accuracy: {testAccuracy:F4}");
+if (!Job.Reports)
+{
+    Job.End();
+    return 0;
+}
 string weights = Path.GetFullPath(options.WeightsPath);
 Directory.CreateDirectory(Path.GetDirectoryName(weights)!);
 model.SaveWeights(weights);
 Console.WriteLine($"weights saved to {weights}");
-Console.WriteLine($"test accuracy: {testAccuracy:F4}");
 
 string report = MnistReport.Write(options.ReportPath ?? Path.Combine(Path.GetDirectoryName(weights)!, "report.html"),
     new RunFacts($"{description}, {model.ParameterCount:N0} parameters",
-        $"{(options.Epochs is int n ? $"{n} epochs" : $"{options.Steps} steps")} of batch {options.BatchSize}, seed {options.Seed}, {Parallelism.Threads} threads",
+        $"{(options.Epochs is int n ? $"{n} epochs" : $"{options.Steps} steps")} of batch {options.BatchSize}, seed {options.Seed}, {Job.Describe}",
         $"training {trained / trainSeconds:F0} images/s, inference {mnist.Test.Count / inferSeconds:F0} images/s", testLoss, testAccuracy),
     history, options.Epochs is not null, model.Parameters[0].Value, model.Predict(mnist.Test.Images).Span, mnist.Test);
 Console.WriteLine($"report: {report}");
+Job.End();
 return 0;
 
 // The first test image and its label, read from the raw IDX files (16- and 8-byte headers) without loading the whole set; from

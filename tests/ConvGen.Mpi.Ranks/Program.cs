@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using ConvGen;
 using ConvGen.Mpi;
@@ -11,7 +12,8 @@ using ConvGen.Mpi.Ranks;
 //   fit     DistributedTrainer.Fit over Scenario.Data for --epochs, then rank 0 saves the weights (--out)
 // Options: --model compiled|sequential, --batch, --seed, --checkpoint PATH --checkpoint-every K (train), --resume (load
 // --checkpoint on every rank and go on from its step), --die-rank R --die-at K --die-how kill|throw, --hidden-on-rank R:H (that
-// rank builds a different model), --seed-on-rank R:S with --verify (that rank holds other weights), --bucket FLOATS (default 100).
+// rank builds a different model), --seed-on-rank R:S with --verify (that rank holds other weights), --bucket FLOATS (default 100),
+// --state-files PREFIX (each rank writes its non-trainable state to PREFIX.RANK.before/after).
 var o = Options.Parse(args);
 using var mpi = MpiCommunicator.Initialize(threads: 1);
 mpi.BucketSize = o.Bucket; // small, so these small models' gradients go in several buckets that overlap the backward pass
@@ -63,6 +65,19 @@ else
             trainer.SaveCheckpoint(path);
     }
 }
+if (o.StateFiles is { } prefix)
+{
+    // Each rank writes its state to its own files (long lines of several ranks interleave in mpirun's output), so the test can
+    // see the group agree. Fit averages it after every epoch; the step loop above does not, so it is averaged here, and
+    // written before and after.
+    void Write(string name) => File.WriteAllText($"{prefix}.{rank}.{name}", string.Join(" ", model.StateBuffer.ToArray().Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+    if (o.Mode != "fit")
+    {
+        Write("before");
+        model.AverageStateAcrossGroup();
+    }
+    Write("after");
+}
 var test = Scenario.Data(o.Seed + 1, 2, o.Batch);
 var (testLoss, testAccuracy) = trainer.Evaluate(test.Images, test.Labels, batchSize: 7);
 if (rank == 0)
@@ -74,11 +89,11 @@ if (rank == 0)
 return 0;
 
 internal sealed record Options(string Mode, string Model, int Steps, int Epochs, int Batch, int Seed, string? Out, string? Checkpoint,
-    int CheckpointEvery, bool Resume, int DieRank, int DieAt, string DieHow, (int, int)? HiddenOnRank, (int, int)? SeedOnRank, bool Verify, int Bucket)
+    int CheckpointEvery, bool Resume, int DieRank, int DieAt, string DieHow, (int, int)? HiddenOnRank, (int, int)? SeedOnRank, bool Verify, int Bucket, string? StateFiles)
 {
     public static Options Parse(string[] args)
     {
-        var o = new Options("train", "compiled", 20, 1, 50, 1, null, null, 0, false, -1, -1, "kill", null, null, false, 100);
+        var o = new Options("train", "compiled", 20, 1, 50, 1, null, null, 0, false, -1, -1, "kill", null, null, false, 100, null);
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.");
@@ -103,6 +118,7 @@ internal sealed record Options(string Mode, string Model, int Steps, int Epochs,
                 "--seed-on-rank" => o with { SeedOnRank = Pair() },
                 "--verify" => o with { Verify = true },
                 "--bucket" => o with { Bucket = Int() },
+                "--state-files" => o with { StateFiles = Next() },
                 _ => throw new ArgumentException($"Unknown option '{args[i]}'."),
             };
         }

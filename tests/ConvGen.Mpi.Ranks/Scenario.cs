@@ -20,7 +20,10 @@ public static class Scenario
             "sequential" => new Sequential(
                 new SmallConv(), new MaxPool2D(2), new Flatten(), new Dense(hidden, activation: Activation.ReLU), new Dense(Classes))
                 .Build(new Shape(Side, Side, 1), seed),
-            _ => throw new ArgumentException($"Unknown model '{kind}'; expected compiled or sequential.", nameof(kind)),
+            "stateful" => new Sequential(
+                new SmallConv(), new MaxPool2D(2), new Flatten(), new RunningMean(), new Dense(hidden, activation: Activation.ReLU), new Dense(Classes))
+                .Build(new Shape(Side, Side, 1), seed),
+            _ => throw new ArgumentException($"Unknown model '{kind}'; expected compiled, sequential or stateful.", nameof(kind)),
         };
         return model.Compile(new Adam(3e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
     }
@@ -72,3 +75,42 @@ public partial class SmallNet;
 
 [Conv2D(3, 3, Filters = 6, InputChannels = 1, Padding = Padding.Same, Activation = Activation.ReLU)]
 public partial class SmallConv;
+
+/// <summary>
+/// Passes its input through and, in training, keeps a moving mean of it as non-trainable state (as BatchNormalization keeps
+/// its moving statistics): each rank's differs, since each sees its own shards, until the group averages them.
+/// </summary>
+public sealed class RunningMean : Layer
+{
+    protected override string BaseName => "running_mean";
+
+    protected override Shape Build(LayerBuild build)
+    {
+        build.AddState("moving_mean", build.InputShape, new Zeros());
+        return build.InputShape;
+    }
+
+    protected override void RunForward(in NodeContext c)
+    {
+        if (c.Part != 0) return;
+        int features = c.OutputShape.Size;
+        var x = c.Input();
+        x.CopyTo(c.Output);
+        if (!c.Training) return;
+        var mean = c.State(0);
+        for (int i = 0; i < features; i++)
+        {
+            float sum = 0;
+            for (int n = 0; n < c.Batch; n++) sum += x[n * features + i];
+            mean[i] = 0.5f * mean[i] + 0.5f * sum / c.Batch;
+        }
+    }
+
+    protected override void RunBackward(in NodeContext c)
+    {
+        if (c.Part != 0 || !c.ComputesInputGradient()) return;
+        var dy = c.OutputGradient;
+        var dx = c.InputGradient();
+        for (int i = 0; i < dy.Length; i++) dx[i] = c.AccumulatesInputGradient() ? dx[i] + dy[i] : dy[i];
+    }
+}

@@ -73,6 +73,29 @@ public sealed class DataParallelTests
         Assert.Equal(history[1].ValidationAccuracy.ToString("F4", CultureInfo.InvariantCulture), summaries[0].Groups[3].Value);
     }
 
+    [Theory]
+    [InlineData("train")]
+    [InlineData("fit")]
+    public void The_ranks_state_is_averaged_so_every_rank_ends_with_the_same(string mode)
+    {
+        string prefix = TempFile();
+        var run = MpiRun.Ranks(2, $"--mode {mode} --model stateful --steps 6 --batch 20 --seed 4 --state-files {prefix}");
+        Assert.True(run.ExitCode == 0, run.Output);
+        float[] State(string label, int rank) => File.ReadAllText($"{prefix}.{rank}.{label}").Split(' ')
+            .Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        float[] first = State("after", 0), second = State("after", 1);
+        Assert.Equal(216, first.Length);
+        Assert.Equal(first, second);
+        if (mode == "train")
+        {
+            // Each rank's moving mean came from its own shards; the group's is their mean.
+            float[] before0 = State("before", 0), before1 = State("before", 1);
+            Assert.NotEqual(before0, before1);
+            for (int i = 0; i < first.Length; i++) Assert.Equal((before0[i] + before1[i]) / 2, first[i], 6);
+        }
+        Assert.Contains(first, v => v != 0);
+    }
+
     [Fact]
     public void A_killed_rank_stops_the_job_naming_it_and_the_last_checkpoint_resumes_the_run()
     {

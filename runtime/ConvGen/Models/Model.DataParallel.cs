@@ -150,9 +150,15 @@ public abstract partial class Model
         return _shardView;
     }
 
-    /// <summary>Averages the non-trainable state across the group (after an epoch of data-parallel training).</summary>
-    internal void AverageStateAcrossGroup()
+    /// <summary>
+    /// Replaces the non-trainable state (<see cref="StateBuffer"/>, e.g. moving statistics, which each rank updates from its own
+    /// shards) with its mean over the group. <see cref="Fit"/> does it after every epoch; a training loop of your own over
+    /// <c>TrainStep</c> calls it where it ends an epoch. Collective; nothing happens without <see cref="DataParallel"/> or state.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Another thread is using the model.</exception>
+    public void AverageStateAcrossGroup()
     {
+        using var scope = _gate.EnterExclusive(nameof(AverageStateAcrossGroup));
         if (_dataParallel is not { } group || _state.Length == 0) return;
         group.AllReduceSum(_state);
         TensorPrimitives.Multiply(_state, 1f / group.Size, _state);
