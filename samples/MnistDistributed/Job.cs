@@ -32,9 +32,18 @@ internal static class Job
         return Mnist.EnsureDownloaded(directory);
     }
 
-    public static void Join(Model model) => _ = new DistributedTrainer(model, Mpi);
+    public static void Join(Model model)
+    {
+        _ = new DistributedTrainer(model, Mpi);
+        Mpi.WaitSeconds = 0;
+    }
 
-    public static void End() => Mpi.Dispose();
+    /// <summary>Reports the time rank 0 spent waiting for the other ranks' sums (not hidden behind its own computation), then finalizes MPI.</summary>
+    public static void End()
+    {
+        Console.WriteLine($"communication: rank 0 waited {Mpi.WaitSeconds:F2} s for sums across the ranks (gradients and evaluation), buckets of {Mpi.BucketSize:N0} floats");
+        Mpi.Dispose();
+    }
 
     private static MpiCommunicator Mpi => s_mpi ?? throw new InvalidOperationException("Job.Start was not called.");
 }
