@@ -83,7 +83,7 @@ public sealed unsafe class MpiCommunicator : IDataParallel, IDisposable
 
     /// <inheritdoc/>
     /// <remarks>
-    /// Default 1 Mi floats (4 MiB): on 2 ranks of one machine, the tutorial network's step waited 0.7-1.2 ms for its sums with
+    /// Default 1 Mi floats (4 MiB): on 2 ranks of one machine, the tutorial network's step waited 0.7-2.4 ms for its sums with
     /// it and 3.8 ms with the whole gradient in one sum (docs/distributed.md).
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">Set to less than 1.</exception>

@@ -23,7 +23,6 @@ internal sealed unsafe partial class MpiLibrary
 
     public readonly delegate* unmanaged<int*, byte***, int, int*, int> InitThread;
     public readonly delegate* unmanaged<int*, int> Initialized;
-    public readonly delegate* unmanaged<int*, int> Finalized;
     public readonly delegate* unmanaged<int> Finalize;
     public readonly delegate* unmanaged<nint, int*, int> CommRank;
     public readonly delegate* unmanaged<nint, int*, int> CommSize;
@@ -45,7 +44,6 @@ internal sealed unsafe partial class MpiLibrary
         OpSum = Symbol(handle, "ompi_mpi_op_sum");
         InitThread = (delegate* unmanaged<int*, byte***, int, int*, int>)Symbol(handle, "MPI_Init_thread");
         Initialized = (delegate* unmanaged<int*, int>)Symbol(handle, "MPI_Initialized");
-        Finalized = (delegate* unmanaged<int*, int>)Symbol(handle, "MPI_Finalized");
         Finalize = (delegate* unmanaged<int>)Symbol(handle, "MPI_Finalize");
         CommRank = (delegate* unmanaged<nint, int*, int>)Symbol(handle, "MPI_Comm_rank");
         CommSize = (delegate* unmanaged<nint, int*, int>)Symbol(handle, "MPI_Comm_size");

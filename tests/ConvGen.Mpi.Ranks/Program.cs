@@ -11,12 +11,14 @@ using ConvGen.Mpi.Ranks;
 //   train   steps 1..--steps on Scenario.Batch(seed, k); rank 0 saves the weights (--out) and prints the global evaluation
 //   fit     DistributedTrainer.Fit over Scenario.Data for --epochs, then rank 0 saves the weights (--out)
 // Options: --model compiled|sequential, --batch, --seed, --checkpoint PATH --checkpoint-every K (train), --resume (load
-// --checkpoint on every rank and go on from its step), --die-rank R --die-at K --die-how kill|throw, --hidden-on-rank R:H (that
+// --checkpoint on every rank and go on from its step), --die-rank R --die-at K --die-how kill|throw|hang, --hidden-on-rank R:H (that
 // rank builds a different model), --seed-on-rank R:S with --verify (that rank holds other weights), --bucket FLOATS (default 100),
-// --state-files PREFIX (each rank writes its non-trainable state to PREFIX.RANK.before/after).
+// --state-files PREFIX (each rank writes its non-trainable state to PREFIX.RANK.before/after), --timeout SECONDS (the
+// communicator's limit on waiting for the other ranks).
 var o = Options.Parse(args);
 using var mpi = MpiCommunicator.Initialize(threads: 1);
-mpi.BucketSize = o.Bucket; // small, so these small models' gradients go in several buckets that overlap the backward pass
+mpi.BucketSize = o.Bucket;
+if (o.TimeoutSeconds is int timeout) mpi.Timeout = TimeSpan.FromSeconds(timeout); // small, so these small models' gradients go in several buckets that overlap the backward pass
 int rank = mpi.Rank;
 int hidden = o.HiddenOnRank is (int hr, int h) && hr == rank ? h : 16;
 int seed = o.SeedOnRank is (int sr, int s) && sr == rank ? s : o.Seed;
@@ -56,6 +58,7 @@ else
             Console.WriteLine($"rank {rank}: dying at step {step} ({o.DieHow})");
             Console.Out.Flush();
             if (o.DieHow == "kill") System.Diagnostics.Process.GetCurrentProcess().Kill();
+            else if (o.DieHow == "hang") System.Threading.Thread.Sleep(System.Threading.Timeout.Infinite);
             else throw new InvalidOperationException($"the test's failure at step {step}");
         }
         var (x, y) = Scenario.Batch(o.Seed, step, o.Batch);
@@ -89,11 +92,11 @@ if (rank == 0)
 return 0;
 
 internal sealed record Options(string Mode, string Model, int Steps, int Epochs, int Batch, int Seed, string? Out, string? Checkpoint,
-    int CheckpointEvery, bool Resume, int DieRank, int DieAt, string DieHow, (int, int)? HiddenOnRank, (int, int)? SeedOnRank, bool Verify, int Bucket, string? StateFiles)
+    int CheckpointEvery, bool Resume, int DieRank, int DieAt, string DieHow, (int, int)? HiddenOnRank, (int, int)? SeedOnRank, bool Verify, int Bucket, string? StateFiles, int? TimeoutSeconds)
 {
     public static Options Parse(string[] args)
     {
-        var o = new Options("train", "compiled", 20, 1, 50, 1, null, null, 0, false, -1, -1, "kill", null, null, false, 100, null);
+        var o = new Options("train", "compiled", 20, 1, 50, 1, null, null, 0, false, -1, -1, "kill", null, null, false, 100, null, null);
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.");
@@ -119,6 +122,7 @@ internal sealed record Options(string Mode, string Model, int Steps, int Epochs,
                 "--verify" => o with { Verify = true },
                 "--bucket" => o with { Bucket = Int() },
                 "--state-files" => o with { StateFiles = Next() },
+                "--timeout" => o with { TimeoutSeconds = Int() },
                 _ => throw new ArgumentException($"Unknown option '{args[i]}'."),
             };
         }

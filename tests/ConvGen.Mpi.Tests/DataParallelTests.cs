@@ -134,6 +134,17 @@ public sealed class DataParallelTests
     }
 
     [Fact]
+    public void A_rank_that_hangs_makes_the_others_stop_after_the_timeout_instead_of_waiting_forever()
+    {
+        var run = MpiRun.Ranks(2, "--steps 20 --batch 10 --die-rank 1 --die-at 3 --die-how hang --timeout 3", timeoutSeconds: 90);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("ConvGen.Mpi: rank 0 of 2 waited 3 s for the other ranks in a collective", run.Output);
+        Assert.Contains("step 2:", run.Output);
+        Assert.DoesNotContain("step 3:", run.Output);
+        Assert.True(run.Elapsed < TimeSpan.FromSeconds(60), $"took {run.Elapsed}");
+    }
+
+    [Fact]
     public void A_rank_with_another_model_is_refused_at_start()
     {
         var run = MpiRun.Ranks(2, "--model sequential --hidden-on-rank 1:24");
