@@ -9,28 +9,19 @@ namespace ConvGen;
 /// Without momentum <c>w −= lr·g</c>; with momentum <c>v = momentum·v − lr·g</c>, then <c>w += v</c>, or with Nesterov
 /// <c>w += momentum·v − lr·g</c>. The velocity <c>v</c> starts at zero.
 /// </summary>
-public sealed class SGD : IOptimizer
+public sealed class SGD : Optimizer
 {
     private readonly Dictionary<Parameter, float[]> _velocity = new(ReferenceEqualityComparer.Instance);
-    private float _learningRate;
 
     /// <summary>Creates the optimizer with Keras' defaults.</summary>
     /// <param name="learningRate">The step size; finite and positive.</param>
     /// <param name="momentum">The velocity decay, in <c>[0, 1]</c>; 0 disables momentum.</param>
     /// <param name="nesterov">Whether to use Nesterov momentum.</param>
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
-    public SGD(float learningRate = 0.01f, float momentum = 0f, bool nesterov = false)
+    public SGD(float learningRate = 0.01f, float momentum = 0f, bool nesterov = false) : base(learningRate)
     {
-        _learningRate = OptimizerChecks.LearningRate(learningRate, nameof(learningRate));
         Momentum = OptimizerChecks.UnitInterval(momentum, excludeOne: false, nameof(momentum));
         Nesterov = nesterov;
-    }
-
-    /// <inheritdoc/>
-    public float LearningRate
-    {
-        get => _learningRate;
-        set => _learningRate = OptimizerChecks.LearningRate(value, nameof(LearningRate));
     }
 
     /// <summary>The velocity decay; 0 means plain gradient descent.</summary>
@@ -40,53 +31,30 @@ public sealed class SGD : IOptimizer
     public bool Nesterov { get; }
 
     /// <inheritdoc/>
-    public long Iterations
-    {
-        get => _iterations;
-        set => _iterations = OptimizerChecks.Iterations(value);
-    }
-
-    private long _iterations;
-
-    /// <inheritdoc/>
-    public IReadOnlyList<(string Name, float[] Values)> State(Parameter parameter)
+    public override IReadOnlyList<(string Name, float[] Values)> State(Parameter parameter)
     {
         ArgumentNullException.ThrowIfNull(parameter);
-        if (Momentum == 0f) return [];
+        return Momentum == 0f ? [] : [("velocity", Velocity(parameter))];
+    }
+
+    /// <inheritdoc/>
+    protected override void ClearState() => _velocity.Clear();
+
+    /// <inheritdoc/>
+    protected override void Update(Parameter parameter, float learningRate, long step)
+    {
+        Span<float> w = parameter.Value.Span;
+        ReadOnlySpan<float> g = parameter.Gradient.Span;
+        if (Momentum == 0f) Descend(w, g, learningRate);
+        else if (Nesterov) NesterovStep(w, g, Velocity(parameter), learningRate, Momentum);
+        else MomentumStep(w, g, Velocity(parameter), learningRate, Momentum);
+    }
+
+    private float[] Velocity(Parameter parameter)
+    {
         if (!_velocity.TryGetValue(parameter, out var velocity))
             _velocity.Add(parameter, velocity = new float[parameter.Value.Shape.Size]);
-        return [("velocity", velocity)];
-    }
-
-    /// <inheritdoc/>
-    public void Step(IReadOnlyList<Parameter> parameters)
-    {
-        OptimizerChecks.Parameters(parameters);
-        float lr = _learningRate, momentum = Momentum;
-        // An index loop: foreach over the interface would allocate an enumerator every step.
-        for (int i = 0; i < parameters.Count; i++)
-        {
-            var parameter = parameters[i];
-            Span<float> w = parameter.Value.Span;
-            ReadOnlySpan<float> g = parameter.Gradient.Span;
-            if (momentum == 0f)
-            {
-                Descend(w, g, lr);
-                continue;
-            }
-            if (!_velocity.TryGetValue(parameter, out var velocity))
-                _velocity.Add(parameter, velocity = new float[w.Length]);
-            if (Nesterov) NesterovStep(w, g, velocity, lr, momentum);
-            else MomentumStep(w, g, velocity, lr, momentum);
-        }
-        Iterations++;
-    }
-
-    /// <inheritdoc/>
-    public void Reset()
-    {
-        _velocity.Clear();
-        Iterations = 0;
+        return velocity;
     }
 
     private static void Descend(Span<float> w, ReadOnlySpan<float> g, float lr)
@@ -135,5 +103,5 @@ public sealed class SGD : IOptimizer
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"SGD(learningRate: {LearningRate}, momentum: {Momentum}, nesterov: {Nesterov})";
+    public override string ToString() => $"SGD(momentum: {Momentum}, nesterov: {Nesterov}, {CommonArguments()})";
 }

@@ -142,9 +142,18 @@ public sealed class DataParallelCoreTests
     [InlineData("adam")]
     [InlineData("sgd-momentum")]
     [InlineData("sgd")]
+    [InlineData("rmsprop")]
+    [InlineData("adamw-amsgrad")]
     public void A_checkpoint_resumes_training_exactly(string kind)
     {
-        IOptimizer Optimizer() => kind switch { "adam" => new Adam(1e-2f), "sgd-momentum" => new SGD(0.05f, momentum: 0.9f), _ => new SGD(0.05f) };
+        IOptimizer Optimizer() => kind switch
+        {
+            "adam" => new Adam(1e-2f),
+            "sgd-momentum" => new SGD(0.05f, momentum: 0.9f),
+            "rmsprop" => new RMSprop(1e-2f, momentum: 0.5f, centered: true),
+            "adamw-amsgrad" => new AdamW(1e-2f, amsgrad: true) { Schedule = new CosineDecay(0f, 10, warmupTarget: 1e-2f, warmupSteps: 2) },
+            _ => new SGD(0.05f),
+        };
         string path = Path.Combine(Path.GetTempPath(), $"convgen-checkpoint-{Guid.NewGuid():N}.cgw");
         try
         {

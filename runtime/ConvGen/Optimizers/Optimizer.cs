@@ -1,0 +1,191 @@
+using System;
+using System.Collections.Generic;
+using System.Numerics.Tensors;
+
+namespace ConvGen;
+
+/// <summary>
+/// What ConvGen's optimizers share, as Keras' base optimizer does: the learning rate or its schedule, the step count,
+/// gradient clipping (<see cref="ClipValue"/> or <see cref="GlobalClipNorm"/>) and decoupled weight decay
+/// (<see cref="WeightDecay"/>). A subclass writes only its update rule (<see cref="Update"/>) and its per-parameter state.
+/// </summary>
+public abstract class Optimizer : IOptimizer
+{
+    private float _learningRate;
+    private long _iterations;
+    private float? _clipValue, _globalClipNorm, _weightDecay;
+
+    /// <summary>Sets the constant learning rate.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not finite and positive.</exception>
+    protected Optimizer(float learningRate) => _learningRate = OptimizerChecks.LearningRate(learningRate, nameof(learningRate));
+
+    /// <summary>
+    /// The step size of the next step: the constant set, or <see cref="Schedule"/> at <see cref="Iterations"/> when there is one.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not finite and positive.</exception>
+    /// <exception cref="InvalidOperationException">Set while a <see cref="Schedule"/> gives the rate.</exception>
+    public float LearningRate
+    {
+        get => Schedule is { } schedule ? schedule.At(_iterations) : _learningRate;
+        set
+        {
+            if (Schedule is not null)
+                throw new InvalidOperationException($"The learning rate follows {Schedule}; set Schedule to null to use a constant rate.");
+            _learningRate = OptimizerChecks.LearningRate(value, nameof(LearningRate));
+        }
+    }
+
+    /// <summary>
+    /// The learning rate as a function of the step count (Keras' <c>LearningRateSchedule</c>): step <c>t</c> (counting from 0,
+    /// as Keras' <c>iterations</c>) uses <c>Schedule.At(t)</c>, in <c>Fit</c> and in <c>TrainStep</c> alike. Null: the
+    /// constant rate given to the constructor.
+    /// </summary>
+    public LearningRateSchedule? Schedule { get; set; }
+
+    /// <inheritdoc/>
+    public long Iterations
+    {
+        get => _iterations;
+        set => _iterations = OptimizerChecks.Iterations(value);
+    }
+
+    /// <summary>Keras' <c>clipvalue</c>: every gradient element is clipped to <c>[-ClipValue, ClipValue]</c> before the update. Null: no clipping.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not finite and positive.</exception>
+    /// <exception cref="InvalidOperationException">Set while <see cref="GlobalClipNorm"/> is set (one kind of clipping at a time, as in Keras).</exception>
+    public float? ClipValue
+    {
+        get => _clipValue;
+        init
+        {
+            if (value is not null && _globalClipNorm is not null) throw OneClipping();
+            _clipValue = Positive(value, nameof(ClipValue));
+        }
+    }
+
+    /// <summary>
+    /// Keras' <c>global_clipnorm</c>: when the L2 norm of all the gradients of a step together exceeds it, they are all scaled by
+    /// <c>GlobalClipNorm / norm</c>. Null: no clipping.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not finite and positive.</exception>
+    /// <exception cref="InvalidOperationException">Set while <see cref="ClipValue"/> is set.</exception>
+    public float? GlobalClipNorm
+    {
+        get => _globalClipNorm;
+        init
+        {
+            if (value is not null && _clipValue is not null) throw OneClipping();
+            _globalClipNorm = Positive(value, nameof(GlobalClipNorm));
+        }
+    }
+
+    /// <summary>
+    /// Decoupled weight decay (Keras' <c>weight_decay</c>, AdamW's): before the update, every weight is multiplied by
+    /// <c>1 − learningRate · WeightDecay</c>. Null: none. It applies to every parameter passed to <see cref="Step"/>, biases
+    /// included, as Keras does unless told to exclude some.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative or non-finite value.</exception>
+    public float? WeightDecay
+    {
+        get => _weightDecay;
+        init
+        {
+            if (value is float v && !(float.IsFinite(v) && v >= 0))
+                throw new ArgumentOutOfRangeException(nameof(WeightDecay), v, "WeightDecay must be finite and at least 0.");
+            _weightDecay = value;
+        }
+    }
+
+    /// <summary>
+    /// One step for every parameter: clipping (which changes the gradients in place), weight decay, then <see cref="Update"/>
+    /// with the step's learning rate; then <see cref="Iterations"/> goes up by one.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="parameters"/> is null.</exception>
+    /// <exception cref="ArgumentException">A parameter is null.</exception>
+    public void Step(IReadOnlyList<Parameter> parameters)
+    {
+        OptimizerChecks.Parameters(parameters);
+        float rate = LearningRate;
+        if (!(float.IsFinite(rate) && rate >= 0))
+            throw new InvalidOperationException($"{Schedule} gives the learning rate {rate} at step {_iterations}; it must be finite and at least 0.");
+        Clip(parameters);
+        // An index loop: foreach over the interface would allocate an enumerator every step.
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var parameter = parameters[i];
+            if (_weightDecay is float decay && decay > 0)
+            {
+                var w = parameter.Value.Span;
+                TensorPrimitives.Multiply(w, 1f - rate * decay, w);
+            }
+            Update(parameter, rate, _iterations + 1);
+        }
+        _iterations++;
+    }
+
+    /// <summary>Applies this optimizer's rule to one parameter, from its (already clipped) gradient.</summary>
+    /// <param name="parameter">The parameter; its gradient is read, its value updated.</param>
+    /// <param name="learningRate">This step's learning rate.</param>
+    /// <param name="step">This step's number, counting from 1 (Adam's <c>t</c>).</param>
+    protected abstract void Update(Parameter parameter, float learningRate, long step);
+
+    /// <inheritdoc/>
+    public abstract IReadOnlyList<(string Name, float[] Values)> State(Parameter parameter);
+
+    /// <summary>Forgets the per-parameter state; called by <see cref="Reset"/>.</summary>
+    protected abstract void ClearState();
+
+    /// <inheritdoc/>
+    public void Reset()
+    {
+        ClearState();
+        _iterations = 0;
+    }
+
+    /// <summary>What <c>ToString()</c> adds after the optimizer's own arguments: the rate or schedule, clipping, decay.</summary>
+    protected string CommonArguments() =>
+        (Schedule is { } s ? $"schedule: {s}" : $"learningRate: {_learningRate}") +
+        (_clipValue is float c ? $", clipValue: {c}" : "") +
+        (_globalClipNorm is float n ? $", globalClipNorm: {n}" : "") +
+        (_weightDecay is float d ? $", weightDecay: {d}" : "");
+
+    private void Clip(IReadOnlyList<Parameter> parameters)
+    {
+        if (_clipValue is float limit)
+        {
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                var g = parameters[i].Gradient.Span;
+                TensorPrimitives.Clamp(g, -limit, limit, g);
+            }
+        }
+        else if (_globalClipNorm is float clip)
+        {
+            double squares = 0;
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                float norm = TensorPrimitives.Norm(parameters[i].Gradient.Span);
+                squares += (double)norm * norm;
+            }
+            double global = Math.Sqrt(squares);
+            if (global > clip)
+            {
+                float scale = (float)(clip / global);
+                for (int i = 0; i < parameters.Count; i++)
+                {
+                    var g = parameters[i].Gradient.Span;
+                    TensorPrimitives.Multiply(g, scale, g);
+                }
+            }
+        }
+    }
+
+    private static float? Positive(float? value, string name)
+    {
+        if (value is float v && !(float.IsFinite(v) && v > 0))
+            throw new ArgumentOutOfRangeException(name, v, $"{name} must be finite and greater than 0 (or null for no clipping).");
+        return value;
+    }
+
+    private static InvalidOperationException OneClipping() =>
+        new("Set ClipValue or GlobalClipNorm, not both: Keras applies one kind of clipping per optimizer.");
+}
