@@ -35,7 +35,10 @@ public sealed class FitOptions
     /// </summary>
     public int InitialEpoch { get; init; }
 
-    /// <summary>Called after every epoch.</summary>
+    /// <summary>Keras-style callbacks (<see cref="EarlyStopping"/>, <see cref="ModelCheckpoint"/>, or your own), called in order.</summary>
+    public System.Collections.Generic.IReadOnlyList<Callback> Callbacks { get; init; } = [];
+
+    /// <summary>Called after every epoch, after the <see cref="Callbacks"/>.</summary>
     public Action<EpochResult>? OnEpochEnd { get; init; }
 
     /// <summary>Where progress goes (default <see cref="Console.Out"/>; null for silence). In a data-parallel group only rank 0 writes.</summary>

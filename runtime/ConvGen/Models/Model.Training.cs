@@ -15,6 +15,12 @@ public abstract partial class Model
     /// <summary>The loss set by <see cref="Compile"/>.</summary>
     public ILoss? Loss => _loss;
 
+    /// <summary>
+    /// Set by a callback (Keras' <c>model.stop_training</c>) to end <see cref="Fit"/> after the current epoch; <see cref="Fit"/>
+    /// clears it when it starts.
+    /// </summary>
+    public bool StopTraining { get; set; }
+
     /// <summary>Sets the optimizer and loss that <c>TrainStep</c>, <see cref="Fit"/> and <see cref="Evaluate"/> use.</summary>
     /// <exception cref="InvalidOperationException">Another thread is using the model.</exception>
     public virtual Model Compile(IOptimizer optimizer, ILoss loss)

@@ -45,7 +45,10 @@ internal static class TrainingLoop
         var history = new List<EpochResult>();
         // In a group every rank runs this loop on the same global batches; rank 0 reports the global figures.
         var progress = new ProgressReporter(group is null || group.Rank == 0 ? options.Output : null, steps);
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        var callbacks = options.Callbacks ?? [];
+        model.StopTraining = false;
+        foreach (var callback in callbacks) callback.OnTrainBegin(model);
+        for (int epoch = 1; epoch <= epochs && !model.StopTraining; epoch++)
         {
             if (options.Shuffle) random.Shuffle(order);
             if (epoch <= options.InitialEpoch) continue;
@@ -78,8 +81,10 @@ internal static class TrainingLoop
             var result = new EpochResult(epoch, (float)(lossSum / seen), (float)correctSum / (seen * rows), valLoss, valAccuracy, seen / seconds, seconds);
             progress.EndEpoch(result);
             history.Add(result);
+            foreach (var callback in callbacks) callback.OnEpochEnd(model, result);
             options.OnEpochEnd?.Invoke(result);
         }
+        foreach (var callback in callbacks) callback.OnTrainEnd(model);
         return history;
     }
 }
