@@ -1,0 +1,238 @@
+using System;
+
+namespace ConvGen;
+
+/// <summary>
+/// Keras' <c>BatchNormalization</c> over the last axis (the channels of an NHWC activation, the units of a Dense output):
+/// <c>y = γ · (x − μ) / √(σ² + ε) + β</c>. While training, <c>μ</c> and <c>σ²</c> are the batch's mean and (biased) variance
+/// over every other axis, and the moving statistics follow them: <c>moving = momentum · moving + (1 − momentum) · batch</c>.
+/// Outside training the moving statistics are used. Weights, in Keras' order: <c>gamma</c> (with <c>scale</c>; ones),
+/// <c>beta</c> (with <c>center</c>; zeros), then the state <c>moving_mean</c> (zeros) and <c>moving_variance</c> (ones).
+/// </summary>
+/// <remarks>
+/// Each pass is split over the worker threads by samples in phases: per-thread sums, then the statistics every thread
+/// computes alike from all the sums (in a fixed order, so results do not depend on the thread count's timing), then the
+/// normalization of each thread's samples.
+/// </remarks>
+public sealed class BatchNormalization : Layer
+{
+    private int _features;
+    private float[] _mean = [], _inverseStd = [];
+
+    /// <summary>Creates the layer with Keras' defaults.</summary>
+    /// <param name="momentum">Weight of the old moving statistics, in <c>[0, 1]</c>.</param>
+    /// <param name="epsilon">Added to the variance; finite and positive.</param>
+    /// <param name="center">Whether to learn the offset <c>beta</c>.</param>
+    /// <param name="scale">Whether to learn the factor <c>gamma</c>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="momentum"/> is outside <c>[0, 1]</c> or <paramref name="epsilon"/> is not finite and positive.</exception>
+    public BatchNormalization(float momentum = 0.99f, float epsilon = 1e-3f, bool center = true, bool scale = true)
+    {
+        if (!(momentum >= 0f && momentum <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "momentum must be in [0, 1], such as Keras' 0.99.");
+        if (!(float.IsFinite(epsilon) && epsilon > 0f))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "epsilon must be finite and greater than 0, such as Keras' 0.001.");
+        (Momentum, Epsilon, Center, Scale) = (momentum, epsilon, center, scale);
+    }
+
+    /// <inheritdoc/>
+    protected override string BaseName => "batch_normalization";
+
+    /// <summary>Weight of the old moving statistics in each update.</summary>
+    public float Momentum { get; }
+
+    /// <summary>Added to the variance before the square root.</summary>
+    public float Epsilon { get; }
+
+    /// <summary>Whether <c>beta</c> is learned.</summary>
+    public bool Center { get; }
+
+    /// <summary>Whether <c>gamma</c> is learned.</summary>
+    public bool Scale { get; }
+
+    /// <inheritdoc/>
+    protected internal override int ForwardPhases => 3;
+
+    /// <inheritdoc/>
+    protected internal override int BackwardPhases => 2;
+
+    /// <inheritdoc/>
+    protected internal override Shape Build(LayerBuild build)
+    {
+        var shape = build.InputShape;
+        _features = shape[shape.Rank - 1];
+        var features = new Shape(_features);
+        if (Scale) build.AddParameter("gamma", features, new Ones());
+        if (Center) build.AddParameter("beta", features, new Zeros());
+        build.AddState("moving_mean", features, new Zeros());
+        build.AddState("moving_variance", features, new Ones());
+        build.ScratchPerThread = 2 * _features;
+        _mean = new float[_features];
+        _inverseStd = new float[_features];
+        return shape;
+    }
+
+    /// <summary>
+    /// Training: phase 0 sums each thread's samples per feature, phase 1 the squared deviations from the mean, phase 2
+    /// normalizes (thread 0 also updates the moving statistics). Inference: phase 2 normalizes with the moving statistics.
+    /// </summary>
+    protected internal override void RunForward(in NodeContext c)
+    {
+        int f = _features;
+        var (s, e) = c.Rows;
+        int rows = c.OutputShape.Size / f;
+        var x = c.Input().Slice(s * rows * f, (e - s) * rows * f);
+        var scratch = c.Scratch;
+        if (c.Phase == 0 || c.Phase == 1)
+        {
+            if (!c.Training) return;
+            Span<double> sums = f <= 512 ? stackalloc double[f] : new double[f];
+            sums.Clear();
+            if (c.Phase == 0)
+            {
+                for (int i = 0; i < x.Length; i += f)
+                    for (int j = 0; j < f; j++) sums[j] += x[i + j];
+            }
+            else
+            {
+                Span<float> mean = f <= 1024 ? stackalloc float[f] : new float[f];
+                BatchMean(c, mean);
+                for (int i = 0; i < x.Length; i += f)
+                    for (int j = 0; j < f; j++) { double d = x[i + j] - mean[j]; sums[j] += d * d; }
+            }
+            var slot = scratch.Slice(c.Phase * f, f);
+            for (int j = 0; j < f; j++) slot[j] = (float)sums[j];
+            return;
+        }
+
+        // Phase 2: the statistics this pass uses, the same on every thread, then each thread's samples.
+        Span<float> mu = f <= 1024 ? stackalloc float[f] : new float[f];
+        Span<float> inverseStd = f <= 1024 ? stackalloc float[f] : new float[f];
+        var movingMean = c.State(0);
+        var movingVariance = c.State(1);
+        if (c.Training)
+        {
+            BatchMean(c, mu);
+            long count = (long)c.Batch * rows;
+            for (int j = 0; j < f; j++)
+            {
+                double squares = 0;
+                for (int p = 0; p < c.Parts; p++) squares += c.ScratchOf(p)[f + j];
+                float variance = (float)(squares / count);
+                inverseStd[j] = 1f / MathF.Sqrt(variance + Epsilon);
+                if (c.Part == 0)
+                {
+                    movingMean[j] = Momentum * movingMean[j] + (1 - Momentum) * mu[j];
+                    movingVariance[j] = Momentum * movingVariance[j] + (1 - Momentum) * variance;
+                }
+            }
+        }
+        else
+        {
+            for (int j = 0; j < f; j++)
+            {
+                mu[j] = movingMean[j];
+                inverseStd[j] = 1f / MathF.Sqrt(movingVariance[j] + Epsilon);
+            }
+        }
+        if (c.Part == 0)
+        {
+            mu.CopyTo(_mean);
+            inverseStd.CopyTo(_inverseStd);
+        }
+        var gamma = Scale ? c.Parameter(0) : default;
+        var beta = Center ? c.Parameter(Scale ? 1 : 0) : default;
+        Span<float> factor = f <= 1024 ? stackalloc float[f] : new float[f];
+        Span<float> offset = f <= 1024 ? stackalloc float[f] : new float[f];
+        for (int j = 0; j < f; j++)
+        {
+            factor[j] = (Scale ? gamma[j] : 1f) * inverseStd[j];
+            offset[j] = (Center ? beta[j] : 0f) - mu[j] * factor[j];
+        }
+        var y = c.Output.Slice(s * rows * f, (e - s) * rows * f);
+        for (int i = 0; i < x.Length; i += f)
+            for (int j = 0; j < f; j++) y[i + j] = x[i + j] * factor[j] + offset[j];
+    }
+
+    /// <summary>
+    /// Phase 0 sums <c>dy</c> and <c>dy · x̂</c> per feature over each thread's samples; phase 1 adds them up, thread 0 adds the
+    /// <c>gamma</c> and <c>beta</c> gradients, and each thread writes its samples' input gradient (with the batch statistics'
+    /// own gradient after a training pass; a plain scale after an inference pass).
+    /// </summary>
+    protected internal override void RunBackward(in NodeContext c)
+    {
+        int f = _features;
+        var (s, e) = c.Rows;
+        int rows = c.OutputShape.Size / f;
+        var x = c.Input().Slice(s * rows * f, (e - s) * rows * f);
+        var dy = c.OutputGradient.Slice(s * rows * f, (e - s) * rows * f);
+        if (c.Phase == 0)
+        {
+            Span<double> sumDy = f <= 512 ? stackalloc double[f] : new double[f];
+            Span<double> sumDyXhat = f <= 512 ? stackalloc double[f] : new double[f];
+            sumDy.Clear();
+            sumDyXhat.Clear();
+            for (int i = 0; i < x.Length; i += f)
+            {
+                for (int j = 0; j < f; j++)
+                {
+                    sumDy[j] += dy[i + j];
+                    sumDyXhat[j] += dy[i + j] * ((x[i + j] - _mean[j]) * _inverseStd[j]);
+                }
+            }
+            var scratch = c.Scratch;
+            for (int j = 0; j < f; j++) (scratch[j], scratch[f + j]) = ((float)sumDy[j], (float)sumDyXhat[j]);
+            return;
+        }
+
+        Span<float> totalDy = f <= 1024 ? stackalloc float[f] : new float[f];
+        Span<float> totalDyXhat = f <= 1024 ? stackalloc float[f] : new float[f];
+        for (int j = 0; j < f; j++)
+        {
+            double a = 0, b = 0;
+            for (int p = 0; p < c.Parts; p++) { a += c.ScratchOf(p)[j]; b += c.ScratchOf(p)[f + j]; }
+            (totalDy[j], totalDyXhat[j]) = ((float)a, (float)b);
+        }
+        if (c.Part == 0)
+        {
+            if (Scale)
+            {
+                var dGamma = c.Gradient(0);
+                for (int j = 0; j < f; j++) dGamma[j] += totalDyXhat[j];
+            }
+            if (Center)
+            {
+                var dBeta = c.Gradient(Scale ? 1 : 0);
+                for (int j = 0; j < f; j++) dBeta[j] += totalDy[j];
+            }
+        }
+        if (!c.ComputesInputGradient()) return;
+        var gamma = Scale ? c.Parameter(0) : default;
+        var dx = c.InputGradient().Slice(s * rows * f, (e - s) * rows * f);
+        bool accumulate = c.AccumulatesInputGradient();
+        float m = (float)((long)c.Batch * rows);
+        for (int i = 0; i < x.Length; i += f)
+        {
+            for (int j = 0; j < f; j++)
+            {
+                float k = (Scale ? gamma[j] : 1f) * _inverseStd[j];
+                float g = c.Training
+                    ? k * (dy[i + j] - (totalDy[j] + (x[i + j] - _mean[j]) * _inverseStd[j] * totalDyXhat[j]) / m)
+                    : k * dy[i + j];
+                dx[i + j] = accumulate ? dx[i + j] + g : g;
+            }
+        }
+    }
+
+    /// <summary>The batch mean per feature, from every thread's phase-0 sums in thread order.</summary>
+    private void BatchMean(in NodeContext c, Span<float> mean)
+    {
+        int f = _features;
+        long count = (long)c.Batch * (c.OutputShape.Size / f);
+        for (int j = 0; j < f; j++)
+        {
+            double sum = 0;
+            for (int p = 0; p < c.Parts; p++) sum += c.ScratchOf(p)[j];
+            mean[j] = (float)(sum / count);
+        }
+    }
+}
