@@ -159,6 +159,7 @@ public sealed partial class ConvGenerator
                 LayerKind.Flatten => "new global::ConvGen.Flatten()",
                 LayerKind.Dense => $"new global::ConvGen.Dense({l.Units}{(l.Activation != Activation.None || !l.UseBias ? $", {activation}" : "")}{(l.UseBias ? "" : ", useBias: false")})",
                 LayerKind.Add => $"new global::ConvGen.Add({Names(l)})",
+                LayerKind.BatchNormalization => $"new global::ConvGen.BatchNormalization({FloatLiteral(l.Norm!.Momentum)}, {FloatLiteral(l.Norm.Epsilon)}, {(l.Norm.Center ? "true" : "false")}, {(l.Norm.Scale ? "true" : "false")})",
                 _ => $"new global::ConvGen.Concatenate({Names(l)})",
             };
             var init = new List<string>();
@@ -167,6 +168,9 @@ public sealed partial class ConvGenerator
             if (l.Kind == LayerKind.Add && l.Activation != Activation.None) init.Add($"Activation = {activation}");
             return init.Count == 0 ? created : $"{created} {{ {string.Join(", ", init)} }}";
         }
+
+        /// <summary>A float as C# source that reads back as the same value.</summary>
+        private static string FloatLiteral(float value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + "f";
 
         private static string Names(NetworkLayer l) => string.Join(", ", l.InputNames.Where(n => n.Name is not null).Select(n => Literal(n.Name!)));
 

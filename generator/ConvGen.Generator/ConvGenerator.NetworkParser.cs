@@ -35,6 +35,7 @@ public sealed partial class ConvGenerator
                     "DenseAttribute" => LayerKind.Dense,
                     "AddAttribute" => LayerKind.Add,
                     "ConcatenateAttribute" => LayerKind.Concatenate,
+                    "BatchNormalizationAttribute" => LayerKind.BatchNormalization,
                     _ => null,
                 };
                 if (kind is not null) yield return new LayerAttribute(kind.Value, attribute);
@@ -49,6 +50,7 @@ public sealed partial class ConvGenerator
             LayerKind.Flatten => "flatten",
             LayerKind.Dense => "dense",
             LayerKind.Add => "add",
+            LayerKind.BatchNormalization => "batch_normalization",
             _ => "concatenate",
         };
 
@@ -59,6 +61,7 @@ public sealed partial class ConvGenerator
             LayerKind.Flatten => "[Flatten]",
             LayerKind.Dense => "[Dense(10)]",
             LayerKind.Add => "[Add(\"stem\")]",
+            LayerKind.BatchNormalization => "[BatchNormalization]",
             _ => "[Concatenate(\"a\", \"b\")]",
         };
 
@@ -176,7 +179,7 @@ public sealed partial class ConvGenerator
                 var (kind, data, syntax) = attributes[i];
                 if (kind == LayerKind.Input) return null; // [Input] twice is CS0579 from the compiler (AllowMultiple = false)
                 bool merge = kind is LayerKind.Add or LayerKind.Concatenate;
-                int[] positional = kind switch { LayerKind.Conv2D => [2], LayerKind.MaxPool2D => [1, 2], LayerKind.Flatten => [0], LayerKind.Dense => [1], _ => [] };
+                int[] positional = kind switch { LayerKind.Conv2D => [2], LayerKind.MaxPool2D => [1, 2], LayerKind.Flatten or LayerKind.BatchNormalization => [0], LayerKind.Dense => [1], _ => [] };
                 var args = new Arguments(data, syntax, model, positional);
                 if (!args.Readable)
                 {
@@ -279,6 +282,7 @@ public sealed partial class ConvGenerator
 
                 ConvSpec? conv = null;
                 PoolSpec? pool = null;
+                NormSpec? norm = null;
                 int units = 0;
                 bool useBias = false;
                 var activation = Activation.None;
@@ -339,6 +343,16 @@ public sealed partial class ConvGenerator
                         (outH, outW, outC) = (0, 0, units);
                         break;
 
+                    case LayerKind.BatchNormalization:
+                        float momentum = args.Float("Momentum", 0.99f), epsilon = args.Float("Epsilon", 1e-3f);
+                        if (!(momentum >= 0f && momentum <= 1f))
+                            diagnostics.Report(DiagnosticDescriptors.NormalizationArgument, args.Location("Momentum"), layer, type.Name, "Momentum", momentum, "in [0, 1], such as Keras' 0.99");
+                        if (!(epsilon > 0f && !float.IsInfinity(epsilon)))
+                            diagnostics.Report(DiagnosticDescriptors.NormalizationArgument, args.Location("Epsilon"), layer, type.Name, "Epsilon", epsilon, "finite and greater than 0, such as Keras' 0.001");
+                        if (diagnostics.HasErrors) return null;
+                        norm = new NormSpec(momentum, epsilon, args.Bool("Center", true), args.Bool("Scale", true));
+                        break;
+
                     case LayerKind.Add:
                         activation = ReadActivation(args, diagnostics);
                         if (diagnostics.HasErrors) return null;
@@ -376,7 +390,7 @@ public sealed partial class ConvGenerator
                     return null;
                 }
                 var planned = new NetworkLayer(kind, i, names[i], explicitName, inputNames.Select(n => new NameOrPrevious(n)).ToEquatableArray(), inputs.ToEquatableArray(),
-                    h, w, c, (int)outH, (int)outW, (int)outC, conv, pool, units, useBias, activation, FusePool: false);
+                    h, w, c, (int)outH, (int)outW, (int)outC, conv, pool, units, useBias, activation, FusePool: false, norm);
                 parameters += planned.ParameterCount;
                 if (parameters > MaxNetworkSize)
                 {

@@ -326,6 +326,8 @@ public sealed partial class ConvGenerator
 
         public bool Bool(string name, bool defaultValue) => _named.TryGetValue(name, out var c) && c.Value is bool b ? b : defaultValue;
 
+        public float Float(string name, float defaultValue) => _named.TryGetValue(name, out var c) && c.Value is float f ? f : defaultValue;
+
         /// <summary>A named string argument (null when absent or set to null).</summary>
         public string? String(string name) => _named.TryGetValue(name, out var c) ? c.Value as string : null;
 

@@ -91,6 +91,7 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
                  {
                      ("ConvGen.MaxPool2DAttribute", LayerKind.MaxPool2D), ("ConvGen.FlattenAttribute", LayerKind.Flatten), ("ConvGen.DenseAttribute", LayerKind.Dense),
                      ("ConvGen.AddAttribute", LayerKind.Add), ("ConvGen.ConcatenateAttribute", LayerKind.Concatenate),
+                     ("ConvGen.BatchNormalizationAttribute", LayerKind.BatchNormalization),
                  })
         {
             var orphans = context.SyntaxProvider

@@ -192,6 +192,11 @@ internal static class DiagnosticDescriptors
         "{0} is set on the [Conv2D] class '{1}', but it names layers only in a compiled network (after [Input]); remove it, and set it on the layer object instead (new {1} {{ {0} = \"...\" }})",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor NormalizationArgument = new(
+        "CONVGEN038", "Invalid BatchNormalization argument",
+        "Layer {0} of '{1}' ([BatchNormalization]): {2} is {3}; it must be {4}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "CONVGEN999", "ConvGen generator internal error",
         "The ConvGen generator failed on '{0}': {1}; no code was generated for it. Please report this with the attribute that caused it.",

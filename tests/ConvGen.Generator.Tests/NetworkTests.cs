@@ -357,6 +357,30 @@ public sealed class NetworkTests
         """);
 
     [Fact]
+    public void CONVGEN038_BatchNormalizationMomentum() => Check("CONVGEN038", "Momentum = 1.5f", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Conv2D(3, 3, Filters = 4, Padding = Padding.Same)]
+        [BatchNormalization(Momentum = 1.5f)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Unsteady;
+        """);
+
+    [Fact]
+    public void CONVGEN038_BatchNormalizationEpsilon() => Check("CONVGEN038", "Epsilon = 0f", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Flatten]
+        [Dense(4)]
+        [BatchNormalization(Epsilon = 0f)]
+        [Dense(2)]
+        public partial class Unsteady;
+        """);
+
+    [Fact]
     public void CONVGEN037_NameOnALayerClass() => Check("CONVGEN037", "Name = \"stem\"", """
         using ConvGen;
 

@@ -110,7 +110,7 @@ internal sealed record LayerClassModel(TypeTarget Target, ConvSpec Conv);
 internal sealed record ParseResult(LayerClassModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
 
 /// <summary>The attributes a network is declared with.</summary>
-internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate }
+internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate, BatchNormalization }
 
 /// <summary>
 /// One layer of a compiled network, with its inputs resolved and its shapes inferred. A spatial shape is <c>(H, W, C)</c>; a
@@ -125,7 +125,7 @@ internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concate
 internal sealed record NetworkLayer(
     LayerKind Kind, int Index, string Name, string? ExplicitName, EquatableArray<NameOrPrevious> InputNames, EquatableArray<int> Inputs,
     int InH, int InW, int InC, int OutH, int OutW, int OutC,
-    ConvSpec? Conv, PoolSpec? Pool, int Units, bool UseBias, Activation Activation, bool FusePool)
+    ConvSpec? Conv, PoolSpec? Pool, int Units, bool UseBias, Activation Activation, bool FusePool, NormSpec? Norm = null)
 {
     public long OutSize => OutH > 0 ? (long)OutH * OutW * OutC : OutC;
 
@@ -133,9 +133,13 @@ internal sealed record NetworkLayer(
     {
         LayerKind.Conv2D => Conv!.WeightCount + (Conv.UseBias ? Conv.Filters : 0),
         LayerKind.Dense => (long)InC * Units + (UseBias ? Units : 0),
+        LayerKind.BatchNormalization => (long)OutC * ((Norm!.Scale ? 1 : 0) + (Norm.Center ? 1 : 0)),
         _ => 0,
     };
 }
+
+/// <summary>A [BatchNormalization]'s arguments.</summary>
+internal sealed record NormSpec(float Momentum, float Epsilon, bool Center, bool Scale);
 
 /// <summary>An input a layer names, or (null) the previous layer.</summary>
 internal sealed record NameOrPrevious(string? Name);

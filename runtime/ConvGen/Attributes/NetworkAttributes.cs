@@ -120,6 +120,32 @@ public sealed class DenseAttribute : Attribute
 }
 
 /// <summary>
+/// Batch normalization over the last axis in a compiled network (Keras' <c>BatchNormalization</c>; the runtime's
+/// <see cref="BatchNormalization"/> layer), after a convolution or a Dense layer. See <see cref="InputAttribute"/>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class BatchNormalizationAttribute : Attribute
+{
+    /// <summary>Weight of the old moving statistics, in <c>[0, 1]</c> (default Keras' 0.99).</summary>
+    public float Momentum { get; set; } = 0.99f;
+
+    /// <summary>Added to the variance; greater than 0 (default Keras' 0.001).</summary>
+    public float Epsilon { get; set; } = 1e-3f;
+
+    /// <summary>Whether the offset <c>beta</c> is learned (default true).</summary>
+    public bool Center { get; set; } = true;
+
+    /// <summary>Whether the factor <c>gamma</c> is learned (default true).</summary>
+    public bool Scale { get; set; } = true;
+
+    /// <summary>The layer's name (default Keras': <c>batch_normalization</c>, <c>batch_normalization_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary>
 /// Adds the outputs of layers of one shape in a compiled network (Keras' <c>Add</c>), then applies <see cref="Activation"/>:
 /// <c>[Add("stem", Activation = Activation.ReLU)]</c> after a block is a residual connection. See <see cref="InputAttribute"/>.
 /// </summary>

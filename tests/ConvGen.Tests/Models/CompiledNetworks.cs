@@ -116,3 +116,24 @@ public partial class BranchConv;
 
 [Conv2D(1, 1, Filters = 3, InputChannels = 5)]
 public partial class BranchSide;
+
+/// <summary>
+/// Batch normalization after a convolution without bias and after a Dense layer (without <c>beta</c>), on an odd size: the
+/// compiled network against the same layers built at run time.
+/// </summary>
+[Input(9, 7, 2)]
+[Conv2D(3, 3, Filters = 6, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization(Momentum = 0.9f)]
+[Conv2D(3, 3, Filters = 5, Padding = Padding.Same, Activation = Activation.ReLU)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(6)]
+[BatchNormalization(Center = false, Epsilon = 0.01f, Name = "dense_norm")]
+[Dense(4)]
+public partial class NormNet;
+
+[Conv2D(3, 3, Filters = 6, InputChannels = 2, Padding = Padding.Same, UseBias = false)]
+public partial class NormConv1;
+
+[Conv2D(3, 3, Filters = 5, InputChannels = 6, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class NormConv2;

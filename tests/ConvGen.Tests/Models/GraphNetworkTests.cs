@@ -23,8 +23,13 @@ public class GraphNetworkTests(ITestOutputHelper output)
         new BranchSide { Input = "stem" }, new Concatenate("block", "conv2d_1"), new MaxPool2D(2), new Flatten(), new Dense(4))
         .Build(new Shape(9, 7, 2), seed);
 
+    private static Sequential NormSequential(int seed) => new Sequential(
+        new NormConv1(), new BatchNormalization(0.9f), new NormConv2(), new MaxPool2D(2), new Flatten(), new Dense(6),
+        new BatchNormalization(epsilon: 0.01f, center: false) { Name = "dense_norm" }, new Dense(4)).Build(new Shape(9, 7, 2), seed);
+
     private static (CompiledNetwork Net, Sequential Sequential) Pair(string name, int seed) => name switch
     {
+        nameof(NormNet) => (new NormNet(maxBatchSize: 6, seed), NormSequential(seed)),
         nameof(ResidualNet) => (new ResidualNet(maxBatchSize: 6, seed), ResidualSequential(seed)),
         nameof(BranchNet) => (new BranchNet(maxBatchSize: 6, seed), BranchSequential(seed)),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
@@ -57,6 +62,8 @@ public class GraphNetworkTests(ITestOutputHelper output)
     [InlineData(nameof(ResidualNet), 2, 8)]
     [InlineData(nameof(BranchNet), 1, 8)]
     [InlineData(nameof(BranchNet), 2, 16)]
+    [InlineData(nameof(NormNet), 1, 16)]
+    [InlineData(nameof(NormNet), 2, 8)]
     public void A_graph_network_equals_the_same_graph_built_at_run_time(string name, int threads, int lanes)
     {
         using var scope = new ThreadScope(threads);
@@ -84,6 +91,33 @@ public class GraphNetworkTests(ITestOutputHelper output)
             AssertClose(dx.Span, dxNet.Span, $"{name} input gradient, batch {batch}");
             AssertClose(sequential.Predict(x).Span, net.Predict(x, batchSize: 4).Span, $"{name} Predict, batch {batch}");
         }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_compiled_network_with_batch_normalization_trains_and_keeps_statistics_as_at_run_time(int threads)
+    {
+        using var scope = new ThreadScope(threads);
+        var (net, sequential) = Pair(nameof(NormNet), seed: 7);
+        net.Compile(new Adam(1e-2f), new SparseCategoricalCrossentropy(fromLogits: true));
+        sequential.Compile(new Adam(1e-2f), new SparseCategoricalCrossentropy(fromLogits: true));
+        var x = RandomBatch(net.InputShape, 6, seed: 1);
+        int[] labels = [0, 1, 2, 3, 0, 1];
+        float first = 0, last = 0;
+        for (int step = 0; step < 8; step++)
+        {
+            float a = sequential.TrainStep(x, labels), b = net.TrainStep(x, labels);
+            Assert.True(Math.Abs(a - b) <= 1e-5 * (1 + Math.Abs(a)), $"step {step}: loss {b}, at run time {a}");
+            if (step == 0) first = b;
+            last = b;
+        }
+        Assert.True(last < first, $"the loss did not fall: {first} to {last}");
+        Assert.Equal(sequential.NamedWeights().Select(w => w.Name), net.NamedWeights().Select(w => w.Name));
+        AssertClose(sequential.ParameterBuffer, net.ParameterBuffer, "parameters after 8 steps");
+        AssertClose(sequential.StateBuffer, net.StateBuffer, "moving statistics after 8 steps");
+        Assert.Contains(net.StateBuffer.ToArray(), v => v != 0 && v != 1); // the statistics moved
+        AssertClose(sequential.Predict(x).Span, net.Predict(x).Span, "inference with the moving statistics");
     }
 
     [Fact]
