@@ -96,6 +96,8 @@ public sealed partial class ConvGenerator
                     LayerKind.Conv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}{(l.FusePool ? ", next pool fused" : "")}",
                     LayerKind.MaxPool2D => $"{l.Pool!.PoolHeight}x{l.Pool.PoolWidth}, stride {l.Pool.StrideHeight}x{l.Pool.StrideWidth}, {l.Pool.Padding}{(l.Index > 0 && m.Layers[l.Index - 1].FusePool ? ", forward fused into the conv" : "")}",
                     LayerKind.Flatten => "a view of its input's buffer",
+                    LayerKind.AveragePooling2D => $"{l.Pool!.PoolHeight}x{l.Pool.PoolWidth}, stride {l.Pool.StrideHeight}x{l.Pool.StrideWidth}, {l.Pool.Padding}",
+                    LayerKind.BatchNormalization => $"momentum {l.Norm!.Momentum}, epsilon {l.Norm.Epsilon}",
                     _ => l.Activation == Activation.ReLU ? "ReLU fused" : "",
                 };
                 w.Line($"//   {KernelEmitter.Str(l.Index),-2} {l.Name,-16} {l.Kind,-12} {ShapeText(l.OutH, l.OutW, l.OutC),-18} {KernelEmitter.Str(l.ParameterCount),-10} {ReadsText(m, l),-17} {notes}".TrimEnd());
@@ -159,6 +161,10 @@ public sealed partial class ConvGenerator
                 LayerKind.Flatten => "new global::ConvGen.Flatten()",
                 LayerKind.Dense => $"new global::ConvGen.Dense({l.Units}{(l.Activation != Activation.None || !l.UseBias ? $", {activation}" : "")}{(l.UseBias ? "" : ", useBias: false")})",
                 LayerKind.Add => $"new global::ConvGen.Add({Names(l)})",
+                LayerKind.AveragePooling2D => $"new global::ConvGen.AveragePool2D({l.Pool!.PoolHeight}, {l.Pool.PoolWidth}, {l.Pool.StrideHeight}, {l.Pool.StrideWidth}, global::ConvGen.Padding.{l.Pool.Padding})",
+                LayerKind.GlobalAveragePooling2D => "new global::ConvGen.GlobalAveragePooling2D()",
+                LayerKind.GlobalMaxPooling2D => "new global::ConvGen.GlobalMaxPooling2D()",
+                LayerKind.ReLU => "new global::ConvGen.ReLU()",
                 LayerKind.BatchNormalization => $"new global::ConvGen.BatchNormalization({FloatLiteral(l.Norm!.Momentum)}, {FloatLiteral(l.Norm.Epsilon)}, {(l.Norm.Center ? "true" : "false")}, {(l.Norm.Scale ? "true" : "false")})",
                 _ => $"new global::ConvGen.Concatenate({Names(l)})",
             };

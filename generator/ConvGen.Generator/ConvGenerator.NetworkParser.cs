@@ -36,6 +36,10 @@ public sealed partial class ConvGenerator
                     "AddAttribute" => LayerKind.Add,
                     "ConcatenateAttribute" => LayerKind.Concatenate,
                     "BatchNormalizationAttribute" => LayerKind.BatchNormalization,
+                    "AveragePooling2DAttribute" => LayerKind.AveragePooling2D,
+                    "GlobalAveragePooling2DAttribute" => LayerKind.GlobalAveragePooling2D,
+                    "GlobalMaxPooling2DAttribute" => LayerKind.GlobalMaxPooling2D,
+                    "ReLUAttribute" => LayerKind.ReLU,
                     _ => null,
                 };
                 if (kind is not null) yield return new LayerAttribute(kind.Value, attribute);
@@ -51,6 +55,10 @@ public sealed partial class ConvGenerator
             LayerKind.Dense => "dense",
             LayerKind.Add => "add",
             LayerKind.BatchNormalization => "batch_normalization",
+            LayerKind.AveragePooling2D => "average_pooling2d",
+            LayerKind.GlobalAveragePooling2D => "global_average_pooling2d",
+            LayerKind.GlobalMaxPooling2D => "global_max_pooling2d",
+            LayerKind.ReLU => "re_lu",
             _ => "concatenate",
         };
 
@@ -62,6 +70,10 @@ public sealed partial class ConvGenerator
             LayerKind.Dense => "[Dense(10)]",
             LayerKind.Add => "[Add(\"stem\")]",
             LayerKind.BatchNormalization => "[BatchNormalization]",
+            LayerKind.AveragePooling2D => "[AveragePooling2D(2)]",
+            LayerKind.GlobalAveragePooling2D => "[GlobalAveragePooling2D]",
+            LayerKind.GlobalMaxPooling2D => "[GlobalMaxPooling2D]",
+            LayerKind.ReLU => "[ReLU]",
             _ => "[Concatenate(\"a\", \"b\")]",
         };
 
@@ -179,7 +191,8 @@ public sealed partial class ConvGenerator
                 var (kind, data, syntax) = attributes[i];
                 if (kind == LayerKind.Input) return null; // [Input] twice is CS0579 from the compiler (AllowMultiple = false)
                 bool merge = kind is LayerKind.Add or LayerKind.Concatenate;
-                int[] positional = kind switch { LayerKind.Conv2D => [2], LayerKind.MaxPool2D => [1, 2], LayerKind.Flatten or LayerKind.BatchNormalization => [0], LayerKind.Dense => [1], _ => [] };
+                int[] positional = kind switch { LayerKind.Conv2D => [2], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
+                    LayerKind.Flatten or LayerKind.BatchNormalization or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ReLU => [0], LayerKind.Dense => [1], _ => [] };
                 var args = new Arguments(data, syntax, model, positional);
                 if (!args.Readable)
                 {
@@ -269,7 +282,7 @@ public sealed partial class ConvGenerator
                 var (h, w, c) = Shape(inputs[0]);
                 bool spatial = h > 0;
 
-                if (kind is LayerKind.Conv2D or LayerKind.MaxPool2D && !spatial)
+                if (kind is LayerKind.Conv2D or LayerKind.MaxPool2D or LayerKind.AveragePooling2D or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D && !spatial)
                 {
                     diagnostics.Report(DiagnosticDescriptors.NeedsSpatialInput, args.Attribute, layer, type.Name, kind.ToString(), Text((h, w, c)), From(inputs[0]));
                     return null;
@@ -314,6 +327,7 @@ public sealed partial class ConvGenerator
                         break;
 
                     case LayerKind.MaxPool2D:
+                    case LayerKind.AveragePooling2D:
                         int poolH = args.Positional(0), poolW = args.PositionalCount == 2 ? args.Positional(1) : poolH;
                         if (poolH < 1) diagnostics.Report(DiagnosticDescriptors.PoolSizeTooSmall, args.PositionalLocation(0, args.PositionalCount == 2 ? "poolHeight" : "poolSize"), "PoolHeight", poolH);
                         if (poolW < 1) diagnostics.Report(DiagnosticDescriptors.PoolSizeTooSmall, args.PositionalLocation(args.PositionalCount == 2 ? 1 : 0, args.PositionalCount == 2 ? "poolWidth" : "poolSize"), "PoolWidth", poolW);
@@ -332,6 +346,11 @@ public sealed partial class ConvGenerator
 
                     case LayerKind.Flatten:
                         if (spatial) (outH, outW, outC) = (0, 0, (long)h * w * c);
+                        break;
+
+                    case LayerKind.GlobalAveragePooling2D:
+                    case LayerKind.GlobalMaxPooling2D:
+                        (outH, outW, outC) = (0, 0, c);
                         break;
 
                     case LayerKind.Dense:
@@ -422,7 +441,7 @@ public sealed partial class ConvGenerator
             {
                 NetworkLayer conv = layers[i], pool = layers[i + 1];
                 bool onlyReader = layers.Count(l => l.Inputs.Contains(i)) == 1;
-                if (conv.Kind == LayerKind.Conv2D && pool.Pool is { PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 }
+                if (conv.Kind == LayerKind.Conv2D && pool.Kind == LayerKind.MaxPool2D && pool.Pool is { PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 }
                     && pool.Inputs.Count == 1 && pool.Inputs[0] == i && onlyReader && conv.OutH % 2 == 0 && conv.OutW % 2 == 0)
                     layers[i] = conv with { FusePool = true };
             }

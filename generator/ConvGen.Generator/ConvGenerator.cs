@@ -91,7 +91,9 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
                  {
                      ("ConvGen.MaxPool2DAttribute", LayerKind.MaxPool2D), ("ConvGen.FlattenAttribute", LayerKind.Flatten), ("ConvGen.DenseAttribute", LayerKind.Dense),
                      ("ConvGen.AddAttribute", LayerKind.Add), ("ConvGen.ConcatenateAttribute", LayerKind.Concatenate),
-                     ("ConvGen.BatchNormalizationAttribute", LayerKind.BatchNormalization),
+                     ("ConvGen.BatchNormalizationAttribute", LayerKind.BatchNormalization), ("ConvGen.AveragePooling2DAttribute", LayerKind.AveragePooling2D),
+                     ("ConvGen.GlobalAveragePooling2DAttribute", LayerKind.GlobalAveragePooling2D), ("ConvGen.GlobalMaxPooling2DAttribute", LayerKind.GlobalMaxPooling2D),
+                     ("ConvGen.ReLUAttribute", LayerKind.ReLU),
                  })
         {
             var orphans = context.SyntaxProvider

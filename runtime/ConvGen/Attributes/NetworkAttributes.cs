@@ -120,6 +120,77 @@ public sealed class DenseAttribute : Attribute
 }
 
 /// <summary>
+/// An average pool of a compiled network (Keras' <c>AveragePooling2D</c>; the runtime's <see cref="AveragePool2D"/>): the mean of
+/// each window, padding excluded. See <see cref="InputAttribute"/>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class AveragePooling2DAttribute : Attribute
+{
+    /// <summary>A square <paramref name="poolSize"/> window.</summary>
+    public AveragePooling2DAttribute(int poolSize) : this(poolSize, poolSize) { }
+
+    /// <summary>A <paramref name="poolHeight"/> x <paramref name="poolWidth"/> window.</summary>
+    public AveragePooling2DAttribute(int poolHeight, int poolWidth) => (PoolHeight, PoolWidth) = (poolHeight, poolWidth);
+
+    /// <summary>Window height.</summary>
+    public int PoolHeight { get; }
+
+    /// <summary>Window width.</summary>
+    public int PoolWidth { get; }
+
+    /// <summary>The stride along both axes (default: the window).</summary>
+    public int Stride { get; set; }
+
+    /// <summary>The stride along the height (default: the window height).</summary>
+    public int StrideHeight { get; set; }
+
+    /// <summary>The stride along the width (default: the window width).</summary>
+    public int StrideWidth { get; set; }
+
+    /// <summary>Valid (the default) or Same.</summary>
+    public Padding Padding { get; set; } = Padding.Valid;
+
+    /// <summary>The layer's name (default Keras': <c>average_pooling2d</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary>Each channel's mean over all positions, <c>(h, w, c)</c> to <c>(c)</c>, in a compiled network (Keras' <c>GlobalAveragePooling2D</c>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class GlobalAveragePooling2DAttribute : Attribute
+{
+    /// <summary>The layer's name (default Keras': <c>global_average_pooling2d</c>, ...).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary>Each channel's largest value over all positions, <c>(h, w, c)</c> to <c>(c)</c>, in a compiled network (Keras' <c>GlobalMaxPooling2D</c>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class GlobalMaxPooling2DAttribute : Attribute
+{
+    /// <summary>The layer's name (default Keras': <c>global_max_pooling2d</c>, ...).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary><c>max(x, 0)</c> as its own layer of a compiled network (Keras' <c>ReLU</c>), e.g. after <see cref="BatchNormalizationAttribute"/>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class ReLUAttribute : Attribute
+{
+    /// <summary>The layer's name (default Keras': <c>re_lu</c>, ...).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary>
 /// Batch normalization over the last axis in a compiled network (Keras' <c>BatchNormalization</c>; the runtime's
 /// <see cref="BatchNormalization"/> layer), after a convolution or a Dense layer. See <see cref="InputAttribute"/>.
 /// </summary>

@@ -137,3 +137,41 @@ public partial class NormConv1;
 
 [Conv2D(3, 3, Filters = 5, InputChannels = 6, Padding = Padding.Same, Activation = Activation.ReLU)]
 public partial class NormConv2;
+
+/// <summary>
+/// A small ResNet-shaped graph with the modern layers: convolutions without bias, BatchNormalization, ReLU layers, a residual
+/// block, a stride-2 block with a 1x1 stride-2 projection, an average pool, and both global poolings concatenated.
+/// </summary>
+[Input(10, 10, 3)]
+[Conv2D(3, 3, Filters = 8, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[ReLU(Name = "stem")]
+[Conv2D(3, 3, Filters = 8, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[ReLU]
+[Conv2D(3, 3, Filters = 8, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[Add("stem", Activation = Activation.ReLU, Name = "block")]
+[Conv2D(3, 3, Filters = 16, Stride = 2, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[ReLU(Name = "down")]
+[Conv2D(1, 1, Filters = 16, Stride = 2, Input = "block", Name = "projection")]
+[Add("down", "projection", Activation = Activation.ReLU)]
+[AveragePooling2D(2, Padding = Padding.Same)]
+[GlobalAveragePooling2D(Name = "gap")]
+[GlobalMaxPooling2D(Input = "block", Name = "gmp")]
+[Concatenate("gap", "gmp")]
+[Dense(4)]
+public partial class ResNetish;
+
+[Conv2D(3, 3, Filters = 8, InputChannels = 3, Padding = Padding.Same, UseBias = false)]
+public partial class ResNetishStem;
+
+[Conv2D(3, 3, Filters = 8, InputChannels = 8, Padding = Padding.Same, UseBias = false)]
+public partial class ResNetishConv;
+
+[Conv2D(3, 3, Filters = 16, InputChannels = 8, Stride = 2, Padding = Padding.Same, UseBias = false)]
+public partial class ResNetishDown;
+
+[Conv2D(1, 1, Filters = 16, InputChannels = 8, Stride = 2)]
+public partial class ResNetishProjection;

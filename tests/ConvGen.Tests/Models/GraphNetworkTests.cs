@@ -27,8 +27,18 @@ public class GraphNetworkTests(ITestOutputHelper output)
         new NormConv1(), new BatchNormalization(0.9f), new NormConv2(), new MaxPool2D(2), new Flatten(), new Dense(6),
         new BatchNormalization(epsilon: 0.01f, center: false) { Name = "dense_norm" }, new Dense(4)).Build(new Shape(9, 7, 2), seed);
 
+    private static Sequential ResNetishSequential(int seed) => new Sequential(
+        new ResNetishStem(), new BatchNormalization(), new ReLU { Name = "stem" },
+        new ResNetishConv(), new BatchNormalization(), new ReLU(),
+        new ResNetishConv(), new BatchNormalization(), new Add("stem") { Activation = Activation.ReLU, Name = "block" },
+        new ResNetishDown(), new BatchNormalization(), new ReLU { Name = "down" },
+        new ResNetishProjection { Input = "block", Name = "projection" }, new Add("down", "projection") { Activation = Activation.ReLU },
+        new AveragePool2D(2, padding: Padding.Same), new GlobalAveragePooling2D { Name = "gap" },
+        new GlobalMaxPooling2D { Input = "block", Name = "gmp" }, new Concatenate("gap", "gmp"), new Dense(4)).Build(new Shape(10, 10, 3), seed);
+
     private static (CompiledNetwork Net, Sequential Sequential) Pair(string name, int seed) => name switch
     {
+        nameof(ResNetish) => (new ResNetish(maxBatchSize: 6, seed), ResNetishSequential(seed)),
         nameof(NormNet) => (new NormNet(maxBatchSize: 6, seed), NormSequential(seed)),
         nameof(ResidualNet) => (new ResidualNet(maxBatchSize: 6, seed), ResidualSequential(seed)),
         nameof(BranchNet) => (new BranchNet(maxBatchSize: 6, seed), BranchSequential(seed)),
@@ -64,6 +74,8 @@ public class GraphNetworkTests(ITestOutputHelper output)
     [InlineData(nameof(BranchNet), 2, 16)]
     [InlineData(nameof(NormNet), 1, 16)]
     [InlineData(nameof(NormNet), 2, 8)]
+    [InlineData(nameof(ResNetish), 1, 8)]
+    [InlineData(nameof(ResNetish), 2, 16)]
     public void A_graph_network_equals_the_same_graph_built_at_run_time(string name, int threads, int lanes)
     {
         using var scope = new ThreadScope(threads);
@@ -94,12 +106,13 @@ public class GraphNetworkTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void A_compiled_network_with_batch_normalization_trains_and_keeps_statistics_as_at_run_time(int threads)
+    [InlineData(nameof(NormNet), 1)]
+    [InlineData(nameof(NormNet), 2)]
+    [InlineData(nameof(ResNetish), 2)]
+    public void A_compiled_network_with_batch_normalization_trains_and_keeps_statistics_as_at_run_time(string name, int threads)
     {
         using var scope = new ThreadScope(threads);
-        var (net, sequential) = Pair(nameof(NormNet), seed: 7);
+        var (net, sequential) = Pair(name, seed: 7);
         net.Compile(new Adam(1e-2f), new SparseCategoricalCrossentropy(fromLogits: true));
         sequential.Compile(new Adam(1e-2f), new SparseCategoricalCrossentropy(fromLogits: true));
         var x = RandomBatch(net.InputShape, 6, seed: 1);
@@ -118,6 +131,15 @@ public class GraphNetworkTests(ITestOutputHelper output)
         AssertClose(sequential.StateBuffer, net.StateBuffer, "moving statistics after 8 steps");
         Assert.Contains(net.StateBuffer.ToArray(), v => v != 0 && v != 1); // the statistics moved
         AssertClose(sequential.Predict(x).Span, net.Predict(x).Span, "inference with the moving statistics");
+    }
+
+    [Fact]
+    public void The_gradients_of_the_ResNet_shaped_network_pass_central_differences()
+    {
+        var net = new ResNetish(maxBatchSize: 2, seed: 5);
+        var x = RandomBatch(net.InputShape, 2, seed: 6);
+        int checkedCount = ModelGradientCheck.AssertPasses(net, x, seed: 7, positionsPerTensor: 20, log: output.WriteLine);
+        Assert.True(checkedCount > 150, $"only {checkedCount} derivatives checked");
     }
 
     [Fact]
