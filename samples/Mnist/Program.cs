@@ -2,7 +2,8 @@
 // trained on the real MNIST. By default the whole network is compiled at build time from the attributes on MnistNet
 // (below); --sequential builds the same layers at run time instead, for comparison. --model residual trains a small residual
 // network (ResidualNet, below: two stages of three convolutions with the first one's output added back; batch 100 by default)
-// the same two ways.
+// the same two ways. --model resnet20 trains ResNet20 (ResNet20.cs: BatchNormalization, residual and projection blocks, global
+// average pooling) with SGD, momentum 0.9 and a cosine-decayed learning rate.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -21,7 +22,12 @@ if (options.PredictWeights is string trainedWeights)
 {
     // Cold start: load trained weights and classify one test image, the time counted from the process's start.
     var phase = Stopwatch.StartNew();
-    Model saved = options.Model == "residual" ? new ResidualNet(maxBatchSize: 1, seed: 0) : new MnistNet(maxBatchSize: 1, seed: 0);
+    Model saved = options.Model switch
+    {
+        "residual" => new ResidualNet(maxBatchSize: 1, seed: 0),
+        "resnet20" => new ResNet20(maxBatchSize: 1, seed: 0),
+        _ => new MnistNet(maxBatchSize: 1, seed: 0),
+    };
     double create = phase.Elapsed.TotalMilliseconds;
     saved.LoadWeights(trainedWeights);
     double load = phase.Elapsed.TotalMilliseconds;
@@ -47,6 +53,7 @@ Console.WriteLine($"MNIST from {directory}: {mnist.Train.Count} training and {mn
 Model model = (options.Model, options.Sequential) switch
 {
     ("residual", false) => new ResidualNet(maxBatchSize: options.BatchSize, seed: options.Seed),
+    ("resnet20", _) => new ResNet20(maxBatchSize: options.BatchSize, seed: options.Seed),
     ("residual", true) => new Sequential(
         new ResidualStem { Name = "stem" }, new ResidualConv32(), new ResidualConv32Linear(), new Add("stem") { Activation = Activation.ReLU },
         new MaxPool2D(2),
@@ -63,10 +70,15 @@ Model model = (options.Model, options.Sequential) switch
         new Dense(1024, Activation.ReLU),
         new Dense(10)).Build(new Shape(28, 28, 1), options.Seed),
 };
-model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+// ResNet20 trains as its paper does, with SGD and momentum, the rate falling along a cosine over the whole run.
+long totalSteps = options.Epochs is int e2 ? (long)e2 * ((mnist.Train.Count + options.BatchSize - 1) / options.BatchSize) : options.Steps;
+IOptimizer optimizer = options.Model == "resnet20"
+    ? new SGD(0.05f, momentum: 0.9f) { Schedule = new CosineDecay(0.05f, decaySteps: Math.Max(1, totalSteps)) }
+    : new Adam(1e-3f);
+model.Compile(optimizer, new SparseCategoricalCrossentropy(fromLogits: true));
 Job.Join(model);
-string description = options.Model == "residual" ? "a residual CNN" : "the TF2 tutorial's CNN";
-Console.WriteLine($"model: {model.GetType().Name} ({description}, {(options.Sequential ? "layers built at run time" : "compiled at build time")})");
+string description = options.Model switch { "residual" => "a residual CNN", "resnet20" => "a ResNet-20-shaped CNN", _ => "the TF2 tutorial's CNN" };
+Console.WriteLine($"model: {model.GetType().Name} ({description}, {(options.Sequential && options.Model != "resnet20" ? "layers built at run time" : "compiled at build time")}), {optimizer}");
 Console.WriteLine(model.Summary());
 
 var clock = Stopwatch.StartNew();
@@ -243,7 +255,8 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
           --threads T      threads (default: all cores)
           --save PATH      where to write the trained weights (default mnist.weights)
           --report PATH    where to write the HTML report (default report.html beside the weights)
-          --model M        tutorial (the TF2 tutorial's CNN, MnistNet; the default) or residual (ResidualNet)
+          --model M        tutorial (the TF2 tutorial's CNN, MnistNet; the default), residual (ResidualNet) or resnet20
+                           (ResNet20: SGD with momentum and cosine decay, batch 64; compiled only)
           --sequential     train the same layers built at run time (a Sequential) instead of the compiled network
           --predict PATH   no training: load weights saved by --save and classify the first test image (cold start)
         """;
@@ -272,13 +285,13 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
                     "--save" => o with { WeightsPath = value },
                     "--report" => o with { ReportPath = value },
                     "--predict" => o with { PredictWeights = value },
-                    "--model" => value is "tutorial" or "residual" ? o with { Model = value } : throw new FormatException($"--model takes tutorial or residual, got '{value}'"),
+                    "--model" => value is "tutorial" or "residual" or "resnet20" ? o with { Model = value } : throw new FormatException($"--model takes tutorial, residual or resnet20, got '{value}'"),
                     _ => throw new FormatException($"unknown option {name}"),
                 };
             }
             catch (FormatException e) { return Fail(e.Message); }
         }
-        return o.BatchSize > 0 ? o : o with { BatchSize = o.Model == "residual" ? 100 : 50 };
+        return o.BatchSize > 0 ? o : o with { BatchSize = o.Model switch { "residual" => 100, "resnet20" => 64, _ => 50 } };
     }
 
     private static Options? Fail(string message)
