@@ -84,16 +84,17 @@ Console.WriteLine(model.Summary());
 var clock = Stopwatch.StartNew();
 long trained;
 var history = new List<HistoryPoint>(); // for the report (Report.cs)
+var augmentation = options.Augment is int shift ? new Augmentation(maxShift: shift, seed: options.Seed) : null;
 if (options.Epochs is int epochs)
 {
     history.AddRange(HistoryPoint.FromEpochs(model.Fit(mnist.Train.Images, mnist.Train.Labels, epochs, options.BatchSize,
-        new FitOptions { Seed = options.Seed, ValidationData = (mnist.Test.Images, mnist.Test.Labels) })));
+        new FitOptions { Seed = options.Seed, ValidationData = (mnist.Test.Images, mnist.Test.Labels), Augmentation = augmentation })));
     trained = (long)epochs * mnist.Train.Count;
 }
 else
 {
     var validation = mnist.Test.Take(Math.Min(MnistReport.ValidationImages, mnist.Test.Count));
-    trained = TutorialLoop(model, mnist.Train, options.Steps, options.BatchSize, options.Seed, (step, loss, accuracy) =>
+    trained = TutorialLoop(model, mnist.Train, options.Steps, options.BatchSize, options.Seed, augmentation, (step, loss, accuracy) =>
     {
         clock.Stop(); // validating is not training
         var (validationLoss, validationAccuracy) = model.Evaluate(validation.Images, validation.Labels);
@@ -154,7 +155,7 @@ static (Tensor Image, int Label) FirstTestImage(string directory)
 
 // The tutorial's loop: each step trains on a batch sampled at random, with replacement, from the training set.
 // After every MnistReport.SegmentSteps steps (and the last), onSegment gets the step and the segment's mean loss and accuracy.
-static long TutorialLoop(Model model, MnistSplit train, int steps, int batchSize, int seed, Action<int, float, float> onSegment)
+static long TutorialLoop(Model model, MnistSplit train, int steps, int batchSize, int seed, Augmentation? augmentation, Action<int, float, float> onSegment)
 {
     var random = new Random(seed);
     int pixels = 28 * 28;
@@ -173,6 +174,7 @@ static long TutorialLoop(Model model, MnistSplit train, int steps, int batchSize
             images.Slice(index * pixels, pixels).CopyTo(x.Slice(i * pixels, pixels));
             labels[i] = train.Labels[index];
         }
+        augmentation?.Apply(batch, step - 1);
         lossSum += model.TrainStep(batch, labels, out int c) * batchSize;
         correct += c;
         seen += batchSize;
@@ -243,7 +245,7 @@ public partial class Conv1;
 public partial class Conv2;
 
 /// <summary>Command-line options.</summary>
-internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? DataDirectory, int Seed, int? Threads, string WeightsPath, string? ReportPath = null, bool Sequential = false, string Model = "tutorial", string? PredictWeights = null)
+internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? DataDirectory, int Seed, int? Threads, string WeightsPath, string? ReportPath = null, bool Sequential = false, string Model = "tutorial", string? PredictWeights = null, int? Augment = null)
 {
     private const string Usage = """
         usage: dotnet run -c Release --project samples/Mnist [options]
@@ -258,6 +260,7 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
           --model M        tutorial (the TF2 tutorial's CNN, MnistNet; the default), residual (ResidualNet) or resnet20
                            (ResNet20: SGD with momentum and cosine decay, batch 64; compiled only)
           --sequential     train the same layers built at run time (a Sequential) instead of the compiled network
+          --augment N      move each training image by up to N pixels each way, zero-filled (default: no augmentation)
           --predict PATH   no training: load weights saved by --save and classify the first test image (cold start)
         """;
 
@@ -285,6 +288,7 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
                     "--save" => o with { WeightsPath = value },
                     "--report" => o with { ReportPath = value },
                     "--predict" => o with { PredictWeights = value },
+                    "--augment" => o with { Augment = int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int shift) && shift >= 0 ? shift : throw new FormatException($"--augment needs a shift of 0 or more pixels, got '{value}'") },
                     "--model" => value is "tutorial" or "residual" or "resnet20" ? o with { Model = value } : throw new FormatException($"--model takes tutorial, residual or resnet20, got '{value}'"),
                     _ => throw new FormatException($"unknown option {name}"),
                 };

@@ -25,6 +25,12 @@ public sealed class FitOptions
     /// <summary>Shuffle the training samples every epoch (default true).</summary>
     public bool Shuffle { get; init; } = true;
 
+    /// <summary>
+    /// Random translations and flips applied to every training batch (not to validation data), drawn from the augmentation's
+    /// seed and the step number (counted across epochs from 0). Needs image inputs <c>(height, width, channels)</c>.
+    /// </summary>
+    public Data.Augmentation? Augmentation { get; init; }
+
     /// <summary>Seed of the shuffling.</summary>
     public int Seed { get; init; }
 

@@ -22,6 +22,8 @@ internal static class TrainingLoop
             throw new ArgumentOutOfRangeException(nameof(options), options.ValidationSplit, $"options.ValidationSplit is {options.ValidationSplit}; it must be in [0, 1).");
         if (options.InitialEpoch < 0 || options.InitialEpoch > epochs)
             throw new ArgumentOutOfRangeException(nameof(options), options.InitialEpoch, $"options.InitialEpoch is {options.InitialEpoch}; it must be in [0, epochs] = [0, {epochs}].");
+        if (options.Augmentation is not null && model.InputShape.Rank != 3)
+            throw new ArgumentException($"options.Augmentation moves and mirrors images, but the model's input is {model.InputShape}; it needs (height, width, channels).", nameof(options));
         if (options.ValidationData is { } given)
             model.CheckData(given.Images, given.Labels, "options.ValidationData.Images", "options.ValidationData.Labels");
 
@@ -68,6 +70,7 @@ internal static class TrainingLoop
                     source.Slice(index * row, row).CopyTo(destination.Slice(i * row, row));
                     labels.AsSpan(index * rows, rows).CopyTo(batchLabels.AsSpan(i * rows, rows));
                 }
+                options.Augmentation?.Apply(batchView, (long)(epoch - 1) * steps + step);
                 float value = model.TrainStep(batchView, batchLabels.AsSpan(0, n * rows), out int correct);
                 lossSum += value * n;
                 correctSum += correct;
