@@ -165,6 +165,10 @@ public sealed partial class ConvGenerator
                 LayerKind.GlobalAveragePooling2D => "new global::ConvGen.GlobalAveragePooling2D()",
                 LayerKind.GlobalMaxPooling2D => "new global::ConvGen.GlobalMaxPooling2D()",
                 LayerKind.ReLU => "new global::ConvGen.ReLU()",
+                LayerKind.ReLU6 => "new global::ConvGen.ReLU6()",
+                LayerKind.LeakyReLU => $"new global::ConvGen.LeakyReLU({FloatLiteral(l.Scalar)})",
+                LayerKind.ELU => $"new global::ConvGen.ELU({FloatLiteral(l.Scalar)})",
+                LayerKind.Dropout => $"new global::ConvGen.Dropout({FloatLiteral(l.Scalar)}{(l.Seed != 0 ? $", {l.Seed}" : "")})",
                 LayerKind.BatchNormalization => $"new global::ConvGen.BatchNormalization({FloatLiteral(l.Norm!.Momentum)}, {FloatLiteral(l.Norm.Epsilon)}, {(l.Norm.Center ? "true" : "false")}, {(l.Norm.Scale ? "true" : "false")})",
                 _ => $"new global::ConvGen.Concatenate({Names(l)})",
             };

@@ -40,6 +40,10 @@ public sealed partial class ConvGenerator
                     "GlobalAveragePooling2DAttribute" => LayerKind.GlobalAveragePooling2D,
                     "GlobalMaxPooling2DAttribute" => LayerKind.GlobalMaxPooling2D,
                     "ReLUAttribute" => LayerKind.ReLU,
+                    "ReLU6Attribute" => LayerKind.ReLU6,
+                    "LeakyReLUAttribute" => LayerKind.LeakyReLU,
+                    "ELUAttribute" => LayerKind.ELU,
+                    "DropoutAttribute" => LayerKind.Dropout,
                     _ => null,
                 };
                 if (kind is not null) yield return new LayerAttribute(kind.Value, attribute);
@@ -58,7 +62,10 @@ public sealed partial class ConvGenerator
             LayerKind.AveragePooling2D => "average_pooling2d",
             LayerKind.GlobalAveragePooling2D => "global_average_pooling2d",
             LayerKind.GlobalMaxPooling2D => "global_max_pooling2d",
-            LayerKind.ReLU => "re_lu",
+            LayerKind.ReLU or LayerKind.ReLU6 => "re_lu",
+            LayerKind.LeakyReLU => "leaky_re_lu",
+            LayerKind.ELU => "elu",
+            LayerKind.Dropout => "dropout",
             _ => "concatenate",
         };
 
@@ -74,6 +81,10 @@ public sealed partial class ConvGenerator
             LayerKind.GlobalAveragePooling2D => "[GlobalAveragePooling2D]",
             LayerKind.GlobalMaxPooling2D => "[GlobalMaxPooling2D]",
             LayerKind.ReLU => "[ReLU]",
+            LayerKind.ReLU6 => "[ReLU6]",
+            LayerKind.LeakyReLU => "[LeakyReLU(0.2f)]",
+            LayerKind.ELU => "[ELU]",
+            LayerKind.Dropout => "[Dropout(0.5f)]",
             _ => "[Concatenate(\"a\", \"b\")]",
         };
 
@@ -192,7 +203,8 @@ public sealed partial class ConvGenerator
                 if (kind == LayerKind.Input) return null; // [Input] twice is CS0579 from the compiler (AllowMultiple = false)
                 bool merge = kind is LayerKind.Add or LayerKind.Concatenate;
                 int[] positional = kind switch { LayerKind.Conv2D => [2], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
-                    LayerKind.Flatten or LayerKind.BatchNormalization or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ReLU => [0], LayerKind.Dense => [1], _ => [] };
+                    LayerKind.Flatten or LayerKind.BatchNormalization or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ReLU or LayerKind.ReLU6 => [0],
+                    LayerKind.LeakyReLU or LayerKind.ELU => [0, 1], LayerKind.Dropout => [1], LayerKind.Dense => [1], _ => [] };
                 var args = new Arguments(data, syntax, model, positional);
                 if (!args.Readable)
                 {
@@ -296,6 +308,8 @@ public sealed partial class ConvGenerator
                 ConvSpec? conv = null;
                 PoolSpec? pool = null;
                 NormSpec? norm = null;
+                float scalar = 0f;
+                int seed = 0;
                 int units = 0;
                 bool useBias = false;
                 var activation = Activation.None;
@@ -372,6 +386,28 @@ public sealed partial class ConvGenerator
                         norm = new NormSpec(momentum, epsilon, args.Bool("Center", true), args.Bool("Scale", true));
                         break;
 
+                    case LayerKind.LeakyReLU:
+                        scalar = args.PositionalFloat(0, 0.3f);
+                        if (!(scalar >= 0f && !float.IsInfinity(scalar)))
+                            diagnostics.Report(DiagnosticDescriptors.LayerArgument, args.PositionalLocation(0, "negativeSlope"), layer, type.Name, "LeakyReLU", "negativeSlope", scalar, "finite and at least 0, such as Keras' 0.3");
+                        if (diagnostics.HasErrors) return null;
+                        break;
+
+                    case LayerKind.ELU:
+                        scalar = args.PositionalFloat(0, 1f);
+                        if (!(scalar > 0f && !float.IsInfinity(scalar)))
+                            diagnostics.Report(DiagnosticDescriptors.LayerArgument, args.PositionalLocation(0, "alpha"), layer, type.Name, "ELU", "alpha", scalar, "finite and greater than 0, such as Keras' 1.0");
+                        if (diagnostics.HasErrors) return null;
+                        break;
+
+                    case LayerKind.Dropout:
+                        scalar = args.PositionalFloat(0, float.NaN);
+                        seed = args.Int("Seed", 0);
+                        if (!(scalar >= 0f && scalar < 1f))
+                            diagnostics.Report(DiagnosticDescriptors.LayerArgument, args.PositionalLocation(0, "rate"), layer, type.Name, "Dropout", "rate", scalar, "in [0, 1), such as 0.5");
+                        if (diagnostics.HasErrors) return null;
+                        break;
+
                     case LayerKind.Add:
                         activation = ReadActivation(args, diagnostics);
                         if (diagnostics.HasErrors) return null;
@@ -409,7 +445,7 @@ public sealed partial class ConvGenerator
                     return null;
                 }
                 var planned = new NetworkLayer(kind, i, names[i], explicitName, inputNames.Select(n => new NameOrPrevious(n)).ToEquatableArray(), inputs.ToEquatableArray(),
-                    h, w, c, (int)outH, (int)outW, (int)outC, conv, pool, units, useBias, activation, FusePool: false, norm);
+                    h, w, c, (int)outH, (int)outW, (int)outC, conv, pool, units, useBias, activation, FusePool: false, norm, scalar, seed);
                 parameters += planned.ParameterCount;
                 if (parameters > MaxNetworkSize)
                 {

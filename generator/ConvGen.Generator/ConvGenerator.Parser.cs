@@ -271,7 +271,7 @@ public sealed partial class ConvGenerator
                     ? attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0] is { Kind: TypedConstantKind.Array, IsNull: false } array
                       && array.Values.All(v => v.Value is string)
                     : positionalCounts.Contains(attribute.ConstructorArguments.Length)
-                      && attribute.ConstructorArguments.All(a => a.Kind == TypedConstantKind.Primitive && a.Value is int))
+                      && attribute.ConstructorArguments.All(a => a.Kind == TypedConstantKind.Primitive && a.Value is int or float))
                 && ImplicitlyTyped(attribute, syntax, model);
             foreach (var pair in attribute.NamedArguments)
             {
@@ -318,7 +318,10 @@ public sealed partial class ConvGenerator
 
         public int PositionalCount => _attribute.ConstructorArguments.Length;
 
-        public int Positional(int index) => (int)_attribute.ConstructorArguments[index].Value!;
+        public int Positional(int index) => _attribute.ConstructorArguments[index].Value is int i ? i : 0;
+
+        public float PositionalFloat(int index, float defaultValue) =>
+            index < _attribute.ConstructorArguments.Length && _attribute.ConstructorArguments[index].Value is float f ? f : defaultValue;
 
         public bool Has(string name) => _named.ContainsKey(name);
 

@@ -93,7 +93,8 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
                      ("ConvGen.AddAttribute", LayerKind.Add), ("ConvGen.ConcatenateAttribute", LayerKind.Concatenate),
                      ("ConvGen.BatchNormalizationAttribute", LayerKind.BatchNormalization), ("ConvGen.AveragePooling2DAttribute", LayerKind.AveragePooling2D),
                      ("ConvGen.GlobalAveragePooling2DAttribute", LayerKind.GlobalAveragePooling2D), ("ConvGen.GlobalMaxPooling2DAttribute", LayerKind.GlobalMaxPooling2D),
-                     ("ConvGen.ReLUAttribute", LayerKind.ReLU),
+                     ("ConvGen.ReLUAttribute", LayerKind.ReLU), ("ConvGen.ReLU6Attribute", LayerKind.ReLU6), ("ConvGen.LeakyReLUAttribute", LayerKind.LeakyReLU),
+                     ("ConvGen.ELUAttribute", LayerKind.ELU), ("ConvGen.DropoutAttribute", LayerKind.Dropout),
                  })
         {
             var orphans = context.SyntaxProvider

@@ -197,6 +197,11 @@ internal static class DiagnosticDescriptors
         "Layer {0} of '{1}' ([BatchNormalization]): {2} is {3}; it must be {4}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor LayerArgument = new(
+        "CONVGEN039", "Invalid layer argument",
+        "Layer {0} of '{1}' ([{2}]): {3} is {4}; it must be {5}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "CONVGEN999", "ConvGen generator internal error",
         "The ConvGen generator failed on '{0}': {1}; no code was generated for it. Please report this with the attribute that caused it.",

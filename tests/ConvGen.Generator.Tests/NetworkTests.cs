@@ -381,6 +381,29 @@ public sealed class NetworkTests
         """);
 
     [Fact]
+    public void CONVGEN039_DropoutRate() => Check("CONVGEN039", "1.5f", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Flatten]
+        [Dropout(1.5f)]
+        [Dense(2)]
+        public partial class Leaky;
+        """);
+
+    [Fact]
+    public void CONVGEN039_LeakyReLUSlope() => Check("CONVGEN039", "-1f", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Conv2D(3, 3, Filters = 2)]
+        [LeakyReLU(-1f)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Leaky;
+        """);
+
+    [Fact]
     public void CONVGEN037_NameOnALayerClass() => Check("CONVGEN037", "Name = \"stem\"", """
         using ConvGen;
 

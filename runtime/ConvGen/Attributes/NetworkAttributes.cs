@@ -190,6 +190,77 @@ public sealed class ReLUAttribute : Attribute
     public string? Input { get; set; }
 }
 
+/// <summary><c>min(max(x, 0), 6)</c> as a layer of a compiled network (Keras' <c>ReLU(max_value=6)</c>, MobileNet's activation).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class ReLU6Attribute : Attribute
+{
+    /// <summary>The layer's name (default Keras': <c>re_lu</c>, ...).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary><c>x</c> above 0, else <c>negativeSlope · x</c>, as a layer of a compiled network (Keras' <c>LeakyReLU</c>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class LeakyReLUAttribute : Attribute
+{
+    /// <summary>Keras' default slope, 0.3.</summary>
+    public LeakyReLUAttribute() : this(0.3f) { }
+
+    /// <summary>The slope below 0, finite and at least 0.</summary>
+    public LeakyReLUAttribute(float negativeSlope) => NegativeSlope = negativeSlope;
+
+    /// <summary>The slope below 0.</summary>
+    public float NegativeSlope { get; }
+
+    /// <summary>The layer's name (default Keras': <c>leaky_re_lu</c>, ...).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary><c>x</c> above 0, else <c>alpha · (exp(x) − 1)</c>, as a layer of a compiled network (Keras' <c>ELU</c>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class ELUAttribute : Attribute
+{
+    /// <summary>Keras' default, alpha 1.</summary>
+    public ELUAttribute() : this(1f) { }
+
+    /// <summary>The scale below 0, finite and greater than 0.</summary>
+    public ELUAttribute(float alpha) => Alpha = alpha;
+
+    /// <summary>The scale below 0.</summary>
+    public float Alpha { get; }
+
+    /// <summary>The layer's name (default Keras': <c>elu</c>, ...).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary>Inverted dropout of a compiled network, active in training only (Keras' <c>Dropout</c>; the runtime's <see cref="Dropout"/>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class DropoutAttribute : Attribute
+{
+    /// <summary>Drops the fraction <paramref name="rate"/> of the elements, in <c>[0, 1)</c>.</summary>
+    public DropoutAttribute(float rate) => Rate = rate;
+
+    /// <summary>The fraction dropped while training.</summary>
+    public float Rate { get; }
+
+    /// <summary>The mask seed; 0 (the default) takes the layer's seed from the network's.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>The layer's name (default Keras': <c>dropout</c>, ...).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
 /// <summary>
 /// Batch normalization over the last axis in a compiled network (Keras' <c>BatchNormalization</c>; the runtime's
 /// <see cref="BatchNormalization"/> layer), after a convolution or a Dense layer. See <see cref="InputAttribute"/>.

@@ -105,3 +105,82 @@ public sealed class Softmax : ElementwiseLayer
         for (int r = 0; r < y.Length; r += _classes) Activations.SoftmaxBackwardRow(y.Slice(r, _classes), dy.Slice(r, _classes), dy.Slice(r, _classes));
     }
 }
+
+/// <summary>Keras' <c>ReLU(max_value=6)</c>, MobileNet's activation: <c>min(max(x, 0), 6)</c>; the gradient passes where <c>0 &lt; y &lt; 6</c>.</summary>
+public sealed class ReLU6 : ElementwiseLayer
+{
+    /// <inheritdoc/>
+    protected override string BaseName => "re_lu";
+
+    private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Clamp(x, 0f, 6f, y);
+
+    private protected override void BackwardInPlace(ReadOnlySpan<float> y, Span<float> dy)
+    {
+        for (int i = 0; i < y.Length; i++) if (!(y[i] > 0f && y[i] < 6f)) dy[i] = 0f;
+    }
+}
+
+/// <summary>Keras' <c>LeakyReLU</c>: <c>x</c> where <c>x &gt; 0</c>, else <c>negativeSlope · x</c>.</summary>
+public sealed class LeakyReLU : ElementwiseLayer
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="negativeSlope">The slope below 0 (Keras' default 0.3); finite and at least 0.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="negativeSlope"/> is negative or not finite.</exception>
+    public LeakyReLU(float negativeSlope = 0.3f)
+    {
+        if (!(float.IsFinite(negativeSlope) && negativeSlope >= 0f))
+            throw new ArgumentOutOfRangeException(nameof(negativeSlope), negativeSlope, "negativeSlope must be finite and at least 0, such as Keras' 0.3.");
+        NegativeSlope = negativeSlope;
+    }
+
+    /// <summary>The slope below 0.</summary>
+    public float NegativeSlope { get; }
+
+    /// <inheritdoc/>
+    protected override string BaseName => "leaky_re_lu";
+
+    private protected override void Forward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        float a = NegativeSlope;
+        for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f ? x[i] : a * x[i];
+    }
+
+    // The output has the input's sign (for a slope above 0), so the slope is known from y alone; at slope 0 it is ReLU's rule.
+    private protected override void BackwardInPlace(ReadOnlySpan<float> y, Span<float> dy)
+    {
+        float a = NegativeSlope;
+        for (int i = 0; i < y.Length; i++) if (!(y[i] > 0f)) dy[i] *= a;
+    }
+}
+
+/// <summary>Keras' <c>ELU</c>: <c>x</c> where <c>x &gt; 0</c>, else <c>alpha · (exp(x) − 1)</c>; its gradient below 0 is <c>y + alpha</c>.</summary>
+public sealed class ELU : ElementwiseLayer
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="alpha">The scale below 0 (Keras' default 1); finite and greater than 0.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="alpha"/> is not finite and positive.</exception>
+    public ELU(float alpha = 1f)
+    {
+        if (!(float.IsFinite(alpha) && alpha > 0f))
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be finite and greater than 0, such as Keras' 1.0.");
+        Alpha = alpha;
+    }
+
+    /// <summary>The scale below 0.</summary>
+    public float Alpha { get; }
+
+    /// <inheritdoc/>
+    protected override string BaseName => "elu";
+
+    private protected override void Forward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        float a = Alpha;
+        for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f ? x[i] : a * (MathF.Exp(x[i]) - 1f);
+    }
+
+    private protected override void BackwardInPlace(ReadOnlySpan<float> y, Span<float> dy)
+    {
+        float a = Alpha;
+        for (int i = 0; i < y.Length; i++) if (!(y[i] > 0f)) dy[i] *= y[i] + a;
+    }
+}

@@ -175,3 +175,28 @@ public partial class ResNetishDown;
 
 [Conv2D(1, 1, Filters = 16, InputChannels = 8, Stride = 2)]
 public partial class ResNetishProjection;
+
+/// <summary>The activation layers and Dropout of compiled networks, against the same layers at run time.</summary>
+[Input(8, 8, 2)]
+[Conv2D(3, 3, Filters = 6, Padding = Padding.Same)]
+[ReLU6]
+[Conv2D(3, 3, Filters = 6, Padding = Padding.Same)]
+[LeakyReLU(0.2f)]
+[Conv2D(3, 3, Filters = 4, Padding = Padding.Same)]
+[ELU(0.5f)]
+[Flatten]
+[Dropout(0.25f, Seed = 9)]
+[Dense(6)]
+[LeakyReLU]
+[ELU]
+[Dense(3)]
+public partial class ActivationNet;
+
+[Conv2D(3, 3, Filters = 6, InputChannels = 2, Padding = Padding.Same)]
+public partial class ActivationConv1;
+
+[Conv2D(3, 3, Filters = 6, InputChannels = 6, Padding = Padding.Same)]
+public partial class ActivationConv2;
+
+[Conv2D(3, 3, Filters = 4, InputChannels = 6, Padding = Padding.Same)]
+public partial class ActivationConv3;

@@ -36,8 +36,13 @@ public class GraphNetworkTests(ITestOutputHelper output)
         new AveragePool2D(2, padding: Padding.Same), new GlobalAveragePooling2D { Name = "gap" },
         new GlobalMaxPooling2D { Input = "block", Name = "gmp" }, new Concatenate("gap", "gmp"), new Dense(4)).Build(new Shape(10, 10, 3), seed);
 
+    private static Sequential ActivationSequential(int seed) => new Sequential(
+        new ActivationConv1(), new ReLU6(), new ActivationConv2(), new LeakyReLU(0.2f), new ActivationConv3(), new ELU(0.5f),
+        new Flatten(), new Dropout(0.25f, 9), new Dense(6), new LeakyReLU(), new ELU(), new Dense(3)).Build(new Shape(8, 8, 2), seed);
+
     private static (CompiledNetwork Net, Sequential Sequential) Pair(string name, int seed) => name switch
     {
+        nameof(ActivationNet) => (new ActivationNet(maxBatchSize: 6, seed), ActivationSequential(seed)),
         nameof(ResNetish) => (new ResNetish(maxBatchSize: 6, seed), ResNetishSequential(seed)),
         nameof(NormNet) => (new NormNet(maxBatchSize: 6, seed), NormSequential(seed)),
         nameof(ResidualNet) => (new ResidualNet(maxBatchSize: 6, seed), ResidualSequential(seed)),
@@ -76,6 +81,8 @@ public class GraphNetworkTests(ITestOutputHelper output)
     [InlineData(nameof(NormNet), 2, 8)]
     [InlineData(nameof(ResNetish), 1, 8)]
     [InlineData(nameof(ResNetish), 2, 16)]
+    [InlineData(nameof(ActivationNet), 1, 16)]
+    [InlineData(nameof(ActivationNet), 2, 8)]
     public void A_graph_network_equals_the_same_graph_built_at_run_time(string name, int threads, int lanes)
     {
         using var scope = new ThreadScope(threads);
