@@ -176,6 +176,7 @@ public sealed partial class ConvGenerator
             if (l.ExplicitName is not null) init.Add($"Name = {Literal(l.ExplicitName)}");
             if (l.Kind is not (LayerKind.Add or LayerKind.Concatenate) && l.InputNames[0].Name is string input) init.Add($"Input = {Literal(input)}");
             if (l.Kind == LayerKind.Add && l.Activation != Activation.None) init.Add($"Activation = {activation}");
+            if (l.KernelL2 != 0f) init.Add($"KernelL2 = {FloatLiteral(l.KernelL2)}");
             return init.Count == 0 ? created : $"{created} {{ {string.Join(", ", init)} }}";
         }
 

@@ -310,6 +310,16 @@ public sealed partial class ConvGenerator
                 NormSpec? norm = null;
                 float scalar = 0f;
                 int seed = 0;
+                float kernelL2 = 0f;
+                if (kind is LayerKind.Conv2D or LayerKind.Dense)
+                {
+                    kernelL2 = args.Float("KernelL2", 0f);
+                    if (!(kernelL2 >= 0f && !float.IsInfinity(kernelL2)))
+                    {
+                        diagnostics.Report(DiagnosticDescriptors.LayerArgument, args.Location("KernelL2"), layer, type.Name, kind.ToString(), "KernelL2", kernelL2, "finite and at least 0, such as 1e-4f");
+                        return null;
+                    }
+                }
                 int units = 0;
                 bool useBias = false;
                 var activation = Activation.None;
@@ -445,7 +455,7 @@ public sealed partial class ConvGenerator
                     return null;
                 }
                 var planned = new NetworkLayer(kind, i, names[i], explicitName, inputNames.Select(n => new NameOrPrevious(n)).ToEquatableArray(), inputs.ToEquatableArray(),
-                    h, w, c, (int)outH, (int)outW, (int)outC, conv, pool, units, useBias, activation, FusePool: false, norm, scalar, seed);
+                    h, w, c, (int)outH, (int)outW, (int)outC, conv, pool, units, useBias, activation, FusePool: false, norm, scalar, seed, kernelL2);
                 parameters += planned.ParameterCount;
                 if (parameters > MaxNetworkSize)
                 {

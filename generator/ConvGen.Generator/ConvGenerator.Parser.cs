@@ -64,7 +64,7 @@ public sealed partial class ConvGenerator
                 return diagnostics.Result(null);
             }
             var conv = ReadConv(args, type.Name, inferredChannels: null, diagnostics);
-            foreach (var networkOnly in new[] { "Name", "Input" })
+            foreach (var networkOnly in new[] { "Name", "Input", "KernelL2" })
             {
                 if (args.Has(networkOnly))
                     diagnostics.Report(DiagnosticDescriptors.NetworkOnlyProperty, args.Location(networkOnly), networkOnly, type.Name);

@@ -188,8 +188,8 @@ internal static class DiagnosticDescriptors
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor NetworkOnlyProperty = new(
-        "CONVGEN037", "Name and Input belong to a network's layers",
-        "{0} is set on the [Conv2D] class '{1}', but it names layers only in a compiled network (after [Input]); remove it, and set it on the layer object instead (new {1} {{ {0} = \"...\" }})",
+        "CONVGEN037", "Name, Input and KernelL2 belong to a network's layers",
+        "{0} is set on the [Conv2D] class '{1}', but it applies only to the layers of a compiled network (after [Input]); remove it, and set it on the layer object instead (new {1} {{ {0} = value }})",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor NormalizationArgument = new(

@@ -404,6 +404,24 @@ public sealed class NetworkTests
         """);
 
     [Fact]
+    public void CONVGEN039_NegativeKernelL2() => Check("CONVGEN039", "KernelL2 = -0.5f", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Flatten]
+        [Dense(4, KernelL2 = -0.5f)]
+        public partial class Penalized;
+        """);
+
+    [Fact]
+    public void CONVGEN037_KernelL2OnALayerClass() => Check("CONVGEN037", "KernelL2 = 0.1f", """
+        using ConvGen;
+
+        [Conv2D(3, 3, Filters = 4, InputChannels = 1, KernelL2 = 0.1f)]
+        public partial class Penalized;
+        """);
+
+    [Fact]
     public void CONVGEN037_NameOnALayerClass() => Check("CONVGEN037", "Name = \"stem\"", """
         using ConvGen;
 

@@ -125,7 +125,7 @@ internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concate
 internal sealed record NetworkLayer(
     LayerKind Kind, int Index, string Name, string? ExplicitName, EquatableArray<NameOrPrevious> InputNames, EquatableArray<int> Inputs,
     int InH, int InW, int InC, int OutH, int OutW, int OutC,
-    ConvSpec? Conv, PoolSpec? Pool, int Units, bool UseBias, Activation Activation, bool FusePool, NormSpec? Norm = null, float Scalar = 0f, int Seed = 0)
+    ConvSpec? Conv, PoolSpec? Pool, int Units, bool UseBias, Activation Activation, bool FusePool, NormSpec? Norm = null, float Scalar = 0f, int Seed = 0, float KernelL2 = 0f)
 {
     public long OutSize => OutH > 0 ? (long)OutH * OutW * OutC : OutC;
 

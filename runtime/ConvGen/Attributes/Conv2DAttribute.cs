@@ -63,6 +63,12 @@ public sealed class Conv2DAttribute : Attribute
     /// <summary>Whether the layer adds a per-filter bias. Default true.</summary>
     public bool UseBias { get; set; } = true;
 
+    /// <summary>
+    /// Keras' <c>kernel_regularizer=L2(KernelL2)</c> (default 0: none); see <see cref="Layer.KernelL2"/>. Only in a compiled
+    /// network: on a standalone class set it on the layer object instead.
+    /// </summary>
+    public float KernelL2 { get; set; }
+
     /// <summary>Activation fused into the layer (not into the static kernels of a <c>[Conv2D]</c> class). Default none.</summary>
     public Activation Activation { get; set; } = Activation.None;
 

@@ -112,6 +112,9 @@ public sealed class DenseAttribute : Attribute
     /// <summary>The activation applied to the output (default none).</summary>
     public Activation Activation { get; set; } = Activation.None;
 
+    /// <summary>Keras' <c>kernel_regularizer=L2(KernelL2)</c> (default 0: none); see <see cref="Layer.KernelL2"/>.</summary>
+    public float KernelL2 { get; set; }
+
     /// <summary>The layer's name (default Keras': <c>dense</c>, <c>dense_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
     public string? Name { get; set; }
 

@@ -71,6 +71,25 @@ public abstract class Layer
         }
     }
 
+    /// <summary>
+    /// Keras' <c>kernel_regularizer=L2(KernelL2)</c>: training adds <c>KernelL2 · Σ w²</c> over the layer's <c>kernel</c>
+    /// parameter to the loss, and <c>2 · KernelL2 · w</c> to its gradient (0, the default: none). Building a model refuses it
+    /// on a layer without a <c>kernel</c>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative or non-finite value.</exception>
+    public float KernelL2
+    {
+        get => _kernelL2;
+        init
+        {
+            if (!(float.IsFinite(value) && value >= 0f))
+                throw new ArgumentOutOfRangeException(nameof(KernelL2), value, "KernelL2 must be finite and at least 0, such as 1e-4.");
+            _kernelL2 = value;
+        }
+    }
+
+    private float _kernelL2;
+
     /// <summary>The layers this layer reads, in order: a name, or null for the previous layer. One entry unless the layer merges several.</summary>
     public virtual IReadOnlyList<string?> InputNames => [_input];
 

@@ -133,7 +133,8 @@ public abstract partial class Model
         }
         if (_reducedFrom > 0) group.StartAllReduceSum(_gradients.AsSpan(0, _reducedFrom));
         group.WaitAll();
-        float value = metrics[0] / total;
+        // The penalties after the sums: every rank adds the same, once.
+        float value = metrics[0] / total + Regularize();
         correct = (int)metrics[1];
         if (!float.IsFinite(value)) throw NonFinite(value, optimizer.Iterations + 1, afterBackward: false);
         if (_gradients.Length > 0 && !float.IsFinite(TensorPrimitives.MaxMagnitude(_gradients)))

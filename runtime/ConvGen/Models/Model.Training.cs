@@ -59,6 +59,7 @@ public abstract partial class Model
         if (!float.IsFinite(value)) throw NonFinite(value, optimizer.Iterations + 1, afterBackward: false);
         _gradients.AsSpan().Clear();
         BackwardCore(inputGradient: false);
+        value += Regularize();
         // One pass over all gradients (MaxMagnitude is NaN if any is NaN): a bad step never reaches the weights.
         if (_gradients.Length > 0 && !float.IsFinite(TensorPrimitives.MaxMagnitude(_gradients)))
             throw NonFinite(value, optimizer.Iterations + 1, afterBackward: true);
@@ -117,7 +118,7 @@ public abstract partial class Model
             sums[1] += Metrics.CountCorrect(output, batchLabels);
         }
         _dataParallel?.AllReduceSum(sums);
-        return ((float)(sums[0] / count), (float)(sums[1] / ((long)count * rows)));
+        return ((float)(sums[0] / count + RegularizationLoss()), (float)(sums[1] / ((long)count * rows)));
     }
 
     /// <summary>The outputs for every sample, computed in batches of <paramref name="batchSize"/> (inference mode); a new tensor.</summary>
@@ -171,6 +172,48 @@ public abstract partial class Model
         using var scope = _gate.EnterExclusive(nameof(LoadWeights));
         if (!IsBuilt) throw NotBuilt();
         Serialization.WeightsFile.LoadInto(path, _namedWeights);
+    }
+
+    /// <summary>Each layer's kernel with an L2 penalty: where it lies in the parameter buffer, and its factor.</summary>
+    private (int Offset, int Count, float Factor)[] _regularized = [];
+
+    /// <summary>The kernels of layers with <see cref="Layer.KernelL2"/>, found when the model is planned.</summary>
+    private (int Offset, int Count, float Factor)[] RegularizedKernels()
+    {
+        var list = new List<(int, int, float)>();
+        foreach (var node in _nodes)
+        {
+            if (node.Layer.KernelL2 == 0f) continue;
+            int k = Array.FindIndex(node.ParameterDeclarations, d => d.Name == "kernel");
+            if (k < 0)
+                throw new ArgumentException($"Layer {node.Index} ({node.Name}) has KernelL2 = {node.Layer.KernelL2} but no 'kernel' parameter to regularize; set it on a Conv2D or Dense layer.");
+            list.Add((node.ParameterOffsets[k], node.ParameterDeclarations[k].Shape.Size, node.Layer.KernelL2));
+        }
+        return [.. list];
+    }
+
+    /// <summary>Adds every L2 penalty's gradient <c>2λw</c> to the gradient buffer and returns the penalties' sum <c>Σ λ Σ w²</c>.</summary>
+    private float Regularize()
+    {
+        foreach (var (offset, count, factor) in _regularized)
+        {
+            var w = _parameters.AsSpan(offset, count);
+            var g = _gradients.AsSpan(offset, count);
+            TensorPrimitives.MultiplyAdd(w, 2f * factor, g, g);
+        }
+        return RegularizationLoss();
+    }
+
+    /// <summary>The L2 penalties' sum, <c>Σ λ Σ w²</c>, as Keras adds it to the loss.</summary>
+    private float RegularizationLoss()
+    {
+        double sum = 0;
+        foreach (var (offset, count, factor) in _regularized)
+        {
+            float norm = TensorPrimitives.Norm(_parameters.AsSpan(offset, count));
+            sum += (double)factor * norm * norm;
+        }
+        return (float)sum;
     }
 
     /// <summary>The batch Predict and Evaluate run: the one asked for, within a compiled network's fixed capacity.</summary>

@@ -189,6 +189,7 @@ public abstract partial class Model
             n.ForwardFused ? _names[n.Index - 1] : null,
             n.MaskedByConsumer ? _names[n.Consumers[0]] : null)).ToArray();
         _gradientsReadyFrom = GradientReadiness(plan.Steps, plan.ForwardSteps);
+        _regularized = RegularizedKernels();
         _parameterViews = [.. views];
         _namedParameters = [.. named];
         _namedWeights = [.. weights];

@@ -122,12 +122,12 @@ public partial class BranchSide;
 /// compiled network against the same layers built at run time.
 /// </summary>
 [Input(9, 7, 2)]
-[Conv2D(3, 3, Filters = 6, Padding = Padding.Same, UseBias = false)]
+[Conv2D(3, 3, Filters = 6, Padding = Padding.Same, UseBias = false, KernelL2 = 0.01f)]
 [BatchNormalization(Momentum = 0.9f)]
 [Conv2D(3, 3, Filters = 5, Padding = Padding.Same, Activation = Activation.ReLU)]
 [MaxPool2D(2)]
 [Flatten]
-[Dense(6)]
+[Dense(6, KernelL2 = 0.02f)]
 [BatchNormalization(Center = false, Epsilon = 0.01f, Name = "dense_norm")]
 [Dense(4)]
 public partial class NormNet;

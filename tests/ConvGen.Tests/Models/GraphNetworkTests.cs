@@ -24,7 +24,7 @@ public class GraphNetworkTests(ITestOutputHelper output)
         .Build(new Shape(9, 7, 2), seed);
 
     private static Sequential NormSequential(int seed) => new Sequential(
-        new NormConv1(), new BatchNormalization(0.9f), new NormConv2(), new MaxPool2D(2), new Flatten(), new Dense(6),
+        new NormConv1 { KernelL2 = 0.01f }, new BatchNormalization(0.9f), new NormConv2(), new MaxPool2D(2), new Flatten(), new Dense(6) { KernelL2 = 0.02f },
         new BatchNormalization(epsilon: 0.01f, center: false) { Name = "dense_norm" }, new Dense(4)).Build(new Shape(9, 7, 2), seed);
 
     private static Sequential ResNetishSequential(int seed) => new Sequential(
