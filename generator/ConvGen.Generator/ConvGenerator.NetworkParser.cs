@@ -44,6 +44,9 @@ public sealed partial class ConvGenerator
                     "LeakyReLUAttribute" => LayerKind.LeakyReLU,
                     "ELUAttribute" => LayerKind.ELU,
                     "DropoutAttribute" => LayerKind.Dropout,
+                    "TanhAttribute" => LayerKind.Tanh,
+                    "SigmoidAttribute" => LayerKind.Sigmoid,
+                    "SoftmaxAttribute" => LayerKind.Softmax,
                     _ => null,
                 };
                 if (kind is not null) yield return new LayerAttribute(kind.Value, attribute);
@@ -66,6 +69,9 @@ public sealed partial class ConvGenerator
             LayerKind.LeakyReLU => "leaky_re_lu",
             LayerKind.ELU => "elu",
             LayerKind.Dropout => "dropout",
+            LayerKind.Tanh => "tanh",
+            LayerKind.Sigmoid => "sigmoid",
+            LayerKind.Softmax => "softmax",
             _ => "concatenate",
         };
 
@@ -85,6 +91,9 @@ public sealed partial class ConvGenerator
             LayerKind.LeakyReLU => "[LeakyReLU(0.2f)]",
             LayerKind.ELU => "[ELU]",
             LayerKind.Dropout => "[Dropout(0.5f)]",
+            LayerKind.Tanh => "[Tanh]",
+            LayerKind.Sigmoid => "[Sigmoid]",
+            LayerKind.Softmax => "[Softmax]",
             _ => "[Concatenate(\"a\", \"b\")]",
         };
 
@@ -203,7 +212,8 @@ public sealed partial class ConvGenerator
                 if (kind == LayerKind.Input) return null; // [Input] twice is CS0579 from the compiler (AllowMultiple = false)
                 bool merge = kind is LayerKind.Add or LayerKind.Concatenate;
                 int[] positional = kind switch { LayerKind.Conv2D => [2], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
-                    LayerKind.Flatten or LayerKind.BatchNormalization or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ReLU or LayerKind.ReLU6 => [0],
+                    LayerKind.Flatten or LayerKind.BatchNormalization or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ReLU or LayerKind.ReLU6
+                        or LayerKind.Tanh or LayerKind.Sigmoid or LayerKind.Softmax => [0],
                     LayerKind.LeakyReLU or LayerKind.ELU => [0, 1], LayerKind.Dropout => [1], LayerKind.Dense => [1], _ => [] };
                 var args = new Arguments(data, syntax, model, positional);
                 if (!args.Readable)

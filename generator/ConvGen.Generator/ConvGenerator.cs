@@ -95,6 +95,7 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
                      ("ConvGen.GlobalAveragePooling2DAttribute", LayerKind.GlobalAveragePooling2D), ("ConvGen.GlobalMaxPooling2DAttribute", LayerKind.GlobalMaxPooling2D),
                      ("ConvGen.ReLUAttribute", LayerKind.ReLU), ("ConvGen.ReLU6Attribute", LayerKind.ReLU6), ("ConvGen.LeakyReLUAttribute", LayerKind.LeakyReLU),
                      ("ConvGen.ELUAttribute", LayerKind.ELU), ("ConvGen.DropoutAttribute", LayerKind.Dropout),
+                     ("ConvGen.TanhAttribute", LayerKind.Tanh), ("ConvGen.SigmoidAttribute", LayerKind.Sigmoid), ("ConvGen.SoftmaxAttribute", LayerKind.Softmax),
                  })
         {
             var orphans = context.SyntaxProvider

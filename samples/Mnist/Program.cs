@@ -3,7 +3,8 @@
 // (below); --sequential builds the same layers at run time instead, for comparison. --model residual trains a small residual
 // network (ResidualNet, below: two stages of three convolutions with the first one's output added back; batch 100 by default)
 // the same two ways. --model resnet20 trains ResNet20 (ResNet20.cs: BatchNormalization, residual and projection blocks, global
-// average pooling) with SGD, momentum 0.9 and a cosine-decayed learning rate.
+// average pooling) with SGD, momentum 0.9 and a cosine-decayed learning rate; --model lenet5 trains LeNet-5 (LeNet5.cs: tanh,
+// average pooling) with Adam.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -26,6 +27,7 @@ if (options.PredictWeights is string trainedWeights)
     {
         "residual" => new ResidualNet(maxBatchSize: 1, seed: 0),
         "resnet20" => new ResNet20(maxBatchSize: 1, seed: 0),
+        "lenet5" => new LeNet5(maxBatchSize: 1, seed: 0),
         _ => new MnistNet(maxBatchSize: 1, seed: 0),
     };
     double create = phase.Elapsed.TotalMilliseconds;
@@ -54,6 +56,7 @@ Model model = (options.Model, options.Sequential) switch
 {
     ("residual", false) => new ResidualNet(maxBatchSize: options.BatchSize, seed: options.Seed),
     ("resnet20", _) => new ResNet20(maxBatchSize: options.BatchSize, seed: options.Seed),
+    ("lenet5", _) => new LeNet5(maxBatchSize: options.BatchSize, seed: options.Seed),
     ("residual", true) => new Sequential(
         new ResidualStem { Name = "stem" }, new ResidualConv32(), new ResidualConv32Linear(), new Add("stem") { Activation = Activation.ReLU },
         new MaxPool2D(2),
@@ -70,15 +73,19 @@ Model model = (options.Model, options.Sequential) switch
         new Dense(1024, Activation.ReLU),
         new Dense(10)).Build(new Shape(28, 28, 1), options.Seed),
 };
-// ResNet20 trains as its paper does, with SGD and momentum, the rate falling along a cosine over the whole run.
+// ResNet20 trains as its paper does, with SGD and momentum, the rate falling along a cosine over the whole run;
 long totalSteps = options.Epochs is int e2 ? (long)e2 * ((mnist.Train.Count + options.BatchSize - 1) / options.BatchSize) : options.Steps;
-IOptimizer optimizer = options.Model == "resnet20"
-    ? new SGD(0.05f, momentum: 0.9f) { Schedule = new CosineDecay(0.05f, decaySteps: Math.Max(1, totalSteps)) }
-    : new Adam(1e-3f);
+// LeNet-5 takes Adam's rate along the same cosine.
+IOptimizer optimizer = options.Model switch
+{
+    "resnet20" => new SGD(0.05f, momentum: 0.9f) { Schedule = new CosineDecay(0.05f, decaySteps: Math.Max(1, totalSteps)) },
+    "lenet5" => new Adam(2e-3f) { Schedule = new CosineDecay(2e-3f, decaySteps: Math.Max(1, totalSteps)) },
+    _ => new Adam(1e-3f),
+};
 model.Compile(optimizer, new SparseCategoricalCrossentropy(fromLogits: true));
 Job.Join(model);
-string description = options.Model switch { "residual" => "a residual CNN", "resnet20" => "a ResNet-20-shaped CNN", _ => "the TF2 tutorial's CNN" };
-Console.WriteLine($"model: {model.GetType().Name} ({description}, {(options.Sequential && options.Model != "resnet20" ? "layers built at run time" : "compiled at build time")}), {optimizer}");
+string description = options.Model switch { "residual" => "a residual CNN", "resnet20" => "a ResNet-20-shaped CNN", "lenet5" => "LeNet-5", _ => "the TF2 tutorial's CNN" };
+Console.WriteLine($"model: {model.GetType().Name} ({description}, {(options.Sequential && options.Model is "tutorial" or "residual" ? "layers built at run time" : "compiled at build time")}), {optimizer}");
 Console.WriteLine(model.Summary());
 
 var clock = Stopwatch.StartNew();
@@ -258,7 +265,8 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
           --save PATH      where to write the trained weights (default mnist.weights)
           --report PATH    where to write the HTML report (default report.html beside the weights)
           --model M        tutorial (the TF2 tutorial's CNN, MnistNet; the default), residual (ResidualNet) or resnet20
-                           (ResNet20: SGD with momentum and cosine decay, batch 64; compiled only)
+                           (ResNet20: SGD with momentum and cosine decay, batch 64; compiled only) or lenet5 (LeNet5:
+                           tanh and average pooling, batch 32; compiled only)
           --sequential     train the same layers built at run time (a Sequential) instead of the compiled network
           --augment N      move each training image by up to N pixels each way, zero-filled (default: no augmentation)
           --predict PATH   no training: load weights saved by --save and classify the first test image (cold start)
@@ -289,13 +297,13 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
                     "--report" => o with { ReportPath = value },
                     "--predict" => o with { PredictWeights = value },
                     "--augment" => o with { Augment = int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int shift) && shift >= 0 ? shift : throw new FormatException($"--augment needs a shift of 0 or more pixels, got '{value}'") },
-                    "--model" => value is "tutorial" or "residual" or "resnet20" ? o with { Model = value } : throw new FormatException($"--model takes tutorial, residual or resnet20, got '{value}'"),
+                    "--model" => value is "tutorial" or "residual" or "resnet20" or "lenet5" ? o with { Model = value } : throw new FormatException($"--model takes tutorial, residual, resnet20 or lenet5, got '{value}'"),
                     _ => throw new FormatException($"unknown option {name}"),
                 };
             }
             catch (FormatException e) { return Fail(e.Message); }
         }
-        return o.BatchSize > 0 ? o : o with { BatchSize = o.Model switch { "residual" => 100, "resnet20" => 64, _ => 50 } };
+        return o.BatchSize > 0 ? o : o with { BatchSize = o.Model switch { "residual" => 100, "resnet20" => 64, "lenet5" => 32, _ => 50 } };
     }
 
     private static Options? Fail(string message)

@@ -110,7 +110,7 @@ internal sealed record LayerClassModel(TypeTarget Target, ConvSpec Conv);
 internal sealed record ParseResult(LayerClassModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
 
 /// <summary>The attributes a network is declared with.</summary>
-internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate, BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, ReLU, ReLU6, LeakyReLU, ELU, Dropout }
+internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate, BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, ReLU, ReLU6, LeakyReLU, ELU, Dropout, Tanh, Sigmoid, Softmax }
 
 /// <summary>
 /// One layer of a compiled network, with its inputs resolved and its shapes inferred. A spatial shape is <c>(H, W, C)</c>; a

@@ -193,6 +193,39 @@ public sealed class ReLUAttribute : Attribute
     public string? Input { get; set; }
 }
 
+/// <summary>The hyperbolic tangent as a layer of a compiled network (Keras' <c>Activation("tanh")</c>; LeNet-5's activation).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class TanhAttribute : Attribute
+{
+    /// <summary>The layer's name (default: <c>tanh</c>, ...).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary>The logistic sigmoid as a layer of a compiled network (Keras' <c>Activation("sigmoid")</c>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class SigmoidAttribute : Attribute
+{
+    /// <summary>The layer's name (default: <c>sigmoid</c>, ...).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
+/// <summary>Softmax over the last axis as a layer of a compiled network (Keras' <c>Softmax</c>); for training prefer logits and <c>fromLogits: true</c>.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class SoftmaxAttribute : Attribute
+{
+    /// <summary>The layer's name (default: <c>softmax</c>, ...).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
 /// <summary><c>min(max(x, 0), 6)</c> as a layer of a compiled network (Keras' <c>ReLU(max_value=6)</c>, MobileNet's activation).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class ReLU6Attribute : Attribute

@@ -189,7 +189,11 @@ public partial class ResNetishProjection;
 [Dense(6)]
 [LeakyReLU]
 [ELU]
+[Tanh]
+[Dense(5)]
+[Sigmoid]
 [Dense(3)]
+[Softmax]
 public partial class ActivationNet;
 
 [Conv2D(3, 3, Filters = 6, InputChannels = 2, Padding = Padding.Same)]

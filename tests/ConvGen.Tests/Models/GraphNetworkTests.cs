@@ -38,7 +38,7 @@ public class GraphNetworkTests(ITestOutputHelper output)
 
     private static Sequential ActivationSequential(int seed) => new Sequential(
         new ActivationConv1(), new ReLU6(), new ActivationConv2(), new LeakyReLU(0.2f), new ActivationConv3(), new ELU(0.5f),
-        new Flatten(), new Dropout(0.25f, 9), new Dense(6), new LeakyReLU(), new ELU(), new Dense(3)).Build(new Shape(8, 8, 2), seed);
+        new Flatten(), new Dropout(0.25f, 9), new Dense(6), new LeakyReLU(), new ELU(), new Tanh(), new Dense(5), new Sigmoid(), new Dense(3), new Softmax()).Build(new Shape(8, 8, 2), seed);
 
     private static (CompiledNetwork Net, Sequential Sequential) Pair(string name, int seed) => name switch
     {
