@@ -47,6 +47,7 @@ public sealed partial class ConvGenerator
                     "TanhAttribute" => LayerKind.Tanh,
                     "SigmoidAttribute" => LayerKind.Sigmoid,
                     "SoftmaxAttribute" => LayerKind.Softmax,
+                    "ZeroPadding2DAttribute" => LayerKind.ZeroPadding2D,
                     _ => null,
                 };
                 if (kind is not null) yield return new LayerAttribute(kind.Value, attribute);
@@ -72,6 +73,7 @@ public sealed partial class ConvGenerator
             LayerKind.Tanh => "tanh",
             LayerKind.Sigmoid => "sigmoid",
             LayerKind.Softmax => "softmax",
+            LayerKind.ZeroPadding2D => "zero_padding2d",
             _ => "concatenate",
         };
 
@@ -94,6 +96,7 @@ public sealed partial class ConvGenerator
             LayerKind.Tanh => "[Tanh]",
             LayerKind.Sigmoid => "[Sigmoid]",
             LayerKind.Softmax => "[Softmax]",
+            LayerKind.ZeroPadding2D => "[ZeroPadding2D(1)]",
             _ => "[Concatenate(\"a\", \"b\")]",
         };
 
@@ -214,7 +217,7 @@ public sealed partial class ConvGenerator
                 int[] positional = kind switch { LayerKind.Conv2D => [2], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
                     LayerKind.Flatten or LayerKind.BatchNormalization or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ReLU or LayerKind.ReLU6
                         or LayerKind.Tanh or LayerKind.Sigmoid or LayerKind.Softmax => [0],
-                    LayerKind.LeakyReLU or LayerKind.ELU => [0, 1], LayerKind.Dropout => [1], LayerKind.Dense => [1], _ => [] };
+                    LayerKind.LeakyReLU or LayerKind.ELU => [0, 1], LayerKind.Dropout => [1], LayerKind.ZeroPadding2D => [0, 1, 2, 4], LayerKind.Dense => [1], _ => [] };
                 var args = new Arguments(data, syntax, model, positional);
                 if (!args.Readable)
                 {
@@ -304,7 +307,7 @@ public sealed partial class ConvGenerator
                 var (h, w, c) = Shape(inputs[0]);
                 bool spatial = h > 0;
 
-                if (kind is LayerKind.Conv2D or LayerKind.MaxPool2D or LayerKind.AveragePooling2D or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D && !spatial)
+                if (kind is LayerKind.Conv2D or LayerKind.MaxPool2D or LayerKind.AveragePooling2D or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ZeroPadding2D && !spatial)
                 {
                     diagnostics.Report(DiagnosticDescriptors.NeedsSpatialInput, args.Attribute, layer, type.Name, kind.ToString(), Text((h, w, c)), From(inputs[0]));
                     return null;
@@ -321,6 +324,7 @@ public sealed partial class ConvGenerator
                 float scalar = 0f;
                 int seed = 0;
                 float kernelL2 = 0f;
+                PadSpec? pad = null;
                 if (kind is LayerKind.Conv2D or LayerKind.Dense)
                 {
                     kernelL2 = args.Float("KernelL2", 0f);
@@ -380,6 +384,26 @@ public sealed partial class ConvGenerator
 
                     case LayerKind.Flatten:
                         if (spatial) (outH, outW, outC) = (0, 0, (long)h * w * c);
+                        break;
+
+                    case LayerKind.ZeroPadding2D:
+                        int[] sides = args.PositionalCount switch
+                        {
+                            0 => [1, 1, 1, 1],
+                            1 => [args.Positional(0), args.Positional(0), args.Positional(0), args.Positional(0)],
+                            2 => [args.Positional(0), args.Positional(0), args.Positional(1), args.Positional(1)],
+                            _ => [args.Positional(0), args.Positional(1), args.Positional(2), args.Positional(3)],
+                        };
+                        for (int k = 0; k < args.PositionalCount; k++)
+                        {
+                            if (args.Positional(k) < 0)
+                            {
+                                diagnostics.Report(DiagnosticDescriptors.LayerArgument, args.PositionalLocation(k, "padding"), layer, type.Name, "ZeroPadding2D", "a padding", args.Positional(k), "0 or more");
+                                return null;
+                            }
+                        }
+                        pad = new PadSpec(sides[0], sides[1], sides[2], sides[3]);
+                        (outH, outW) = ((long)h + sides[0] + sides[1], (long)w + sides[2] + sides[3]);
                         break;
 
                     case LayerKind.GlobalAveragePooling2D:
@@ -465,7 +489,7 @@ public sealed partial class ConvGenerator
                     return null;
                 }
                 var planned = new NetworkLayer(kind, i, names[i], explicitName, inputNames.Select(n => new NameOrPrevious(n)).ToEquatableArray(), inputs.ToEquatableArray(),
-                    h, w, c, (int)outH, (int)outW, (int)outC, conv, pool, units, useBias, activation, FusePool: false, norm, scalar, seed, kernelL2);
+                    h, w, c, (int)outH, (int)outW, (int)outC, conv, pool, units, useBias, activation, FusePool: false, norm, scalar, seed, kernelL2, pad);
                 parameters += planned.ParameterCount;
                 if (parameters > MaxNetworkSize)
                 {

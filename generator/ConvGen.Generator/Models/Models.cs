@@ -110,7 +110,7 @@ internal sealed record LayerClassModel(TypeTarget Target, ConvSpec Conv);
 internal sealed record ParseResult(LayerClassModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
 
 /// <summary>The attributes a network is declared with.</summary>
-internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate, BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, ReLU, ReLU6, LeakyReLU, ELU, Dropout, Tanh, Sigmoid, Softmax }
+internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate, BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, ReLU, ReLU6, LeakyReLU, ELU, Dropout, Tanh, Sigmoid, Softmax, ZeroPadding2D }
 
 /// <summary>
 /// One layer of a compiled network, with its inputs resolved and its shapes inferred. A spatial shape is <c>(H, W, C)</c>; a
@@ -125,7 +125,7 @@ internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concate
 internal sealed record NetworkLayer(
     LayerKind Kind, int Index, string Name, string? ExplicitName, EquatableArray<NameOrPrevious> InputNames, EquatableArray<int> Inputs,
     int InH, int InW, int InC, int OutH, int OutW, int OutC,
-    ConvSpec? Conv, PoolSpec? Pool, int Units, bool UseBias, Activation Activation, bool FusePool, NormSpec? Norm = null, float Scalar = 0f, int Seed = 0, float KernelL2 = 0f)
+    ConvSpec? Conv, PoolSpec? Pool, int Units, bool UseBias, Activation Activation, bool FusePool, NormSpec? Norm = null, float Scalar = 0f, int Seed = 0, float KernelL2 = 0f, PadSpec? Pad = null)
 {
     public long OutSize => OutH > 0 ? (long)OutH * OutW * OutC : OutC;
 
@@ -137,6 +137,9 @@ internal sealed record NetworkLayer(
         _ => 0,
     };
 }
+
+/// <summary>A [ZeroPadding2D]'s rows and columns on each side.</summary>
+internal sealed record PadSpec(int Top, int Bottom, int Left, int Right);
 
 /// <summary>A [BatchNormalization]'s arguments.</summary>
 internal sealed record NormSpec(float Momentum, float Epsilon, bool Center, bool Scale);

@@ -160,6 +160,41 @@ public sealed class AveragePooling2DAttribute : Attribute
     public string? Input { get; set; }
 }
 
+/// <summary>Rows and columns of zeros around each image of a compiled network (Keras' <c>ZeroPadding2D</c>; the runtime's <see cref="ZeroPadding2D"/>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class ZeroPadding2DAttribute : Attribute
+{
+    /// <summary>One row or column on every side (Keras' default).</summary>
+    public ZeroPadding2DAttribute() : this(1, 1, 1, 1) { }
+
+    /// <summary>The same padding on all four sides.</summary>
+    public ZeroPadding2DAttribute(int padding) : this(padding, padding, padding, padding) { }
+
+    /// <summary><paramref name="height"/> rows above and below, <paramref name="width"/> columns left and right.</summary>
+    public ZeroPadding2DAttribute(int height, int width) : this(height, height, width, width) { }
+
+    /// <summary>Each side's padding.</summary>
+    public ZeroPadding2DAttribute(int top, int bottom, int left, int right) => (Top, Bottom, Left, Right) = (top, bottom, left, right);
+
+    /// <summary>Rows above.</summary>
+    public int Top { get; }
+
+    /// <summary>Rows below.</summary>
+    public int Bottom { get; }
+
+    /// <summary>Columns on the left.</summary>
+    public int Left { get; }
+
+    /// <summary>Columns on the right.</summary>
+    public int Right { get; }
+
+    /// <summary>The layer's name (default Keras': <c>zero_padding2d</c>, ...).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
 /// <summary>Each channel's mean over all positions, <c>(h, w, c)</c> to <c>(c)</c>, in a compiled network (Keras' <c>GlobalAveragePooling2D</c>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class GlobalAveragePooling2DAttribute : Attribute

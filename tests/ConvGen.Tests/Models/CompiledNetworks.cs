@@ -178,7 +178,8 @@ public partial class ResNetishProjection;
 
 /// <summary>The activation layers and Dropout of compiled networks, against the same layers at run time.</summary>
 [Input(8, 8, 2)]
-[Conv2D(3, 3, Filters = 6, Padding = Padding.Same)]
+[ZeroPadding2D(1, 0, 2, 1)]
+[Conv2D(3, 3, Filters = 6)]
 [ReLU6]
 [Conv2D(3, 3, Filters = 6, Padding = Padding.Same)]
 [LeakyReLU(0.2f)]
@@ -196,7 +197,7 @@ public partial class ResNetishProjection;
 [Softmax]
 public partial class ActivationNet;
 
-[Conv2D(3, 3, Filters = 6, InputChannels = 2, Padding = Padding.Same)]
+[Conv2D(3, 3, Filters = 6, InputChannels = 2)]
 public partial class ActivationConv1;
 
 [Conv2D(3, 3, Filters = 6, InputChannels = 6, Padding = Padding.Same)]

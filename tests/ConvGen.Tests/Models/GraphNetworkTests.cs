@@ -37,7 +37,7 @@ public class GraphNetworkTests(ITestOutputHelper output)
         new GlobalMaxPooling2D { Input = "block", Name = "gmp" }, new Concatenate("gap", "gmp"), new Dense(4)).Build(new Shape(10, 10, 3), seed);
 
     private static Sequential ActivationSequential(int seed) => new Sequential(
-        new ActivationConv1(), new ReLU6(), new ActivationConv2(), new LeakyReLU(0.2f), new ActivationConv3(), new ELU(0.5f),
+        new ZeroPadding2D(1, 0, 2, 1), new ActivationConv1(), new ReLU6(), new ActivationConv2(), new LeakyReLU(0.2f), new ActivationConv3(), new ELU(0.5f),
         new Flatten(), new Dropout(0.25f, 9), new Dense(6), new LeakyReLU(), new ELU(), new Tanh(), new Dense(5), new Sigmoid(), new Dense(3), new Softmax()).Build(new Shape(8, 8, 2), seed);
 
     private static (CompiledNetwork Net, Sequential Sequential) Pair(string name, int seed) => name switch
