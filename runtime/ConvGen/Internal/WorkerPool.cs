@@ -22,7 +22,9 @@ internal sealed class WorkerPool
 
     private readonly object _runLock = new();
     private readonly Worker[] _workers;
-    private readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
+    // The caller waits for the workers on this lock, allocated here: a ManualResetEventSlim allocates its lock (24 B) the first
+    // time a thread blocks on it, which can happen mid-training after warm-up, whenever a worker is late for once.
+    private readonly object _doneLock = new();
     private IPhaseRunner? _runner;
     private int _phase, _parts, _pending;
     private Exception? _error;
@@ -90,7 +92,6 @@ internal sealed class WorkerPool
                 return;
             }
             (_runner, _phase, _parts, _error) = (runner, phase, parts, null);
-            _done.Reset();
             Volatile.Write(ref _pending, parts - 1);
             for (int i = 0; i < parts - 1; i++) _workers[i].Start.Set();
             try
@@ -101,9 +102,21 @@ internal sealed class WorkerPool
             {
                 Interlocked.CompareExchange(ref _error, e, null);
             }
-            _done.Wait();
+            WaitForWorkers();
             _runner = null;
             if (_error is { } error) ExceptionDispatchInfo.Capture(error).Throw();
+        }
+    }
+
+    /// <summary>Spins briefly (as ManualResetEventSlim did, 2000 spins), then blocks on the preallocated lock until every worker is done.</summary>
+    private void WaitForWorkers()
+    {
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref _pending) != 0 && spinner.Count < 2000) spinner.SpinOnce(sleep1Threshold: -1);
+        if (Volatile.Read(ref _pending) == 0) return;
+        lock (_doneLock)
+        {
+            while (Volatile.Read(ref _pending) != 0) Monitor.Wait(_doneLock);
         }
     }
 
@@ -152,7 +165,10 @@ internal sealed class WorkerPool
                     Interlocked.CompareExchange(ref _pool._error, e, null);
                 }
                 Volatile.Write(ref AllocatedBytes, GC.GetAllocatedBytesForCurrentThread());
-                if (Interlocked.Decrement(ref _pool._pending) == 0) _pool._done.Set();
+                if (Interlocked.Decrement(ref _pool._pending) == 0)
+                {
+                    lock (_pool._doneLock) Monitor.PulseAll(_pool._doneLock);
+                }
             }
         }
     }
