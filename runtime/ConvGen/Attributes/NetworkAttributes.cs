@@ -42,9 +42,19 @@ public sealed class InputAttribute : Attribute
     public int Channels { get; }
 }
 
+/// <summary>What every layer attribute of a compiled network takes besides its own arguments (merges name their inputs instead).</summary>
+public abstract class NetworkLayerAttribute : Attribute
+{
+    /// <summary>The layer's name (default Keras': its kind's base name, then <c>_1</c>, <c>_2</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
+    public string? Input { get; set; }
+}
+
 /// <summary>A max-pooling layer of a compiled network (Keras' <c>MaxPool2D</c>); see <see cref="InputAttribute"/>.</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class MaxPool2DAttribute : Attribute
+public sealed class MaxPool2DAttribute : NetworkLayerAttribute
 {
     /// <summary>A <paramref name="poolSize"/> x <paramref name="poolSize"/> window; the stride defaults to the window.</summary>
     /// <param name="poolSize">Rows and columns of the window, at least 1.</param>
@@ -76,28 +86,15 @@ public sealed class MaxPool2DAttribute : Attribute
 
     /// <summary>Valid (default: windows inside the input) or TF 'same' (<c>out = ceil(in / stride)</c>, padding ignored by the max).</summary>
     public Padding Padding { get; set; } = Padding.Valid;
-
-    /// <summary>The layer's name (default Keras': <c>max_pooling2d</c>, <c>max_pooling2d_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
 }
 
 /// <summary>Flattens <c>(height, width, channels)</c> to <c>(height * width * channels)</c> in a compiled network; see <see cref="InputAttribute"/>.</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class FlattenAttribute : Attribute
-{
-    /// <summary>The layer's name (default Keras': <c>flatten</c>, <c>flatten_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
-}
+public sealed class FlattenAttribute : NetworkLayerAttribute;
 
 /// <summary>A fully connected layer of a compiled network, <c>activation(x·W + b)</c> with <c>W</c> of shape <c>[inputs, Units]</c>; see <see cref="InputAttribute"/>.</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class DenseAttribute : Attribute
+public sealed class DenseAttribute : NetworkLayerAttribute
 {
     /// <summary>A layer of <paramref name="units"/> outputs.</summary>
     /// <param name="units">Outputs, at least 1.</param>
@@ -114,12 +111,6 @@ public sealed class DenseAttribute : Attribute
 
     /// <summary>Keras' <c>kernel_regularizer=L2(KernelL2)</c> (default 0: none); see <see cref="Layer.KernelL2"/>.</summary>
     public float KernelL2 { get; set; }
-
-    /// <summary>The layer's name (default Keras': <c>dense</c>, <c>dense_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
 }
 
 /// <summary>
@@ -127,7 +118,7 @@ public sealed class DenseAttribute : Attribute
 /// each window, padding excluded. See <see cref="InputAttribute"/>.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class AveragePooling2DAttribute : Attribute
+public sealed class AveragePooling2DAttribute : NetworkLayerAttribute
 {
     /// <summary>A square <paramref name="poolSize"/> window.</summary>
     public AveragePooling2DAttribute(int poolSize) : this(poolSize, poolSize) { }
@@ -152,17 +143,11 @@ public sealed class AveragePooling2DAttribute : Attribute
 
     /// <summary>Valid (the default) or Same.</summary>
     public Padding Padding { get; set; } = Padding.Valid;
-
-    /// <summary>The layer's name (default Keras': <c>average_pooling2d</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
 }
 
 /// <summary>Rows and columns of zeros around each image of a compiled network (Keras' <c>ZeroPadding2D</c>; the runtime's <see cref="ZeroPadding2D"/>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class ZeroPadding2DAttribute : Attribute
+public sealed class ZeroPadding2DAttribute : NetworkLayerAttribute
 {
     /// <summary>One row or column on every side (Keras' default).</summary>
     public ZeroPadding2DAttribute() : this(1, 1, 1, 1) { }
@@ -187,94 +172,39 @@ public sealed class ZeroPadding2DAttribute : Attribute
 
     /// <summary>Columns on the right.</summary>
     public int Right { get; }
-
-    /// <summary>The layer's name (default Keras': <c>zero_padding2d</c>, ...).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
 }
 
 /// <summary>Each channel's mean over all positions, <c>(h, w, c)</c> to <c>(c)</c>, in a compiled network (Keras' <c>GlobalAveragePooling2D</c>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class GlobalAveragePooling2DAttribute : Attribute
-{
-    /// <summary>The layer's name (default Keras': <c>global_average_pooling2d</c>, ...).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
-}
+public sealed class GlobalAveragePooling2DAttribute : NetworkLayerAttribute;
 
 /// <summary>Each channel's largest value over all positions, <c>(h, w, c)</c> to <c>(c)</c>, in a compiled network (Keras' <c>GlobalMaxPooling2D</c>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class GlobalMaxPooling2DAttribute : Attribute
-{
-    /// <summary>The layer's name (default Keras': <c>global_max_pooling2d</c>, ...).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
-}
+public sealed class GlobalMaxPooling2DAttribute : NetworkLayerAttribute;
 
 /// <summary><c>max(x, 0)</c> as its own layer of a compiled network (Keras' <c>ReLU</c>), e.g. after <see cref="BatchNormalizationAttribute"/>.</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class ReLUAttribute : Attribute
-{
-    /// <summary>The layer's name (default Keras': <c>re_lu</c>, ...).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
-}
+public sealed class ReLUAttribute : NetworkLayerAttribute;
 
 /// <summary>The hyperbolic tangent as a layer of a compiled network (Keras' <c>Activation("tanh")</c>; LeNet-5's activation).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class TanhAttribute : Attribute
-{
-    /// <summary>The layer's name (default: <c>tanh</c>, ...).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
-}
+public sealed class TanhAttribute : NetworkLayerAttribute;
 
 /// <summary>The logistic sigmoid as a layer of a compiled network (Keras' <c>Activation("sigmoid")</c>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class SigmoidAttribute : Attribute
-{
-    /// <summary>The layer's name (default: <c>sigmoid</c>, ...).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
-}
+public sealed class SigmoidAttribute : NetworkLayerAttribute;
 
 /// <summary>Softmax over the last axis as a layer of a compiled network (Keras' <c>Softmax</c>); for training prefer logits and <c>fromLogits: true</c>.</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class SoftmaxAttribute : Attribute
-{
-    /// <summary>The layer's name (default: <c>softmax</c>, ...).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
-}
+public sealed class SoftmaxAttribute : NetworkLayerAttribute;
 
 /// <summary><c>min(max(x, 0), 6)</c> as a layer of a compiled network (Keras' <c>ReLU(max_value=6)</c>, MobileNet's activation).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class ReLU6Attribute : Attribute
-{
-    /// <summary>The layer's name (default Keras': <c>re_lu</c>, ...).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
-}
+public sealed class ReLU6Attribute : NetworkLayerAttribute;
 
 /// <summary><c>x</c> above 0, else <c>negativeSlope · x</c>, as a layer of a compiled network (Keras' <c>LeakyReLU</c>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class LeakyReLUAttribute : Attribute
+public sealed class LeakyReLUAttribute : NetworkLayerAttribute
 {
     /// <summary>Keras' default slope, 0.3.</summary>
     public LeakyReLUAttribute() : this(0.3f) { }
@@ -284,17 +214,11 @@ public sealed class LeakyReLUAttribute : Attribute
 
     /// <summary>The slope below 0.</summary>
     public float NegativeSlope { get; }
-
-    /// <summary>The layer's name (default Keras': <c>leaky_re_lu</c>, ...).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
 }
 
 /// <summary><c>x</c> above 0, else <c>alpha · (exp(x) − 1)</c>, as a layer of a compiled network (Keras' <c>ELU</c>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class ELUAttribute : Attribute
+public sealed class ELUAttribute : NetworkLayerAttribute
 {
     /// <summary>Keras' default, alpha 1.</summary>
     public ELUAttribute() : this(1f) { }
@@ -304,17 +228,11 @@ public sealed class ELUAttribute : Attribute
 
     /// <summary>The scale below 0.</summary>
     public float Alpha { get; }
-
-    /// <summary>The layer's name (default Keras': <c>elu</c>, ...).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
 }
 
 /// <summary>Inverted dropout of a compiled network, active in training only (Keras' <c>Dropout</c>; the runtime's <see cref="Dropout"/>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class DropoutAttribute : Attribute
+public sealed class DropoutAttribute : NetworkLayerAttribute
 {
     /// <summary>Drops the fraction <paramref name="rate"/> of the elements, in <c>[0, 1)</c>.</summary>
     public DropoutAttribute(float rate) => Rate = rate;
@@ -324,12 +242,6 @@ public sealed class DropoutAttribute : Attribute
 
     /// <summary>The mask seed; 0 (the default) takes the layer's seed from the network's.</summary>
     public int Seed { get; set; }
-
-    /// <summary>The layer's name (default Keras': <c>dropout</c>, ...).</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
 }
 
 /// <summary>
@@ -337,7 +249,7 @@ public sealed class DropoutAttribute : Attribute
 /// <see cref="BatchNormalization"/> layer), after a convolution or a Dense layer. See <see cref="InputAttribute"/>.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
-public sealed class BatchNormalizationAttribute : Attribute
+public sealed class BatchNormalizationAttribute : NetworkLayerAttribute
 {
     /// <summary>Weight of the old moving statistics, in <c>[0, 1]</c> (default Keras' 0.99).</summary>
     public float Momentum { get; set; } = 0.99f;
@@ -350,12 +262,6 @@ public sealed class BatchNormalizationAttribute : Attribute
 
     /// <summary>Whether the factor <c>gamma</c> is learned (default true).</summary>
     public bool Scale { get; set; } = true;
-
-    /// <summary>The layer's name (default Keras': <c>batch_normalization</c>, <c>batch_normalization_1</c>, ...), which other layers' <c>Input</c> and merges refer to.</summary>
-    public string? Name { get; set; }
-
-    /// <summary>The name of the earlier layer (or <c>"input"</c>) whose output this layer reads instead of the previous layer's.</summary>
-    public string? Input { get; set; }
 }
 
 /// <summary>

@@ -7,15 +7,10 @@ namespace ConvGen;
 /// Keras' <c>GlobalAveragePooling2D</c>: <c>(height, width, channels)</c> to <c>(channels)</c>, each channel's mean over every
 /// position; the gradient is shared equally among the positions.
 /// </summary>
-public sealed class GlobalAveragePooling2D : Layer
+public sealed class GlobalAveragePooling2D : GlobalPooling2D
 {
-    private int _positions, _channels;
-
     /// <inheritdoc/>
     protected override string BaseName => "global_average_pooling2d";
-
-    /// <inheritdoc/>
-    protected internal override Shape Build(LayerBuild build) => GlobalPooling.Build(build, out _positions, out _channels);
 
     /// <inheritdoc/>
     protected internal override void RunForward(in NodeContext c)
@@ -61,15 +56,10 @@ public sealed class GlobalAveragePooling2D : Layer
 /// Keras' <c>GlobalMaxPooling2D</c>: <c>(height, width, channels)</c> to <c>(channels)</c>, each channel's largest value; the
 /// gradient goes to the first position holding it.
 /// </summary>
-public sealed class GlobalMaxPooling2D : Layer
+public sealed class GlobalMaxPooling2D : GlobalPooling2D
 {
-    private int _positions, _channels;
-
     /// <inheritdoc/>
     protected override string BaseName => "global_max_pooling2d";
-
-    /// <inheritdoc/>
-    protected internal override Shape Build(LayerBuild build) => GlobalPooling.Build(build, out _positions, out _channels);
 
     /// <inheritdoc/>
     protected internal override void RunForward(in NodeContext c)
@@ -116,15 +106,17 @@ public sealed class GlobalMaxPooling2D : Layer
     }
 }
 
-/// <summary>The shape rule both global poolings share.</summary>
-internal static class GlobalPooling
+/// <summary>The shape rule both global poolings share: <c>(height, width, channels)</c> to <c>(channels)</c>.</summary>
+public abstract class GlobalPooling2D : Layer
 {
-    public static Shape Build(LayerBuild build, out int positions, out int channels)
+    private protected int _positions, _channels;
+
+    /// <inheritdoc/>
+    protected internal sealed override Shape Build(LayerBuild build)
     {
         var shape = build.InputShape;
         if (shape.Rank != 3) throw build.Mismatch(0, "(height, width, channels)", "a global pooling takes the output of a convolution or pooling layer");
-        positions = shape[0] * shape[1];
-        channels = shape[2];
-        return new Shape(channels);
+        (_positions, _channels) = (shape[0] * shape[1], shape[2]);
+        return new Shape(_channels);
     }
 }
