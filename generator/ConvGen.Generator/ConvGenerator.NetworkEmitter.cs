@@ -32,7 +32,7 @@ public sealed partial class ConvGenerator
             w.Line("#nullable enable");
             w.Line();
             EmitNetworkClass(w, m, classes);
-            if (m.Layers.Any(l => l.Kind is LayerKind.Conv2D or LayerKind.MaxPool2D))
+            if (m.Layers.Any(l => HasKernelClass(l.Kind)))
             {
                 w.Line();
                 w.Open("namespace ConvGen.Generated");
@@ -49,11 +49,19 @@ public sealed partial class ConvGenerator
                         w.Line();
                         EmitPool(w, m, layer, classes[layer.Index]);
                     }
+                    else if (layer.Kind == LayerKind.DepthwiseConv2D)
+                    {
+                        w.Line();
+                        DepthwiseEmitter.EmitNetworkKernel(w, m, layer, classes[layer.Index]);
+                    }
                 }
                 w.Close();
             }
             return w.ToString();
         }
+
+        /// <summary>Whether a layer of <paramref name="kind"/> gets a generated kernel class.</summary>
+        private static bool HasKernelClass(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.MaxPool2D;
 
         /// <summary>The kernel class of each convolution and pool: the network's name and the layer's, made an identifier (unique in the file).</summary>
         private static string[] KernelClassNames(NetworkModel m)
@@ -62,7 +70,7 @@ public sealed partial class ConvGenerator
             var used = new HashSet<string>(StringComparer.Ordinal);
             foreach (var l in m.Layers)
             {
-                if (l.Kind is not (LayerKind.Conv2D or LayerKind.MaxPool2D)) continue;
+                if (!HasKernelClass(l.Kind)) continue;
                 var chars = l.Name.Select(c => char.IsLetterOrDigit(c) || c == '_' ? c : '_').ToArray();
                 string name = m.Target.PlainName + "_" + new string(chars);
                 // Layer names that differ only in characters an identifier cannot hold ("a.b", "a_b") get a suffix, tried
@@ -94,6 +102,7 @@ public sealed partial class ConvGenerator
                 string notes = l.Kind switch
                 {
                     LayerKind.Conv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}{(l.FusePool ? ", next pool fused" : "")}",
+                    LayerKind.DepthwiseConv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth} depthwise, multiplier {l.Conv.Filters}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}",
                     LayerKind.MaxPool2D => $"{l.Pool!.PoolHeight}x{l.Pool.PoolWidth}, stride {l.Pool.StrideHeight}x{l.Pool.StrideWidth}, {l.Pool.Padding}{(l.Index > 0 && m.Layers[l.Index - 1].FusePool ? ", forward fused into the conv" : "")}",
                     LayerKind.Flatten => "a view of its input's buffer",
                     LayerKind.AveragePooling2D => $"{l.Pool!.PoolHeight}x{l.Pool.PoolWidth}, stride {l.Pool.StrideHeight}x{l.Pool.StrideWidth}, {l.Pool.Padding}",
@@ -157,6 +166,7 @@ public sealed partial class ConvGenerator
             string created = l.Kind switch
             {
                 LayerKind.Conv2D => $"new global::ConvGen.Conv2DLayer<global::ConvGen.Generated.{kernelClass}>()",
+                LayerKind.DepthwiseConv2D => $"new global::ConvGen.DepthwiseConv2DLayer<global::ConvGen.Generated.{kernelClass}>()",
                 LayerKind.MaxPool2D => $"new global::ConvGen.Generated.{kernelClass}()",
                 LayerKind.Flatten => "new global::ConvGen.Flatten()",
                 LayerKind.Dense => $"new global::ConvGen.Dense({l.Units}{(l.Activation != Activation.None || !l.UseBias ? $", {activation}" : "")}{(l.UseBias ? "" : ", useBias: false")})",

@@ -48,6 +48,7 @@ public sealed partial class ConvGenerator
                     "SigmoidAttribute" => LayerKind.Sigmoid,
                     "SoftmaxAttribute" => LayerKind.Softmax,
                     "ZeroPadding2DAttribute" => LayerKind.ZeroPadding2D,
+                    "DepthwiseConv2DAttribute" => LayerKind.DepthwiseConv2D,
                     _ => null,
                 };
                 if (kind is not null) yield return new LayerAttribute(kind.Value, attribute);
@@ -74,6 +75,7 @@ public sealed partial class ConvGenerator
             LayerKind.Sigmoid => "sigmoid",
             LayerKind.Softmax => "softmax",
             LayerKind.ZeroPadding2D => "zero_padding2d",
+            LayerKind.DepthwiseConv2D => "depthwise_conv2d",
             _ => "concatenate",
         };
 
@@ -97,19 +99,24 @@ public sealed partial class ConvGenerator
             LayerKind.Sigmoid => "[Sigmoid]",
             LayerKind.Softmax => "[Softmax]",
             LayerKind.ZeroPadding2D => "[ZeroPadding2D(1)]",
+            LayerKind.DepthwiseConv2D => "[DepthwiseConv2D(3, 3)]",
             _ => "[Concatenate(\"a\", \"b\")]",
         };
 
+        /// <summary>The layer kinds whose attribute alone makes a class one layer (a <c>[Conv2D]</c> or <c>[DepthwiseConv2D]</c> class).</summary>
+        internal static bool StandsAlone(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D;
+
         /// <summary>
-        /// A network-only attribute on a class without [Input]: one CONVGEN016 per class, reported by the pipeline of the first such
-        /// attribute, at the class's first layer attribute.
+        /// Layer attributes on a class without [Input] that do not make it one layer (a network-only attribute, or two kinds that stand
+        /// alone): one CONVGEN016 per class, reported by the pipeline of the first attribute that does not fit, at the class's first
+        /// layer attribute. A repeated attribute of a kind that stands alone is its own pipeline's to report.
         /// </summary>
         public static EquatableArray<DiagnosticInfo> ParseOrphan(GeneratorAttributeSyntaxContext context, LayerKind kind, CancellationToken cancellationToken)
         {
             if (context.TargetSymbol is not INamedTypeSymbol type) return EquatableArray<DiagnosticInfo>.Empty;
             var layers = LayerAttributes(type).ToList();
             if (layers.Any(l => l.Kind == LayerKind.Input)) return EquatableArray<DiagnosticInfo>.Empty;
-            var firstNetworkOnly = layers.FirstOrDefault(l => l.Kind != LayerKind.Conv2D);
+            var firstNetworkOnly = layers.FirstOrDefault(l => !StandsAlone(l.Kind) || l.Kind != layers[0].Kind);
             if (firstNetworkOnly.Data is null || firstNetworkOnly.Kind != kind) return EquatableArray<DiagnosticInfo>.Empty;
             // Runs once per declaration with a [kind] attribute: only the one holding the first of them reports.
             var firstOfKind = layers.First(l => l.Kind == kind).Data.ApplicationSyntaxReference?.GetSyntax(cancellationToken);
@@ -214,7 +221,7 @@ public sealed partial class ConvGenerator
                 var (kind, data, syntax) = attributes[i];
                 if (kind == LayerKind.Input) return null; // [Input] twice is CS0579 from the compiler (AllowMultiple = false)
                 bool merge = kind is LayerKind.Add or LayerKind.Concatenate;
-                int[] positional = kind switch { LayerKind.Conv2D => [2], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
+                int[] positional = kind switch { LayerKind.Conv2D or LayerKind.DepthwiseConv2D => [2], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
                     LayerKind.Flatten or LayerKind.BatchNormalization or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ReLU or LayerKind.ReLU6
                         or LayerKind.Tanh or LayerKind.Sigmoid or LayerKind.Softmax => [0],
                     LayerKind.LeakyReLU or LayerKind.ELU => [0, 1], LayerKind.Dropout => [1], LayerKind.ZeroPadding2D => [0, 1, 2, 4], LayerKind.Dense => [1], _ => [] };
@@ -307,7 +314,7 @@ public sealed partial class ConvGenerator
                 var (h, w, c) = Shape(inputs[0]);
                 bool spatial = h > 0;
 
-                if (kind is LayerKind.Conv2D or LayerKind.MaxPool2D or LayerKind.AveragePooling2D or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ZeroPadding2D && !spatial)
+                if (kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.MaxPool2D or LayerKind.AveragePooling2D or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ZeroPadding2D && !spatial)
                 {
                     diagnostics.Report(DiagnosticDescriptors.NeedsSpatialInput, args.Attribute, layer, type.Name, kind.ToString(), Text((h, w, c)), From(inputs[0]));
                     return null;
@@ -341,7 +348,8 @@ public sealed partial class ConvGenerator
                 switch (kind)
                 {
                     case LayerKind.Conv2D:
-                        conv = ReadConv(args, type.Name, inferredChannels: c, diagnostics);
+                    case LayerKind.DepthwiseConv2D:
+                        conv = ReadConv(args, type.Name, inferredChannels: c, diagnostics, depthwise: kind == LayerKind.DepthwiseConv2D);
                         if (conv is null) return null;
                         if (args.Has("InputChannels") && conv.InputChannels != c)
                         {
@@ -359,7 +367,7 @@ public sealed partial class ConvGenerator
                         }
                         if (!conv.Unrollable)
                             diagnostics.Report(DiagnosticDescriptors.KernelNotUnrolled, args.Attribute, conv.KernelHeight, conv.KernelWidth, type.Name, conv.Taps, MaxUnrolledTaps);
-                        outC = conv.Filters;
+                        outC = conv.OutputChannels;
                         useBias = conv.UseBias;
                         activation = conv.Activation;
                         break;

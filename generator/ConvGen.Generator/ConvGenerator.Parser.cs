@@ -25,8 +25,8 @@ public sealed partial class ConvGenerator
     /// <summary>Attribute (and its syntax) to <see cref="LayerClassModel"/> plus diagnostics. Holds no symbols past its return.</summary>
     internal static partial class Parser
     {
-        /// <summary>A single-layer <c>[Conv2D]</c> class.</summary>
-        public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        /// <summary>A single-layer class: <c>[Conv2D]</c> or <c>[DepthwiseConv2D]</c> (<paramref name="kind"/>).</summary>
+        public static ParseResult Parse(GeneratorAttributeSyntaxContext context, LayerKind kind, CancellationToken cancellationToken)
         {
             if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax declaration || context.Attributes.Length == 0)
                 return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
@@ -35,41 +35,43 @@ public sealed partial class ConvGenerator
             if (declaration.Identifier.IsMissing || string.IsNullOrEmpty(type.Name))
                 return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
 
-            // A class with any network attribute is the network pipeline's (which also reports stacking without [Input]).
-            if (LayerAttributes(type).Any(a => a.Kind != LayerKind.Conv2D))
+            // A class with any other layer attribute is the network pipeline's (which also reports stacking without [Input]).
+            if (LayerAttributes(type).Any(a => a.Kind != kind))
                 return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
 
             var attribute = context.Attributes[0];
             var attributeSyntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
             var diagnostics = new Diagnostics(LocationInfo.From(attributeSyntax) ?? LocationInfo.From(declaration.Identifier));
 
-            // Every [Conv2D] of the type, on any partial declaration: this transform runs once per declaration that has
+            // Every [Conv2D] (or [DepthwiseConv2D]) of the type, on any partial declaration: this transform runs once per declaration that has
             // one, so with several only the declaration holding the first reports, and none generates (one file per type).
             var all = LayerAttributes(type).Select(a => a.Data.ApplicationSyntaxReference?.GetSyntax(cancellationToken)).ToList();
             if (all.Count > 1)
             {
                 if (!Holds(declaration, all[0])) return new ParseResult(null, EquatableArray<DiagnosticInfo>.Empty);
-                diagnostics.Report(DiagnosticDescriptors.LayersWithoutInput, LocationInfo.From(all[1]), type.Name, "Conv2D");
+                diagnostics.Report(DiagnosticDescriptors.LayersWithoutInput, LocationInfo.From(all[1]), type.Name, kind.ToString());
                 return diagnostics.Result(null);
             }
 
-            var containing = CheckTarget(type, declaration, "Conv2D", diagnostics, cancellationToken);
+            bool depthwise = kind == LayerKind.DepthwiseConv2D;
+            string name = kind.ToString();
+            var containing = CheckTarget(type, declaration, name, diagnostics, cancellationToken);
             if (containing is null) return diagnostics.Result(null);
-            CheckBaseClass(type, declaration, "Conv2D", "ConvGen.Conv2DLayer<" + type.Name + ">", allowed: null, diagnostics);
+            CheckBaseClass(type, declaration, name, $"ConvGen.{(depthwise ? "DepthwiseConv2DLayer" : "Conv2DLayer")}<{type.Name}>", allowed: null, diagnostics);
 
             var args = new Arguments(attribute, attributeSyntax, context.SemanticModel, 2);
             if (!args.Readable)
             {
-                diagnostics.Report(DiagnosticDescriptors.UnreadableArguments, null, type.Name, "Conv2D", "[Conv2D(3, 3, Filters = 16)]");
+                diagnostics.Report(DiagnosticDescriptors.UnreadableArguments, null, type.Name, name, depthwise ? "[DepthwiseConv2D(3, 3, InputChannels = 16)]" : "[Conv2D(3, 3, Filters = 16)]");
                 return diagnostics.Result(null);
             }
-            var conv = ReadConv(args, type.Name, inferredChannels: null, diagnostics);
+            var conv = ReadConv(args, type.Name, inferredChannels: null, diagnostics, depthwise);
             foreach (var networkOnly in new[] { "Name", "Input", "KernelL2" })
             {
                 if (args.Has(networkOnly))
                     diagnostics.Report(DiagnosticDescriptors.NetworkOnlyProperty, args.Location(networkOnly), networkOnly, type.Name);
             }
-            CheckReservedMembers(type, LayerClassEmitter.ReservedMemberNames, diagnostics);
+            CheckReservedMembers(type, depthwise ? DepthwiseEmitter.ReservedMemberNames : LayerClassEmitter.ReservedMemberNames, diagnostics);
             if (diagnostics.HasErrors || conv is null) return diagnostics.Result(null);
 
             if (!conv.Unrollable)
@@ -86,19 +88,21 @@ public sealed partial class ConvGenerator
         }
 
         /// <summary>
-        /// The [Conv2D] arguments as a model (names left empty for the caller), or null with diagnostics. In a network,
-        /// <paramref name="inferredChannels"/> is the previous layer's channel count: InputChannels may be omitted, and must agree if stated.
+        /// The [Conv2D] (or, <paramref name="depthwise"/>, [DepthwiseConv2D]) arguments as a model (names left empty for the caller), or
+        /// null with diagnostics. In a network, <paramref name="inferredChannels"/> is the previous layer's channel count: InputChannels
+        /// may be omitted, and must agree if stated. A depthwise convolution's DepthMultiplier goes where the filters do.
         /// </summary>
-        private static ConvSpec? ReadConv(Arguments args, string typeName, int? inferredChannels, Diagnostics diagnostics)
+        private static ConvSpec? ReadConv(Arguments args, string typeName, int? inferredChannels, Diagnostics diagnostics, bool depthwise = false)
         {
             int errors = diagnostics.ErrorCount;
             int kernelHeight = args.Positional(0), kernelWidth = args.Positional(1);
             if (kernelHeight < 1) diagnostics.Report(DiagnosticDescriptors.KernelSizeTooSmall, args.PositionalLocation(0, "kernelHeight"), "KernelHeight", kernelHeight, "row");
             if (kernelWidth < 1) diagnostics.Report(DiagnosticDescriptors.KernelSizeTooSmall, args.PositionalLocation(1, "kernelWidth"), "KernelWidth", kernelWidth, "column");
 
-            int filters = args.Int("Filters", 1);
+            int filters = args.Int(depthwise ? "DepthMultiplier" : "Filters", 1);
             int inputChannels = inferredChannels is int inferred && !args.Has("InputChannels") ? inferred : args.Int("InputChannels", 1);
-            if (filters < 1) diagnostics.Report(DiagnosticDescriptors.FiltersTooSmall, args.Location("Filters"), filters);
+            if (filters < 1 && depthwise) diagnostics.Report(DiagnosticDescriptors.DepthMultiplierTooSmall, args.Location("DepthMultiplier"), filters);
+            else if (filters < 1) diagnostics.Report(DiagnosticDescriptors.FiltersTooSmall, args.Location("Filters"), filters);
             if (inputChannels < 1) diagnostics.Report(DiagnosticDescriptors.InputChannelsTooSmall, args.Location("InputChannels"), inputChannels);
 
             var (strideHeight, strideWidth) = args.BothOrPerAxis("Stride", 1, DiagnosticDescriptors.StrideTooSmall, diagnostics);
@@ -114,15 +118,15 @@ public sealed partial class ConvGenerator
             if (extentH > MaxKernelExtent) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(0, "kernelHeight"), "The dilated kernel height (KernelHeight - 1) * DilationHeight + 1", typeName, extentH, MaxKernelExtent);
             if (extentW > MaxKernelExtent) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width (KernelWidth - 1) * DilationWidth + 1", typeName, extentW, MaxKernelExtent);
             if (extentW * inputChannels > MaxWeights) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width times InputChannels", typeName, extentW * inputChannels, MaxWeights);
-            if (weightCount > MaxWeights) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, "The weight count KernelHeight * KernelWidth * InputChannels * Filters", typeName, weightCount, MaxWeights);
+            if (weightCount > MaxWeights) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, $"The weight count KernelHeight * KernelWidth * InputChannels * {(depthwise ? "DepthMultiplier" : "Filters")}", typeName, weightCount, MaxWeights);
             // With fewer than 4 channels the input gradient transposes the weights into rows padded to 16 taps.
             long paddedTaps = ((long)kernelHeight * kernelWidth * inputChannels + 15) / 16 * 16;
-            if (inputChannels < 4 && weightCount <= MaxWeights && paddedTaps * filters > MaxWeights)
+            if (!depthwise && inputChannels < 4 && weightCount <= MaxWeights && paddedTaps * filters > MaxWeights)
                 diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, "With fewer than 4 input channels, Filters * (KernelHeight * KernelWidth * InputChannels rounded up to 16)", typeName, paddedTaps * filters, MaxWeights);
             if (diagnostics.ErrorCount > errors) return null;
 
             return new ConvSpec(kernelHeight, kernelWidth, inputChannels, filters, strideHeight, strideWidth, dilationHeight, dilationWidth,
-                padding, useBias, activation);
+                padding, useBias, activation, depthwise);
         }
 
         /// <summary>The <c>Padding</c> argument (Valid when absent); an undefined value is CONVGEN013.</summary>

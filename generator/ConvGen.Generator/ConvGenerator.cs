@@ -19,6 +19,9 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
     /// <summary>Metadata name of the attribute this generator looks for.</summary>
     public const string Conv2DAttributeMetadataName = "ConvGen.Conv2DAttribute";
 
+    /// <summary>Metadata name of the attribute that makes a class a depthwise convolution layer.</summary>
+    public const string DepthwiseConv2DAttributeMetadataName = "ConvGen.DepthwiseConv2DAttribute";
+
     /// <summary>Metadata name of the attribute that starts a compiled network.</summary>
     public const string InputAttributeMetadataName = "ConvGen.InputAttribute";
 
@@ -50,24 +53,28 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        var parsed = context.SyntaxProvider
-            .ForAttributeWithMetadataName(
-                Conv2DAttributeMetadataName,
-                static (node, _) => node is TypeDeclarationSyntax,
-                static (ctx, ct) => Safely(ctx, ct, Parser.Parse, static info => new ParseResult(null, info)))
-            .WithTrackingName(TrackingNames.Parse);
+        // Single-layer classes: [Conv2D] and [DepthwiseConv2D].
+        foreach (var (name, kind) in new[] { (Conv2DAttributeMetadataName, LayerKind.Conv2D), (DepthwiseConv2DAttributeMetadataName, LayerKind.DepthwiseConv2D) })
+        {
+            var parsed = context.SyntaxProvider
+                .ForAttributeWithMetadataName(
+                    name,
+                    static (node, _) => node is TypeDeclarationSyntax,
+                    (ctx, ct) => Safely(ctx, ct, (c, t) => Parser.Parse(c, kind, t), static info => new ParseResult(null, info)))
+                .WithTrackingName(TrackingNames.Parse);
 
-        // Diagnostics and code are separate outputs: a change that only moves a diagnostic never re-emits code.
-        var diagnostics = parsed
-            .SelectMany(static (result, _) => result.Diagnostics)
-            .WithTrackingName(TrackingNames.Diagnostics);
-        context.RegisterSourceOutput(diagnostics, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+            // Diagnostics and code are separate outputs: a change that only moves a diagnostic never re-emits code.
+            var diagnostics = parsed
+                .SelectMany(static (result, _) => result.Diagnostics)
+                .WithTrackingName(TrackingNames.Diagnostics);
+            context.RegisterSourceOutput(diagnostics, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
 
-        var models = parsed
-            .Select(static (result, _) => result.Model)
-            .Where(static model => model is not null)
-            .WithTrackingName(TrackingNames.Models);
-        context.RegisterSourceOutput(models, static (spc, model) => EmitSafely(spc, model!.Target.HintName, model.Target.FullName, () => LayerClassEmitter.Emit(model)));
+            var models = parsed
+                .Select(static (result, _) => result.Model)
+                .Where(static model => model is not null)
+                .WithTrackingName(TrackingNames.Models);
+            context.RegisterSourceOutput(models, static (spc, model) => EmitSafely(spc, model!.Target.HintName, model.Target.FullName, () => LayerClassEmitter.Emit(model)));
+        }
 
         // Compiled networks: a class with [Input] and the layer attributes after it.
         var networks = context.SyntaxProvider
@@ -86,9 +93,10 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.NetworkModels);
         context.RegisterSourceOutput(networkModels, static (spc, model) => EmitSafely(spc, model!.Target.HintName, model.Target.FullName, () => NetworkEmitter.Emit(model)));
 
-        // Network-only layer attributes without [Input] are reported once per class.
+        // Layer attributes without [Input] that do not make one layer are reported once per class.
         foreach (var (name, kind) in new[]
                  {
+                     (Conv2DAttributeMetadataName, LayerKind.Conv2D), (DepthwiseConv2DAttributeMetadataName, LayerKind.DepthwiseConv2D),
                      ("ConvGen.MaxPool2DAttribute", LayerKind.MaxPool2D), ("ConvGen.FlattenAttribute", LayerKind.Flatten), ("ConvGen.DenseAttribute", LayerKind.Dense),
                      ("ConvGen.AddAttribute", LayerKind.Add), ("ConvGen.ConcatenateAttribute", LayerKind.Concatenate),
                      ("ConvGen.BatchNormalizationAttribute", LayerKind.BatchNormalization), ("ConvGen.AveragePooling2DAttribute", LayerKind.AveragePooling2D),

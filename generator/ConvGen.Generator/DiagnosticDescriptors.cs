@@ -202,6 +202,11 @@ internal static class DiagnosticDescriptors
         "Layer {0} of '{1}' ([{2}]): {3} is {4}; it must be {5}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor DepthMultiplierTooSmall = new(
+        "CONVGEN040", "DepthMultiplier must be at least 1",
+        "DepthMultiplier is {0}; a depthwise convolution gives each input channel at least 1 filter (1, as in MobileNet, keeps the channel count)",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "CONVGEN999", "ConvGen generator internal error",
         "The ConvGen generator failed on '{0}': {1}; no code was generated for it. Please report this with the attribute that caused it.",

@@ -49,12 +49,18 @@ internal sealed record TypeTarget(string? Namespace, EquatableArray<ContainingTy
     public string PlainName => ClassName.TrimStart('@');
 }
 
-/// <summary>A convolution as its attribute states it (for a network's layer, with the inferred input channels).</summary>
+/// <summary>
+/// A convolution as its attribute states it (for a network's layer, with the inferred input channels). A depthwise one
+/// (<c>[DepthwiseConv2D]</c>) has its depth multiplier in <see cref="Filters"/>: its weights are <c>[KH, KW, C, M]</c>, the same count.
+/// </summary>
 internal sealed record ConvSpec(
     int KernelHeight, int KernelWidth, int InputChannels, int Filters,
     int StrideHeight, int StrideWidth, int DilationHeight, int DilationWidth,
-    Padding Padding, bool UseBias, Activation Activation)
+    Padding Padding, bool UseBias, Activation Activation, bool Depthwise = false)
 {
+    /// <summary>Output channels: the filters, or for a depthwise convolution the input channels times the depth multiplier.</summary>
+    public long OutputChannels => Depthwise ? (long)InputChannels * Filters : Filters;
+
     public bool Same => Padding == Padding.Same;
 
     public int Taps => KernelHeight * KernelWidth;
@@ -110,7 +116,7 @@ internal sealed record LayerClassModel(TypeTarget Target, ConvSpec Conv);
 internal sealed record ParseResult(LayerClassModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
 
 /// <summary>The attributes a network is declared with.</summary>
-internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate, BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, ReLU, ReLU6, LeakyReLU, ELU, Dropout, Tanh, Sigmoid, Softmax, ZeroPadding2D }
+internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate, BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, ReLU, ReLU6, LeakyReLU, ELU, Dropout, Tanh, Sigmoid, Softmax, ZeroPadding2D, DepthwiseConv2D }
 
 /// <summary>
 /// One layer of a compiled network, with its inputs resolved and its shapes inferred. A spatial shape is <c>(H, W, C)</c>; a
@@ -131,7 +137,7 @@ internal sealed record NetworkLayer(
 
     public long ParameterCount => Kind switch
     {
-        LayerKind.Conv2D => Conv!.WeightCount + (Conv.UseBias ? Conv.Filters : 0),
+        LayerKind.Conv2D or LayerKind.DepthwiseConv2D => Conv!.WeightCount + (Conv.UseBias ? Conv.OutputChannels : 0),
         LayerKind.Dense => (long)InC * Units + (UseBias ? Units : 0),
         LayerKind.BatchNormalization => (long)OutC * ((Norm!.Scale ? 1 : 0) + (Norm.Center ? 1 : 0)),
         _ => 0,

@@ -1,6 +1,5 @@
 using System;
 using ConvGen.Internal;
-using System.Numerics.Tensors;
 
 namespace ConvGen;
 
@@ -117,10 +116,7 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         int weights = s_spec.WeightCount, count = weights + (s_spec.UseBias ? s_spec.Filters : 0);
         if (c.Phase == 1)
         {
-            if (c.Parts == 1) return;
-            var (from, to) = Parallelism.Split(count, c.Parts, c.Part, grain: 16);
-            var total = c.Gradients.Slice(from, to - from);
-            for (int q = 1; q < c.Parts; q++) TensorPrimitives.Add(total, c.ScratchOf(q).Slice(from, to - from), total);
+            c.AddPartGradients(count);
             return;
         }
         var (s, e) = c.Rows;

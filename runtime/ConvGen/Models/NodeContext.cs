@@ -115,4 +115,17 @@ public readonly struct NodeContext
 
     /// <summary>Part <paramref name="part"/>'s scratch, e.g. to sum the parts' gradients in a later phase.</summary>
     public Span<float> ScratchOf(int part) => _model.Scratch(part, _node.ScratchSize);
+
+    /// <summary>
+    /// The second backward phase of a layer whose parts other than 0 wrote their parameter gradients into their scratch: this part
+    /// adds its slice of the first <paramref name="count"/> gradients of every other part's scratch, in part order (so the sum is the
+    /// same at every run), into <see cref="Gradients"/>.
+    /// </summary>
+    public void AddPartGradients(int count)
+    {
+        if (Parts == 1) return;
+        var (from, to) = Parallelism.Split(count, Parts, Part, grain: 16);
+        var total = Gradients.Slice(from, to - from);
+        for (int q = 1; q < Parts; q++) System.Numerics.Tensors.TensorPrimitives.Add(total, ScratchOf(q).Slice(from, to - from), total);
+    }
 }

@@ -45,4 +45,29 @@ static class Geometry
         if (total <= 0) return (0, 0);
         return ((int)(total / 2), (int)(total - total / 2));
     }
+    /// <summary>
+    /// The kernel taps <c>k</c> in <c>[0, kernel)</c> whose input position <c>start + k * dilation</c> lies in <c>[0, size)</c>, as
+    /// <c>[First, End)</c> (empty when none does): the taps a window starting at <paramref name="start"/> (negative inside padding) reads.
+    /// </summary>
+    public static (int First, int End) Taps(int start, int kernel, int dilation, int size)
+    {
+        long first = start >= 0 ? 0 : (-(long)start + dilation - 1) / dilation;
+        long end = start >= size ? 0 : ((long)size - start + dilation - 1) / dilation;
+        if (end > kernel) end = kernel;
+        if (first > end) first = end;
+        return ((int)first, (int)end);
+    }
+
+    /// <summary>
+    /// The output positions <c>o</c> in <c>[0, output)</c> whose input position <c>o * stride + offset</c> lies in <c>[0, size)</c>,
+    /// as <c>[First, End)</c> (empty when none does): where one tap (<paramref name="offset"/> = its offset minus the leading padding) reads.
+    /// </summary>
+    public static (int First, int End) Outputs(int offset, int stride, int size, int output)
+    {
+        long first = offset >= 0 ? 0 : (-(long)offset + stride - 1) / stride;
+        long end = offset >= size ? 0 : ((long)size - offset + stride - 1) / stride;
+        if (end > output) end = output;
+        if (first > end) first = end;
+        return ((int)first, (int)end);
+    }
 }

@@ -205,3 +205,44 @@ public partial class ActivationConv2;
 
 [Conv2D(3, 3, Filters = 4, InputChannels = 6, Padding = Padding.Same)]
 public partial class ActivationConv3;
+
+/// <summary>
+/// A MobileNetV2-shaped graph: a stride-2 stem, an inverted residual block (1x1 expand, depthwise 3x3 without bias, ReLU6,
+/// 1x1 project, Add), a dilated depthwise convolution, and a stride-2 depthwise one with a depth multiplier of 2 and a fused ReLU.
+/// </summary>
+[Input(11, 9, 3)]
+[Conv2D(3, 3, Filters = 8, Stride = 2, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[ReLU6(Name = "stem")]
+[Conv2D(1, 1, Filters = 24, UseBias = false)]
+[BatchNormalization]
+[ReLU6]
+[DepthwiseConv2D(3, 3, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[ReLU6]
+[Conv2D(1, 1, Filters = 8, UseBias = false)]
+[BatchNormalization]
+[Add("stem", Name = "block")]
+[DepthwiseConv2D(3, 3, Dilation = 2, Padding = Padding.Same)]
+[DepthwiseConv2D(3, 3, DepthMultiplier = 2, Stride = 2, Activation = Activation.ReLU)]
+[GlobalAveragePooling2D]
+[Dense(4)]
+public partial class InvertedNet;
+
+[Conv2D(3, 3, Filters = 8, InputChannels = 3, Stride = 2, Padding = Padding.Same, UseBias = false)]
+public partial class InvertedStem;
+
+[Conv2D(1, 1, Filters = 24, InputChannels = 8, UseBias = false)]
+public partial class InvertedExpand;
+
+[DepthwiseConv2D(3, 3, InputChannels = 24, Padding = Padding.Same, UseBias = false)]
+public partial class InvertedDepthwise;
+
+[Conv2D(1, 1, Filters = 8, InputChannels = 24, UseBias = false)]
+public partial class InvertedProject;
+
+[DepthwiseConv2D(3, 3, InputChannels = 8, Dilation = 2, Padding = Padding.Same)]
+public partial class InvertedDilated;
+
+[DepthwiseConv2D(3, 3, InputChannels = 8, DepthMultiplier = 2, Stride = 2, Activation = Activation.ReLU)]
+public partial class InvertedDown;

@@ -40,8 +40,15 @@ public class GraphNetworkTests(ITestOutputHelper output)
         new ZeroPadding2D(1, 0, 2, 1), new ActivationConv1(), new ReLU6(), new ActivationConv2(), new LeakyReLU(0.2f), new ActivationConv3(), new ELU(0.5f),
         new Flatten(), new Dropout(0.25f, 9), new Dense(6), new LeakyReLU(), new ELU(), new Tanh(), new Dense(5), new Sigmoid(), new Dense(3), new Softmax()).Build(new Shape(8, 8, 2), seed);
 
+    private static Sequential InvertedSequential(int seed) => new Sequential(
+        new InvertedStem(), new BatchNormalization(), new ReLU6 { Name = "stem" },
+        new InvertedExpand(), new BatchNormalization(), new ReLU6(), new InvertedDepthwise(), new BatchNormalization(), new ReLU6(),
+        new InvertedProject(), new BatchNormalization(), new Add("stem") { Name = "block" },
+        new InvertedDilated(), new InvertedDown(), new GlobalAveragePooling2D(), new Dense(4)).Build(new Shape(11, 9, 3), seed);
+
     private static (CompiledNetwork Net, Sequential Sequential) Pair(string name, int seed) => name switch
     {
+        nameof(InvertedNet) => (new InvertedNet(maxBatchSize: 6, seed), InvertedSequential(seed)),
         nameof(ActivationNet) => (new ActivationNet(maxBatchSize: 6, seed), ActivationSequential(seed)),
         nameof(ResNetish) => (new ResNetish(maxBatchSize: 6, seed), ResNetishSequential(seed)),
         nameof(NormNet) => (new NormNet(maxBatchSize: 6, seed), NormSequential(seed)),
@@ -83,6 +90,9 @@ public class GraphNetworkTests(ITestOutputHelper output)
     [InlineData(nameof(ResNetish), 2, 16)]
     [InlineData(nameof(ActivationNet), 1, 16)]
     [InlineData(nameof(ActivationNet), 2, 8)]
+    [InlineData(nameof(InvertedNet), 1, 16)]
+    [InlineData(nameof(InvertedNet), 2, 8)]
+    [InlineData(nameof(InvertedNet), 2, 4)]
     public void A_graph_network_equals_the_same_graph_built_at_run_time(string name, int threads, int lanes)
     {
         using var scope = new ThreadScope(threads);
@@ -116,6 +126,7 @@ public class GraphNetworkTests(ITestOutputHelper output)
     [InlineData(nameof(NormNet), 1)]
     [InlineData(nameof(NormNet), 2)]
     [InlineData(nameof(ResNetish), 2)]
+    [InlineData(nameof(InvertedNet), 2)]
     public void A_compiled_network_with_batch_normalization_trains_and_keeps_statistics_as_at_run_time(string name, int threads)
     {
         using var scope = new ThreadScope(threads);
@@ -146,6 +157,15 @@ public class GraphNetworkTests(ITestOutputHelper output)
         var net = new ResNetish(maxBatchSize: 2, seed: 5);
         var x = RandomBatch(net.InputShape, 2, seed: 6);
         int checkedCount = ModelGradientCheck.AssertPasses(net, x, seed: 7, positionsPerTensor: 20, log: output.WriteLine);
+        Assert.True(checkedCount > 150, $"only {checkedCount} derivatives checked");
+    }
+
+    [Fact]
+    public void The_gradients_of_the_MobileNet_shaped_network_pass_central_differences()
+    {
+        var net = new InvertedNet(maxBatchSize: 2, seed: 5);
+        var x = RandomBatch(net.InputShape, 2, seed: 8);
+        int checkedCount = ModelGradientCheck.AssertPasses(net, x, seed: 9, positionsPerTensor: 20, log: output.WriteLine);
         Assert.True(checkedCount > 150, $"only {checkedCount} derivatives checked");
     }
 
