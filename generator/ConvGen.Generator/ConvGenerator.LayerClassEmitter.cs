@@ -72,7 +72,7 @@ public sealed partial class ConvGenerator
                 w.L($"//   weights  HWIO [{m.KernelHeight}, {m.KernelWidth}, {m.InputChannels}, {m.Filters}] ({m.WeightCount} values)");
             w.Line(m.UseBias ? $"//   bias     [{m.OutputChannels}]" : "//   bias     none (UseBias = false)");
             w.L($"//   output   NHWC [batch, outputHeight, outputWidth, {m.OutputChannels}]{(depthwise ? "; channel c * M + m is input channel c's filter m" : "")}");
-            string taps = depthwise ? (m.Unrollable ? "unrolled inside the input" : "looped") : KernelEmitter.UnrollRow(m) ? "each row unrolled" : "looped";
+            string taps = depthwise ? (m.Filters > 1 ? "looped, scalar (DepthMultiplier above 1)" : m.Unrollable ? "unrolled inside the input" : "looped") : KernelEmitter.UnrollRow(m) ? "each row unrolled" : "looped";
             w.L($"//   window   {m.ExtentHeight} x {m.ExtentWidth} input positions (kernel {m.KernelHeight} x {m.KernelWidth}, dilation {m.DilationHeight} x {m.DilationWidth}), {m.Taps} taps, {taps}");
             if (m.Same)
             {

@@ -309,6 +309,33 @@ public sealed class DiagnosticTests
         Snapshot.VerifyDiagnostics(result);
     }
 
+    [Fact]
+    public void CONVGEN040_DepthMultiplierTooSmall() => Check("CONVGEN040", "DepthMultiplier = -1", """
+        using ConvGen;
+
+        [DepthwiseConv2D(3, 3, InputChannels = 8, DepthMultiplier = -1)]
+        public partial class NoFilters;
+        """);
+
+    [Fact]
+    public void CONVGEN037_NameOnADepthwiseClass() => Check("CONVGEN037", "Name = \"dw\"", """
+        using ConvGen;
+
+        [DepthwiseConv2D(3, 3, InputChannels = 8, Name = "dw")]
+        public partial class Named;
+        """);
+
+    [Fact]
+    public void CONVGEN009_DepthwiseReservedMember() => Check("CONVGEN009", "DepthMultiplier", """
+        using ConvGen;
+
+        [DepthwiseConv2D(3, 3, InputChannels = 8)]
+        public partial class Clash
+        {
+            public int DepthMultiplier => 2;
+        }
+        """);
+
     /// <summary>
     /// Runs the generator on <paramref name="sources"/> and asserts that <paramref name="id"/> is reported at
     /// <paramref name="at"/> (the exact located text), that errors stop code generation, and that no exception escaped;

@@ -83,6 +83,26 @@ public sealed class GeneratedSourceTests
         """);
 
     [Fact]
+    public void Depthwise3x3Same() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [DepthwiseConv2D(3, 3, InputChannels = 24, Padding = Padding.Same, UseBias = false)]
+        public partial class DepthwiseConv;
+        """);
+
+    [Fact]
+    public void DepthwiseMultiplier2Stride2() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [DepthwiseConv2D(3, 3, InputChannels = 3, DepthMultiplier = 2, Stride = 2, Activation = Activation.ReLU)]
+        public partial class ExpandingDepthwise;
+        """);
+
+    [Fact]
     public void NestedInNamespace() => Verify("""
         using ConvGen;
 

@@ -98,6 +98,98 @@ public sealed class NetworkTests
     }
 
     [Fact]
+    public void InvertedResidualBlock() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [Input(14, 14, 16)]
+        [Conv2D(1, 1, Filters = 64, UseBias = false)]
+        [BatchNormalization]
+        [ReLU6]
+        [DepthwiseConv2D(3, 3, Padding = Padding.Same, UseBias = false)]
+        [BatchNormalization]
+        [ReLU6]
+        [Conv2D(1, 1, Filters = 16, UseBias = false)]
+        [BatchNormalization]
+        [Add("input")]
+        [DepthwiseConv2D(3, 3, DepthMultiplier = 2, Stride = 2, Activation = Activation.ReLU)]
+        [GlobalAveragePooling2D]
+        [Dense(10)]
+        public partial class InvertedBlock;
+        """);
+
+    [Fact]
+    public void CONVGEN040_DepthMultiplierInANetwork() => Check("CONVGEN040", "DepthMultiplier = 0", """
+        using ConvGen;
+
+        [Input(8, 8, 4)]
+        [DepthwiseConv2D(3, 3, DepthMultiplier = 0)]
+        [Flatten]
+        [Dense(2)]
+        public partial class NoFilters;
+        """);
+
+    [Fact]
+    public void CONVGEN022_DepthwiseInputChannelsDisagree() => Check("CONVGEN022", "InputChannels = 3", """
+        using ConvGen;
+
+        [Input(8, 8, 4)]
+        [DepthwiseConv2D(3, 3, InputChannels = 3)]
+        [Flatten]
+        [Dense(2)]
+        public partial class WrongChannels;
+        """);
+
+    [Fact]
+    public void CONVGEN018_DepthwiseKernelLargerThanInput() => Check("CONVGEN018", "DepthwiseConv2D(5, 5, Dilation = 2)", """
+        using ConvGen;
+
+        [Input(8, 8, 4)]
+        [DepthwiseConv2D(5, 5, Dilation = 2)]
+        [Flatten]
+        [Dense(2)]
+        public partial class TooSmall;
+        """);
+
+    [Fact]
+    public void CONVGEN020_DepthwiseAfterFlatten() => Check("CONVGEN020", "DepthwiseConv2D(3, 3)", """
+        using ConvGen;
+
+        [Input(8, 8, 4)]
+        [Flatten]
+        [DepthwiseConv2D(3, 3)]
+        public partial class Flat;
+        """);
+
+    [Fact]
+    public void CONVGEN016_ConvolutionAndDepthwiseWithoutInput() => Check("CONVGEN016", "Conv2D(3, 3, Filters = 4)", """
+        using ConvGen;
+
+        [Conv2D(3, 3, Filters = 4)]
+        [DepthwiseConv2D(3, 3, InputChannels = 4)]
+        public partial class Mixed;
+        """);
+
+    [Fact]
+    public void CONVGEN016_DepthwiseAndConvolutionWithoutInput() => Check("CONVGEN016", "DepthwiseConv2D(3, 3, InputChannels = 4)", """
+        using ConvGen;
+
+        [DepthwiseConv2D(3, 3, InputChannels = 4)]
+        [Conv2D(3, 3, Filters = 4)]
+        public partial class Mixed;
+        """);
+
+    [Fact]
+    public void CONVGEN016_TwoDepthwiseWithoutInput() => Check("CONVGEN016", "DepthwiseConv2D(5, 5)", """
+        using ConvGen;
+
+        [DepthwiseConv2D(3, 3)]
+        [DepthwiseConv2D(5, 5)]
+        public partial class TwoDepthwise;
+        """);
+
+    [Fact]
     public void CONVGEN016_LayersWithoutInput() => Check("CONVGEN016", "Conv2D(3, 3)", """
         using ConvGen;
 
