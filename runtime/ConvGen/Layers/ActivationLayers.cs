@@ -5,7 +5,8 @@ namespace ConvGen;
 
 /// <summary>
 /// A layer that applies a function element-wise (or, for <see cref="Softmax"/>, along the last axis) and has no parameters:
-/// the output has the input's shape; the backward pass turns the output gradient into the input's in place, then routes it.
+/// the output has the input's shape; the backward pass turns the output gradient into the input's in place, from the output
+/// where the derivative is a function of it (ReLU, sigmoid, tanh, ...) or from the input (SiLU, GELU), then routes it.
 /// </summary>
 public abstract class ElementwiseLayer : Layer
 {
@@ -34,15 +35,15 @@ public abstract class ElementwiseLayer : Layer
         var (s, e) = c.Rows;
         int row = c.OutputShape.Size;
         var dy = c.OutputGradient.Slice(s * row, (e - s) * row);
-        if (!c.OutputGradientMasked) BackwardInPlace(c.Output.Slice(s * row, (e - s) * row), dy);
+        if (!c.OutputGradientMasked) BackwardInPlace(c.Input().Slice(s * row, (e - s) * row), c.Output.Slice(s * row, (e - s) * row), dy);
         Activations.Route(dy, c.InputGradient().Slice(s * row, (e - s) * row), c.AccumulatesInputGradient());
     }
 
     /// <summary><c>y = f(x)</c> over whole samples.</summary>
     private protected abstract void Forward(ReadOnlySpan<float> x, Span<float> y);
 
-    /// <summary><c>dy = dy · f'(x)</c>, written in terms of the output <c>y</c>, over whole samples.</summary>
-    private protected abstract void BackwardInPlace(ReadOnlySpan<float> y, Span<float> dy);
+    /// <summary><c>dy = dy · f'(x)</c> over whole samples, from the input <c>x</c> or the output <c>y = f(x)</c>, whichever is cheaper.</summary>
+    private protected abstract void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy);
 }
 
 /// <summary>Keras' <c>ReLU</c> layer: <c>max(x, 0)</c> element-wise; the gradient passes where the output is positive.</summary>
@@ -56,7 +57,7 @@ public sealed class ReLU : ElementwiseLayer
 
     private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Max(x, 0f, y);
 
-    private protected override void BackwardInPlace(ReadOnlySpan<float> y, Span<float> dy) => Activations.ReluMask(y, dy);
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy) => Activations.ReluMask(y, dy);
 }
 
 /// <summary>The logistic sigmoid <c>1 / (1 + exp(-x))</c> element-wise, as Keras' <c>Activation("sigmoid")</c>.</summary>
@@ -67,7 +68,7 @@ public sealed class Sigmoid : ElementwiseLayer
 
     private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
 
-    private protected override void BackwardInPlace(ReadOnlySpan<float> y, Span<float> dy) => Activations.SigmoidBackward(y, dy, dy);
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy) => Activations.SigmoidBackward(y, dy, dy);
 }
 
 /// <summary>The hyperbolic tangent element-wise, as Keras' <c>Activation("tanh")</c>.</summary>
@@ -78,7 +79,7 @@ public sealed class Tanh : ElementwiseLayer
 
     private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Tanh(x, y);
 
-    private protected override void BackwardInPlace(ReadOnlySpan<float> y, Span<float> dy) => Activations.TanhBackward(y, dy, dy);
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy) => Activations.TanhBackward(y, dy, dy);
 }
 
 /// <summary>
@@ -100,7 +101,7 @@ public sealed class Softmax : ElementwiseLayer
         for (int r = 0; r < x.Length; r += _classes) Activations.SoftmaxRow(x.Slice(r, _classes), y.Slice(r, _classes));
     }
 
-    private protected override void BackwardInPlace(ReadOnlySpan<float> y, Span<float> dy)
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy)
     {
         for (int r = 0; r < y.Length; r += _classes) Activations.SoftmaxBackwardRow(y.Slice(r, _classes), dy.Slice(r, _classes), dy.Slice(r, _classes));
     }
@@ -114,7 +115,7 @@ public sealed class ReLU6 : ElementwiseLayer
 
     private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Clamp(x, 0f, 6f, y);
 
-    private protected override void BackwardInPlace(ReadOnlySpan<float> y, Span<float> dy)
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy)
     {
         for (int i = 0; i < y.Length; i++) if (!(y[i] > 0f && y[i] < 6f)) dy[i] = 0f;
     }
@@ -146,7 +147,7 @@ public sealed class LeakyReLU : ElementwiseLayer
     }
 
     // The output has the input's sign (for a slope above 0), so the slope is known from y alone; at slope 0 it is ReLU's rule.
-    private protected override void BackwardInPlace(ReadOnlySpan<float> y, Span<float> dy)
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy)
     {
         float a = NegativeSlope;
         for (int i = 0; i < y.Length; i++) if (!(y[i] > 0f)) dy[i] *= a;
@@ -178,9 +179,59 @@ public sealed class ELU : ElementwiseLayer
         for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f ? x[i] : a * (MathF.Exp(x[i]) - 1f);
     }
 
-    private protected override void BackwardInPlace(ReadOnlySpan<float> y, Span<float> dy)
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy)
     {
         float a = Alpha;
         for (int i = 0; i < y.Length; i++) if (!(y[i] > 0f)) dy[i] *= y[i] + a;
+    }
+}
+
+/// <summary>
+/// The SiLU, or swish, <c>x · sigmoid(x)</c> element-wise, as Keras' <c>Activation("silu")</c> (<c>keras.activations.silu</c>,
+/// alias <c>swish</c>). Its gradient, <c>sigmoid(x) · (1 + x · (1 − sigmoid(x)))</c>, needs the input: the sigmoid is recomputed.
+/// </summary>
+public sealed class SiLU : ElementwiseLayer
+{
+    /// <inheritdoc/>
+    protected override string BaseName => "silu";
+
+    private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => Activations.SiluForward(x, y);
+
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy) => Activations.SiluBackward(x, y, dy);
+}
+
+/// <summary>
+/// The Gaussian error linear unit element-wise, as Keras' <c>Activation("gelu")</c> (<c>keras.activations.gelu</c>):
+/// <c>x · Φ(x) = 0.5 · x · (1 + erf(x / √2))</c>, Φ the standard normal CDF, or with <c>approximate: true</c>
+/// <c>0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))</c>. The gradient, <c>Φ(x) + x · φ(x)</c> (φ the normal density) or
+/// the tanh form's derivative, is recomputed from the input.
+/// </summary>
+/// <remarks>
+/// The exact form is computed in double from W. J. Cody's rational approximations of erf and erfc and rounded once, so it is
+/// within a float rounding of the definition, also for large negative <c>x</c>, where Φ comes from <c>erfc</c> instead of the
+/// cancelling <c>1 + erf</c>. The tanh form is computed as <c>x · sigmoid(2z)</c>, the same function as <c>0.5 · x · (1 + tanh(z))</c>.
+/// </remarks>
+public sealed class GELU : ElementwiseLayer
+{
+    /// <summary>Creates the layer.</summary>
+    /// <param name="approximate">Whether to use the tanh approximation (Keras' <c>approximate=True</c>); false, the default as in Keras' <c>gelu</c>, uses erf.</param>
+    public GELU(bool approximate = false) => Approximate = approximate;
+
+    /// <summary>Whether the layer uses the tanh approximation rather than erf.</summary>
+    public bool Approximate { get; }
+
+    /// <inheritdoc/>
+    protected override string BaseName => "gelu";
+
+    private protected override void Forward(ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (Approximate) Activations.GeluTanhForward(x, y);
+        else Activations.GeluForward(x, y);
+    }
+
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy)
+    {
+        if (Approximate) Activations.GeluTanhBackward(x, dy);
+        else Activations.GeluBackward(x, dy);
     }
 }
