@@ -28,6 +28,17 @@ public sealed partial class ConvGenerator
             "FixedHeight", "FixedWidth", "AppliesActivation", "HasPooledForward", "ForwardPooled",
         };
 
+        /// <summary>Members of a <c>[Conv1D]</c> class: a <c>[Conv2D]</c> class's and its base's <c>Causal</c>.</summary>
+        public static readonly HashSet<string> Conv1DReservedMemberNames = new(ReservedMemberNames, StringComparer.Ordinal) { "Causal" };
+
+        /// <summary>The runtime class a single-layer class of <paramref name="kind"/> derives from (generic over the class itself).</summary>
+        public static string BaseClass(LayerKind kind) => kind switch
+        {
+            LayerKind.DepthwiseConv2D => "DepthwiseConv2DLayer",
+            LayerKind.Conv1D => "Conv1DLayer",
+            _ => "Conv2DLayer",
+        };
+
         public static string Emit(LayerClassModel model)
         {
             var w = new CodeWriter();
@@ -61,6 +72,16 @@ public sealed partial class ConvGenerator
             w.Line("//");
             if (depthwise)
                 w.L($"//   [DepthwiseConv2D({m.KernelHeight}, {m.KernelWidth}, DepthMultiplier = {m.Filters}, InputChannels = {m.InputChannels}, StrideHeight = {m.StrideHeight}, StrideWidth = {m.StrideWidth},");
+            else if (m.Sequence)
+            {
+                w.L($"//   [Conv1D({m.KernelWidth}, Filters = {m.Filters}, InputChannels = {m.InputChannels}, Stride = {m.StrideWidth}, Dilation = {m.DilationWidth}, Padding = Padding.{(m.Causal ? "Causal" : m.Padding.ToString())},");
+                w.L($"//           UseBias = {(m.UseBias ? "true" : "false")}, Activation = Activation.{m.Activation})]");
+                w.Line("//");
+                w.Line("//   A 1-D convolution over sequences (steps, channels) is the one-row 2-D convolution below: a sequence is a 1 x steps image,");
+                w.L($"//   Keras' [K, C, F] weights are HWIO [1, K, C, F] in memory, and the kernels' height is 1.{(m.Causal ? $" Causal: the layer puts {m.CausalPad} zero steps before each sequence and runs these Valid kernels." : "")}");
+                w.Line("//");
+                w.L($"//   [Conv2D(1, {m.KernelWidth}, Filters = {m.Filters}, InputChannels = {m.InputChannels}, StrideHeight = 1, StrideWidth = {m.StrideWidth},");
+            }
             else
                 w.L($"//   [Conv2D({m.KernelHeight}, {m.KernelWidth}, Filters = {m.Filters}, InputChannels = {m.InputChannels}, StrideHeight = {m.StrideHeight}, StrideWidth = {m.StrideWidth},");
             w.L($"//           DilationHeight = {m.DilationHeight}, DilationWidth = {m.DilationWidth}, Padding = Padding.{m.Padding}, UseBias = {(m.UseBias ? "true" : "false")}, Activation = Activation.{m.Activation})]");
@@ -116,9 +137,14 @@ public sealed partial class ConvGenerator
             string filters = depthwise ? "OutputChannels" : "Filters";
             w.L($"/// <summary>A generated {m.KernelHeight}x{m.KernelWidth} {(depthwise ? "depthwise " : "")}convolution, {m.InputChannels} -> {m.OutputChannels} channels, as a layer; see the file header for the configuration.</summary>");
             w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{KernelEmitter.Version}\")]");
-            w.Open(depthwise
-                ? $"partial class {target.ClassName} : global::ConvGen.DepthwiseConv2DLayer<{target.ClassName}>, global::ConvGen.IDepthwiseConv2DKernel"
-                : $"partial class {target.ClassName} : global::ConvGen.Conv2DLayer<{target.ClassName}>, global::ConvGen.IConv2DKernel");
+            string baseClass = BaseClass(depthwise ? LayerKind.DepthwiseConv2D : m.Sequence ? LayerKind.Conv1D : LayerKind.Conv2D);
+            w.Open($"partial class {target.ClassName} : global::ConvGen.{baseClass}<{target.ClassName}>, global::ConvGen.{(depthwise ? "IDepthwiseConv2DKernel" : "IConv2DKernel")}");
+            if (m.Causal)
+            {
+                w.L($"/// <summary>Keras' causal padding: {m.CausalPad} zero steps before each sequence, then the Valid kernels below.</summary>");
+                w.Line("public override bool Causal => true;");
+                w.Line();
+            }
 
             void Const(string doc, string type, string name, string value)
             {

@@ -21,7 +21,7 @@ public sealed partial class ConvGenerator
         /// <summary>Members the generated network part declares; a user member with one of these names is CONVGEN009.</summary>
         public static readonly HashSet<string> ReservedMemberNames = new(StringComparer.Ordinal)
         {
-            "InputHeight", "InputWidth", "InputChannels", "OutputSize", "TotalParameters",
+            "InputHeight", "InputWidth", "InputSteps", "InputChannels", "OutputSize", "TotalParameters",
         };
 
         public static string Emit(NetworkModel m)
@@ -39,7 +39,7 @@ public sealed partial class ConvGenerator
                 KernelEmitter.EmitUsings(w);
                 foreach (var layer in m.Layers)
                 {
-                    if (layer.Kind == LayerKind.Conv2D)
+                    if (layer.Kind is LayerKind.Conv2D or LayerKind.Conv1D)
                     {
                         w.Line();
                         EmitConvolution(w, m, layer, classes[layer.Index]);
@@ -61,7 +61,7 @@ public sealed partial class ConvGenerator
         }
 
         /// <summary>Whether a layer of <paramref name="kind"/> gets a generated kernel class.</summary>
-        private static bool HasKernelClass(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.MaxPool2D;
+        private static bool HasKernelClass(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv1D or LayerKind.MaxPool2D;
 
         /// <summary>The kernel class of each convolution and pool: the network's name and the layer's, made an identifier (unique in the file).</summary>
         private static string[] KernelClassNames(NetworkModel m)
@@ -81,7 +81,7 @@ public sealed partial class ConvGenerator
             return names;
         }
 
-        private static string ShapeText(int h, int w, int c) => h > 0 ? $"({h}, {w}, {c})" : $"({c})";
+        private static string ShapeText(int h, int w, int c) => Shapes.Text(h, w, c);
 
         private static string Literal(string value) => SymbolDisplay.FormatLiteral(value, quote: true);
 
@@ -103,6 +103,9 @@ public sealed partial class ConvGenerator
                 {
                     LayerKind.Conv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}{(l.FusePool ? ", next pool fused" : "")}",
                     LayerKind.DepthwiseConv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth} depthwise, multiplier {l.Conv.Filters}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}",
+                    LayerKind.Conv1D => $"{l.Conv!.KernelWidth}, stride {l.Conv.StrideWidth}, dilation {l.Conv.DilationWidth}, {(l.Conv.Causal ? "Causal" : l.Conv.Padding.ToString())}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}",
+                    LayerKind.MaxPool1D or LayerKind.AveragePooling1D => $"{l.Pool!.PoolWidth}, stride {l.Pool.StrideWidth}, {l.Pool.Padding}",
+                    LayerKind.GELU => l.Approximate ? "tanh form" : "",
                     LayerKind.MaxPool2D => $"{l.Pool!.PoolHeight}x{l.Pool.PoolWidth}, stride {l.Pool.StrideHeight}x{l.Pool.StrideWidth}, {l.Pool.Padding}{(l.Index > 0 && m.Layers[l.Index - 1].FusePool ? ", forward fused into the conv" : "")}",
                     LayerKind.Flatten => "a view of its input's buffer",
                     LayerKind.AveragePooling2D => $"{l.Pool!.PoolHeight}x{l.Pool.PoolWidth}, stride {l.Pool.StrideHeight}x{l.Pool.StrideWidth}, {l.Pool.Padding}",
@@ -132,8 +135,11 @@ public sealed partial class ConvGenerator
             w.L($"/// <summary>A compiled network: {ShapeText(m.InputHeight, m.InputWidth, m.InputChannels)} to {ShapeText(last.OutH, last.OutW, last.OutC)} in {m.Layers.Count} layers; see the file header for the plan.</summary>");
             w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{KernelEmitter.Version}\")]");
             w.Open($"partial class {target.ClassName} : global::ConvGen.CompiledNetwork");
-            w.Line("/// <summary>Rows, columns and channels of one input sample.</summary>");
-            w.L($"public const int InputHeight = {m.InputHeight}, InputWidth = {m.InputWidth}, InputChannels = {m.InputChannels};");
+            w.Line(m.InputHeight == Shapes.Sequence ? "/// <summary>Steps and channels of one input sample.</summary>" : "/// <summary>Rows, columns and channels of one input sample.</summary>");
+            if (m.InputHeight == Shapes.Sequence)
+                w.L($"public const int InputSteps = {m.InputWidth}, InputChannels = {m.InputChannels};");
+            else
+                w.L($"public const int InputHeight = {m.InputHeight}, InputWidth = {m.InputWidth}, InputChannels = {m.InputChannels};");
             w.Line();
             w.Line("/// <summary>Values in one output sample.</summary>");
             w.L($"public const int OutputSize = {KernelEmitter.Str(last.OutSize)};");
@@ -144,7 +150,8 @@ public sealed partial class ConvGenerator
             w.Line("/// <summary>Plans every buffer for <paramref name=\"maxBatchSize\"/> samples and initializes the weights from <paramref name=\"seed\"/> (as Sequential.Build does for the same layers).</summary>");
             w.Line("/// <param name=\"maxBatchSize\">The largest batch a forward pass or training step takes.</param>");
             w.Line("/// <param name=\"seed\">The seed of the Glorot-uniform kernels.</param>");
-            w.L($"public {target.ClassName}(int maxBatchSize = 64, int seed = 0) : base(new global::ConvGen.Shape({m.InputHeight}, {m.InputWidth}, {m.InputChannels}), maxBatchSize, seed,");
+            string inputShape = m.InputHeight == Shapes.Sequence ? $"{m.InputWidth}, {m.InputChannels}" : $"{m.InputHeight}, {m.InputWidth}, {m.InputChannels}";
+            w.L($"public {target.ClassName}(int maxBatchSize = 64, int seed = 0) : base(new global::ConvGen.Shape({inputShape}), maxBatchSize, seed,");
             for (int i = 0; i < m.Layers.Count; i++)
             {
                 var l = m.Layers[i];
@@ -167,6 +174,13 @@ public sealed partial class ConvGenerator
             {
                 LayerKind.Conv2D => $"new global::ConvGen.Conv2DLayer<global::ConvGen.Generated.{kernelClass}>()",
                 LayerKind.DepthwiseConv2D => $"new global::ConvGen.DepthwiseConv2DLayer<global::ConvGen.Generated.{kernelClass}>()",
+                LayerKind.Conv1D => l.Conv!.Causal ? $"new global::ConvGen.Generated.{kernelClass}_Causal()" : $"new global::ConvGen.Conv1DLayer<global::ConvGen.Generated.{kernelClass}>()",
+                LayerKind.MaxPool1D => $"new global::ConvGen.MaxPool1D({l.Pool!.PoolWidth}, {l.Pool.StrideWidth}, global::ConvGen.Padding.{l.Pool.Padding})",
+                LayerKind.AveragePooling1D => $"new global::ConvGen.AveragePool1D({l.Pool!.PoolWidth}, {l.Pool.StrideWidth}, global::ConvGen.Padding.{l.Pool.Padding})",
+                LayerKind.GlobalAveragePooling1D => "new global::ConvGen.GlobalAveragePooling1D()",
+                LayerKind.GlobalMaxPooling1D => "new global::ConvGen.GlobalMaxPooling1D()",
+                LayerKind.SiLU => "new global::ConvGen.SiLU()",
+                LayerKind.GELU => l.Approximate ? "new global::ConvGen.GELU(approximate: true)" : "new global::ConvGen.GELU()",
                 LayerKind.MaxPool2D => $"new global::ConvGen.Generated.{kernelClass}()",
                 LayerKind.Flatten => "new global::ConvGen.Flatten()",
                 LayerKind.Dense => $"new global::ConvGen.Dense({l.Units}{(l.Activation != Activation.None || !l.UseBias ? $", {activation}" : "")}{(l.UseBias ? "" : ", useBias: false")})",
@@ -205,17 +219,20 @@ public sealed partial class ConvGenerator
         private static void EmitConvolution(CodeWriter w, NetworkModel m, NetworkLayer l, string className)
         {
             var c = l.Conv!;
-            var plan = new KernelPlan(c, className, l.InH, l.InW, l.FusePool);
+            // A 1-D convolution's kernels see a sequence as one row, after the causal zero steps.
+            bool sequence = l.Kind == LayerKind.Conv1D;
+            int inH = sequence ? 1 : l.InH, inW = l.InW + c.CausalPad, outH = sequence ? 1 : l.OutH;
+            var plan = new KernelPlan(c, className, inH, inW, l.FusePool);
             string spec = $"new(KernelHeight, KernelWidth, InputChannels, Filters, StrideHeight, StrideWidth, DilationHeight, DilationWidth, global::ConvGen.Padding.{c.Padding}, {(c.UseBias ? "true" : "false")}, global::ConvGen.Activation.{c.Activation})";
             w.L($"/// <summary>The kernels of <see cref=\"global::{m.Target.FullName}\"/>'s {l.Name}: {c.KernelHeight}x{c.KernelWidth}, {l.InH}x{l.InW}x{l.InC} to {l.OutH}x{l.OutW}x{l.OutC}, every size a constant.</summary>");
             w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{KernelEmitter.Version}\")]");
             w.Open($"file sealed class {className} : global::ConvGen.IConv2DKernel");
             w.L($"public static global::ConvGen.Conv2DSpec Spec => {spec};");
-            w.L($"public static int FixedHeight => {l.InH};");
-            w.L($"public static int FixedWidth => {l.InW};");
+            w.L($"public static int FixedHeight => {inH};");
+            w.L($"public static int FixedWidth => {inW};");
             w.Line("public static bool AppliesActivation => true;");
             w.L($"public static bool HasPooledForward => {(l.FusePool ? "true" : "false")};");
-            w.L($"public static int OutputHeight(int inputHeight) => {l.OutH};");
+            w.L($"public static int OutputHeight(int inputHeight) => {outH};");
             w.L($"public static int OutputWidth(int inputWidth) => {l.OutW};");
             w.Line();
             w.Line("// Entry points: the layer (ConvGen.Conv2DLayer) sliced every span to these sizes; each call runs at the width Simd.Lanes picks.");
@@ -235,7 +252,7 @@ public sealed partial class ConvGenerator
             else
             {
                 w.Open("public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
-                KernelEmitter.EmitDispatch(w, $"Forward<{{V}}>(input, batch, weights, bias, output, 0, {l.OutH})");
+                KernelEmitter.EmitDispatch(w, $"Forward<{{V}}>(input, batch, weights, bias, output, 0, {outH})");
                 w.Close();
                 w.Line();
                 w.Open("public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)");
@@ -253,6 +270,15 @@ public sealed partial class ConvGenerator
             w.Line();
             KernelEmitter.EmitMembers(w, plan);
             w.Close();
+            if (c.Causal)
+            {
+                w.Line();
+                w.L($"/// <summary><see cref=\"global::{m.Target.FullName}\"/>'s {l.Name} as a layer: Keras' causal padding ({c.CausalPad} zero steps before each sequence) around the Valid kernels above.</summary>");
+                w.L($"file sealed class {className}_Causal : global::ConvGen.Conv1DLayer<{className}>");
+                w.Open();
+                w.Line("public override bool Causal => true;");
+                w.Close();
+            }
         }
 
         // ------------------------------------------------------------------------------------------------

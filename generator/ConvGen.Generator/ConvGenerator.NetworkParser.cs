@@ -49,6 +49,13 @@ public sealed partial class ConvGenerator
                     "SoftmaxAttribute" => LayerKind.Softmax,
                     "ZeroPadding2DAttribute" => LayerKind.ZeroPadding2D,
                     "DepthwiseConv2DAttribute" => LayerKind.DepthwiseConv2D,
+                    "Conv1DAttribute" => LayerKind.Conv1D,
+                    "MaxPool1DAttribute" => LayerKind.MaxPool1D,
+                    "AveragePooling1DAttribute" => LayerKind.AveragePooling1D,
+                    "GlobalAveragePooling1DAttribute" => LayerKind.GlobalAveragePooling1D,
+                    "GlobalMaxPooling1DAttribute" => LayerKind.GlobalMaxPooling1D,
+                    "SiLUAttribute" => LayerKind.SiLU,
+                    "GELUAttribute" => LayerKind.GELU,
                     _ => null,
                 };
                 if (kind is not null) yield return new LayerAttribute(kind.Value, attribute);
@@ -76,6 +83,13 @@ public sealed partial class ConvGenerator
             LayerKind.Softmax => "softmax",
             LayerKind.ZeroPadding2D => "zero_padding2d",
             LayerKind.DepthwiseConv2D => "depthwise_conv2d",
+            LayerKind.Conv1D => "conv1d",
+            LayerKind.MaxPool1D => "max_pooling1d",
+            LayerKind.AveragePooling1D => "average_pooling1d",
+            LayerKind.GlobalAveragePooling1D => "global_average_pooling1d",
+            LayerKind.GlobalMaxPooling1D => "global_max_pooling1d",
+            LayerKind.SiLU => "silu",
+            LayerKind.GELU => "gelu",
             _ => "concatenate",
         };
 
@@ -100,11 +114,18 @@ public sealed partial class ConvGenerator
             LayerKind.Softmax => "[Softmax]",
             LayerKind.ZeroPadding2D => "[ZeroPadding2D(1)]",
             LayerKind.DepthwiseConv2D => "[DepthwiseConv2D(3, 3)]",
+            LayerKind.Conv1D => "[Conv1D(3, Filters = 16)]",
+            LayerKind.MaxPool1D => "[MaxPool1D(2)]",
+            LayerKind.AveragePooling1D => "[AveragePooling1D(2)]",
+            LayerKind.GlobalAveragePooling1D => "[GlobalAveragePooling1D]",
+            LayerKind.GlobalMaxPooling1D => "[GlobalMaxPooling1D]",
+            LayerKind.SiLU => "[SiLU]",
+            LayerKind.GELU => "[GELU]",
             _ => "[Concatenate(\"a\", \"b\")]",
         };
 
-        /// <summary>The layer kinds whose attribute alone makes a class one layer (a <c>[Conv2D]</c> or <c>[DepthwiseConv2D]</c> class).</summary>
-        internal static bool StandsAlone(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D;
+        /// <summary>The layer kinds whose attribute alone makes a class one layer (a <c>[Conv2D]</c>, <c>[DepthwiseConv2D]</c> or <c>[Conv1D]</c> class).</summary>
+        internal static bool StandsAlone(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv1D;
 
         /// <summary>
         /// Layer attributes on a class without [Input] that do not make it one layer (a network-only attribute, or two kinds that stand
@@ -172,21 +193,24 @@ public sealed partial class ConvGenerator
                 return Done();
             }
 
-            var inputArgs = new Arguments(attributes[0].Data, attributes[0].Syntax, context.SemanticModel, 3);
+            var inputArgs = new Arguments(attributes[0].Data, attributes[0].Syntax, context.SemanticModel, 2, 3);
             if (!inputArgs.Readable)
             {
                 diagnostics.Report(DiagnosticDescriptors.UnreadableArguments, inputArgs.Attribute, type.Name, "Input", "[Input(28, 28, 1)]");
                 return Done();
             }
-            int inputH = inputArgs.Positional(0), inputW = inputArgs.Positional(1), inputC = inputArgs.Positional(2);
-            string[] axes = ["height", "width", "channels"];
-            for (int i = 0; i < 3; i++)
+            // [Input(height, width, channels)] is an image; [Input(steps, channels)] a sequence (Shapes.Sequence as its height).
+            bool sequence = inputArgs.PositionalCount == 2;
+            string[] axes = sequence ? ["steps", "channels"] : ["height", "width", "channels"];
+            for (int i = 0; i < axes.Length; i++)
             {
                 if (inputArgs.Positional(i) < 1)
                     diagnostics.Report(DiagnosticDescriptors.InputSizeTooSmall, inputArgs.PositionalLocation(i, axes[i]), axes[i], inputArgs.Positional(i));
             }
-            if ((long)inputH * inputW * inputC > MaxNetworkSize)
-                diagnostics.Report(DiagnosticDescriptors.TooLarge, inputArgs.Attribute, "The input size height * width * channels", type.Name, (long)inputH * inputW * inputC, MaxNetworkSize);
+            int inputH = sequence ? Shapes.Sequence : inputArgs.Positional(0), inputW = inputArgs.Positional(sequence ? 0 : 1), inputC = inputArgs.Positional(sequence ? 1 : 2);
+            long inputSize = sequence ? (long)inputW * inputC : (long)inputH * inputW * inputC;
+            if (inputSize > MaxNetworkSize)
+                diagnostics.Report(DiagnosticDescriptors.TooLarge, inputArgs.Attribute, $"The input size {string.Join(" * ", axes)}", type.Name, inputSize, MaxNetworkSize);
             if (attributes.Count == 1) diagnostics.Report(DiagnosticDescriptors.NoLayers, inputArgs.Attribute, type.Name);
             if (diagnostics.HasErrors) return Done();
 
@@ -221,7 +245,8 @@ public sealed partial class ConvGenerator
                 var (kind, data, syntax) = attributes[i];
                 if (kind == LayerKind.Input) return null; // [Input] twice is CS0579 from the compiler (AllowMultiple = false)
                 bool merge = kind is LayerKind.Add or LayerKind.Concatenate;
-                int[] positional = kind switch { LayerKind.Conv2D or LayerKind.DepthwiseConv2D => [2], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
+                int[] positional = kind switch { LayerKind.Conv2D or LayerKind.DepthwiseConv2D => [2], LayerKind.Conv1D => [1], LayerKind.MaxPool1D or LayerKind.AveragePooling1D => [0, 1],
+                    LayerKind.GlobalAveragePooling1D or LayerKind.GlobalMaxPooling1D or LayerKind.SiLU or LayerKind.GELU => [0], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
                     LayerKind.Flatten or LayerKind.BatchNormalization or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ReLU or LayerKind.ReLU6
                         or LayerKind.Tanh or LayerKind.Sigmoid or LayerKind.Softmax => [0],
                     LayerKind.LeakyReLU or LayerKind.ELU => [0, 1], LayerKind.Dropout => [1], LayerKind.ZeroPadding2D => [0, 1, 2, 4], LayerKind.Dense => [1], _ => [] };
@@ -309,19 +334,29 @@ public sealed partial class ConvGenerator
                     inputs[k] = j;
                 }
                 (int H, int W, int C) Shape(int producer) => producer < 0 ? (inputH, inputW, inputC) : (layers[producer].OutH, layers[producer].OutW, layers[producer].OutC);
-                string Text((int H, int W, int C) s) => s.H > 0 ? $"({s.H}, {s.W}, {s.C})" : $"({s.C})";
-                string From(int producer) => producer < 0 ? $"the input ({inputH}, {inputW}, {inputC})" : $"layer {producer + 1} ({names[producer]})";
+                string Text((int H, int W, int C) s) => Shapes.Text(s.H, s.W, s.C);
+                string From(int producer) => producer < 0 ? $"the input {Text((inputH, inputW, inputC))}" : $"layer {producer + 1} ({names[producer]})";
                 var (h, w, c) = Shape(inputs[0]);
-                bool spatial = h > 0;
+                bool spatial = h > 0, sequence = h == Shapes.Sequence;
 
-                if (kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.MaxPool2D or LayerKind.AveragePooling2D or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ZeroPadding2D && !spatial)
+                bool needsImage = kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.MaxPool2D or LayerKind.AveragePooling2D
+                    or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ZeroPadding2D;
+                bool needsSequence = kind is LayerKind.Conv1D or LayerKind.MaxPool1D or LayerKind.AveragePooling1D or LayerKind.GlobalAveragePooling1D or LayerKind.GlobalMaxPooling1D;
+                if ((needsImage && sequence) || (needsSequence && !sequence))
+                {
+                    diagnostics.Report(DiagnosticDescriptors.WrongRank, args.Attribute, layer, type.Name, kind.ToString(),
+                        needsImage ? "an image (height, width, channels)" : "a sequence (steps, channels)", Text((h, w, c)), From(inputs[0]),
+                        needsImage ? "1-D layers ([Conv1D], [MaxPool1D], ...) take sequences" : "[Input(steps, channels)] declares a sequence input; 2-D layers ([Conv2D], [MaxPool2D], ...) take images");
+                    return null;
+                }
+                if (needsImage && !spatial)
                 {
                     diagnostics.Report(DiagnosticDescriptors.NeedsSpatialInput, args.Attribute, layer, type.Name, kind.ToString(), Text((h, w, c)), From(inputs[0]));
                     return null;
                 }
-                if (kind == LayerKind.Dense && spatial)
+                if (kind == LayerKind.Dense && h != 0)
                 {
-                    diagnostics.Report(DiagnosticDescriptors.DenseNeedsFlatten, args.Attribute, layer, type.Name, Text((h, w, c)), From(inputs[0]), (long)h * w * c);
+                    diagnostics.Report(DiagnosticDescriptors.DenseNeedsFlatten, args.Attribute, layer, type.Name, Text((h, w, c)), From(inputs[0]), Shapes.Size(h, w, c));
                     return null;
                 }
 
@@ -331,8 +366,9 @@ public sealed partial class ConvGenerator
                 float scalar = 0f;
                 int seed = 0;
                 float kernelL2 = 0f;
+                bool approximate = false;
                 PadSpec? pad = null;
-                if (kind is LayerKind.Conv2D or LayerKind.Dense)
+                if (kind is LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.Dense)
                 {
                     kernelL2 = args.Float("KernelL2", 0f);
                     if (!(kernelL2 >= 0f && !float.IsInfinity(kernelL2)))
@@ -349,16 +385,17 @@ public sealed partial class ConvGenerator
                 {
                     case LayerKind.Conv2D:
                     case LayerKind.DepthwiseConv2D:
-                        conv = ReadConv(args, type.Name, inferredChannels: c, diagnostics, depthwise: kind == LayerKind.DepthwiseConv2D);
+                    case LayerKind.Conv1D:
+                        conv = ReadConv(args, type.Name, inferredChannels: c, diagnostics, kind);
                         if (conv is null) return null;
                         if (args.Has("InputChannels") && conv.InputChannels != c)
                         {
                             diagnostics.Report(DiagnosticDescriptors.InputChannelsMismatch, args.Location("InputChannels"), layer, type.Name, conv.InputChannels, Text((h, w, c)), From(inputs[0]), c);
                             return null;
                         }
-                        outH = Geometry.OutputSize(h, conv.KernelHeight, conv.StrideHeight, conv.DilationHeight, conv.Same);
-                        outW = Geometry.OutputSize(w, conv.KernelWidth, conv.StrideWidth, conv.DilationWidth, conv.Same);
-                        if (outH < 1 || outW < 1)
+                        outH = sequence ? Shapes.Sequence : Geometry.OutputSize(h, conv.KernelHeight, conv.StrideHeight, conv.DilationHeight, conv.Same);
+                        outW = Geometry.OutputSize(w + conv.CausalPad, conv.KernelWidth, conv.StrideWidth, conv.DilationWidth, conv.Same);
+                        if ((outH < 1 && !sequence) || outW < 1)
                         {
                             int eh = conv.ExtentHeight, ew = conv.ExtentWidth;
                             string window = eh == conv.KernelHeight && ew == conv.KernelWidth ? $"{eh}x{ew}" : $"{eh}x{ew} dilated";
@@ -391,7 +428,33 @@ public sealed partial class ConvGenerator
                         break;
 
                     case LayerKind.Flatten:
-                        if (spatial) (outH, outW, outC) = (0, 0, (long)h * w * c);
+                        if (h != 0) (outH, outW, outC) = (0, 0, Shapes.Size(h, w, c));
+                        break;
+
+                    case LayerKind.MaxPool1D:
+                    case LayerKind.AveragePooling1D:
+                        int size = args.PositionalCount == 1 ? args.Positional(0) : 2;
+                        if (size < 1) diagnostics.Report(DiagnosticDescriptors.PoolSizeTooSmall, args.PositionalLocation(0, "poolSize"), "PoolSize", size);
+                        int stride = args.Has("Stride") ? args.Int("Stride", 0) : size;
+                        if (stride < 1) diagnostics.Report(DiagnosticDescriptors.PoolSizeTooSmall, args.Location("Stride"), "Stride", stride);
+                        var padding1D = ReadPadding(args, diagnostics);
+                        if (diagnostics.HasErrors) return null;
+                        pool = new PoolSpec(1, size, 1, stride, padding1D);
+                        outW = Geometry.OutputSize(w, size, stride, 1, pool.Same);
+                        if (outW < 1)
+                        {
+                            diagnostics.Report(DiagnosticDescriptors.PoolLargerThanInput, args.Attribute, layer, type.Name, $"{size}", Text((h, w, c)), From(inputs[0]));
+                            return null;
+                        }
+                        break;
+
+                    case LayerKind.GlobalAveragePooling1D:
+                    case LayerKind.GlobalMaxPooling1D:
+                        (outH, outW, outC) = (0, 0, c);
+                        break;
+
+                    case LayerKind.GELU:
+                        approximate = args.Bool("Approximate", false);
                         break;
 
                     case LayerKind.ZeroPadding2D:
@@ -490,14 +553,14 @@ public sealed partial class ConvGenerator
                         break;
                 }
 
-                long outSize = outH > 0 ? outH * outW * outC : outC;
+                long outSize = Shapes.Size(outH, outW, outC);
                 if (outSize > MaxNetworkSize)
                 {
                     diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, $"The output size of layer {layer}", type.Name, outSize, MaxNetworkSize);
                     return null;
                 }
                 var planned = new NetworkLayer(kind, i, names[i], explicitName, inputNames.Select(n => new NameOrPrevious(n)).ToEquatableArray(), inputs.ToEquatableArray(),
-                    h, w, c, (int)outH, (int)outW, (int)outC, conv, pool, units, useBias, activation, FusePool: false, norm, scalar, seed, kernelL2, pad);
+                    h, w, c, (int)outH, (int)outW, (int)outC, conv, pool, units, useBias, activation, FusePool: false, norm, scalar, seed, kernelL2, pad, approximate);
                 parameters += planned.ParameterCount;
                 if (parameters > MaxNetworkSize)
                 {

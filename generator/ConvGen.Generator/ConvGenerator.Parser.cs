@@ -25,7 +25,7 @@ public sealed partial class ConvGenerator
     /// <summary>Attribute (and its syntax) to <see cref="LayerClassModel"/> plus diagnostics. Holds no symbols past its return.</summary>
     internal static partial class Parser
     {
-        /// <summary>A single-layer class: <c>[Conv2D]</c> or <c>[DepthwiseConv2D]</c> (<paramref name="kind"/>).</summary>
+        /// <summary>A single-layer class: <c>[Conv2D]</c>, <c>[DepthwiseConv2D]</c> or <c>[Conv1D]</c> (<paramref name="kind"/>).</summary>
         public static ParseResult Parse(GeneratorAttributeSyntaxContext context, LayerKind kind, CancellationToken cancellationToken)
         {
             if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax declaration || context.Attributes.Length == 0)
@@ -43,7 +43,7 @@ public sealed partial class ConvGenerator
             var attributeSyntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
             var diagnostics = new Diagnostics(LocationInfo.From(attributeSyntax) ?? LocationInfo.From(declaration.Identifier));
 
-            // Every [Conv2D] (or [DepthwiseConv2D]) of the type, on any partial declaration: this transform runs once per declaration that has
+            // Every [Conv2D] (or [DepthwiseConv2D], [Conv1D]) of the type, on any partial declaration: this transform runs once per declaration that has
             // one, so with several only the declaration holding the first reports, and none generates (one file per type).
             var all = LayerAttributes(type).Select(a => a.Data.ApplicationSyntaxReference?.GetSyntax(cancellationToken)).ToList();
             if (all.Count > 1)
@@ -53,25 +53,34 @@ public sealed partial class ConvGenerator
                 return diagnostics.Result(null);
             }
 
-            bool depthwise = kind == LayerKind.DepthwiseConv2D;
             string name = kind.ToString();
             var containing = CheckTarget(type, declaration, name, diagnostics, cancellationToken);
             if (containing is null) return diagnostics.Result(null);
-            CheckBaseClass(type, declaration, name, $"ConvGen.{(depthwise ? "DepthwiseConv2DLayer" : "Conv2DLayer")}<{type.Name}>", allowed: null, diagnostics);
+            CheckBaseClass(type, declaration, name, $"ConvGen.{LayerClassEmitter.BaseClass(kind)}<{type.Name}>", allowed: null, diagnostics);
 
-            var args = new Arguments(attribute, attributeSyntax, context.SemanticModel, 2);
+            var args = new Arguments(attribute, attributeSyntax, context.SemanticModel, kind == LayerKind.Conv1D ? 1 : 2);
             if (!args.Readable)
             {
-                diagnostics.Report(DiagnosticDescriptors.UnreadableArguments, null, type.Name, name, depthwise ? "[DepthwiseConv2D(3, 3, InputChannels = 16)]" : "[Conv2D(3, 3, Filters = 16)]");
+                diagnostics.Report(DiagnosticDescriptors.UnreadableArguments, null, type.Name, name, kind switch
+                {
+                    LayerKind.DepthwiseConv2D => "[DepthwiseConv2D(3, 3, InputChannels = 16)]",
+                    LayerKind.Conv1D => "[Conv1D(3, Filters = 16, InputChannels = 8)]",
+                    _ => "[Conv2D(3, 3, Filters = 16)]",
+                });
                 return diagnostics.Result(null);
             }
-            var conv = ReadConv(args, type.Name, inferredChannels: null, diagnostics, depthwise);
+            var conv = ReadConv(args, type.Name, inferredChannels: null, diagnostics, kind);
             foreach (var networkOnly in new[] { "Name", "Input", "KernelL2" })
             {
                 if (args.Has(networkOnly))
                     diagnostics.Report(DiagnosticDescriptors.NetworkOnlyProperty, args.Location(networkOnly), networkOnly, type.Name);
             }
-            CheckReservedMembers(type, depthwise ? DepthwiseEmitter.ReservedMemberNames : LayerClassEmitter.ReservedMemberNames, diagnostics);
+            CheckReservedMembers(type, kind switch
+            {
+                LayerKind.DepthwiseConv2D => DepthwiseEmitter.ReservedMemberNames,
+                LayerKind.Conv1D => LayerClassEmitter.Conv1DReservedMemberNames,
+                _ => LayerClassEmitter.ReservedMemberNames,
+            }, diagnostics);
             if (diagnostics.HasErrors || conv is null) return diagnostics.Result(null);
 
             if (!conv.Unrollable)
@@ -88,16 +97,19 @@ public sealed partial class ConvGenerator
         }
 
         /// <summary>
-        /// The [Conv2D] (or, <paramref name="depthwise"/>, [DepthwiseConv2D]) arguments as a model (names left empty for the caller), or
-        /// null with diagnostics. In a network, <paramref name="inferredChannels"/> is the previous layer's channel count: InputChannels
-        /// may be omitted, and must agree if stated. A depthwise convolution's DepthMultiplier goes where the filters do.
+        /// The [Conv2D], [DepthwiseConv2D] or [Conv1D] (<paramref name="kind"/>) arguments as a model (names left empty for the caller),
+        /// or null with diagnostics. In a network, <paramref name="inferredChannels"/> is the previous layer's channel count:
+        /// InputChannels may be omitted, and must agree if stated. A depthwise convolution's DepthMultiplier goes where the filters do;
+        /// a 1-D convolution is a one-row 2-D one, whose kernel size, stride and dilation are its width's.
         /// </summary>
-        private static ConvSpec? ReadConv(Arguments args, string typeName, int? inferredChannels, Diagnostics diagnostics, bool depthwise = false)
+        private static ConvSpec? ReadConv(Arguments args, string typeName, int? inferredChannels, Diagnostics diagnostics, LayerKind kind = LayerKind.Conv2D)
         {
             int errors = diagnostics.ErrorCount;
-            int kernelHeight = args.Positional(0), kernelWidth = args.Positional(1);
+            bool depthwise = kind == LayerKind.DepthwiseConv2D, sequence = kind == LayerKind.Conv1D;
+            int kernelHeight = sequence ? 1 : args.Positional(0), kernelWidth = args.Positional(sequence ? 0 : 1);
             if (kernelHeight < 1) diagnostics.Report(DiagnosticDescriptors.KernelSizeTooSmall, args.PositionalLocation(0, "kernelHeight"), "KernelHeight", kernelHeight, "row");
-            if (kernelWidth < 1) diagnostics.Report(DiagnosticDescriptors.KernelSizeTooSmall, args.PositionalLocation(1, "kernelWidth"), "KernelWidth", kernelWidth, "column");
+            if (kernelWidth < 1 && sequence) diagnostics.Report(DiagnosticDescriptors.KernelSizeTooSmall, args.PositionalLocation(0, "kernelSize"), "KernelSize", kernelWidth, "step");
+            else if (kernelWidth < 1) diagnostics.Report(DiagnosticDescriptors.KernelSizeTooSmall, args.PositionalLocation(1, "kernelWidth"), "KernelWidth", kernelWidth, "column");
 
             int filters = args.Int(depthwise ? "DepthMultiplier" : "Filters", 1);
             int inputChannels = inferredChannels is int inferred && !args.Has("InputChannels") ? inferred : args.Int("InputChannels", 1);
@@ -105,10 +117,14 @@ public sealed partial class ConvGenerator
             else if (filters < 1) diagnostics.Report(DiagnosticDescriptors.FiltersTooSmall, args.Location("Filters"), filters);
             if (inputChannels < 1) diagnostics.Report(DiagnosticDescriptors.InputChannelsTooSmall, args.Location("InputChannels"), inputChannels);
 
-            var (strideHeight, strideWidth) = args.BothOrPerAxis("Stride", 1, DiagnosticDescriptors.StrideTooSmall, diagnostics);
-            var (dilationHeight, dilationWidth) = args.BothOrPerAxis("Dilation", 1, DiagnosticDescriptors.DilationTooSmall, diagnostics);
+            var (strideHeight, strideWidth) = sequence ? (1, args.OneAxis("Stride", DiagnosticDescriptors.StrideTooSmall, diagnostics))
+                : args.BothOrPerAxis("Stride", 1, DiagnosticDescriptors.StrideTooSmall, diagnostics);
+            var (dilationHeight, dilationWidth) = sequence ? (1, args.OneAxis("Dilation", DiagnosticDescriptors.DilationTooSmall, diagnostics))
+                : args.BothOrPerAxis("Dilation", 1, DiagnosticDescriptors.DilationTooSmall, diagnostics);
 
-            var padding = ReadPadding(args, diagnostics);
+            var padding = ReadPadding(args, diagnostics, causal: sequence);
+            bool causal = padding == Padding.Causal;
+            if (causal) padding = Padding.Valid; // the layer pads; its kernels are Valid
             var activation = ReadActivation(args, diagnostics);
             bool useBias = args.Bool("UseBias", true);
             if (diagnostics.ErrorCount > errors) return null;
@@ -126,15 +142,16 @@ public sealed partial class ConvGenerator
             if (diagnostics.ErrorCount > errors) return null;
 
             return new ConvSpec(kernelHeight, kernelWidth, inputChannels, filters, strideHeight, strideWidth, dilationHeight, dilationWidth,
-                padding, useBias, activation, depthwise);
+                padding, useBias, activation, depthwise, sequence, causal);
         }
 
-        /// <summary>The <c>Padding</c> argument (Valid when absent); an undefined value is CONVGEN013.</summary>
-        private static Padding ReadPadding(Arguments args, Diagnostics diagnostics)
+        /// <summary>The <c>Padding</c> argument (Valid when absent); Causal only where <paramref name="causal"/> (a [Conv1D]); any other value is CONVGEN013.</summary>
+        private static Padding ReadPadding(Arguments args, Diagnostics diagnostics, bool causal = false)
         {
             int value = args.Int("Padding", (int)Padding.Valid);
-            if (value is (int)Padding.Valid or (int)Padding.Same) return (Padding)value;
-            diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Padding"), "Padding", value, "Padding.Valid or Padding.Same");
+            if (value is (int)Padding.Valid or (int)Padding.Same || (causal && value == (int)Padding.Causal)) return (Padding)value;
+            diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Padding"), "Padding", value,
+                causal ? "Padding.Valid, Padding.Same or Padding.Causal" : "Padding.Valid or Padding.Same (Causal is for [Conv1D] only)");
             return Padding.Valid;
         }
 
@@ -354,6 +371,14 @@ public sealed partial class ConvGenerator
         /// A property set for both axes (<c>Stride</c>) or per axis (<c>StrideHeight</c>, <c>StrideWidth</c>), with
         /// <paramref name="defaultValue"/> for what is not set; both forms together, or a value below 1, are reported.
         /// </summary>
+        /// <summary>A property of a 1-D layer (<c>Stride</c>, <c>Dilation</c>), default 1; a value below 1 is reported.</summary>
+        public int OneAxis(string name, DiagnosticDescriptor tooSmall, Diagnostics diagnostics)
+        {
+            int value = Int(name, 1);
+            if (value < 1) diagnostics.Report(tooSmall, Location(name), name, value);
+            return value;
+        }
+
         public (int Height, int Width) BothOrPerAxis(string both, int defaultValue, DiagnosticDescriptor tooSmall, Diagnostics diagnostics)
             => BothOrPerAxis(both, defaultValue, defaultValue, tooSmall, diagnostics);
 

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using ConvGen.Generator.Helpers;
 using ConvGen.Generator.Models;
 using Microsoft.CodeAnalysis;
@@ -21,6 +22,15 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
 
     /// <summary>Metadata name of the attribute that makes a class a depthwise convolution layer.</summary>
     public const string DepthwiseConv2DAttributeMetadataName = "ConvGen.DepthwiseConv2DAttribute";
+
+    /// <summary>Metadata name of the attribute that makes a class a 1-D convolution layer.</summary>
+    public const string Conv1DAttributeMetadataName = "ConvGen.Conv1DAttribute";
+
+    /// <summary>The attributes that make a class one layer on their own, with their kinds.</summary>
+    private static readonly (string Name, LayerKind Kind)[] SingleLayerAttributes =
+    [
+        (Conv2DAttributeMetadataName, LayerKind.Conv2D), (DepthwiseConv2DAttributeMetadataName, LayerKind.DepthwiseConv2D), (Conv1DAttributeMetadataName, LayerKind.Conv1D),
+    ];
 
     /// <summary>Metadata name of the attribute that starts a compiled network.</summary>
     public const string InputAttributeMetadataName = "ConvGen.InputAttribute";
@@ -53,8 +63,8 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        // Single-layer classes: [Conv2D] and [DepthwiseConv2D].
-        foreach (var (name, kind) in new[] { (Conv2DAttributeMetadataName, LayerKind.Conv2D), (DepthwiseConv2DAttributeMetadataName, LayerKind.DepthwiseConv2D) })
+        // Single-layer classes: [Conv2D], [DepthwiseConv2D] and [Conv1D].
+        foreach (var (name, kind) in SingleLayerAttributes)
         {
             var parsed = context.SyntaxProvider
                 .ForAttributeWithMetadataName(
@@ -94,9 +104,11 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(networkModels, static (spc, model) => EmitSafely(spc, model!.Target.HintName, model.Target.FullName, () => NetworkEmitter.Emit(model)));
 
         // Layer attributes without [Input] that do not make one layer are reported once per class.
-        foreach (var (name, kind) in new[]
+        foreach (var (name, kind) in SingleLayerAttributes.Concat(new[]
                  {
-                     (Conv2DAttributeMetadataName, LayerKind.Conv2D), (DepthwiseConv2DAttributeMetadataName, LayerKind.DepthwiseConv2D),
+                     ("ConvGen.MaxPool1DAttribute", LayerKind.MaxPool1D), ("ConvGen.AveragePooling1DAttribute", LayerKind.AveragePooling1D),
+                     ("ConvGen.GlobalAveragePooling1DAttribute", LayerKind.GlobalAveragePooling1D), ("ConvGen.GlobalMaxPooling1DAttribute", LayerKind.GlobalMaxPooling1D),
+                     ("ConvGen.SiLUAttribute", LayerKind.SiLU), ("ConvGen.GELUAttribute", LayerKind.GELU),
                      ("ConvGen.MaxPool2DAttribute", LayerKind.MaxPool2D), ("ConvGen.FlattenAttribute", LayerKind.Flatten), ("ConvGen.DenseAttribute", LayerKind.Dense),
                      ("ConvGen.AddAttribute", LayerKind.Add), ("ConvGen.ConcatenateAttribute", LayerKind.Concatenate),
                      ("ConvGen.BatchNormalizationAttribute", LayerKind.BatchNormalization), ("ConvGen.AveragePooling2DAttribute", LayerKind.AveragePooling2D),
@@ -105,7 +117,7 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
                      ("ConvGen.ELUAttribute", LayerKind.ELU), ("ConvGen.DropoutAttribute", LayerKind.Dropout),
                      ("ConvGen.TanhAttribute", LayerKind.Tanh), ("ConvGen.SigmoidAttribute", LayerKind.Sigmoid), ("ConvGen.SoftmaxAttribute", LayerKind.Softmax),
                      ("ConvGen.ZeroPadding2DAttribute", LayerKind.ZeroPadding2D),
-                 })
+                 }))
         {
             var orphans = context.SyntaxProvider
                 .ForAttributeWithMetadataName(

@@ -207,6 +207,11 @@ internal static class DiagnosticDescriptors
         "DepthMultiplier is {0}; a depthwise convolution gives each input channel at least 1 filter (1, as in MobileNet, keeps the channel count)",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor WrongRank = new(
+        "CONVGEN041", "A 2-D layer on a sequence or a 1-D layer on an image",
+        "Layer {0} of '{1}' ([{2}]) needs {3} but gets {4}, from {5}; {6}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "CONVGEN999", "ConvGen generator internal error",
         "The ConvGen generator failed on '{0}': {1}; no code was generated for it. Please report this with the attribute that caused it.",

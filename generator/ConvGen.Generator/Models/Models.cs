@@ -52,12 +52,17 @@ internal sealed record TypeTarget(string? Namespace, EquatableArray<ContainingTy
 /// <summary>
 /// A convolution as its attribute states it (for a network's layer, with the inferred input channels). A depthwise one
 /// (<c>[DepthwiseConv2D]</c>) has its depth multiplier in <see cref="Filters"/>: its weights are <c>[KH, KW, C, M]</c>, the same count.
+/// A 1-D one (<c>[Conv1D]</c>, <see cref="Sequence"/>) is a one-row 2-D one (<c>KernelHeight</c>, <c>StrideHeight</c> and
+/// <c>DilationHeight</c> 1); a <see cref="Causal"/> one has Valid kernels and its layer pads.
 /// </summary>
 internal sealed record ConvSpec(
     int KernelHeight, int KernelWidth, int InputChannels, int Filters,
     int StrideHeight, int StrideWidth, int DilationHeight, int DilationWidth,
-    Padding Padding, bool UseBias, Activation Activation, bool Depthwise = false)
+    Padding Padding, bool UseBias, Activation Activation, bool Depthwise = false, bool Sequence = false, bool Causal = false)
 {
+    /// <summary>Zero steps a causal 1-D convolution puts before each sequence (its kernels are Valid and see them as input).</summary>
+    public int CausalPad => Causal ? ExtentWidth - 1 : 0;
+
     /// <summary>Output channels: the filters, or for a depthwise convolution the input channels times the depth multiplier.</summary>
     public long OutputChannels => Depthwise ? (long)InputChannels * Filters : Filters;
 
@@ -116,11 +121,29 @@ internal sealed record LayerClassModel(TypeTarget Target, ConvSpec Conv);
 internal sealed record ParseResult(LayerClassModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
 
 /// <summary>The attributes a network is declared with.</summary>
-internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate, BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, ReLU, ReLU6, LeakyReLU, ELU, Dropout, Tanh, Sigmoid, Softmax, ZeroPadding2D, DepthwiseConv2D }
+internal enum LayerKind
+{
+    Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate, BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D,
+    ReLU, ReLU6, LeakyReLU, ELU, Dropout, Tanh, Sigmoid, Softmax, ZeroPadding2D, DepthwiseConv2D,
+    Conv1D, MaxPool1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, SiLU, GELU,
+}
+
+/// <summary>Shapes in a network's model: <c>(H, W, C)</c> an image, <c>(0, 0, C)</c> flat, <c>(Sequence, steps, C)</c> a sequence.</summary>
+internal static class Shapes
+{
+    /// <summary>The height that marks a sequence <c>(steps, channels)</c>: its steps are the width.</summary>
+    public const int Sequence = -1;
+
+    /// <summary>A shape as Keras prints it: <c>(h, w, c)</c>, <c>(steps, c)</c> or <c>(c)</c>.</summary>
+    public static string Text(long h, long w, long c) => h > 0 ? $"({h}, {w}, {c})" : h == Sequence ? $"({w}, {c})" : $"({c})";
+
+    /// <summary>Values in one sample of the shape.</summary>
+    public static long Size(long h, long w, long c) => h > 0 ? h * w * c : h == Sequence ? w * c : c;
+}
 
 /// <summary>
 /// One layer of a compiled network, with its inputs resolved and its shapes inferred. A spatial shape is <c>(H, W, C)</c>; a
-/// flat one has <c>H = W = 0</c> and its size in <c>C</c>.
+/// flat one has <c>H = W = 0</c> and its size in <c>C</c>; a sequence has <c>H = </c><see cref="Shapes.Sequence"/> and its steps in <c>W</c>.
 /// </summary>
 /// <param name="Kind">The attribute.</param>
 /// <param name="Index">0-based position among the layers.</param>
@@ -131,13 +154,13 @@ internal enum LayerKind { Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concate
 internal sealed record NetworkLayer(
     LayerKind Kind, int Index, string Name, string? ExplicitName, EquatableArray<NameOrPrevious> InputNames, EquatableArray<int> Inputs,
     int InH, int InW, int InC, int OutH, int OutW, int OutC,
-    ConvSpec? Conv, PoolSpec? Pool, int Units, bool UseBias, Activation Activation, bool FusePool, NormSpec? Norm = null, float Scalar = 0f, int Seed = 0, float KernelL2 = 0f, PadSpec? Pad = null)
+    ConvSpec? Conv, PoolSpec? Pool, int Units, bool UseBias, Activation Activation, bool FusePool, NormSpec? Norm = null, float Scalar = 0f, int Seed = 0, float KernelL2 = 0f, PadSpec? Pad = null, bool Approximate = false)
 {
-    public long OutSize => OutH > 0 ? (long)OutH * OutW * OutC : OutC;
+    public long OutSize => Shapes.Size(OutH, OutW, OutC);
 
     public long ParameterCount => Kind switch
     {
-        LayerKind.Conv2D or LayerKind.DepthwiseConv2D => Conv!.WeightCount + (Conv.UseBias ? Conv.OutputChannels : 0),
+        LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv1D => Conv!.WeightCount + (Conv.UseBias ? Conv.OutputChannels : 0),
         LayerKind.Dense => (long)InC * Units + (UseBias ? Units : 0),
         LayerKind.BatchNormalization => (long)OutC * ((Norm!.Scale ? 1 : 0) + (Norm.Center ? 1 : 0)),
         _ => 0,

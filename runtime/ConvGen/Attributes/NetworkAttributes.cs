@@ -40,6 +40,21 @@ public sealed class InputAttribute : Attribute
 
     /// <summary>Channels of one sample.</summary>
     public int Channels { get; }
+
+    /// <summary>
+    /// Declares a sequence input, <c>(steps, channels)</c> (NWC without the batch), for 1-D networks (<see cref="Conv1DAttribute"/>,
+    /// <see cref="MaxPool1DAttribute"/>, ...); <see cref="Height"/> and <see cref="Width"/> are then 0.
+    /// </summary>
+    /// <param name="steps">Steps of one sample, at least 1.</param>
+    /// <param name="channels">Channels (features per step) of one sample, at least 1.</param>
+    public InputAttribute(int steps, int channels)
+    {
+        Steps = steps;
+        Channels = channels;
+    }
+
+    /// <summary>Steps of one sequence sample, or 0 for an image input.</summary>
+    public int Steps { get; }
 }
 
 /// <summary>What every layer attribute of a compiled network takes besides its own arguments (merges name their inputs instead).</summary>
@@ -181,6 +196,65 @@ public sealed class GlobalAveragePooling2DAttribute : NetworkLayerAttribute;
 /// <summary>Each channel's largest value over all positions, <c>(h, w, c)</c> to <c>(c)</c>, in a compiled network (Keras' <c>GlobalMaxPooling2D</c>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class GlobalMaxPooling2DAttribute : NetworkLayerAttribute;
+
+/// <summary>Each channel's mean over all steps, <c>(steps, c)</c> to <c>(c)</c>, in a compiled network (Keras' <c>GlobalAveragePooling1D</c>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class GlobalAveragePooling1DAttribute : NetworkLayerAttribute;
+
+/// <summary>Each channel's largest value over all steps, <c>(steps, c)</c> to <c>(c)</c>, in a compiled network (Keras' <c>GlobalMaxPooling1D</c>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class GlobalMaxPooling1DAttribute : NetworkLayerAttribute;
+
+/// <summary>A max pool over the steps of a sequence in a compiled network (Keras' <c>MaxPool1D</c>; the runtime's <see cref="MaxPool1D"/>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class MaxPool1DAttribute : NetworkLayerAttribute
+{
+    /// <summary>A window of <paramref name="poolSize"/> steps (Keras' default 2); the stride defaults to the window.</summary>
+    /// <param name="poolSize">Steps of the window, at least 1.</param>
+    public MaxPool1DAttribute(int poolSize = 2) => PoolSize = poolSize;
+
+    /// <summary>Steps of the window.</summary>
+    public int PoolSize { get; }
+
+    /// <summary>Step between windows (default: the window).</summary>
+    public int Stride { get; set; }
+
+    /// <summary>Valid (default) or TF 'same'.</summary>
+    public Padding Padding { get; set; } = Padding.Valid;
+}
+
+/// <summary>An average pool over the steps of a sequence in a compiled network (Keras' <c>AveragePooling1D</c>; the runtime's <see cref="AveragePool1D"/>), padding excluded from the mean.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class AveragePooling1DAttribute : NetworkLayerAttribute
+{
+    /// <summary>A window of <paramref name="poolSize"/> steps (Keras' default 2); the stride defaults to the window.</summary>
+    /// <param name="poolSize">Steps of the window, at least 1.</param>
+    public AveragePooling1DAttribute(int poolSize = 2) => PoolSize = poolSize;
+
+    /// <summary>Steps of the window.</summary>
+    public int PoolSize { get; }
+
+    /// <summary>Step between windows (default: the window).</summary>
+    public int Stride { get; set; }
+
+    /// <summary>Valid (default) or TF 'same'.</summary>
+    public Padding Padding { get; set; } = Padding.Valid;
+}
+
+/// <summary><c>x * sigmoid(x)</c> (SiLU, swish) as a layer of a compiled network (Keras' <c>Activation("silu")</c>; the runtime's <see cref="SiLU"/>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class SiLUAttribute : NetworkLayerAttribute;
+
+/// <summary>
+/// GELU as a layer of a compiled network (Keras' <c>Activation("gelu")</c>; the runtime's <see cref="GELU"/>): <c>x * Phi(x)</c>, or with
+/// <see cref="Approximate"/> its tanh form.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class GELUAttribute : NetworkLayerAttribute
+{
+    /// <summary>The tanh approximation instead of the exact erf form (default false, as Keras' <c>Activation("gelu")</c>).</summary>
+    public bool Approximate { get; set; }
+}
 
 /// <summary><c>max(x, 0)</c> as its own layer of a compiled network (Keras' <c>ReLU</c>), e.g. after <see cref="BatchNormalizationAttribute"/>.</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]

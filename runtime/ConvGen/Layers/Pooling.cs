@@ -168,8 +168,8 @@ internal readonly record struct PoolWindow(int PoolHeight, int PoolWidth, int St
         ArgumentOutOfRangeException.ThrowIfLessThan(poolWidth, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(strideHeight, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(strideWidth, 1);
-        if (!Enum.IsDefined(padding))
-            throw new ArgumentOutOfRangeException(nameof(padding), padding, "Unknown padding.");
+        if (padding is not (Padding.Valid or Padding.Same))
+            throw new ArgumentOutOfRangeException(nameof(padding), padding, "A pool's padding is Padding.Valid or Padding.Same (Causal is for Conv1D only).");
         return new PoolWindow(poolHeight, poolWidth, strideHeight, strideWidth, padding);
     }
 

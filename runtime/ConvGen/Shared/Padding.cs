@@ -19,4 +19,10 @@ enum Padding
     /// and the extra row or column at the bottom/right.
     /// </summary>
     Same = 1,
+
+    /// <summary>
+    /// Keras' 'causal', for 1-D convolutions only (<c>[Conv1D]</c>): <c>(k - 1) * d</c> zero steps before the sequence and none after,
+    /// so <c>out = ceil(in / s)</c> and output step <c>t</c> reads no input after step <c>t * s</c>. Every other layer refuses it.
+    /// </summary>
+    Causal = 2,
 }

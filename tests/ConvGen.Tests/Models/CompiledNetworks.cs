@@ -246,3 +246,35 @@ public partial class InvertedDilated;
 
 [DepthwiseConv2D(3, 3, InputChannels = 8, DepthMultiplier = 2, Stride = 2, Activation = Activation.ReLU)]
 public partial class InvertedDown;
+
+/// <summary>
+/// A 1-D network over sequences: a causal stem, BatchNormalization, SiLU, a dilated 'same' convolution with a fused ReLU added
+/// back, the 1-D pools, a strided convolution, GELU (both forms), both global poolings and a flattened branch concatenated.
+/// </summary>
+[Input(17, 5)]
+[Conv1D(3, Filters = 8, Padding = Padding.Causal, UseBias = false)]
+[BatchNormalization]
+[SiLU(Name = "stem")]
+[Conv1D(3, Filters = 8, Dilation = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+[Add("stem")]
+[MaxPool1D(2)]
+[Conv1D(2, Filters = 6, Stride = 2)]
+[GELU]
+[AveragePooling1D(3, Stride = 1, Padding = Padding.Same)]
+[GlobalAveragePooling1D(Name = "gap")]
+[GlobalMaxPooling1D(Input = "gelu", Name = "gmp")]
+[Flatten(Input = "average_pooling1d", Name = "flat")]
+[Concatenate("gap", "gmp", "flat")]
+[Dense(6)]
+[GELU(Approximate = true)]
+[Dense(4)]
+public partial class SequenceNet;
+
+[Conv1D(3, Filters = 8, InputChannels = 5, Padding = Padding.Causal, UseBias = false)]
+public partial class SequenceStem;
+
+[Conv1D(3, Filters = 8, InputChannels = 8, Dilation = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class SequenceDilated;
+
+[Conv1D(2, Filters = 6, InputChannels = 8, Stride = 2)]
+public partial class SequenceDown;

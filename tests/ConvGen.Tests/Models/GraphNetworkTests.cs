@@ -46,8 +46,15 @@ public class GraphNetworkTests(ITestOutputHelper output)
         new InvertedProject(), new BatchNormalization(), new Add("stem") { Name = "block" },
         new InvertedDilated(), new InvertedDown(), new GlobalAveragePooling2D(), new Dense(4)).Build(new Shape(11, 9, 3), seed);
 
+    private static Sequential SequenceSequential(int seed) => new Sequential(
+        new SequenceStem(), new BatchNormalization(), new SiLU { Name = "stem" }, new SequenceDilated(), new Add("stem"), new MaxPool1D(2),
+        new SequenceDown(), new GELU(), new AveragePool1D(3, 1, Padding.Same), new GlobalAveragePooling1D { Name = "gap" },
+        new GlobalMaxPooling1D { Input = "gelu", Name = "gmp" }, new Flatten { Input = "average_pooling1d", Name = "flat" },
+        new Concatenate("gap", "gmp", "flat"), new Dense(6), new GELU(approximate: true), new Dense(4)).Build(new Shape(17, 5), seed);
+
     private static (CompiledNetwork Net, Sequential Sequential) Pair(string name, int seed) => name switch
     {
+        nameof(SequenceNet) => (new SequenceNet(maxBatchSize: 6, seed), SequenceSequential(seed)),
         nameof(InvertedNet) => (new InvertedNet(maxBatchSize: 6, seed), InvertedSequential(seed)),
         nameof(ActivationNet) => (new ActivationNet(maxBatchSize: 6, seed), ActivationSequential(seed)),
         nameof(ResNetish) => (new ResNetish(maxBatchSize: 6, seed), ResNetishSequential(seed)),
@@ -93,6 +100,8 @@ public class GraphNetworkTests(ITestOutputHelper output)
     [InlineData(nameof(InvertedNet), 1, 16)]
     [InlineData(nameof(InvertedNet), 2, 8)]
     [InlineData(nameof(InvertedNet), 2, 4)]
+    [InlineData(nameof(SequenceNet), 1, 16)]
+    [InlineData(nameof(SequenceNet), 2, 8)]
     public void A_graph_network_equals_the_same_graph_built_at_run_time(string name, int threads, int lanes)
     {
         using var scope = new ThreadScope(threads);
@@ -127,6 +136,7 @@ public class GraphNetworkTests(ITestOutputHelper output)
     [InlineData(nameof(NormNet), 2)]
     [InlineData(nameof(ResNetish), 2)]
     [InlineData(nameof(InvertedNet), 2)]
+    [InlineData(nameof(SequenceNet), 1)]
     public void A_compiled_network_with_batch_normalization_trains_and_keeps_statistics_as_at_run_time(string name, int threads)
     {
         using var scope = new ThreadScope(threads);
@@ -166,6 +176,15 @@ public class GraphNetworkTests(ITestOutputHelper output)
         var net = new InvertedNet(maxBatchSize: 2, seed: 5);
         var x = RandomBatch(net.InputShape, 2, seed: 8);
         int checkedCount = ModelGradientCheck.AssertPasses(net, x, seed: 9, positionsPerTensor: 20, log: output.WriteLine);
+        Assert.True(checkedCount > 150, $"only {checkedCount} derivatives checked");
+    }
+
+    [Fact]
+    public void The_gradients_of_the_sequence_network_pass_central_differences()
+    {
+        var net = new SequenceNet(maxBatchSize: 2, seed: 3);
+        var x = RandomBatch(net.InputShape, 2, seed: 4);
+        int checkedCount = ModelGradientCheck.AssertPasses(net, x, seed: 5, positionsPerTensor: 30, log: output.WriteLine);
         Assert.True(checkedCount > 150, $"only {checkedCount} derivatives checked");
     }
 
