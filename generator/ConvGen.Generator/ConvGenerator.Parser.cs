@@ -150,8 +150,11 @@ public sealed partial class ConvGenerator
         {
             int value = args.Int("Padding", (int)Padding.Valid);
             if (value is (int)Padding.Valid or (int)Padding.Same || (causal && value == (int)Padding.Causal)) return (Padding)value;
-            diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Padding"), "Padding", value,
-                causal ? "Padding.Valid, Padding.Same or Padding.Causal" : "Padding.Valid or Padding.Same (Causal is for [Conv1D] only)");
+            if (value == (int)Padding.Causal)
+                diagnostics.Report(DiagnosticDescriptors.CausalOutsideConv1D, args.Location("Padding"));
+            else
+                diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Padding"), "Padding", value,
+                    causal ? "Padding.Valid, Padding.Same or Padding.Causal" : "Padding.Valid or Padding.Same");
             return Padding.Valid;
         }
 

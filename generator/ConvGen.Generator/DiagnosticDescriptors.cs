@@ -212,6 +212,11 @@ internal static class DiagnosticDescriptors
         "Layer {0} of '{1}' ([{2}]) needs {3} but gets {4}, from {5}; {6}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor CausalOutsideConv1D = new(
+        "CONVGEN042", "Causal padding is for Conv1D only",
+        "Padding.Causal puts zero steps before a sequence and is for [Conv1D] only; use Padding.Valid or Padding.Same here",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "CONVGEN999", "ConvGen generator internal error",
         "The ConvGen generator failed on '{0}': {1}; no code was generated for it. Please report this with the attribute that caused it.",

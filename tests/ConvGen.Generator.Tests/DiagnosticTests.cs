@@ -310,6 +310,33 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void CONVGEN002_Conv1DKernelSize() => Check("CONVGEN002", "0", """
+        using ConvGen;
+
+        [Conv1D(0, Filters = 4)]
+        public partial class NoTaps;
+        """);
+
+    [Fact]
+    public void CONVGEN003_Conv1DStride() => Check("CONVGEN003", "Stride = 0", """
+        using ConvGen;
+
+        [Conv1D(3, Stride = 0)]
+        public partial class Standing;
+        """);
+
+    [Fact]
+    public void CONVGEN009_Conv1DCausalMember() => Check("CONVGEN009", "Causal", """
+        using ConvGen;
+
+        [Conv1D(3, Filters = 4)]
+        public partial class Clash
+        {
+            public bool Causal => false;
+        }
+        """);
+
+    [Fact]
     public void CONVGEN040_DepthMultiplierTooSmall() => Check("CONVGEN040", "DepthMultiplier = -1", """
         using ConvGen;
 

@@ -103,6 +103,16 @@ public sealed class GeneratedSourceTests
         """);
 
     [Fact]
+    public void Conv1DCausalDilated() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [Conv1D(3, Filters = 16, InputChannels = 8, Dilation = 2, Padding = Padding.Causal)]
+        public partial class CausalConv;
+        """);
+
+    [Fact]
     public void NestedInNamespace() => Verify("""
         using ConvGen;
 

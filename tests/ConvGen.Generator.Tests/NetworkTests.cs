@@ -120,6 +120,113 @@ public sealed class NetworkTests
         """);
 
     [Fact]
+    public void SequenceNetwork() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [Input(28, 28)]
+        [Conv1D(5, Filters = 32, Padding = Padding.Causal, UseBias = false)]
+        [BatchNormalization]
+        [ReLU]
+        [MaxPool1D(2)]
+        [Conv1D(3, Filters = 64, Stride = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+        [AveragePooling1D(2, Padding = Padding.Same)]
+        [SiLU]
+        [GlobalAveragePooling1D]
+        [Dense(32)]
+        [GELU]
+        [Dense(10)]
+        public partial class SequenceNet;
+        """);
+
+    [Fact]
+    public void CONVGEN041_Conv2DOnASequence() => Check("CONVGEN041", "Conv2D(3, 3)", """
+        using ConvGen;
+
+        [Input(16, 4)]
+        [Conv2D(3, 3)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Mixed;
+        """);
+
+    [Fact]
+    public void CONVGEN041_Conv1DOnAnImage() => Check("CONVGEN041", "Conv1D(3, Filters = 4)", """
+        using ConvGen;
+
+        [Input(8, 8, 2)]
+        [Conv1D(3, Filters = 4)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Mixed;
+        """);
+
+    [Fact]
+    public void CONVGEN041_GlobalPool1DAfterFlatten() => Check("CONVGEN041", "GlobalAveragePooling1D", """
+        using ConvGen;
+
+        [Input(16, 4)]
+        [Flatten]
+        [GlobalAveragePooling1D]
+        [Dense(2)]
+        public partial class Flat;
+        """);
+
+    [Fact]
+    public void CONVGEN021_DenseOnASequence() => Check("CONVGEN021", "Dense(2)", """
+        using ConvGen;
+
+        [Input(16, 4)]
+        [Conv1D(3, Filters = 4)]
+        [Dense(2)]
+        public partial class NoFlatten;
+        """);
+
+    [Fact]
+    public void CONVGEN042_CausalOnConv2D() => Check("CONVGEN042", "Padding = Padding.Causal", """
+        using ConvGen;
+
+        [Input(8, 8, 1)]
+        [Conv2D(3, 3, Padding = Padding.Causal)]
+        [Flatten]
+        [Dense(2)]
+        public partial class NotCausal;
+        """);
+
+    [Fact]
+    public void CONVGEN018_Conv1DLongerThanTheSequence() => Check("CONVGEN018", "Conv1D(4, Dilation = 3)", """
+        using ConvGen;
+
+        [Input(9, 2)]
+        [Conv1D(4, Dilation = 3)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Short;
+        """);
+
+    [Fact]
+    public void CONVGEN019_Pool1DLongerThanTheSequence() => Check("CONVGEN019", "MaxPool1D(5)", """
+        using ConvGen;
+
+        [Input(4, 2)]
+        [MaxPool1D(5)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Short;
+        """);
+
+    [Fact]
+    public void CONVGEN026_SequenceOfNoSteps() => Check("CONVGEN026", "0", """
+        using ConvGen;
+
+        [Input(0, 3)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Empty;
+        """);
+
+    [Fact]
     public void CONVGEN040_DepthMultiplierInANetwork() => Check("CONVGEN040", "DepthMultiplier = 0", """
         using ConvGen;
 

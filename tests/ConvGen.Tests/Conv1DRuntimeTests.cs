@@ -46,7 +46,7 @@ public partial class Row4Same;
 [Conv2D(1, 3, StrideHeight = 2)]
 public partial class RowStrideHeight2;
 
-/// <summary>Keras' <c>Conv1D(padding='causal')</c> over a Valid kernel, as a generated <c>[Conv1D(k, Padding = Conv1DPadding.Causal)]</c> class will be.</summary>
+/// <summary>Keras' <c>Conv1D(padding='causal')</c> over a Valid kernel, as a generated <c>[Conv1D(k, Padding = Padding.Causal)]</c> class will be.</summary>
 public sealed class CausalConv1D<TKernel> : Conv1DLayer<TKernel> where TKernel : IConv2DKernel
 {
     public override bool Causal => true;

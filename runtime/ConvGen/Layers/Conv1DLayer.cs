@@ -40,7 +40,7 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
     /// <summary>
     /// Keras' <c>padding='causal'</c>: each sample is left-padded with <c>(KernelWidth - 1) * DilationWidth</c> zero steps and
     /// the (Valid) kernel runs on that, so the output has <c>ceil(steps / stride)</c> steps and none reads a later input step.
-    /// False here; the class a <c>[Conv1D(k, Padding = Conv1DPadding.Causal)]</c> declaration generates overrides it, and so
+    /// False here; the class a <c>[Conv1D(k, Padding = Padding.Causal)]</c> declaration generates overrides it, and so
     /// can a hand-written subclass. It is read once, when a model is built; building refuses it over a Same kernel.
     /// </summary>
     public virtual bool Causal => false;
