@@ -33,6 +33,13 @@ public sealed class Parameter
     /// <summary>Sets the gradient to zero.</summary>
     public void ZeroGradient() => Gradient.Span.Clear();
 
+    /// <summary>
+    /// Where the variables a model packs into this one parameter start and end (the model core hands its optimizer all its weights
+    /// as one parameter): <c>[Variables[i], Variables[i + 1])</c> is variable <c>i</c>. Null: the parameter is one variable. Per-variable
+    /// rules (Keras' <c>clipnorm</c>, <see cref="Optimizer.ClipNorm"/>) read it.
+    /// </summary>
+    internal int[]? Variables { get; init; }
+
     /// <inheritdoc/>
     public override string ToString() => $"{Name}{Value.Shape}";
 }

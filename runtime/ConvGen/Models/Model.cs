@@ -158,7 +158,11 @@ public abstract partial class Model
         _gradients = GC.AllocateArray<float>(plan.ParameterCount, pinned: true);
         _state = new float[plan.StateCount];
         _whole = _parameters.Length == 0 ? [] :
-            [new Parameter("parameters", new Tensor(new Shape(_parameters.Length), _parameters), new Tensor(new Shape(_gradients.Length), _gradients))];
+            [new Parameter("parameters", new Tensor(new Shape(_parameters.Length), _parameters), new Tensor(new Shape(_gradients.Length), _gradients))
+             {
+                 // The variables in it, for per-variable rules (Optimizer.ClipNorm): the layers' parameters lie in order, back to back.
+                 Variables = [.. _nodes.SelectMany(n => n.ParameterOffsets), plan.ParameterCount],
+             }];
         var views = new List<Parameter>();
         var named = new List<(string, Tensor)>();
         var weights = new List<(string, Tensor)>();

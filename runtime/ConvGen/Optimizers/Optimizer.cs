@@ -13,7 +13,7 @@ public abstract class Optimizer : IOptimizer
 {
     private float _learningRate;
     private long _iterations;
-    private float? _clipValue, _globalClipNorm, _weightDecay;
+    private float? _clipValue, _clipNorm, _globalClipNorm, _weightDecay;
 
     /// <summary>Sets the constant learning rate.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not finite and positive.</exception>
@@ -51,14 +51,31 @@ public abstract class Optimizer : IOptimizer
 
     /// <summary>Keras' <c>clipvalue</c>: every gradient element is clipped to <c>[-ClipValue, ClipValue]</c> before the update. Null: no clipping.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not finite and positive.</exception>
-    /// <exception cref="InvalidOperationException">Set while <see cref="GlobalClipNorm"/> is set (one kind of clipping at a time, as in Keras).</exception>
+    /// <exception cref="InvalidOperationException">Set while <see cref="ClipNorm"/> or <see cref="GlobalClipNorm"/> is set (one kind of clipping at a time, as in Keras).</exception>
     public float? ClipValue
     {
         get => _clipValue;
         init
         {
-            if (value is not null && _globalClipNorm is not null) throw OneClipping();
+            if (value is not null && (_globalClipNorm is not null || _clipNorm is not null)) throw OneClipping();
             _clipValue = Positive(value, nameof(ClipValue));
+        }
+    }
+
+    /// <summary>
+    /// Keras' <c>clipnorm</c>: the gradient of each variable (a layer's kernel, its bias, ...) whose L2 norm exceeds it is scaled
+    /// by <c>ClipNorm / norm</c>, each on its own. Null: no clipping. A model's optimizer sees its variables as one parameter and
+    /// clips them one by one all the same.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not finite and positive.</exception>
+    /// <exception cref="InvalidOperationException">Set while <see cref="ClipValue"/> or <see cref="GlobalClipNorm"/> is set.</exception>
+    public float? ClipNorm
+    {
+        get => _clipNorm;
+        init
+        {
+            if (value is not null && (_globalClipNorm is not null || _clipValue is not null)) throw OneClipping();
+            _clipNorm = Positive(value, nameof(ClipNorm));
         }
     }
 
@@ -67,13 +84,13 @@ public abstract class Optimizer : IOptimizer
     /// <c>GlobalClipNorm / norm</c>. Null: no clipping.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">Set to a value that is not finite and positive.</exception>
-    /// <exception cref="InvalidOperationException">Set while <see cref="ClipValue"/> is set.</exception>
+    /// <exception cref="InvalidOperationException">Set while <see cref="ClipValue"/> or <see cref="ClipNorm"/> is set.</exception>
     public float? GlobalClipNorm
     {
         get => _globalClipNorm;
         init
         {
-            if (value is not null && _clipValue is not null) throw OneClipping();
+            if (value is not null && (_clipValue is not null || _clipNorm is not null)) throw OneClipping();
             _globalClipNorm = Positive(value, nameof(GlobalClipNorm));
         }
     }
@@ -145,6 +162,7 @@ public abstract class Optimizer : IOptimizer
     protected string CommonArguments() =>
         (Schedule is { } s ? $"schedule: {s}" : $"learningRate: {_learningRate}") +
         (_clipValue is float c ? $", clipValue: {c}" : "") +
+        (_clipNorm is float m ? $", clipNorm: {m}" : "") +
         (_globalClipNorm is float n ? $", globalClipNorm: {n}" : "") +
         (_weightDecay is float d ? $", weightDecay: {d}" : "");
 
@@ -156,6 +174,19 @@ public abstract class Optimizer : IOptimizer
             {
                 var g = parameters[i].Gradient.Span;
                 TensorPrimitives.Clamp(g, -limit, limit, g);
+            }
+        }
+        else if (_clipNorm is float each)
+        {
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                var g = parameters[i].Gradient.Span;
+                if (parameters[i].Variables is not { } variables)
+                {
+                    ClipToNorm(g, each);
+                    continue;
+                }
+                for (int v = 0; v + 1 < variables.Length; v++) ClipToNorm(g[variables[v]..variables[v + 1]], each);
             }
         }
         else if (_globalClipNorm is float clip)
@@ -179,6 +210,13 @@ public abstract class Optimizer : IOptimizer
         }
     }
 
+    /// <summary>Scales <paramref name="g"/> by <c>limit / norm</c> when its L2 norm exceeds <paramref name="limit"/>.</summary>
+    private static void ClipToNorm(Span<float> g, float limit)
+    {
+        float norm = TensorPrimitives.Norm(g);
+        if (norm > limit) TensorPrimitives.Multiply(g, limit / norm, g);
+    }
+
     private static float? Positive(float? value, string name)
     {
         if (value is float v && !(float.IsFinite(v) && v > 0))
@@ -187,5 +225,5 @@ public abstract class Optimizer : IOptimizer
     }
 
     private static InvalidOperationException OneClipping() =>
-        new("Set ClipValue or GlobalClipNorm, not both: Keras applies one kind of clipping per optimizer.");
+        new("Set one of ClipValue, ClipNorm and GlobalClipNorm: ConvGen applies one kind of clipping per optimizer.");
 }

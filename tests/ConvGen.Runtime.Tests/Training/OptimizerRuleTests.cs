@@ -148,6 +148,70 @@ public sealed class OptimizerRuleTests
     }
 
     [Fact]
+    public void ClipNorm_clips_each_variable_on_its_own()
+    {
+        var a = new Parameter("a", new Shape(3));
+        var b = new Parameter("b", new Shape(2));
+        new float[] { 3, 0, 4 }.CopyTo(a.Gradient.Span); // norm 5: below 6, unchanged
+        new float[] { 0, 12 }.CopyTo(b.Gradient.Span); // norm 12: scaled by 6/12
+        new SGD(1f) { ClipNorm = 6f }.Step([a, b]);
+        Assert.Equal(new float[] { -3, 0, -4 }, a.Value.ToArray());
+        Assert.Equal(new float[] { 0, -6 }, b.Value.ToArray());
+        Assert.Throws<InvalidOperationException>(() => new SGD { ClipNorm = 1f, GlobalClipNorm = 1f });
+        Assert.Throws<InvalidOperationException>(() => new SGD { ClipValue = 1f, ClipNorm = 1f });
+        Assert.Equal("ClipNorm", Assert.Throws<ArgumentOutOfRangeException>(() => new SGD { ClipNorm = -1f }).ParamName);
+        Assert.Contains("clipNorm: 6", new SGD(0.1f) { ClipNorm = 6f }.ToString());
+    }
+
+    /// <summary>Records the gradient it is given (after its clipping) and changes nothing.</summary>
+    private sealed class Recorder : Optimizer
+    {
+        public Recorder() : base(1f) { }
+
+        public float[] Seen { get; private set; } = [];
+
+        protected override void Update(Parameter parameter, float learningRate, long step) => Seen = parameter.Gradient.ToArray();
+
+        public override System.Collections.Generic.IReadOnlyList<(string Name, float[] Values)> State(Parameter parameter) => [];
+
+        protected override void ClearState() { }
+    }
+
+    [Fact]
+    public void ClipNorm_in_a_model_clips_each_kernel_and_bias_as_Keras_does()
+    {
+        // The model hands its optimizer every weight as one parameter; ClipNorm still clips variable by variable.
+        var images = new Tensor(new Shape(5, 4));
+        var random = new Random(3);
+        for (int i = 0; i < images.Length; i++) images.Span[i] = (float)(random.NextDouble() * 4 - 2);
+        int[] labels = [0, 1, 2, 0, 1];
+        Sequential Model() => new Sequential(new Dense(6, Activation.ReLU), new Dense(3)).Build(new Shape(4), seed: 7);
+        var raw = new Recorder();
+        var plain = Model();
+        plain.Compile(raw, new SparseCategoricalCrossentropy(fromLogits: true));
+        plain.TrainStep(images, labels);
+        var clipped = new Recorder { ClipNorm = 0.05f };
+        var model = Model();
+        model.Compile(clipped, new SparseCategoricalCrossentropy(fromLogits: true));
+        model.TrainStep(images, labels);
+
+        int at = 0, scaled = 0;
+        foreach (var parameter in model.Parameters)
+        {
+            int n = parameter.Value.Length;
+            double norm = Math.Sqrt(raw.Seen.Skip(at).Take(n).Sum(g => (double)g * g));
+            double scale = norm > 0.05 ? 0.05 / norm : 1;
+            if (scale < 1) scaled++;
+            for (int i = at; i < at + n; i++)
+                Assert.True(Math.Abs(clipped.Seen[i] - raw.Seen[i] * scale) <= 1e-6 * (1 + Math.Abs(raw.Seen[i])), $"{parameter.Name}[{i - at}]: {clipped.Seen[i]}, expected {raw.Seen[i] * scale}");
+            at += n;
+        }
+        Assert.Equal(raw.Seen.Length, at);
+        Assert.Equal(4, model.Parameters.Count);
+        Assert.True(scaled >= 2, $"only {scaled} of the 4 variables exceeded the norm: the test would not tell per-variable from global clipping");
+    }
+
+    [Fact]
     public void Schedules_follow_keras()
     {
         var exponential = new ExponentialDecay(0.1f, decaySteps: 10, decayRate: 0.5f);
