@@ -1,4 +1,5 @@
 using System;
+using System.Numerics.Tensors;
 
 namespace ConvGen;
 
@@ -13,6 +14,11 @@ namespace ConvGen;
 /// Each pass is split over the worker threads by samples in phases: per-thread sums, then the statistics every thread
 /// computes alike from all the sums (in a fixed order, so results do not depend on the thread count's timing), then the
 /// normalization of each thread's samples.
+/// <para>
+/// In <c>Predict</c> and <c>Evaluate</c>, when it reads only a convolution or Dense layer without an activation that nothing
+/// else reads, the model folds it into that layer (<see cref="ModelNode.FoldedInto"/>): the layer runs with its kernel and
+/// bias scaled and shifted per channel, and this layer runs no pass (docs/runtime.md).
+/// </para>
 /// </remarks>
 public sealed class BatchNormalization : Layer
 {
@@ -222,6 +228,68 @@ public sealed class BatchNormalization : Layer
             }
         }
     }
+
+    // ------------------------------------------------------------------ folding into the layer before, for inference
+
+    /// <summary>
+    /// The factor of the inference pass per feature, <c>γ / √(moving_variance + ε)</c> (<c>γ = 1</c> without
+    /// <see cref="Scale"/>), computed in double, written as often as it fits into <paramref name="scale"/>
+    /// (a whole number of times; see <see cref="MultiplyPerChannel"/>).
+    /// </summary>
+    internal void FoldedScale(Span<float> scale)
+    {
+        int f = _features;
+        var gamma = Scale ? Parameters[0].Value.Span : default;
+        var variance = State[1].Value.Span;
+        for (int j = 0; j < f; j++) scale[j] = (float)((Scale ? gamma[j] : 1.0) / Math.Sqrt((double)variance[j] + Epsilon));
+        for (int r = f; r < scale.Length; r += f) scale.Slice(0, f).CopyTo(scale.Slice(r, f));
+    }
+
+    /// <summary>
+    /// The bias of the layer before with this layer folded in, <c>(b − moving_mean) · scale + β</c> per feature (<c>b = 0</c>
+    /// when <paramref name="bias"/> is empty, <c>β = 0</c> without <see cref="Center"/>), computed in double, written as often as
+    /// it fits into <paramref name="folded"/> (see <see cref="AddPerChannel"/>); <paramref name="scale"/> is
+    /// <see cref="FoldedScale"/>'s.
+    /// </summary>
+    internal void FoldedBias(ReadOnlySpan<float> bias, ReadOnlySpan<float> scale, Span<float> folded)
+    {
+        int f = _features;
+        var beta = Center ? Parameters[Scale ? 1 : 0].Value.Span : default;
+        var mean = State[0].Value.Span;
+        for (int j = 0; j < f; j++)
+            folded[j] = (float)(((bias.IsEmpty ? 0.0 : bias[j]) - mean[j]) * scale[j] + (Center ? beta[j] : 0.0));
+        for (int r = f; r < folded.Length; r += f) folded.Slice(0, f).CopyTo(folded.Slice(r, f));
+    }
+
+    /// <summary>
+    /// <c>y[i] = x[i] · pattern[i % pattern.Length]</c>, where <paramref name="pattern"/> is one value per channel repeated
+    /// (a whole number of times) and <paramref name="x"/> starts at channel 0: a kernel scaled per output channel, in vector
+    /// runs as long as the pattern rather than one short run per channel row.
+    /// </summary>
+    internal static void MultiplyPerChannel(ReadOnlySpan<float> x, ReadOnlySpan<float> pattern, Span<float> y)
+    {
+        int i = 0, p = pattern.Length;
+        for (; i + p <= x.Length; i += p) TensorPrimitives.Multiply(x.Slice(i, p), pattern, y.Slice(i, p));
+        if (i < x.Length) TensorPrimitives.Multiply(x.Slice(i), pattern.Slice(0, x.Length - i), y.Slice(i));
+    }
+
+    /// <summary>
+    /// Adds <paramref name="pattern"/> (one bias per channel, repeated a whole number of times) to <paramref name="y"/>, whose
+    /// length is a whole number of channel rows and which starts at channel 0: the folded bias of a layer without a bias of
+    /// its own, added after its kernel.
+    /// </summary>
+    internal static void AddPerChannel(Span<float> y, ReadOnlySpan<float> pattern)
+    {
+        int i = 0, p = pattern.Length;
+        for (; i + p <= y.Length; i += p) TensorPrimitives.Add(y.Slice(i, p), pattern, y.Slice(i, p));
+        if (i < y.Length) TensorPrimitives.Add(y.Slice(i), pattern.Slice(0, y.Length - i), y.Slice(i));
+    }
+
+    /// <summary>
+    /// Samples a layer runs its kernel on at a time before it adds the folded bias to their output (<see cref="AddPerChannel"/>),
+    /// so the output is still in cache: about 256 KB of output, at least one sample.
+    /// </summary>
+    internal static int SamplesPerBiasChunk(int outputPerSample) => Math.Max(1, (1 << 16) / outputPerSample);
 
     /// <summary>The batch mean per feature, from every thread's phase-0 sums in thread order.</summary>
     private void BatchMean(in NodeContext c, Span<float> mean)

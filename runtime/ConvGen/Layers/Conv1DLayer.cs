@@ -59,6 +59,9 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
     /// <inheritdoc/>
     protected internal override int BackwardPhases => 2;
 
+    /// <inheritdoc/>
+    internal override bool AcceptsFoldedNormalization => true;
+
     /// <summary>Input columns the kernels see: the steps, after the causal left padding.</summary>
     private int Width => _pad + _steps;
 
@@ -122,9 +125,18 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         var y = c.Output.Slice(s * outRow, (e - s) * outRow);
         var weights = c.Parameter(0);
         var bias = s_spec.UseBias ? c.Parameter(1) : default;
+        // A BatchNormalization folded in (inference, no activation) into a layer without a bias: the kernel has none, so the
+        // folded one is added to each chunk of samples while they are in cache.
+        var foldedBias = s_spec.UseBias ? default : c.FoldedBias;
         if (_pad == 0)
         {
-            TKernel.Forward(x, e - s, 1, _steps, weights, bias, y);
+            int chunk = foldedBias.IsEmpty ? e - s : BatchNormalization.SamplesPerBiasChunk(outRow);
+            for (int n = 0; n < e - s; n += chunk)
+            {
+                int m = Math.Min(chunk, e - s - n);
+                TKernel.Forward(x.Slice(n * inRow, m * inRow), m, 1, _steps, weights, bias, y.Slice(n * outRow, m * outRow));
+                if (!foldedBias.IsEmpty) BatchNormalization.AddPerChannel(y.Slice(n * outRow, m * outRow), foldedBias);
+            }
         }
         else
         {
@@ -133,6 +145,7 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
             {
                 x.Slice(n * inRow, inRow).CopyTo(padded.Slice(_pad * s_spec.InputChannels));
                 TKernel.Forward(padded, 1, 1, Width, weights, bias, y.Slice(n * outRow, outRow));
+                if (!foldedBias.IsEmpty) BatchNormalization.AddPerChannel(y.Slice(n * outRow, outRow), foldedBias);
             }
         }
         if (s_spec.Activation == Activation.ReLU && !TKernel.AppliesActivation) Activations.ReluInPlace(y);

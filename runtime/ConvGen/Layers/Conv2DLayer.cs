@@ -75,6 +75,9 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
     /// <inheritdoc/>
     protected internal override bool SplitsWithinSample => true;
 
+    /// <inheritdoc/>
+    internal override bool AcceptsFoldedNormalization => true;
+
     /// <summary>
     /// The forward kernel over this part's samples; with the next layer's max pool when fused; then the ReLU. With fewer samples
     /// than parts (inference of one image on several threads) the parts split the output rows of every sample instead.
@@ -102,7 +105,23 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         int outputHeight = c.OutputShape[0], rowLength = outRow / outputHeight;
         var (r0, r1) = byRows ? Parallelism.Split(outputHeight, c.Parts, c.Part, 1) : (0, outputHeight);
         if (r1 <= r0) return;
-        TKernel.ForwardRows(x, e - s, _height, _width, weights, bias, y, r0, r1);
+        var foldedBias = s_spec.UseBias ? default : c.FoldedBias;
+        if (foldedBias.IsEmpty)
+        {
+            TKernel.ForwardRows(x, e - s, _height, _width, weights, bias, y, r0, r1);
+        }
+        else
+        {
+            // A BatchNormalization folded in (inference, no activation): the kernel has no bias, so the folded one is added to
+            // each chunk of samples' rows while they are in cache.
+            int chunk = BatchNormalization.SamplesPerBiasChunk(outRow);
+            for (int n = 0; n < e - s; n += chunk)
+            {
+                int m = Math.Min(chunk, e - s - n);
+                TKernel.ForwardRows(x.Slice(n * inRow, m * inRow), m, _height, _width, weights, default, y.Slice(n * outRow, m * outRow), r0, r1);
+                for (int k = n; k < n + m; k++) BatchNormalization.AddPerChannel(y.Slice(k * outRow + r0 * rowLength, (r1 - r0) * rowLength), foldedBias);
+            }
+        }
         if (s_spec.Activation != Activation.ReLU || TKernel.AppliesActivation) return;
         for (int n = 0; n < e - s; n++) Activations.ReluInPlace(y.Slice(n * outRow + r0 * rowLength, (r1 - r0) * rowLength));
     }

@@ -60,6 +60,9 @@ public sealed class Dense : Layer
     protected internal override int BackwardPhases => Activation == Activation.ReLU ? 2 : 1;
 
     /// <inheritdoc/>
+    internal override bool AcceptsFoldedNormalization => true;
+
+    /// <inheritdoc/>
     protected internal override Shape Build(LayerBuild build)
     {
         var input = build.InputShape;
@@ -83,7 +86,8 @@ public sealed class Dense : Layer
         int width = j1 - j0, rows = c.Batch;
         if (width <= 0) return;
         var y = c.Output;
-        var bias = UseBias ? c.Parameter(1) : default;
+        // Without a bias of its own, a folded BatchNormalization's bias (inference), else none.
+        var bias = UseBias ? c.Parameter(1) : c.FoldedBias;
         for (int r = 0; r < rows; r++)
         {
             var row = y.Slice(r * Units + j0, width);

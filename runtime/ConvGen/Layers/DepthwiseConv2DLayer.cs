@@ -43,6 +43,9 @@ public class DepthwiseConv2DLayer<TKernel> : Layer where TKernel : IDepthwiseCon
     protected internal override bool SplitsWithinSample => true;
 
     /// <inheritdoc/>
+    internal override bool AcceptsFoldedNormalization => true;
+
+    /// <inheritdoc/>
     protected internal override Shape Build(LayerBuild build)
     {
         var s = s_spec;
@@ -82,8 +85,24 @@ public class DepthwiseConv2DLayer<TKernel> : Layer where TKernel : IDepthwiseCon
         var (r0, r1) = byRows ? Parallelism.Split(outputHeight, c.Parts, c.Part, 1) : (0, outputHeight);
         if (r1 <= r0) return;
         var y = c.Output.Slice(s * outRow, (e - s) * outRow);
-        TKernel.ForwardRows(c.Input().Slice(s * inRow, (e - s) * inRow), e - s, _height, _width, c.Parameter(0),
-            s_spec.UseBias ? c.Parameter(1) : default, y, r0, r1);
+        var x = c.Input().Slice(s * inRow, (e - s) * inRow);
+        var foldedBias = s_spec.UseBias ? default : c.FoldedBias;
+        if (foldedBias.IsEmpty)
+        {
+            TKernel.ForwardRows(x, e - s, _height, _width, c.Parameter(0), s_spec.UseBias ? c.Parameter(1) : default, y, r0, r1);
+        }
+        else
+        {
+            // A BatchNormalization folded in (inference, no activation): the kernel has no bias, so the folded one is added to
+            // each chunk of samples' rows while they are in cache.
+            int chunk = BatchNormalization.SamplesPerBiasChunk(outRow);
+            for (int n = 0; n < e - s; n += chunk)
+            {
+                int m = Math.Min(chunk, e - s - n);
+                TKernel.ForwardRows(x.Slice(n * inRow, m * inRow), m, _height, _width, c.Parameter(0), default, y.Slice(n * outRow, m * outRow), r0, r1);
+                for (int k = n; k < n + m; k++) BatchNormalization.AddPerChannel(y.Slice(k * outRow + r0 * rowLength, (r1 - r0) * rowLength), foldedBias);
+            }
+        }
         if (s_spec.Activation != Activation.ReLU || TKernel.AppliesActivation) return;
         for (int n = 0; n < e - s; n++) Activations.ReluInPlace(y.Slice(n * outRow + r0 * rowLength, (r1 - r0) * rowLength));
     }

@@ -146,6 +146,15 @@ public abstract class Layer
     protected internal virtual bool FoldsInputRelu => false;
 
     /// <summary>
+    /// Whether a <see cref="BatchNormalization"/> that reads only this layer can be folded into it for inference: parameter 0
+    /// is a kernel whose element <c>i</c> feeds output channel <c>i % channels</c> (the output's last axis), parameter 1, if
+    /// declared, is the bias per channel, and <see cref="RunForward"/> reads both through <see cref="NodeContext.Parameter"/>
+    /// and, without a bias of its own, adds <see cref="NodeContext.FoldedBias"/> to its output. The model folds only when the
+    /// layer's <see cref="OutputActivation"/> is <see cref="Activation.None"/>.
+    /// </summary>
+    internal virtual bool AcceptsFoldedNormalization => false;
+
+    /// <summary>
     /// Whether this layer's forward kernel can also compute <paramref name="next"/>'s output (e.g. a convolution and the 2x2 max
     /// pool after it in one pass). The model asks only when <paramref name="next"/> reads this layer alone and is its only reader;
     /// then it skips <paramref name="next"/>'s forward, and this layer writes <see cref="NodeContext.FusedOutput"/> too.

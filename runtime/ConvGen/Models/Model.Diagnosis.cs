@@ -80,7 +80,8 @@ public abstract partial class Model
 
     /// <summary>
     /// A Keras-like table of the layers: name and type, output shape, parameter count, and (for a graph that is not a plain
-    /// chain) the layers each one reads; then the totals.
+    /// chain) the layers each one reads; then the totals, and which BatchNormalization layers are folded into the layer before
+    /// them for inference (<see cref="ModelNode.FoldedInto"/>).
     /// </summary>
     /// <exception cref="InvalidOperationException">The model is not built.</exception>
     public string Summary()
@@ -111,6 +112,8 @@ public abstract partial class Model
         sb.Append("Total params: ").AppendLine(all.ToString("N0", CultureInfo.InvariantCulture));
         sb.Append("Trainable params: ").AppendLine(ParameterCount.ToString("N0", CultureInfo.InvariantCulture));
         sb.Append("Non-trainable params: ").AppendLine(StateCount.ToString("N0", CultureInfo.InvariantCulture));
+        var folded = _graph.Where(n => n.FoldedInto is not null).Select(n => $"{n.Name} into {n.FoldedInto}").ToArray();
+        if (folded.Length > 0) sb.Append("Folded for inference: ").AppendLine(string.Join(", ", folded));
         return sb.ToString();
     }
 }

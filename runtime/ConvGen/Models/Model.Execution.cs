@@ -8,6 +8,7 @@ public abstract partial class Model : IPhaseRunner
     private int _forwardSteps;
     private int _scratchSize;
     private float[][] _scratch = [];
+    private ExecutionStep[] _running = [];
     private float[] _input = [];
     private int _inputOffset;
     private Tensor? _outputView, _lossGradientView;
@@ -69,7 +70,16 @@ public abstract partial class Model : IPhaseRunner
         CurrentTraining = training;
         CurrentKeep = keep;
         if (training) TrainingPasses++;
-        Run(0, _forwardSteps);
+        CurrentFolded = RunsFolded(training, keep);
+        if (CurrentFolded)
+        {
+            if (_foldsStale) Fold();
+            Run(_inferenceSteps!, 0, _inferenceSteps!.Length);
+        }
+        else
+        {
+            Run(_steps, 0, _forwardSteps);
+        }
         return OutputView();
     }
 
@@ -81,7 +91,7 @@ public abstract partial class Model : IPhaseRunner
         InputGradientRequested = inputGradient;
         try
         {
-            Run(_forwardSteps, _steps.Length);
+            Run(_steps, _forwardSteps, _steps.Length);
         }
         finally
         {
@@ -90,11 +100,13 @@ public abstract partial class Model : IPhaseRunner
     }
 
     /// <summary>
-    /// Runs steps <c>[from, to)</c>, each split over the worker threads: at most one part per sample, but every thread for the
-    /// forward pass of a layer that <see cref="Layer.SplitsWithinSample"/> (a convolution on fewer samples than threads).
+    /// Runs <paramref name="steps"/> <c>[from, to)</c> (the plan's, or the folded inference plan's), each split over the worker
+    /// threads: at most one part per sample, but every thread for the forward pass of a layer that
+    /// <see cref="Layer.SplitsWithinSample"/> (a convolution on fewer samples than threads).
     /// </summary>
-    private void Run(int from, int to)
+    private void Run(ExecutionStep[] steps, int from, int to)
     {
+        _running = steps;
         var pool = WorkerPool.Shared;
         int parts = Math.Min(pool.Threads, CurrentBatch);
         if (_scratchSize > 0 && _scratch.Length < parts)
@@ -105,7 +117,7 @@ public abstract partial class Model : IPhaseRunner
         }
         for (int step = from; step < to; step++)
         {
-            var s = _steps[step];
+            var s = steps[step];
             bool withinSample = !s.Backward && parts < pool.Threads && _nodes[s.Node].Layer.SplitsWithinSample;
             pool.Run(this, step, withinSample ? pool.Threads : parts);
             if (s.Backward && _reducing) GradientsFinished(step);
@@ -114,7 +126,12 @@ public abstract partial class Model : IPhaseRunner
 
     void IPhaseRunner.RunPhase(int phase, int part, int parts)
     {
-        var step = _steps[phase];
+        if (phase == FoldPhase)
+        {
+            FoldPart(part, parts);
+            return;
+        }
+        var step = _running[phase];
         var node = _nodes[step.Node];
         var context = new NodeContext(this, node, step.Phase, part, parts);
         if (step.Backward) node.Layer.RunBackward(in context);

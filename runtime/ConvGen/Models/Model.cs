@@ -150,6 +150,7 @@ public abstract partial class Model
         _outputSlot = _nodes[^1].OutputSlot;
         _steps = plan.Steps;
         _forwardSteps = plan.ForwardSteps;
+        PlanFolding(plan);
         _scratchSize = plan.ScratchSize;
         _scratch = [];
 
@@ -191,7 +192,7 @@ public abstract partial class Model
             n.Inputs.Select(j => j < 0 ? LayerNaming.ModelInput : _names[j]).ToArray(), n.OutputShape,
             n.ParameterCount, n.StateDeclarations.Sum(d => (long)d.Shape.Size), n.Alias,
             n.ForwardFused ? _names[n.Index - 1] : null,
-            n.MaskedByConsumer ? _names[n.Consumers[0]] : null)).ToArray();
+            n.MaskedByConsumer ? _names[n.Consumers[0]] : null, n.FoldedInto?.Name)).ToArray();
         _gradientsReadyFrom = GradientReadiness(plan.Steps, plan.ForwardSteps);
         _regularized = RegularizedKernels();
         _parameterViews = [.. views];
@@ -344,6 +345,18 @@ public abstract partial class Model
 
         /// <summary>Whether the previous layer computes this layer's forward.</summary>
         public bool ForwardFused { get; set; }
+
+        /// <summary>The BatchNormalization folded into this layer for inference (it reads only this layer), or null.</summary>
+        public Node? FoldedNormalization { get; set; }
+
+        /// <summary>For a BatchNormalization folded into the layer before it: that layer (which then writes this one's output).</summary>
+        public Node? FoldedInto { get; set; }
+
+        /// <summary>Where this layer's folded parameters start in the model's folded buffer: the kernel, then the bias pattern, then the scale pattern.</summary>
+        public int FoldOffset { get; set; }
+
+        /// <summary>Floats of the folded bias and scale patterns: one value per output channel, repeated a whole number of times.</summary>
+        public int FoldPattern { get; set; }
 
         public int Seed { get; set; }
     }

@@ -15,5 +15,10 @@ namespace ConvGen;
 /// with the max pool after it), or null.</param>
 /// <param name="ReluAppliedBy">The name of the layer that applies this layer's ReLU to the gradient as it writes its own input
 /// gradient (a max pool after a ReLU layer), or null.</param>
+/// <param name="FoldedInto">For a BatchNormalization: the name of the layer before it (a convolution or Dense) that it is
+/// folded into for inference, or null. <c>Predict</c> and <c>Evaluate</c> then run that layer with its kernel and bias scaled
+/// and shifted by the moving statistics, writing this layer's output, and run no pass of this layer; training and
+/// <c>Forward</c> run it as usual.</param>
 public sealed record ModelNode(int Index, string Name, Layer Layer, IReadOnlyList<string> Inputs, Shape OutputShape,
-    long ParameterCount, long StateCount, bool SharesInputBuffer, string? ForwardComputedBy, string? ReluAppliedBy);
+    long ParameterCount, long StateCount, bool SharesInputBuffer, string? ForwardComputedBy, string? ReluAppliedBy,
+    string? FoldedInto = null);

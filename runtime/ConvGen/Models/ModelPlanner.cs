@@ -13,8 +13,17 @@ internal readonly record struct ExecutionStep(int Node, int Phase, bool Backward
 /// </summary>
 internal static class ModelPlanner
 {
+    /// <summary>
+    /// The plan: the nodes, the size of each buffer slot (per sample), the steps (forward, then backward), the scratch per
+    /// thread, the parameter and state counts; and, when some BatchNormalization folds, the forward steps of Predict and
+    /// Evaluate (every forward step but the folded BatchNormalization layers'; null when none folds) and the floats of the
+    /// buffer that holds the folded parameters.
+    /// </summary>
     internal sealed record Result(Model.Node[] Nodes, int[] SlotSizes, ExecutionStep[] Steps, int ForwardSteps,
-        int ScratchSize, int ParameterCount, int StateCount);
+        int ScratchSize, int ParameterCount, int StateCount, ExecutionStep[]? InferenceSteps, int FoldedSize);
+
+    /// <summary>Floats of a folded bias or scale pattern at least: one value per channel, repeated to this length or more.</summary>
+    private const int PatternFloats = 256;
 
     public static Result Plan(Shape inputShape, IReadOnlyList<Layer> layers)
     {
@@ -94,6 +103,7 @@ internal static class ModelPlanner
         }
 
         PlanFusion(nodes);
+        int foldedSize = PlanFolds(nodes);
         PlanGradients(nodes, slotSizes.Count);
         var steps = new List<ExecutionStep>();
         foreach (var node in nodes)
@@ -107,7 +117,8 @@ internal static class ModelPlanner
             if (node.Alias) continue;
             for (int phase = 0; phase < node.Layer.BackwardPhases; phase++) steps.Add(new ExecutionStep(node.Index, phase, Backward: true));
         }
-        return new Result(nodes, [.. slotSizes], [.. steps], forwardSteps, scratch, (int)parameters, (int)state);
+        var inference = foldedSize == 0 ? null : steps.Take(forwardSteps).Where(s => nodes[s.Node].FoldedInto is null).ToArray();
+        return new Result(nodes, [.. slotSizes], [.. steps], forwardSteps, scratch, (int)parameters, (int)state, inference, foldedSize);
     }
 
     private static string InputList(Layer layer) => string.Join("', '", layer.InputNames.Select(n => n ?? "the previous layer"));
@@ -171,6 +182,35 @@ internal static class ModelPlanner
             consumer.FoldRelu[Array.IndexOf(consumer.Inputs, node.Index)] = true;
             node.MaskedByConsumer = true;
         }
+    }
+
+    /// <summary>
+    /// BatchNormalization folded into the layer before it for inference: where a BatchNormalization reads only a layer that
+    /// <see cref="Layer.AcceptsFoldedNormalization"/> (a convolution or Dense) without an activation, and nothing else reads that
+    /// layer, the layer runs in Predict and Evaluate with its kernel and bias scaled and shifted per channel and writes the
+    /// BatchNormalization's output buffer, and the BatchNormalization runs no pass. Lays out the buffer of folded parameters,
+    /// per folded layer: the kernel, the bias pattern, the scale pattern; returns its size (0: nothing folds).
+    /// </summary>
+    private static int PlanFolds(Model.Node[] nodes)
+    {
+        long size = 0;
+        foreach (var node in nodes)
+        {
+            if (node.Layer is not BatchNormalization || node.Inputs is not [var p] || p < 0) continue;
+            var producer = nodes[p];
+            if (producer.Alias || producer.ForwardFused || producer.FusedNext is not null || producer.Consumers is not [var only] || only != node.Index
+                || !producer.Layer.AcceptsFoldedNormalization || producer.Layer.OutputActivation != Activation.None
+                || producer.ParameterDeclarations.Length is not (1 or 2))
+                continue;
+            int channels = producer.OutputShape[producer.OutputShape.Rank - 1];
+            producer.FoldedNormalization = node;
+            node.FoldedInto = producer;
+            producer.FoldOffset = (int)size;
+            producer.FoldPattern = channels * Math.Max(1, (PatternFloats + channels - 1) / channels);
+            size += producer.ParameterDeclarations[0].Shape.Size + 2L * producer.FoldPattern;
+            if (size > Array.MaxLength) throw new ArgumentException($"The folded parameters up to layer {node.Index} ({node.Name}) exceed the largest array.", nameof(nodes));
+        }
+        return (int)size;
     }
 
     /// <summary>

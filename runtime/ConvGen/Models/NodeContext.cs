@@ -65,8 +65,11 @@ public readonly struct NodeContext
     /// <summary>Input <paramref name="index"/> for the whole batch.</summary>
     public ReadOnlySpan<float> Input(int index = 0) => _model.SlotActivations(_node.InputSlots[index]);
 
-    /// <summary>The output for the whole batch.</summary>
-    public Span<float> Output => _model.SlotActivations(_node.OutputSlot);
+    /// <summary>
+    /// The output for the whole batch. For a layer with a BatchNormalization folded into it, in Predict and Evaluate: that
+    /// layer's output, which the folded parameters compute.
+    /// </summary>
+    public Span<float> Output => _model.SlotActivations(Folded ? _node.FoldedNormalization!.OutputSlot : _node.OutputSlot);
 
     /// <summary>
     /// The output of the next layer, whose forward this layer computes (see <see cref="Layer.CanFuseForward"/>); empty when it
@@ -95,11 +98,29 @@ public readonly struct NodeContext
     /// <summary>The gradient of input <paramref name="index"/> for the whole batch.</summary>
     public Span<float> InputGradient(int index = 0) => _model.SlotGradients(_node.InputSlots[index]);
 
-    /// <summary>All of the layer's parameters, in declaration order, one after another.</summary>
-    public ReadOnlySpan<float> Weights => _model.ParameterSpan(_node.ParameterOffset, _node.ParameterCount);
+    /// <summary>All of the layer's parameters, in declaration order, one after another (folded, see <see cref="Parameter"/>).</summary>
+    public ReadOnlySpan<float> Weights => Folded ? _model.FoldedWeights(_node) : _model.ParameterSpan(_node.ParameterOffset, _node.ParameterCount);
 
-    /// <summary>Parameter <paramref name="index"/> in declaration order.</summary>
-    public ReadOnlySpan<float> Parameter(int index) => _model.ParameterSpan(_node.ParameterOffsets[index], _node.ParameterDeclarations[index].Shape.Size);
+    /// <summary>
+    /// Parameter <paramref name="index"/> in declaration order. For a layer with a BatchNormalization folded into it, in Predict
+    /// and Evaluate: the kernel and bias with the normalization folded in (see <see cref="Layer.AcceptsFoldedNormalization"/>).
+    /// </summary>
+    public ReadOnlySpan<float> Parameter(int index) => Folded
+        ? _model.FoldedParameter(_node, index)
+        : _model.ParameterSpan(_node.ParameterOffsets[index], _node.ParameterDeclarations[index].Shape.Size);
+
+    /// <summary>
+    /// Whether this forward pass runs the layer with a BatchNormalization folded into it (Predict and Evaluate, see
+    /// <see cref="Layer.AcceptsFoldedNormalization"/>).
+    /// </summary>
+    internal bool Folded => _model.CurrentFolded && _node.FoldedNormalization is not null;
+
+    /// <summary>
+    /// When <see cref="Folded"/>: the folded bias, one value per output channel repeated a whole number of times, which a layer
+    /// without a bias of its own adds to its output (<see cref="BatchNormalization.AddPerChannel"/>); its first channels are
+    /// <see cref="Parameter"/> 1 of a layer with a bias. Empty otherwise.
+    /// </summary>
+    internal ReadOnlySpan<float> FoldedBias => Folded ? _model.FoldedBias(_node) : default;
 
     /// <summary>The gradients of all the layer's parameters, laid out like <see cref="Weights"/>.</summary>
     public Span<float> Gradients => _model.GradientSpan(_node.ParameterOffset, _node.ParameterCount);

@@ -182,9 +182,9 @@ public class ConcurrencyTests
 
         protected override string BaseName => "blocking";
 
-        protected override Shape Build(LayerBuild build) => build.InputShape;
+        protected internal override Shape Build(LayerBuild build) => build.InputShape;
 
-        protected override void RunForward(in NodeContext c)
+        protected internal override void RunForward(in NodeContext c)
         {
             if (c.Part == 0 && (c.Training ? BlockTraining : BlockInference))
             {
@@ -197,7 +197,7 @@ public class ConcurrencyTests
             c.Input().Slice(s * row, (e - s) * row).CopyTo(c.Output.Slice(s * row, (e - s) * row));
         }
 
-        protected override void RunBackward(in NodeContext c)
+        protected internal override void RunBackward(in NodeContext c)
         {
             if (!c.ComputesInputGradient()) return;
             var (s, e) = c.Rows;
