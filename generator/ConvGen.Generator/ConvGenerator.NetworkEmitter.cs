@@ -54,6 +54,11 @@ public sealed partial class ConvGenerator
                         w.Line();
                         DepthwiseEmitter.EmitNetworkKernel(w, m, layer, classes[layer.Index]);
                     }
+                    else if (layer.Kind == LayerKind.Conv2DTranspose)
+                    {
+                        w.Line();
+                        TransposeEmitter.EmitNetworkKernel(w, m, layer, classes[layer.Index]);
+                    }
                 }
                 w.Close();
             }
@@ -61,7 +66,7 @@ public sealed partial class ConvGenerator
         }
 
         /// <summary>Whether a layer of <paramref name="kind"/> gets a generated kernel class.</summary>
-        private static bool HasKernelClass(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv1D or LayerKind.MaxPool2D;
+        private static bool HasKernelClass(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv1D or LayerKind.Conv2DTranspose or LayerKind.MaxPool2D;
 
         /// <summary>The kernel class of each convolution and pool: the network's name and the layer's, made an identifier (unique in the file).</summary>
         private static string[] KernelClassNames(NetworkModel m)
@@ -103,6 +108,7 @@ public sealed partial class ConvGenerator
                 {
                     LayerKind.Conv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}{(l.FusePool ? ", next pool fused" : "")}",
                     LayerKind.DepthwiseConv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth} depthwise, multiplier {l.Conv.Filters}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}",
+                    LayerKind.Conv2DTranspose => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth} transposed, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}",
                     LayerKind.Conv1D => $"{l.Conv!.KernelWidth}, stride {l.Conv.StrideWidth}, dilation {l.Conv.DilationWidth}, {(l.Conv.Causal ? "Causal" : l.Conv.Padding.ToString())}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}",
                     LayerKind.MaxPool1D or LayerKind.AveragePooling1D => $"{l.Pool!.PoolWidth}, stride {l.Pool.StrideWidth}, {l.Pool.Padding}",
                     LayerKind.GELU => l.Approximate ? "tanh form" : "",
@@ -174,6 +180,7 @@ public sealed partial class ConvGenerator
             {
                 LayerKind.Conv2D => $"new global::ConvGen.Conv2DLayer<global::ConvGen.Generated.{kernelClass}>()",
                 LayerKind.DepthwiseConv2D => $"new global::ConvGen.DepthwiseConv2DLayer<global::ConvGen.Generated.{kernelClass}>()",
+                LayerKind.Conv2DTranspose => $"new global::ConvGen.Conv2DTransposeLayer<global::ConvGen.Generated.{kernelClass}>()",
                 LayerKind.Conv1D => l.Conv!.Causal ? $"new global::ConvGen.Generated.{kernelClass}_Causal()" : $"new global::ConvGen.Conv1DLayer<global::ConvGen.Generated.{kernelClass}>()",
                 LayerKind.MaxPool1D => $"new global::ConvGen.MaxPool1D({l.Pool!.PoolWidth}, {l.Pool.StrideWidth}, global::ConvGen.Padding.{l.Pool.Padding})",
                 LayerKind.AveragePooling1D => $"new global::ConvGen.AveragePool1D({l.Pool!.PoolWidth}, {l.Pool.StrideWidth}, global::ConvGen.Padding.{l.Pool.Padding})",

@@ -56,6 +56,7 @@ public sealed partial class ConvGenerator
                     "GlobalMaxPooling1DAttribute" => LayerKind.GlobalMaxPooling1D,
                     "SiLUAttribute" => LayerKind.SiLU,
                     "GELUAttribute" => LayerKind.GELU,
+                    "Conv2DTransposeAttribute" => LayerKind.Conv2DTranspose,
                     _ => null,
                 };
                 if (kind is not null) yield return new LayerAttribute(kind.Value, attribute);
@@ -90,6 +91,7 @@ public sealed partial class ConvGenerator
             LayerKind.GlobalMaxPooling1D => "global_max_pooling1d",
             LayerKind.SiLU => "silu",
             LayerKind.GELU => "gelu",
+            LayerKind.Conv2DTranspose => "conv2d_transpose",
             _ => "concatenate",
         };
 
@@ -121,11 +123,12 @@ public sealed partial class ConvGenerator
             LayerKind.GlobalMaxPooling1D => "[GlobalMaxPooling1D]",
             LayerKind.SiLU => "[SiLU]",
             LayerKind.GELU => "[GELU]",
+            LayerKind.Conv2DTranspose => "[Conv2DTranspose(3, 3, Filters = 16, Stride = 2)]",
             _ => "[Concatenate(\"a\", \"b\")]",
         };
 
-        /// <summary>The layer kinds whose attribute alone makes a class one layer (a <c>[Conv2D]</c>, <c>[DepthwiseConv2D]</c> or <c>[Conv1D]</c> class).</summary>
-        internal static bool StandsAlone(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv1D;
+        /// <summary>The layer kinds whose attribute alone makes a class one layer (a <c>[Conv2D]</c>, <c>[DepthwiseConv2D]</c>, <c>[Conv1D]</c> or <c>[Conv2DTranspose]</c> class).</summary>
+        internal static bool StandsAlone(LayerKind kind) => kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv1D or LayerKind.Conv2DTranspose;
 
         /// <summary>
         /// Layer attributes on a class without [Input] that do not make it one layer (a network-only attribute, or two kinds that stand
@@ -245,7 +248,7 @@ public sealed partial class ConvGenerator
                 var (kind, data, syntax) = attributes[i];
                 if (kind == LayerKind.Input) return null; // [Input] twice is CS0579 from the compiler (AllowMultiple = false)
                 bool merge = kind is LayerKind.Add or LayerKind.Concatenate;
-                int[] positional = kind switch { LayerKind.Conv2D or LayerKind.DepthwiseConv2D => [2], LayerKind.Conv1D => [1], LayerKind.MaxPool1D or LayerKind.AveragePooling1D => [0, 1],
+                int[] positional = kind switch { LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv2DTranspose => [2], LayerKind.Conv1D => [1], LayerKind.MaxPool1D or LayerKind.AveragePooling1D => [0, 1],
                     LayerKind.GlobalAveragePooling1D or LayerKind.GlobalMaxPooling1D or LayerKind.SiLU or LayerKind.GELU => [0], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
                     LayerKind.Flatten or LayerKind.BatchNormalization or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ReLU or LayerKind.ReLU6
                         or LayerKind.Tanh or LayerKind.Sigmoid or LayerKind.Softmax => [0],
@@ -339,7 +342,7 @@ public sealed partial class ConvGenerator
                 var (h, w, c) = Shape(inputs[0]);
                 bool spatial = h > 0, sequence = h == Shapes.Sequence;
 
-                bool needsImage = kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.MaxPool2D or LayerKind.AveragePooling2D
+                bool needsImage = kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv2DTranspose or LayerKind.MaxPool2D or LayerKind.AveragePooling2D
                     or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ZeroPadding2D;
                 bool needsSequence = kind is LayerKind.Conv1D or LayerKind.MaxPool1D or LayerKind.AveragePooling1D or LayerKind.GlobalAveragePooling1D or LayerKind.GlobalMaxPooling1D;
                 if ((needsImage && sequence) || (needsSequence && !sequence))
@@ -368,7 +371,7 @@ public sealed partial class ConvGenerator
                 float kernelL2 = 0f;
                 bool approximate = false;
                 PadSpec? pad = null;
-                if (kind is LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.Dense)
+                if (kind is LayerKind.Conv2D or LayerKind.Conv1D or LayerKind.Conv2DTranspose or LayerKind.Dense)
                 {
                     kernelL2 = args.Float("KernelL2", 0f);
                     if (!(kernelL2 >= 0f && !float.IsInfinity(kernelL2)))
@@ -386,6 +389,7 @@ public sealed partial class ConvGenerator
                     case LayerKind.Conv2D:
                     case LayerKind.DepthwiseConv2D:
                     case LayerKind.Conv1D:
+                    case LayerKind.Conv2DTranspose:
                         conv = ReadConv(args, type.Name, inferredChannels: c, diagnostics, kind);
                         if (conv is null) return null;
                         if (args.Has("InputChannels") && conv.InputChannels != c)
@@ -393,8 +397,23 @@ public sealed partial class ConvGenerator
                             diagnostics.Report(DiagnosticDescriptors.InputChannelsMismatch, args.Location("InputChannels"), layer, type.Name, conv.InputChannels, Text((h, w, c)), From(inputs[0]), c);
                             return null;
                         }
-                        outH = sequence ? Shapes.Sequence : Geometry.OutputSize(h, conv.KernelHeight, conv.StrideHeight, conv.DilationHeight, conv.Same);
-                        outW = Geometry.OutputSize(w + conv.CausalPad, conv.KernelWidth, conv.StrideWidth, conv.DilationWidth, conv.Same);
+                        if (conv.Transposed)
+                        {
+                            // Keras' output size: input * stride (Same) or (input - 1) * stride + max(extent, stride) (Valid), never
+                            // empty, but it grows: an output larger than a network takes is CONVGEN015 (here before the product overflows).
+                            outH = Geometry.TransposedOutputSize(h, conv.KernelHeight, conv.StrideHeight, conv.DilationHeight, conv.Same);
+                            outW = Geometry.TransposedOutputSize(w, conv.KernelWidth, conv.StrideWidth, conv.DilationWidth, conv.Same);
+                            if (outH > MaxNetworkSize || outW > MaxNetworkSize || outH * outW > MaxNetworkSize)
+                            {
+                                diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, $"The output height times width of layer {layer}", type.Name, $"{outH} x {outW}", MaxNetworkSize);
+                                return null;
+                            }
+                        }
+                        else
+                        {
+                            outH = sequence ? Shapes.Sequence : Geometry.OutputSize(h, conv.KernelHeight, conv.StrideHeight, conv.DilationHeight, conv.Same);
+                            outW = Geometry.OutputSize(w + conv.CausalPad, conv.KernelWidth, conv.StrideWidth, conv.DilationWidth, conv.Same);
+                        }
                         if ((outH < 1 && !sequence) || outW < 1)
                         {
                             int eh = conv.ExtentHeight, ew = conv.ExtentWidth;
@@ -402,7 +421,7 @@ public sealed partial class ConvGenerator
                             diagnostics.Report(DiagnosticDescriptors.KernelLargerThanInput, args.Attribute, layer, type.Name, $"{conv.KernelHeight}x{conv.KernelWidth}", window, Text((h, w, c)), From(inputs[0]));
                             return null;
                         }
-                        if (!conv.Unrollable)
+                        if (!conv.Unrollable && !conv.Transposed) // a transposed one always loops over the taps that reach a pixel
                             diagnostics.Report(DiagnosticDescriptors.KernelNotUnrolled, args.Attribute, conv.KernelHeight, conv.KernelWidth, type.Name, conv.Taps, MaxUnrolledTaps);
                         outC = conv.OutputChannels;
                         useBias = conv.UseBias;

@@ -25,7 +25,7 @@ public sealed partial class ConvGenerator
     /// <summary>Attribute (and its syntax) to <see cref="LayerClassModel"/> plus diagnostics. Holds no symbols past its return.</summary>
     internal static partial class Parser
     {
-        /// <summary>A single-layer class: <c>[Conv2D]</c>, <c>[DepthwiseConv2D]</c> or <c>[Conv1D]</c> (<paramref name="kind"/>).</summary>
+        /// <summary>A single-layer class: <c>[Conv2D]</c>, <c>[DepthwiseConv2D]</c>, <c>[Conv1D]</c> or <c>[Conv2DTranspose]</c> (<paramref name="kind"/>).</summary>
         public static ParseResult Parse(GeneratorAttributeSyntaxContext context, LayerKind kind, CancellationToken cancellationToken)
         {
             if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax declaration || context.Attributes.Length == 0)
@@ -65,6 +65,7 @@ public sealed partial class ConvGenerator
                 {
                     LayerKind.DepthwiseConv2D => "[DepthwiseConv2D(3, 3, InputChannels = 16)]",
                     LayerKind.Conv1D => "[Conv1D(3, Filters = 16, InputChannels = 8)]",
+                    LayerKind.Conv2DTranspose => "[Conv2DTranspose(3, 3, Filters = 8, InputChannels = 16, Stride = 2)]",
                     _ => "[Conv2D(3, 3, Filters = 16)]",
                 });
                 return diagnostics.Result(null);
@@ -79,11 +80,12 @@ public sealed partial class ConvGenerator
             {
                 LayerKind.DepthwiseConv2D => DepthwiseEmitter.ReservedMemberNames,
                 LayerKind.Conv1D => LayerClassEmitter.Conv1DReservedMemberNames,
+                LayerKind.Conv2DTranspose => TransposeEmitter.ReservedMemberNames,
                 _ => LayerClassEmitter.ReservedMemberNames,
             }, diagnostics);
             if (diagnostics.HasErrors || conv is null) return diagnostics.Result(null);
 
-            if (!conv.Unrollable)
+            if (!conv.Unrollable && !conv.Transposed) // a transposed one always loops over the taps that reach a pixel
                 diagnostics.Report(DiagnosticDescriptors.KernelNotUnrolled, null, conv.KernelHeight, conv.KernelWidth, type.Name, conv.Taps, MaxUnrolledTaps);
 
             return diagnostics.Result(new LayerClassModel(Target(type, containing), conv));
@@ -100,12 +102,13 @@ public sealed partial class ConvGenerator
         /// The [Conv2D], [DepthwiseConv2D] or [Conv1D] (<paramref name="kind"/>) arguments as a model (names left empty for the caller),
         /// or null with diagnostics. In a network, <paramref name="inferredChannels"/> is the previous layer's channel count:
         /// InputChannels may be omitted, and must agree if stated. A depthwise convolution's DepthMultiplier goes where the filters do;
-        /// a 1-D convolution is a one-row 2-D one, whose kernel size, stride and dilation are its width's.
+        /// a 1-D convolution is a one-row 2-D one, whose kernel size, stride and dilation are its width's. A transposed one may not have
+        /// a stride and a dilation above 1 together (CONVGEN043, as Keras refuses it).
         /// </summary>
         private static ConvSpec? ReadConv(Arguments args, string typeName, int? inferredChannels, Diagnostics diagnostics, LayerKind kind = LayerKind.Conv2D)
         {
             int errors = diagnostics.ErrorCount;
-            bool depthwise = kind == LayerKind.DepthwiseConv2D, sequence = kind == LayerKind.Conv1D;
+            bool depthwise = kind == LayerKind.DepthwiseConv2D, sequence = kind == LayerKind.Conv1D, transposed = kind == LayerKind.Conv2DTranspose;
             int kernelHeight = sequence ? 1 : args.Positional(0), kernelWidth = args.Positional(sequence ? 0 : 1);
             if (kernelHeight < 1) diagnostics.Report(DiagnosticDescriptors.KernelSizeTooSmall, args.PositionalLocation(0, "kernelHeight"), "KernelHeight", kernelHeight, "row");
             if (kernelWidth < 1 && sequence) diagnostics.Report(DiagnosticDescriptors.KernelSizeTooSmall, args.PositionalLocation(0, "kernelSize"), "KernelSize", kernelWidth, "step");
@@ -122,6 +125,13 @@ public sealed partial class ConvGenerator
             var (dilationHeight, dilationWidth) = sequence ? (1, args.OneAxis("Dilation", DiagnosticDescriptors.DilationTooSmall, diagnostics))
                 : args.BothOrPerAxis("Dilation", 1, DiagnosticDescriptors.DilationTooSmall, diagnostics);
 
+            if (transposed && System.Math.Max(strideHeight, strideWidth) > 1 && System.Math.Max(dilationHeight, dilationWidth) > 1)
+            {
+                string Axes(string both, int h, int w) => args.Has(both) ? $"{both} = {h}" : $"{both}Height = {h}, {both}Width = {w}";
+                diagnostics.Report(DiagnosticDescriptors.TransposedStrideAndDilation, args.Location(args.Has("Dilation") ? "Dilation" : dilationHeight > 1 ? "DilationHeight" : "DilationWidth"),
+                    Axes("Stride", strideHeight, strideWidth), Axes("Dilation", dilationHeight, dilationWidth));
+            }
+
             var padding = ReadPadding(args, diagnostics, causal: sequence);
             bool causal = padding == Padding.Causal;
             if (causal) padding = Padding.Valid; // the layer pads; its kernels are Valid
@@ -137,12 +147,12 @@ public sealed partial class ConvGenerator
             if (weightCount > MaxWeights) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, $"The weight count KernelHeight * KernelWidth * InputChannels * {(depthwise ? "DepthMultiplier" : "Filters")}", typeName, weightCount, MaxWeights);
             // With fewer than 4 channels the input gradient transposes the weights into rows padded to 16 taps.
             long paddedTaps = ((long)kernelHeight * kernelWidth * inputChannels + 15) / 16 * 16;
-            if (!depthwise && inputChannels < 4 && weightCount <= MaxWeights && paddedTaps * filters > MaxWeights)
+            if (!depthwise && !transposed && inputChannels < 4 && weightCount <= MaxWeights && paddedTaps * filters > MaxWeights)
                 diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, "With fewer than 4 input channels, Filters * (KernelHeight * KernelWidth * InputChannels rounded up to 16)", typeName, paddedTaps * filters, MaxWeights);
             if (diagnostics.ErrorCount > errors) return null;
 
             return new ConvSpec(kernelHeight, kernelWidth, inputChannels, filters, strideHeight, strideWidth, dilationHeight, dilationWidth,
-                padding, useBias, activation, depthwise, sequence, causal);
+                padding, useBias, activation, depthwise, sequence, causal, transposed);
         }
 
         /// <summary>The <c>Padding</c> argument (Valid when absent); Causal only where <paramref name="causal"/> (a [Conv1D]); any other value is CONVGEN013.</summary>

@@ -26,10 +26,14 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
     /// <summary>Metadata name of the attribute that makes a class a 1-D convolution layer.</summary>
     public const string Conv1DAttributeMetadataName = "ConvGen.Conv1DAttribute";
 
+    /// <summary>Metadata name of the attribute that makes a class a transposed convolution layer.</summary>
+    public const string Conv2DTransposeAttributeMetadataName = "ConvGen.Conv2DTransposeAttribute";
+
     /// <summary>The attributes that make a class one layer on their own, with their kinds.</summary>
     private static readonly (string Name, LayerKind Kind)[] SingleLayerAttributes =
     [
         (Conv2DAttributeMetadataName, LayerKind.Conv2D), (DepthwiseConv2DAttributeMetadataName, LayerKind.DepthwiseConv2D), (Conv1DAttributeMetadataName, LayerKind.Conv1D),
+        (Conv2DTransposeAttributeMetadataName, LayerKind.Conv2DTranspose),
     ];
 
     /// <summary>Metadata name of the attribute that starts a compiled network.</summary>
@@ -63,7 +67,7 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
-        // Single-layer classes: [Conv2D], [DepthwiseConv2D] and [Conv1D].
+        // Single-layer classes: [Conv2D], [DepthwiseConv2D], [Conv1D] and [Conv2DTranspose].
         foreach (var (name, kind) in SingleLayerAttributes)
         {
             var parsed = context.SyntaxProvider

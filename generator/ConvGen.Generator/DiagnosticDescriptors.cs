@@ -217,6 +217,11 @@ internal static class DiagnosticDescriptors
         "Padding.Causal puts zero steps before a sequence and is for [Conv1D] only; use Padding.Valid or Padding.Same here",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor TransposedStrideAndDilation = new(
+        "CONVGEN043", "A transposed convolution with both a stride and a dilation above 1",
+        "[Conv2DTranspose] has {0} and {1}; as in Keras, a transposed convolution takes a stride above 1 or a dilation above 1, not both: set one of them to 1",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "CONVGEN999", "ConvGen generator internal error",
         "The ConvGen generator failed on '{0}': {1}; no code was generated for it. Please report this with the attribute that caused it.",

@@ -363,6 +363,41 @@ public sealed class DiagnosticTests
         }
         """);
 
+    [Fact]
+    public void CONVGEN005_TransposeClassWithoutFilters() => Check("CONVGEN005", "Filters = -2", """
+        using ConvGen;
+
+        [Conv2DTranspose(3, 3, InputChannels = 8, Filters = -2)]
+        public partial class NoFilters;
+        """);
+
+    [Fact]
+    public void CONVGEN043_TransposeClassStrideAndDilation() => Check("CONVGEN043", "DilationWidth = 3", """
+        using ConvGen;
+
+        [Conv2DTranspose(3, 3, InputChannels = 8, Filters = 4, StrideHeight = 2, DilationWidth = 3)]
+        public partial class Both;
+        """);
+
+    [Fact]
+    public void CONVGEN037_KernelL2OnATransposeClass() => Check("CONVGEN037", "KernelL2 = 0.1f", """
+        using ConvGen;
+
+        [Conv2DTranspose(3, 3, InputChannels = 8, KernelL2 = 0.1f)]
+        public partial class Penalized;
+        """);
+
+    [Fact]
+    public void CONVGEN009_TransposeReservedMember() => Check("CONVGEN009", "Filters", """
+        using ConvGen;
+
+        [Conv2DTranspose(3, 3, InputChannels = 8)]
+        public partial class Clash
+        {
+            public int Filters => 2;
+        }
+        """);
+
     /// <summary>
     /// Runs the generator on <paramref name="sources"/> and asserts that <paramref name="id"/> is reported at
     /// <paramref name="at"/> (the exact located text), that errors stop code generation, and that no exception escaped;

@@ -113,6 +113,26 @@ public sealed class GeneratedSourceTests
         """);
 
     [Fact]
+    public void Transpose3x3Stride2Same() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [Conv2DTranspose(3, 3, Filters = 8, InputChannels = 16, Stride = 2, Padding = Padding.Same)]
+        public partial class Up;
+        """);
+
+    [Fact]
+    public void TransposeValidStrideAboveKernelNoBias() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [Conv2DTranspose(2, 3, Filters = 3, InputChannels = 4, StrideHeight = 3, UseBias = false, Activation = Activation.ReLU)]
+        public partial class Spread;
+        """);
+
+    [Fact]
     public void NestedInNamespace() => Verify("""
         using ConvGen;
 

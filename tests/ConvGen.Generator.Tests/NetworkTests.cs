@@ -227,6 +227,97 @@ public sealed class NetworkTests
         """);
 
     [Fact]
+    public void EncoderDecoderWithTransposedConvolutions() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [Input(16, 12, 3)]
+        [Conv2D(3, 3, Filters = 16, Padding = Padding.Same, Activation = Activation.ReLU, Name = "skip")]
+        [Conv2D(3, 3, Filters = 32, Stride = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+        [Conv2DTranspose(3, 3, Filters = 16, Stride = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+        [Concatenate("skip", "conv2d_transpose")]
+        [Conv2DTranspose(2, 2, Filters = 4, Dilation = 2, KernelL2 = 1e-4f)]
+        [Flatten]
+        [Dense(10)]
+        public partial class UNetish;
+        """);
+
+    [Fact]
+    public void CONVGEN005_TransposeWithoutFilters() => Check("CONVGEN005", "Filters = 0", """
+        using ConvGen;
+
+        [Input(8, 8, 4)]
+        [Conv2DTranspose(3, 3, Filters = 0, Stride = 2)]
+        [Flatten]
+        [Dense(2)]
+        public partial class NoFilters;
+        """);
+
+    [Fact]
+    public void CONVGEN022_TransposeInputChannelsDisagree() => Check("CONVGEN022", "InputChannels = 3", """
+        using ConvGen;
+
+        [Input(8, 8, 4)]
+        [Conv2DTranspose(3, 3, Filters = 2, InputChannels = 3)]
+        [Flatten]
+        [Dense(2)]
+        public partial class WrongChannels;
+        """);
+
+    [Fact]
+    public void CONVGEN020_TransposeAfterFlatten() => Check("CONVGEN020", "Conv2DTranspose(3, 3, Filters = 2)", """
+        using ConvGen;
+
+        [Input(8, 8, 4)]
+        [Flatten]
+        [Conv2DTranspose(3, 3, Filters = 2)]
+        public partial class Flat;
+        """);
+
+    [Fact]
+    public void CONVGEN041_TransposeOnASequence() => Check("CONVGEN041", "Conv2DTranspose(3, 3, Filters = 2)", """
+        using ConvGen;
+
+        [Input(16, 4)]
+        [Conv2DTranspose(3, 3, Filters = 2)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Sequence;
+        """);
+
+    [Fact]
+    public void CONVGEN015_TransposeOutputTooLarge() => Check("CONVGEN015", "Conv2DTranspose(3, 3, Filters = 2, Stride = 40000)", """
+        using ConvGen;
+
+        [Input(64, 64, 1)]
+        [Conv2DTranspose(3, 3, Filters = 2, Stride = 40000)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Huge;
+        """);
+
+    [Fact]
+    public void CONVGEN043_TransposeStrideAndDilation() => Check("CONVGEN043", "Dilation = 2", """
+        using ConvGen;
+
+        [Input(8, 8, 4)]
+        [Conv2DTranspose(3, 3, Filters = 2, Stride = 2, Dilation = 2)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Both;
+        """);
+
+    [Fact]
+    public void CONVGEN016_TransposeAndConvolutionWithoutInput() => Check("CONVGEN016", "Conv2DTranspose(3, 3, InputChannels = 4)", """
+        using ConvGen;
+
+        [Conv2DTranspose(3, 3, InputChannels = 4)]
+        [Conv2D(3, 3, Filters = 4)]
+        public partial class Mixed;
+        """);
+
+    [Fact]
     public void CONVGEN040_DepthMultiplierInANetwork() => Check("CONVGEN040", "DepthMultiplier = 0", """
         using ConvGen;
 

@@ -53,12 +53,13 @@ internal sealed record TypeTarget(string? Namespace, EquatableArray<ContainingTy
 /// A convolution as its attribute states it (for a network's layer, with the inferred input channels). A depthwise one
 /// (<c>[DepthwiseConv2D]</c>) has its depth multiplier in <see cref="Filters"/>: its weights are <c>[KH, KW, C, M]</c>, the same count.
 /// A 1-D one (<c>[Conv1D]</c>, <see cref="Sequence"/>) is a one-row 2-D one (<c>KernelHeight</c>, <c>StrideHeight</c> and
-/// <c>DilationHeight</c> 1); a <see cref="Causal"/> one has Valid kernels and its layer pads.
+/// <c>DilationHeight</c> 1); a <see cref="Causal"/> one has Valid kernels and its layer pads. A transposed one
+/// (<c>[Conv2DTranspose]</c>, <see cref="Transposed"/>) has <see cref="Filters"/> output channels and weights <c>[KH, KW, F, C]</c>.
 /// </summary>
 internal sealed record ConvSpec(
     int KernelHeight, int KernelWidth, int InputChannels, int Filters,
     int StrideHeight, int StrideWidth, int DilationHeight, int DilationWidth,
-    Padding Padding, bool UseBias, Activation Activation, bool Depthwise = false, bool Sequence = false, bool Causal = false)
+    Padding Padding, bool UseBias, Activation Activation, bool Depthwise = false, bool Sequence = false, bool Causal = false, bool Transposed = false)
 {
     /// <summary>Zero steps a causal 1-D convolution puts before each sequence (its kernels are Valid and see them as input).</summary>
     public int CausalPad => Causal ? ExtentWidth - 1 : 0;
@@ -105,9 +106,11 @@ internal sealed record KernelPlan(ConvSpec Conv, string ClassName, int FixedHeig
     /// <summary>A network's kernels apply the activation; a <c>[Conv2D]</c> class's static kernels are linear.</summary>
     public bool AppliesRelu => Fixed && Conv.Activation == Activation.ReLU;
 
-    public int OutputHeight => Geometry.OutputSize(FixedHeight, Conv.KernelHeight, Conv.StrideHeight, Conv.DilationHeight, Conv.Same);
+    public int OutputHeight => Conv.Transposed ? (int)Geometry.TransposedOutputSize(FixedHeight, Conv.KernelHeight, Conv.StrideHeight, Conv.DilationHeight, Conv.Same)
+        : Geometry.OutputSize(FixedHeight, Conv.KernelHeight, Conv.StrideHeight, Conv.DilationHeight, Conv.Same);
 
-    public int OutputWidth => Geometry.OutputSize(FixedWidth, Conv.KernelWidth, Conv.StrideWidth, Conv.DilationWidth, Conv.Same);
+    public int OutputWidth => Conv.Transposed ? (int)Geometry.TransposedOutputSize(FixedWidth, Conv.KernelWidth, Conv.StrideWidth, Conv.DilationWidth, Conv.Same)
+        : Geometry.OutputSize(FixedWidth, Conv.KernelWidth, Conv.StrideWidth, Conv.DilationWidth, Conv.Same);
 
     public (int Before, int After) PaddingHeight => Geometry.Padding(FixedHeight, Conv.KernelHeight, Conv.StrideHeight, Conv.DilationHeight, Conv.Same);
 
@@ -125,7 +128,7 @@ internal enum LayerKind
 {
     Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate, BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D,
     ReLU, ReLU6, LeakyReLU, ELU, Dropout, Tanh, Sigmoid, Softmax, ZeroPadding2D, DepthwiseConv2D,
-    Conv1D, MaxPool1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, SiLU, GELU,
+    Conv1D, MaxPool1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, SiLU, GELU, Conv2DTranspose,
 }
 
 /// <summary>Shapes in a network's model: <c>(H, W, C)</c> an image, <c>(0, 0, C)</c> flat, <c>(Sequence, steps, C)</c> a sequence.</summary>
@@ -160,7 +163,7 @@ internal sealed record NetworkLayer(
 
     public long ParameterCount => Kind switch
     {
-        LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv1D => Conv!.WeightCount + (Conv.UseBias ? Conv.OutputChannels : 0),
+        LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv1D or LayerKind.Conv2DTranspose => Conv!.WeightCount + (Conv.UseBias ? Conv.OutputChannels : 0),
         LayerKind.Dense => (long)InC * Units + (UseBias ? Units : 0),
         LayerKind.BatchNormalization => (long)OutC * ((Norm!.Scale ? 1 : 0) + (Norm.Center ? 1 : 0)),
         _ => 0,

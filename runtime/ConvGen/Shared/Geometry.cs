@@ -70,4 +70,47 @@ static class Geometry
         if (first > end) first = end;
         return ((int)first, (int)end);
     }
+
+    /// <summary>
+    /// Output positions of a transposed convolution (Keras' <c>Conv2DTranspose</c>, no <c>output_padding</c>) along an axis of
+    /// <paramref name="input"/> positions: <c>input * stride</c> for Same, <c>(input - 1) * stride + max(extent, stride)</c> for Valid
+    /// (Keras' <c>compute_conv_transpose_output_shape</c>), or 0 when <paramref name="input"/> is not positive. A long: it may exceed int.
+    /// </summary>
+    public static long TransposedOutputSize(int input, int kernel, int stride, int dilation, bool same)
+    {
+        if (input < 1) return 0;
+        if (same) return (long)input * stride;
+        return (long)(input - 1) * stride + System.Math.Max(Extent(kernel, dilation), stride);
+    }
+
+    /// <summary>
+    /// The positions a transposed convolution crops before its output (top/left): TF's 'same' padding of the convolution whose input
+    /// gradient it is, taken on the output size, <c>max(extent - stride, 0) / 2</c> for Same; 0 for Valid. Input position <c>i</c> and
+    /// tap <c>k</c> reach output position <c>i * stride - before + k * dilation</c>.
+    /// </summary>
+    public static int TransposedPaddingBefore(int kernel, int stride, int dilation, bool same)
+        => same ? (int)(System.Math.Max(Extent(kernel, dilation) - stride, 0) / 2) : 0;
+
+    /// <summary>
+    /// The taps of a transposed convolution that reach one output position: the <c>k</c> in <c>[0, kernel)</c> and <c>i</c> in
+    /// <c>[0, size)</c> with <c>i * stride + k * dilation = position</c> (the output position plus <see cref="TransposedPaddingBefore"/>).
+    /// They are <c>k = First + j * (stride / g)</c> and <c>i = Input - j * (dilation / g)</c> for <c>j</c> in <c>[0, Count)</c>, with
+    /// <c>g</c> the greatest common divisor of the stride and the dilation; <c>Count</c> is 0 when none does.
+    /// </summary>
+    public static (int First, int Count, int Input) TransposedTaps(int position, int kernel, int stride, int dilation, int size)
+    {
+        int g = stride, b = dilation;
+        while (b != 0) (g, b) = (b, g % b);
+        int tapStep = stride / g, inputStep = dilation / g;
+        // The first tap whose offset leaves a multiple of the stride (the taps repeat with period stride / g).
+        int first = 0;
+        while (first < tapStep && first < kernel && ((long)position - (long)first * dilation) % stride != 0) first++;
+        long rest = (long)position - (long)first * dilation;
+        if (first >= tapStep || first >= kernel || rest < 0) return (0, 0, 0);
+        long input = rest / stride;
+        long skip = input >= size ? (input - size + inputStep) / inputStep : 0; // taps whose input lies past the end
+        long end = System.Math.Min((kernel - first + (long)tapStep - 1) / tapStep, input / inputStep + 1);
+        if (end <= skip) return (0, 0, 0);
+        return ((int)(first + skip * tapStep), (int)(end - skip), (int)(input - skip * inputStep));
+    }
 }

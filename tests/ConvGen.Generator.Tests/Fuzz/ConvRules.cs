@@ -96,7 +96,8 @@ internal static class ConvRules
         if (strideConflict || dilationConflict) broken.Add("CONVGEN007");
         foreach (var name in EnumProperties)
         {
-            if (Named(name) is { } value && value is not (0 or 1)) broken.Add("CONVGEN013");
+            // Padding.Causal (2) is defined, but for [Conv1D] only: CONVGEN042 names it on a [Conv2D].
+            if (Named(name) is { } value && value is not (0 or 1)) broken.Add(name == "Padding" && value == (int)ConvGen.Padding.Causal ? "CONVGEN042" : "CONVGEN013");
         }
 
         // Sizes (CONVGEN015): each limit is checked when the values it depends on are known and at least 1, with one

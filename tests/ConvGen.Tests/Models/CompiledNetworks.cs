@@ -278,3 +278,39 @@ public partial class SequenceDilated;
 
 [Conv1D(2, Filters = 6, InputChannels = 8, Stride = 2)]
 public partial class SequenceDown;
+
+/// <summary>
+/// A small encoder-decoder: a stride-2 convolution and a stride-2 'same' transposed one (ReLU fused) added back to the full-size
+/// branch, a stride-3 convolution, a Valid transposed convolution whose stride exceeds its kernel (its last rows and columns get
+/// no input) without bias, and a dilated 'same' one with KernelL2, then a pool and a dense head.
+/// </summary>
+[Input(10, 8, 3)]
+[Conv2D(3, 3, Filters = 6, Padding = Padding.Same, Name = "skip")]
+[Conv2D(3, 3, Filters = 8, Stride = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+[Conv2DTranspose(3, 3, Filters = 6, Stride = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+[Add("skip", Name = "merged")]
+[Conv2D(3, 3, Filters = 5, Stride = 3)]
+[Conv2DTranspose(2, 2, Filters = 4, Stride = 3, UseBias = false)]
+[Conv2DTranspose(3, 3, Filters = 3, Dilation = 2, Padding = Padding.Same, KernelL2 = 0.01f)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(4)]
+public partial class UpsamplingNet;
+
+[Conv2D(3, 3, Filters = 6, InputChannels = 3, Padding = Padding.Same)]
+public partial class UpsamplingSkip;
+
+[Conv2D(3, 3, Filters = 8, InputChannels = 6, Stride = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class UpsamplingDown;
+
+[Conv2DTranspose(3, 3, Filters = 6, InputChannels = 8, Stride = 2, Padding = Padding.Same, Activation = Activation.ReLU)]
+public partial class UpsamplingUp;
+
+[Conv2D(3, 3, Filters = 5, InputChannels = 6, Stride = 3)]
+public partial class UpsamplingReduce;
+
+[Conv2DTranspose(2, 2, Filters = 4, InputChannels = 5, Stride = 3, UseBias = false)]
+public partial class UpsamplingSpread;
+
+[Conv2DTranspose(3, 3, Filters = 3, InputChannels = 4, Dilation = 2, Padding = Padding.Same)]
+public partial class UpsamplingDilated;

@@ -52,8 +52,14 @@ public class GraphNetworkTests(ITestOutputHelper output)
         new GlobalMaxPooling1D { Input = "gelu", Name = "gmp" }, new Flatten { Input = "average_pooling1d", Name = "flat" },
         new Concatenate("gap", "gmp", "flat"), new Dense(6), new GELU(approximate: true), new Dense(4)).Build(new Shape(17, 5), seed);
 
-    private static (CompiledNetwork Net, Sequential Sequential) Pair(string name, int seed) => name switch
+    private static Sequential UpsamplingSequential(int seed) => new Sequential(
+        new UpsamplingSkip { Name = "skip" }, new UpsamplingDown(), new UpsamplingUp(), new Add("skip") { Name = "merged" },
+        new UpsamplingReduce(), new UpsamplingSpread(), new UpsamplingDilated { KernelL2 = 0.01f }, new MaxPool2D(2), new Flatten(), new Dense(4))
+        .Build(new Shape(10, 8, 3), seed);
+
+    internal static (CompiledNetwork Net, Sequential Sequential) Pair(string name, int seed) => name switch
     {
+        nameof(UpsamplingNet) => (new UpsamplingNet(maxBatchSize: 6, seed), UpsamplingSequential(seed)),
         nameof(SequenceNet) => (new SequenceNet(maxBatchSize: 6, seed), SequenceSequential(seed)),
         nameof(InvertedNet) => (new InvertedNet(maxBatchSize: 6, seed), InvertedSequential(seed)),
         nameof(ActivationNet) => (new ActivationNet(maxBatchSize: 6, seed), ActivationSequential(seed)),
@@ -100,6 +106,9 @@ public class GraphNetworkTests(ITestOutputHelper output)
     [InlineData(nameof(InvertedNet), 1, 16)]
     [InlineData(nameof(InvertedNet), 2, 8)]
     [InlineData(nameof(InvertedNet), 2, 4)]
+    [InlineData(nameof(UpsamplingNet), 1, 16)]
+    [InlineData(nameof(UpsamplingNet), 2, 8)]
+    [InlineData(nameof(UpsamplingNet), 2, 4)]
     [InlineData(nameof(SequenceNet), 1, 16)]
     [InlineData(nameof(SequenceNet), 2, 8)]
     public void A_graph_network_equals_the_same_graph_built_at_run_time(string name, int threads, int lanes)
@@ -167,6 +176,15 @@ public class GraphNetworkTests(ITestOutputHelper output)
         var net = new ResNetish(maxBatchSize: 2, seed: 5);
         var x = RandomBatch(net.InputShape, 2, seed: 6);
         int checkedCount = ModelGradientCheck.AssertPasses(net, x, seed: 7, positionsPerTensor: 20, log: output.WriteLine);
+        Assert.True(checkedCount > 150, $"only {checkedCount} derivatives checked");
+    }
+
+    [Fact]
+    public void The_gradients_of_the_encoder_decoder_with_transposed_convolutions_pass_central_differences()
+    {
+        var net = new UpsamplingNet(maxBatchSize: 2, seed: 5);
+        var x = RandomBatch(net.InputShape, 2, seed: 8);
+        int checkedCount = ModelGradientCheck.AssertPasses(net, x, seed: 9, positionsPerTensor: 20, log: output.WriteLine);
         Assert.True(checkedCount > 150, $"only {checkedCount} derivatives checked");
     }
 
