@@ -56,6 +56,7 @@ public sealed partial class ConvGenerator
                     "GlobalMaxPooling1DAttribute" => LayerKind.GlobalMaxPooling1D,
                     "SiLUAttribute" => LayerKind.SiLU,
                     "GELUAttribute" => LayerKind.GELU,
+                    "ReshapeAttribute" => LayerKind.Reshape,
                     "Conv2DTransposeAttribute" => LayerKind.Conv2DTranspose,
                     _ => null,
                 };
@@ -91,6 +92,7 @@ public sealed partial class ConvGenerator
             LayerKind.GlobalMaxPooling1D => "global_max_pooling1d",
             LayerKind.SiLU => "silu",
             LayerKind.GELU => "gelu",
+            LayerKind.Reshape => "reshape",
             LayerKind.Conv2DTranspose => "conv2d_transpose",
             _ => "concatenate",
         };
@@ -123,6 +125,7 @@ public sealed partial class ConvGenerator
             LayerKind.GlobalMaxPooling1D => "[GlobalMaxPooling1D]",
             LayerKind.SiLU => "[SiLU]",
             LayerKind.GELU => "[GELU]",
+            LayerKind.Reshape => "[Reshape(7, 7, 16)]",
             LayerKind.Conv2DTranspose => "[Conv2DTranspose(3, 3, Filters = 16, Stride = 2)]",
             _ => "[Concatenate(\"a\", \"b\")]",
         };
@@ -224,8 +227,8 @@ public sealed partial class ConvGenerator
             var layers = InferShapes(type, declared, names, inputH, inputW, inputC, diagnostics);
             if (layers is null) return Done();
 
-            // Only [Flatten] layers: a network with nothing to compute.
-            if (layers.All(l => l.Kind == LayerKind.Flatten))
+            // Only [Flatten] and [Reshape] layers: a network with nothing to compute.
+            if (layers.All(l => l.Kind is LayerKind.Flatten or LayerKind.Reshape))
             {
                 diagnostics.Report(DiagnosticDescriptors.NoLayers, inputArgs.Attribute, type.Name);
                 return Done();
@@ -249,7 +252,7 @@ public sealed partial class ConvGenerator
                 if (kind == LayerKind.Input) return null; // [Input] twice is CS0579 from the compiler (AllowMultiple = false)
                 bool merge = kind is LayerKind.Add or LayerKind.Concatenate;
                 int[] positional = kind switch { LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv2DTranspose => [2], LayerKind.Conv1D => [1], LayerKind.MaxPool1D or LayerKind.AveragePooling1D => [0, 1],
-                    LayerKind.GlobalAveragePooling1D or LayerKind.GlobalMaxPooling1D or LayerKind.SiLU or LayerKind.GELU => [0], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
+                    LayerKind.GlobalAveragePooling1D or LayerKind.GlobalMaxPooling1D or LayerKind.SiLU or LayerKind.GELU => [0], LayerKind.Reshape => [1, 2, 3], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
                     LayerKind.Flatten or LayerKind.BatchNormalization or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ReLU or LayerKind.ReLU6
                         or LayerKind.Tanh or LayerKind.Sigmoid or LayerKind.Softmax => [0],
                     LayerKind.LeakyReLU or LayerKind.ELU => [0, 1], LayerKind.Dropout => [1], LayerKind.ZeroPadding2D => [0, 1, 2, 4], LayerKind.Dense => [1], _ => [] };
@@ -476,6 +479,12 @@ public sealed partial class ConvGenerator
                         approximate = args.Bool("Approximate", false);
                         break;
 
+                    case LayerKind.Reshape:
+                        var target = ReadReshape(args, layer, type.Name, Text((h, w, c)), From(inputs[0]), Shapes.Size(h, w, c), diagnostics);
+                        if (target is null) return null;
+                        (outH, outW, outC) = target.Value;
+                        break;
+
                     case LayerKind.ZeroPadding2D:
                         int[] sides = args.PositionalCount switch
                         {
@@ -598,6 +607,46 @@ public sealed partial class ConvGenerator
                 return null;
             }
             return layers;
+        }
+
+        /// <summary>
+        /// A [Reshape]'s target as a network shape (image, <see cref="Shapes.Sequence"/> or flat), its -1 inferred; or null after
+        /// CONVGEN039 (a size below 1 other than one -1) or CONVGEN045 (sizes that do not hold the input's values).
+        /// </summary>
+        private static (long H, long W, long C)? ReadReshape(Arguments args, string layer, string typeName, string inputText, string from, long inputSize, Diagnostics diagnostics)
+        {
+            int count = args.PositionalCount;
+            string[] names = count switch { 1 => ["size"], 2 => ["steps", "channels"], _ => ["height", "width", "channels"] };
+            var sizes = new long[count];
+            int unknown = -1;
+            long known = 1;
+            for (int k = 0; k < count; k++)
+            {
+                sizes[k] = args.Positional(k);
+                if (sizes[k] == -1 && unknown < 0) { unknown = k; continue; }
+                if (sizes[k] < 1)
+                {
+                    diagnostics.Report(DiagnosticDescriptors.LayerArgument, args.PositionalLocation(k, names[k]), layer, typeName, "Reshape", names[k], sizes[k],
+                        "at least 1, or -1 (once) for the size the others leave");
+                    return null;
+                }
+                known *= sizes[k];
+            }
+            if (unknown >= 0 && known > 0 && inputSize % known == 0) sizes[unknown] = inputSize / known;
+            long total = 1;
+            foreach (long s in sizes) total *= s;
+            if (unknown >= 0 && sizes[unknown] < 1 || total != inputSize)
+            {
+                string target = "(" + string.Join(", ", Enumerable.Range(0, count).Select(k => args.Positional(k))) + ")";
+                diagnostics.Report(DiagnosticDescriptors.ReshapeSize, args.Attribute, layer, typeName, target, unknown >= 0 ? $"a multiple of {known}" : total.ToString(), inputText, from, inputSize);
+                return null;
+            }
+            return count switch
+            {
+                1 => (0, 0, sizes[0]),
+                2 => (Shapes.Sequence, sizes[0], sizes[1]),
+                _ => (sizes[0], sizes[1], sizes[2]),
+            };
         }
 
         /// <summary>

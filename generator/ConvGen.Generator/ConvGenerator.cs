@@ -112,7 +112,7 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
                  {
                      ("ConvGen.MaxPool1DAttribute", LayerKind.MaxPool1D), ("ConvGen.AveragePooling1DAttribute", LayerKind.AveragePooling1D),
                      ("ConvGen.GlobalAveragePooling1DAttribute", LayerKind.GlobalAveragePooling1D), ("ConvGen.GlobalMaxPooling1DAttribute", LayerKind.GlobalMaxPooling1D),
-                     ("ConvGen.SiLUAttribute", LayerKind.SiLU), ("ConvGen.GELUAttribute", LayerKind.GELU),
+                     ("ConvGen.SiLUAttribute", LayerKind.SiLU), ("ConvGen.GELUAttribute", LayerKind.GELU), ("ConvGen.ReshapeAttribute", LayerKind.Reshape),
                      ("ConvGen.MaxPool2DAttribute", LayerKind.MaxPool2D), ("ConvGen.FlattenAttribute", LayerKind.Flatten), ("ConvGen.DenseAttribute", LayerKind.Dense),
                      ("ConvGen.AddAttribute", LayerKind.Add), ("ConvGen.ConcatenateAttribute", LayerKind.Concatenate),
                      ("ConvGen.BatchNormalizationAttribute", LayerKind.BatchNormalization), ("ConvGen.AveragePooling2DAttribute", LayerKind.AveragePooling2D),

@@ -222,6 +222,11 @@ internal static class DiagnosticDescriptors
         "[Conv2DTranspose] has {0} and {1}; as in Keras, a transposed convolution takes a stride above 1 or a dilation above 1, not both: set one of them to 1",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor ReshapeSize = new(
+        "CONVGEN045", "Reshape to a different number of values",
+        "Layer {0} of '{1}' ([Reshape]): {2} holds {3} values, but its input {4}, from {5}, holds {6}; give sizes that multiply to {6}, or -1 for one of them",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "CONVGEN999", "ConvGen generator internal error",
         "The ConvGen generator failed on '{0}': {1}; no code was generated for it. Please report this with the attribute that caused it.",

@@ -318,6 +318,39 @@ public sealed class NetworkTests
         """);
 
     [Fact]
+    public void CONVGEN045_ReshapeToAnotherSize() => Check("CONVGEN045", "Reshape(5, 5)", """
+        using ConvGen;
+
+        [Input(6, 8, 2)]
+        [Reshape(5, 5)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Resized;
+        """);
+
+    [Fact]
+    public void CONVGEN045_ReshapeWhoseInferredSizeIsNotWhole() => Check("CONVGEN045", "Reshape(-1, 5)", """
+        using ConvGen;
+
+        [Input(6, 8, 2)]
+        [Reshape(-1, 5)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Uneven;
+        """);
+
+    [Fact]
+    public void CONVGEN039_ReshapeWithTwoUnknownSizes() => Check("CONVGEN039", "-1", """
+        using ConvGen;
+
+        [Input(6, 8, 2)]
+        [Reshape(4, -1, -1)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Unknowns;
+        """);
+
+    [Fact]
     public void CONVGEN040_DepthMultiplierInANetwork() => Check("CONVGEN040", "DepthMultiplier = 0", """
         using ConvGen;
 

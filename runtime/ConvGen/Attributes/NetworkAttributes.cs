@@ -241,6 +241,27 @@ public sealed class AveragePooling1DAttribute : NetworkLayerAttribute
     public Padding Padding { get; set; } = Padding.Valid;
 }
 
+/// <summary>
+/// A new shape for the same values, in a compiled network (Keras' <c>Reshape</c>; the runtime's <see cref="Reshape"/>, a view of its
+/// input): one size (flat), <c>(steps, channels)</c> (a sequence) or <c>(height, width, channels)</c> (an image). One size may
+/// be -1, inferred from the others; the sizes must multiply to the input's.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class ReshapeAttribute : NetworkLayerAttribute
+{
+    /// <summary>A flat shape of <paramref name="size"/> values (-1: all of them).</summary>
+    public ReshapeAttribute(int size) => TargetShape = [size];
+
+    /// <summary>A sequence of <paramref name="steps"/> steps of <paramref name="channels"/> channels.</summary>
+    public ReshapeAttribute(int steps, int channels) => TargetShape = [steps, channels];
+
+    /// <summary>An image of <paramref name="height"/> x <paramref name="width"/> pixels of <paramref name="channels"/> channels.</summary>
+    public ReshapeAttribute(int height, int width, int channels) => TargetShape = [height, width, channels];
+
+    /// <summary>The sizes, as given.</summary>
+    public int[] TargetShape { get; }
+}
+
 /// <summary><c>x * sigmoid(x)</c> (SiLU, swish) as a layer of a compiled network (Keras' <c>Activation("silu")</c>; the runtime's <see cref="SiLU"/>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class SiLUAttribute : NetworkLayerAttribute;

@@ -314,3 +314,19 @@ public partial class UpsamplingSpread;
 
 [Conv2DTranspose(3, 3, Filters = 3, InputChannels = 4, Dilation = 2, Padding = Padding.Same)]
 public partial class UpsamplingDilated;
+
+/// <summary>[Reshape] between an image, a sequence and a flat shape, with -1 inferred.</summary>
+[Input(6, 8, 2)]
+[Reshape(12, 8)]
+[Conv1D(3, Filters = 4, Padding = Padding.Same)]
+[Reshape(3, 4, -1)]
+[Conv2D(2, 2, Filters = 3)]
+[Reshape(-1)]
+[Dense(5)]
+public partial class ReshapeNet;
+
+[Conv1D(3, Filters = 4, InputChannels = 8, Padding = Padding.Same)]
+public partial class ReshapeSequenceConv;
+
+[Conv2D(2, 2, Filters = 3, InputChannels = 4)]
+public partial class ReshapeImageConv;

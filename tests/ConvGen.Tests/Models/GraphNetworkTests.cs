@@ -57,8 +57,12 @@ public class GraphNetworkTests(ITestOutputHelper output)
         new UpsamplingReduce(), new UpsamplingSpread(), new UpsamplingDilated { KernelL2 = 0.01f }, new MaxPool2D(2), new Flatten(), new Dense(4))
         .Build(new Shape(10, 8, 3), seed);
 
+    private static Sequential ReshapeSequential(int seed) => new Sequential(
+        new Reshape(12, 8), new ReshapeSequenceConv(), new Reshape(3, 4, -1), new ReshapeImageConv(), new Reshape(-1), new Dense(5)).Build(new Shape(6, 8, 2), seed);
+
     internal static (CompiledNetwork Net, Sequential Sequential) Pair(string name, int seed) => name switch
     {
+        nameof(ReshapeNet) => (new ReshapeNet(maxBatchSize: 6, seed), ReshapeSequential(seed)),
         nameof(UpsamplingNet) => (new UpsamplingNet(maxBatchSize: 6, seed), UpsamplingSequential(seed)),
         nameof(SequenceNet) => (new SequenceNet(maxBatchSize: 6, seed), SequenceSequential(seed)),
         nameof(InvertedNet) => (new InvertedNet(maxBatchSize: 6, seed), InvertedSequential(seed)),
@@ -111,6 +115,8 @@ public class GraphNetworkTests(ITestOutputHelper output)
     [InlineData(nameof(UpsamplingNet), 2, 4)]
     [InlineData(nameof(SequenceNet), 1, 16)]
     [InlineData(nameof(SequenceNet), 2, 8)]
+    [InlineData(nameof(ReshapeNet), 1, 16)]
+    [InlineData(nameof(ReshapeNet), 2, 8)]
     public void A_graph_network_equals_the_same_graph_built_at_run_time(string name, int threads, int lanes)
     {
         using var scope = new ThreadScope(threads);
