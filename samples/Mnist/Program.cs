@@ -4,7 +4,9 @@
 // network (ResidualNet, below: two stages of three convolutions with the first one's output added back; batch 100 by default)
 // the same two ways. --model resnet20 trains ResNet20 (ResNet20.cs: BatchNormalization, residual and projection blocks, global
 // average pooling) with SGD, momentum 0.9 and a cosine-decayed learning rate; --model lenet5 trains LeNet-5 (LeNet5.cs: tanh,
-// average pooling) with Adam.
+// average pooling) with Adam; --model mobilenetv2 trains MobileNetV2 (MobileNetV2.cs: inverted residual blocks of 1x1
+// expansion, depthwise 3x3 and linear 1x1 projection, ReLU6, BatchNormalization) with Adam along a cosine; --model conv1d
+// trains Conv1DNet (Conv1DNet.cs: a 1-D CNN reading each digit as 28 steps of 28 pixels) with Adam along a cosine.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -28,6 +30,8 @@ if (options.PredictWeights is string trainedWeights)
         "residual" => new ResidualNet(maxBatchSize: 1, seed: 0),
         "resnet20" => new ResNet20(maxBatchSize: 1, seed: 0),
         "lenet5" => new LeNet5(maxBatchSize: 1, seed: 0),
+        "mobilenetv2" => new MobileNetV2(maxBatchSize: 1, seed: 0),
+        "conv1d" => new Conv1DNet(maxBatchSize: 1, seed: 0),
         _ => new MnistNet(maxBatchSize: 1, seed: 0),
     };
     double create = phase.Elapsed.TotalMilliseconds;
@@ -57,6 +61,8 @@ Model model = (options.Model, options.Sequential) switch
     ("residual", false) => new ResidualNet(maxBatchSize: options.BatchSize, seed: options.Seed),
     ("resnet20", _) => new ResNet20(maxBatchSize: options.BatchSize, seed: options.Seed),
     ("lenet5", _) => new LeNet5(maxBatchSize: options.BatchSize, seed: options.Seed),
+    ("mobilenetv2", _) => new MobileNetV2(maxBatchSize: options.BatchSize, seed: options.Seed),
+    ("conv1d", _) => new Conv1DNet(maxBatchSize: options.BatchSize, seed: options.Seed),
     ("residual", true) => new Sequential(
         new ResidualStem { Name = "stem" }, new ResidualConv32(), new ResidualConv32Linear(), new Add("stem") { Activation = Activation.ReLU },
         new MaxPool2D(2),
@@ -75,16 +81,17 @@ Model model = (options.Model, options.Sequential) switch
 };
 // ResNet20 trains as its paper does, with SGD and momentum, the rate falling along a cosine over the whole run;
 long totalSteps = options.Epochs is int e2 ? (long)e2 * ((mnist.Train.Count + options.BatchSize - 1) / options.BatchSize) : options.Steps;
-// LeNet-5 takes Adam's rate along the same cosine.
+// LeNet-5, MobileNetV2 and the 1-D CNN take Adam's rate along the same cosine.
 IOptimizer optimizer = options.Model switch
 {
     "resnet20" => new SGD(0.05f, momentum: 0.9f) { Schedule = new CosineDecay(0.05f, decaySteps: Math.Max(1, totalSteps)) },
     "lenet5" => new Adam(2e-3f) { Schedule = new CosineDecay(2e-3f, decaySteps: Math.Max(1, totalSteps)) },
+    "mobilenetv2" or "conv1d" => new Adam(2e-3f) { Schedule = new CosineDecay(2e-3f, decaySteps: Math.Max(1, totalSteps)) },
     _ => new Adam(1e-3f),
 };
 model.Compile(optimizer, new SparseCategoricalCrossentropy(fromLogits: true));
 Job.Join(model);
-string description = options.Model switch { "residual" => "a residual CNN", "resnet20" => "a ResNet-20-shaped CNN", "lenet5" => "LeNet-5", _ => "the TF2 tutorial's CNN" };
+string description = options.Model switch { "residual" => "a residual CNN", "resnet20" => "a ResNet-20-shaped CNN", "lenet5" => "LeNet-5", "mobilenetv2" => "a MobileNetV2-style CNN", "conv1d" => "a 1-D CNN over the rows", _ => "the TF2 tutorial's CNN" };
 Console.WriteLine($"model: {model.GetType().Name} ({description}, {(options.Sequential && options.Model is "tutorial" or "residual" ? "layers built at run time" : "compiled at build time")}), {optimizer}");
 Console.WriteLine(model.Summary());
 
@@ -132,13 +139,20 @@ string report = MnistReport.Write(options.ReportPath ?? Path.Combine(Path.GetDir
     new RunFacts($"{description}, {model.ParameterCount:N0} parameters",
         $"{(options.Epochs is int n ? $"{n} epochs" : $"{options.Steps} steps")} of batch {options.BatchSize}, seed {options.Seed}, {Job.Describe}",
         $"training {trained / trainSeconds:F0} images/s, inference {mnist.Test.Count / inferSeconds:F0} images/s", testLoss, testAccuracy),
-    history, options.Epochs is not null, model.Parameters[0].Value, model.Predict(mnist.Test.Images).Span, mnist.Test);
+    history, options.Epochs is not null, FirstKernel(model), model.Predict(mnist.Test.Images).Span, mnist.Test);
 Console.WriteLine($"report: {report}");
 Job.End();
 return 0;
 
 // The first test image and its label, read from the raw IDX files (16- and 8-byte headers) without loading the whole set; from
 // the whole set when only the gzip-compressed files are there.
+// The report draws the first layer's kernel as HWIO; a 1-D kernel [K, C, F] is drawn as K rows of C pixels, [K, C, 1, F].
+static Tensor FirstKernel(Model model)
+{
+    var kernel = model.Parameters[0].Value;
+    return kernel.Shape.Rank == 3 ? kernel.Reshape(new Shape(kernel.Shape[0], kernel.Shape[1], 1, kernel.Shape[2])) : kernel;
+}
+
 static (Tensor Image, int Label) FirstTestImage(string directory)
 {
     string images = Path.Combine(directory, Mnist.TestImagesFile), labels = Path.Combine(directory, Mnist.TestLabelsFile);
@@ -264,9 +278,11 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
           --threads T      threads (default: all cores)
           --save PATH      where to write the trained weights (default mnist.weights)
           --report PATH    where to write the HTML report (default report.html beside the weights)
-          --model M        tutorial (the TF2 tutorial's CNN, MnistNet; the default), residual (ResidualNet) or resnet20
-                           (ResNet20: SGD with momentum and cosine decay, batch 64; compiled only) or lenet5 (LeNet5:
-                           tanh and average pooling, batch 32; compiled only)
+          --model M        tutorial (the TF2 tutorial's CNN, MnistNet; the default), residual (ResidualNet), resnet20
+                           (ResNet20: SGD with momentum and cosine decay, batch 64; compiled only), lenet5 (LeNet5:
+                           tanh and average pooling, batch 32; compiled only) or mobilenetv2 (MobileNetV2: inverted
+                           residual blocks, Adam with cosine decay, batch 64; compiled only) or conv1d (Conv1DNet:
+                           Conv1D over the 28 rows as steps, Adam with cosine decay, batch 64; compiled only)
           --sequential     train the same layers built at run time (a Sequential) instead of the compiled network
           --augment N      move each training image by up to N pixels each way, zero-filled (default: no augmentation)
           --predict PATH   no training: load weights saved by --save and classify the first test image (cold start)
@@ -297,13 +313,13 @@ internal sealed record Options(int Steps, int? Epochs, int BatchSize, string? Da
                     "--report" => o with { ReportPath = value },
                     "--predict" => o with { PredictWeights = value },
                     "--augment" => o with { Augment = int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int shift) && shift >= 0 ? shift : throw new FormatException($"--augment needs a shift of 0 or more pixels, got '{value}'") },
-                    "--model" => value is "tutorial" or "residual" or "resnet20" or "lenet5" ? o with { Model = value } : throw new FormatException($"--model takes tutorial, residual, resnet20 or lenet5, got '{value}'"),
+                    "--model" => value is "tutorial" or "residual" or "resnet20" or "lenet5" or "mobilenetv2" or "conv1d" ? o with { Model = value } : throw new FormatException($"--model takes tutorial, residual, resnet20, lenet5, mobilenetv2 or conv1d, got '{value}'"),
                     _ => throw new FormatException($"unknown option {name}"),
                 };
             }
             catch (FormatException e) { return Fail(e.Message); }
         }
-        return o.BatchSize > 0 ? o : o with { BatchSize = o.Model switch { "residual" => 100, "resnet20" => 64, "lenet5" => 32, _ => 50 } };
+        return o.BatchSize > 0 ? o : o with { BatchSize = o.Model switch { "residual" => 100, "resnet20" or "mobilenetv2" or "conv1d" => 64, "lenet5" => 32, _ => 50 } };
     }
 
     private static Options? Fail(string message)
