@@ -28,6 +28,9 @@ public sealed partial class ConvGenerator
             "FixedHeight", "FixedWidth", "AppliesActivation", "HasPooledForward", "ForwardPooled",
         };
 
+        /// <summary>Members of a grouped <c>[Conv2D]</c> class (<c>Groups</c> above 1): an ungrouped one's and its <c>Groups</c> constant.</summary>
+        public static readonly HashSet<string> GroupedReservedMemberNames = new(ReservedMemberNames, StringComparer.Ordinal) { "Groups" };
+
         /// <summary>Members of a <c>[Conv1D]</c> class: a <c>[Conv2D]</c> class's and its base's <c>Causal</c>.</summary>
         public static readonly HashSet<string> Conv1DReservedMemberNames = new(ReservedMemberNames, StringComparer.Ordinal) { "Causal" };
 
@@ -58,6 +61,7 @@ public sealed partial class ConvGenerator
             w.Open($"file static class {plan.ClassName}");
             if (depthwise) DepthwiseEmitter.EmitMembers(w, plan);
             else if (model.Conv.Transposed) TransposeEmitter.EmitMembers(w, plan);
+            else if (model.Conv.Grouped) GroupedEmitter.EmitMembers(w, plan);
             else KernelEmitter.EmitMembers(w, plan);
             w.Close();
             w.Close();
@@ -74,8 +78,8 @@ public sealed partial class ConvGenerator
                 TransposeEmitter.EmitHeader(w, model);
                 return;
             }
-            bool depthwise = m.Depthwise;
-            w.L($"// ConvGen: {(depthwise ? "depthwise " : "")}2-D cross-correlation specialized for {model.Target.FullName}.");
+            bool depthwise = m.Depthwise, grouped = m.Grouped;
+            w.L($"// ConvGen: {(depthwise ? "depthwise " : grouped ? "grouped " : "")}2-D cross-correlation specialized for {model.Target.FullName}.");
             w.Line("//");
             if (depthwise)
                 w.L($"//   [DepthwiseConv2D({m.KernelHeight}, {m.KernelWidth}, DepthMultiplier = {m.Filters}, InputChannels = {m.InputChannels}, StrideHeight = {m.StrideHeight}, StrideWidth = {m.StrideWidth},");
@@ -90,17 +94,23 @@ public sealed partial class ConvGenerator
                 w.L($"//   [Conv2D(1, {m.KernelWidth}, Filters = {m.Filters}, InputChannels = {m.InputChannels}, StrideHeight = 1, StrideWidth = {m.StrideWidth},");
             }
             else
-                w.L($"//   [Conv2D({m.KernelHeight}, {m.KernelWidth}, Filters = {m.Filters}, InputChannels = {m.InputChannels}, StrideHeight = {m.StrideHeight}, StrideWidth = {m.StrideWidth},");
+                w.L($"//   [Conv2D({m.KernelHeight}, {m.KernelWidth}, Filters = {m.Filters}, InputChannels = {m.InputChannels}{(grouped ? $", Groups = {m.Groups}" : "")}, StrideHeight = {m.StrideHeight}, StrideWidth = {m.StrideWidth},");
             w.L($"//           DilationHeight = {m.DilationHeight}, DilationWidth = {m.DilationWidth}, Padding = Padding.{m.Padding}, UseBias = {(m.UseBias ? "true" : "false")}, Activation = Activation.{m.Activation})]");
             w.Line("//");
             w.L($"//   input    NHWC [batch, height, width, {m.InputChannels}]");
             if (depthwise)
                 w.L($"//   weights  [{m.KernelHeight}, {m.KernelWidth}, {m.InputChannels}, {m.Filters}] ({m.WeightCount} values; KH, KW, C, M: Keras' depthwise_kernel)");
+            else if (grouped)
+            {
+                w.L($"//   weights  HWIO [{m.KernelHeight}, {m.KernelWidth}, {m.GroupChannels}, {m.Filters}] ({m.WeightCount} values; KH, KW, C/G, F: Keras' grouped kernel)");
+                w.L($"//   groups   {m.Groups}: filters [g * {m.GroupFilters}, (g + 1) * {m.GroupFilters}) read input channels [g * {m.GroupChannels}, (g + 1) * {m.GroupChannels}) only, g = 0 .. {m.Groups - 1}");
+            }
             else
                 w.L($"//   weights  HWIO [{m.KernelHeight}, {m.KernelWidth}, {m.InputChannels}, {m.Filters}] ({m.WeightCount} values)");
             w.Line(m.UseBias ? $"//   bias     [{m.OutputChannels}]" : "//   bias     none (UseBias = false)");
             w.L($"//   output   NHWC [batch, outputHeight, outputWidth, {m.OutputChannels}]{(depthwise ? "; channel c * M + m is input channel c's filter m" : "")}");
-            string taps = depthwise ? (m.Filters > 1 ? "looped, scalar (DepthMultiplier above 1)" : m.Unrollable ? "unrolled inside the input" : "looped") : KernelEmitter.UnrollRow(m) ? "each row unrolled" : "looped";
+            string taps = depthwise ? (m.Filters > 1 ? "looped, scalar (DepthMultiplier above 1)" : m.Unrollable ? "unrolled inside the input" : "looped")
+                : grouped ? GroupedEmitter.Describe(m) : KernelEmitter.UnrollRow(m) ? "each row unrolled" : "looped";
             w.L($"//   window   {m.ExtentHeight} x {m.ExtentWidth} input positions (kernel {m.KernelHeight} x {m.KernelWidth}, dilation {m.DilationHeight} x {m.DilationWidth}), {m.Taps} taps, {taps}");
             if (m.Same)
             {
@@ -126,7 +136,8 @@ public sealed partial class ConvGenerator
             w.Line("//   AVX-512 is accelerated, else 8 (AVX2), else 4. The static kernels stay linear; the layer applies the activation.");
             w.Line("//");
             w.Line("// Legend: n sample, oh/ow output row/column, ih0/iw0 input position of the window's top-left tap (negative inside");
-            w.Line(depthwise ? "// padding), kh/kw kernel tap, c input channel, m its filter (output channel c * M + m), vc floats per vector."
+            w.Line(depthwise || (grouped && GroupedEmitter.IsDepthwise(m)) ? "// padding), kh/kw kernel tap, c input channel, m its filter (output channel c * M + m), vc floats per vector."
+                : grouped ? "// padding), kh/kw kernel tap, g group, c input channel within the group, f filter, vc floats per vector."
                 : "// padding), kh/kw kernel tap, c input channel, f filter, vc floats per vector.");
         }
 
@@ -142,7 +153,7 @@ public sealed partial class ConvGenerator
             const string guard = "global::ConvGen.Internal.KernelGuard";
             bool depthwise = m.Depthwise, transposed = m.Transposed;
             string filters = depthwise ? "OutputChannels" : "Filters";
-            w.L($"/// <summary>A generated {m.KernelHeight}x{m.KernelWidth} {(depthwise ? "depthwise " : transposed ? "transposed " : "")}convolution, {m.InputChannels} -> {m.OutputChannels} channels, as a layer; see the file header for the configuration.</summary>");
+            w.L($"/// <summary>A generated {m.KernelHeight}x{m.KernelWidth} {(depthwise ? "depthwise " : transposed ? "transposed " : m.Grouped ? "grouped " : "")}convolution, {m.InputChannels} -> {m.OutputChannels} channels{(m.Grouped ? $" in {m.Groups} groups" : "")}, as a layer; see the file header for the configuration.</summary>");
             w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{KernelEmitter.Version}\")]");
             var kind = depthwise ? LayerKind.DepthwiseConv2D : transposed ? LayerKind.Conv2DTranspose : m.Sequence ? LayerKind.Conv1D : LayerKind.Conv2D;
             string kernelInterface = depthwise ? "IDepthwiseConv2DKernel" : transposed ? "IConv2DTransposeKernel" : "IConv2DKernel";
@@ -170,6 +181,8 @@ public sealed partial class ConvGenerator
             }
             else
                 Const("Output channels (F).", "int", "Filters", I(m.Filters));
+            if (m.Grouped)
+                Const($"Groups the channels and filters are split into (G): each filter reads {m.GroupChannels} of the input channels.", "int", "Groups", I(m.Groups));
             Const("Vertical stride.", "int", "StrideHeight", I(m.StrideHeight));
             Const("Horizontal stride.", "int", "StrideWidth", I(m.StrideWidth));
             Const("Vertical dilation.", "int", "DilationHeight", I(m.DilationHeight));
@@ -179,7 +192,7 @@ public sealed partial class ConvGenerator
             Const("The activation the layer applies after the convolution (the static kernels do not).", "global::ConvGen.Activation", "Activation", $"global::ConvGen.Activation.{m.Activation}");
             w.Line();
             w.Line("/// <summary>The configuration as a value.</summary>");
-            w.L($"public static global::ConvGen.{(depthwise ? "DepthwiseConv2DSpec" : transposed ? "Conv2DTransposeSpec" : "Conv2DSpec")} Spec => new(KernelHeight, KernelWidth, InputChannels, {(depthwise ? "DepthMultiplier" : "Filters")}, StrideHeight, StrideWidth, DilationHeight, DilationWidth, Padding, UseBias, Activation);");
+            w.L($"public static global::ConvGen.{(depthwise ? "DepthwiseConv2DSpec" : transposed ? "Conv2DTransposeSpec" : "Conv2DSpec")} Spec => new(KernelHeight, KernelWidth, InputChannels, {(depthwise ? "DepthMultiplier" : "Filters")}, StrideHeight, StrideWidth, DilationHeight, DilationWidth, Padding, UseBias, Activation{(m.Grouped ? ", Groups" : "")});");
             w.Line();
             foreach (var (axis, arg, unit, kernel, stride, dilation) in new[] { ("Height", "inputHeight", "row", "KernelHeight", "StrideHeight", "DilationHeight"), ("Width", "inputWidth", "column", "KernelWidth", "StrideWidth", "DilationWidth") })
             {
@@ -214,7 +227,9 @@ public sealed partial class ConvGenerator
                 else CheckLength(span, emptyBias, "0");
             }
             const string InputLayout = "[batch, height, width, InputChannels]", InputDims = "batch, height, width, InputChannels";
-            string weightsDims = transposed ? "KernelHeight, KernelWidth, Filters, InputChannels" : $"KernelHeight, KernelWidth, InputChannels, {(depthwise ? "DepthMultiplier" : "Filters")}";
+            string weightsDims = transposed ? "KernelHeight, KernelWidth, Filters, InputChannels"
+                : m.Grouped ? "KernelHeight, KernelWidth, InputChannels / Groups, Filters"
+                : $"KernelHeight, KernelWidth, InputChannels, {(depthwise ? "DepthMultiplier" : "Filters")}";
             string weightsLayout = $"[{weightsDims}]", outputLayout = $"[batch, outputHeight, outputWidth, {filters}]", outputDims = $"batch, outputHeight, outputWidth, {filters}";
 
             w.Line("/// <summary>");
@@ -229,7 +244,7 @@ public sealed partial class ConvGenerator
             w.Line("/// <param name=\"height\">Input rows.</param>");
             w.Line("/// <param name=\"width\">Input columns.</param>");
             w.Line(transposed ? $"/// <param name=\"weights\"><c>[{m.KernelHeight}, {m.KernelWidth}, {m.Filters}, {m.InputChannels}]</c> (KH, KW, F, C: Keras' transposed kernel).</param>"
-                : $"/// <param name=\"weights\">{(depthwise ? "" : "HWIO ")}<c>[{m.KernelHeight}, {m.KernelWidth}, {m.InputChannels}, {m.Filters}]</c>.</param>");
+                : $"/// <param name=\"weights\">{(depthwise ? "" : "HWIO ")}<c>[{m.KernelHeight}, {m.KernelWidth}, {m.GroupChannels}, {m.Filters}]</c>{(m.Grouped ? $" (C/G: {m.Groups} groups)" : "")}.</param>");
             w.Line(m.UseBias ? $"/// <param name=\"bias\"><c>[{m.OutputChannels}]</c>.</param>" : "/// <param name=\"bias\">Empty: this layer has no bias.</param>");
             w.Line("/// <param name=\"output\">NHWC output, overwritten.</param>");
             w.Line("/// <exception cref=\"global::System.ArgumentException\">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>");

@@ -106,7 +106,7 @@ public sealed partial class ConvGenerator
             {
                 string notes = l.Kind switch
                 {
-                    LayerKind.Conv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}{(l.FusePool ? ", next pool fused" : "")}",
+                    LayerKind.Conv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Conv.Grouped ? $", {l.Conv.Groups} groups" : "")}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}{(l.FusePool ? ", next pool fused" : "")}",
                     LayerKind.DepthwiseConv2D => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth} depthwise, multiplier {l.Conv.Filters}, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}",
                     LayerKind.Conv2DTranspose => $"{l.Conv!.KernelHeight}x{l.Conv.KernelWidth} transposed, stride {l.Conv.StrideHeight}x{l.Conv.StrideWidth}, dilation {l.Conv.DilationHeight}x{l.Conv.DilationWidth}, {l.Conv.Padding}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}",
                     LayerKind.Conv1D => $"{l.Conv!.KernelWidth}, stride {l.Conv.StrideWidth}, dilation {l.Conv.DilationWidth}, {(l.Conv.Causal ? "Causal" : l.Conv.Padding.ToString())}{(l.Activation == Activation.ReLU ? ", ReLU fused" : "")}",
@@ -231,14 +231,15 @@ public sealed partial class ConvGenerator
             bool sequence = l.Kind == LayerKind.Conv1D;
             int inH = sequence ? 1 : l.InH, inW = l.InW + c.CausalPad, outH = sequence ? 1 : l.OutH;
             var plan = new KernelPlan(c, className, inH, inW, l.FusePool);
-            string spec = $"new(KernelHeight, KernelWidth, InputChannels, Filters, StrideHeight, StrideWidth, DilationHeight, DilationWidth, global::ConvGen.Padding.{c.Padding}, {(c.UseBias ? "true" : "false")}, global::ConvGen.Activation.{c.Activation})";
-            w.L($"/// <summary>The kernels of <see cref=\"global::{m.Target.FullName}\"/>'s {l.Name}: {c.KernelHeight}x{c.KernelWidth}, {l.InH}x{l.InW}x{l.InC} to {l.OutH}x{l.OutW}x{l.OutC}, every size a constant.</summary>");
+            string spec = $"new(KernelHeight, KernelWidth, InputChannels, Filters, StrideHeight, StrideWidth, DilationHeight, DilationWidth, global::ConvGen.Padding.{c.Padding}, {(c.UseBias ? "true" : "false")}, global::ConvGen.Activation.{c.Activation}{(c.Grouped ? ", Groups" : "")})";
+            w.L($"/// <summary>The kernels of <see cref=\"global::{m.Target.FullName}\"/>'s {l.Name}: {c.KernelHeight}x{c.KernelWidth}{(c.Grouped ? $" in {c.Groups} groups" : "")}, {l.InH}x{l.InW}x{l.InC} to {l.OutH}x{l.OutW}x{l.OutC}, every size a constant.</summary>");
             w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{KernelEmitter.Version}\")]");
             w.Open($"file sealed class {className} : global::ConvGen.IConv2DKernel");
             w.L($"public static global::ConvGen.Conv2DSpec Spec => {spec};");
             w.L($"public static int FixedHeight => {inH};");
             w.L($"public static int FixedWidth => {inW};");
-            w.Line("public static bool AppliesActivation => true;");
+            // The kernels fuse a ReLU; any other activation the layer applies to the output slice they just wrote.
+            w.L($"public static bool AppliesActivation => {(c.Activation is Activation.None or Activation.ReLU ? "true" : "false")};");
             w.L($"public static bool HasPooledForward => {(l.FusePool ? "true" : "false")};");
             w.L($"public static int OutputHeight(int inputHeight) => {outH};");
             w.L($"public static int OutputWidth(int inputWidth) => {l.OutW};");
@@ -276,7 +277,8 @@ public sealed partial class ConvGenerator
             KernelEmitter.EmitDispatch(w, "BackwardInput<{V}>(batch, weights, outputGradient, inputGradient)");
             w.Close();
             w.Line();
-            KernelEmitter.EmitMembers(w, plan);
+            if (c.Grouped) GroupedEmitter.EmitMembers(w, plan);
+            else KernelEmitter.EmitMembers(w, plan);
             w.Close();
             if (c.Causal)
             {

@@ -652,7 +652,8 @@ public sealed partial class ConvGenerator
         /// <summary>
         /// A 2x2, stride-2 max pool that reads only the convolution before it, when nothing else reads that convolution and its output
         /// height and width are even, runs inside the convolution's forward kernel (as the runtime's planner decides too): each register
-        /// tile is one pooling window, and the pool costs four maxima per window.
+        /// tile is one pooling window, and the pool costs four maxima per window. A grouped convolution's kernels have no pooled
+        /// forward (as at run time, where its kernel class reports none).
         /// </summary>
         private static void PlanFusion(List<NetworkLayer> layers)
         {
@@ -660,7 +661,7 @@ public sealed partial class ConvGenerator
             {
                 NetworkLayer conv = layers[i], pool = layers[i + 1];
                 bool onlyReader = layers.Count(l => l.Inputs.Contains(i)) == 1;
-                if (conv.Kind == LayerKind.Conv2D && pool.Kind == LayerKind.MaxPool2D && pool.Pool is { PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 }
+                if (conv.Kind == LayerKind.Conv2D && !conv.Conv!.Grouped && (conv.Activation is Activation.None or Activation.ReLU) && pool.Kind == LayerKind.MaxPool2D && pool.Pool is { PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 }
                     && pool.Inputs.Count == 1 && pool.Inputs[0] == i && onlyReader && conv.OutH % 2 == 0 && conv.OutW % 2 == 0)
                     layers[i] = conv with { FusePool = true };
             }

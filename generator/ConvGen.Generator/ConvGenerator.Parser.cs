@@ -81,7 +81,7 @@ public sealed partial class ConvGenerator
                 LayerKind.DepthwiseConv2D => DepthwiseEmitter.ReservedMemberNames,
                 LayerKind.Conv1D => LayerClassEmitter.Conv1DReservedMemberNames,
                 LayerKind.Conv2DTranspose => TransposeEmitter.ReservedMemberNames,
-                _ => LayerClassEmitter.ReservedMemberNames,
+                _ => conv is { Grouped: true } ? LayerClassEmitter.GroupedReservedMemberNames : LayerClassEmitter.ReservedMemberNames,
             }, diagnostics);
             if (diagnostics.HasErrors || conv is null) return diagnostics.Result(null);
 
@@ -119,6 +119,7 @@ public sealed partial class ConvGenerator
             if (filters < 1 && depthwise) diagnostics.Report(DiagnosticDescriptors.DepthMultiplierTooSmall, args.Location("DepthMultiplier"), filters);
             else if (filters < 1) diagnostics.Report(DiagnosticDescriptors.FiltersTooSmall, args.Location("Filters"), filters);
             if (inputChannels < 1) diagnostics.Report(DiagnosticDescriptors.InputChannelsTooSmall, args.Location("InputChannels"), inputChannels);
+            int groups = kind == LayerKind.Conv2D ? ReadGroups(args, inputChannels, filters, diagnostics) : 1;
 
             var (strideHeight, strideWidth) = sequence ? (1, args.OneAxis("Stride", DiagnosticDescriptors.StrideTooSmall, diagnostics))
                 : args.BothOrPerAxis("Stride", 1, DiagnosticDescriptors.StrideTooSmall, diagnostics);
@@ -140,19 +141,59 @@ public sealed partial class ConvGenerator
             if (diagnostics.ErrorCount > errors) return null;
 
             long extentH = Geometry.Extent(kernelHeight, dilationHeight), extentW = Geometry.Extent(kernelWidth, dilationWidth);
-            long weightCount = (long)kernelHeight * kernelWidth * inputChannels * filters;
+            long weightCount = (long)kernelHeight * kernelWidth * (inputChannels / groups) * filters;
             if (extentH > MaxKernelExtent) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(0, "kernelHeight"), "The dilated kernel height (KernelHeight - 1) * DilationHeight + 1", typeName, extentH, MaxKernelExtent);
             if (extentW > MaxKernelExtent) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width (KernelWidth - 1) * DilationWidth + 1", typeName, extentW, MaxKernelExtent);
             if (extentW * inputChannels > MaxWeights) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.PositionalLocation(1, "kernelWidth"), "The dilated kernel width times InputChannels", typeName, extentW * inputChannels, MaxWeights);
-            if (weightCount > MaxWeights) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, $"The weight count KernelHeight * KernelWidth * InputChannels * {(depthwise ? "DepthMultiplier" : "Filters")}", typeName, weightCount, MaxWeights);
+            if (weightCount > MaxWeights) diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, $"The weight count KernelHeight * KernelWidth * InputChannels{(groups > 1 ? " / Groups" : "")} * {(depthwise ? "DepthMultiplier" : "Filters")}", typeName, weightCount, MaxWeights);
             // With fewer than 4 channels the input gradient transposes the weights into rows padded to 16 taps.
             long paddedTaps = ((long)kernelHeight * kernelWidth * inputChannels + 15) / 16 * 16;
-            if (!depthwise && !transposed && inputChannels < 4 && weightCount <= MaxWeights && paddedTaps * filters > MaxWeights)
+            if (!depthwise && !transposed && groups == 1 && inputChannels < 4 && weightCount <= MaxWeights && paddedTaps * filters > MaxWeights)
                 diagnostics.Report(DiagnosticDescriptors.TooLarge, args.Attribute, "With fewer than 4 input channels, Filters * (KernelHeight * KernelWidth * InputChannels rounded up to 16)", typeName, paddedTaps * filters, MaxWeights);
             if (diagnostics.ErrorCount > errors) return null;
 
             return new ConvSpec(kernelHeight, kernelWidth, inputChannels, filters, strideHeight, strideWidth, dilationHeight, dilationWidth,
-                padding, useBias, activation, depthwise, sequence, causal, transposed);
+                padding, useBias, activation, depthwise, sequence, causal, transposed, groups);
+        }
+
+        /// <summary>
+        /// A [Conv2D]'s <c>Groups</c> (1 when absent): at least 1, and a divisor of the input channels and the filters (each group
+        /// has C/G channels and F/G filters), else CONVGEN044 at the argument, with the common divisors to choose from. Returns 1
+        /// after an error (or when the channels or filters are themselves invalid), so nothing downstream divides by a bad value.
+        /// </summary>
+        private static int ReadGroups(Arguments args, int inputChannels, int filters, Diagnostics diagnostics)
+        {
+            int groups = args.Int("Groups", 1);
+            if (groups == 1 || (groups > 1 && (inputChannels < 1 || filters < 1))) return 1; // bad channels or filters are reported on their own
+            if (groups > 1 && inputChannels % groups == 0 && filters % groups == 0) return groups;
+            bool channels = groups >= 1 && inputChannels % groups == 0, ofFilters = groups >= 1 && filters % groups == 0;
+            string problem = groups < 1 ? "less than 1"
+                : !channels && !ofFilters ? $"which divides neither the {inputChannels} input channels nor the {filters} filters"
+                : !channels ? $"which does not divide the {inputChannels} input channels"
+                : $"which does not divide the {filters} filters";
+            diagnostics.Report(DiagnosticDescriptors.GroupsNotDividing, args.Location("Groups"), groups, problem, inputChannels, filters, CommonDivisors(inputChannels, filters));
+            return 1;
+        }
+
+        /// <summary>The common divisors of <paramref name="a"/> and <paramref name="b"/> as text: "1, 2, 4 or 8", at most 8 of them named.</summary>
+        private static string CommonDivisors(int a, int b)
+        {
+            if (a < 1 || b < 1) return "1";
+            int gcd = a, r = b;
+            while (r != 0) (gcd, r) = (r, gcd % r);
+            var small = new List<int>();
+            var large = new List<int>();
+            for (int d = 1; (long)d * d <= gcd; d++)
+            {
+                if (gcd % d != 0) continue;
+                small.Add(d);
+                if (d != gcd / d) large.Insert(0, gcd / d);
+            }
+            var all = small.Concat(large).ToList();
+            if (all.Count == 1) return "1 (they have no other common divisor)";
+            var named = all.Count <= 8 ? all : all.Take(6).Concat(new[] { all[all.Count - 1] }).ToList();
+            string list = string.Join(", ", named.Take(named.Count - 1)) + (all.Count <= 8 ? " or " : ", ..., ") + named[named.Count - 1];
+            return list;
         }
 
         /// <summary>The <c>Padding</c> argument (Valid when absent); Causal only where <paramref name="causal"/> (a [Conv1D]); any other value is CONVGEN013.</summary>
@@ -172,8 +213,9 @@ public sealed partial class ConvGenerator
         private static Activation ReadActivation(Arguments args, Diagnostics diagnostics)
         {
             int value = args.Int("Activation", (int)Activation.None);
-            if (value is (int)Activation.None or (int)Activation.ReLU) return (Activation)value;
-            diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Activation"), "Activation", value, "Activation.None or Activation.ReLU");
+            if (value >= (int)Activation.None && value <= (int)Activation.GELU) return (Activation)value;
+            diagnostics.Report(DiagnosticDescriptors.InvalidEnumValue, args.Location("Activation"), "Activation", value,
+                "Activation.None, ReLU, ReLU6, LeakyReLU, ELU, Sigmoid, Tanh, Softmax, SiLU or GELU");
             return Activation.None;
         }
 

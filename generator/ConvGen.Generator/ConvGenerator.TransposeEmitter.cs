@@ -457,7 +457,8 @@ public sealed partial class ConvGenerator
             w.L($"public static global::ConvGen.Conv2DTransposeSpec Spec => new(KernelHeight, KernelWidth, InputChannels, Filters, StrideHeight, StrideWidth, DilationHeight, DilationWidth, global::ConvGen.Padding.{c.Padding}, {(c.UseBias ? "true" : "false")}, global::ConvGen.Activation.{c.Activation});");
             w.L($"public static int FixedHeight => {l.InH};");
             w.L($"public static int FixedWidth => {l.InW};");
-            w.Line("public static bool AppliesActivation => true;");
+            // The kernels fuse a ReLU; any other activation the layer applies to the output slice they just wrote.
+            w.L($"public static bool AppliesActivation => {(c.Activation is Activation.None or Activation.ReLU ? "true" : "false")};");
             w.L($"public static int OutputHeight(int inputHeight) => {l.OutH};");
             w.L($"public static int OutputWidth(int inputWidth) => {l.OutW};");
             w.Line();

@@ -222,6 +222,11 @@ internal static class DiagnosticDescriptors
         "[Conv2DTranspose] has {0} and {1}; as in Keras, a transposed convolution takes a stride above 1 or a dilation above 1, not both: set one of them to 1",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor GroupsNotDividing = new(
+        "CONVGEN044", "Groups must be at least 1 and divide the input channels and the filters",
+        "Groups is {0}, {1}; a grouped convolution splits the input channels and the filters into Groups equal parts, so Groups must divide both {2} and {3}: use {4}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static readonly DiagnosticDescriptor ReshapeSize = new(
         "CONVGEN045", "Reshape to a different number of values",
         "Layer {0} of '{1}' ([Reshape]): {2} holds {3} values, but its input {4}, from {5}, holds {6}; give sizes that multiply to {6}, or -1 for one of them",

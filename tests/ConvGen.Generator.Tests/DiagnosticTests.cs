@@ -345,6 +345,41 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public void CONVGEN044_GroupsZero() => Check("CONVGEN044", "Groups = 0", """
+        using ConvGen;
+
+        [Conv2D(3, 3, Filters = 32, InputChannels = 16, Groups = 0)]
+        public partial class NoGroups;
+        """);
+
+    [Fact]
+    public void CONVGEN044_GroupsNotDividingInputChannels() => Check("CONVGEN044", "Groups = 3", """
+        using ConvGen;
+
+        [Conv2D(3, 3, Filters = 48, InputChannels = 16, Groups = 3)]
+        public partial class ThreeGroups;
+        """);
+
+    [Fact]
+    public void CONVGEN044_GroupsNotDividingFilters() => Check("CONVGEN044", "Groups = 4", """
+        using ConvGen;
+
+        [Conv2D(3, 3, Filters = 10, InputChannels = 16, Groups = 4)]
+        public partial class FourGroups;
+        """);
+
+    [Fact]
+    public void CONVGEN009_GroupsMemberOnAGroupedClass() => Check("CONVGEN009", "Groups", """
+        using ConvGen;
+
+        [Conv2D(3, 3, Filters = 8, InputChannels = 8, Groups = 2)]
+        public partial class Clash
+        {
+            public int Groups => 2;
+        }
+        """);
+
+    [Fact]
     public void CONVGEN037_NameOnADepthwiseClass() => Check("CONVGEN037", "Name = \"dw\"", """
         using ConvGen;
 

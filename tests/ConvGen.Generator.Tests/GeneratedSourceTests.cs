@@ -133,6 +133,26 @@ public sealed class GeneratedSourceTests
         """);
 
     [Fact]
+    public void Grouped3x3Groups4() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [Conv2D(3, 3, Filters = 32, InputChannels = 16, Groups = 4, Padding = Padding.Same)]
+        public partial class GroupedConv;
+        """);
+
+    [Fact]
+    public void GroupedOneChannelPerGroupStride2NoBias() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [Conv2D(3, 3, Filters = 16, InputChannels = 8, Groups = 8, Stride = 2, UseBias = false)]
+        public partial class ChannelwiseConv;
+        """);
+
+    [Fact]
     public void NestedInNamespace() => Verify("""
         using ConvGen;
 

@@ -227,6 +227,48 @@ public sealed class NetworkTests
         """);
 
     [Fact]
+    public void ResNeXtBlockWithGroupedConvolutions() => Verify("""
+        using ConvGen;
+
+        namespace Samples;
+
+        [Input(12, 12, 8)]
+        [Conv2D(1, 1, Filters = 16, UseBias = false, Name = "stem")]
+        [Conv2D(3, 3, Filters = 16, Groups = 4, Padding = Padding.Same, UseBias = false)]
+        [BatchNormalization]
+        [ReLU]
+        [Conv2D(1, 1, Filters = 16, Groups = 16)]
+        [Add("stem", Activation = Activation.ReLU)]
+        [Conv2D(2, 2, Filters = 8, Groups = 2, Activation = Activation.ReLU)]
+        [MaxPool2D(2)]
+        [Flatten]
+        [Dense(10)]
+        public partial class ResNeXtBlock;
+        """);
+
+    [Fact]
+    public void CONVGEN044_GroupsNotDividingInferredChannels() => Check("CONVGEN044", "Groups = 4", """
+        using ConvGen;
+
+        [Input(8, 8, 6)]
+        [Conv2D(3, 3, Filters = 8, Groups = 4)]
+        [Flatten]
+        [Dense(2)]
+        public partial class SixChannels;
+        """);
+
+    [Fact]
+    public void CONVGEN044_NegativeGroups() => Check("CONVGEN044", "Groups = -2", """
+        using ConvGen;
+
+        [Input(8, 8, 4)]
+        [Conv2D(3, 3, Filters = 8, Groups = -2)]
+        [Flatten]
+        [Dense(2)]
+        public partial class Negative;
+        """);
+
+    [Fact]
     public void EncoderDecoderWithTransposedConvolutions() => Verify("""
         using ConvGen;
 

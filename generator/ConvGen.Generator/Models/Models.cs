@@ -55,12 +55,24 @@ internal sealed record TypeTarget(string? Namespace, EquatableArray<ContainingTy
 /// A 1-D one (<c>[Conv1D]</c>, <see cref="Sequence"/>) is a one-row 2-D one (<c>KernelHeight</c>, <c>StrideHeight</c> and
 /// <c>DilationHeight</c> 1); a <see cref="Causal"/> one has Valid kernels and its layer pads. A transposed one
 /// (<c>[Conv2DTranspose]</c>, <see cref="Transposed"/>) has <see cref="Filters"/> output channels and weights <c>[KH, KW, F, C]</c>.
+/// A grouped one (<c>[Conv2D]</c> with <see cref="Groups"/> above 1) splits the input channels and the filters into that many
+/// groups; filter f reads only its group's <see cref="GroupChannels"/> input channels, and its weights are <c>[KH, KW, C/G, F]</c>.
 /// </summary>
 internal sealed record ConvSpec(
     int KernelHeight, int KernelWidth, int InputChannels, int Filters,
     int StrideHeight, int StrideWidth, int DilationHeight, int DilationWidth,
-    Padding Padding, bool UseBias, Activation Activation, bool Depthwise = false, bool Sequence = false, bool Causal = false, bool Transposed = false)
+    Padding Padding, bool UseBias, Activation Activation, bool Depthwise = false, bool Sequence = false, bool Causal = false, bool Transposed = false,
+    int Groups = 1)
 {
+    /// <summary>Whether the channels are split into groups (Keras' <c>groups</c> above 1).</summary>
+    public bool Grouped => Groups > 1;
+
+    /// <summary>Input channels per group (C/G): the channels each filter reads.</summary>
+    public int GroupChannels => InputChannels / Groups;
+
+    /// <summary>Filters per group (F/G).</summary>
+    public int GroupFilters => Filters / Groups;
+
     /// <summary>Zero steps a causal 1-D convolution puts before each sequence (its kernels are Valid and see them as input).</summary>
     public int CausalPad => Causal ? ExtentWidth - 1 : 0;
 
@@ -71,7 +83,7 @@ internal sealed record ConvSpec(
 
     public int Taps => KernelHeight * KernelWidth;
 
-    public long WeightCount => (long)KernelHeight * KernelWidth * InputChannels * Filters;
+    public long WeightCount => (long)KernelHeight * KernelWidth * GroupChannels * Filters;
 
     /// <summary>Input rows one window covers.</summary>
     public int ExtentHeight => (int)Geometry.Extent(KernelHeight, DilationHeight);

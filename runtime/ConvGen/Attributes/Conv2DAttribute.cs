@@ -5,8 +5,8 @@ namespace ConvGen;
 /// <summary>
 /// Turns a <c>partial class</c> into a 2-D convolution (cross-correlation) layer whose forward pass and
 /// gradients are generated at build time for exactly this configuration. Activations are NHWC
-/// <c>[batch, height, width, channels]</c>, weights HWIO <c>[KernelHeight, KernelWidth, InputChannels, Filters]</c>,
-/// as in Keras/TensorFlow.
+/// <c>[batch, height, width, channels]</c>, weights HWIO <c>[KernelHeight, KernelWidth, InputChannels, Filters]</c>
+/// (<c>InputChannels / Groups</c> with <see cref="Groups"/>), as in Keras/TensorFlow.
 /// </summary>
 /// <remarks>
 /// <para>On its own, the attribute makes the class one layer (a <see cref="Conv2DLayer{TKernel}"/>). Stacked after an <see cref="InputAttribute"/> with other layer
@@ -59,6 +59,15 @@ public sealed class Conv2DAttribute : Attribute
 
     /// <summary>Border handling. Default <see cref="ConvGen.Padding.Valid"/>.</summary>
     public Padding Padding { get; set; } = Padding.Valid;
+
+    /// <summary>
+    /// Keras' <c>groups</c>: the input channels and the filters are split into this many groups, and each filter reads only its
+    /// group's channels (filter <c>f</c> the channels of group <c>f / (Filters / Groups)</c>); the weights are
+    /// <c>[KernelHeight, KernelWidth, InputChannels / Groups, Filters]</c>. Default 1 (every filter reads every channel). It must
+    /// divide both <see cref="InputChannels"/> and <see cref="Filters"/> (a compile error, CONVGEN044, otherwise); Groups equal to
+    /// the input channels is a depthwise convolution with <c>Filters / InputChannels</c> filters per channel.
+    /// </summary>
+    public int Groups { get; set; } = 1;
 
     /// <summary>Whether the layer adds a per-filter bias. Default true.</summary>
     public bool UseBias { get; set; } = true;

@@ -115,17 +115,14 @@ public sealed class ReLU6 : ElementwiseLayer
 
     private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Clamp(x, 0f, 6f, y);
 
-    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy)
-    {
-        for (int i = 0; i < y.Length; i++) if (!(y[i] > 0f && y[i] < 6f)) dy[i] = 0f;
-    }
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy) => Activations.Relu6Mask(y, dy);
 }
 
 /// <summary>Keras' <c>LeakyReLU</c>: <c>x</c> where <c>x &gt; 0</c>, else <c>negativeSlope · x</c>.</summary>
 public sealed class LeakyReLU : ElementwiseLayer
 {
     /// <summary>Creates the layer.</summary>
-    /// <param name="negativeSlope">The slope below 0 (Keras' default 0.3); finite and at least 0.</param>
+    /// <param name="negativeSlope">The slope below 0 (the default 0.3 of Keras' <c>LeakyReLU</c> layer; <see cref="Activation.LeakyReLU"/>, Keras 3's <c>activation="leaky_relu"</c>, uses 0.2); finite and at least 0.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="negativeSlope"/> is negative or not finite.</exception>
     public LeakyReLU(float negativeSlope = 0.3f)
     {
@@ -140,18 +137,10 @@ public sealed class LeakyReLU : ElementwiseLayer
     /// <inheritdoc/>
     protected override string BaseName => "leaky_re_lu";
 
-    private protected override void Forward(ReadOnlySpan<float> x, Span<float> y)
-    {
-        float a = NegativeSlope;
-        for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f ? x[i] : a * x[i];
-    }
+    private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => Activations.LeakyReluForward(x, y, NegativeSlope);
 
     // The output has the input's sign (for a slope above 0), so the slope is known from y alone; at slope 0 it is ReLU's rule.
-    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy)
-    {
-        float a = NegativeSlope;
-        for (int i = 0; i < y.Length; i++) if (!(y[i] > 0f)) dy[i] *= a;
-    }
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy) => Activations.LeakyReluBackward(y, dy, NegativeSlope);
 }
 
 /// <summary>Keras' <c>ELU</c>: <c>x</c> where <c>x &gt; 0</c>, else <c>alpha · (exp(x) − 1)</c>; its gradient below 0 is <c>y + alpha</c>.</summary>
@@ -173,17 +162,9 @@ public sealed class ELU : ElementwiseLayer
     /// <inheritdoc/>
     protected override string BaseName => "elu";
 
-    private protected override void Forward(ReadOnlySpan<float> x, Span<float> y)
-    {
-        float a = Alpha;
-        for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f ? x[i] : a * (MathF.Exp(x[i]) - 1f);
-    }
+    private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => Activations.EluForward(x, y, Alpha);
 
-    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy)
-    {
-        float a = Alpha;
-        for (int i = 0; i < y.Length; i++) if (!(y[i] > 0f)) dy[i] *= y[i] + a;
-    }
+    private protected override void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy) => Activations.EluBackward(y, dy, Alpha);
 }
 
 /// <summary>

@@ -7,7 +7,131 @@ namespace ConvGen;
 /// <summary>Element-wise activation kernels shared by layers.</summary>
 internal static class Activations
 {
+    /// <summary>Keras 3's default <c>negative_slope</c> of <c>activations.leaky_relu</c>, which <see cref="Activation.LeakyReLU"/> uses.</summary>
+    public const float LeakyReluSlope = 0.2f;
+
+    /// <summary>Keras' default <c>alpha</c> of <c>activations.elu</c>, which <see cref="Activation.ELU"/> uses.</summary>
+    public const float EluAlpha = 1f;
+
+    /// <summary>Whether <paramref name="activation"/>'s backward needs the pre-activation <c>x</c>, which a layer then keeps (<see cref="NodeContext.Kept"/>).</summary>
+    public static bool NeedsPreActivation(Activation activation) => activation is Activation.SiLU or Activation.GELU;
+
+    /// <summary>
+    /// <c>y = f(x)</c> for an <see cref="Activation"/>; <paramref name="y"/> may be <paramref name="x"/> itself (in place). Softmax
+    /// works on rows of <paramref name="lastAxis"/> values, so the span must hold whole rows.
+    /// </summary>
+    public static void Forward(Activation activation, ReadOnlySpan<float> x, Span<float> y, int lastAxis)
+    {
+        switch (activation)
+        {
+            case Activation.None: x.CopyTo(y); break;
+            case Activation.ReLU: TensorPrimitives.Max(x, 0f, y); break;
+            case Activation.ReLU6: TensorPrimitives.Clamp(x, 0f, 6f, y); break;
+            case Activation.LeakyReLU: LeakyReluForward(x, y, LeakyReluSlope); break;
+            case Activation.ELU: EluForward(x, y, EluAlpha); break;
+            case Activation.Sigmoid: TensorPrimitives.Sigmoid(x, y); break;
+            case Activation.Tanh: TensorPrimitives.Tanh(x, y); break;
+            case Activation.Softmax:
+                for (int r = 0; r < x.Length; r += lastAxis) SoftmaxRow(x.Slice(r, lastAxis), y.Slice(r, lastAxis));
+                break;
+            case Activation.SiLU: SiluForward(x, y); break;
+            case Activation.GELU: GeluForward(x, y); break;
+            default: throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
+        }
+    }
+
+    /// <summary>
+    /// <c>dy *= f'</c> in place for an <see cref="Activation"/>, from the output <paramref name="y"/> or, for SiLU and GELU
+    /// (<see cref="NeedsPreActivation"/>), the pre-activation <paramref name="preActivation"/> (unused otherwise). Softmax works
+    /// on rows of <paramref name="lastAxis"/> values.
+    /// </summary>
+    public static void Backward(Activation activation, ReadOnlySpan<float> preActivation, ReadOnlySpan<float> y, Span<float> dy, int lastAxis)
+    {
+        switch (activation)
+        {
+            case Activation.None: break;
+            case Activation.ReLU: ReluMask(y, dy); break;
+            case Activation.ReLU6: Relu6Mask(y, dy); break;
+            case Activation.LeakyReLU: LeakyReluBackward(y, dy, LeakyReluSlope); break;
+            case Activation.ELU: EluBackward(y, dy, EluAlpha); break;
+            case Activation.Sigmoid: SigmoidBackward(y, dy, dy); break;
+            case Activation.Tanh: TanhBackward(y, dy, dy); break;
+            case Activation.Softmax:
+                for (int r = 0; r < y.Length; r += lastAxis) SoftmaxBackwardRow(y.Slice(r, lastAxis), dy.Slice(r, lastAxis), dy.Slice(r, lastAxis));
+                break;
+            case Activation.SiLU: SiluBackward(preActivation, y, dy); break;
+            case Activation.GELU: GeluBackward(preActivation, dy); break;
+            default: throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
+        }
+    }
+
+    /// <summary>
+    /// A producing layer's fused activation on elements <c>[offset, offset + length)</c> of its output, in place, right after
+    /// its kernel wrote them; for SiLU and GELU, when a backward may follow, the pre-activation is first copied to the same
+    /// elements of <see cref="NodeContext.Kept"/>. The range must hold whole rows of the last axis (for Softmax).
+    /// </summary>
+    public static void ApplyFused(in NodeContext c, Activation activation, int offset, int length)
+    {
+        if (activation == Activation.None || length <= 0) return;
+        var y = c.Output.Slice(offset, length);
+        int lastAxis = c.OutputShape[c.OutputShape.Rank - 1];
+        if (NeedsPreActivation(activation) && c.KeepActivations)
+        {
+            var kept = c.Kept.Slice(offset, length);
+            y.CopyTo(kept);
+            Forward(activation, kept, y, lastAxis);
+        }
+        else
+        {
+            Forward(activation, y, y, lastAxis);
+        }
+    }
+
+    /// <summary>
+    /// A producing layer's fused activation's backward on elements <c>[offset, offset + length)</c> of its output gradient, in
+    /// place, before its kernels read it; nothing when the consumer already applied it (<see cref="NodeContext.OutputGradientMasked"/>).
+    /// </summary>
+    public static void BackwardFused(in NodeContext c, Activation activation, int offset, int length)
+    {
+        if (activation == Activation.None || c.OutputGradientMasked || length <= 0) return;
+        var pre = NeedsPreActivation(activation) ? c.Kept.Slice(offset, length) : default;
+        Backward(activation, pre, c.Output.Slice(offset, length), c.OutputGradient.Slice(offset, length), c.OutputShape[c.OutputShape.Rank - 1]);
+    }
+
     public static void ReluInPlace(Span<float> values) => TensorPrimitives.Max(values, 0f, values);
+
+    /// <summary>ReLU6's backward in place: the gradient passes where <c>0 &lt; y &lt; 6</c>.</summary>
+    public static void Relu6Mask(ReadOnlySpan<float> output, Span<float> gradient)
+    {
+        for (int i = 0; i < gradient.Length; i++) if (!(output[i] > 0f && output[i] < 6f)) gradient[i] = 0f;
+    }
+
+    /// <summary>Leaky ReLU: <c>y = x</c> where <c>x &gt; 0</c>, else <c>slope · x</c> (in place allowed).</summary>
+    public static void LeakyReluForward(ReadOnlySpan<float> x, Span<float> y, float slope)
+    {
+        for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f ? x[i] : slope * x[i];
+    }
+
+    /// <summary>
+    /// Leaky ReLU's backward in place, from the output: for a slope above 0 the output has the input's sign, and at slope 0 it is
+    /// ReLU's rule: <c>dy *= slope</c> where <c>y ≤ 0</c>.
+    /// </summary>
+    public static void LeakyReluBackward(ReadOnlySpan<float> output, Span<float> gradient, float slope)
+    {
+        for (int i = 0; i < gradient.Length; i++) if (!(output[i] > 0f)) gradient[i] *= slope;
+    }
+
+    /// <summary>ELU: <c>y = x</c> where <c>x &gt; 0</c>, else <c>alpha · (exp(x) − 1)</c> (in place allowed).</summary>
+    public static void EluForward(ReadOnlySpan<float> x, Span<float> y, float alpha)
+    {
+        for (int i = 0; i < x.Length; i++) y[i] = x[i] > 0f ? x[i] : alpha * (MathF.Exp(x[i]) - 1f);
+    }
+
+    /// <summary>ELU's backward in place, from the output: <c>dy *= y + alpha</c> where <c>y ≤ 0</c>.</summary>
+    public static void EluBackward(ReadOnlySpan<float> output, Span<float> gradient, float alpha)
+    {
+        for (int i = 0; i < gradient.Length; i++) if (!(output[i] > 0f)) gradient[i] *= output[i] + alpha;
+    }
 
     /// <summary>The ReLU's backward in place: <c>gradient[i] = output[i] &gt; 0 ? gradient[i] : 0</c>.</summary>
     public static void ReluMask(ReadOnlySpan<float> output, Span<float> gradient)
@@ -81,11 +205,17 @@ internal static class Activations
 
     private const float GeluCubic = (float)(1.5957691216057308 * 0.044715);
 
-    /// <summary>SiLU (swish): <c>y = x · sigmoid(x)</c>.</summary>
+    /// <summary>SiLU (swish): <c>y = x · sigmoid(x)</c>, the sigmoid a chunk at a time in stack scratch (so in place is allowed).</summary>
     public static void SiluForward(ReadOnlySpan<float> x, Span<float> y)
     {
-        TensorPrimitives.Sigmoid(x, y);
-        TensorPrimitives.Multiply(x, y, y);
+        Span<float> s = stackalloc float[GateChunk];
+        for (int start = 0; start < x.Length; start += GateChunk)
+        {
+            int n = Math.Min(GateChunk, x.Length - start);
+            var xc = x.Slice(start, n);
+            TensorPrimitives.Sigmoid(xc, s[..n]);
+            TensorPrimitives.Multiply(xc, s[..n], y.Slice(start, n));
+        }
     }
 
     /// <summary>SiLU's backward in place: <c>dy *= s + y·(1 − s)</c>, the derivative <c>s + x·s·(1 − s)</c> with <c>s = sigmoid(x)</c> and <c>y = x·s</c>.</summary>

@@ -109,6 +109,7 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         if (s.UseBias) build.AddParameter("bias", new Shape(s.Filters), new Zeros());
         (_steps, _pad) = (input[0], pad);
         build.ScratchPerThread = GradientCount + (causal ? 2 * PaddedRow : 0);
+        if (Activations.NeedsPreActivation(s.Activation)) build.KeepPerSample = outputSteps * s.Filters;
         return new Shape(outputSteps, s.Filters);
     }
 
@@ -148,7 +149,7 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
                 if (!foldedBias.IsEmpty) BatchNormalization.AddPerChannel(y.Slice(n * outRow, outRow), foldedBias);
             }
         }
-        if (s_spec.Activation == Activation.ReLU && !TKernel.AppliesActivation) Activations.ReluInPlace(y);
+        if (!TKernel.AppliesActivation) Activations.ApplyFused(c, s_spec.Activation, s * outRow, (e - s) * outRow);
     }
 
     /// <summary>
@@ -169,8 +170,7 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         if (e <= s) return;
         int inRow = _steps * s_spec.InputChannels, outRow = c.OutputShape.Size;
         var dy = c.OutputGradient.Slice(s * outRow, (e - s) * outRow);
-        if (s_spec.Activation == Activation.ReLU && !c.OutputGradientMasked)
-            Activations.ReluMask(c.Output.Slice(s * outRow, (e - s) * outRow), dy);
+        Activations.BackwardFused(c, s_spec.Activation, s * outRow, (e - s) * outRow);
         var scratch = c.Scratch;
         Span<float> gradients = c.Part == 0 ? c.Gradients : scratch.Slice(0, count);
         if (c.Part != 0) gradients.Clear();

@@ -24,7 +24,7 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
     /// <summary>The configuration the kernels were generated for.</summary>
     public Conv2DSpec Configuration => s_spec;
 
-    /// <summary>The HWIO kernel <c>[KernelHeight, KernelWidth, InputChannels, Filters]</c> and its gradient.</summary>
+    /// <summary>The HWIO kernel <c>[KernelHeight, KernelWidth, InputChannels / Groups, Filters]</c> and its gradient.</summary>
     /// <exception cref="InvalidOperationException">No model has been built with this layer.</exception>
     public Parameter Kernel => Parameters.Count > 0 ? Parameters[0] : throw NotBuilt();
 
@@ -58,18 +58,20 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
             long minH = Geometry.Extent(s.KernelHeight, s.DilationHeight), minW = Geometry.Extent(s.KernelWidth, s.DilationWidth);
             throw build.Mismatch(0, $"at least ({minH}, {minW}, {s.InputChannels}) for a Valid {s.KernelHeight}x{s.KernelWidth} kernel", $"{build.LayerName}: {e.Message}");
         }
+        // Keras' fans for a grouped kernel [KH, KW, C/G, F]: in = KH * KW * C/G (what one filter reads), out = KH * KW * F.
         int receptive = s.KernelHeight * s.KernelWidth;
-        build.AddParameter("kernel", new Shape(s.KernelHeight, s.KernelWidth, s.InputChannels, s.Filters), new GlorotUniform(),
-            receptive * s.InputChannels, receptive * s.Filters);
+        build.AddParameter("kernel", new Shape(s.KernelHeight, s.KernelWidth, s.GroupChannels, s.Filters), new GlorotUniform(),
+            receptive * s.GroupChannels, receptive * s.Filters);
         if (s.UseBias) build.AddParameter("bias", new Shape(s.Filters), new Zeros());
         build.ScratchPerThread = s.WeightCount + (s.UseBias ? s.Filters : 0);
         (_height, _width) = (input[0], input[1]);
+        if (Activations.NeedsPreActivation(s.Activation)) build.KeepPerSample = outputHeight * outputWidth * s.Filters;
         return new Shape(outputHeight, outputWidth, s.Filters);
     }
 
     /// <inheritdoc/>
     protected internal override bool CanFuseForward(Layer next, Shape outputShape)
-        => TKernel.HasPooledForward && next is MaxPool2D { PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 }
+        => (s_spec.Activation is Activation.None or Activation.ReLU) && TKernel.HasPooledForward && next is MaxPool2D { PoolHeight: 2, PoolWidth: 2, StrideHeight: 2, StrideWidth: 2 }
            && outputShape[0] % 2 == 0 && outputShape[1] % 2 == 0;
 
     /// <inheritdoc/>
@@ -122,8 +124,8 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
                 for (int k = n; k < n + m; k++) BatchNormalization.AddPerChannel(y.Slice(k * outRow + r0 * rowLength, (r1 - r0) * rowLength), foldedBias);
             }
         }
-        if (s_spec.Activation != Activation.ReLU || TKernel.AppliesActivation) return;
-        for (int n = 0; n < e - s; n++) Activations.ReluInPlace(y.Slice(n * outRow + r0 * rowLength, (r1 - r0) * rowLength));
+        if (s_spec.Activation == Activation.None || TKernel.AppliesActivation) return;
+        for (int n = s; n < e; n++) Activations.ApplyFused(c, s_spec.Activation, n * outRow + r0 * rowLength, (r1 - r0) * rowLength);
     }
 
     /// <summary>
@@ -142,8 +144,7 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         if (e <= s) return;
         int inRow = _height * _width * s_spec.InputChannels, outRow = c.OutputShape.Size;
         var dy = c.OutputGradient.Slice(s * outRow, (e - s) * outRow);
-        if (s_spec.Activation == Activation.ReLU && !c.OutputGradientMasked)
-            Activations.ReluMask(c.Output.Slice(s * outRow, (e - s) * outRow), dy);
+        Activations.BackwardFused(c, s_spec.Activation, s * outRow, (e - s) * outRow);
         Span<float> gradients = c.Part == 0 ? c.Gradients : c.Scratch;
         if (c.Part != 0) gradients.Clear();
         TKernel.BackwardWeights(c.Input().Slice(s * inRow, (e - s) * inRow), e - s, _height, _width, dy,

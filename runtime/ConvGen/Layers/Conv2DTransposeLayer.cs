@@ -68,6 +68,7 @@ public class Conv2DTransposeLayer<TKernel> : Layer where TKernel : IConv2DTransp
         if (s.UseBias) build.AddParameter("bias", new Shape(s.Filters), new Zeros());
         build.ScratchPerThread = s.WeightCount + (s.UseBias ? s.Filters : 0);
         (_height, _width) = (input[0], input[1]);
+        if (Activations.NeedsPreActivation(s.Activation)) build.KeepPerSample = outputHeight * outputWidth * s.Filters;
         return new Shape(outputHeight, outputWidth, s.Filters);
     }
 
@@ -84,8 +85,8 @@ public class Conv2DTransposeLayer<TKernel> : Layer where TKernel : IConv2DTransp
         var y = c.Output.Slice(s * outRow, (e - s) * outRow);
         TKernel.ForwardRows(c.Input().Slice(s * inRow, (e - s) * inRow), e - s, _height, _width, c.Parameter(0),
             s_spec.UseBias ? c.Parameter(1) : default, y, r0, r1);
-        if (s_spec.Activation != Activation.ReLU || TKernel.AppliesActivation) return;
-        for (int n = 0; n < e - s; n++) Activations.ReluInPlace(y.Slice(n * outRow + r0 * rowLength, (r1 - r0) * rowLength));
+        if (s_spec.Activation == Activation.None || TKernel.AppliesActivation) return;
+        for (int n = s; n < e; n++) Activations.ApplyFused(c, s_spec.Activation, n * outRow + r0 * rowLength, (r1 - r0) * rowLength);
     }
 
     /// <summary>
@@ -104,8 +105,7 @@ public class Conv2DTransposeLayer<TKernel> : Layer where TKernel : IConv2DTransp
         if (e <= s) return;
         int inRow = _height * _width * s_spec.InputChannels, outRow = c.OutputShape.Size;
         var dy = c.OutputGradient.Slice(s * outRow, (e - s) * outRow);
-        if (s_spec.Activation == Activation.ReLU && !c.OutputGradientMasked)
-            Activations.ReluMask(c.Output.Slice(s * outRow, (e - s) * outRow), dy);
+        Activations.BackwardFused(c, s_spec.Activation, s * outRow, (e - s) * outRow);
         Span<float> gradients = c.Part == 0 ? c.Gradients : c.Scratch;
         if (c.Part != 0) gradients.Clear();
         TKernel.BackwardWeights(c.Input().Slice(s * inRow, (e - s) * inRow), e - s, _height, _width, dy,

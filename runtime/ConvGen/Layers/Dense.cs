@@ -57,7 +57,10 @@ public sealed class Dense : Layer
     protected internal override Activation OutputActivation => Activation;
 
     /// <inheritdoc/>
-    protected internal override int BackwardPhases => Activation == Activation.ReLU ? 2 : 1;
+    protected internal override int ForwardPhases => Activation == Activation.Softmax ? 2 : 1;
+
+    /// <inheritdoc/>
+    protected internal override int BackwardPhases => Activation != Activation.None ? 2 : 1;
 
     /// <inheritdoc/>
     internal override bool AcceptsFoldedNormalization => true;
@@ -74,14 +77,24 @@ public sealed class Dense : Layer
             throw build.Mismatch(0, "(features,)", hint);
         }
         _inputs = input[0];
+        if (Activations.NeedsPreActivation(Activation)) build.KeepPerSample = Units;
         build.AddParameter("kernel", new Shape(_inputs, Units), new GlorotUniform(), _inputs, Units);
         if (UseBias) build.AddParameter("bias", new Shape(Units), new Zeros(), _inputs, Units);
         return new Shape(Units);
     }
 
-    /// <summary>Columns <c>[j0, j1)</c> of <c>activation(x·W + b)</c> for the whole batch: each thread reads only its slice of the weights.</summary>
+    /// <summary>
+    /// Columns <c>[j0, j1)</c> of <c>activation(x·W + b)</c> for the whole batch: each thread reads only its slice of the weights.
+    /// A softmax needs whole rows: then phase 1 applies it to this part's samples.
+    /// </summary>
     protected internal override void RunForward(in NodeContext c)
     {
+        if (c.Phase == 1)
+        {
+            var (s, e) = c.Rows;
+            Activations.ApplyFused(c, Activation, s * Units, (e - s) * Units);
+            return;
+        }
         var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, 2 * Simd.Lanes);
         int width = j1 - j0, rows = c.Batch;
         if (width <= 0) return;
@@ -95,12 +108,12 @@ public sealed class Dense : Layer
             else bias.Slice(j0, width).CopyTo(row);
         }
         Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, c.Parameter(0).Slice(j0), Units, y.Slice(j0), Units);
-        if (Activation != Activation.ReLU) return;
-        for (int r = 0; r < rows; r++) Activations.ReluInPlace(y.Slice(r * Units + j0, width));
+        if (Activation == Activation.Softmax) return;
+        for (int r = 0; r < rows; r++) Activations.ApplyFused(c, Activation, r * Units + j0, width);
     }
 
     /// <summary>
-    /// With a ReLU, phase 0 masks the output gradient (each thread its samples). Then: weight-gradient rows <c>[i0, i1)</c>
+    /// With an activation, phase 0 applies its backward to the output gradient (each thread its samples). Then: weight-gradient rows <c>[i0, i1)</c>
     /// (<c>dW += xᵀ·dy</c>) and bias columns over the whole batch, and the input gradient <c>dy·Wᵀ</c> of this thread's samples.
     /// </summary>
     protected internal override void RunBackward(in NodeContext c)
@@ -109,9 +122,8 @@ public sealed class Dense : Layer
         var dy = c.OutputGradient;
         if (BackwardPhases == 2 && c.Phase == 0)
         {
-            if (c.OutputGradientMasked) return;
             var (s0, e0) = c.Rows;
-            Activations.ReluMask(c.Output.Slice(s0 * Units, (e0 - s0) * Units), dy.Slice(s0 * Units, (e0 - s0) * Units));
+            Activations.BackwardFused(c, Activation, s0 * Units, (e0 - s0) * Units);
             return;
         }
         var (i0, i1) = Parallelism.Split(_inputs, c.Parts, c.Part, 4);

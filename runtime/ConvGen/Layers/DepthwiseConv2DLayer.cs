@@ -71,6 +71,7 @@ public class DepthwiseConv2DLayer<TKernel> : Layer where TKernel : IDepthwiseCon
         if (s.UseBias) build.AddParameter("bias", new Shape(s.OutputChannels), new Zeros());
         build.ScratchPerThread = s.WeightCount + (s.UseBias ? s.OutputChannels : 0);
         (_height, _width) = (input[0], input[1]);
+        if (Activations.NeedsPreActivation(s.Activation)) build.KeepPerSample = outputHeight * outputWidth * s.OutputChannels;
         return new Shape(outputHeight, outputWidth, s.OutputChannels);
     }
 
@@ -103,8 +104,8 @@ public class DepthwiseConv2DLayer<TKernel> : Layer where TKernel : IDepthwiseCon
                 for (int k = n; k < n + m; k++) BatchNormalization.AddPerChannel(y.Slice(k * outRow + r0 * rowLength, (r1 - r0) * rowLength), foldedBias);
             }
         }
-        if (s_spec.Activation != Activation.ReLU || TKernel.AppliesActivation) return;
-        for (int n = 0; n < e - s; n++) Activations.ReluInPlace(y.Slice(n * outRow + r0 * rowLength, (r1 - r0) * rowLength));
+        if (s_spec.Activation == Activation.None || TKernel.AppliesActivation) return;
+        for (int n = s; n < e; n++) Activations.ApplyFused(c, s_spec.Activation, n * outRow + r0 * rowLength, (r1 - r0) * rowLength);
     }
 
     /// <summary>
@@ -123,8 +124,7 @@ public class DepthwiseConv2DLayer<TKernel> : Layer where TKernel : IDepthwiseCon
         if (e <= s) return;
         int inRow = _height * _width * s_spec.InputChannels, outRow = c.OutputShape.Size;
         var dy = c.OutputGradient.Slice(s * outRow, (e - s) * outRow);
-        if (s_spec.Activation == Activation.ReLU && !c.OutputGradientMasked)
-            Activations.ReluMask(c.Output.Slice(s * outRow, (e - s) * outRow), dy);
+        Activations.BackwardFused(c, s_spec.Activation, s * outRow, (e - s) * outRow);
         Span<float> gradients = c.Part == 0 ? c.Gradients : c.Scratch;
         if (c.Part != 0) gradients.Clear();
         TKernel.BackwardWeights(c.Input().Slice(s * inRow, (e - s) * inRow), e - s, _height, _width, dy,

@@ -9,8 +9,8 @@ namespace ConvGen;
 /// </summary>
 /// <remarks>
 /// The kernels run at the vector width <c>ConvGen.Internal.Simd.Lanes</c> picks (512-bit where AVX-512 is accelerated). Spans are
-/// NHWC for activations and HWIO <c>[KH, KW, C, F]</c> for weights; every length is checked unless the kernel has a fixed input
-/// size (a compiled network's, whose caller sliced every span).
+/// NHWC for activations and HWIO <c>[KH, KW, C, F]</c> for weights (<c>[KH, KW, C/G, F]</c> with <see cref="Conv2DSpec.Groups"/>);
+/// every length is checked unless the kernel has a fixed input size (a compiled network's, whose caller sliced every span).
 /// </remarks>
 public interface IConv2DKernel
 {
@@ -53,7 +53,7 @@ public interface IConv2DKernel
     /// <summary>The only input width the kernels take (a compiled network's layer), or 0 for any.</summary>
     static virtual int FixedWidth => 0;
 
-    /// <summary>Whether <see cref="Forward"/> applies <see cref="Conv2DSpec.Activation"/> itself (a compiled network's kernels do; a <c>[Conv2D]</c> class's static kernels stay linear).</summary>
+    /// <summary>Whether <see cref="Forward"/> applies <see cref="Conv2DSpec.Activation"/> itself (a compiled network's kernels do for None and ReLU, and the layer applies any other; a <c>[Conv2D]</c> class's static kernels stay linear).</summary>
     static virtual bool AppliesActivation => false;
 
     /// <summary>Whether <see cref="ForwardPooled"/> exists: the forward pass fused with a 2x2, stride-2 max pool after it.</summary>
@@ -69,12 +69,19 @@ public interface IConv2DKernel
         Span<float> output, Span<float> pooled, int rowStart, int rowEnd) => throw new NotSupportedException("This convolution has no pooled forward kernel.");
 }
 
-/// <summary>The configuration of a generated convolution, as the attribute fixed it.</summary>
+/// <summary>
+/// The configuration of a generated convolution, as the attribute fixed it. <c>Groups</c> is Keras' <c>groups</c>: the input
+/// channels and the filters split into this many groups, filter <c>f</c> reading only the <c>InputChannels / Groups</c> channels of
+/// group <c>f / (Filters / Groups)</c>; 1 (the default) is an ordinary convolution.
+/// </summary>
 public readonly record struct Conv2DSpec(
     int KernelHeight, int KernelWidth, int InputChannels, int Filters,
     int StrideHeight, int StrideWidth, int DilationHeight, int DilationWidth,
-    Padding Padding, bool UseBias, Activation Activation)
+    Padding Padding, bool UseBias, Activation Activation, int Groups = 1)
 {
-    /// <summary>Number of weights: <c>KernelHeight * KernelWidth * InputChannels * Filters</c>.</summary>
-    public int WeightCount => KernelHeight * KernelWidth * InputChannels * Filters;
+    /// <summary>Input channels each filter reads: <c>InputChannels / Groups</c> (all of them without groups).</summary>
+    public int GroupChannels => InputChannels / Groups;
+
+    /// <summary>Number of weights: <c>KernelHeight * KernelWidth * (InputChannels / Groups) * Filters</c>.</summary>
+    public int WeightCount => KernelHeight * KernelWidth * GroupChannels * Filters;
 }

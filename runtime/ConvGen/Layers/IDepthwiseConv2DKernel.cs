@@ -44,7 +44,7 @@ public interface IDepthwiseConv2DKernel
     /// <summary>The only input width the kernels take (a compiled network's layer), or 0 for any.</summary>
     static virtual int FixedWidth => 0;
 
-    /// <summary>Whether the forward kernel applies <see cref="DepthwiseConv2DSpec.Activation"/> itself (a compiled network's does; a <c>[DepthwiseConv2D]</c> class's static kernels stay linear).</summary>
+    /// <summary>Whether the forward kernel applies <see cref="DepthwiseConv2DSpec.Activation"/> itself (a compiled network's does for None and ReLU, and the layer applies any other; a <c>[DepthwiseConv2D]</c> class's static kernels stay linear).</summary>
     static virtual bool AppliesActivation => false;
 }
 

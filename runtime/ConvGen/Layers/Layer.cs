@@ -214,6 +214,23 @@ public sealed class LayerBuild
     private int _scratch;
 
     /// <summary>
+    /// Floats per sample the model keeps for the layer from its forward to its backward pass, in <see cref="NodeContext.Kept"/>
+    /// (e.g. the pre-activation of a fused SiLU or GELU, whose derivative needs it); a buffer like an output's, without a gradient.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to a negative value.</exception>
+    public int KeepPerSample
+    {
+        get => _keep;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _keep = value;
+        }
+    }
+
+    private int _keep;
+
+    /// <summary>
     /// Whether the output is the first input itself, reinterpreted (Flatten, Reshape): the model gives both one buffer, and the
     /// layer's kernels are never called.
     /// </summary>

@@ -60,6 +60,7 @@ public sealed class Add : Layer
             if (build.InputShapes[k] != first)
                 throw build.Mismatch(k, $"{first}, the shape of its first input", $"{build.LayerName} adds outputs of one shape");
         }
+        if (Activations.NeedsPreActivation(_activation)) build.KeepPerSample = first.Size;
         return first;
     }
 
@@ -71,7 +72,7 @@ public sealed class Add : Layer
         var y = c.Output.Slice(s * row, (e - s) * row);
         TensorPrimitives.Add(c.Input(0).Slice(s * row, (e - s) * row), c.Input(1).Slice(s * row, (e - s) * row), y);
         for (int k = 2; k < _inputs.Length; k++) TensorPrimitives.Add(y, c.Input(k).Slice(s * row, (e - s) * row), y);
-        if (_activation == Activation.ReLU) Activations.ReluInPlace(y);
+        Activations.ApplyFused(c, _activation, s * row, (e - s) * row);
     }
 
     /// <summary>Each input's gradient is the output gradient (after the activation's backward).</summary>
@@ -80,7 +81,7 @@ public sealed class Add : Layer
         var (s, e) = c.Rows;
         int row = c.OutputShape.Size;
         var dy = c.OutputGradient.Slice(s * row, (e - s) * row);
-        if (_activation == Activation.ReLU && !c.OutputGradientMasked) Activations.ReluMask(c.Output.Slice(s * row, (e - s) * row), dy);
+        Activations.BackwardFused(c, _activation, s * row, (e - s) * row);
         for (int k = 0; k < _inputs.Length; k++)
         {
             if (c.ComputesInputGradient(k))

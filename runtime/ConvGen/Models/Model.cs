@@ -258,6 +258,9 @@ public abstract partial class Model
             _activations[s] = new float[_slotSizes[s] * capacity];
             _deltas[s] = new float[_slotSizes[s] * capacity];
         }
+        // A kept slot (a layer's own values from forward to backward) has no gradient.
+        foreach (var node in _nodes)
+            if (node.KeptSlot > 0) _deltas[node.KeptSlot] = [];
         if (_deltas[0].Length > 0) _deltas[0] = new float[_slotSizes[0] * capacity];
         _capacity = capacity;
         _outputView = _lossGradientView = null;
@@ -317,6 +320,9 @@ public abstract partial class Model
         public required Shape[] InputShapes { get; init; }
         public required Shape OutputShape { get; init; }
         public int OutputSlot { get; set; }
+
+        /// <summary>The slot of the floats the layer keeps from forward to backward (<see cref="LayerBuild.KeepPerSample"/>), or 0 for none; it has no gradient.</summary>
+        public int KeptSlot { get; set; }
 
         /// <summary>The output is the first input reinterpreted (Flatten): same buffers, no kernels.</summary>
         public bool Alias { get; init; }

@@ -69,6 +69,11 @@ internal static class ModelPlanner
                 node.OutputSlot = slotSizes.Count;
                 slotSizes.Add(output.Size);
             }
+            if (build.KeepPerSample > 0)
+            {
+                node.KeptSlot = slotSizes.Count;
+                slotSizes.Add(build.KeepPerSample);
+            }
 
             node.ParameterOffset = (int)parameters;
             node.ParameterOffsets = new int[node.ParameterDeclarations.Length];

@@ -77,6 +77,13 @@ public readonly struct NodeContext
     /// </summary>
     public Span<float> FusedOutput => _node.FusedNext is { } next ? _model.SlotActivations(next.OutputSlot) : default;
 
+    /// <summary>
+    /// The layer's kept values for the whole batch, <see cref="LayerBuild.KeepPerSample"/> floats per sample, laid out like
+    /// <see cref="Output"/> and kept from the forward to the backward pass (e.g. a fused SiLU's pre-activation); empty when
+    /// the layer keeps nothing. Write it only when <see cref="KeepActivations"/>.
+    /// </summary>
+    public Span<float> Kept => _node.KeptSlot > 0 ? _model.SlotActivations(_node.KeptSlot) : default;
+
     /// <summary>The gradient of the loss with respect to the output, for the whole batch. A layer may change it in place (its activation's backward).</summary>
     public Span<float> OutputGradient => _model.SlotGradients(_node.OutputSlot);
 

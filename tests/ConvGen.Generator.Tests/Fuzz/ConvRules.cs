@@ -47,14 +47,14 @@ internal static class ConvRules
     };
 
     /// <summary>The attribute's settable properties (docs/attributes.md), by kind of value.</summary>
-    public static readonly string[] IntProperties = ["Filters", "InputChannels", "Stride", "StrideHeight", "StrideWidth", "Dilation", "DilationHeight", "DilationWidth"];
+    public static readonly string[] IntProperties = ["Filters", "InputChannels", "Groups", "Stride", "StrideHeight", "StrideWidth", "Dilation", "DilationHeight", "DilationWidth"];
 
     public static readonly string[] EnumProperties = ["Padding", "Activation"];
 
     public const string BoolProperty = "UseBias";
 
-    /// <summary>What the oracle concludes: the broken rules, and for a valid spec the convolution it declares.</summary>
-    public sealed record Verdict(IReadOnlySet<string> Violations, ConvConfig? Config, bool Looped)
+    /// <summary>What the oracle concludes: the broken rules, and for a valid spec the convolution it declares (with its groups).</summary>
+    public sealed record Verdict(IReadOnlySet<string> Violations, ConvConfig? Config, bool Looped, int Groups = 1)
     {
         public bool Valid => Violations.Count == 0;
     }
@@ -97,7 +97,9 @@ internal static class ConvRules
         foreach (var name in EnumProperties)
         {
             // Padding.Causal (2) is defined, but for [Conv1D] only: CONVGEN042 names it on a [Conv2D].
-            if (Named(name) is { } value && value is not (0 or 1)) broken.Add(name == "Padding" && value == (int)ConvGen.Padding.Causal ? "CONVGEN042" : "CONVGEN013");
+            // Activation: every defined value, None (0) to GELU (9).
+            if (Named(name) is { } value && (name == "Activation" ? value is < 0 or > 9 : value is not (0 or 1)))
+                broken.Add(name == "Padding" && value == (int)ConvGen.Padding.Causal ? "CONVGEN042" : "CONVGEN013");
         }
 
         // Sizes (CONVGEN015): each limit is checked when the values it depends on are known and at least 1, with one
@@ -107,10 +109,16 @@ internal static class ConvRules
         int? filters = Size("Filters"), channels = Size("InputChannels"), dh = Dilation("Height"), dw = Dilation("Width");
         long? extentH = kh >= 1 && dh is not null ? (long)(kh.Value - 1) * dh.Value + 1 : null;
         long? extentW = kw >= 1 && dw is not null ? (long)(kw.Value - 1) * dw.Value + 1 : null;
-        long? weights = kh >= 1 && kw >= 1 && channels is not null && filters is not null ? (long)kh.Value * kw.Value * channels.Value * filters.Value : null;
-        // With fewer than 4 channels the input gradient keeps the weights transposed in rows padded to 16 taps:
+        // CONVGEN044: "Groups must be at least 1 and divide InputChannels and Filters" (checked against them when they are valid).
+        int? groupsValue = Named("Groups");
+        bool groupsDivide = groupsValue is not > 1 || (channels is not null && filters is not null && channels % groupsValue == 0 && filters % groupsValue == 0);
+        if (groupsValue < 1 || (groupsValue > 1 && channels is not null && filters is not null && !groupsDivide)) broken.Add("CONVGEN044");
+        int groups = groupsValue > 1 && groupsDivide ? groupsValue.Value : 1;
+        // A grouped kernel holds KH * KW * (C / G) * F weights.
+        long? weights = kh >= 1 && kw >= 1 && channels is not null && filters is not null ? (long)kh.Value * kw.Value * (channels.Value / groups) * filters.Value : null;
+        // With fewer than 4 channels the input gradient keeps the weights transposed in rows padded to 16 taps (not grouped ones):
         // Filters * roundUp16(KH * KW * C) may not exceed MaxWeights either (docs/attributes.md, CONVGEN015).
-        long? paddedTransposed = weights is not null && channels < 4 ? ((long)kh!.Value * kw!.Value * channels!.Value + 15) / 16 * 16 * filters!.Value : null;
+        long? paddedTransposed = weights is not null && channels < 4 && groups == 1 ? ((long)kh!.Value * kw!.Value * channels!.Value + 15) / 16 * 16 * filters!.Value : null;
         if (extentH > MaxKernelExtent || extentW > MaxKernelExtent || extentW * channels > MaxDilatedRowSpan || weights > MaxWeights
             || (weights <= MaxWeights && paddedTransposed > MaxWeights))
             broken.Add("CONVGEN015");
@@ -119,6 +127,6 @@ internal static class ConvRules
         int sh = Named("Stride") ?? Named("StrideHeight") ?? 1, sw = Named("Stride") ?? Named("StrideWidth") ?? 1;
         var config = new ConvConfig(kh!.Value, kw!.Value, channels!.Value, filters!.Value, sh, sw, dh!.Value, dw!.Value,
             Same: (Named("Padding") ?? 0) == 1, UseBias: (Named(BoolProperty) ?? 1) == 1);
-        return new Verdict(broken, config, (long)config.KH * config.KW > MaxUnrolledTaps);
+        return new Verdict(broken, config, (long)config.KH * config.KW > MaxUnrolledTaps, groups);
     }
 }

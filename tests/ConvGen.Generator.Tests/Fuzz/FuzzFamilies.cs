@@ -19,8 +19,8 @@ internal enum Expectation
     Broken,
 }
 
-/// <summary>A class a valid case declares, and the convolution its generated kernel must compute.</summary>
-internal sealed record ExpectedKernel(string MetadataName, string HintName, ConvConfig Config, bool Looped);
+/// <summary>A class a valid case declares, and the convolution its generated kernel must compute (in <paramref name="Groups"/> groups).</summary>
+internal sealed record ExpectedKernel(string MetadataName, string HintName, ConvConfig Config, bool Looped, int Groups = 1);
 
 /// <summary>One fuzzed source (one or more files) with what the generator must make of it.</summary>
 /// <param name="AllowedErrors">For <see cref="Expectation.Invalid"/>: the ids of the rules the source breaks.</param>
@@ -40,8 +40,8 @@ internal sealed record FuzzCase(int Index, string Family, string Detail, Expecta
         detail = detail.Length == 0 ? "" : detail + "; ";
         if (!verdict.Valid)
             return new(index, family, $"{detail}breaks {string.Join(", ", verdict.Violations)}", Expectation.Invalid, files, verdict.Violations, []);
-        var kernel = new ExpectedKernel(spec.MetadataName, spec.FullName + ".g.cs", verdict.Config!, verdict.Looped);
-        return new(index, family, $"{detail}valid {verdict.Config}", Expectation.Valid, files, new HashSet<string>(), [kernel]);
+        var kernel = new ExpectedKernel(spec.MetadataName, spec.FullName + ".g.cs", verdict.Config!, verdict.Looped, verdict.Groups);
+        return new(index, family, $"{detail}valid {verdict.Config}{(verdict.Groups > 1 ? $" in {verdict.Groups} groups" : "")}", Expectation.Valid, files, new HashSet<string>(), [kernel]);
     }
 
     public static FuzzCase Broken(int index, string family, string detail, IReadOnlyList<SourceFile> files)

@@ -144,8 +144,9 @@ internal sealed class KernelBatch(int seed, IReadOnlyList<CompiledCase> cases)
         int h = k.Same ? rng.Next(1, Math.Min(eh, 16) + 5) : eh + rng.Next(0, 4);
         int w = k.Same ? rng.Next(1, Math.Min(ew, 16) + 5) : ew + rng.Next(0, 4);
         var (outH, outW, _, _) = k.Geometry(h, w);
-        long inputLength = (long)n * h * w * k.C, weightLength = (long)k.KH * k.KW * k.C * k.F;
-        long multiplyAdds = (long)n * outH * outW * k.F * k.KH * k.KW * k.C;
+        int groups = kernel.Groups;
+        long inputLength = (long)n * h * w * k.C, weightLength = (long)k.KH * k.KW * (k.C / groups) * k.F;
+        long multiplyAdds = (long)n * outH * outW * k.F * k.KH * k.KW * (k.C / groups);
         if (inputLength > MaxRunElements || weightLength > MaxRunElements || multiplyAdds > MaxRunMultiplyAdds)
         {
             KernelsCompiledOnly++;
@@ -159,9 +160,18 @@ internal sealed class KernelBatch(int seed, IReadOnlyList<CompiledCase> cases)
         y.AsSpan().Fill(float.NaN);
         forward(x, n, h, w, weights, bias, y);
         KernelsRun++;
-        return ReferenceComparison.FirstMismatch(ReferenceConv.Forward(k, x, n, h, w, weights, bias), y, k.KH * k.KW * k.C) is { } mismatch
+        var reference = groups == 1 ? ReferenceConv.Forward(k, x, n, h, w, weights, bias) : Grouped(k, groups, x, n, h, w, weights, bias);
+        return ReferenceComparison.FirstMismatch(reference, y, k.KH * k.KW * (k.C / groups)) is { } mismatch
             ? $"Forward on n={n} h={h} w={w} differs from the reference: {mismatch}"
             : null;
+    }
+
+    /// <summary>The grouped reference (<see cref="ReferenceGrouped"/>), rounded to float.</summary>
+    private static float[] Grouped(ConvConfig k, int groups, float[] x, int n, int h, int w, float[] weights, float[] bias)
+    {
+        var config = new GroupedConfig(k.KH, k.KW, k.C, k.F, groups, k.SH, k.SW, k.DH, k.DW, k.Same, k.UseBias);
+        static double[] Double(float[] values) => Array.ConvertAll(values, v => (double)v);
+        return Array.ConvertAll(ReferenceGrouped.Forward(config, Double(x), n, h, w, Double(weights), Double(bias)), v => (float)v);
     }
 
     private static float[] RandomValues(Random rng, int length)

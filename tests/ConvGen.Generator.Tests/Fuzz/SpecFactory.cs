@@ -189,6 +189,13 @@ internal static class SpecFactory
                 if (spec.NamedValue(name)?.Value is > 8 && kernel > 1) spec.Set(name, e.Int(rng.Next(1, 4)));
             }
         }
+        // Groups: a common divisor of the channels and filters (1 as often as not, written or not).
+        if (rng.Chance(0.25))
+        {
+            int c = spec.NamedValue("InputChannels")?.Value ?? 1, f = spec.NamedValue("Filters")?.Value ?? 1;
+            var divisors = Enumerable.Range(1, Math.Min(c, f)).Where(d => c % d == 0 && f % d == 0).ToArray();
+            spec.Set("Groups", e.Int(rng.Pick(divisors)));
+        }
         if (rng.Chance(0.6)) spec.Set("Padding", e.Enum("Padding", rng.Next(2)));
         if (rng.Chance(0.4)) spec.Set("UseBias", e.Bool(rng.Chance(0.5)));
         if (rng.Chance(0.4)) spec.Set("Activation", e.Enum("Activation", rng.Next(2)));

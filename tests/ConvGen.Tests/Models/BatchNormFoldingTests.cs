@@ -152,6 +152,8 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
     [InlineData(nameof(InvertedNet), 2, 4)]
     [InlineData(nameof(SequenceNet), 1, 1)]
     [InlineData(nameof(SequenceNet), 2, 1)]
+    [InlineData(nameof(ResNeXtish), 1, 3)]
+    [InlineData(nameof(ResNeXtish), 2, 3)]
     public void Compiled_and_Sequential_networks_fold_and_predict_what_the_normalization_pass_does(string name, int threads, int folds)
     {
         using var scope = new ThreadScope(threads);

@@ -330,3 +330,45 @@ public partial class ReshapeSequenceConv;
 
 [Conv2D(2, 2, Filters = 3, InputChannels = 4)]
 public partial class ReshapeImageConv;
+
+/// <summary>
+/// A ResNeXt-shaped graph with grouped convolutions: a stem, a bottleneck block whose 3x3 convolution has 4 groups of 4 channels
+/// (BatchNormalization folded into it for inference), a 1x1 projection added back; then a stride-2 Valid convolution in 2 groups of
+/// 8 channels x 20 filters with a fused ReLU, a 3x3 'same' one with one channel per group (the depthwise kernels), and a 1x1 one in
+/// 8 groups of 5 channels x 3 filters before a 2x2 max pool, which must not be fused into it.
+/// </summary>
+[Input(10, 9, 8)]
+[Conv2D(3, 3, Filters = 16, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[ReLU(Name = "stem")]
+[Conv2D(3, 3, Filters = 16, Groups = 4, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[ReLU]
+[Conv2D(1, 1, Filters = 16, UseBias = false)]
+[BatchNormalization]
+[Add("stem", Name = "block", Activation = Activation.ReLU)]
+[Conv2D(3, 3, Filters = 40, Groups = 2, Stride = 2, Activation = Activation.ReLU)]
+[Conv2D(3, 3, Filters = 40, Groups = 40, Padding = Padding.Same)]
+[Conv2D(1, 1, Filters = 24, Groups = 8)]
+[MaxPool2D(2)]
+[GlobalAveragePooling2D]
+[Dense(4)]
+public partial class ResNeXtish;
+
+[Conv2D(3, 3, Filters = 16, InputChannels = 8, Padding = Padding.Same, UseBias = false)]
+public partial class ResNeXtStem;
+
+[Conv2D(3, 3, Filters = 16, InputChannels = 16, Groups = 4, Padding = Padding.Same, UseBias = false)]
+public partial class ResNeXtGrouped;
+
+[Conv2D(1, 1, Filters = 16, InputChannels = 16, UseBias = false)]
+public partial class ResNeXtProject;
+
+[Conv2D(3, 3, Filters = 40, InputChannels = 16, Groups = 2, Stride = 2, Activation = Activation.ReLU)]
+public partial class ResNeXtDown;
+
+[Conv2D(3, 3, Filters = 40, InputChannels = 40, Groups = 40, Padding = Padding.Same)]
+public partial class ResNeXtChannelwise;
+
+[Conv2D(1, 1, Filters = 24, InputChannels = 40, Groups = 8)]
+public partial class ResNeXtShuffle;

@@ -60,8 +60,15 @@ public class GraphNetworkTests(ITestOutputHelper output)
     private static Sequential ReshapeSequential(int seed) => new Sequential(
         new Reshape(12, 8), new ReshapeSequenceConv(), new Reshape(3, 4, -1), new ReshapeImageConv(), new Reshape(-1), new Dense(5)).Build(new Shape(6, 8, 2), seed);
 
+    private static Sequential ResNeXtishSequential(int seed) => new Sequential(
+        new ResNeXtStem(), new BatchNormalization(), new ReLU { Name = "stem" },
+        new ResNeXtGrouped(), new BatchNormalization(), new ReLU(), new ResNeXtProject(), new BatchNormalization(),
+        new Add("stem") { Name = "block", Activation = Activation.ReLU },
+        new ResNeXtDown(), new ResNeXtChannelwise(), new ResNeXtShuffle(), new MaxPool2D(2), new GlobalAveragePooling2D(), new Dense(4)).Build(new Shape(10, 9, 8), seed);
+
     internal static (CompiledNetwork Net, Sequential Sequential) Pair(string name, int seed) => name switch
     {
+        nameof(ResNeXtish) => (new ResNeXtish(maxBatchSize: 6, seed), ResNeXtishSequential(seed)),
         nameof(ReshapeNet) => (new ReshapeNet(maxBatchSize: 6, seed), ReshapeSequential(seed)),
         nameof(UpsamplingNet) => (new UpsamplingNet(maxBatchSize: 6, seed), UpsamplingSequential(seed)),
         nameof(SequenceNet) => (new SequenceNet(maxBatchSize: 6, seed), SequenceSequential(seed)),
@@ -117,6 +124,9 @@ public class GraphNetworkTests(ITestOutputHelper output)
     [InlineData(nameof(SequenceNet), 2, 8)]
     [InlineData(nameof(ReshapeNet), 1, 16)]
     [InlineData(nameof(ReshapeNet), 2, 8)]
+    [InlineData(nameof(ResNeXtish), 1, 16)]
+    [InlineData(nameof(ResNeXtish), 2, 8)]
+    [InlineData(nameof(ResNeXtish), 2, 4)]
     public void A_graph_network_equals_the_same_graph_built_at_run_time(string name, int threads, int lanes)
     {
         using var scope = new ThreadScope(threads);
@@ -152,6 +162,7 @@ public class GraphNetworkTests(ITestOutputHelper output)
     [InlineData(nameof(ResNetish), 2)]
     [InlineData(nameof(InvertedNet), 2)]
     [InlineData(nameof(SequenceNet), 1)]
+    [InlineData(nameof(ResNeXtish), 2)]
     public void A_compiled_network_with_batch_normalization_trains_and_keeps_statistics_as_at_run_time(string name, int threads)
     {
         using var scope = new ThreadScope(threads);
@@ -198,6 +209,18 @@ public class GraphNetworkTests(ITestOutputHelper output)
     public void The_gradients_of_the_MobileNet_shaped_network_pass_central_differences()
     {
         var net = new InvertedNet(maxBatchSize: 2, seed: 5);
+        var x = RandomBatch(net.InputShape, 2, seed: 8);
+        int checkedCount = ModelGradientCheck.AssertPasses(net, x, seed: 9, positionsPerTensor: 20, log: output.WriteLine);
+        Assert.True(checkedCount > 150, $"only {checkedCount} derivatives checked");
+    }
+
+    [Fact]
+    public void The_gradients_of_the_ResNeXt_shaped_network_with_grouped_convolutions_pass_central_differences()
+    {
+        var net = new ResNeXtish(maxBatchSize: 2, seed: 5);
+        // No 2x2 max pool is fused into a grouped convolution (its kernels have no pooled forward), here or at run time.
+        Assert.All(net.Nodes, n => Assert.Null(n.ForwardComputedBy));
+        Assert.All(ResNeXtishSequential(5).Nodes, n => Assert.Null(n.ForwardComputedBy));
         var x = RandomBatch(net.InputShape, 2, seed: 8);
         int checkedCount = ModelGradientCheck.AssertPasses(net, x, seed: 9, positionsPerTensor: 20, log: output.WriteLine);
         Assert.True(checkedCount > 150, $"only {checkedCount} derivatives checked");
