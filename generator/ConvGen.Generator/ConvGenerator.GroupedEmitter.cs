@@ -13,8 +13,9 @@ public sealed partial class ConvGenerator
     /// split into G groups, and filter f of group g = f / (F/G) reads input channels [g*C/G, (g+1)*C/G) only, with weights
     /// <c>[KH, KW, C/G, F]</c>. Per group the kernels are those of an ordinary convolution with C/G channels and F/G filters, vectorized
     /// over the group's filters with the input broadcast (as <see cref="KernelEmitter"/> does over all filters): each output row runs
-    /// in register tiles of <see cref="TilePixels"/> pixels; the group's filters go in vectors of the kernel's width, then one of 8 and
-    /// one of 4 floats where the width is larger (a group of 4 filters still runs 4 lanes wide at any width), then single filters.
+    /// in register tiles of <see cref="TilePixels"/> pixels; the group's filters go in vectors of the kernel's width (two at a time for
+    /// groups of 32 or more at 16 floats), then one of 8 and one of 4 floats where the width is larger (a group of 4 filters still runs
+    /// 4 lanes wide at any width), then single filters.
     /// 'same' padding reads a zero-padded copy of each sample, so every window is whole. With one channel per group (G = C) the
     /// convolution is a depthwise one with F/C filters per channel, and its weights <c>[KH, KW, 1, F]</c> are the depthwise
     /// <c>[KH, KW, C, F/C]</c> in memory: <see cref="DepthwiseEmitter"/> writes its kernels (vectorized over channels).
