@@ -124,7 +124,7 @@ public sealed class ArgumentValidationTests
             { typeof(ArgumentNullException), "new Add(null)", () => _ = new Add(null!), "names" },
             { typeof(ArgumentException), "new Add()", () => _ = new Add(), "names", "at least one layer" },
             { typeof(ArgumentException), "new Concatenate(\"\")", () => _ = new Concatenate(""), "names" },
-            { typeof(ArgumentOutOfRangeException), "Add.Activation = 9", () => _ = new Add("a") { Activation = (Activation)9 }, "Activation", "9" },
+            { typeof(ArgumentOutOfRangeException), "Add.Activation = 10", () => _ = new Add("a") { Activation = (Activation)10 }, "Activation", "10" },
         };
         cases.AssertAll();
     }
