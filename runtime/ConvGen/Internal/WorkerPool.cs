@@ -22,9 +22,8 @@ internal sealed class WorkerPool
 
     private readonly object _runLock = new();
     private readonly Worker[] _workers;
-    // The caller waits for the workers on this lock, allocated here: a ManualResetEventSlim allocates its lock (24 B) the first
-    // time a thread blocks on it, which can happen mid-training after warm-up, whenever a worker is late for once.
-    private readonly object _doneLock = new();
+    // The caller waits for the workers on this gate; each worker waits for its part on its own.
+    private readonly Gate _done = new();
     private IPhaseRunner? _runner;
     private int _phase, _parts, _pending;
     private Exception? _error;
@@ -93,7 +92,7 @@ internal sealed class WorkerPool
             }
             (_runner, _phase, _parts, _error) = (runner, phase, parts, null);
             Volatile.Write(ref _pending, parts - 1);
-            for (int i = 0; i < parts - 1; i++) _workers[i].Start.Set();
+            for (int i = 0; i < parts - 1; i++) _workers[i].Start();
             try
             {
                 runner.RunPhase(phase, 0, parts);
@@ -102,21 +101,9 @@ internal sealed class WorkerPool
             {
                 Interlocked.CompareExchange(ref _error, e, null);
             }
-            WaitForWorkers();
+            _done.WaitFor(ref _pending, 0);
             _runner = null;
             if (_error is { } error) ExceptionDispatchInfo.Capture(error).Throw();
-        }
-    }
-
-    /// <summary>Spins briefly (as ManualResetEventSlim did, 2000 spins), then blocks on the preallocated lock until every worker is done.</summary>
-    private void WaitForWorkers()
-    {
-        var spinner = new SpinWait();
-        while (Volatile.Read(ref _pending) != 0 && spinner.Count < 2000) spinner.SpinOnce(sleep1Threshold: -1);
-        if (Volatile.Read(ref _pending) == 0) return;
-        lock (_doneLock)
-        {
-            while (Volatile.Read(ref _pending) != 0) Monitor.Wait(_doneLock);
         }
     }
 
@@ -129,7 +116,7 @@ internal sealed class WorkerPool
         lock (_runLock)
         {
             _stopped = true;
-            foreach (var worker in _workers) worker.Start.Set();
+            foreach (var worker in _workers) worker.Start();
         }
     }
 
@@ -144,7 +131,15 @@ internal sealed class WorkerPool
             new Thread(Loop) { IsBackground = true, Name = $"ConvGen worker {part}" }.Start();
         }
 
-        public ManualResetEventSlim Start { get; } = new(false, spinCount: 2000);
+        private readonly Gate _gate = new();
+        private int _started;
+
+        /// <summary>Lets this worker run its part of the current dispatch (or see that the pool has stopped).</summary>
+        public void Start()
+        {
+            Volatile.Write(ref _started, 1);
+            _gate.Pulse();
+        }
 
         /// <summary>GC.GetAllocatedBytesForCurrentThread() of this worker after its last part.</summary>
         public long AllocatedBytes;
@@ -153,8 +148,8 @@ internal sealed class WorkerPool
         {
             while (true)
             {
-                Start.Wait();
-                Start.Reset();
+                _gate.WaitFor(ref _started, 1);
+                Volatile.Write(ref _started, 0);
                 if (_pool._stopped) return;
                 try
                 {
@@ -165,11 +160,35 @@ internal sealed class WorkerPool
                     Interlocked.CompareExchange(ref _pool._error, e, null);
                 }
                 Volatile.Write(ref AllocatedBytes, GC.GetAllocatedBytesForCurrentThread());
-                if (Interlocked.Decrement(ref _pool._pending) == 0)
-                {
-                    lock (_pool._doneLock) Monitor.PulseAll(_pool._doneLock);
-                }
+                if (Interlocked.Decrement(ref _pool._pending) == 0) _pool._done.Pulse();
             }
+        }
+    }
+
+    /// <summary>
+    /// Where one thread waits for a field to reach a value another thread writes: it spins briefly (as ManualResetEventSlim does,
+    /// 2000 spins), then blocks on a lock allocated here. ManualResetEventSlim allocates its lock (24 B) the first time a thread
+    /// blocks on it, which can happen mid-training after warm-up, whenever a thread is late for once; this allocates nothing.
+    /// </summary>
+    private sealed class Gate
+    {
+        private readonly object _lock = new();
+
+        public void WaitFor(ref int field, int value)
+        {
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref field) != value && spinner.Count < 2000) spinner.SpinOnce(sleep1Threshold: -1);
+            if (Volatile.Read(ref field) == value) return;
+            lock (_lock)
+            {
+                while (Volatile.Read(ref field) != value) Monitor.Wait(_lock);
+            }
+        }
+
+        /// <summary>Wakes the waiter after the field was written (a waiter that has not blocked yet sees the new value under the lock).</summary>
+        public void Pulse()
+        {
+            lock (_lock) Monitor.PulseAll(_lock);
         }
     }
 }
