@@ -11,15 +11,25 @@ using static TorchSharp.torch;
 
 namespace ConvGen.Peers;
 
-/// <summary>What one child process measured: images per second per sample, and the process's peak resident memory.</summary>
-public sealed record Measurement(string System, string Network, string Task, int Batch, int Threads, double[] ImagesPerSecond, double PeakRssMiB)
+/// <summary>
+/// What one child process measured: images per second per sample, the process's peak resident memory, and how far the system's
+/// inference outputs on the timed batch were from ConvGen's (relative to the largest; 0 for ConvGen itself).
+/// </summary>
+public sealed record Measurement(string System, string Network, string Task, int Batch, int Threads, double[] ImagesPerSecond, double PeakRssMiB,
+    double Difference)
 {
+    /// <summary>Whether the system computed ConvGen's function on this batch (a peer that does not is left out of the ratio).</summary>
+    public bool Agrees => Check.Agrees(Difference);
+
     public double Median => Stats.Median(ImagesPerSecond);
 }
 
 /// <summary>
 /// One configuration (system, network, task, batch, threads) in this process: build, warm up, then time <c>samples</c>
-/// stretches of steps and print one JSON line. Only the chosen system's libraries are loaded, so the peak RSS is its own.
+/// stretches of steps and print one JSON line. Only the chosen system's libraries are loaded, so the peak RSS is its own. A peer's
+/// inference outputs on the batch are taken before timing and compared with ConvGen's after the peak RSS is read (ConvGen's
+/// pass would add its own memory), so that a peer computing something else (a kernel defect, as <c>check</c> found in LibTorch)
+/// is not timed unnoticed.
 /// </summary>
 public static class Child
 {
@@ -35,11 +45,12 @@ public static class Child
         var labels = new int[batch];
         for (int i = 0; i < batch; i++) labels[i] = rng.Next(model.OutputShape.Size);
 
+        float[]? outputs = null;
         Action step = (system, task) switch
         {
             ("convgen", _) => ConvGenStep(model, images, labels, batch, threads, task),
-            ("torch" or "torch-cl", _) => TorchStep(model, images, labels, batch, threads, task, channelsLast: system == "torch-cl"),
-            ("ort", "infer") => OrtStep(model, images, batch, threads),
+            ("torch" or "torch-cl", _) => TorchStep(model, images, labels, batch, threads, task, channelsLast: system == "torch-cl", out outputs),
+            ("ort", "infer") => OrtStep(model, images, batch, threads, out outputs),
             _ => throw new ArgumentException($"system '{system}' cannot run task '{task}'"),
         };
 
@@ -53,7 +64,9 @@ public static class Child
             do { step(); steps++; } while (clock.Elapsed.TotalSeconds < seconds / Samples);
             rates[s] = steps * batch / clock.Elapsed.TotalSeconds;
         }
-        return new Measurement(system, network, task, batch, threads, rates, PeakRssMiB());
+        double peakRss = PeakRssMiB();
+        double difference = outputs == null ? 0 : Check.Difference(model.Predict(new Tensor(model.InputShape.WithBatch(batch), images), batchSize: batch).ToArray(), outputs);
+        return new Measurement(system, network, task, batch, threads, rates, peakRss, difference);
     }
 
     private static Action ConvGenStep(Model model, float[] images, int[] labels, int batch, int threads, string task)
@@ -63,12 +76,13 @@ public static class Child
         return task == "train" ? () => model.TrainStep(x, labels, out _) : () => model.Predict(x, batchSize: batch);
     }
 
-    private static Action TorchStep(Model model, float[] images, int[] labels, int batch, int threads, string task, bool channelsLast)
+    private static Action TorchStep(Model model, float[] images, int[] labels, int batch, int threads, string task, bool channelsLast, out float[] outputs)
     {
         TorchSharpSetup.Ensure();
         torch.set_num_threads(threads);
         torch.set_num_interop_threads(1);
         var net = new TorchNet(Graph.From(model), channelsLast);
+        outputs = net.Infer(images, batch);
         var x = net.Input(images, batch);
         if (task == "infer")
         {
@@ -93,7 +107,7 @@ public static class Child
         };
     }
 
-    private static Action OrtStep(Model model, float[] images, int batch, int threads)
+    private static Action OrtStep(Model model, float[] images, int batch, int threads, out float[] outputs)
     {
         var graph = Graph.From(model);
         var options = new SessionOptions
@@ -104,11 +118,12 @@ public static class Child
             InterOpNumThreads = 1,
         };
         var session = new InferenceSession(Onnx.Write(graph), options);
-        int c = graph.InputShape[0], h = graph.InputShape[1], w = graph.InputShape[2];
-        var input = OrtValue.CreateTensorValueFromMemory(Graph.ToNchw(images, batch, h, w, c), [batch, c, h, w]);
+        var input = OrtValue.CreateTensorValueFromMemory(graph.ToChannelsFirst(images, batch), graph.BatchShape(batch));
         var output = OrtValue.CreateTensorValueFromMemory(new float[batch * graph.Outputs], [batch, graph.Outputs]);
         string inputName = session.InputMetadata.Keys.Single(), outputName = session.OutputMetadata.Keys.Single();
         var runOptions = new RunOptions();
+        session.Run(runOptions, [inputName], [input], [outputName], [output]);
+        outputs = output.GetTensorDataAsSpan<float>().ToArray();
         return () => session.Run(runOptions, [inputName], [input], [outputName], [output]);
     }
 

@@ -48,7 +48,8 @@ public static class Table
                     string system = systems[(k + rep) % systems.Length]; // a different system goes first each repetition
                     var m = Spawn(system, c, seconds);
                     Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] rep {rep + 1}/{reps} {c.Network} {c.Task} batch {c.Batch} threads {c.Threads} {system}: " +
-                        (m == null ? "failed" : $"{m.Median:F0} images/s, peak RSS {m.PeakRssMiB:F0} MiB"));
+                        (m == null ? "failed" : $"{m.Median:F0} images/s, peak RSS {m.PeakRssMiB:F0} MiB" +
+                            (m.Agrees ? "" : $", WRONG OUTPUT (difference {m.Difference:E1} of ConvGen's largest output)")));
                     if (m != null) results.Add(m);
                 }
             }
@@ -87,7 +88,8 @@ public static class Table
     {
         var sb = new StringBuilder();
         sb.AppendLine($"Images per second: median over {reps} processes per cell (each the median of {Child.Samples} timed stretches of {seconds / Child.Samples:0.##} s after warm-up), range over processes in brackets. " +
-                      "`ratio` is ConvGen's median over the best peer's. torch = TorchSharp NCHW, torch-cl = TorchSharp channels-last strides, ort = ONNX Runtime (all optimizations).");
+                      "`ratio` is ConvGen's median over the best peer's. torch = TorchSharp NCHW, torch-cl = TorchSharp channels-last strides, ort = ONNX Runtime (all optimizations). " +
+                      "A peer whose inference outputs on the batch differ from ConvGen's (more than `check`'s tolerance) is marked *wrong* and left out of the ratio.");
         sb.AppendLine();
         sb.AppendLine("| network | task | batch | threads | ConvGen | torch | torch-cl | ort | ratio | peak RSS MiB (ConvGen / torch / torch-cl / ort) |");
         sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -102,8 +104,9 @@ public static class Table
                 if (ms.Count == 0) { cells.Add("–"); rss.Add("–"); continue; }
                 var per = ms.Select(m => m.Median).ToArray();
                 double median = Stats.Median(per);
-                medians[system] = median;
-                cells.Add($"{median:N0} [{per.Min():N0}–{per.Max():N0}]");
+                bool agrees = ms.All(m => m.Agrees);
+                if (agrees) medians[system] = median;
+                cells.Add($"{median:N0} [{per.Min():N0}–{per.Max():N0}]{(agrees ? "" : " *wrong*")}");
                 rss.Add($"{Stats.Median(ms.Select(m => m.PeakRssMiB).ToArray()):N0}");
             }
             var peers = medians.Where(kv => kv.Key != "convgen").Select(kv => kv.Value).ToArray();
