@@ -26,8 +26,9 @@ public sealed class FitOptions
     public bool Shuffle { get; init; } = true;
 
     /// <summary>
-    /// Random translations and flips applied to every training batch (not to validation data), drawn from the augmentation's
-    /// seed and the step number (counted across epochs from 0). Needs image inputs <c>(height, width, channels)</c>.
+    /// Random crops, translations and flips applied to every training batch (not to validation data, which a crop centers
+    /// instead), drawn from the augmentation's seed and the step number (counted across epochs from 0). Needs image inputs
+    /// <c>(height, width, channels)</c>; with a crop, the images are larger than the model's input, which is the window's size.
     /// </summary>
     public Data.Augmentation? Augmentation { get; init; }
 

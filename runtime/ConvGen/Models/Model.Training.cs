@@ -245,7 +245,12 @@ public abstract partial class Model
     /// </summary>
     private void CheckBatch(Tensor images, ReadOnlySpan<int> labels, string imagesName, string labelsName)
     {
-        int batch = CheckSamples(images, imagesName);
+        CheckLabels(CheckSamples(images, imagesName), labels, imagesName, labelsName);
+    }
+
+    /// <summary>Fails unless <paramref name="labels"/> holds one class index per output row of <paramref name="batch"/> samples.</summary>
+    internal void CheckLabels(int batch, ReadOnlySpan<int> labels, string imagesName, string labelsName)
+    {
         var output = OutputShape;
         int classes = output[output.Rank - 1];
         long rows = (long)batch * LabelsPerSample;

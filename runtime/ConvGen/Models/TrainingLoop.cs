@@ -15,7 +15,9 @@ internal static class TrainingLoop
     {
         options ??= new FitOptions();
         var group = model.DataParallel;
-        model.CheckData(images, labels, nameof(images), nameof(labels));
+        var crop = options.Augmentation is { Crops: true } cropping ? cropping : null;
+        if (crop is null) model.CheckData(images, labels, nameof(images), nameof(labels));
+        else CheckCropData(model, crop, images, labels);
         ArgumentOutOfRangeException.ThrowIfNegative(epochs);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         if (!(options.ValidationSplit >= 0 && options.ValidationSplit < 1))
@@ -24,23 +26,33 @@ internal static class TrainingLoop
             throw new ArgumentOutOfRangeException(nameof(options), options.InitialEpoch, $"options.InitialEpoch is {options.InitialEpoch}; it must be in [0, epochs] = [0, {epochs}].");
         if (options.Augmentation is not null && model.InputShape.Rank != 3)
             throw new ArgumentException($"options.Augmentation moves and mirrors images, but the model's input is {model.InputShape}; it needs (height, width, channels).", nameof(options));
-        if (options.ValidationData is { } given)
+        var validation = options.ValidationData;
+        if (validation is { } given)
+        {
+            // Validation data is at the training images' size; with a crop, the model sees its centered windows.
+            if (crop is not null)
+            {
+                ArgumentNullException.ThrowIfNull(given.Images, "options.ValidationData.Images");
+                crop.CheckCroppable(given.Images.Shape, "options.ValidationData.Images");
+                validation = given = (crop.CenterCrop(given.Images), given.Labels);
+            }
             model.CheckData(given.Images, given.Labels, "options.ValidationData.Images", "options.ValidationData.Labels");
+        }
 
         int count = images.Shape[0], rows = model.LabelsPerSample;
-        var validation = options.ValidationData;
         if (validation is null && options.ValidationSplit > 0)
         {
             int held = (int)(count * options.ValidationSplit);
             if (held < 1 || held >= count) throw new ArgumentOutOfRangeException(nameof(options), options.ValidationSplit, $"options.ValidationSplit {options.ValidationSplit} of {count} samples leaves no training or no validation data.");
             count -= held;
-            validation = (images.SliceBatch(count, held), labels[(count * rows)..]);
+            var heldImages = images.SliceBatch(count, held);
+            validation = (crop?.CenterCrop(heldImages) ?? heldImages, labels[(count * rows)..]);
         }
 
         var order = new int[count];
         for (int i = 0; i < count; i++) order[i] = i;
         var random = new Random(options.Seed);
-        int steps = (count + batchSize - 1) / batchSize, row = model.InputShape.Size;
+        int steps = (count + batchSize - 1) / batchSize, row = model.InputShape.Size, sourceRow = images.Shape.Size / Math.Max(images.Shape[0], 1);
         var batchBuffer = new float[Math.Min(batchSize, Math.Max(count, 1)) * row];
         var batchLabels = new int[Math.Min(batchSize, Math.Max(count, 1)) * rows];
         Tensor? batchView = null;
@@ -67,10 +79,12 @@ internal static class TrainingLoop
                 for (int i = 0; i < n; i++)
                 {
                     int index = order[start + i];
-                    source.Slice(index * row, row).CopyTo(destination.Slice(i * row, row));
+                    if (crop is null) source.Slice(index * sourceRow, row).CopyTo(destination.Slice(i * row, row));
                     labels.AsSpan(index * rows, rows).CopyTo(batchLabels.AsSpan(i * rows, rows));
                 }
-                options.Augmentation?.Apply(batchView, (long)(epoch - 1) * steps + step);
+                long augmentationStep = (long)(epoch - 1) * steps + step;
+                crop?.CropInto(images, order.AsSpan(start, n), batchView, augmentationStep);
+                options.Augmentation?.Apply(batchView, augmentationStep);
                 float value = model.TrainStep(batchView, batchLabels.AsSpan(0, n * rows), out int correct);
                 lossSum += value * n;
                 correctSum += correct;
@@ -89,5 +103,18 @@ internal static class TrainingLoop
         }
         foreach (var callback in callbacks) callback.OnTrainEnd(model);
         return history;
+    }
+
+    /// <summary>With a crop, the training images are larger than the model's input: its windows are what must fit.</summary>
+    private static void CheckCropData(Model model, Data.Augmentation crop, Tensor images, int[] labels)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        crop.CheckCroppable(images.Shape, nameof(images));
+        var input = model.InputShape;
+        if (input.Rank != 3 || input[0] != crop.CropHeight || input[1] != crop.CropWidth || input[2] != images.Shape[3])
+            throw new ShapeMismatchException("options", $"a model input of the crop window ({crop.CropHeight}, {crop.CropWidth}, {images.Shape[3]})",
+                input.ToString(), $"{crop} crops the training images {images.Shape} to the model's input");
+        ArgumentNullException.ThrowIfNull(labels);
+        model.CheckLabels(images.Shape[0], labels, nameof(images), nameof(labels));
     }
 }
