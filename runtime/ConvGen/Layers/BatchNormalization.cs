@@ -20,7 +20,7 @@ namespace ConvGen;
 /// bias scaled and shifted per channel, and this layer runs no pass (docs/runtime.md).
 /// </para>
 /// </remarks>
-public sealed class BatchNormalization : Layer
+public sealed partial class BatchNormalization : Layer
 {
     private int _features;
     private float[] _mean = [], _inverseStd = [];
@@ -72,8 +72,9 @@ public sealed class BatchNormalization : Layer
         build.AddState("moving_mean", features, new Zeros());
         build.AddState("moving_variance", features, new Ones());
         build.ScratchPerThread = 2 * _features;
-        _mean = new float[_features];
-        _inverseStd = new float[_features];
+        // The statistics of the last forward pass, as patterns (BatchNormalization.Kernels.cs), for the backward pass.
+        _mean = new float[PatternLength(_features)];
+        _inverseStd = new float[_mean.Length];
         return shape;
     }
 
@@ -83,7 +84,7 @@ public sealed class BatchNormalization : Layer
     /// </summary>
     protected internal override void RunForward(in NodeContext c)
     {
-        int f = _features;
+        int f = _features, p = _mean.Length;
         var (s, e) = c.Rows;
         int rows = c.OutputShape.Size / f;
         var x = c.Input().Slice(s * rows * f, (e - s) * rows * f);
@@ -91,20 +92,21 @@ public sealed class BatchNormalization : Layer
         if (c.Phase == 0 || c.Phase == 1)
         {
             if (!c.Training) return;
-            Span<double> sums = f <= 512 ? stackalloc double[f] : new double[f];
-            sums.Clear();
+            Span<double> acc = p <= MaxPattern ? stackalloc double[p] : new double[p];
+            acc.Clear();
             if (c.Phase == 0)
             {
-                for (int i = 0; i < x.Length; i += f)
-                    for (int j = 0; j < f; j++) sums[j] += x[i + j];
+                SumPerPosition(x, default, acc);
             }
             else
             {
-                Span<float> mean = f <= 1024 ? stackalloc float[f] : new float[f];
-                BatchMean(c, mean);
-                for (int i = 0; i < x.Length; i += f)
-                    for (int j = 0; j < f; j++) { double d = x[i + j] - mean[j]; sums[j] += d * d; }
+                Span<float> mean = p <= MaxPattern ? stackalloc float[p] : new float[p];
+                BatchMean(c, mean.Slice(0, f));
+                Repeat(mean.Slice(0, f), mean);
+                SumPerPosition(x, mean, acc);
             }
+            Span<double> sums = f <= MaxPattern ? stackalloc double[f] : new double[f];
+            Fold(acc, sums);
             var slot = scratch.Slice(c.Phase * f, f);
             for (int j = 0; j < f; j++) slot[j] = (float)sums[j];
             return;
@@ -122,7 +124,7 @@ public sealed class BatchNormalization : Layer
             for (int j = 0; j < f; j++)
             {
                 double squares = 0;
-                for (int p = 0; p < c.Parts; p++) squares += c.ScratchOf(p)[f + j];
+                for (int part = 0; part < c.Parts; part++) squares += c.ScratchOf(part)[f + j];
                 float variance = (float)(squares / count);
                 inverseStd[j] = 1f / MathF.Sqrt(variance + Epsilon);
                 if (c.Part == 0)
@@ -142,21 +144,21 @@ public sealed class BatchNormalization : Layer
         }
         if (c.Part == 0)
         {
-            mu.CopyTo(_mean);
-            inverseStd.CopyTo(_inverseStd);
+            Repeat(mu, _mean);
+            Repeat(inverseStd, _inverseStd);
         }
         var gamma = Scale ? c.Parameter(0) : default;
         var beta = Center ? c.Parameter(Scale ? 1 : 0) : default;
-        Span<float> factor = f <= 1024 ? stackalloc float[f] : new float[f];
-        Span<float> offset = f <= 1024 ? stackalloc float[f] : new float[f];
+        Span<float> factor = p <= MaxPattern ? stackalloc float[p] : new float[p];
+        Span<float> offset = p <= MaxPattern ? stackalloc float[p] : new float[p];
         for (int j = 0; j < f; j++)
         {
             factor[j] = (Scale ? gamma[j] : 1f) * inverseStd[j];
             offset[j] = (Center ? beta[j] : 0f) - mu[j] * factor[j];
         }
-        var y = c.Output.Slice(s * rows * f, (e - s) * rows * f);
-        for (int i = 0; i < x.Length; i += f)
-            for (int j = 0; j < f; j++) y[i + j] = x[i + j] * factor[j] + offset[j];
+        Repeat(factor.Slice(0, f), factor);
+        Repeat(offset.Slice(0, f), offset);
+        ScaleShift(x, factor, offset, c.Output.Slice(s * rows * f, (e - s) * rows * f));
     }
 
     /// <summary>
@@ -166,36 +168,33 @@ public sealed class BatchNormalization : Layer
     /// </summary>
     protected internal override void RunBackward(in NodeContext c)
     {
-        int f = _features;
+        int f = _features, p = _mean.Length;
         var (s, e) = c.Rows;
         int rows = c.OutputShape.Size / f;
         var x = c.Input().Slice(s * rows * f, (e - s) * rows * f);
         var dy = c.OutputGradient.Slice(s * rows * f, (e - s) * rows * f);
         if (c.Phase == 0)
         {
-            Span<double> sumDy = f <= 512 ? stackalloc double[f] : new double[f];
-            Span<double> sumDyXhat = f <= 512 ? stackalloc double[f] : new double[f];
-            sumDy.Clear();
-            sumDyXhat.Clear();
-            for (int i = 0; i < x.Length; i += f)
-            {
-                for (int j = 0; j < f; j++)
-                {
-                    sumDy[j] += dy[i + j];
-                    sumDyXhat[j] += dy[i + j] * ((x[i + j] - _mean[j]) * _inverseStd[j]);
-                }
-            }
+            Span<double> accDy = p <= MaxPattern ? stackalloc double[p] : new double[p];
+            Span<double> accDyXhat = p <= MaxPattern ? stackalloc double[p] : new double[p];
+            accDy.Clear();
+            accDyXhat.Clear();
+            GradientSums(x, dy, _mean, _inverseStd, accDy, accDyXhat);
+            Span<double> sumDy = f <= MaxPattern ? stackalloc double[f] : new double[f];
+            Span<double> sumDyXhat = f <= MaxPattern ? stackalloc double[f] : new double[f];
+            Fold(accDy, sumDy);
+            Fold(accDyXhat, sumDyXhat);
             var scratch = c.Scratch;
             for (int j = 0; j < f; j++) (scratch[j], scratch[f + j]) = ((float)sumDy[j], (float)sumDyXhat[j]);
             return;
         }
 
-        Span<float> totalDy = f <= 1024 ? stackalloc float[f] : new float[f];
-        Span<float> totalDyXhat = f <= 1024 ? stackalloc float[f] : new float[f];
+        Span<float> totalDy = p <= MaxPattern ? stackalloc float[p] : new float[p];
+        Span<float> totalDyXhat = p <= MaxPattern ? stackalloc float[p] : new float[p];
         for (int j = 0; j < f; j++)
         {
             double a = 0, b = 0;
-            for (int p = 0; p < c.Parts; p++) { a += c.ScratchOf(p)[j]; b += c.ScratchOf(p)[f + j]; }
+            for (int part = 0; part < c.Parts; part++) { a += c.ScratchOf(part)[j]; b += c.ScratchOf(part)[f + j]; }
             (totalDy[j], totalDyXhat[j]) = ((float)a, (float)b);
         }
         if (c.Part == 0)
@@ -213,20 +212,13 @@ public sealed class BatchNormalization : Layer
         }
         if (!c.ComputesInputGradient()) return;
         var gamma = Scale ? c.Parameter(0) : default;
-        var dx = c.InputGradient().Slice(s * rows * f, (e - s) * rows * f);
-        bool accumulate = c.AccumulatesInputGradient();
-        float m = (float)((long)c.Batch * rows);
-        for (int i = 0; i < x.Length; i += f)
-        {
-            for (int j = 0; j < f; j++)
-            {
-                float k = (Scale ? gamma[j] : 1f) * _inverseStd[j];
-                float g = c.Training
-                    ? k * (dy[i + j] - (totalDy[j] + (x[i + j] - _mean[j]) * _inverseStd[j] * totalDyXhat[j]) / m)
-                    : k * dy[i + j];
-                dx[i + j] = accumulate ? dx[i + j] + g : g;
-            }
-        }
+        Span<float> k = p <= MaxPattern ? stackalloc float[p] : new float[p];
+        for (int j = 0; j < f; j++) k[j] = (Scale ? gamma[j] : 1f) * _inverseStd[j];
+        Repeat(k.Slice(0, f), k);
+        Repeat(totalDy.Slice(0, f), totalDy);
+        Repeat(totalDyXhat.Slice(0, f), totalDyXhat);
+        InputGradient(x, dy, k, c.Training ? _mean : default, _inverseStd, totalDy, totalDyXhat, (float)((long)c.Batch * rows),
+            c.AccumulatesInputGradient(), c.InputGradient().Slice(s * rows * f, (e - s) * rows * f));
     }
 
     // ------------------------------------------------------------------ folding into the layer before, for inference
