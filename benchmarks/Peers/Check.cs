@@ -56,7 +56,7 @@ public static class Check
             // Inference after more steps, with the weights and moving statistics they left.
             for (int step = 1; step < Steps; step++) model.TrainStep(x, labels);
             graph = Graph.From(model);
-            using var session = new InferenceSession(Onnx.Write(graph));
+            using var session = new InferenceSession(model.ExportOnnx());
             foreach (int batch in new[] { 1, Batch })
             {
                 var batchImages = images[..(batch * model.InputShape.Size)];

@@ -117,7 +117,7 @@ public static class Child
             IntraOpNumThreads = threads,
             InterOpNumThreads = 1,
         };
-        var session = new InferenceSession(Onnx.Write(graph), options);
+        var session = new InferenceSession(model.ExportOnnx(), options);
         var input = OrtValue.CreateTensorValueFromMemory(graph.ToChannelsFirst(images, batch), graph.BatchShape(batch));
         var output = OrtValue.CreateTensorValueFromMemory(new float[batch * graph.Outputs], [batch, graph.Outputs]);
         string inputName = session.InputMetadata.Keys.Single(), outputName = session.OutputMetadata.Keys.Single();

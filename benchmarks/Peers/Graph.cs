@@ -60,7 +60,7 @@ public sealed record ReshapeOp(string Name, string[] Inputs, int[] From, int[] T
 public sealed record AddOp(string Name, string[] Inputs, Act Activation) : Op(Name, Inputs);
 
 /// <summary>
-/// A ConvGen model read as a list of operations for the peers (TorchSharp, ONNX Runtime), with ConvGen's current weights and
+/// A ConvGen model read as a list of operations for TorchSharp (ONNX Runtime runs ConvGen's own export), with ConvGen's current weights and
 /// state converted from channels-last (NHWC/HWIO, NWC/WIO) to channels-first, so that all three systems compute the same
 /// function and their outputs can be compared (<see cref="Program"/>'s <c>check</c>).
 /// </summary>

@@ -50,6 +50,9 @@ public abstract class ElementwiseLayer : Layer
 public sealed class ReLU : ElementwiseLayer
 {
     /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx) => onnx.Activate(Activation.ReLU, onnx.Input(), onnx.Output);
+
+    /// <inheritdoc/>
     protected override string BaseName => "re_lu";
 
     /// <inheritdoc/>
@@ -64,6 +67,9 @@ public sealed class ReLU : ElementwiseLayer
 public sealed class Sigmoid : ElementwiseLayer
 {
     /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx) => onnx.Activate(Activation.Sigmoid, onnx.Input(), onnx.Output);
+
+    /// <inheritdoc/>
     protected override string BaseName => "sigmoid";
 
     private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Sigmoid(x, y);
@@ -74,6 +80,9 @@ public sealed class Sigmoid : ElementwiseLayer
 /// <summary>The hyperbolic tangent element-wise, as Keras' <c>Activation("tanh")</c>.</summary>
 public sealed class Tanh : ElementwiseLayer
 {
+    /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx) => onnx.Activate(Activation.Tanh, onnx.Input(), onnx.Output);
+
     /// <inheritdoc/>
     protected override string BaseName => "tanh";
 
@@ -89,6 +98,9 @@ public sealed class Tanh : ElementwiseLayer
 /// </summary>
 public sealed class Softmax : ElementwiseLayer
 {
+    /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx) => onnx.Activate(Activation.Softmax, onnx.Input(), onnx.Output);
+
     private int _classes;
 
     /// <inheritdoc/>
@@ -111,6 +123,9 @@ public sealed class Softmax : ElementwiseLayer
 public sealed class ReLU6 : ElementwiseLayer
 {
     /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx) => onnx.Activate(Activation.ReLU6, onnx.Input(), onnx.Output);
+
+    /// <inheritdoc/>
     protected override string BaseName => "re_lu";
 
     private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Clamp(x, 0f, 6f, y);
@@ -121,6 +136,9 @@ public sealed class ReLU6 : ElementwiseLayer
 /// <summary>Keras' <c>LeakyReLU</c>: <c>x</c> where <c>x &gt; 0</c>, else <c>negativeSlope · x</c>.</summary>
 public sealed class LeakyReLU : ElementwiseLayer
 {
+    /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx) => onnx.Activate(Activation.LeakyReLU, onnx.Input(), onnx.Output, alpha: NegativeSlope);
+
     /// <summary>Creates the layer.</summary>
     /// <param name="negativeSlope">The slope below 0 (the default 0.3 of Keras' <c>LeakyReLU</c> layer; <see cref="Activation.LeakyReLU"/>, Keras 3's <c>activation="leaky_relu"</c>, uses 0.2); finite and at least 0.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="negativeSlope"/> is negative or not finite.</exception>
@@ -146,6 +164,9 @@ public sealed class LeakyReLU : ElementwiseLayer
 /// <summary>Keras' <c>ELU</c>: <c>x</c> where <c>x &gt; 0</c>, else <c>alpha · (exp(x) − 1)</c>; its gradient below 0 is <c>y + alpha</c>.</summary>
 public sealed class ELU : ElementwiseLayer
 {
+    /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx) => onnx.Activate(Activation.ELU, onnx.Input(), onnx.Output, alpha: Alpha);
+
     /// <summary>Creates the layer.</summary>
     /// <param name="alpha">The scale below 0 (Keras' default 1); finite and greater than 0.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="alpha"/> is not finite and positive.</exception>
@@ -174,6 +195,9 @@ public sealed class ELU : ElementwiseLayer
 public sealed class SiLU : ElementwiseLayer
 {
     /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx) => onnx.Activate(Activation.SiLU, onnx.Input(), onnx.Output);
+
+    /// <inheritdoc/>
     protected override string BaseName => "silu";
 
     private protected override void Forward(ReadOnlySpan<float> x, Span<float> y) => Activations.SiluForward(x, y);
@@ -194,6 +218,9 @@ public sealed class SiLU : ElementwiseLayer
 /// </remarks>
 public sealed class GELU : ElementwiseLayer
 {
+    /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx) => onnx.Activate(Activation.GELU, onnx.Input(), onnx.Output, approximate: Approximate);
+
     /// <summary>Creates the layer.</summary>
     /// <param name="approximate">Whether to use the tanh approximation (Keras' <c>approximate=True</c>); false, the default as in Keras' <c>gelu</c>, uses erf.</param>
     public GELU(bool approximate = false) => Approximate = approximate;

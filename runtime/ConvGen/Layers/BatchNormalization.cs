@@ -22,6 +22,19 @@ namespace ConvGen;
 /// </remarks>
 public sealed partial class BatchNormalization : Layer
 {
+    /// <summary>ONNX's <c>BatchNormalization</c> in its inference form: the moving statistics, <c>γ</c> 1 and <c>β</c> 0 where absent.</summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        int f = _features;
+        var gamma = Scale ? Parameters[0].Value.Span : new float[f].AsSpan();
+        if (!Scale) gamma.Fill(1f);
+        var beta = Center ? Parameters[Scale ? 1 : 0].Value.Span : new float[f];
+        onnx.Node("BatchNormalization",
+            [onnx.Input(), onnx.Initializer("gamma", [f], gamma), onnx.Initializer("beta", [f], beta),
+             onnx.Initializer("moving_mean", [f], State[0].Value.Span), onnx.Initializer("moving_variance", [f], State[1].Value.Span)],
+            onnx.Output, Onnx.OnnxExport.Float("epsilon", Epsilon));
+    }
+
     private int _features;
     private float[] _mean = [], _inverseStd = [];
 

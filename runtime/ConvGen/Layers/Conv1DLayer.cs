@@ -70,6 +70,20 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
 
     private static int GradientCount => s_spec.WeightCount + (s_spec.UseBias ? s_spec.Filters : 0);
 
+    /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        var s = s_spec;
+        int steps = onnx.InputShape()[0];
+        var pads = Causal ? ((int)Geometry.Extent(s.KernelWidth, s.DilationWidth) - 1, 0)
+            : Geometry.Padding(steps, s.KernelWidth, s.StrideWidth, s.DilationWidth, s.Padding == Padding.Same);
+        onnx.Convolution("Conv", Kernel.Value.Span, 1, s.KernelWidth, s.GroupChannels, s.Filters, [s.KernelWidth],
+            Bias is { } b ? b.Value.Span : default, s.Activation,
+            Onnx.OnnxExport.Ints("kernel_shape", s.KernelWidth), Onnx.OnnxExport.Ints("strides", s.StrideWidth),
+            Onnx.OnnxExport.Ints("dilations", s.DilationWidth), Onnx.OnnxExport.Int("group", s.Groups),
+            Onnx.OnnxExport.Ints("pads", Onnx.OnnxExport.Pads(pads)));
+    }
+
     /// <summary>
     /// Checks that the kernel has one row and the input is <c>(steps, InputChannels)</c>, declares the kernel
     /// <c>[KernelWidth, InputChannels, Filters]</c> and the bias, and the scratch: the per-thread weight gradients and, when

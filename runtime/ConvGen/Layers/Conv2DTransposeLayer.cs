@@ -43,6 +43,33 @@ public class Conv2DTransposeLayer<TKernel> : Layer where TKernel : IConv2DTransp
     /// <inheritdoc/>
     protected internal override bool SplitsWithinSample => true;
 
+    /// <summary>
+    /// ONNX's <c>ConvTranspose</c> with explicit pads: output position <c>i·s + k·d − before</c>, as here; the end is cropped by
+    /// what is left over Keras' output size, and where Keras' output is longer (Valid with a stride above the window's extent)
+    /// <c>output_padding</c> adds the zeros-only positions.
+    /// </summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        var s = s_spec;
+        var input = onnx.InputShape();
+        var output = onnx.OutputShape;
+        bool same = s.Padding == Padding.Same;
+        (int Before, int After, int Extra) Axis(int size, int kernel, int stride, int dilation, int outputSize)
+        {
+            int before = Geometry.TransposedPaddingBefore(kernel, stride, dilation, same);
+            long after = (long)(size - 1) * stride + Geometry.Extent(kernel, dilation) - before - outputSize;
+            return after >= 0 ? (before, (int)after, 0) : (before, 0, (int)-after);
+        }
+        var h = Axis(input[0], s.KernelHeight, s.StrideHeight, s.DilationHeight, output[0]);
+        var w = Axis(input[1], s.KernelWidth, s.StrideWidth, s.DilationWidth, output[1]);
+        onnx.Convolution("ConvTranspose", Kernel.Value.Span, s.KernelHeight, s.KernelWidth, s.Filters, s.InputChannels, [s.KernelHeight, s.KernelWidth],
+            Bias is { } b ? b.Value.Span : default, s.Activation,
+            Onnx.OnnxExport.Ints("kernel_shape", s.KernelHeight, s.KernelWidth), Onnx.OnnxExport.Ints("strides", s.StrideHeight, s.StrideWidth),
+            Onnx.OnnxExport.Ints("dilations", s.DilationHeight, s.DilationWidth),
+            Onnx.OnnxExport.Ints("pads", Onnx.OnnxExport.Pads((h.Before, h.After), (w.Before, w.After))),
+            Onnx.OnnxExport.Ints("output_padding", h.Extra, w.Extra));
+    }
+
     /// <inheritdoc/>
     protected internal override Shape Build(LayerBuild build)
     {

@@ -16,6 +16,28 @@ namespace ConvGen;
 /// </remarks>
 public sealed class Dense : Layer
 {
+    /// <summary>
+    /// <c>Gemm</c> with the kernel <c>[In, Out]</c> as its B; after a Flatten that the export leaves in channels-first order, the
+    /// kernel's rows are permuted to that order (ConvGen's row <c>(position, channel)</c> is ONNX's <c>(channel, position)</c>).
+    /// </summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        var kernel = Kernel.Value.Span;
+        var weights = kernel.ToArray();
+        if (onnx.IsFlattenedChannelsFirst(0, out var flattened))
+        {
+            int channels = flattened[flattened.Rank - 1], positions = flattened.Size / channels;
+            for (int q = 0; q < positions; q++)
+                for (int c = 0; c < channels; c++)
+                    kernel.Slice((q * channels + c) * Units, Units).CopyTo(weights.AsSpan((c * positions + q) * Units, Units));
+        }
+        var inputs = new System.Collections.Generic.List<string> { onnx.Input(), onnx.Initializer("kernel", [_inputs, Units], weights) };
+        if (Bias is { } bias) inputs.Add(onnx.Initializer("bias", [Units], bias.Value.Span));
+        string linear = onnx.LinearOutput(Activation);
+        onnx.Node("Gemm", [.. inputs], linear);
+        onnx.Activate(Activation, linear, onnx.Output);
+    }
+
     private int _inputs;
 
     /// <summary>Creates a dense layer with <paramref name="units"/> outputs; its weights are created when a model is built.</summary>

@@ -6,6 +6,27 @@ namespace ConvGen;
 /// </summary>
 public sealed class Flatten : Layer
 {
+    /// <summary>
+    /// ONNX's <c>Flatten</c> takes channels-first order: read only by Dense layers, it is written as is and they permute their
+    /// rows; otherwise the channels move last first, so the values keep ConvGen's order.
+    /// </summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        var input = onnx.InputShape();
+        if (input.Rank <= 1) onnx.Node("Identity", [onnx.Input()], onnx.Output);
+        else if (onnx.AllReadersAre<Dense>())
+        {
+            onnx.Node("Flatten", [onnx.Input()], onnx.Output, Onnx.OnnxExport.Int("axis", 1));
+            onnx.MarkFlattenedChannelsFirst(input);
+        }
+        else
+        {
+            string last = onnx.Temporary("channels_last");
+            onnx.Node("Transpose", [onnx.Input()], last, Onnx.OnnxExport.Ints("perm", Onnx.OnnxExport.ToChannelsLast(input.Rank + 1)));
+            onnx.Node("Flatten", [last], onnx.Output, Onnx.OnnxExport.Int("axis", 1));
+        }
+    }
+
     /// <inheritdoc/>
     protected override string BaseName => "flatten";
 

@@ -9,6 +9,14 @@ namespace ConvGen;
 /// </summary>
 public sealed class GlobalAveragePooling2D : GlobalPooling2D
 {
+    /// <summary><c>GlobalAveragePool</c>, then <c>Flatten</c>: ONNX keeps the pooled axes as ones, ConvGen's output is <c>(channels)</c>.</summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        string pooled = onnx.Temporary("pooled");
+        onnx.Node("GlobalAveragePool", [onnx.Input()], pooled);
+        onnx.Node("Flatten", [pooled], onnx.Output, Onnx.OnnxExport.Int("axis", 1));
+    }
+
     /// <inheritdoc/>
     protected override string BaseName => "global_average_pooling2d";
 
@@ -58,6 +66,14 @@ public sealed class GlobalAveragePooling2D : GlobalPooling2D
 /// </summary>
 public sealed class GlobalMaxPooling2D : GlobalPooling2D
 {
+    /// <summary><c>GlobalMaxPool</c>, then <c>Flatten</c>: ONNX keeps the pooled axes as ones, ConvGen's output is <c>(channels)</c>.</summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        string pooled = onnx.Temporary("pooled");
+        onnx.Node("GlobalMaxPool", [onnx.Input()], pooled);
+        onnx.Node("Flatten", [pooled], onnx.Output, Onnx.OnnxExport.Int("axis", 1));
+    }
+
     /// <inheritdoc/>
     protected override string BaseName => "global_max_pooling2d";
 

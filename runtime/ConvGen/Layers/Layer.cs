@@ -161,6 +161,13 @@ public abstract class Layer
     /// </summary>
     protected internal virtual bool CanFuseForward(Layer next, Shape outputShape) => false;
 
+    /// <summary>
+    /// Writes this layer as ONNX nodes (<see cref="Model.ExportOnnx(OnnxExportOptions?)"/>): reads its inputs as
+    /// <paramref name="onnx"/> names them (channels first) and writes <see cref="Onnx.OnnxExport.Output"/>. A layer without an
+    /// ONNX form (one of your own) makes the export fail with a <see cref="NotSupportedException"/> naming it.
+    /// </summary>
+    internal virtual void ExportOnnx(Onnx.OnnxExport onnx) => throw onnx.Unsupported("it has no ONNX form in this version of ConvGen");
+
     /// <summary>The model the layer was last built into, or null.</summary>
     internal Model? Owner { get; private set; }
 

@@ -24,6 +24,20 @@ internal static class MergeInputs
 /// </summary>
 public sealed class Add : Layer
 {
+    /// <summary>A chain of binary <c>Add</c>s, then the activation.</summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        string sum = onnx.Input(0);
+        string linear = onnx.LinearOutput(Activation);
+        for (int i = 1; i < onnx.InputCount; i++)
+        {
+            string next = i == onnx.InputCount - 1 ? linear : onnx.Temporary("sum");
+            onnx.Node("Add", [sum, onnx.Input(i)], next);
+            sum = next;
+        }
+        onnx.Activate(Activation, linear, onnx.Output);
+    }
+
     private readonly string?[] _inputs;
 
     /// <summary>
@@ -99,6 +113,10 @@ public sealed class Add : Layer
 /// </summary>
 public sealed class Concatenate : Layer
 {
+    /// <summary><c>Concat</c> along the channels, ONNX axis 1.</summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+        => onnx.Node("Concat", [.. Enumerable.Range(0, onnx.InputCount).Select(onnx.Input)], onnx.Output, Onnx.OnnxExport.Int("axis", 1));
+
     private readonly string?[] _inputs;
     private int[] _widths = [];
     private int _positions, _channels;

@@ -11,6 +11,14 @@ namespace ConvGen;
 /// </summary>
 public sealed class MaxPool1D : Layer
 {
+    /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        var padding = Geometry.Padding(onnx.InputShape()[0], PoolSize, Strides, 1, Padding == Padding.Same);
+        onnx.Node("MaxPool", [onnx.Input()], onnx.Output, Onnx.OnnxExport.Ints("kernel_shape", PoolSize), Onnx.OnnxExport.Ints("strides", Strides),
+            Onnx.OnnxExport.Ints("pads", Onnx.OnnxExport.Pads(padding)));
+    }
+
     private readonly PoolWindow _window;
     private PoolGeometry _geometry;
 
@@ -70,6 +78,14 @@ public sealed class MaxPool1D : Layer
 /// </summary>
 public sealed class AveragePool1D : Layer
 {
+    /// <inheritdoc/>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        var padding = Geometry.Padding(onnx.InputShape()[0], PoolSize, Strides, 1, Padding == Padding.Same);
+        onnx.Node("AveragePool", [onnx.Input()], onnx.Output, Onnx.OnnxExport.Ints("kernel_shape", PoolSize), Onnx.OnnxExport.Ints("strides", Strides),
+            Onnx.OnnxExport.Ints("pads", Onnx.OnnxExport.Pads(padding)), Onnx.OnnxExport.Int("count_include_pad", 0));
+    }
+
     private readonly PoolWindow _window;
     private PoolGeometry _geometry;
 
@@ -122,6 +138,14 @@ public sealed class AveragePool1D : Layer
 /// </summary>
 public sealed class GlobalAveragePooling1D : Layer
 {
+    /// <summary><c>GlobalAveragePool</c>, then <c>Flatten</c>: ONNX keeps the pooled axes as ones, ConvGen's output is <c>(channels)</c>.</summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        string pooled = onnx.Temporary("pooled");
+        onnx.Node("GlobalAveragePool", [onnx.Input()], pooled);
+        onnx.Node("Flatten", [pooled], onnx.Output, Onnx.OnnxExport.Int("axis", 1));
+    }
+
     private PoolGeometry _geometry;
 
     /// <inheritdoc/>
@@ -156,6 +180,14 @@ public sealed class GlobalAveragePooling1D : Layer
 /// </summary>
 public sealed class GlobalMaxPooling1D : Layer
 {
+    /// <summary><c>GlobalMaxPool</c>, then <c>Flatten</c>: ONNX keeps the pooled axes as ones, ConvGen's output is <c>(channels)</c>.</summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        string pooled = onnx.Temporary("pooled");
+        onnx.Node("GlobalMaxPool", [onnx.Input()], pooled);
+        onnx.Node("Flatten", [pooled], onnx.Output, Onnx.OnnxExport.Int("axis", 1));
+    }
+
     private PoolGeometry _geometry;
 
     /// <inheritdoc/>

@@ -9,6 +9,24 @@ namespace ConvGen;
 /// </summary>
 public sealed class Reshape : Layer
 {
+    /// <summary>Keras' reshape is of channels-last values: the channels move last, the values are reshaped, then the channels move first.</summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        var input = onnx.InputShape();
+        var output = onnx.OutputShape;
+        string x = onnx.Input();
+        if (input.Rank > 1)
+        {
+            string last = onnx.Temporary("channels_last");
+            onnx.Node("Transpose", [x], last, Onnx.OnnxExport.Ints("perm", Onnx.OnnxExport.ToChannelsLast(input.Rank + 1)));
+            x = last;
+        }
+        long[] shape = [-1, .. output.Dimensions.ToArray().Select(d => (long)d)];
+        string reshaped = output.Rank > 1 ? onnx.Temporary("reshaped") : onnx.Output;
+        onnx.Node("Reshape", [x, onnx.Int64Initializer("shape", shape)], reshaped);
+        if (output.Rank > 1) onnx.Node("Transpose", [reshaped], onnx.Output, Onnx.OnnxExport.Ints("perm", Onnx.OnnxExport.ToChannelsFirst(output.Rank + 1)));
+    }
+
     private readonly int[] _target;
 
     /// <summary>Creates the layer.</summary>
@@ -56,6 +74,18 @@ public sealed class Reshape : Layer
 /// </summary>
 public sealed class ZeroPadding2D : Layer
 {
+    /// <summary>
+    /// <c>Pad</c> with zeros. From opset 18 it names the padded axes (the fourth input), which also keeps ONNX Runtime's
+    /// PadFusion from folding it into a following <c>MaxPool</c>'s padding (-inf, not 0: a defect, docs/onnx.md).
+    /// </summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx)
+    {
+        if (onnx.Opset >= 18)
+            onnx.Node("Pad", [onnx.Input(), onnx.Int64Initializer("pads", [Top, Left, Bottom, Right]), "", onnx.Int64Initializer("axes", [2, 3])], onnx.Output);
+        else
+            onnx.Node("Pad", [onnx.Input(), onnx.Int64Initializer("pads", [0, 0, Top, Left, 0, 0, Bottom, Right])], onnx.Output);
+    }
+
     private int _h, _w, _c;
 
     /// <summary>The same padding on all four sides (Keras' default 1).</summary>

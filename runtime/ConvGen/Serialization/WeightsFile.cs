@@ -56,25 +56,7 @@ public static class WeightsFile
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(tensors);
         Validate(tensors);
-
-        string full = Path.GetFullPath(path);
-        string temporary = $"{full}.tmp-{Guid.NewGuid():N}";
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-            {
-                Stream stream = wrap is null ? file : wrap(file);
-                WriteTo(stream, tensors);
-                stream.Flush();
-                file.Flush(flushToDisk: true);
-            }
-            beforeRename?.Invoke(temporary);
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            try { if (File.Exists(temporary)) File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
+        AtomicFile.Write(path, stream => WriteTo(stream, tensors), wrap, beforeRename);
     }
 
     /// <summary>Writes <paramref name="tensors"/> in the weights format to <paramref name="stream"/> (not atomically; for files prefer the overload taking a path).</summary>
