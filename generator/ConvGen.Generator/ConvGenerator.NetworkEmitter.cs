@@ -165,7 +165,15 @@ public sealed partial class ConvGenerator
                 w.Line("    " + LayerExpression(l, classes[i]) + (i == m.Layers.Count - 1 ? ")" : ",") + comment);
             }
             w.Open();
+            if (m.InitialWeights.Count > 0) w.Line("SetWeights(OnnxWeights);");
             w.Close();
+            if (m.InitialWeights.Count > 0)
+            {
+                w.Line();
+                string path = (m.OnnxPath ?? "").Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\r", " ").Replace("\n", " ");
+                w.Line($"/// <summary>The initializers of {path}: the initial weights and moving statistics in the order of <see cref=\"global::ConvGen.Model.NamedWeights\"/>, each float as two chars (low 16 bits, then high).</summary>");
+                w.Line("private const string OnnxWeights = " + WeightsLiteral(m.InitialWeights.AsSpan()) + ";");
+            }
 
             w.Close();
             for (int i = 0; i < target.ContainingTypes.Count; i++) w.Close();
@@ -214,6 +222,23 @@ public sealed partial class ConvGenerator
             if (l.Kind == LayerKind.Add && l.Activation != Activation.None) init.Add($"Activation = {activation}");
             if (l.KernelL2 != 0f) init.Add($"KernelL2 = {FloatLiteral(l.KernelL2)}");
             return init.Count == 0 ? created : $"{created} {{ {string.Join(", ", init)} }}";
+        }
+
+        /// <summary>
+        /// Little-endian float bytes as one C# string literal of 16-bit chars (bytes 0-1 of a float, then 2-3): printable ASCII as
+        /// itself, anything else as <c>\uXXXX</c>. One token, which the compiler reads far faster than an array of numbers.
+        /// </summary>
+        internal static string WeightsLiteral(ReadOnlySpan<byte> bytes)
+        {
+            var sb = new System.Text.StringBuilder(bytes.Length * 3 + 2);
+            sb.Append('"');
+            for (int i = 0; i + 1 < bytes.Length; i += 2)
+            {
+                int c = bytes[i] | bytes[i + 1] << 8;
+                if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') sb.Append((char)c);
+                else sb.Append("\\u").Append(c.ToString("X4", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            return sb.Append('"').ToString();
         }
 
         /// <summary>A float as C# source that reads back as the same value.</summary>

@@ -320,6 +320,13 @@ public sealed partial class ConvGenerator
             if (descriptor.DefaultSeverity == DiagnosticSeverity.Error) ErrorCount++;
         }
 
+        /// <summary>Adds a diagnostic made elsewhere (an earlier stage's).</summary>
+        public void Add(DiagnosticInfo diagnostic)
+        {
+            _items.Add(diagnostic);
+            if (diagnostic.Descriptor.DefaultSeverity == DiagnosticSeverity.Error) ErrorCount++;
+        }
+
         public ParseResult Result(LayerClassModel? model) => new(model, _items.ToEquatableArray());
 
         public EquatableArray<DiagnosticInfo> ToArray() => _items.ToEquatableArray();

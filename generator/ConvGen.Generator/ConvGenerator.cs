@@ -62,6 +62,9 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
 
         /// <summary>Layer attributes on a class without [Input].</summary>
         public const string Orphans = nameof(Orphans);
+
+        /// <summary>The [OnnxModel] classes, imported.</summary>
+        public const string OnnxImport = nameof(OnnxImport);
     }
 
     /// <inheritdoc/>
@@ -107,6 +110,23 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.NetworkModels);
         context.RegisterSourceOutput(networkModels, static (spc, model) => EmitSafely(spc, model!.Target.HintName, model.Target.FullName, () => NetworkEmitter.Emit(model)));
 
+        // Compiled networks from ONNX files: a class with [OnnxModel] and the .onnx additional files.
+        var onnxFiles = context.AdditionalTextsProvider
+            .Where(static text => text.Path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            .Select(static (text, ct) => Parser.ReadOnnxFile(text, ct))
+            .Collect();
+        var onnxImports = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                OnnxModelAttributeMetadataName,
+                static (node, _) => node is TypeDeclarationSyntax,
+                static (ctx, ct) => Safely(ctx, ct, Parser.ParseOnnxTarget, static info => new OnnxTarget(null, "", "", null, info)))
+            .Combine(onnxFiles)
+            .Select(static (pair, _) => SafelyImport(pair.Left, pair.Right))
+            .WithTrackingName(TrackingNames.OnnxImport);
+        context.RegisterSourceOutput(onnxImports.SelectMany(static (result, _) => result.Diagnostics), static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+        context.RegisterSourceOutput(onnxImports.Select(static (result, _) => result.Model).Where(static model => model is not null),
+            static (spc, model) => EmitSafely(spc, model!.Target.HintName, model.Target.FullName, () => NetworkEmitter.Emit(model)));
+
         // Layer attributes without [Input] that do not make one layer are reported once per class.
         foreach (var (name, kind) in SingleLayerAttributes.Concat(new[]
                  {
@@ -147,6 +167,21 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
             var info = new DiagnosticInfo(DiagnosticDescriptors.InternalError, LocationInfo.From(context.TargetNode),
                 new[] { context.TargetSymbol.Name, e.GetType().Name + ": " + e.Message }.ToEquatableArray());
             return failed(new[] { info }.ToEquatableArray());
+        }
+    }
+
+    /// <summary>Imports an [OnnxModel] class's file; an unexpected exception becomes CONVGEN999 at the attribute, never a crash.</summary>
+    private static NetworkParseResult SafelyImport(OnnxTarget target, System.Collections.Immutable.ImmutableArray<OnnxFileData> files)
+    {
+        try
+        {
+            return Parser.ImportOnnx(target, files);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var info = new DiagnosticInfo(DiagnosticDescriptors.InternalError, target.Location,
+                new[] { target.ClassName, e.GetType().Name + ": " + e.Message }.ToEquatableArray());
+            return new NetworkParseResult(null, new[] { info }.ToEquatableArray());
         }
     }
 

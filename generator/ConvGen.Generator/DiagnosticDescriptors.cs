@@ -232,6 +232,31 @@ internal static class DiagnosticDescriptors
         "Layer {0} of '{1}' ([Reshape]): {2} holds {3} values, but its input {4}, from {5}, holds {6}; give sizes that multiply to {6}, or -1 for one of them",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor OnnxFileNotFound = new(
+        "CONVGEN050", "The ONNX model file is not an additional file",
+        "[OnnxModel] on '{0}' names '{1}', which is not one .onnx file among the project's AdditionalFiles; {2}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor OnnxUnreadable = new(
+        "CONVGEN051", "The ONNX model file cannot be read",
+        "[OnnxModel] on '{0}': '{1}' is not an ONNX model ConvGen can read: {2}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor OnnxUnsupported = new(
+        "CONVGEN052", "The ONNX model cannot be compiled",
+        "[OnnxModel] on '{0}': '{1}' cannot be compiled: {2}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor OnnxUnsupportedNode = new(
+        "CONVGEN053", "An ONNX node ConvGen cannot compile",
+        "[OnnxModel] on '{0}': in '{1}', node '{2}' ({3}) cannot be compiled: {4}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor OnnxModelWithLayers = new(
+        "CONVGEN054", "An ONNX model class with layer attributes",
+        "'{0}' has [OnnxModel] and layer attributes; its layers come from the model file: remove the layer attributes, or [OnnxModel]",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     public static readonly DiagnosticDescriptor InternalError = new(
         "CONVGEN999", "ConvGen generator internal error",
         "The ConvGen generator failed on '{0}': {1}; no code was generated for it. Please report this with the attribute that caused it.",

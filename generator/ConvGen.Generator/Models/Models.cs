@@ -191,8 +191,12 @@ internal sealed record NormSpec(float Momentum, float Epsilon, bool Center, bool
 /// <summary>An input a layer names, or (null) the previous layer.</summary>
 internal sealed record NameOrPrevious(string? Name);
 
-/// <summary>Everything the emitter needs for one compiled network.</summary>
-internal sealed record NetworkModel(TypeTarget Target, int InputHeight, int InputWidth, int InputChannels, EquatableArray<NetworkLayer> Layers)
+/// <summary>
+/// Everything the emitter needs for one compiled network. An imported one (<c>[OnnxModel]</c>) carries its file's weights as
+/// little-endian floats in the order of the model's named weights, and the path it names.
+/// </summary>
+internal sealed record NetworkModel(TypeTarget Target, int InputHeight, int InputWidth, int InputChannels, EquatableArray<NetworkLayer> Layers,
+    EquatableArray<byte> InitialWeights = default, string? OnnxPath = null)
 {
     public long ParameterCount
     {
