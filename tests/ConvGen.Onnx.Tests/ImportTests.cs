@@ -158,7 +158,7 @@ public sealed class ImportTests
             Assert.All(result.Diagnostics, d => Assert.Contains(d.Descriptor.Id, allowed));
             if (result.Model is { } model)
             {
-                Assert.Empty(result.Diagnostics.Where(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error));
+                Assert.DoesNotContain(result.Diagnostics, d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
                 Assert.NotEmpty(generator::ConvGen.Generator.ConvGenerator.NetworkEmitter.Emit(model));
                 compiled++;
             }
@@ -173,6 +173,90 @@ public sealed class ImportTests
             Assert.DoesNotContain(diagnostics, d => d.Id == "CONVGEN999");
             Assert.All(diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error), d => Assert.Contains(d.Id, allowed));
         }
+    }
+
+    // ---- hand-made hostile files, written field by field in the protobuf wire format
+
+    private static byte[] Varint(ulong v)
+    {
+        var bytes = new List<byte>();
+        for (; v >= 0x80; v >>= 7) bytes.Add((byte)(v | 0x80));
+        bytes.Add((byte)v);
+        return [.. bytes];
+    }
+
+    private static byte[] Field(int field, params byte[][] payload)
+    {
+        byte[] body = [.. payload.SelectMany(p => p)];
+        return [.. Varint((ulong)field << 3 | 2), .. Varint((ulong)body.Length), .. body];
+    }
+
+    private static byte[] Number(int field, long value) => [.. Varint((ulong)field << 3), .. Varint((ulong)value)];
+
+    private static byte[] Text(int field, string value) => Field(field, System.Text.Encoding.UTF8.GetBytes(value));
+
+    /// <summary>A graph input <paramref name="name"/> of float [1, 1, 2, 2].</summary>
+    private static byte[] ImageInput(string name) =>
+        Field(11, Text(1, name), Field(2, Field(1, Number(1, 1), Field(2, Field(1, Number(1, 1)), Field(1, Number(1, 1)), Field(1, Number(1, 2)), Field(1, Number(1, 2))))));
+
+    private static byte[] Model(params byte[][] graph) => [.. Number(1, 8), .. Field(8, Text(1, ""), Number(2, 17)), .. Field(7, graph)];
+
+    private static (string Id, string Message) ImportError(byte[] bytes)
+    {
+        var target = new generator::ConvGen.Generator.OnnxTarget(new generator::ConvGen.Generator.Models.TypeTarget(null, generator::ConvGen.Generator.Helpers.EquatableArray<generator::ConvGen.Generator.Models.ContainingType>.Empty, "Net", "Net", "Net.g.cs"),
+            "Net", "model.onnx", null, generator::ConvGen.Generator.Helpers.EquatableArray<generator::ConvGen.Generator.Models.DiagnosticInfo>.Empty);
+        var result = generator::ConvGen.Generator.ConvGenerator.Parser.ImportOnnx(target, [new generator::ConvGen.Generator.OnnxFileData("model.onnx", new generator::ConvGen.Generator.Helpers.EquatableArray<byte>(bytes), null)]);
+        Assert.Null(result.Model);
+        var d = Assert.Single(result.Diagnostics);
+        return (d.Descriptor.Id, string.Join(" | ", d.Arguments));
+    }
+
+    [Fact]
+    public void Hostile_files_are_named_for_what_is_wrong()
+    {
+        // A cycle: each Relu reads the other's output.
+        var cycle = Model(Field(1, Text(1, "b"), Text(2, "a"), Text(4, "Relu")), Field(1, Text(1, "a"), Text(2, "b"), Text(4, "Relu")),
+            ImageInput("x"), Field(12, Text(1, "b")));
+        var (id, message) = ImportError(cycle);
+        Assert.Equal("CONVGEN053", id);
+        Assert.Contains("reads 'b' before any node makes it", message);
+
+        // A negative dimension, and dimensions whose product is huge.
+        (id, message) = ImportError(Model(Field(5, Number(1, -1), Number(2, 1), Text(8, "w"))));
+        Assert.Equal("CONVGEN051", id);
+        Assert.Contains("dimension of -1", message);
+        (id, message) = ImportError(Model(Field(5, Number(1, 1 << 30), Number(1, 1 << 30), Number(2, 1), Text(8, "w"))));
+        Assert.Equal("CONVGEN051", id);
+        Assert.Contains("claims 1073741824 x 1073741824 values", message);
+
+        // An initializer claiming more data than the file holds (a raw_data length past the end), and one whose data is shorter than its dims.
+        (id, message) = ImportError([.. Number(1, 8), .. Varint(7 << 3 | 2), .. Varint(40), .. Varint(5 << 3 | 2), .. Varint(30), .. Varint(9 << 3 | 2), .. Varint(1_000_000_000)]);
+        Assert.Equal("CONVGEN051", id);
+        Assert.Contains("remain", message);
+        (id, message) = ImportError(Model(Field(5, Number(1, 4), Number(2, 1), Text(8, "w"), Field(9, [1, 2, 3, 4]))));
+        Assert.Equal("CONVGEN051", id);
+        Assert.Contains("has 4 bytes of data, not 16", message);
+
+        // A wrong wire type: ir_version as bytes.
+        (id, message) = ImportError([.. Field(1, [1, 2]), .. Field(7)]);
+        Assert.Equal("CONVGEN051", id);
+        Assert.Contains("wire type 2 where 0 belongs", message);
+
+        // A nesting bomb: an attribute's subgraph nested 3,000 deep (skipped without being parsed).
+        byte[] nested = [];
+        for (int depth = 0; depth < 3_000; depth++) nested = Field(6, Field(1, Field(5, nested)));
+        var bomb = Model(Field(1, Text(1, "x"), Text(2, "y"), Text(4, "If"), Field(5, Text(1, "then_branch"), nested)), ImageInput("x"), Field(12, Text(1, "y")));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        (id, message) = ImportError(bomb);
+        Assert.Equal("CONVGEN053", id);
+        Assert.Contains("| If |", message);
+        Assert.True(clock.Elapsed.TotalSeconds < 5, $"{bomb.Length} bytes took {clock.Elapsed.TotalSeconds:F1} s");
+
+        // Not protobuf at all, and an opset outside 6-21.
+        Assert.Equal("CONVGEN051", ImportError(System.Text.Encoding.UTF8.GetBytes("not a model")).Id);
+        (id, message) = ImportError([.. Number(1, 8), .. Field(8, Text(1, ""), Number(2, 5)), .. Field(7, ImageInput("x"))]);
+        Assert.Equal("CONVGEN052", id);
+        Assert.Contains("opset is 5", message);
     }
 
     [Fact]
