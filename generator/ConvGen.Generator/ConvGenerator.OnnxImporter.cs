@@ -287,6 +287,7 @@ public sealed partial class ConvGenerator
                     }
                     case "Pad": return Pad(node);
                     case "Conv": return Conv(node);
+                    case "ConvTranspose": return ConvTranspose(node);
                     case "BatchNormalization": return BatchNorm(node);
                     case "MaxPool":
                     case "AveragePool": return Pool(node);
@@ -325,7 +326,7 @@ public sealed partial class ConvGenerator
                         var activation = ActivationOf(node, out float alpha);
                         if (activation is null)
                             return Unsupported(node, node.OpType == "Clip" ? "ConvGen has Clip(0, 6) (ReLU6) and Clip(0) (ReLU) only"
-                                : "ConvGen compiles Conv, ConvTranspose (not yet), BatchNormalization, Relu, Clip(0, 6), LeakyRelu, Elu, Sigmoid, Tanh, Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Flatten, Reshape to [N, -1], Gemm, MatMul (+ Add of a bias), Add, Concat, Identity and Dropout");
+                                : "ConvGen compiles Conv, ConvTranspose, BatchNormalization, Relu, Clip(0, 6), LeakyRelu, Elu, Sigmoid, Tanh, Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Flatten, Reshape to [N, -1], Gemm, MatMul (+ Add of a bias), Add, Concat, Identity and Dropout");
                         var kind = activation switch
                         {
                             Activation.ReLU => LayerKind.ReLU, Activation.ReLU6 => LayerKind.ReLU6, Activation.Sigmoid => LayerKind.Sigmoid,
@@ -465,6 +466,69 @@ public sealed partial class ConvGenerator
                 }
                 var padded = ZeroPad(x, new PadSpec((int)pads[2], (int)pads[6], (int)pads[3], (int)pads[7]));
                 _values[node.Outputs[0]] = padded;
+                return true;
+            }
+
+            /// <summary>
+            /// A ConvTranspose whose pads and output_padding give Keras' output for 'same' or 'valid' (as ConvGen's export writes
+            /// them): ConvGen's Conv2DTranspose. Other pads crop the output elsewhere, which ConvGen cannot say (it has no
+            /// Cropping2D).
+            /// </summary>
+            private bool ConvTranspose(OnnxNode node)
+            {
+                var x = In(node);
+                if (x.Flat) return Unsupported(node, "its input is not an image [N, C, H, W]");
+                var weight = Constant(node, 1);
+                if (weight is not { Floats: not null, Dims.Length: 4 }) return Unsupported(node, "its weights are not a float initializer [C, F, KH, KW]");
+                var bias = Constant(node, 2);
+                if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0 && bias is not { Floats: not null }) return Unsupported(node, "its bias is not a float initializer");
+                int c = (int)weight.Dims[0], f = (int)weight.Dims[1], kh = (int)weight.Dims[2], kw = (int)weight.Dims[3];
+                if (Int(node, "group", 1) != 1) return Unsupported(node, "it is grouped; ConvGen's Conv2DTranspose is not");
+                if (c != x.C) return Unsupported(node, $"its weights read {c} channels but its input has {x.C}");
+                if (bias is not null && bias.Floats!.Length != f) return Unsupported(node, $"its bias has {bias.Floats.Length} values for {f} filters");
+                if (node.Attributes.ContainsKey("output_shape")) return Unsupported(node, "it gives output_shape; ConvGen reads pads and output_padding");
+                if (node.Attributes.TryGetValue("auto_pad", out var autoPad) && autoPad.S is not ("NOTSET" or "")) return Unsupported(node, $"its auto_pad is {autoPad.S}; ConvGen reads explicit pads");
+                var strides = Ints(node, "strides") ?? [1, 1];
+                var dilations = Ints(node, "dilations") ?? [1, 1];
+                var pads = Ints(node, "pads") ?? new long[4];
+                var extra = Ints(node, "output_padding") ?? new long[2];
+                if (strides.Length != 2 || dilations.Length != 2 || pads.Length != 4 || extra.Length != 2 || strides.Any(s => s < 1 || s > 1 << 16) || dilations.Any(d => d < 1 || d > 1 << 16))
+                    return Unsupported(node, "its strides, dilations, pads or output_padding are not as many sizes as its axes");
+                int sh = (int)strides[0], sw = (int)strides[1], dh = (int)dilations[0], dw = (int)dilations[1];
+                if ((sh > 1 || sw > 1) && (dh > 1 || dw > 1)) return Unsupported(node, "it has both a stride and a dilation above 1, which Keras' (and ConvGen's) Conv2DTranspose refuses");
+                // What ConvGen's export writes for each padding: (before, after, output_padding) per axis.
+                (long, long, long) Expected(int size, int k, int s, int d, bool same)
+                {
+                    long before = Geometry.TransposedPaddingBefore(k, s, d, same);
+                    long output = Geometry.TransposedOutputSize(size, k, s, d, same);
+                    long after = (long)(size - 1) * s + Geometry.Extent(k, d) - before - output;
+                    return after >= 0 ? (before, after, 0) : (before, 0, -after);
+                }
+                Padding? padding = null;
+                foreach (bool same in new[] { false, true })
+                    if (Expected(x.H, kh, sh, dh, same) == (pads[0], pads[2], extra[0]) && Expected(x.W, kw, sw, dw, same) == (pads[1], pads[3], extra[1]))
+                        padding = same ? Padding.Same : Padding.Valid;
+                if (padding is null)
+                    return Unsupported(node, $"its pads [{string.Join(", ", pads)}] and output_padding [{string.Join(", ", extra)}] crop its output other than Keras' 'same' or 'valid' do, and ConvGen has no Cropping2D");
+                int oh = (int)Geometry.TransposedOutputSize(x.H, kh, sh, dh, padding == Padding.Same), ow = (int)Geometry.TransposedOutputSize(x.W, kw, sw, dw, padding == Padding.Same);
+                if ((long)oh * ow * f > MaxNetworkSize) return Unsupported(node, $"its output of {oh}x{ow}x{f} is larger than ConvGen compiles");
+                var (activation, output) = FuseActivation(node.Outputs[0]);
+                var layer = new Pending
+                {
+                    Kind = LayerKind.Conv2DTranspose, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutH = oh, OutW = ow, OutC = f,
+                    Conv = new ConvSpec(kh, kw, x.C, f, sh, sw, dh, dw, padding.Value, bias is not null, activation, Transposed: true),
+                    UseBias = bias is not null, Activation = activation,
+                };
+                // ONNX's [C, F, KH, KW] to Keras' [KH, KW, F, C].
+                var kernel = new float[weight.Floats.Length];
+                for (int ci = 0; ci < c; ci++)
+                    for (int fo = 0; fo < f; fo++)
+                        for (int y = 0; y < kh; y++)
+                            for (int xx = 0; xx < kw; xx++)
+                                kernel[((y * kw + xx) * f + fo) * c + ci] = weight.Floats[((ci * f + fo) * kh + y) * kw + xx];
+                layer.Weights.AddRange(kernel);
+                if (bias is not null) layer.Weights.AddRange(bias.Floats!);
+                Add(layer, output, new Value(0, oh, ow, f));
                 return true;
             }
 

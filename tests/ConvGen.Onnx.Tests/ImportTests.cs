@@ -98,6 +98,22 @@ public sealed class ImportTests
         ["ResNet-20", (Func<Model>)(() => new global::ResNet20(maxBatchSize: 8, seed: 1))],
     ];
 
+    /// <summary>An encoder-decoder: transposed convolutions ('same', and 'valid' with a stride above the window) and an image output.</summary>
+    private static Model Decoder() => new Sequential(new SameTranspose(), new ReLU(), new PointwiseConv(), new GappedTranspose(), new DilatedTranspose(), new Sigmoid())
+        .Build(new Shape(5, 4, 3), seed: 3).Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
+
+    [Fact]
+    public void Transposed_convolutions_and_image_outputs_round_trip()
+    {
+        var source = Decoder();
+        var random = new Random(2);
+        var x = new Tensor(source.InputShape.WithBatch(3));
+        for (int i = 0; i < x.Length; i++) x.Span[i] = random.NextSingle() - 0.5f;
+        var imported = InMemoryImport.Import(source.ExportOnnx(), maxBatchSize: 4);
+        Assert.Equal(source.OutputShape, imported.OutputShape);
+        AssertClose(source.Predict(x).ToArray(), imported.Predict(x).ToArray(), "decoder");
+    }
+
     /// <summary>Round trip: a ConvGen network (after some training, so its statistics moved) exported, imported, gives the same outputs.</summary>
     [Theory]
     [MemberData(nameof(ExportedModels))]
