@@ -108,10 +108,18 @@ public sealed partial class ConvGenerator
         /// </summary>
         private sealed class OnnxTranslation(OnnxFile onnx, OnnxTarget target, Diagnostics diagnostics)
         {
-            /// <summary>A value of the graph: the layer that makes it (-1: the input), its ConvGen shape, and for a flattened image its shape before.</summary>
-            private sealed record Value(int Layer, int H, int W, int C, (int H, int W, int C)? Flattened = null, bool OnesSpatial = false)
+            /// <summary>
+            /// A value of the graph: the layer that makes it (-1: the input), its ConvGen shape (<c>H</c> 0 flat,
+            /// <see cref="Shapes.Sequence"/> a sequence), for a flattened image or sequence its shape before (ONNX's order then
+            /// differs from ConvGen's), and whether ONNX holds it channels last (after a Transpose that only changes layout).
+            /// </summary>
+            private sealed record Value(int Layer, int H, int W, int C, (int H, int W, int C)? Flattened = null, bool OnesSpatial = false, bool Last = false)
             {
                 public bool Flat => H == 0;
+
+                public bool Sequence => H == Shapes.Sequence;
+
+                public long Size => Shapes.Size(H, W, C);
             }
 
             private sealed class Pending
@@ -144,15 +152,23 @@ public sealed partial class ConvGenerator
                 if (inputs.Count != 1) return Fail(null, $"its graph has {inputs.Count} inputs that are not initializers; ConvGen compiles networks of one input");
                 var input = inputs[0];
                 if (input.ElementType != OnnxFile.Float) return Fail(null, $"its input '{input.Name}' is of element type {input.ElementType}; ConvGen reads float (1) inputs");
-                if (!input.HasShape || input.Dims.Count != 4 || input.Dims.Skip(1).Any(d => d is null or < 1))
-                    return Fail(null, $"its input '{input.Name}' has shape [{string.Join(", ", input.Dims.Select(d => d?.ToString() ?? "?"))}]; ConvGen compiles images [N, C, H, W] with C, H and W fixed (a dynamic batch is fine)");
-                int c = (int)input.Dims[1]!, h = (int)input.Dims[2]!, w = (int)input.Dims[3]!;
-                if ((long)h * w * c > MaxNetworkSize) return Fail(null, $"its input holds {(long)h * w * c} values, more than the {MaxNetworkSize} ConvGen compiles");
-                _values[input.Name] = new Value(-1, h, w, c);
-                if (onnx.Outputs.Count != 1) return Fail(null, $"its graph has {onnx.Outputs.Count} outputs; ConvGen compiles networks of one output");
+                if (!input.HasShape || input.Dims.Count is not (3 or 4) || input.Dims.Skip(1).Any(d => d is null or < 1 or > int.MaxValue))
+                    return Fail(null, $"its input '{input.Name}' has shape [{string.Join(", ", input.Dims.Select(d => d?.ToString() ?? "?"))}]; ConvGen compiles images [N, C, H, W] and sequences [N, C, steps] with every size but the batch fixed");
                 foreach (var node in onnx.Nodes)
                     foreach (var name in node.Inputs)
                         if (name.Length > 0) _readers[name] = _readers.TryGetValue(name, out int n) ? n + 1 : 1;
+                // An input that only Transposes to channels first read is channels last itself (ConvGen's export with ChannelsLast).
+                bool image = input.Dims.Count == 4;
+                long[] toFirst = image ? [0, 3, 1, 2] : [0, 2, 1];
+                var inputReaders = onnx.Nodes.Where(n => n.Inputs.Contains(input.Name)).ToList();
+                bool last = inputReaders.Count > 0 && inputReaders.All(n => n.OpType == "Transpose" && Ints(n, "perm") is { } perm && perm.SequenceEqual(toFirst));
+                var d = input.Dims.Skip(1).Select(v => (int)v!.Value).ToArray();
+                int h, w, c;
+                if (image) (h, w, c) = last ? (d[0], d[1], d[2]) : (d[1], d[2], d[0]);
+                else (h, w, c) = (Shapes.Sequence, last ? d[0] : d[1], last ? d[1] : d[0]);
+                if (Shapes.Size(h, w, c) > MaxNetworkSize) return Fail(null, $"its input holds {Shapes.Size(h, w, c)} values, more than the {MaxNetworkSize} ConvGen compiles");
+                _values[input.Name] = new Value(-1, h, w, c, Last: last);
+                if (onnx.Outputs.Count != 1) return Fail(null, $"its graph has {onnx.Outputs.Count} outputs; ConvGen compiles networks of one output");
 
                 foreach (var node in onnx.Nodes)
                 {
@@ -268,8 +284,12 @@ public sealed partial class ConvGenerator
             private bool TranslateNode(OnnxNode node)
             {
                 string output = node.Outputs[0];
+                if (node.OpType is not ("Transpose" or "Reshape" or "Flatten" or "Identity" or "Dropout" or "Constant")
+                    && node.Inputs.Any(i => _values.TryGetValue(i, out var v) && v.Last && !v.Flat))
+                    return Unsupported(node, "it reads a value held channels last (after a Transpose); ConvGen reads a channels-last value only in a Reshape, a Flatten or the Transpose back");
                 switch (node.OpType)
                 {
+                    case "Transpose": return Transpose(node);
                     case "Identity":
                     case "Dropout":
                         if (!_values.ContainsKey(node.Inputs[0])) return Unsupported(node, "it passes on an initializer, not a layer's output");
@@ -295,8 +315,10 @@ public sealed partial class ConvGenerator
                     case "GlobalMaxPool":
                     {
                         var x = In(node);
-                        if (x.Flat) return Unsupported(node, "its input is not an image");
-                        Add(new Pending { Kind = node.OpType == "GlobalAveragePool" ? LayerKind.GlobalAveragePooling2D : LayerKind.GlobalMaxPooling2D, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutC = x.C },
+                        if (x.Flat) return Unsupported(node, "its input is not an image or a sequence");
+                        bool average = node.OpType == "GlobalAveragePool";
+                        var kind = x.Sequence ? (average ? LayerKind.GlobalAveragePooling1D : LayerKind.GlobalMaxPooling1D) : (average ? LayerKind.GlobalAveragePooling2D : LayerKind.GlobalMaxPooling2D);
+                        Add(new Pending { Kind = kind, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutC = x.C },
                             output, new Value(0, 0, 0, x.C, OnesSpatial: true));
                         return true;
                     }
@@ -317,8 +339,9 @@ public sealed partial class ConvGenerator
                     {
                         var x = In(node);
                         long axis = Int(node, "axis", onnx.Opset >= 13 ? -1 : 1);
-                        if (!(x.Flat && (axis == 1 || axis == -1) || !x.Flat && onnx.Opset >= 13 && (axis == 1 || axis == -3)))
-                            return Unsupported(node, $"it takes the softmax along axis {axis} of a {(x.Flat ? "[N, C]" : "[N, C, H, W]")} value; ConvGen's Softmax is over the channels (axis 1)");
+                        int rank = x.Flat ? 2 : x.Sequence ? 3 : 4;
+                        if (!(x.Flat && (axis == 1 || axis == -1) || !x.Flat && onnx.Opset >= 13 && (axis == 1 || axis == 1 - rank)))
+                            return Unsupported(node, $"it takes the softmax along axis {axis} of a rank-{rank} value; ConvGen's Softmax is over the channels (axis 1)");
                         return Elementwise(node, LayerKind.Softmax, 0);
                     }
                     default:
@@ -326,7 +349,7 @@ public sealed partial class ConvGenerator
                         var activation = ActivationOf(node, out float alpha);
                         if (activation is null)
                             return Unsupported(node, node.OpType == "Clip" ? "ConvGen has Clip(0, 6) (ReLU6) and Clip(0) (ReLU) only"
-                                : "ConvGen compiles Conv, ConvTranspose, BatchNormalization, Relu, Clip(0, 6), LeakyRelu, Elu, Sigmoid, Tanh, Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Flatten, Reshape to [N, -1], Gemm, MatMul (+ Add of a bias), Add, Concat, Identity and Dropout");
+                                : "ConvGen compiles Conv (1-D and 2-D), ConvTranspose, BatchNormalization, Relu, Clip(0, 6), LeakyRelu, Elu, Sigmoid, Tanh, Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Flatten, Reshape, Transpose (channels last and back), Pad (zeros), Gemm, MatMul (+ Add of a bias), Add, Concat, Constant, Identity and Dropout");
                         var kind = activation switch
                         {
                             Activation.ReLU => LayerKind.ReLU, Activation.ReLU6 => LayerKind.ReLU6, Activation.Sigmoid => LayerKind.Sigmoid,
@@ -377,7 +400,8 @@ public sealed partial class ConvGenerator
             private bool Conv(OnnxNode node)
             {
                 var x = In(node);
-                if (x.Flat) return Unsupported(node, "its input is not an image [N, C, H, W] (1-D convolutions are not imported yet)");
+                if (x.Flat) return Unsupported(node, "its input is not an image [N, C, H, W] or a sequence [N, C, steps]");
+                if (x.Sequence) return Conv1D(node, x);
                 var weight = Constant(node, 1);
                 if (weight is not { Floats: not null, Dims.Length: 4 }) return Unsupported(node, "its weights are not a float initializer [F, C/group, KH, KW]");
                 var bias = Constant(node, 2);
@@ -427,7 +451,7 @@ public sealed partial class ConvGenerator
             private bool Pad(OnnxNode node)
             {
                 var x = In(node);
-                if (x.Flat) return Unsupported(node, "its input is not an image");
+                if (x.Flat || x.Sequence) return Unsupported(node, "its input is not an image (ConvGen pads images)");
                 string mode = node.Attributes.TryGetValue("mode", out var m) ? m.S : "constant";
                 if (mode != "constant") return Unsupported(node, $"its mode is {mode}; ConvGen pads with zeros (constant) only");
                 long[]? pads;
@@ -477,7 +501,7 @@ public sealed partial class ConvGenerator
             private bool ConvTranspose(OnnxNode node)
             {
                 var x = In(node);
-                if (x.Flat) return Unsupported(node, "its input is not an image [N, C, H, W]");
+                if (x.Flat || x.Sequence) return Unsupported(node, "its input is not an image [N, C, H, W]");
                 var weight = Constant(node, 1);
                 if (weight is not { Floats: not null, Dims.Length: 4 }) return Unsupported(node, "its weights are not a float initializer [C, F, KH, KW]");
                 var bias = Constant(node, 2);
@@ -532,6 +556,49 @@ public sealed partial class ConvGenerator
                 return true;
             }
 
+            /// <summary>A 1-D Conv (weights [F, C/G, K]): Conv1D, with pads Valid, TF's 'same', or causal (all (K-1)·d before).</summary>
+            private bool Conv1D(OnnxNode node, Value x)
+            {
+                var weight = Constant(node, 1);
+                if (weight is not { Floats: not null, Dims.Length: 3 }) return Unsupported(node, "its weights are not a float initializer [F, C/group, K]");
+                var bias = Constant(node, 2);
+                if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0 && bias is not { Floats: not null }) return Unsupported(node, "its bias is not a float initializer");
+                int f = (int)weight.Dims[0], cg = (int)weight.Dims[1], k = (int)weight.Dims[2];
+                long group = Int(node, "group", 1);
+                if (group != 1 || cg != x.C) return Unsupported(node, $"its weights [{string.Join(", ", weight.Dims)}] with group {group} are not an ungrouped convolution of the input's {x.C} channels");
+                if (bias is not null && bias.Floats!.Length != f) return Unsupported(node, $"its bias has {bias.Floats.Length} values for {f} filters");
+                var strides = Ints(node, "strides") ?? [1];
+                var dilations = Ints(node, "dilations") ?? [1];
+                var pads = Ints(node, "pads") ?? [0, 0];
+                if (node.Attributes.TryGetValue("auto_pad", out var autoPad) && autoPad.S is not ("NOTSET" or "")) return Unsupported(node, $"its auto_pad is {autoPad.S}; ConvGen reads explicit pads on 1-D convolutions");
+                if (strides.Length != 1 || dilations.Length != 1 || pads.Length != 2 || strides[0] is < 1 or > 1 << 16 || dilations[0] is < 1 or > 1 << 16)
+                    return Unsupported(node, "its strides, dilations or pads are not one axis' worth");
+                int s = (int)strides[0], d = (int)dilations[0];
+                long extent = Geometry.Extent(k, d);
+                var (before, after) = Geometry.Padding(x.W, k, s, d, same: true);
+                Padding padding;
+                if (pads[0] == 0 && pads[1] == 0) padding = Padding.Valid;
+                else if (pads[0] == before && pads[1] == after) padding = Padding.Same;
+                else if (pads[0] == extent - 1 && pads[1] == 0 && s == 1) padding = Padding.Causal;
+                else return Unsupported(node, $"its pads [{string.Join(", ", pads)}] are neither 0, TF's 'same' [{before}, {after}] nor causal [{extent - 1}, 0]");
+                int ow = Geometry.OutputSize(x.W + (padding == Padding.Causal ? (int)extent - 1 : 0), k, s, d, padding == Padding.Same);
+                if (ow < 1) return Unsupported(node, $"its window of {extent} steps does not fit its {x.W} steps");
+                var (activation, output) = FuseActivation(node.Outputs[0]);
+                // A causal convolution's layer pads the sequence and runs Valid kernels.
+                var conv = new ConvSpec(1, k, x.C, f, 1, s, 1, d, padding == Padding.Causal ? Padding.Valid : padding, bias is not null, activation, Sequence: true, Causal: padding == Padding.Causal);
+                var layer = new Pending { Kind = LayerKind.Conv1D, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutH = Shapes.Sequence, OutW = ow, OutC = f, Conv = conv, UseBias = bias is not null, Activation = activation };
+                // [F, C, K] to Keras' [K, C, F].
+                var kernel = new float[weight.Floats.Length];
+                for (int o = 0; o < f; o++)
+                    for (int i = 0; i < cg; i++)
+                        for (int t = 0; t < k; t++)
+                            kernel[(t * cg + i) * f + o] = weight.Floats[(o * cg + i) * k + t];
+                layer.Weights.AddRange(kernel);
+                if (bias is not null) layer.Weights.AddRange(bias.Floats!);
+                Add(layer, output, new Value(0, Shapes.Sequence, ow, f));
+                return true;
+            }
+
             private Value ZeroPad(Value x, PadSpec pad)
             {
                 var layer = new Pending { Kind = LayerKind.ZeroPadding2D, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutH = x.H + pad.Top + pad.Bottom, OutW = x.W + pad.Left + pad.Right, OutC = x.C, Pad = pad };
@@ -559,7 +626,8 @@ public sealed partial class ConvGenerator
             {
                 var x = In(node);
                 bool max = node.OpType == "MaxPool";
-                if (x.Flat) return Unsupported(node, "its input is not an image [N, C, H, W]");
+                if (x.Flat) return Unsupported(node, "its input is not an image [N, C, H, W] or a sequence [N, C, steps]");
+                if (x.Sequence) return Pool1D(node, x, max);
                 var kernel = Ints(node, "kernel_shape");
                 var strides = Ints(node, "strides") ?? [1, 1];
                 if (kernel is not { Length: 2 } || kernel.Any(k => k < 1 || k > 1 << 16) || strides.Length != 2 || strides.Any(s => s < 1 || s > 1 << 16))
@@ -587,24 +655,87 @@ public sealed partial class ConvGenerator
                 return true;
             }
 
+            /// <summary>A 1-D MaxPool or AveragePool: pads 0 or TF's 'same' (an average ignoring them, as TF's).</summary>
+            private bool Pool1D(OnnxNode node, Value x, bool max)
+            {
+                var kernel = Ints(node, "kernel_shape");
+                var strides = Ints(node, "strides") ?? [1];
+                var pads = Ints(node, "pads") ?? [0, 0];
+                if (kernel is not { Length: 1 } || kernel[0] is < 1 or > 1 << 16 || strides.Length != 1 || strides[0] is < 1 or > 1 << 16 || pads.Length != 2)
+                    return Unsupported(node, "its kernel_shape, strides and pads are not one axis' worth");
+                if (Int(node, "ceil_mode", 0) != 0 || (Ints(node, "dilations") ?? [1]).Any(d => d != 1) || node.Attributes.ContainsKey("auto_pad") && node.Attributes["auto_pad"].S is not ("NOTSET" or ""))
+                    return Unsupported(node, "it has ceil_mode, dilations or auto_pad, which ConvGen's 1-D pools do not");
+                int k = (int)kernel[0], s = (int)strides[0];
+                var (before, after) = Geometry.Padding(x.W, k, s, 1, same: true);
+                Padding padding;
+                if (pads[0] == 0 && pads[1] == 0) padding = Padding.Valid;
+                else if (pads[0] == before && pads[1] == after && (max || Int(node, "count_include_pad", 0) == 0)) padding = Padding.Same;
+                else return Unsupported(node, $"its pads [{string.Join(", ", pads)}] are neither 0 nor TF's 'same' [{before}, {after}] (without count_include_pad)");
+                int ow = Geometry.OutputSize(x.W, k, s, 1, padding == Padding.Same);
+                if (ow < 1) return Unsupported(node, $"its window of {k} does not fit its {x.W} steps");
+                Add(new Pending { Kind = max ? LayerKind.MaxPool1D : LayerKind.AveragePooling1D, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutH = Shapes.Sequence, OutW = ow, OutC = x.C, Pool = new PoolSpec(1, k, 1, s, padding) },
+                    node.Outputs[0], new Value(0, Shapes.Sequence, ow, x.C));
+                return true;
+            }
+
             private bool Flatten(OnnxNode node)
             {
                 var x = In(node);
+                if (!_values.ContainsKey(node.Inputs[0])) return Unsupported(node, "it reshapes an initializer");
                 if (node.OpType == "Flatten" && Int(node, "axis", 1) != 1) return Unsupported(node, "it flattens from an axis other than 1");
                 if (node.OpType == "Reshape")
                 {
-                    var shape = Constant(node, 1);
-                    long size = x.Flat ? x.C : (long)x.H * x.W * x.C;
-                    bool flattens = shape is { Int64s: { Length: 2 } s } && (s[0] == 0 || s[0] == -1 || s[0] >= 1) && (s[1] == -1 || s[1] == size) && !(s[0] == -1 && s[1] == -1);
-                    if (!flattens) return Unsupported(node, "it is not a reshape to [N, -1] (a flatten), the only reshape ConvGen imports");
+                    var shape = Constant(node, 1)?.Int64s;
+                    if (shape is null || shape.Length is < 2 or > 4) return Unsupported(node, "its shape is not an int64 initializer of 2 to 4 sizes");
+                    bool flattens = shape.Length == 2 && (shape[0] == 0 || shape[0] == -1 || shape[0] >= 1) && (shape[1] == -1 || shape[1] == x.Size) && !(shape[0] == -1 && shape[1] == -1);
+                    if (!flattens)
+                    {
+                        // Any other reshape is ConvGen's own, of channels-last values: the values must be held so in ONNX.
+                        if (!x.Last && !x.Flat) return Unsupported(node, "it reshapes a channels-first value other than to [N, -1]; ConvGen reshapes channels-last values (a Transpose to channels last first)");
+                        return Reshape(node, x, shape);
+                    }
                 }
                 if (x.Flat)
                 {
-                    _values[node.Outputs[0]] = x; // already [N, C] (or [N, C, 1, 1] after a global pool)
+                    _values[node.Outputs[0]] = x with { Last = false }; // already [N, C] (or [N, C, 1, 1] after a global pool)
                     return true;
                 }
-                Add(new Pending { Kind = LayerKind.Flatten, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutC = x.H * x.W * x.C },
-                    node.Outputs[0], new Value(0, 0, 0, x.H * x.W * x.C, Flattened: (x.H, x.W, x.C)));
+                Add(new Pending { Kind = LayerKind.Flatten, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutC = (int)x.Size },
+                    node.Outputs[0], new Value(0, 0, 0, (int)x.Size, Flattened: x.Last ? null : (x.Sequence ? 1 : x.H, x.W, x.C)));
+                return true;
+            }
+
+            /// <summary>A reshape of channels-last values to [N, ...] (one size may be -1, a 0 keeps the batch): ConvGen's Reshape.</summary>
+            private bool Reshape(OnnxNode node, Value x, long[] shape)
+            {
+                if (shape[0] is not (0 or -1 or >= 1)) return Unsupported(node, $"its batch size is {shape[0]}");
+                var sizes = shape.Skip(1).ToArray();
+                if (shape[0] == -1 && sizes.Any(s => s == -1)) return Unsupported(node, "it has two sizes of -1");
+                if (sizes.Any(s => s is < -1 or 0 or > int.MaxValue) || sizes.Count(s => s == -1) > 1) return Unsupported(node, $"its sizes [{string.Join(", ", sizes)}] are not positive (with at most one -1)");
+                long known = sizes.Where(s => s > 0).Aggregate(1L, (a, b) => a * b);
+                if (sizes.Contains(-1))
+                {
+                    if (x.Size % known != 0) return Unsupported(node, $"its sizes do not divide the input's {x.Size} values");
+                    sizes = sizes.Select(s => s == -1 ? x.Size / known : s).ToArray();
+                }
+                if (sizes.Aggregate(1L, (a, b) => a * b) != x.Size) return Unsupported(node, $"its sizes [{string.Join(", ", sizes)}] do not hold the input's {x.Size} values");
+                var (h, w, c) = sizes.Length switch { 1 => (0, 0, (int)sizes[0]), 2 => (Shapes.Sequence, (int)sizes[0], (int)sizes[1]), _ => ((int)sizes[0], (int)sizes[1], (int)sizes[2]) };
+                Add(new Pending { Kind = LayerKind.Reshape, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutH = h, OutW = w, OutC = c },
+                    node.Outputs[0], new Value(0, h, w, c, Last: sizes.Length > 1));
+                return true;
+            }
+
+            /// <summary>A Transpose that only moves the channels last or back: the same ConvGen value, held the other way in ONNX.</summary>
+            private bool Transpose(OnnxNode node)
+            {
+                var x = In(node);
+                if (!_values.ContainsKey(node.Inputs[0])) return Unsupported(node, "it transposes an initializer");
+                var perm = Ints(node, "perm");
+                int rank = x.Flat ? 2 : x.Sequence ? 3 : 4;
+                long[] toLast = [0, .. Enumerable.Range(2, rank - 2).Select(i => (long)i), 1], toFirst = [0, rank - 1, .. Enumerable.Range(1, rank - 2).Select(i => (long)i)];
+                if (perm is not null && !x.Flat && !x.Last && perm.SequenceEqual(toLast)) _values[node.Outputs[0]] = x with { Last = true };
+                else if (perm is not null && !x.Flat && x.Last && perm.SequenceEqual(toFirst)) _values[node.Outputs[0]] = x with { Last = false };
+                else return Unsupported(node, $"its perm [{string.Join(", ", perm ?? [])}] does more than move the channels of a {(x.Flat ? "flat" : x.Sequence ? "sequence" : "image")} value last or back, the only transposes ConvGen imports");
                 return true;
             }
 

@@ -21,11 +21,12 @@ public sealed class OnnxTestDataTests(ITestOutputHelper output)
     /// <summary>The models whose ops and input ConvGen imports: each must compile and match.</summary>
     private static readonly string[] Supported =
     [
-        "test_AvgPool2d", "test_AvgPool2d_stride", "test_BatchNorm2d_eval", "test_BatchNorm2d_momentum_eval",
+        "test_AvgPool2d", "test_AvgPool2d_stride", "test_BatchNorm1d_3d_input_eval", "test_BatchNorm2d_eval", "test_BatchNorm2d_momentum_eval",
+        "test_Conv1d", "test_Conv1d_dilated", "test_Conv1d_pad1", "test_Conv1d_pad1size1", "test_Conv1d_pad2", "test_Conv1d_pad2size1", "test_Conv1d_stride",
         "test_Conv2d", "test_Conv2d_depthwise", "test_Conv2d_depthwise_padded", "test_Conv2d_depthwise_strided",
         "test_Conv2d_depthwise_with_multiplier", "test_Conv2d_dilated", "test_Conv2d_groups", "test_Conv2d_groups_thnn",
-        "test_Conv2d_no_bias", "test_Conv2d_padding", "test_Conv2d_strided", "test_MaxPool2d", "test_ReLU", "test_Sigmoid",
-        "test_Tanh", "test_ZeroPad2d",
+        "test_Conv2d_no_bias", "test_Conv2d_padding", "test_Conv2d_strided", "test_ELU", "test_LeakyReLU", "test_LeakyReLU_with_negval",
+        "test_MaxPool1d", "test_MaxPool1d_stride", "test_MaxPool2d", "test_ReLU", "test_Sigmoid", "test_Tanh", "test_ZeroPad2d",
     ];
 
     /// <summary>A TensorProto file (the test data's inputs and outputs): its dims and float values.</summary>
@@ -60,6 +61,19 @@ public sealed class OnnxTestDataTests(ITestOutputHelper output)
         return (dims.ToArray(), floats.ToArray());
     }
 
+    /// <summary>A channels-first batch [N, C, spatial...] as ConvGen's channels-last tensor [N, spatial..., C].</summary>
+    private static Tensor ChannelsLast(float[] values, long[] dims)
+    {
+        int n = (int)dims[0], c = (int)dims[1], positions = (int)(values.Length / ((long)n * c));
+        var t = new Tensor(new Shape([n, .. dims[2..].Select(d => (int)d), c]));
+        var span = t.Span;
+        for (int b = 0; b < n; b++)
+            for (int ch = 0; ch < c; ch++)
+                for (int q = 0; q < positions; q++)
+                    span[(b * positions + q) * c + ch] = values[(b * c + ch) * positions + q];
+        return t;
+    }
+
     [Fact]
     public void PyTorch_converted_models_compile_and_match_or_say_why_not()
     {
@@ -85,11 +99,8 @@ public sealed class OnnxTestDataTests(ITestOutputHelper output)
             var model = InMemoryImport.Import(bytes);
             var (inDims, input) = ReadTensor(Path.Combine(directory, "test_data_set_0", "input_0.pb"));
             var (outDims, expected) = ReadTensor(Path.Combine(directory, "test_data_set_0", "output_0.pb"));
-            var x = ImportTests.ChannelsLast(input, (int)inDims[0], (int)inDims[1], (int)inDims[2], (int)inDims[3]);
-            var actual = model.Predict(x);
-            float[] expectedChannelsLast = outDims.Length == 4
-                ? ImportTests.ChannelsLast(expected, (int)outDims[0], (int)outDims[1], (int)outDims[2], (int)outDims[3]).ToArray()
-                : expected;
+            var actual = model.Predict(ChannelsLast(input, inDims));
+            float[] expectedChannelsLast = outDims.Length > 2 ? ChannelsLast(expected, outDims).ToArray() : expected;
             ImportTests.AssertClose(expectedChannelsLast, actual.ToArray(), name);
             matched.Add(name);
         }
