@@ -83,12 +83,30 @@ public sealed class ImportTests
         // Exports back to ONNX: ONNX Runtime gives the same outputs.
         OnnxRuntime.AssertSame(model, new OnnxExportOptions(), input, "BuiltResidual exported again");
 
+        // Saves and loads its weights like any network.
+        string path = Path.Combine(Path.GetTempPath(), $"convgen-imported-{Guid.NewGuid():N}.weights");
+        try
+        {
+            model.SaveWeights(path);
+            var fresh = new BuiltResidual(maxBatchSize: 8, seed: 5);
+            fresh.LoadWeights(path);
+            Assert.Equal(model.Predict(input).ToArray(), fresh.Predict(input).ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
         // Fine-tunes: the loss on a batch falls.
         model.Compile(new Adam(1e-3f), new SparseCategoricalCrossentropy(fromLogits: true));
         int[] labels = [3, 7];
+        var (before, _) = model.Evaluate(input, labels);
         float first = model.TrainStep(input, labels), last = first;
         for (int step = 0; step < 20; step++) last = model.TrainStep(input, labels);
         Assert.True(last < 0.5f * first, $"loss {first} -> {last} after 20 steps");
+        var (after, accuracy) = model.Evaluate(input, labels);
+        Assert.True(after < before, $"evaluated loss {before} -> {after}");
+        Assert.Equal(1f, accuracy);
     }
 
     public static IEnumerable<object[]> ExportedModels() =>
@@ -116,12 +134,16 @@ public sealed class ImportTests
             .Build(new Shape(6, 8, 1), seed: 4);
         var images = new Sequential(new SameConv(), new MaxPool2D(2), new Reshape(-1, 6), new Reshape(4, 4, 6), new Flatten(), new Dense(3))
             .Build(new Shape(8, 8, 3), seed: 4);
+        var merged = new Sequential(new SameConv { Name = "a" }, new GlobalAveragePooling2D { Name = "gap" }, new GlobalMaxPooling2D { Input = "a", Name = "gmp" },
+                new Concatenate("gap", "gmp"), new Dense(4, Activation.Tanh), new Dense(3))
+            .Build(new Shape(8, 8, 3), seed: 4);
         var random = new Random(3);
         foreach (var (name, model, options) in new[]
                  {
                      ("sequences", sequences, new OnnxExportOptions()),
                      ("sequences, channels last", sequences, new OnnxExportOptions { ChannelsLast = true }),
                      ("images, channels last", images, new OnnxExportOptions { ChannelsLast = true, Opset = 13 }),
+                     ("global pools concatenated", merged, new OnnxExportOptions { Opset = 21 }),
                  })
         {
             var x = new Tensor(model.InputShape.WithBatch(3));
@@ -297,6 +319,16 @@ public sealed class ImportTests
         Assert.Equal("CONVGEN053", id);
         Assert.Contains("| If |", message);
         Assert.True(clock.Elapsed.TotalSeconds < 5, $"{bomb.Length} bytes took {clock.Elapsed.TotalSeconds:F1} s");
+
+        // Data in an external file.
+        (id, message) = ImportError(Model(Field(5, Number(1, 4), Number(2, 1), Text(8, "w"), Number(14, 1))));
+        Assert.Equal("CONVGEN051", id);
+        Assert.Contains("external file", message);
+
+        // A dynamic spatial size.
+        (id, message) = ImportError(Model(Field(11, Text(1, "x"), Field(2, Field(1, Number(1, 1), Field(2, Field(1, Text(2, "N")), Field(1, Number(1, 3)), Field(1, Text(2, "H")), Field(1, Text(2, "W"))))))));
+        Assert.Equal("CONVGEN052", id);
+        Assert.Contains("[?, 3, ?, ?]", message);
 
         // Not protobuf at all, and an opset outside 6-21.
         Assert.Equal("CONVGEN051", ImportError(System.Text.Encoding.UTF8.GetBytes("not a model")).Id);
