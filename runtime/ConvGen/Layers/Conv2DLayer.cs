@@ -42,14 +42,9 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
         var s = s_spec;
-        var input = onnx.InputShape();
         onnx.Convolution("Conv", Kernel.Value.Span, s.KernelHeight, s.KernelWidth, s.GroupChannels, s.Filters, [s.KernelHeight, s.KernelWidth],
             Bias is { } b ? b.Value.Span : default, s.Activation,
-            Onnx.OnnxExport.Ints("kernel_shape", s.KernelHeight, s.KernelWidth), Onnx.OnnxExport.Ints("strides", s.StrideHeight, s.StrideWidth),
-            Onnx.OnnxExport.Ints("dilations", s.DilationHeight, s.DilationWidth), Onnx.OnnxExport.Int("group", s.Groups),
-            Onnx.OnnxExport.Ints("pads", Onnx.OnnxExport.Pads(
-                Geometry.Padding(input[0], s.KernelHeight, s.StrideHeight, s.DilationHeight, s.Padding == Padding.Same),
-                Geometry.Padding(input[1], s.KernelWidth, s.StrideWidth, s.DilationWidth, s.Padding == Padding.Same))));
+            [.. onnx.Window(s.KernelHeight, s.KernelWidth, s.StrideHeight, s.StrideWidth, s.Padding, s.DilationHeight, s.DilationWidth), Onnx.OnnxExport.Int("group", s.Groups)]);
     }
 
     /// <inheritdoc/>

@@ -18,11 +18,7 @@ public class MaxPool2D : Layer
     /// <inheritdoc/>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
-        var input = onnx.InputShape();
-        bool same = Padding == Padding.Same;
-        onnx.Node("MaxPool", [onnx.Input()], onnx.Output, Onnx.OnnxExport.Ints("kernel_shape", PoolHeight, PoolWidth),
-            Onnx.OnnxExport.Ints("strides", StrideHeight, StrideWidth),
-            Onnx.OnnxExport.Ints("pads", Onnx.OnnxExport.Pads(Geometry.Padding(input[0], PoolHeight, StrideHeight, 1, same), Geometry.Padding(input[1], PoolWidth, StrideWidth, 1, same))));
+        onnx.Node("MaxPool", [onnx.Input()], onnx.Output, onnx.Window(PoolHeight, PoolWidth, StrideHeight, StrideWidth, Padding, dilations: false));
     }
 
     private readonly PoolWindow _window;
@@ -108,11 +104,8 @@ public sealed class AveragePool2D : Layer
     /// <inheritdoc/>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
-        var input = onnx.InputShape();
-        bool same = Padding == Padding.Same;
-        onnx.Node("AveragePool", [onnx.Input()], onnx.Output, Onnx.OnnxExport.Ints("kernel_shape", PoolHeight, PoolWidth),
-            Onnx.OnnxExport.Ints("strides", StrideHeight, StrideWidth),
-            Onnx.OnnxExport.Ints("pads", Onnx.OnnxExport.Pads(Geometry.Padding(input[0], PoolHeight, StrideHeight, 1, same), Geometry.Padding(input[1], PoolWidth, StrideWidth, 1, same))), Onnx.OnnxExport.Int("count_include_pad", 0));
+        onnx.Node("AveragePool", [onnx.Input()], onnx.Output,
+            [.. onnx.Window(PoolHeight, PoolWidth, StrideHeight, StrideWidth, Padding, dilations: false), Onnx.OnnxExport.Int("count_include_pad", 0)]);
     }
 
     private readonly PoolWindow _window;

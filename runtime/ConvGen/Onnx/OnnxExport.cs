@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Linq;
 using System.Reflection;
+using ConvGen.Internal;
 
 namespace ConvGen.Onnx;
 
@@ -227,6 +228,20 @@ internal sealed class OnnxExport
         string linear = LinearOutput(activation);
         Node(opType, [.. convInputs], linear, attributes);
         Activate(activation, linear, Output);
+    }
+
+    /// <summary>
+    /// A 2-D window's attributes over the layer's input: <c>kernel_shape</c>, <c>strides</c>, <c>dilations</c> (when given) and
+    /// explicit <c>pads</c>, TF's 'same' (the extra row or column at the end) or none.
+    /// </summary>
+    public ProtoWriter[] Window(int kh, int kw, int sh, int sw, Padding padding, int dh = 1, int dw = 1, bool dilations = true)
+    {
+        var input = InputShape();
+        bool same = padding == Padding.Same;
+        var pads = Ints("pads", Pads(Geometry.Padding(input[0], kh, sh, dh, same), Geometry.Padding(input[1], kw, sw, dw, same)));
+        return dilations
+            ? [Ints("kernel_shape", kh, kw), Ints("strides", sh, sw), Ints("dilations", dh, dw), pads]
+            : [Ints("kernel_shape", kh, kw), Ints("strides", sh, sw), pads];
     }
 
     // ------------------------------------------------------------------ layout helpers
