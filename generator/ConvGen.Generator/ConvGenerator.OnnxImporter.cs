@@ -179,7 +179,12 @@ public sealed partial class ConvGenerator
                         if (name.Length > 0 && !_values.ContainsKey(name) && !onnx.Initializers.ContainsKey(name))
                             return Fail(node, $"it reads '{name}' before any node makes it (the graph has a cycle, is not in order, or reads a value nothing makes)");
                     if (node.Outputs.Count == 0 || node.Outputs[0].Length == 0) return Fail(node, "it has no output");
+                    if (node.OpType != "Constant" && (node.Inputs.Count == 0 || !_values.ContainsKey(node.Inputs[0])))
+                        return Fail(node, node.Inputs.Count == 0 || node.Inputs[0].Length == 0 ? "it has no input" : $"its first input '{node.Inputs[0]}' is an initializer, not a layer's output");
                     if (!TranslateNode(node)) return null;
+                    foreach (var name in node.Outputs)
+                        if (_values.TryGetValue(name, out var made) && made.Size > MaxNetworkSize)
+                            return Fail(node, $"its output holds {made.Size} values a sample, more than the {MaxNetworkSize} ConvGen compiles");
                 }
 
                 if (!_values.TryGetValue(onnx.Outputs[0].Name, out var output) || output.Layer < 0)
@@ -406,6 +411,7 @@ public sealed partial class ConvGenerator
                 if (weight is not { Floats: not null, Dims.Length: 4 }) return Unsupported(node, "its weights are not a float initializer [F, C/group, KH, KW]");
                 var bias = Constant(node, 2);
                 if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0 && bias is not { Floats: not null }) return Unsupported(node, "its bias is not a float initializer");
+                if (weight.Dims.Any(d => d < 1) || weight.Count > MaxWeights) return Unsupported(node, $"its weights [{string.Join(", ", weight.Dims)}] are empty or larger than the {MaxWeights} ConvGen compiles");
                 int f = (int)weight.Dims[0], cg = (int)weight.Dims[1], kh = (int)weight.Dims[2], kw = (int)weight.Dims[3];
                 long group = Int(node, "group", 1);
                 var strides = Ints(node, "strides") ?? [1, 1];
@@ -506,6 +512,7 @@ public sealed partial class ConvGenerator
                 if (weight is not { Floats: not null, Dims.Length: 4 }) return Unsupported(node, "its weights are not a float initializer [C, F, KH, KW]");
                 var bias = Constant(node, 2);
                 if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0 && bias is not { Floats: not null }) return Unsupported(node, "its bias is not a float initializer");
+                if (weight.Dims.Any(d => d < 1) || weight.Count > MaxWeights) return Unsupported(node, $"its weights [{string.Join(", ", weight.Dims)}] are empty or larger than the {MaxWeights} ConvGen compiles");
                 int c = (int)weight.Dims[0], f = (int)weight.Dims[1], kh = (int)weight.Dims[2], kw = (int)weight.Dims[3];
                 if (Int(node, "group", 1) != 1) return Unsupported(node, "it is grouped; ConvGen's Conv2DTranspose is not");
                 if (c != x.C) return Unsupported(node, $"its weights read {c} channels but its input has {x.C}");
@@ -563,6 +570,7 @@ public sealed partial class ConvGenerator
                 if (weight is not { Floats: not null, Dims.Length: 3 }) return Unsupported(node, "its weights are not a float initializer [F, C/group, K]");
                 var bias = Constant(node, 2);
                 if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0 && bias is not { Floats: not null }) return Unsupported(node, "its bias is not a float initializer");
+                if (weight.Dims.Any(d => d < 1) || weight.Count > MaxWeights) return Unsupported(node, $"its weights [{string.Join(", ", weight.Dims)}] are empty or larger than the {MaxWeights} ConvGen compiles");
                 int f = (int)weight.Dims[0], cg = (int)weight.Dims[1], k = (int)weight.Dims[2];
                 long group = Int(node, "group", 1);
                 if (group != 1 || cg != x.C) return Unsupported(node, $"its weights [{string.Join(", ", weight.Dims)}] with group {group} are not an ungrouped convolution of the input's {x.C} channels");
@@ -744,7 +752,7 @@ public sealed partial class ConvGenerator
                 var x = In(node);
                 if (!x.Flat) return Unsupported(node, "its input is not [N, features]; flatten the image first");
                 var b = Constant(node, 1);
-                if (b is not { Floats: not null, Dims.Length: 2 }) return Unsupported(node, "its second input is not a float initializer matrix");
+                if (b is not { Floats: not null, Dims.Length: 2 } || b.Dims.Any(d => d < 1)) return Unsupported(node, "its second input is not a float initializer matrix");
                 bool gemm = node.OpType == "Gemm";
                 if (gemm && Int(node, "transA", 0) != 0) return Unsupported(node, "it transposes its input (transA)");
                 bool transB = gemm && Int(node, "transB", 0) != 0;

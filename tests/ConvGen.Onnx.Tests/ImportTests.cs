@@ -320,6 +320,19 @@ public sealed class ImportTests
         Assert.Contains("| If |", message);
         Assert.True(clock.Elapsed.TotalSeconds < 5, $"{bomb.Length} bytes took {clock.Elapsed.TotalSeconds:F1} s");
 
+        // A node with no input, one reading an initializer as its data, and a convolution with an empty kernel.
+        (id, message) = ImportError(Model(Field(1, Text(2, "y"), Text(4, "Relu")), ImageInput("x"), Field(12, Text(1, "y"))));
+        Assert.Equal("CONVGEN053", id);
+        Assert.Contains("it has no input", message);
+        (id, message) = ImportError(Model(Field(1, Text(1, "w"), Text(2, "y"), Text(4, "Relu")), Field(5, Number(1, 1), Number(2, 1), Text(8, "w"), Field(9, [0, 0, 0, 0])),
+            ImageInput("x"), Field(12, Text(1, "y"))));
+        Assert.Equal("CONVGEN053", id);
+        Assert.Contains("is an initializer", message);
+        (id, message) = ImportError(Model(Field(1, Text(1, "x"), Text(1, "w"), Text(2, "y"), Text(4, "Conv")),
+            Field(5, Number(1, 0), Number(1, 1), Number(1, 1), Number(1, 1), Number(2, 1), Text(8, "w")), ImageInput("x"), Field(12, Text(1, "y"))));
+        Assert.Equal("CONVGEN053", id);
+        Assert.Contains("empty", message);
+
         // Data in an external file.
         (id, message) = ImportError(Model(Field(5, Number(1, 4), Number(2, 1), Text(8, "w"), Number(14, 1))));
         Assert.Equal("CONVGEN051", id);
