@@ -141,9 +141,12 @@ public sealed partial class ConvGenerator
             w.L($"/// <summary>A compiled network: {ShapeText(m.InputHeight, m.InputWidth, m.InputChannels)} to {ShapeText(last.OutH, last.OutW, last.OutC)} in {m.Layers.Count} layers; see the file header for the plan.</summary>");
             w.L($"[global::System.CodeDom.Compiler.GeneratedCode(\"ConvGen.Generator\", \"{KernelEmitter.Version}\")]");
             w.Open($"partial class {target.ClassName} : global::ConvGen.CompiledNetwork");
-            w.Line(m.InputHeight == Shapes.Sequence ? "/// <summary>Steps and channels of one input sample.</summary>" : "/// <summary>Rows, columns and channels of one input sample.</summary>");
+            w.Line(m.InputHeight == Shapes.Sequence ? "/// <summary>Steps and channels of one input sample.</summary>"
+                : m.InputHeight == 0 ? "/// <summary>Features of one input sample.</summary>" : "/// <summary>Rows, columns and channels of one input sample.</summary>");
             if (m.InputHeight == Shapes.Sequence)
                 w.L($"public const int InputSteps = {m.InputWidth}, InputChannels = {m.InputChannels};");
+            else if (m.InputHeight == 0) // a flat input: only an imported ONNX model has one ([Input] takes images and sequences)
+                w.L($"public const int InputChannels = {m.InputChannels};");
             else
                 w.L($"public const int InputHeight = {m.InputHeight}, InputWidth = {m.InputWidth}, InputChannels = {m.InputChannels};");
             w.Line();
@@ -156,7 +159,7 @@ public sealed partial class ConvGenerator
             w.Line("/// <summary>Plans every buffer for <paramref name=\"maxBatchSize\"/> samples and initializes the weights from <paramref name=\"seed\"/> (as Sequential.Build does for the same layers).</summary>");
             w.Line("/// <param name=\"maxBatchSize\">The largest batch a forward pass or training step takes.</param>");
             w.Line("/// <param name=\"seed\">The seed of the Glorot-uniform kernels.</param>");
-            string inputShape = m.InputHeight == Shapes.Sequence ? $"{m.InputWidth}, {m.InputChannels}" : $"{m.InputHeight}, {m.InputWidth}, {m.InputChannels}";
+            string inputShape = m.InputHeight == Shapes.Sequence ? $"{m.InputWidth}, {m.InputChannels}" : m.InputHeight == 0 ? $"{m.InputChannels}" : $"{m.InputHeight}, {m.InputWidth}, {m.InputChannels}";
             w.L($"public {target.ClassName}(int maxBatchSize = 64, int seed = 0) : base(new global::ConvGen.Shape({inputShape}), maxBatchSize, seed,");
             for (int i = 0; i < m.Layers.Count; i++)
             {

@@ -152,8 +152,8 @@ public sealed partial class ConvGenerator
                 if (inputs.Count != 1) return Fail(null, $"its graph has {inputs.Count} inputs that are not initializers; ConvGen compiles networks of one input");
                 var input = inputs[0];
                 if (input.ElementType != OnnxFile.Float) return Fail(null, $"its input '{input.Name}' is of element type {input.ElementType}; ConvGen reads float (1) inputs");
-                if (!input.HasShape || input.Dims.Count is not (3 or 4) || input.Dims.Skip(1).Any(d => d is null or < 1 or > int.MaxValue))
-                    return Fail(null, $"its input '{input.Name}' has shape [{string.Join(", ", input.Dims.Select(d => d?.ToString() ?? "?"))}]; ConvGen compiles images [N, C, H, W] and sequences [N, C, steps] with every size but the batch fixed");
+                if (!input.HasShape || input.Dims.Count is not (2 or 3 or 4) || input.Dims.Skip(1).Any(d => d is null or < 1 or > int.MaxValue))
+                    return Fail(null, $"its input '{input.Name}' has shape [{string.Join(", ", input.Dims.Select(d => d?.ToString() ?? "?"))}]; ConvGen compiles images [N, C, H, W], sequences [N, C, steps] and vectors [N, features] with every size but the batch fixed");
                 foreach (var node in onnx.Nodes)
                     foreach (var name in node.Inputs)
                         if (name.Length > 0) _readers[name] = _readers.TryGetValue(name, out int n) ? n + 1 : 1;
@@ -164,7 +164,8 @@ public sealed partial class ConvGenerator
                 bool last = inputReaders.Count > 0 && inputReaders.All(n => n.OpType == "Transpose" && Ints(n, "perm") is { } perm && perm.SequenceEqual(toFirst));
                 var d = input.Dims.Skip(1).Select(v => (int)v!.Value).ToArray();
                 int h, w, c;
-                if (image) (h, w, c) = last ? (d[0], d[1], d[2]) : (d[1], d[2], d[0]);
+                if (d.Length == 1) (h, w, c, last) = (0, 0, d[0], false);
+                else if (image) (h, w, c) = last ? (d[0], d[1], d[2]) : (d[1], d[2], d[0]);
                 else (h, w, c) = (Shapes.Sequence, last ? d[0] : d[1], last ? d[1] : d[0]);
                 if (Shapes.Size(h, w, c) > MaxNetworkSize) return Fail(null, $"its input holds {Shapes.Size(h, w, c)} values, more than the {MaxNetworkSize} ConvGen compiles");
                 _values[input.Name] = new Value(-1, h, w, c, Last: last);
@@ -179,6 +180,19 @@ public sealed partial class ConvGenerator
                         if (name.Length > 0 && !_values.ContainsKey(name) && !onnx.Initializers.ContainsKey(name))
                             return Fail(node, $"it reads '{name}' before any node makes it (the graph has a cycle, is not in order, or reads a value nothing makes)");
                     if (node.Outputs.Count == 0 || node.Outputs[0].Length == 0) return Fail(node, "it has no output");
+                    if (node.OpType == "Transpose" && node.Inputs.Count == 1 && Constant(node, 0) is { } transposed)
+                    {
+                        // A transposed weight matrix (PyTorch's Linear without bias: Transpose, MatMul) is folded here.
+                        if (transposed is not { Floats: not null, Dims.Length: 2 } || Ints(node, "perm") is { } p && !p.SequenceEqual(new long[] { 1, 0 }))
+                            return Fail(node, "it transposes an initializer other than a float matrix");
+                        int rows = (int)transposed.Dims[0], columns = (int)transposed.Dims[1];
+                        var folded = new float[transposed.Floats.Length];
+                        for (int r = 0; r < rows; r++)
+                            for (int k = 0; k < columns; k++)
+                                folded[k * rows + r] = transposed.Floats[r * columns + k];
+                        onnx.Initializers[node.Outputs[0]] = new OnnxTensor { Name = node.Outputs[0], Dims = [columns, rows], DataType = OnnxFile.Float, Floats = folded };
+                        continue;
+                    }
                     if (node.OpType != "Constant" && (node.Inputs.Count == 0 || !_values.ContainsKey(node.Inputs[0])))
                         return Fail(node, node.Inputs.Count == 0 || node.Inputs[0].Length == 0 ? "it has no input" : $"its first input '{node.Inputs[0]}' is an initializer, not a layer's output");
                     if (!TranslateNode(node)) return null;
@@ -737,7 +751,6 @@ public sealed partial class ConvGenerator
             private bool Transpose(OnnxNode node)
             {
                 var x = In(node);
-                if (!_values.ContainsKey(node.Inputs[0])) return Unsupported(node, "it transposes an initializer");
                 var perm = Ints(node, "perm");
                 int rank = x.Flat ? 2 : x.Sequence ? 3 : 4;
                 long[] toLast = [0, .. Enumerable.Range(2, rank - 2).Select(i => (long)i), 1], toFirst = [0, rank - 1, .. Enumerable.Range(1, rank - 2).Select(i => (long)i)];

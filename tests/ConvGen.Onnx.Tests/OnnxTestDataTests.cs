@@ -26,6 +26,7 @@ public sealed class OnnxTestDataTests(ITestOutputHelper output)
         "test_Conv2d", "test_Conv2d_depthwise", "test_Conv2d_depthwise_padded", "test_Conv2d_depthwise_strided",
         "test_Conv2d_depthwise_with_multiplier", "test_Conv2d_dilated", "test_Conv2d_groups", "test_Conv2d_groups_thnn",
         "test_Conv2d_no_bias", "test_Conv2d_padding", "test_Conv2d_strided", "test_ELU", "test_LeakyReLU", "test_LeakyReLU_with_negval",
+        "test_Linear", "test_Linear_no_bias", "test_Softmax", "test_softmax_lastdim",
         "test_MaxPool1d", "test_MaxPool1d_stride", "test_MaxPool2d", "test_ReLU", "test_Sigmoid", "test_Tanh", "test_ZeroPad2d",
     ];
 
