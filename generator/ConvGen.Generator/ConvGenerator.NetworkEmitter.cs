@@ -211,6 +211,7 @@ public sealed partial class ConvGenerator
                 LayerKind.ReLU6 => "new global::ConvGen.ReLU6()",
                 LayerKind.Tanh => "new global::ConvGen.Tanh()",
                 LayerKind.ZeroPadding2D => $"new global::ConvGen.ZeroPadding2D({l.Pad!.Top}, {l.Pad.Bottom}, {l.Pad.Left}, {l.Pad.Right})",
+                LayerKind.Cropping2D => $"new global::ConvGen.Cropping2D({l.Pad!.Top}, {l.Pad.Bottom}, {l.Pad.Left}, {l.Pad.Right})",
                 LayerKind.Sigmoid => "new global::ConvGen.Sigmoid()",
                 LayerKind.Softmax => "new global::ConvGen.Softmax()",
                 LayerKind.LeakyReLU => $"new global::ConvGen.LeakyReLU({FloatLiteral(l.Scalar)})",

@@ -48,6 +48,7 @@ public sealed partial class ConvGenerator
                     "SigmoidAttribute" => LayerKind.Sigmoid,
                     "SoftmaxAttribute" => LayerKind.Softmax,
                     "ZeroPadding2DAttribute" => LayerKind.ZeroPadding2D,
+                    "Cropping2DAttribute" => LayerKind.Cropping2D,
                     "DepthwiseConv2DAttribute" => LayerKind.DepthwiseConv2D,
                     "Conv1DAttribute" => LayerKind.Conv1D,
                     "MaxPool1DAttribute" => LayerKind.MaxPool1D,
@@ -84,6 +85,7 @@ public sealed partial class ConvGenerator
             LayerKind.Sigmoid => "sigmoid",
             LayerKind.Softmax => "softmax",
             LayerKind.ZeroPadding2D => "zero_padding2d",
+            LayerKind.Cropping2D => "cropping2d",
             LayerKind.DepthwiseConv2D => "depthwise_conv2d",
             LayerKind.Conv1D => "conv1d",
             LayerKind.MaxPool1D => "max_pooling1d",
@@ -117,6 +119,7 @@ public sealed partial class ConvGenerator
             LayerKind.Sigmoid => "[Sigmoid]",
             LayerKind.Softmax => "[Softmax]",
             LayerKind.ZeroPadding2D => "[ZeroPadding2D(1)]",
+            LayerKind.Cropping2D => "[Cropping2D(1)]",
             LayerKind.DepthwiseConv2D => "[DepthwiseConv2D(3, 3)]",
             LayerKind.Conv1D => "[Conv1D(3, Filters = 16)]",
             LayerKind.MaxPool1D => "[MaxPool1D(2)]",
@@ -255,7 +258,7 @@ public sealed partial class ConvGenerator
                     LayerKind.GlobalAveragePooling1D or LayerKind.GlobalMaxPooling1D or LayerKind.SiLU or LayerKind.GELU => [0], LayerKind.Reshape => [1, 2, 3], LayerKind.MaxPool2D or LayerKind.AveragePooling2D => [1, 2],
                     LayerKind.Flatten or LayerKind.BatchNormalization or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ReLU or LayerKind.ReLU6
                         or LayerKind.Tanh or LayerKind.Sigmoid or LayerKind.Softmax => [0],
-                    LayerKind.LeakyReLU or LayerKind.ELU => [0, 1], LayerKind.Dropout => [1], LayerKind.ZeroPadding2D => [0, 1, 2, 4], LayerKind.Dense => [1], _ => [] };
+                    LayerKind.LeakyReLU or LayerKind.ELU => [0, 1], LayerKind.Dropout => [1], LayerKind.ZeroPadding2D => [0, 1, 2, 4], LayerKind.Cropping2D => [1, 2, 4], LayerKind.Dense => [1], _ => [] };
                 var args = new Arguments(data, syntax, model, positional);
                 if (!args.Readable)
                 {
@@ -346,7 +349,7 @@ public sealed partial class ConvGenerator
                 bool spatial = h > 0, sequence = h == Shapes.Sequence;
 
                 bool needsImage = kind is LayerKind.Conv2D or LayerKind.DepthwiseConv2D or LayerKind.Conv2DTranspose or LayerKind.MaxPool2D or LayerKind.AveragePooling2D
-                    or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ZeroPadding2D;
+                    or LayerKind.GlobalAveragePooling2D or LayerKind.GlobalMaxPooling2D or LayerKind.ZeroPadding2D or LayerKind.Cropping2D;
                 bool needsSequence = kind is LayerKind.Conv1D or LayerKind.MaxPool1D or LayerKind.AveragePooling1D or LayerKind.GlobalAveragePooling1D or LayerKind.GlobalMaxPooling1D;
                 if ((needsImage && sequence) || (needsSequence && !sequence))
                 {
@@ -486,6 +489,8 @@ public sealed partial class ConvGenerator
                         break;
 
                     case LayerKind.ZeroPadding2D:
+                    case LayerKind.Cropping2D:
+                        bool crop = kind == LayerKind.Cropping2D;
                         int[] sides = args.PositionalCount switch
                         {
                             0 => [1, 1, 1, 1],
@@ -497,12 +502,19 @@ public sealed partial class ConvGenerator
                         {
                             if (args.Positional(k) < 0)
                             {
-                                diagnostics.Report(DiagnosticDescriptors.LayerArgument, args.PositionalLocation(k, "padding"), layer, type.Name, "ZeroPadding2D", "a padding", args.Positional(k), "0 or more");
+                                diagnostics.Report(DiagnosticDescriptors.LayerArgument, args.PositionalLocation(k, crop ? "cropping" : "padding"), layer, type.Name, kind.ToString(), crop ? "a cropping" : "a padding", args.Positional(k), "0 or more");
                                 return null;
                             }
                         }
                         pad = new PadSpec(sides[0], sides[1], sides[2], sides[3]);
-                        (outH, outW) = ((long)h + sides[0] + sides[1], (long)w + sides[2] + sides[3]);
+                        int sign = crop ? -1 : 1;
+                        (outH, outW) = ((long)h + sign * (sides[0] + sides[1]), (long)w + sign * (sides[2] + sides[3]));
+                        if (crop && (outH < 1 || outW < 1))
+                        {
+                            diagnostics.Report(DiagnosticDescriptors.LayerArgument, args.Attribute, layer, type.Name, "Cropping2D", "the cropping",
+                                $"{sides[0]} + {sides[1]} rows and {sides[2]} + {sides[3]} columns of a {h}x{w} input", $"fewer than {h} rows and {w} columns in all");
+                            return null;
+                        }
                         break;
 
                     case LayerKind.GlobalAveragePooling2D:

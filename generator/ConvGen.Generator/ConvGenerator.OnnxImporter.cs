@@ -325,6 +325,7 @@ public sealed partial class ConvGenerator
                         return true;
                     }
                     case "Pad": return Pad(node);
+                    case "Slice": return Slice(node);
                     case "Conv": return Conv(node);
                     case "ConvTranspose": return ConvTranspose(node);
                     case "BatchNormalization": return BatchNorm(node);
@@ -553,8 +554,24 @@ public sealed partial class ConvGenerator
                 foreach (bool same in new[] { false, true })
                     if (Expected(x.H, kh, sh, dh, same) == (pads[0], pads[2], extra[0]) && Expected(x.W, kw, sw, dw, same) == (pads[1], pads[3], extra[1]))
                         padding = same ? Padding.Same : Padding.Valid;
+                PadSpec? crop = null;
                 if (padding is null)
-                    return Unsupported(node, $"its pads [{string.Join(", ", pads)}] and output_padding [{string.Join(", ", extra)}] crop its output other than Keras' 'same' or 'valid' do, and ConvGen has no Cropping2D");
+                {
+                    // Other pads (PyTorch's padding and output_padding) crop Keras' 'valid' output: ONNX's position j is 'valid''s j + begin.
+                    (long Before, long After) Crop(int size, int k, int s, int d, long begin, long end, long extraEnd)
+                    {
+                        long valid = Geometry.TransposedOutputSize(size, k, s, d, same: false);
+                        long output = (long)s * (size - 1) + extraEnd + Geometry.Extent(k, d) - begin - end;
+                        return (begin, valid - begin - output);
+                    }
+                    var (top, bottom) = Crop(x.H, kh, sh, dh, pads[0], pads[2], extra[0]);
+                    var (left, right) = Crop(x.W, kw, sw, dw, pads[1], pads[3], extra[1]);
+                    if (pads.Any(p => p < 0 || p >= 1 << 16) || extra.Any(e => e < 0 || e >= 1 << 16) || bottom < 0 || right < 0
+                        || Geometry.TransposedOutputSize(x.H, kh, sh, dh, false) - top - bottom < 1 || Geometry.TransposedOutputSize(x.W, kw, sw, dw, false) - left - right < 1)
+                        return Unsupported(node, $"its pads [{string.Join(", ", pads)}] and output_padding [{string.Join(", ", extra)}] ask for more than Keras' 'valid' output holds");
+                    padding = Padding.Valid;
+                    crop = new PadSpec((int)top, (int)bottom, (int)left, (int)right);
+                }
                 int oh = (int)Geometry.TransposedOutputSize(x.H, kh, sh, dh, padding == Padding.Same), ow = (int)Geometry.TransposedOutputSize(x.W, kw, sw, dw, padding == Padding.Same);
                 if ((long)oh * ow * f > MaxNetworkSize) return Unsupported(node, $"its output of {oh}x{ow}x{f} is larger than ConvGen compiles");
                 var (activation, output) = FuseActivation(node.Outputs[0]);
@@ -573,7 +590,15 @@ public sealed partial class ConvGenerator
                                 kernel[((y * kw + xx) * f + fo) * c + ci] = weight.Floats[((ci * f + fo) * kh + y) * kw + xx];
                 layer.Weights.AddRange(kernel);
                 if (bias is not null) layer.Weights.AddRange(bias.Floats!);
-                Add(layer, output, new Value(0, oh, ow, f));
+                if (crop is null)
+                {
+                    Add(layer, output, new Value(0, oh, ow, f));
+                    return true;
+                }
+                _layers.Add(layer);
+                int ch = oh - crop.Top - crop.Bottom, cw = ow - crop.Left - crop.Right;
+                Add(new Pending { Kind = LayerKind.Cropping2D, Inputs = [_layers.Count - 1], InH = oh, InW = ow, InC = f, OutH = ch, OutW = cw, OutC = f, Pad = crop },
+                    output, new Value(0, ch, cw, f));
                 return true;
             }
 
@@ -618,6 +643,42 @@ public sealed partial class ConvGenerator
                 layer.Weights.AddRange(kernel);
                 if (bias is not null) layer.Weights.AddRange(bias.Floats!);
                 Add(layer, output, new Value(0, Shapes.Sequence, ow, f));
+                return true;
+            }
+
+            /// <summary>A Slice of an image's height and width with step 1: a Cropping2D.</summary>
+            private bool Slice(OnnxNode node)
+            {
+                var x = In(node);
+                if (x.Flat || x.Sequence) return Unsupported(node, "its input is not an image; ConvGen crops images");
+                long[]? starts, ends, axes, steps;
+                if (onnx.Opset < 10) (starts, ends, axes, steps) = (Ints(node, "starts"), Ints(node, "ends"), Ints(node, "axes"), null);
+                else
+                {
+                    starts = Constant(node, 1)?.Int64s;
+                    ends = Constant(node, 2)?.Int64s;
+                    axes = node.Inputs.Count > 3 && node.Inputs[3].Length > 0 ? Constant(node, 3)?.Int64s : null;
+                    steps = node.Inputs.Count > 4 && node.Inputs[4].Length > 0 ? Constant(node, 4)?.Int64s : null;
+                    if (node.Inputs.Count > 3 && node.Inputs[3].Length > 0 && axes is null || node.Inputs.Count > 4 && node.Inputs[4].Length > 0 && steps is null)
+                        return Unsupported(node, "its axes or steps are not int64 initializers");
+                }
+                if (starts is null || ends is null || starts.Length != ends.Length || axes is not null && axes.Length != starts.Length || steps is not null && steps.Any(s => s != 1))
+                    return Unsupported(node, "its starts, ends, axes and steps are not int64 initializers of one length with steps of 1");
+                axes ??= [.. Enumerable.Range(0, starts.Length).Select(i => (long)i)];
+                long top = 0, bottom = 0, left = 0, right = 0;
+                for (int i = 0; i < axes.Length; i++)
+                {
+                    long axis = axes[i] < 0 ? axes[i] + 4 : axes[i];
+                    if (axis is not (2 or 3)) return Unsupported(node, $"it slices axis {axes[i]}; ConvGen crops the height and width (axes 2 and 3)");
+                    long size = axis == 2 ? x.H : x.W;
+                    long start = starts[i] < 0 ? starts[i] + size : starts[i], end = ends[i] < 0 ? ends[i] + size : Math.Min(ends[i], size);
+                    if (start < 0 || end > size || start >= end) return Unsupported(node, $"it slices [{starts[i]}, {ends[i]}) of an axis of {size}");
+                    if (axis == 2) (top, bottom) = (start, size - end); else (left, right) = (start, size - end);
+                }
+                var crop = new PadSpec((int)top, (int)bottom, (int)left, (int)right);
+                int h = x.H - crop.Top - crop.Bottom, w = x.W - crop.Left - crop.Right;
+                Add(new Pending { Kind = LayerKind.Cropping2D, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutH = h, OutW = w, OutC = x.C, Pad = crop },
+                    node.Outputs[0], new Value(0, h, w, x.C));
                 return true;
             }
 

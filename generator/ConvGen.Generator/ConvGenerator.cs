@@ -140,7 +140,7 @@ public sealed partial class ConvGenerator : IIncrementalGenerator
                      ("ConvGen.ReLUAttribute", LayerKind.ReLU), ("ConvGen.ReLU6Attribute", LayerKind.ReLU6), ("ConvGen.LeakyReLUAttribute", LayerKind.LeakyReLU),
                      ("ConvGen.ELUAttribute", LayerKind.ELU), ("ConvGen.DropoutAttribute", LayerKind.Dropout),
                      ("ConvGen.TanhAttribute", LayerKind.Tanh), ("ConvGen.SigmoidAttribute", LayerKind.Sigmoid), ("ConvGen.SoftmaxAttribute", LayerKind.Softmax),
-                     ("ConvGen.ZeroPadding2DAttribute", LayerKind.ZeroPadding2D),
+                     ("ConvGen.ZeroPadding2DAttribute", LayerKind.ZeroPadding2D), ("ConvGen.Cropping2DAttribute", LayerKind.Cropping2D),
                  }))
         {
             var orphans = context.SyntaxProvider

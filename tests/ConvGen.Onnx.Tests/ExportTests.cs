@@ -41,6 +41,16 @@ public partial class StridedConv1D;
 [Conv2D(3, 3, Filters = 4, InputChannels = 5, Padding = Padding.Same, UseBias = false)]
 public partial class NoBiasConv;
 
+/// <summary>A compiled network with [Cropping2D]: after a convolution, and after a transposed one (PyTorch's padding, in effect).</summary>
+[Input(9, 8, 3)]
+[Conv2D(3, 3, Filters = 4, Padding = Padding.Same, Activation = Activation.ReLU)]
+[Cropping2D(1, 2, 0, 1)]
+[Conv2DTranspose(3, 3, Filters = 2, Stride = 2)]
+[Cropping2D(1)]
+[Flatten]
+[Dense(3)]
+public partial class CroppedNet;
+
 [Conv2D(1, 1, Filters = 3, InputChannels = 4)]
 public partial class PointwiseConv;
 
@@ -63,7 +73,7 @@ public sealed class ExportTests
     public static IEnumerable<object[]> Models() =>
     [
         ["convolutions and pools", (Func<Model>)(() => Build(new Shape(13, 11, 3),
-            new SameConv(), new StridedConv(), new MaxPool2D(2, 2, Padding.Same), new ZeroPadding2D(1, 2, 0, 1),
+            new SameConv(), new StridedConv(), new MaxPool2D(2, 2, Padding.Same), new ZeroPadding2D(1, 2, 0, 1), new Cropping2D(1, 0, 0, 1),
             new NoBiasConv(), new BatchNormalization(), new AveragePool2D(3, 2, Padding.Same), new Flatten(), new Dropout(0.3f),
             new Dense(7, Activation.ELU), new Dense(4, Activation.Softmax)))],
         ["groups, depthwise, global pools", (Func<Model>)(() => Build(new Shape(12, 12, 3),
@@ -166,6 +176,20 @@ public sealed class ExportTests
         var images = Images(model, 7, 4);
         foreach (int opset in new[] { 13, 17, 18, 21 })
             OnnxRuntime.AssertSame(model, new OnnxExportOptions { Opset = opset }, images, $"opset {opset}", optimize: opset >= 18);
+    }
+
+    [Fact]
+    public void A_compiled_network_with_croppings_runs_in_onnx_runtime_and_imports_back()
+    {
+        var model = new CroppedNet(maxBatchSize: 8, seed: 2);
+        Assert.Equal(new Shape(6, 7, 4), model.Nodes[1].OutputShape);
+        Assert.Equal(new Shape(11, 13, 2), model.Nodes[3].OutputShape);
+        Perturb(model);
+        var images = Images(model, 7, 9);
+        foreach (int opset in new[] { 13, 17 })
+            OnnxRuntime.AssertSame(model, new OnnxExportOptions { Opset = opset }, images, $"CroppedNet, opset {opset}");
+        var imported = InMemoryImport.Import(model.ExportOnnx(), maxBatchSize: 8);
+        ImportTests.AssertClose(model.Predict(images).ToArray(), imported.Predict(images).ToArray(), "CroppedNet imported");
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class OnnxTestDataTests(ITestOutputHelper output)
     [
         "test_AvgPool2d", "test_AvgPool2d_stride", "test_BatchNorm1d_3d_input_eval", "test_BatchNorm2d_eval", "test_BatchNorm2d_momentum_eval",
         "test_Conv1d", "test_Conv1d_dilated", "test_Conv1d_pad1", "test_Conv1d_pad1size1", "test_Conv1d_pad2", "test_Conv1d_pad2size1", "test_Conv1d_stride",
-        "test_Conv2d", "test_Conv2d_depthwise", "test_Conv2d_depthwise_padded", "test_Conv2d_depthwise_strided",
+        "test_Conv2d", "test_ConvTranspose2d", "test_ConvTranspose2d_no_bias", "test_Conv2d_depthwise", "test_Conv2d_depthwise_padded", "test_Conv2d_depthwise_strided",
         "test_Conv2d_depthwise_with_multiplier", "test_Conv2d_dilated", "test_Conv2d_groups", "test_Conv2d_groups_thnn",
         "test_Conv2d_no_bias", "test_Conv2d_padding", "test_Conv2d_strided", "test_ELU", "test_LeakyReLU", "test_LeakyReLU_with_negval",
         "test_Linear", "test_Linear_no_bias", "test_Softmax", "test_softmax_lastdim",

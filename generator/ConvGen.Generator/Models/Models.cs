@@ -140,7 +140,7 @@ internal enum LayerKind
 {
     Input, Conv2D, MaxPool2D, Flatten, Dense, Add, Concatenate, BatchNormalization, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D,
     ReLU, ReLU6, LeakyReLU, ELU, Dropout, Tanh, Sigmoid, Softmax, ZeroPadding2D, DepthwiseConv2D,
-    Conv1D, MaxPool1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, SiLU, GELU, Reshape, Conv2DTranspose,
+    Conv1D, MaxPool1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, SiLU, GELU, Reshape, Conv2DTranspose, Cropping2D,
 }
 
 /// <summary>Shapes in a network's model: <c>(H, W, C)</c> an image, <c>(0, 0, C)</c> flat, <c>(Sequence, steps, C)</c> a sequence.</summary>

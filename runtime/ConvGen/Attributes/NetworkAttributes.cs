@@ -160,6 +160,32 @@ public sealed class AveragePooling2DAttribute : NetworkLayerAttribute
     public Padding Padding { get; set; } = Padding.Valid;
 }
 
+/// <summary>Rows and columns removed from each image of a compiled network (Keras' <c>Cropping2D</c>; the runtime's <see cref="Cropping2D"/>).</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public sealed class Cropping2DAttribute : NetworkLayerAttribute
+{
+    /// <summary>The same cropping on all four sides.</summary>
+    public Cropping2DAttribute(int cropping) : this(cropping, cropping, cropping, cropping) { }
+
+    /// <summary><paramref name="height"/> rows above and below, <paramref name="width"/> columns left and right.</summary>
+    public Cropping2DAttribute(int height, int width) : this(height, height, width, width) { }
+
+    /// <summary>Each side's cropping.</summary>
+    public Cropping2DAttribute(int top, int bottom, int left, int right) => (Top, Bottom, Left, Right) = (top, bottom, left, right);
+
+    /// <summary>Rows removed above.</summary>
+    public int Top { get; }
+
+    /// <summary>Rows removed below.</summary>
+    public int Bottom { get; }
+
+    /// <summary>Columns removed on the left.</summary>
+    public int Left { get; }
+
+    /// <summary>Columns removed on the right.</summary>
+    public int Right { get; }
+}
+
 /// <summary>Rows and columns of zeros around each image of a compiled network (Keras' <c>ZeroPadding2D</c>; the runtime's <see cref="ZeroPadding2D"/>).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class ZeroPadding2DAttribute : NetworkLayerAttribute

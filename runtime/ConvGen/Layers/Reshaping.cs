@@ -168,3 +168,96 @@ public sealed class ZeroPadding2D : Layer
         }
     }
 }
+
+/// <summary>
+/// Keras' <c>Cropping2D</c>: rows removed above and below, and columns left and right, of every <c>(height, width,
+/// channels)</c> sample; its gradient is the output gradient with zeros where the cropped values were.
+/// </summary>
+public sealed class Cropping2D : Layer
+{
+    private int _h, _w, _c;
+
+    /// <summary>The same cropping on all four sides.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A cropping is negative.</exception>
+    public Cropping2D(int cropping) : this(cropping, cropping, cropping, cropping) { }
+
+    /// <summary><paramref name="height"/> rows above and below, <paramref name="width"/> columns left and right.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A cropping is negative.</exception>
+    public Cropping2D(int height, int width) : this(height, height, width, width) { }
+
+    /// <summary>Each side's cropping.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A cropping is negative.</exception>
+    public Cropping2D(int top, int bottom, int left, int right)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        ArgumentOutOfRangeException.ThrowIfNegative(bottom);
+        ArgumentOutOfRangeException.ThrowIfNegative(left);
+        ArgumentOutOfRangeException.ThrowIfNegative(right);
+        (Top, Bottom, Left, Right) = (top, bottom, left, right);
+    }
+
+    /// <summary>Rows removed above.</summary>
+    public int Top { get; }
+
+    /// <summary>Rows removed below.</summary>
+    public int Bottom { get; }
+
+    /// <summary>Columns removed on the left.</summary>
+    public int Left { get; }
+
+    /// <summary>Columns removed on the right.</summary>
+    public int Right { get; }
+
+    /// <inheritdoc/>
+    protected override string BaseName => "cropping2d";
+
+    /// <summary><c>Slice</c> of the height and width.</summary>
+    internal override void ExportOnnx(Onnx.OnnxExport onnx) =>
+        onnx.Node("Slice", [onnx.Input(), onnx.Int64Initializer("starts", [Top, Left]), onnx.Int64Initializer("ends", [_h - Bottom, _w - Right]),
+            onnx.Int64Initializer("axes", [2, 3])], onnx.Output);
+
+    /// <inheritdoc/>
+    protected internal override Shape Build(LayerBuild build)
+    {
+        var shape = build.InputShape;
+        if (shape.Rank != 3) throw build.Mismatch(0, "(height, width, channels)", "Cropping2D crops images");
+        if (shape[0] <= Top + Bottom || shape[1] <= Left + Right)
+            throw build.Mismatch(0, $"more than {Top + Bottom} rows and {Left + Right} columns", $"{build.LayerName} removes {Top} + {Bottom} rows and {Left} + {Right} columns");
+        (_h, _w, _c) = (shape[0], shape[1], shape[2]);
+        return new Shape(_h - Top - Bottom, _w - Left - Right, _c);
+    }
+
+    /// <inheritdoc/>
+    protected internal override void RunForward(in NodeContext c)
+    {
+        var (s, e) = c.Rows;
+        int outH = _h - Top - Bottom, outRow = (_w - Left - Right) * _c, inSize = _h * _w * _c;
+        var x = c.Input();
+        var y = c.Output;
+        for (int n = s; n < e; n++)
+            for (int r = 0; r < outH; r++)
+                x.Slice(n * inSize + ((r + Top) * _w + Left) * _c, outRow).CopyTo(y.Slice((n * outH + r) * outRow, outRow));
+    }
+
+    /// <inheritdoc/>
+    protected internal override void RunBackward(in NodeContext c)
+    {
+        if (!c.ComputesInputGradient()) return;
+        var (s, e) = c.Rows;
+        int outH = _h - Top - Bottom, outRow = (_w - Left - Right) * _c, inSize = _h * _w * _c;
+        var dy = c.OutputGradient;
+        var dx = c.InputGradient();
+        bool accumulate = c.AccumulatesInputGradient();
+        for (int n = s; n < e; n++)
+        {
+            if (!accumulate) dx.Slice(n * inSize, inSize).Clear();
+            for (int r = 0; r < outH; r++)
+            {
+                var from = dy.Slice((n * outH + r) * outRow, outRow);
+                var to = dx.Slice(n * inSize + ((r + Top) * _w + Left) * _c, outRow);
+                if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(to, from, to);
+                else from.CopyTo(to);
+            }
+        }
+    }
+}

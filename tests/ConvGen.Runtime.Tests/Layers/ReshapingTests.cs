@@ -5,7 +5,7 @@ using Xunit;
 
 namespace ConvGen.Runtime.Tests.Layers;
 
-/// <summary>ZeroPadding2D against its definition and by central differences; Reshape's shapes and that it moves nothing.</summary>
+/// <summary>ZeroPadding2D and Cropping2D against their definitions and by central differences; Reshape's shapes and that it moves nothing.</summary>
 [Collection(ProcessWideSettings.Name)]
 public sealed class ReshapingTests
 {
@@ -34,6 +34,39 @@ public sealed class ReshapingTests
                     }
         Assert.True(GradientCheck.Check(new ZeroPadding2D(2), TestData.Tensor(3, 2, 3, 3, 2), seed: 3) > 30);
         Assert.Throws<ArgumentOutOfRangeException>(() => new ZeroPadding2D(-1));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Cropping_matches_the_definition(int threads)
+    {
+        using var scope = new ThreadScope(threads);
+        var layer = new Cropping2D(1, 2, 0, 3);
+        var harness = new LayerHarness(layer, new Shape(6, 7, 2));
+        var x = TestData.Tensor(1, 3, 6, 7, 2);
+        var y = harness.Forward(x);
+        Assert.Equal(new Shape(3, 3, 4, 2), y.Shape);
+        var dy = TestData.Tensor(2, 3, 3, 4, 2);
+        var dx = harness.Backward(dy);
+        for (int n = 0; n < 3; n++)
+            for (int r = 0; r < 6; r++)
+                for (int q = 0; q < 7; q++)
+                    for (int k = 0; k < 2; k++)
+                    {
+                        bool kept = r >= 1 && r < 4 && q < 4;
+                        int at = ((n * 3 + r - 1) * 4 + q) * 2 + k;
+                        if (kept) Assert.Equal(x.Span[((n * 6 + r) * 7 + q) * 2 + k], y.Span[at]);
+                        Assert.Equal(kept ? dy.Span[at] : 0f, dx.Span[((n * 6 + r) * 7 + q) * 2 + k]);
+                    }
+        // Read by two layers, its input gradient accumulates; and central differences.
+        Assert.True(GradientCheck.Check(new Cropping2D(1, 0, 2, 1), TestData.Tensor(3, 2, 5, 6, 2), seed: 3) > 30);
+        var branches = new Sequential(new ZeroPadding2D(1) { Name = "p" }, new Cropping2D(1) { Name = "a" }, new Cropping2D(0, 2, 1, 1) { Input = "p", Name = "b" },
+            new Cropping2D(0) { Input = "a" }, new Concatenate("b", "cropping2d"), new Flatten(), new Dense(2)).Build(new Shape(4, 5, 2), seed: 2);
+        Assert.Equal(new Shape(4, 5, 2), branches.Nodes[1].OutputShape);
+        ModelGradientCheck.AssertPasses(branches, TestData.Tensor(5, 2, 4, 5, 2), seed: 1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Cropping2D(-1));
+        Assert.Equal("inputShape", Assert.Throws<ShapeMismatchException>(() => new Sequential(new Cropping2D(2, 2, 0, 0)).Build(new Shape(4, 5, 2), seed: 0)).ParamName);
     }
 
     [Fact]
