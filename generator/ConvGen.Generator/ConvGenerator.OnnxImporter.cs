@@ -422,11 +422,7 @@ public sealed partial class ConvGenerator
                 var x = In(node);
                 if (x.Flat) return Unsupported(node, "its input is not an image [N, C, H, W] or a sequence [N, C, steps]");
                 if (x.Sequence) return Conv1D(node, x);
-                var weight = Constant(node, 1);
-                if (weight is not { Floats: not null, Dims.Length: 4 }) return Unsupported(node, "its weights are not a float initializer [F, C/group, KH, KW]");
-                var bias = Constant(node, 2);
-                if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0 && bias is not { Floats: not null }) return Unsupported(node, "its bias is not a float initializer");
-                if (weight.Dims.Any(d => d < 1) || weight.Count > MaxWeights) return Unsupported(node, $"its weights [{string.Join(", ", weight.Dims)}] are empty or larger than the {MaxWeights} ConvGen compiles");
+                if (!Weights(node, "[F, C/group, KH, KW]", out var weight, out var bias)) return false;
                 int f = (int)weight.Dims[0], cg = (int)weight.Dims[1], kh = (int)weight.Dims[2], kw = (int)weight.Dims[3];
                 long group = Int(node, "group", 1);
                 var strides = Ints(node, "strides") ?? [1, 1];
@@ -456,13 +452,7 @@ public sealed partial class ConvGenerator
                     OutH = oh, OutW = ow, OutC = f, Conv = conv, UseBias = bias is not null, Activation = activation,
                 };
                 // OIHW [F, C/G, KH, KW] to HWIO [KH, KW, C/G, F]; a depthwise [C·M, 1, KH, KW] is [KH, KW, C, M] read the same way.
-                var hwio = new float[weight.Floats.Length];
-                for (int o = 0; o < f; o++)
-                    for (int i = 0; i < cg; i++)
-                        for (int y = 0; y < kh; y++)
-                            for (int xx = 0; xx < kw; xx++)
-                                hwio[((y * kw + xx) * cg + i) * f + o] = weight.Floats[((o * cg + i) * kh + y) * kw + xx];
-                layer.Weights.AddRange(hwio);
+                layer.Weights.AddRange(ChannelsLastKernel(weight.Floats!, f, cg, kh, kw));
                 if (bias is not null) layer.Weights.AddRange(bias.Floats!);
                 Add(layer, output, new Value(0, oh, ow, f));
                 return true;
@@ -523,11 +513,7 @@ public sealed partial class ConvGenerator
             {
                 var x = In(node);
                 if (x.Flat || x.Sequence) return Unsupported(node, "its input is not an image [N, C, H, W]");
-                var weight = Constant(node, 1);
-                if (weight is not { Floats: not null, Dims.Length: 4 }) return Unsupported(node, "its weights are not a float initializer [C, F, KH, KW]");
-                var bias = Constant(node, 2);
-                if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0 && bias is not { Floats: not null }) return Unsupported(node, "its bias is not a float initializer");
-                if (weight.Dims.Any(d => d < 1) || weight.Count > MaxWeights) return Unsupported(node, $"its weights [{string.Join(", ", weight.Dims)}] are empty or larger than the {MaxWeights} ConvGen compiles");
+                if (!Weights(node, "[C, F, KH, KW]", out var weight, out var bias)) return false;
                 int c = (int)weight.Dims[0], f = (int)weight.Dims[1], kh = (int)weight.Dims[2], kw = (int)weight.Dims[3];
                 if (Int(node, "group", 1) != 1) return Unsupported(node, "it is grouped; ConvGen's Conv2DTranspose is not");
                 if (c != x.C) return Unsupported(node, $"its weights read {c} channels but its input has {x.C}");
@@ -582,13 +568,7 @@ public sealed partial class ConvGenerator
                     UseBias = bias is not null, Activation = activation,
                 };
                 // ONNX's [C, F, KH, KW] to Keras' [KH, KW, F, C].
-                var kernel = new float[weight.Floats.Length];
-                for (int ci = 0; ci < c; ci++)
-                    for (int fo = 0; fo < f; fo++)
-                        for (int y = 0; y < kh; y++)
-                            for (int xx = 0; xx < kw; xx++)
-                                kernel[((y * kw + xx) * f + fo) * c + ci] = weight.Floats[((ci * f + fo) * kh + y) * kw + xx];
-                layer.Weights.AddRange(kernel);
+                layer.Weights.AddRange(ChannelsLastKernel(weight.Floats!, c, f, kh, kw));
                 if (bias is not null) layer.Weights.AddRange(bias.Floats!);
                 if (crop is null)
                 {
@@ -605,11 +585,7 @@ public sealed partial class ConvGenerator
             /// <summary>A 1-D Conv (weights [F, C/G, K]): Conv1D, with pads Valid, TF's 'same', or causal (all (K-1)·d before).</summary>
             private bool Conv1D(OnnxNode node, Value x)
             {
-                var weight = Constant(node, 1);
-                if (weight is not { Floats: not null, Dims.Length: 3 }) return Unsupported(node, "its weights are not a float initializer [F, C/group, K]");
-                var bias = Constant(node, 2);
-                if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0 && bias is not { Floats: not null }) return Unsupported(node, "its bias is not a float initializer");
-                if (weight.Dims.Any(d => d < 1) || weight.Count > MaxWeights) return Unsupported(node, $"its weights [{string.Join(", ", weight.Dims)}] are empty or larger than the {MaxWeights} ConvGen compiles");
+                if (!Weights(node, "[F, C/group, K]", out var weight, out var bias)) return false;
                 int f = (int)weight.Dims[0], cg = (int)weight.Dims[1], k = (int)weight.Dims[2];
                 long group = Int(node, "group", 1);
                 if (group != 1 || cg != x.C) return Unsupported(node, $"its weights [{string.Join(", ", weight.Dims)}] with group {group} are not an ungrouped convolution of the input's {x.C} channels");
@@ -634,13 +610,8 @@ public sealed partial class ConvGenerator
                 // A causal convolution's layer pads the sequence and runs Valid kernels.
                 var conv = new ConvSpec(1, k, x.C, f, 1, s, 1, d, padding == Padding.Causal ? Padding.Valid : padding, bias is not null, activation, Sequence: true, Causal: padding == Padding.Causal);
                 var layer = new Pending { Kind = LayerKind.Conv1D, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutH = Shapes.Sequence, OutW = ow, OutC = f, Conv = conv, UseBias = bias is not null, Activation = activation };
-                // [F, C, K] to Keras' [K, C, F].
-                var kernel = new float[weight.Floats.Length];
-                for (int o = 0; o < f; o++)
-                    for (int i = 0; i < cg; i++)
-                        for (int t = 0; t < k; t++)
-                            kernel[(t * cg + i) * f + o] = weight.Floats[(o * cg + i) * k + t];
-                layer.Weights.AddRange(kernel);
+                // [F, C, K] to Keras' [K, C, F]: the 2-D case with one row.
+                layer.Weights.AddRange(ChannelsLastKernel(weight.Floats!, f, cg, 1, k));
                 if (bias is not null) layer.Weights.AddRange(bias.Floats!);
                 Add(layer, output, new Value(0, Shapes.Sequence, ow, f));
                 return true;
@@ -680,6 +651,33 @@ public sealed partial class ConvGenerator
                 Add(new Pending { Kind = LayerKind.Cropping2D, Inputs = [x.Layer], InH = x.H, InW = x.W, InC = x.C, OutH = h, OutW = w, OutC = x.C, Pad = crop },
                     node.Outputs[0], new Value(0, h, w, x.C));
                 return true;
+            }
+
+            /// <summary>
+            /// A convolution's weights (input 1, a float initializer of as many axes as <paramref name="layout"/> names, none empty,
+            /// at most <see cref="MaxWeights"/> values) and its optional bias (input 2), or false after the diagnostic.
+            /// </summary>
+            private bool Weights(OnnxNode node, string layout, out OnnxTensor weight, out OnnxTensor? bias)
+            {
+                weight = Constant(node, 1)!;
+                bias = Constant(node, 2);
+                int rank = layout.Count(ch => ch == ',') + 1;
+                if (weight is not { Floats: not null } || weight.Dims.Length != rank) return Unsupported(node, $"its weights are not a float initializer {layout}");
+                if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0 && bias is not { Floats: not null }) return Unsupported(node, "its bias is not a float initializer");
+                if (weight.Dims.Any(d => d < 1) || weight.Count > MaxWeights) return Unsupported(node, $"its weights [{string.Join(", ", weight.Dims)}] are empty or larger than the {MaxWeights} ConvGen compiles");
+                return true;
+            }
+
+            /// <summary>ONNX's channels-first kernel <c>[A, B, KH, KW]</c> as Keras' <c>[KH, KW, B, A]</c> (Conv's OIHW to HWIO, ConvTranspose's [C, F, ...] to [..., F, C]).</summary>
+            private static float[] ChannelsLastKernel(float[] w, int a, int b, int kh, int kw)
+            {
+                var result = new float[w.Length];
+                for (int i = 0; i < a; i++)
+                    for (int j = 0; j < b; j++)
+                        for (int y = 0; y < kh; y++)
+                            for (int x = 0; x < kw; x++)
+                                result[((y * kw + x) * b + j) * a + i] = w[((i * b + j) * kh + y) * kw + x];
+                return result;
             }
 
             private Value ZeroPad(Value x, PadSpec pad)

@@ -214,15 +214,12 @@ public sealed class ImportTests
         cases.Add([0x3A, 0x0C, 0x2A, 0x0A, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x10, 0x01]);
         cases.Add([.. Enumerable.Repeat((byte)0xFF, 64)]);
         cases.Add([0x3B, 0x00]);
-        var target = new generator::ConvGen.Generator.OnnxTarget(new generator::ConvGen.Generator.Models.TypeTarget(null, generator::ConvGen.Generator.Helpers.EquatableArray<generator::ConvGen.Generator.Models.ContainingType>.Empty, "Net", "Net", "Net.g.cs"),
-            "Net", "model.onnx", null, generator::ConvGen.Generator.Helpers.EquatableArray<generator::ConvGen.Generator.Models.DiagnosticInfo>.Empty);
         string[] allowed = ["CONVGEN050", "CONVGEN051", "CONVGEN052", "CONVGEN053"];
         int compiled = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         foreach (var bytes in cases)
         {
-            var file = new generator::ConvGen.Generator.OnnxFileData("/models/model.onnx", new generator::ConvGen.Generator.Helpers.EquatableArray<byte>(bytes), null);
-            var result = generator::ConvGen.Generator.ConvGenerator.Parser.ImportOnnx(target, [file]); // throws if the importer does
+            var result = InMemoryImport.ImportDirectly(bytes); // throws if the importer does
             Assert.All(result.Diagnostics, d => Assert.Contains(d.Descriptor.Id, allowed));
             if (result.Model is { } model)
             {
@@ -271,9 +268,7 @@ public sealed class ImportTests
 
     private static (string Id, string Message) ImportError(byte[] bytes)
     {
-        var target = new generator::ConvGen.Generator.OnnxTarget(new generator::ConvGen.Generator.Models.TypeTarget(null, generator::ConvGen.Generator.Helpers.EquatableArray<generator::ConvGen.Generator.Models.ContainingType>.Empty, "Net", "Net", "Net.g.cs"),
-            "Net", "model.onnx", null, generator::ConvGen.Generator.Helpers.EquatableArray<generator::ConvGen.Generator.Models.DiagnosticInfo>.Empty);
-        var result = generator::ConvGen.Generator.ConvGenerator.Parser.ImportOnnx(target, [new generator::ConvGen.Generator.OnnxFileData("model.onnx", new generator::ConvGen.Generator.Helpers.EquatableArray<byte>(bytes), null)]);
+        var result = InMemoryImport.ImportDirectly(bytes);
         Assert.Null(result.Model);
         var d = Assert.Single(result.Diagnostics);
         return (d.Descriptor.Id, string.Join(" | ", d.Arguments));

@@ -67,6 +67,15 @@ internal static class InMemoryImport
         }
     }
 
+    /// <summary>
+    /// The importer alone, without the compiler (thousands of files a second): <paramref name="bytes"/> as the file of a class
+    /// <c>Net</c>, the network model it becomes (null when it does not) and the diagnostics.
+    /// </summary>
+    public static generator::ConvGen.Generator.Models.NetworkParseResult ImportDirectly(byte[] bytes) => ConvGenerator.Parser.ImportOnnx(
+        new OnnxTarget(new generator::ConvGen.Generator.Models.TypeTarget(null, generator::ConvGen.Generator.Helpers.EquatableArray<generator::ConvGen.Generator.Models.ContainingType>.Empty, "Net", "Net", "Net.g.cs"),
+            "Net", "model.onnx", null, generator::ConvGen.Generator.Helpers.EquatableArray<generator::ConvGen.Generator.Models.DiagnosticInfo>.Empty),
+        [new OnnxFileData("/models/model.onnx", new generator::ConvGen.Generator.Helpers.EquatableArray<byte>(bytes), null)]);
+
     /// <summary>Imports <paramref name="bytes"/>, compiles, loads, and builds the network for <paramref name="maxBatchSize"/>; fails on any error.</summary>
     public static Model Import(byte[] bytes, int maxBatchSize = 16)
     {

@@ -79,16 +79,12 @@ public sealed class OnnxTestDataTests(ITestOutputHelper output)
     public void PyTorch_converted_models_compile_and_match_or_say_why_not()
     {
         Assert.True(Directory.Exists(Root), $"{Root} is missing: install Debian's libonnx-testdata (apt-get install libonnx-testdata; .ci/run does)");
-        var target = new generator::ConvGen.Generator.OnnxTarget(
-            new generator::ConvGen.Generator.Models.TypeTarget(null, generator::ConvGen.Generator.Helpers.EquatableArray<generator::ConvGen.Generator.Models.ContainingType>.Empty, "Net", "Net", "Net.g.cs"),
-            "Net", "model.onnx", null, generator::ConvGen.Generator.Helpers.EquatableArray<generator::ConvGen.Generator.Models.DiagnosticInfo>.Empty);
         var matched = new List<string>();
         foreach (var directory in Directory.GetDirectories(Root).OrderBy(d => d, StringComparer.Ordinal))
         {
             string name = Path.GetFileName(directory);
             var bytes = File.ReadAllBytes(Path.Combine(directory, "model.onnx"));
-            var file = new generator::ConvGen.Generator.OnnxFileData(Path.Combine(directory, "model.onnx"), new generator::ConvGen.Generator.Helpers.EquatableArray<byte>(bytes), null);
-            var result = generator::ConvGen.Generator.ConvGenerator.Parser.ImportOnnx(target, [file]);
+            var result = InMemoryImport.ImportDirectly(bytes);
             if (result.Model is null)
             {
                 string reason = string.Join("; ", result.Diagnostics.Select(d => $"{d.Descriptor.Id}: {string.Join(" | ", d.Arguments.Skip(2))}"));
