@@ -56,17 +56,38 @@ public sealed partial class ConvGenerator
         private static string Step(long pixelStep) => pixelStep <= int.MaxValue ? Str(pixelStep) : "0 /* no row holds two output pixels */";
 
         /// <summary>
-        /// A call of a generic kernel at the width <c>Simd.Lanes</c> picks: 16 floats where AVX-512 is accelerated, else 8, else 4.
+        /// A call of a generic kernel at the width <c>Simd.Lanes</c> picks: 16 floats where AVX-512 is accelerated, else 8, else 4,
+        /// but never above <paramref name="widest"/> (see <see cref="ForwardLanes"/>).
         /// <paramref name="call"/> is the call with <c>{V}</c> where the vector type goes.
         /// </summary>
-        public static void EmitDispatch(CodeWriter w, string call)
+        public static void EmitDispatch(CodeWriter w, string call, int widest = 16)
         {
+            string At(int floats) => call.Replace("{V}", $"global::System.Runtime.Intrinsics.Vector{floats * 32}<float>");
+            if (widest < 8)
+            {
+                w.L($"{At(4)}; // the data fills no wider vector");
+                return;
+            }
+            if (widest < 16)
+            {
+                w.L($"if (global::ConvGen.Internal.Simd.Lanes >= 8) {At(8)}; // the data fills no wider vector");
+                w.L($"else {At(4)};");
+                return;
+            }
             w.Open("switch (global::ConvGen.Internal.Simd.Lanes)");
-            w.Line($"case 16: {call.Replace("{V}", "global::System.Runtime.Intrinsics.Vector512<float>")}; break;");
-            w.Line($"case 8: {call.Replace("{V}", "global::System.Runtime.Intrinsics.Vector256<float>")}; break;");
-            w.Line($"default: {call.Replace("{V}", "global::System.Runtime.Intrinsics.Vector128<float>")}; break;");
+            w.Line($"case 16: {At(16)}; break;");
+            w.Line($"case 8: {At(8)}; break;");
+            w.Line($"default: {At(4)}; break;");
             w.Close();
         }
+
+        /// <summary>
+        /// The widest vector (16, 8 or 4 floats) that <paramref name="filters"/> output channels fill at least once: the forward
+        /// pass runs at most at that width, its last vector overlapping the one before when the filters are no multiple of it. A
+        /// wider one would leave the filters to the scalar loop (6 filters at 16 floats: every FMA scalar); at this width all but
+        /// fewer than 4 filters run in vectors.
+        /// </summary>
+        public static int ForwardLanes(int filters) => filters >= 16 ? 16 : filters >= 8 ? 8 : 4;
 
         /// <summary>The <c>using</c>s the kernel methods need (in the <c>ConvGen.Generated</c> namespace, where nothing of the user's can collide).</summary>
         public static void EmitUsings(CodeWriter w)
@@ -207,8 +228,8 @@ public sealed partial class ConvGenerator
             string imageWidth = pads ? "paddedWidth" : "width";
             if (HasWideTile(m))
             {
-                w.L($"// {WideTilePixels}-pixel tiles where the filters fill one vector, or two with 32 vector registers (16 floats a vector).");
-                w.Line("bool wide = Filters <= Count<V>() || (Count<V>() >= 16 && Filters <= 2 * Count<V>());");
+                w.L($"// {WideTilePixels}-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).");
+                w.Line("bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());");
             }
             w.Open("for (int n = 0; n < batch; n++)");
             EmitSampleImage(w, pads);
@@ -295,7 +316,7 @@ public sealed partial class ConvGenerator
             {
                 EmitTileScalarSums(w, p, xs, RowStep(p));
                 w.Line(string.Join(" ", Enumerable.Range(0, pixels).Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + (long)i * m.Filters}) = {Act(p, $"s{i}", false)};")));
-            }, widths: pixels == TilePixels ? null : [2, 1]);
+            }, widths: pixels == TilePixels ? null : [2, 1], overlapTail: true);
             w.Close();
         }
 
@@ -362,7 +383,7 @@ public sealed partial class ConvGenerator
                 EmitTaps(w, p, RowStep(p), (xo, ko) => EmitChannels(w, m, scoped: false, (c, cf) =>
                     w.Line($"s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo + c}), Unsafe.Add(ref k, {ko + cf + Offset.Of("f")}), s);")));
                 w.Line($"Unsafe.Add(ref y, f) = {Act(p, "s", false)};");
-            }, widths: [4, 1], fourAtAnyWidth: true); // one pixel: 4 independent accumulators hide the FMA latency
+            }, widths: [4, 1], fourAtAnyWidth: true, overlapTail: true); // one pixel: 4 independent accumulators hide the FMA latency
             w.Close();
         }
 
@@ -467,7 +488,7 @@ public sealed partial class ConvGenerator
                 if (p.AppliesRelu) w.Line(string.Join(" ", ps.Select(i => $"s{i} = MathF.Max(s{i}, 0f);")));
                 w.Line("if (keep) { " + string.Join(" ", ps.Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + ys[i]}) = s{i};")) + " }");
                 w.Line("Unsafe.Add(ref yp, f) = MathF.Max(MathF.Max(MathF.Max(s0, s1), s2), s3);");
-            });
+            }, overlapTail: true);
             w.Close();
         }
 
@@ -967,9 +988,12 @@ public sealed partial class ConvGenerator
         /// vector: AVX-512 has 32 registers, AVX2 16, too few for 4 x 4 accumulators; at any width with <paramref name="fourAtAnyWidth"/>),
         /// then 2, then 1, then scalars. Blocks that can never run for this size
         /// at 4, 8 or 16 floats are left out, and so are widths not in <paramref name="widths"/> (default 4, 2, 1).
-        /// The caller declares <c>vc</c>, the floats per vector.
+        /// The caller declares <c>vc</c>, the floats per vector. With <paramref name="overlapTail"/> (for bodies that only store, never
+        /// add to memory), a remainder of fewer than a vector runs as one more vector ending at the last element, overlapping the block
+        /// before: those elements are computed again in the same order, to the same values. Only sizes below one vector reach the
+        /// scalar loop then.
         /// </summary>
-        private static void EmitVectorBlocks(CodeWriter w, int size, string counter, string count, Action<int> vectorBody, Action scalarBody, int[]? widths = null, bool fourAtAnyWidth = false)
+        private static void EmitVectorBlocks(CodeWriter w, int size, string counter, string count, Action<int> vectorBody, Action scalarBody, int[]? widths = null, bool fourAtAnyWidth = false, bool overlapTail = false)
         {
             widths ??= [4, 2, 1];
             w.L($"int {counter} = 0;");
@@ -992,6 +1016,14 @@ public sealed partial class ConvGenerator
             {
                 w.Open($"for (; {counter} <= {count} - vc; {counter} += vc)");
                 vectorBody(1);
+                w.Close();
+            }
+            if (overlapTail && size >= 4 && size % 16 != 0)
+            {
+                w.Open($"if ({counter} < {count} && {count} >= vc)");
+                w.L($"{counter} = {count} - vc; // the last vector overlaps the one before");
+                vectorBody(1);
+                w.L($"{counter} = {count};");
                 w.Close();
             }
             if (size % 16 != 0)

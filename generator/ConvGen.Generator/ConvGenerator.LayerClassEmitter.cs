@@ -267,7 +267,8 @@ public sealed partial class ConvGenerator
             CheckBias("bias");
             CheckLength("output", outputLayout, outputDims);
             w.Line($"{guard}.Rows(rowStart, rowEnd, outputHeight);");
-            KernelEmitter.EmitDispatch(w, $"{k}.Forward<{{V}}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd)");
+            KernelEmitter.EmitDispatch(w, $"{k}.Forward<{{V}}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd)",
+                depthwise || transposed || m.Grouped ? 16 : KernelEmitter.ForwardLanes(m.Filters));
             w.Close();
             w.Line();
 

@@ -284,17 +284,17 @@ public sealed partial class ConvGenerator
                     w.Line();
                 }
                 w.Open("public static void ForwardPooled(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, Span<float> pooled, int rowStart, int rowEnd)");
-                KernelEmitter.EmitDispatch(w, "ForwardPooled<{V}>(input, batch, weights, bias, output, pooled, rowStart, rowEnd)");
+                KernelEmitter.EmitDispatch(w, "ForwardPooled<{V}>(input, batch, weights, bias, output, pooled, rowStart, rowEnd)", c.Grouped ? 16 : KernelEmitter.ForwardLanes(c.Filters));
                 w.Close();
             }
             else
             {
                 w.Open("public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
-                KernelEmitter.EmitDispatch(w, $"Forward<{{V}}>(input, batch, weights, bias, output, 0, {outH})");
+                KernelEmitter.EmitDispatch(w, $"Forward<{{V}}>(input, batch, weights, bias, output, 0, {outH})", c.Grouped ? 16 : KernelEmitter.ForwardLanes(c.Filters));
                 w.Close();
                 w.Line();
                 w.Open("public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)");
-                KernelEmitter.EmitDispatch(w, "Forward<{V}>(input, batch, weights, bias, output, rowStart, rowEnd)");
+                KernelEmitter.EmitDispatch(w, "Forward<{V}>(input, batch, weights, bias, output, rowStart, rowEnd)", c.Grouped ? 16 : KernelEmitter.ForwardLanes(c.Filters));
                 w.Close();
             }
             w.Line();

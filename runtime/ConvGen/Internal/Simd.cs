@@ -56,6 +56,12 @@ public static class Simd
     /// <summary>The width the hardware and runtime settings pick when <see cref="Lanes"/> is not forced.</summary>
     public static int HardwareLanes => s_hardwareLanes;
 
+    /// <summary>
+    /// Whether the CPU has 32 vector registers at every width (AVX-512's EVEX encoding, or Arm64), so a kernel at 4 or 8 floats a
+    /// vector can hold as many accumulators as one at 16. A constant to the JIT.
+    /// </summary>
+    public static bool Registers32 => System.Runtime.Intrinsics.X86.Avx512F.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported;
+
     /// <summary>Floats in a <typeparamref name="V"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Count<V>() where V : struct

@@ -102,12 +102,7 @@ namespace Samples
             global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
             global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
             global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
-            switch (global::ConvGen.Internal.Simd.Lanes)
-            {
-                case 16: global::ConvGen.Generated.LargeConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
-                case 8: global::ConvGen.Generated.LargeConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
-                default: global::ConvGen.Generated.LargeConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
-            }
+            global::ConvGen.Generated.LargeConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
         }
 
         /// <summary>
@@ -201,8 +196,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
-            // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (16 floats a vector).
-            bool wide = Filters <= Count<V>() || (Count<V>() >= 16 && Filters <= 2 * Count<V>());
+            // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
+            bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
             {
                 for (int h = 0; h < height; h++)
@@ -297,6 +292,46 @@ namespace ConvGen.Generated
                 Store(a20, ref y, f + 8);
                 Store(a30, ref y, f + 12);
             }
+            if (f < Filters && Filters >= vc)
+            {
+                f = Filters - vc; // the last vector overlaps the one before
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + f);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + 6));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + f + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + 1));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + 5));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + 7));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 4);
+                Store(a20, ref y, f + 8);
+                Store(a30, ref y, f + 12);
+                f = Filters;
+            }
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
@@ -381,6 +416,66 @@ namespace ConvGen.Generated
                 Store(a60, ref y, f + 24);
                 Store(a70, ref y, f + 28);
             }
+            if (f < Filters && Filters >= vc)
+            {
+                f = Filters - vc; // the last vector overlaps the one before
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + f);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xo + 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xo + 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xo + 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xo + 14));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + f + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + 1));
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + 5));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + 7));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xo + 9));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xo + 11));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xo + 13));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xo + 15));
+                        a70 = Fma(x7, w0, a70);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 4);
+                Store(a20, ref y, f + 8);
+                Store(a30, ref y, f + 12);
+                Store(a40, ref y, f + 16);
+                Store(a50, ref y, f + 20);
+                Store(a60, ref y, f + 24);
+                Store(a70, ref y, f + 28);
+                f = Filters;
+            }
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f);
@@ -426,6 +521,28 @@ namespace ConvGen.Generated
                     }
                 }
                 Store(a0, ref y, f);
+            }
+            if (f < Filters && Filters >= vc)
+            {
+                f = Filters - vc; // the last vector overlaps the one before
+                var a0 = Load<V>(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo));
+                        ref float kc = ref Unsafe.Add(ref k, ko + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo + 1));
+                        ref float kc = ref Unsafe.Add(ref k, ko + f + 4);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                }
+                Store(a0, ref y, f);
+                f = Filters;
             }
             for (; f < Filters; f++)
             {
