@@ -42,6 +42,15 @@ public abstract class ElementwiseLayer : Layer
     /// <summary><c>y = f(x)</c> over whole samples.</summary>
     private protected abstract void Forward(ReadOnlySpan<float> x, Span<float> y);
 
+    /// <summary>
+    /// Whether inference may apply this layer inside the layer before a BatchNormalization it reads (see
+    /// <c>ModelPlanner.PlanFolds</c>) to any part of whole pixels: true for the element-wise functions, false for Softmax.
+    /// </summary>
+    internal virtual bool Folds => true;
+
+    /// <summary><c>y = f(y)</c> in place, on whole pixels (a folded activation).</summary>
+    internal void ForwardInPlace(Span<float> y) => Forward(y, y);
+
     /// <summary><c>dy = dy · f'(x)</c> over whole samples, from the input <c>x</c> or the output <c>y = f(x)</c>, whichever is cheaper.</summary>
     private protected abstract void BackwardInPlace(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> dy);
 }
@@ -107,6 +116,9 @@ public sealed class Softmax : ElementwiseLayer
     protected override string BaseName => "softmax";
 
     private protected override void Configure(Shape sample) => _classes = sample[sample.Rank - 1];
+
+    /// <summary>A softmax needs whole rows of the last axis, which a folded chunk may cut (a Dense layer's columns split between threads).</summary>
+    internal override bool Folds => false;
 
     private protected override void Forward(ReadOnlySpan<float> x, Span<float> y)
     {

@@ -140,17 +140,18 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         var y = c.Output.Slice(s * outRow, (e - s) * outRow);
         var weights = c.Parameter(0);
         var bias = s_spec.UseBias ? c.Parameter(1) : default;
-        // A BatchNormalization folded in (inference, no activation) into a layer without a bias: the kernel has none, so the
-        // folded one is added to each chunk of samples while they are in cache.
+        // A BatchNormalization folded in (inference): its bias, when the kernel has none, and the activation after it, when folded
+        // too, go on each chunk of samples while they are in cache.
         var foldedBias = s_spec.UseBias ? default : c.FoldedBias;
+        bool finish = !foldedBias.IsEmpty || c.FoldsActivation;
         if (_pad == 0)
         {
-            int chunk = foldedBias.IsEmpty ? e - s : BatchNormalization.SamplesPerBiasChunk(outRow);
+            int chunk = finish ? BatchNormalization.SamplesPerBiasChunk(outRow) : e - s;
             for (int n = 0; n < e - s; n += chunk)
             {
                 int m = Math.Min(chunk, e - s - n);
                 TKernel.Forward(x.Slice(n * inRow, m * inRow), m, 1, _steps, weights, bias, y.Slice(n * outRow, m * outRow));
-                if (!foldedBias.IsEmpty) BatchNormalization.AddPerChannel(y.Slice(n * outRow, m * outRow), foldedBias);
+                if (finish) c.FinishFolded(y.Slice(n * outRow, m * outRow), addBias: !foldedBias.IsEmpty);
             }
         }
         else
@@ -160,7 +161,7 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
             {
                 x.Slice(n * inRow, inRow).CopyTo(padded.Slice(_pad * s_spec.InputChannels));
                 TKernel.Forward(padded, 1, 1, Width, weights, bias, y.Slice(n * outRow, outRow));
-                if (!foldedBias.IsEmpty) BatchNormalization.AddPerChannel(y.Slice(n * outRow, outRow), foldedBias);
+                if (finish) c.FinishFolded(y.Slice(n * outRow, outRow), addBias: !foldedBias.IsEmpty);
             }
         }
         if (!TKernel.AppliesActivation) Activations.ApplyFused(c, s_spec.Activation, s * outRow, (e - s) * outRow);

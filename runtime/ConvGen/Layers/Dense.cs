@@ -130,6 +130,8 @@ public sealed class Dense : Layer
             else bias.Slice(j0, width).CopyTo(row);
         }
         Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, c.Parameter(0).Slice(j0), Units, y.Slice(j0), Units);
+        if (c.FoldsActivation)
+            for (int r = 0; r < rows; r++) c.FinishFolded(y.Slice(r * Units + j0, width), addBias: false);
         if (Activation == Activation.Softmax) return;
         for (int r = 0; r < rows; r++) Activations.ApplyFused(c, Activation, r * Units + j0, width);
     }

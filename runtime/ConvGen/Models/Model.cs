@@ -355,7 +355,16 @@ public abstract partial class Model
         /// <summary>The BatchNormalization folded into this layer for inference (it reads only this layer), or null.</summary>
         public Node? FoldedNormalization { get; set; }
 
-        /// <summary>For a BatchNormalization folded into the layer before it: that layer (which then writes this one's output).</summary>
+        /// <summary>
+        /// The activation layer after the folded BatchNormalization, folded into this layer too (inference applies it to each chunk
+        /// of this layer's output while in cache), or null.
+        /// </summary>
+        public Node? FoldedActivation { get; set; }
+
+        /// <summary>
+        /// For a BatchNormalization folded into the layer before it, or the activation layer after such a BatchNormalization: that
+        /// layer (which then writes this one's output).
+        /// </summary>
         public Node? FoldedInto { get; set; }
 
         /// <summary>Where this layer's folded parameters start in the model's folded buffer: the kernel, then the bias pattern, then the scale pattern.</summary>

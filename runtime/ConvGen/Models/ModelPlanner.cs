@@ -193,7 +193,9 @@ internal static class ModelPlanner
     /// BatchNormalization folded into the layer before it for inference: where a BatchNormalization reads only a layer that
     /// <see cref="Layer.AcceptsFoldedNormalization"/> (a convolution or Dense) without an activation, and nothing else reads that
     /// layer, the layer runs in Predict and Evaluate with its kernel and bias scaled and shifted per channel and writes the
-    /// BatchNormalization's output buffer, and the BatchNormalization runs no pass. Lays out the buffer of folded parameters,
+    /// BatchNormalization's output buffer, and the BatchNormalization runs no pass. When the BatchNormalization's only reader is an
+    /// element-wise activation layer (<see cref="ElementwiseLayer.Folds"/>) reading only it, that layer folds too: the producer
+    /// applies it to each chunk of its output while in cache and writes the activation's buffer. Lays out the buffer of folded parameters,
     /// per folded layer: the kernel, the bias pattern, the scale pattern; returns its size (0: nothing folds).
     /// </summary>
     private static int PlanFolds(Model.Node[] nodes)
@@ -210,6 +212,11 @@ internal static class ModelPlanner
             int channels = producer.OutputShape[producer.OutputShape.Rank - 1];
             producer.FoldedNormalization = node;
             node.FoldedInto = producer;
+            if (node.Consumers is [var reader] && nodes[reader] is { Layer: ElementwiseLayer { Folds: true }, Alias: false, ForwardFused: false, Inputs: [_] } activation)
+            {
+                producer.FoldedActivation = activation;
+                activation.FoldedInto = producer;
+            }
             producer.FoldOffset = (int)size;
             producer.FoldPattern = channels * Math.Max(1, (PatternFloats + channels - 1) / channels);
             size += producer.ParameterDeclarations[0].Shape.Size + 2L * producer.FoldPattern;

@@ -69,7 +69,7 @@ public readonly struct NodeContext
     /// The output for the whole batch. For a layer with a BatchNormalization folded into it, in Predict and Evaluate: that
     /// layer's output, which the folded parameters compute.
     /// </summary>
-    public Span<float> Output => _model.SlotActivations(Folded ? _node.FoldedNormalization!.OutputSlot : _node.OutputSlot);
+    public Span<float> Output => _model.SlotActivations(Folded ? (_node.FoldedActivation ?? _node.FoldedNormalization!).OutputSlot : _node.OutputSlot);
 
     /// <summary>
     /// The output of the next layer, whose forward this layer computes (see <see cref="Layer.CanFuseForward"/>); empty when it
@@ -121,6 +121,20 @@ public readonly struct NodeContext
     /// <see cref="Layer.AcceptsFoldedNormalization"/>).
     /// </summary>
     internal bool Folded => _model.CurrentFolded && _node.FoldedNormalization is not null;
+
+    /// <summary>Whether this forward pass applies a folded activation layer (<see cref="Model.Node.FoldedActivation"/>) to its output.</summary>
+    internal bool FoldsActivation => Folded && _node.FoldedActivation is not null;
+
+    /// <summary>
+    /// For a layer with a BatchNormalization folded into it, on part of its output just written (whole pixels, still in cache):
+    /// adds the folded bias when <paramref name="addBias"/> (a layer without a bias of its own), then applies the folded
+    /// activation layer if there is one.
+    /// </summary>
+    internal void FinishFolded(Span<float> y, bool addBias)
+    {
+        if (addBias) BatchNormalization.AddPerChannel(y, FoldedBias);
+        if (FoldsActivation) ((ElementwiseLayer)_node.FoldedActivation!.Layer).ForwardInPlace(y);
+    }
 
     /// <summary>
     /// When <see cref="Folded"/>: the folded bias, one value per output channel repeated a whole number of times, which a layer

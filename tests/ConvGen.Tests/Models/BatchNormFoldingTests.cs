@@ -98,7 +98,11 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
         Assert.True(worst <= 1e-5, $"{what}: element {at} is {actual[at]}, expected {expected[at]} (relative difference {worst:E2})");
     }
 
-    private static int Folds(Model model) => model.Nodes.Count(n => n.FoldedInto is not null);
+    /// <summary>BatchNormalizations folded into the layer before them.</summary>
+    private static int Folds(Model model) => model.Nodes.Count(n => n.FoldedInto is not null && n.Layer is BatchNormalization);
+
+    /// <summary>Activation layers folded, with the BatchNormalization they read, into the layer before it.</summary>
+    private static int FoldedActivations(Model model) => model.Nodes.Count(n => n.FoldedInto is not null && n.Layer is ElementwiseLayer);
 
     /// <summary>A producer and the BatchNormalization after it, the normalization last, so the output is what the fold computes.</summary>
     private static Sequential Pair(string kind) => kind switch
@@ -144,17 +148,17 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(nameof(NormNet), 1, 2)]
-    [InlineData(nameof(NormNet), 2, 2)]
-    [InlineData(nameof(ResNetish), 1, 4)]
-    [InlineData(nameof(ResNetish), 2, 4)]
-    [InlineData(nameof(InvertedNet), 1, 4)]
-    [InlineData(nameof(InvertedNet), 2, 4)]
-    [InlineData(nameof(SequenceNet), 1, 1)]
-    [InlineData(nameof(SequenceNet), 2, 1)]
-    [InlineData(nameof(ResNeXtish), 1, 3)]
-    [InlineData(nameof(ResNeXtish), 2, 3)]
-    public void Compiled_and_Sequential_networks_fold_and_predict_what_the_normalization_pass_does(string name, int threads, int folds)
+    [InlineData(nameof(NormNet), 1, 2, 0)]
+    [InlineData(nameof(NormNet), 2, 2, 0)]
+    [InlineData(nameof(ResNetish), 1, 4, 3)]
+    [InlineData(nameof(ResNetish), 2, 4, 3)]
+    [InlineData(nameof(InvertedNet), 1, 4, 3)]
+    [InlineData(nameof(InvertedNet), 2, 4, 3)]
+    [InlineData(nameof(SequenceNet), 1, 1, 1)]
+    [InlineData(nameof(SequenceNet), 2, 1, 1)]
+    [InlineData(nameof(ResNeXtish), 1, 3, 2)]
+    [InlineData(nameof(ResNeXtish), 2, 3, 2)]
+    public void Compiled_and_Sequential_networks_fold_and_predict_what_the_normalization_pass_does(string name, int threads, int folds, int activations)
     {
         using var scope = new ThreadScope(threads);
         var (net, sequential) = GraphNetworkTests.Pair(name, seed: 3);
@@ -162,6 +166,7 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
         {
             string what = $"{name} ({(model is CompiledNetwork ? "compiled" : "Sequential")}), {threads} threads";
             Assert.Equal(folds, Folds(model));
+            Assert.Equal(activations, FoldedActivations(model));
             Perturb(model, seed: 11);
             foreach (int batch in new[] { 1, 5, 6, 13 })
             {
@@ -171,6 +176,79 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
                 // Forward keeps what Backward needs, so it runs the normalization pass.
                 if (batch <= 6) AssertClose(model.Forward(x).Span, folded, $"{what}, Forward, batch {batch}");
             }
+        }
+    }
+
+    /// <summary>A producer, the BatchNormalization after it and an activation layer reading it, the activation last.</summary>
+    private static Sequential Triple(string kind, Layer activation) => kind switch
+    {
+        "conv" => new Sequential(new FoldConv(), new BatchNormalization(), activation).Build(new Shape(20, 20, 3), seed: 1),
+        "conv without bias" => new Sequential(new FoldConvNoBias(), new BatchNormalization(), activation).Build(new Shape(21, 19, 3), seed: 2),
+        "depthwise without bias" => new Sequential(new FoldDepthwiseNoBias(), new BatchNormalization(), activation).Build(new Shape(17, 20, 3), seed: 3),
+        "depthwise" => new Sequential(new FoldDepthwise(), new BatchNormalization(), activation).Build(new Shape(17, 20, 3), seed: 4),
+        "conv1d" => new Sequential(new FoldConv1D(), new BatchNormalization(), activation).Build(new Shape(30, 4), seed: 5),
+        "causal conv1d without bias" => new Sequential(new FoldConv1DCausal(), new BatchNormalization(), activation).Build(new Shape(30, 4), seed: 6),
+        "dense" => new Sequential(new Dense(300), new BatchNormalization(), activation).Build(new Shape(12), seed: 7),
+        "dense without bias" => new Sequential(new Dense(9, useBias: false), new BatchNormalization(), activation).Build(new Shape(12), seed: 8),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public static TheoryData<string, string, int> ActivationKinds()
+    {
+        var data = new TheoryData<string, string, int>();
+        string[] kinds = ["conv", "conv without bias", "depthwise", "depthwise without bias", "conv1d", "causal conv1d without bias", "dense", "dense without bias"];
+        string[] activations = ["relu", "relu6", "tanh", "sigmoid", "leaky", "elu", "silu", "gelu"];
+        // Every kind with every activation at 1 or 2 threads (alternating), and every kind at 3 threads with one of them.
+        for (int k = 0; k < kinds.Length; k++)
+        {
+            for (int a = 0; a < activations.Length; a++) data.Add(kinds[k], activations[a], 1 + (k + a) % 2);
+            data.Add(kinds[k], activations[k % activations.Length], 3);
+        }
+        return data;
+    }
+
+    private static Layer ActivationLayer(string name) => name switch
+    {
+        "relu" => new ReLU(), "relu6" => new ReLU6(), "tanh" => new Tanh(), "sigmoid" => new Sigmoid(),
+        "leaky" => new LeakyReLU(0.2f), "elu" => new ELU(0.7f), "silu" => new SiLU(), "gelu" => new GELU(),
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(ActivationKinds))]
+    public void An_activation_layer_after_a_folded_normalization_folds_too_and_predicts_what_the_passes_do(string kind, string activation, int threads)
+    {
+        using var scope = new ThreadScope(threads);
+        var model = Triple(kind, ActivationLayer(activation));
+        Assert.Equal([null, model.LayerNames[0], model.LayerNames[0]], model.Nodes.Select(n => n.FoldedInto));
+        Perturb(model, seed: threads);
+        foreach (int batch in new[] { 1, 7, 61 })
+        {
+            var x = RandomBatch(model.InputShape, batch, seed: batch);
+            AssertClose(Unfolded(model, x), model.Predict(x).Span, $"{kind} + {activation}, {threads} threads, batch {batch}");
+            AssertClose(Unfolded(model, x, batchSize: 4), model.Predict(x, batchSize: 4).Span, $"{kind} + {activation}, {threads} threads, batch {batch} in fours");
+        }
+    }
+
+    [Fact]
+    public void An_activation_folds_only_where_it_alone_reads_the_folded_normalization()
+    {
+        var shape = new Shape(10, 9, 3);
+        // A softmax needs whole rows; another layer reading the normalization's output; the activation reading another layer too.
+        Sequential[] models =
+        [
+            new Sequential(new FoldConv(), new BatchNormalization(), new Softmax()).Build(shape, seed: 1),
+            new Sequential(new FoldConv(), new BatchNormalization { Name = "n" }, new ReLU(), new Add("n")).Build(shape, seed: 2),
+            new Sequential(new FoldConv(), new BatchNormalization { Name = "n" }, new Tanh { Name = "t" }, new FoldConvSecond(), new Add("t")).Build(shape, seed: 3),
+        ];
+        Assert.Equal([null, "conv2d", null], models[0].Nodes.Select(n => n.FoldedInto));
+        Assert.Equal([null, "conv2d", null, null], models[1].Nodes.Select(n => n.FoldedInto));
+        Assert.Equal([null, "conv2d", "conv2d", null, null], models[2].Nodes.Select(n => n.FoldedInto));
+        foreach (var model in models)
+        {
+            Perturb(model, seed: 8);
+            var x = RandomBatch(shape, 5, seed: 9);
+            AssertClose(Unfolded(model, x), model.Predict(x).Span, string.Join(", ", model.LayerNames));
         }
     }
 
@@ -283,13 +361,14 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
     public void The_plan_and_the_summary_say_which_normalization_is_folded_into_which_layer()
     {
         var (net, sequential) = GraphNetworkTests.Pair(nameof(ResNetish), seed: 1);
-        Assert.Equal(["conv2d", "conv2d_1", "conv2d_2", "conv2d_3"], net.Nodes.Where(n => n.FoldedInto is not null).Select(n => n.FoldedInto));
-        Assert.Equal(["batch_normalization", "batch_normalization_1", "batch_normalization_2", "batch_normalization_3"],
+        // Each BatchNormalization, and the ReLU layer reading one (not the Add's ReLU: an Add reads it).
+        Assert.Equal(["conv2d", "conv2d", "conv2d_1", "conv2d_1", "conv2d_2", "conv2d_3", "conv2d_3"], net.Nodes.Where(n => n.FoldedInto is not null).Select(n => n.FoldedInto));
+        Assert.Equal(["batch_normalization", "stem", "batch_normalization_1", "re_lu", "batch_normalization_2", "batch_normalization_3", "down"],
             net.Nodes.Where(n => n.FoldedInto is not null).Select(n => n.Name));
-        Assert.All(net.Nodes.Where(n => n.Layer is not BatchNormalization), n => Assert.Null(n.FoldedInto));
+        Assert.All(net.Nodes.Where(n => n.Layer is not (BatchNormalization or ReLU)), n => Assert.Null(n.FoldedInto));
         string summary = net.Summary();
-        Assert.EndsWith("Folded for inference: batch_normalization into conv2d, batch_normalization_1 into conv2d_1, " +
-            "batch_normalization_2 into conv2d_2, batch_normalization_3 into conv2d_3" + Environment.NewLine, summary);
+        Assert.EndsWith("Folded for inference: batch_normalization into conv2d, stem into conv2d, batch_normalization_1 into conv2d_1, " +
+            "re_lu into conv2d_1, batch_normalization_2 into conv2d_2, batch_normalization_3 into conv2d_3, down into conv2d_3" + Environment.NewLine, summary);
         Assert.Equal(sequential.Summary(), summary);
     }
 
