@@ -45,6 +45,7 @@ if grep -E '^lib/.*Generator' <<< "$entries"; then fail "the generator must not 
 grep -qx lib/net10.0/ConvGen.pdb <<< "$(unzip -Z1 "$feed/ConvGen.$version.snupkg")" || fail "the symbol package lacks lib/net10.0/ConvGen.pdb"
 nuspec=$(unzip -p "$nupkg" ConvGen.nuspec)
 grep -q '<dependency id="System.Numerics.Tensors"' <<< "$nuspec" || fail "the nuspec lacks the System.Numerics.Tensors dependency"
+grep -q '<dependency id="System.IO.Hashing"' <<< "$nuspec" || fail "the nuspec lacks the System.IO.Hashing dependency"
 if grep -q '<dependency id="ConvGen.Generator"' <<< "$nuspec"; then fail "the generator must not be a package dependency"; fi
 for tag in '<license type="expression">MIT</license>' '<readme>README.md</readme>' "<version>$version</version>"; do
   grep -qF "$tag" <<< "$nuspec" || fail "the nuspec lacks $tag"

@@ -117,8 +117,10 @@ public sealed class DistributedTrainer
     /// <summary>CRC-32 of this rank's parameters and state, as the ranks compare them.</summary>
     public uint WeightsChecksum()
     {
-        uint crc = Crc32.Append(Crc32.Initial, MemoryMarshal.AsBytes(Model.ParameterBuffer));
-        return Crc32.Finish(Crc32.Append(crc, MemoryMarshal.AsBytes(Model.StateBuffer)));
+        var crc = new System.IO.Hashing.Crc32();
+        crc.Append(MemoryMarshal.AsBytes(Model.ParameterBuffer));
+        crc.Append(MemoryMarshal.AsBytes(Model.StateBuffer));
+        return crc.GetCurrentHashAsUInt32();
     }
 
     /// <summary>Compares every rank's model layout (and weights, for <see cref="InitialWeights.Verify"/>) with rank 0's.</summary>

@@ -115,6 +115,20 @@ public static class WeightsFile
             loaded[i].Tensor.Span.CopyTo(targets[i].Tensor.Span);
     }
 
+    /// <summary>
+    /// Reads the weights file at <paramref name="path"/> straight into <paramref name="targets"/> (same count, names, shapes and
+    /// order as <see cref="LoadInto"/> requires), with no copy of the file in memory: for targets that hold nothing worth keeping
+    /// yet (a network being constructed from the file), since a file found wrong partway leaves the tensors before that point
+    /// overwritten. The checks and exceptions are <see cref="LoadInto"/>'s.
+    /// </summary>
+    public static void ReadInto(string path, IReadOnlyList<(string Name, Tensor Tensor)> targets)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(targets);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan);
+        Read(new CheckedReader(stream, path, stream.Length), targets);
+    }
+
     private static void Match(string path, IReadOnlyList<(string Name, Tensor Tensor)> file, IReadOnlyList<(string Name, Tensor Tensor)> model)
     {
         if (file.Count != model.Count)
@@ -124,22 +138,24 @@ public static class WeightsFile
                 $"File: [{Describe(file)}]; model: [{Describe(model)}].",
                 tensorName: null, fileShape: null, modelShape: null);
         }
-        for (int i = 0; i < file.Count; i++)
+        for (int i = 0; i < file.Count; i++) MatchTensor(path, i, file[i].Name, file[i].Tensor.Shape, model[i]);
+    }
+
+    /// <summary>Fails unless tensor <paramref name="i"/> of the file (<paramref name="name"/>, <paramref name="shape"/>) is the model's tensor at that index.</summary>
+    private static void MatchTensor(string path, int i, string name, Shape shape, (string Name, Tensor Tensor) model)
+    {
+        var (modelName, modelTensor) = model;
+        if (!string.Equals(name, modelName, StringComparison.Ordinal))
         {
-            var (fileName, fileTensor) = file[i];
-            var (modelName, modelTensor) = model[i];
-            if (!string.Equals(fileName, modelName, StringComparison.Ordinal))
-            {
-                throw new WeightsMismatchException(
-                    $"{path}: tensor {i} is '{fileName}' {fileTensor.Shape} in the file but '{modelName}' {modelTensor.Shape} in the model.",
-                    modelName, fileTensor.Shape, modelTensor.Shape);
-            }
-            if (fileTensor.Shape != modelTensor.Shape)
-            {
-                throw new WeightsMismatchException(
-                    $"{modelName}: file has {fileTensor.Shape}, model has {modelTensor.Shape} (tensor {i} of {path}).",
-                    modelName, fileTensor.Shape, modelTensor.Shape);
-            }
+            throw new WeightsMismatchException(
+                $"{path}: tensor {i} is '{name}' {shape} in the file but '{modelName}' {modelTensor.Shape} in the model.",
+                modelName, shape, modelTensor.Shape);
+        }
+        if (shape != modelTensor.Shape)
+        {
+            throw new WeightsMismatchException(
+                $"{modelName}: file has {shape}, model has {modelTensor.Shape} (tensor {i} of {path}).",
+                modelName, shape, modelTensor.Shape);
         }
     }
 
@@ -227,7 +243,11 @@ public static class WeightsFile
         stream.Write(word);
     }
 
-    private static List<(string Name, Tensor Tensor)> Read(CheckedReader reader)
+    /// <summary>
+    /// Reads and checks every record. With <paramref name="into"/>, each tensor's name and shape must be the target's at its
+    /// index (checked before its data is read) and the data goes straight into the target, with no copy of the file in memory.
+    /// </summary>
+    private static List<(string Name, Tensor Tensor)> Read(CheckedReader reader, IReadOnlyList<(string Name, Tensor Tensor)>? into = null)
     {
         string file = reader.Name;
         if (reader.Remaining < HeaderBytes + ChecksumBytes)
@@ -247,6 +267,9 @@ public static class WeightsFile
         if (count < 0 || count > maxCount)
             throw new InvalidDataException($"{file}: header says {count} tensors, but the remaining {reader.Remaining - ChecksumBytes} bytes before the checksum can hold at most {maxCount}.");
 
+        if (into is not null && count != into.Count)
+            throw new WeightsMismatchException($"{file}: file has {count} tensor{(count == 1 ? "" : "s")}, model has {into.Count}. Model: [{Describe(into)}].",
+                tensorName: null, fileShape: null, modelShape: null);
         // count is bounded by the file's length above, so these allocations are too.
         var tensors = new List<(string Name, Tensor Tensor)>(count);
         var seen = new HashSet<string>(count, StringComparer.Ordinal);
@@ -284,6 +307,13 @@ public static class WeightsFile
             if (size * 4 > available)
                 throw new InvalidDataException($"{file}: tensor '{name}' has shape ({string.Join(", ", dims)}), which needs {size * 4} bytes of float32 data, but only {Math.Max(0, available)} bytes remain before the checksum.");
 
+            if (into is not null)
+            {
+                MatchTensor(file, i, name, new Shape(dims), into[i]);
+                reader.ReadFloats(into[i].Tensor.Span, new("data", i, name));
+                tensors.Add((name, into[i].Tensor));
+                continue;
+            }
             var data = new float[size];
             reader.ReadFloats(data, new("data", i, name));
             tensors.Add((name, new Tensor(new Shape(dims), data)));
@@ -312,13 +342,13 @@ public static class WeightsFile
     /// <summary>Writes through to a stream while accumulating the CRC-32 of everything written.</summary>
     private sealed class CheckedWriter(Stream stream)
     {
-        private uint _crc = Crc32.Initial;
+        private readonly System.IO.Hashing.Crc32 _crc = new();
 
-        public uint Checksum => Crc32.Finish(_crc);
+        public uint Checksum => _crc.GetCurrentHashAsUInt32();
 
         public void Write(ReadOnlySpan<byte> bytes)
         {
-            _crc = Crc32.Append(_crc, bytes);
+            _crc.Append(bytes);
             stream.Write(bytes);
         }
     }
@@ -339,7 +369,7 @@ public static class WeightsFile
     /// <summary>Reads exact byte counts from a stream of known length, accumulating the CRC-32 and reporting truncation by offset.</summary>
     private sealed class CheckedReader(Stream stream, string name, long length)
     {
-        private uint _crc = Crc32.Initial;
+        private readonly System.IO.Hashing.Crc32 _crc = new();
 
         public string Name => name;
 
@@ -347,7 +377,7 @@ public static class WeightsFile
 
         public long Remaining => length - Offset;
 
-        public uint Checksum => Crc32.Finish(_crc);
+        public uint Checksum => _crc.GetCurrentHashAsUInt32();
 
         public void ReadExactly(Span<byte> buffer, Field what)
         {
@@ -360,7 +390,7 @@ public static class WeightsFile
                 if (n == 0) throw Truncated(buffer.Length, what);
                 total += n;
             }
-            _crc = Crc32.Append(_crc, buffer);
+            _crc.Append(buffer);
             Offset += buffer.Length;
         }
 
@@ -378,15 +408,15 @@ public static class WeightsFile
             return BinaryPrimitives.ReadUInt32LittleEndian(word);
         }
 
-        public void ReadFloats(float[] data, Field what)
+        public void ReadFloats(Span<float> data, Field what)
         {
-            Span<byte> bytes = MemoryMarshal.AsBytes(data.AsSpan());
+            Span<byte> bytes = MemoryMarshal.AsBytes(data);
             const int chunk = 1 << 20;
             for (int start = 0; start < bytes.Length; start += chunk)
                 ReadExactly(bytes.Slice(start, Math.Min(chunk, bytes.Length - start)), what);
             if (!BitConverter.IsLittleEndian)
             {
-                Span<int> words = MemoryMarshal.Cast<float, int>(data.AsSpan());
+                Span<int> words = MemoryMarshal.Cast<float, int>(data);
                 BinaryPrimitives.ReverseEndianness(words, words);
             }
         }
@@ -419,54 +449,12 @@ public sealed class WeightsMismatchException : InvalidOperationException
 }
 
 /// <summary>
-/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as used by zip, gzip and PNG), table-driven, eight bytes a step
-/// ("slicing by 8": eight tables, one lookup per byte, no dependency between them), so checking a 13 MB file takes a few
-/// milliseconds rather than tens.
+/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as used by zip, gzip and PNG): the platform's
+/// <see cref="System.IO.Hashing.Crc32"/>, vectorized, where an eight-table lookup of our own took 24 ms of the NativeAOT
+/// sample's cold start for a 13 MB file (see docs/performance.md for what it takes now).
 /// </summary>
 internal static class Crc32
 {
-    private static readonly uint[] s_tables = BuildTables();
-
-    /// <summary>The running value to start from.</summary>
-    public const uint Initial = 0xFFFFFFFFu;
-
-    /// <summary>Continues a running CRC over <paramref name="bytes"/>.</summary>
-    public static uint Append(uint crc, ReadOnlySpan<byte> bytes)
-    {
-        uint[] t = s_tables;
-        while (bytes.Length >= 8)
-        {
-            uint lo = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes) ^ crc;
-            uint hi = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]);
-            crc = t[7 * 256 + (lo & 0xFF)] ^ t[6 * 256 + ((lo >> 8) & 0xFF)] ^ t[5 * 256 + ((lo >> 16) & 0xFF)] ^ t[4 * 256 + (lo >> 24)]
-                ^ t[3 * 256 + (hi & 0xFF)] ^ t[2 * 256 + ((hi >> 8) & 0xFF)] ^ t[256 + ((hi >> 16) & 0xFF)] ^ t[hi >> 24];
-            bytes = bytes[8..];
-        }
-        foreach (byte b in bytes)
-            crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        return crc;
-    }
-
-    /// <summary>Turns a running value into the final checksum.</summary>
-    public static uint Finish(uint crc) => ~crc;
-
     /// <summary>The CRC-32 of <paramref name="bytes"/>.</summary>
-    public static uint Compute(ReadOnlySpan<byte> bytes) => Finish(Append(Initial, bytes));
-
-    /// <summary>Table k, entry n: the CRC of byte n followed by k zero bytes.</summary>
-    private static uint[] BuildTables()
-    {
-        var t = new uint[8 * 256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++)
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[n] = c;
-        }
-        for (int k = 1; k < 8; k++)
-            for (int n = 0; n < 256; n++)
-                t[k * 256 + n] = t[(int)(t[(k - 1) * 256 + n] & 0xFF)] ^ (t[(k - 1) * 256 + n] >> 8);
-        return t;
-    }
+    public static uint Compute(ReadOnlySpan<byte> bytes) => System.IO.Hashing.Crc32.HashToUInt32(bytes);
 }

@@ -110,7 +110,7 @@ public sealed class WeightsFileTests : IDisposable
     }
 
     [Fact]
-    public void Crc32EightBytesAStepMatchesTheBitwiseDefinitionAtEveryLengthAndSplit()
+    public void Crc32MatchesTheBitwiseDefinitionAtEveryLengthAndSplit()
     {
         static uint Bitwise(ReadOnlySpan<byte> bytes)
         {
@@ -123,15 +123,18 @@ public sealed class WeightsFileTests : IDisposable
             return ~crc;
         }
         var rng = new Random(5);
-        var data = new byte[300];
+        var data = new byte[1100]; // past the 64-byte folding steps, with every tail
         rng.NextBytes(data);
         for (int length = 0; length <= data.Length; length += length < 40 ? 1 : 37)
         {
             var bytes = data.AsSpan(0, length);
             uint expected = Bitwise(bytes);
             Assert.Equal(expected, Crc32.Compute(bytes));
-            int split = length / 3; // a running CRC continued across calls, each with a tail
-            Assert.Equal(expected, Crc32.Finish(Crc32.Append(Crc32.Append(Crc32.Initial, bytes[..split]), bytes[split..])));
+            int split = length / 3; // a running CRC continued across calls, each with a tail, as the weights reader and writer run it
+            var running = new System.IO.Hashing.Crc32();
+            running.Append(bytes[..split]);
+            running.Append(bytes[split..]);
+            Assert.Equal(expected, running.GetCurrentHashAsUInt32());
         }
     }
 
@@ -145,6 +148,28 @@ public sealed class WeightsFileTests : IDisposable
         var target = Model().Select(t => (t.Name, new Tensor(t.Tensor.Shape))).ToList();
         WeightsFile.LoadInto(path, target);
         AssertSame(saved, target);
+    }
+
+    [Fact]
+    public void ReadIntoReadsStraightIntoMatchingTensorsAndRejectsWhatLoadIntoRejects()
+    {
+        string path = PathOf("model.cgw");
+        var saved = Model(denseUnits: 16);
+        WeightsFile.Save(path, saved);
+        var target = Model(denseUnits: 16).Select(t => (t.Name, new Tensor(t.Tensor.Shape))).ToList();
+        WeightsFile.ReadInto(path, target);
+        AssertSame(saved, target);
+
+        var shape = Assert.Throws<WeightsMismatchException>(() => WeightsFile.ReadInto(path, Model(denseUnits: 8)));
+        Assert.StartsWith("dense_1/kernel: file has (36, 16), model has (36, 8)", shape.Message);
+        Assert.Equal("dense_1/kernel", shape.TensorName);
+        Assert.Contains("file has 4 tensors, model has 3", Assert.Throws<WeightsMismatchException>(() => WeightsFile.ReadInto(path, Model().Take(3).ToList())).Message);
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..^10]);
+        Assert.Contains("'dense_1/bias'", Assert.Throws<InvalidDataException>(() => WeightsFile.ReadInto(path, target)).Message); // its data is cut short
+        bytes[^6] ^= 1;
+        File.WriteAllBytes(path, bytes);
+        Assert.Contains("checksum mismatch", Assert.Throws<InvalidDataException>(() => WeightsFile.ReadInto(path, target)).Message);
     }
 
     [Fact]
