@@ -160,16 +160,35 @@ public sealed partial class ConvGenerator
             w.Line("/// <param name=\"maxBatchSize\">The largest batch a forward pass or training step takes.</param>");
             w.Line("/// <param name=\"seed\">The seed of the Glorot-uniform kernels.</param>");
             string inputShape = m.InputHeight == Shapes.Sequence ? $"{m.InputWidth}, {m.InputChannels}" : m.InputHeight == 0 ? $"{m.InputChannels}" : $"{m.InputHeight}, {m.InputWidth}, {m.InputChannels}";
-            w.L($"public {target.ClassName}(int maxBatchSize = 64, int seed = 0) : base(new global::ConvGen.Shape({inputShape}), maxBatchSize, seed,");
+            w.L($"public {target.ClassName}(int maxBatchSize = 64, int seed = 0) : base(new global::ConvGen.Shape({inputShape}), maxBatchSize, seed, ConvGenLayers())");
+            w.Open();
+            if (m.InitialWeights.Count > 0) w.Line("SetWeights(OnnxWeights);");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// Plans every buffer for <paramref name=\"maxBatchSize\"/> samples and reads every weight and state value from the weights file at");
+            w.Line("/// <paramref name=\"weightsPath\"/> (written by SaveWeights of this network), straight into the buffers with no initialization first:");
+            w.Line("/// the quick way to a trained model's first prediction.");
+            w.Line("/// </summary>");
+            w.Line("/// <param name=\"weightsPath\">A weights file of this network.</param>");
+            w.Line("/// <param name=\"maxBatchSize\">The largest batch a forward pass or training step takes.</param>");
+            w.Line("/// <exception cref=\"global::System.IO.FileNotFoundException\">There is no file at <paramref name=\"weightsPath\"/>.</exception>");
+            w.Line("/// <exception cref=\"global::System.IO.InvalidDataException\">The file is not a valid weights file.</exception>");
+            w.Line("/// <exception cref=\"global::ConvGen.Serialization.WeightsMismatchException\">The file is for another architecture.</exception>");
+            w.L($"public {target.ClassName}(string weightsPath, int maxBatchSize = 64) : base(new global::ConvGen.Shape({inputShape}), maxBatchSize, weightsPath, ConvGenLayers())");
+            w.Open();
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>The network's layers, newly created, each convolution and pool with the kernels generated for it.</summary>");
+            w.Line("private static global::ConvGen.Layer[] ConvGenLayers() => new global::ConvGen.Layer[]");
+            w.Open();
             for (int i = 0; i < m.Layers.Count; i++)
             {
                 var l = m.Layers[i];
                 string comment = l.ExplicitName is null ? $" // {l.Name}" : "";
-                w.Line("    " + LayerExpression(l, classes[i]) + (i == m.Layers.Count - 1 ? ")" : ",") + comment);
+                w.Line(LayerExpression(l, classes[i]) + "," + comment);
             }
-            w.Open();
-            if (m.InitialWeights.Count > 0) w.Line("SetWeights(OnnxWeights);");
-            w.Close();
+            w.Close(";");
             if (m.InitialWeights.Count > 0)
             {
                 w.Line();

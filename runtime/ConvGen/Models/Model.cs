@@ -125,9 +125,11 @@ public abstract partial class Model
     /// <param name="seed">The initialization seed.</param>
     /// <param name="capacity">Samples to plan the buffers for now.</param>
     /// <param name="fixedCapacity">Whether a larger batch is refused (compiled networks) rather than growing the buffers.</param>
+    /// <param name="initialize">False leaves every weight and state value 0 (only the layers' seeds are set): for a caller that
+    /// loads all of them next, or fails.</param>
     /// <exception cref="ArgumentException">A layer is null or used twice, names repeat, or an input names no earlier layer.</exception>
     /// <exception cref="ShapeMismatchException">A layer cannot take its input; the message names the layer, its input and both shapes.</exception>
-    private protected void Plan(Shape inputShape, IReadOnlyList<Layer> layers, int seed, int capacity, bool fixedCapacity)
+    private protected void Plan(Shape inputShape, IReadOnlyList<Layer> layers, int seed, int capacity, bool fixedCapacity, bool initialize = true)
     {
         if (layers.Count == 0) throw new InvalidOperationException("The model has no layers; add some before building it.");
         if (inputShape.Rank == 0) throw new ArgumentException("The input shape needs at least one dimension, such as (28, 28, 1).", nameof(inputShape));
@@ -207,7 +209,7 @@ public abstract partial class Model
         ResetCallState();
         if (capacity > 0) Allocate(capacity, nameof(capacity));
         IsBuilt = true;
-        InitializeCore(seed);
+        InitializeCore(seed, initialize);
     }
 
     /// <summary>
@@ -223,12 +225,13 @@ public abstract partial class Model
         InitializeCore(seed);
     }
 
-    private void InitializeCore(int seed)
+    private void InitializeCore(int seed, bool weights = true)
     {
         for (int i = 0; i < _nodes.Length; i++)
         {
             var node = _nodes[i];
             node.Seed = unchecked(seed * 1_000_003 + i);
+            if (!weights) continue;
             var random = new Random(node.Seed);
             for (int p = 0; p < node.ParameterDeclarations.Length; p++)
             {

@@ -41,7 +41,27 @@ namespace Samples
         /// <summary>Plans every buffer for <paramref name="maxBatchSize"/> samples and initializes the weights from <paramref name="seed"/> (as Sequential.Build does for the same layers).</summary>
         /// <param name="maxBatchSize">The largest batch a forward pass or training step takes.</param>
         /// <param name="seed">The seed of the Glorot-uniform kernels.</param>
-        public SequenceNet(int maxBatchSize = 64, int seed = 0) : base(new global::ConvGen.Shape(28, 28), maxBatchSize, seed,
+        public SequenceNet(int maxBatchSize = 64, int seed = 0) : base(new global::ConvGen.Shape(28, 28), maxBatchSize, seed, ConvGenLayers())
+        {
+        }
+
+        /// <summary>
+        /// Plans every buffer for <paramref name="maxBatchSize"/> samples and reads every weight and state value from the weights file at
+        /// <paramref name="weightsPath"/> (written by SaveWeights of this network), straight into the buffers with no initialization first:
+        /// the quick way to a trained model's first prediction.
+        /// </summary>
+        /// <param name="weightsPath">A weights file of this network.</param>
+        /// <param name="maxBatchSize">The largest batch a forward pass or training step takes.</param>
+        /// <exception cref="global::System.IO.FileNotFoundException">There is no file at <paramref name="weightsPath"/>.</exception>
+        /// <exception cref="global::System.IO.InvalidDataException">The file is not a valid weights file.</exception>
+        /// <exception cref="global::ConvGen.Serialization.WeightsMismatchException">The file is for another architecture.</exception>
+        public SequenceNet(string weightsPath, int maxBatchSize = 64) : base(new global::ConvGen.Shape(28, 28), maxBatchSize, weightsPath, ConvGenLayers())
+        {
+        }
+
+        /// <summary>The network's layers, newly created, each convolution and pool with the kernels generated for it.</summary>
+        private static global::ConvGen.Layer[] ConvGenLayers() => new global::ConvGen.Layer[]
+        {
             new global::ConvGen.Generated.SequenceNet_conv1d_Causal(), // conv1d
             new global::ConvGen.BatchNormalization(0.99f, 0.001f, true, true), // batch_normalization
             new global::ConvGen.ReLU(), // re_lu
@@ -52,9 +72,8 @@ namespace Samples
             new global::ConvGen.GlobalAveragePooling1D(), // global_average_pooling1d
             new global::ConvGen.Dense(32), // dense
             new global::ConvGen.GELU(), // gelu
-            new global::ConvGen.Dense(10)) // dense_1
-        {
-        }
+            new global::ConvGen.Dense(10), // dense_1
+        };
     }
 }
 

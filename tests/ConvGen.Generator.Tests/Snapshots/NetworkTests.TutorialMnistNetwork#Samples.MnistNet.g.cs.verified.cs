@@ -37,16 +37,35 @@ namespace Samples
         /// <summary>Plans every buffer for <paramref name="maxBatchSize"/> samples and initializes the weights from <paramref name="seed"/> (as Sequential.Build does for the same layers).</summary>
         /// <param name="maxBatchSize">The largest batch a forward pass or training step takes.</param>
         /// <param name="seed">The seed of the Glorot-uniform kernels.</param>
-        public MnistNet(int maxBatchSize = 64, int seed = 0) : base(new global::ConvGen.Shape(28, 28, 1), maxBatchSize, seed,
+        public MnistNet(int maxBatchSize = 64, int seed = 0) : base(new global::ConvGen.Shape(28, 28, 1), maxBatchSize, seed, ConvGenLayers())
+        {
+        }
+
+        /// <summary>
+        /// Plans every buffer for <paramref name="maxBatchSize"/> samples and reads every weight and state value from the weights file at
+        /// <paramref name="weightsPath"/> (written by SaveWeights of this network), straight into the buffers with no initialization first:
+        /// the quick way to a trained model's first prediction.
+        /// </summary>
+        /// <param name="weightsPath">A weights file of this network.</param>
+        /// <param name="maxBatchSize">The largest batch a forward pass or training step takes.</param>
+        /// <exception cref="global::System.IO.FileNotFoundException">There is no file at <paramref name="weightsPath"/>.</exception>
+        /// <exception cref="global::System.IO.InvalidDataException">The file is not a valid weights file.</exception>
+        /// <exception cref="global::ConvGen.Serialization.WeightsMismatchException">The file is for another architecture.</exception>
+        public MnistNet(string weightsPath, int maxBatchSize = 64) : base(new global::ConvGen.Shape(28, 28, 1), maxBatchSize, weightsPath, ConvGenLayers())
+        {
+        }
+
+        /// <summary>The network's layers, newly created, each convolution and pool with the kernels generated for it.</summary>
+        private static global::ConvGen.Layer[] ConvGenLayers() => new global::ConvGen.Layer[]
+        {
             new global::ConvGen.Conv2DLayer<global::ConvGen.Generated.MnistNet_conv2d>(), // conv2d
             new global::ConvGen.Generated.MnistNet_max_pooling2d(), // max_pooling2d
             new global::ConvGen.Conv2DLayer<global::ConvGen.Generated.MnistNet_conv2d_1>(), // conv2d_1
             new global::ConvGen.Generated.MnistNet_max_pooling2d_1(), // max_pooling2d_1
             new global::ConvGen.Flatten(), // flatten
             new global::ConvGen.Dense(1024, global::ConvGen.Activation.ReLU), // dense
-            new global::ConvGen.Dense(10)) // dense_1
-        {
-        }
+            new global::ConvGen.Dense(10), // dense_1
+        };
     }
 }
 

@@ -138,12 +138,20 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
         var model = Pair(kind);
         Assert.Equal(model.LayerNames[0], model.Nodes[1].FoldedInto);
         Perturb(model, seed: threads);
-        // 61 samples of a convolution's output is more than one chunk of the bias added after a kernel without bias.
+        AssertPredictsAsUnfolded(model, $"{kind}, {threads} threads");
+    }
+
+    /// <summary>
+    /// Predict against the unfolded passes on batches of 1, 7 and 61 samples, whole and in fours (61 samples of a convolution's
+    /// output are more than one chunk of the bias added after a kernel without bias).
+    /// </summary>
+    private void AssertPredictsAsUnfolded(Model model, string what)
+    {
         foreach (int batch in new[] { 1, 7, 61 })
         {
             var x = RandomBatch(model.InputShape, batch, seed: batch);
-            AssertClose(Unfolded(model, x), model.Predict(x).Span, $"{kind}, {threads} threads, batch {batch}");
-            AssertClose(Unfolded(model, x, batchSize: 4), model.Predict(x, batchSize: 4).Span, $"{kind}, {threads} threads, batch {batch} in fours");
+            AssertClose(Unfolded(model, x), model.Predict(x).Span, $"{what}, batch {batch}");
+            AssertClose(Unfolded(model, x, batchSize: 4), model.Predict(x, batchSize: 4).Span, $"{what}, batch {batch} in fours");
         }
     }
 
@@ -222,12 +230,7 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
         var model = Triple(kind, ActivationLayer(activation));
         Assert.Equal([null, model.LayerNames[0], model.LayerNames[0]], model.Nodes.Select(n => n.FoldedInto));
         Perturb(model, seed: threads);
-        foreach (int batch in new[] { 1, 7, 61 })
-        {
-            var x = RandomBatch(model.InputShape, batch, seed: batch);
-            AssertClose(Unfolded(model, x), model.Predict(x).Span, $"{kind} + {activation}, {threads} threads, batch {batch}");
-            AssertClose(Unfolded(model, x, batchSize: 4), model.Predict(x, batchSize: 4).Span, $"{kind} + {activation}, {threads} threads, batch {batch} in fours");
-        }
+        AssertPredictsAsUnfolded(model, $"{kind} + {activation}, {threads} threads");
     }
 
     [Fact]

@@ -228,6 +228,55 @@ public class CompiledNetworkTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_network_constructed_from_a_weights_file_equals_one_initialized_then_loaded()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), "convgen-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            // NormNet has BatchNormalization state and a folded inference path; SmallNet none.
+            var trained = new NormNet(maxBatchSize: 6, seed: 3).Compile(new Adam(1e-2f), new SparseCategoricalCrossentropy(fromLogits: true));
+            var x = RandomBatch(trained.InputShape, 6, seed: 4);
+            for (int step = 0; step < 3; step++) trained.TrainStep(x, [0, 1, 2, 3, 0, 1]);
+            string path = Path.Combine(directory, "norm.weights");
+            trained.SaveWeights(path);
+
+            var loaded = new NormNet(maxBatchSize: 6, seed: 9);
+            loaded.LoadWeights(path);
+            var constructed = new NormNet(path, maxBatchSize: 6);
+            Assert.Equal(6, constructed.MaxBatchSize);
+            foreach (var ((name, expected), (_, actual)) in loaded.NamedWeights().Zip(constructed.NamedWeights()))
+                Assert.True(expected.Span.SequenceEqual(actual.Span), $"{name} differs from the loaded network's");
+            Assert.Equal(trained.Predict(x).ToArray(), constructed.Predict(x).ToArray());
+            Assert.Equal(loaded.Forward(x).ToArray(), constructed.Forward(x).ToArray());
+
+            // It trains like the loaded one.
+            constructed.Compile(new Adam(1e-2f), new SparseCategoricalCrossentropy(fromLogits: true));
+            loaded.Compile(new Adam(1e-2f), new SparseCategoricalCrossentropy(fromLogits: true));
+            constructed.TrainStep(x, [3, 2, 1, 0, 3, 2]);
+            loaded.TrainStep(x, [3, 2, 1, 0, 3, 2]);
+            Assert.Equal(loaded.ParameterBuffer.ToArray(), constructed.ParameterBuffer.ToArray());
+
+            // Another network's file, a corrupt one, a missing one: the constructor fails and names what is wrong.
+            string other = Path.Combine(directory, "small.weights");
+            new SmallNet(maxBatchSize: 2, seed: 1).SaveWeights(other);
+            var mismatch = Assert.Throws<ConvGen.Serialization.WeightsMismatchException>(() => new NormNet(other, maxBatchSize: 2));
+            Assert.Contains("model has", mismatch.Message);
+            var bytes = File.ReadAllBytes(path);
+            bytes[^8] ^= 0x40; // in the last tensor's data, before the 4-byte checksum
+            string corrupt = Path.Combine(directory, "corrupt.weights");
+            File.WriteAllBytes(corrupt, bytes);
+            Assert.Contains("checksum mismatch", Assert.Throws<InvalidDataException>(() => new NormNet(corrupt, maxBatchSize: 2)).Message);
+            Assert.Throws<FileNotFoundException>(() => new NormNet(Path.Combine(directory, "none.weights")));
+            Assert.Throws<ArgumentOutOfRangeException>(() => new NormNet(path, maxBatchSize: 0));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Wrong_input_shapes_and_batches_are_refused_with_both_shapes()
     {
         var net = new SmallNet(maxBatchSize: 4);
