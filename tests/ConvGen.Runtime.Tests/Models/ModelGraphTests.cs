@@ -53,6 +53,35 @@ public class ModelGraphTests
         Assert.Equal(["input"], model.Nodes[1].Inputs);
     }
 
+    [Theory]
+    [InlineData(6000, 1)]
+    [InlineData(6000, 2)]
+    [InlineData(20000, 1)]
+    [InlineData(20000, 2)]
+    public void Add_of_several_inputs_with_an_activation_matches_plain_loops_in_Predict_and_Forward(int features, int threads)
+    {
+        using var scope = new ThreadScope(threads);
+        var x = TestData.Tensor(features, 5, features);
+        foreach (var (activation, f) in new (Activation, Func<double, double>)[]
+                 {
+                     (Activation.ReLU, v => Math.Max(v, 0)), (Activation.ReLU6, v => Math.Clamp(v, 0, 6)),
+                     (Activation.Tanh, Math.Tanh), (Activation.SiLU, v => v / (1 + Math.Exp(-v))),
+                 })
+        {
+            // y = f(tanh(x) + sigmoid(x) + 3x): three inputs, none of them a parameter.
+            var model = new Sequential(new Tanh { Name = "t" }, new Sigmoid { Name = "s", Input = "input" },
+                new Add("t", "s", "input", "input", "input") { Activation = activation }).Build(new Shape(features));
+            var xs = x.ToArray();
+            var expected = xs.Select(v => (float)f(Math.Tanh(v) + 1 / (1 + Math.Exp(-(double)v)) + 3.0 * v)).ToArray();
+            foreach (var (what, actual) in new[] { ("Predict", model.Predict(x).ToArray()), ("Forward", model.Forward(x, training: true).ToArray()) })
+            {
+                for (int i = 0; i < expected.Length; i++)
+                    Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * (1 + Math.Abs(expected[i])),
+                        $"{activation}, {what}, {threads} threads: element {i} is {actual[i]}, expected {expected[i]}");
+            }
+        }
+    }
+
     [Fact]
     public void Concatenate_joins_along_the_last_axis_in_order()
     {
