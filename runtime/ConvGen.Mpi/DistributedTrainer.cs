@@ -128,7 +128,7 @@ public sealed class DistributedTrainer
     {
         var layout = new StringBuilder();
         foreach (var (name, tensor) in Model.NamedWeights()) layout.Append(name).Append(tensor.Shape).Append(';');
-        Span<long> mine = [Model.ParameterCount, Model.StateCount, Crc32.Compute(Encoding.UTF8.GetBytes(layout.ToString())), WeightsChecksum()];
+        Span<long> mine = [Model.ParameterCount, Model.StateCount, System.IO.Hashing.Crc32.HashToUInt32(Encoding.UTF8.GetBytes(layout.ToString())), WeightsChecksum()];
         var all = new long[mine.Length * Communicator.Size];
         Communicator.AllGather(mine, all);
         var problems = new StringBuilder();

@@ -69,10 +69,79 @@ public sealed class Reshape : Layer
 }
 
 /// <summary>
+/// A margin of rows and columns on each side of every <c>(height, width, channels)</c> sample: added (<see cref="ZeroPadding2D"/>)
+/// or removed (<see cref="Cropping2D"/>). Padding's forward pass and cropping's backward pass put a smaller image into a
+/// larger one with zeros around it (<see cref="Embed"/>); padding's backward pass and cropping's forward pass take the window
+/// back out (<see cref="Extract"/>).
+/// </summary>
+public abstract class Margins2D : Layer
+{
+    /// <summary>The input sample's height, width and channels, known once built.</summary>
+    private protected int _h, _w, _c;
+
+    /// <exception cref="ArgumentOutOfRangeException">A margin is negative.</exception>
+    private protected Margins2D(int top, int bottom, int left, int right)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        ArgumentOutOfRangeException.ThrowIfNegative(bottom);
+        ArgumentOutOfRangeException.ThrowIfNegative(left);
+        ArgumentOutOfRangeException.ThrowIfNegative(right);
+        (Top, Bottom, Left, Right) = (top, bottom, left, right);
+    }
+
+    /// <summary>Rows above (added or removed).</summary>
+    public int Top { get; }
+
+    /// <summary>Rows below.</summary>
+    public int Bottom { get; }
+
+    /// <summary>Columns on the left.</summary>
+    public int Left { get; }
+
+    /// <summary>Columns on the right.</summary>
+    public int Right { get; }
+
+    /// <summary>
+    /// Samples <c>[n0, n1)</c> of <paramref name="small"/> (<paramref name="smallH"/> x <paramref name="smallW"/>) into
+    /// <paramref name="large"/> (<paramref name="largeH"/> x <paramref name="largeW"/>) at row <see cref="Top"/> and column
+    /// <see cref="Left"/>: added to it with <paramref name="accumulate"/>, else written with zeros around them.
+    /// </summary>
+    private protected void Embed(ReadOnlySpan<float> small, Span<float> large, int n0, int n1, int smallH, int smallW, int largeH, int largeW, bool accumulate)
+    {
+        int smallRow = smallW * _c, smallSize = smallH * smallRow, largeSize = largeH * largeW * _c;
+        for (int n = n0; n < n1; n++)
+        {
+            var sample = large.Slice(n * largeSize, largeSize);
+            if (!accumulate) sample.Clear();
+            for (int r = 0; r < smallH; r++)
+                Move(small.Slice(n * smallSize + r * smallRow, smallRow), sample.Slice(((r + Top) * largeW + Left) * _c, smallRow), accumulate);
+        }
+    }
+
+    /// <summary>
+    /// The window of samples <c>[n0, n1)</c> of <paramref name="large"/> at row <see cref="Top"/> and column <see cref="Left"/>
+    /// into <paramref name="small"/>: written, or added to it with <paramref name="accumulate"/>.
+    /// </summary>
+    private protected void Extract(ReadOnlySpan<float> large, Span<float> small, int n0, int n1, int smallH, int smallW, int largeH, int largeW, bool accumulate)
+    {
+        int smallRow = smallW * _c, smallSize = smallH * smallRow, largeSize = largeH * largeW * _c;
+        for (int n = n0; n < n1; n++)
+            for (int r = 0; r < smallH; r++)
+                Move(large.Slice(n * largeSize + ((r + Top) * largeW + Left) * _c, smallRow), small.Slice(n * smallSize + r * smallRow, smallRow), accumulate);
+    }
+
+    private static void Move(ReadOnlySpan<float> from, Span<float> to, bool accumulate)
+    {
+        if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(to, from, to);
+        else from.CopyTo(to);
+    }
+}
+
+/// <summary>
 /// Keras' <c>ZeroPadding2D</c>: rows of zeros above and below, and columns left and right, of every <c>(height, width,
 /// channels)</c> sample; its gradient is the output gradient without them.
 /// </summary>
-public sealed class ZeroPadding2D : Layer
+public sealed class ZeroPadding2D : Margins2D
 {
     /// <summary>
     /// <c>Pad</c> with zeros. From opset 18 it names the padded axes (the fourth input), which also keeps ONNX Runtime's
@@ -86,7 +155,6 @@ public sealed class ZeroPadding2D : Layer
             onnx.Node("Pad", [onnx.Input(), onnx.Int64Initializer("pads", [0, 0, Top, Left, 0, 0, Bottom, Right])], onnx.Output);
     }
 
-    private int _h, _w, _c;
 
     /// <summary>The same padding on all four sides (Keras' default 1).</summary>
     /// <exception cref="ArgumentOutOfRangeException">A padding is negative.</exception>
@@ -98,26 +166,7 @@ public sealed class ZeroPadding2D : Layer
 
     /// <summary>Each side's padding.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A padding is negative.</exception>
-    public ZeroPadding2D(int top, int bottom, int left, int right)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(top);
-        ArgumentOutOfRangeException.ThrowIfNegative(bottom);
-        ArgumentOutOfRangeException.ThrowIfNegative(left);
-        ArgumentOutOfRangeException.ThrowIfNegative(right);
-        (Top, Bottom, Left, Right) = (top, bottom, left, right);
-    }
-
-    /// <summary>Rows above.</summary>
-    public int Top { get; }
-
-    /// <summary>Rows below.</summary>
-    public int Bottom { get; }
-
-    /// <summary>Columns on the left.</summary>
-    public int Left { get; }
-
-    /// <summary>Columns on the right.</summary>
-    public int Right { get; }
+    public ZeroPadding2D(int top, int bottom, int left, int right) : base(top, bottom, left, right) { }
 
     /// <inheritdoc/>
     protected override string BaseName => "zero_padding2d";
@@ -135,16 +184,7 @@ public sealed class ZeroPadding2D : Layer
     protected internal override void RunForward(in NodeContext c)
     {
         var (s, e) = c.Rows;
-        int outW = _w + Left + Right, inRow = _w * _c, outSize = (_h + Top + Bottom) * outW * _c;
-        var x = c.Input();
-        var y = c.Output;
-        for (int n = s; n < e; n++)
-        {
-            var sample = y.Slice(n * outSize, outSize);
-            sample.Clear();
-            for (int r = 0; r < _h; r++)
-                x.Slice((n * _h + r) * inRow, inRow).CopyTo(sample.Slice(((r + Top) * outW + Left) * _c, inRow));
-        }
+        Embed(c.Input(), c.Output, s, e, _h, _w, _h + Top + Bottom, _w + Left + Right, accumulate: false);
     }
 
     /// <inheritdoc/>
@@ -152,20 +192,7 @@ public sealed class ZeroPadding2D : Layer
     {
         if (!c.ComputesInputGradient()) return;
         var (s, e) = c.Rows;
-        int outW = _w + Left + Right, inRow = _w * _c, outSize = (_h + Top + Bottom) * outW * _c;
-        var dy = c.OutputGradient;
-        var dx = c.InputGradient();
-        bool accumulate = c.AccumulatesInputGradient();
-        for (int n = s; n < e; n++)
-        {
-            for (int r = 0; r < _h; r++)
-            {
-                var from = dy.Slice(n * outSize + ((r + Top) * outW + Left) * _c, inRow);
-                var to = dx.Slice((n * _h + r) * inRow, inRow);
-                if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(to, from, to);
-                else from.CopyTo(to);
-            }
-        }
+        Extract(c.OutputGradient, c.InputGradient(), s, e, _h, _w, _h + Top + Bottom, _w + Left + Right, c.AccumulatesInputGradient());
     }
 }
 
@@ -173,10 +200,8 @@ public sealed class ZeroPadding2D : Layer
 /// Keras' <c>Cropping2D</c>: rows removed above and below, and columns left and right, of every <c>(height, width,
 /// channels)</c> sample; its gradient is the output gradient with zeros where the cropped values were.
 /// </summary>
-public sealed class Cropping2D : Layer
+public sealed class Cropping2D : Margins2D
 {
-    private int _h, _w, _c;
-
     /// <summary>The same cropping on all four sides.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A cropping is negative.</exception>
     public Cropping2D(int cropping) : this(cropping, cropping, cropping, cropping) { }
@@ -187,26 +212,7 @@ public sealed class Cropping2D : Layer
 
     /// <summary>Each side's cropping.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A cropping is negative.</exception>
-    public Cropping2D(int top, int bottom, int left, int right)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(top);
-        ArgumentOutOfRangeException.ThrowIfNegative(bottom);
-        ArgumentOutOfRangeException.ThrowIfNegative(left);
-        ArgumentOutOfRangeException.ThrowIfNegative(right);
-        (Top, Bottom, Left, Right) = (top, bottom, left, right);
-    }
-
-    /// <summary>Rows removed above.</summary>
-    public int Top { get; }
-
-    /// <summary>Rows removed below.</summary>
-    public int Bottom { get; }
-
-    /// <summary>Columns removed on the left.</summary>
-    public int Left { get; }
-
-    /// <summary>Columns removed on the right.</summary>
-    public int Right { get; }
+    public Cropping2D(int top, int bottom, int left, int right) : base(top, bottom, left, right) { }
 
     /// <inheritdoc/>
     protected override string BaseName => "cropping2d";
@@ -231,12 +237,7 @@ public sealed class Cropping2D : Layer
     protected internal override void RunForward(in NodeContext c)
     {
         var (s, e) = c.Rows;
-        int outH = _h - Top - Bottom, outRow = (_w - Left - Right) * _c, inSize = _h * _w * _c;
-        var x = c.Input();
-        var y = c.Output;
-        for (int n = s; n < e; n++)
-            for (int r = 0; r < outH; r++)
-                x.Slice(n * inSize + ((r + Top) * _w + Left) * _c, outRow).CopyTo(y.Slice((n * outH + r) * outRow, outRow));
+        Extract(c.Input(), c.Output, s, e, _h - Top - Bottom, _w - Left - Right, _h, _w, accumulate: false);
     }
 
     /// <inheritdoc/>
@@ -244,20 +245,6 @@ public sealed class Cropping2D : Layer
     {
         if (!c.ComputesInputGradient()) return;
         var (s, e) = c.Rows;
-        int outH = _h - Top - Bottom, outRow = (_w - Left - Right) * _c, inSize = _h * _w * _c;
-        var dy = c.OutputGradient;
-        var dx = c.InputGradient();
-        bool accumulate = c.AccumulatesInputGradient();
-        for (int n = s; n < e; n++)
-        {
-            if (!accumulate) dx.Slice(n * inSize, inSize).Clear();
-            for (int r = 0; r < outH; r++)
-            {
-                var from = dy.Slice((n * outH + r) * outRow, outRow);
-                var to = dx.Slice(n * inSize + ((r + Top) * _w + Left) * _c, outRow);
-                if (accumulate) System.Numerics.Tensors.TensorPrimitives.Add(to, from, to);
-                else from.CopyTo(to);
-            }
-        }
+        Embed(c.OutputGradient, c.InputGradient(), s, e, _h - Top - Bottom, _w - Left - Right, _h, _w, c.AccumulatesInputGradient());
     }
 }

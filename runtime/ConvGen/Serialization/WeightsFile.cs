@@ -10,7 +10,7 @@ namespace ConvGen.Serialization;
 
 /// <summary>
 /// Reads and writes named float32 tensors in the ConvGen weights format (<c>.cgw</c>): the magic <c>CGWT</c>, a version,
-/// a tensor count, then each tensor's UTF-8 name, rank, dimensions and little-endian float32 data, and finally a CRC-32 of
+/// a tensor count, then each tensor's UTF-8 name, rank, dimensions and little-endian float32 data, and finally a CRC-32 (System.IO.Hashing.Crc32) of
 /// everything before it. See <c>docs/weights-format.md</c> for the byte layout.
 /// </summary>
 /// <remarks>
@@ -446,15 +446,4 @@ public sealed class WeightsMismatchException : InvalidOperationException
 
     /// <summary>The tensor's shape in the model, or null for a count mismatch.</summary>
     public Shape? ModelShape { get; }
-}
-
-/// <summary>
-/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as used by zip, gzip and PNG): the platform's
-/// <see cref="System.IO.Hashing.Crc32"/>, vectorized, where an eight-table lookup of our own took 24 ms of the NativeAOT
-/// sample's cold start for a 13 MB file (see docs/performance.md for what it takes now).
-/// </summary>
-internal static class Crc32
-{
-    /// <summary>The CRC-32 of <paramref name="bytes"/>.</summary>
-    public static uint Compute(ReadOnlySpan<byte> bytes) => System.IO.Hashing.Crc32.HashToUInt32(bytes);
 }

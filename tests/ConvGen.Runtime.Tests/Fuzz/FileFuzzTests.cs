@@ -190,7 +190,7 @@ public sealed class FileFuzzTests(ITestOutputHelper output)
     {
         if (file.Length < 4) return file;
         var fixedFile = (byte[])file.Clone();
-        BinaryPrimitives.WriteUInt32LittleEndian(fixedFile.AsSpan(file.Length - 4), Crc32.Compute(file.AsSpan(0, file.Length - 4)));
+        BinaryPrimitives.WriteUInt32LittleEndian(fixedFile.AsSpan(file.Length - 4), System.IO.Hashing.Crc32.HashToUInt32(file.AsSpan(0, file.Length - 4)));
         return fixedFile;
     }
 
