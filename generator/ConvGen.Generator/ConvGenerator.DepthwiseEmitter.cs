@@ -89,8 +89,8 @@ public sealed partial class ConvGenerator
 
         private static string WidthArgument(KernelPlan p) => p.Fixed ? "" : ", W";
 
-        private static string Bias(ConvSpec m, bool vector, string index)
-            => m.UseBias ? (vector ? $"Load<V>(ref b, {index})" : $"Unsafe.Add(ref b, {index})") : vector ? "Zero<V>()" : "0f";
+        private static string Bias(bool vector, string index)
+            => vector ? $"Load<V>(ref b, {index})" : $"Unsafe.Add(ref b, {index})";
 
         private static string Act(KernelPlan p, string value, bool vector)
             => !p.AppliesRelu ? value : vector ? $"Relu({value})" : $"MathF.Max({value}, 0f)";
@@ -140,7 +140,7 @@ public sealed partial class ConvGenerator
             EmitGeometry(w, p, interior: vector);
             w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
-            w.Line("ref float b = ref MemoryMarshal.GetReference(bias);");
+            w.Line(KernelEmitter.BiasReference(m.UseBias, "Channels"));
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
             w.Open("for (int n = 0; n < batch; n++)");
             w.Open("for (int oh = rowStart; oh < rowEnd; oh++)");
@@ -177,14 +177,14 @@ public sealed partial class ConvGenerator
                 w.Line("int vc = Count<V>();");
                 w.Line("int c = 0;");
                 w.Open("for (; c <= Channels - vc; c += vc)");
-                w.Line($"var s = {Bias(m, true, "c")};");
+                w.Line($"var s = {Bias(true, "c")};");
                 w.Line("for (int kh = kh0; kh < kh1; kh++)");
                 w.Line("for (int kw = kw0; kw < kw1; kw++)");
                 w.Line("    s = Fma(Load<V>(ref x, row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c), Load<V>(ref k, (kh * KernelWidth + kw) * Channels + c), s);");
                 w.Line($"Store({Act(p, "s", true)}, ref y, c);");
                 w.Close();
                 w.Open("for (; c < Channels; c++)");
-                w.Line($"float s = {Bias(m, false, "c")};");
+                w.Line($"float s = {Bias(false, "c")};");
                 w.Line("for (int kh = kh0; kh < kh1; kh++)");
                 w.Line("for (int kw = kw0; kw < kw1; kw++)");
                 w.Line("    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c), Unsafe.Add(ref k, (kh * KernelWidth + kw) * Channels + c), s);");
@@ -195,7 +195,7 @@ public sealed partial class ConvGenerator
             {
                 w.Line("for (int c = 0; c < InputChannels; c++)");
                 w.Open("for (int o = c * DepthMultiplier; o < (c + 1) * DepthMultiplier; o++)");
-                w.Line($"float s = {Bias(m, false, "o")};");
+                w.Line($"float s = {Bias(false, "o")};");
                 w.Line("for (int kh = kh0; kh < kh1; kh++)");
                 w.Line("for (int kw = kw0; kw < kw1; kw++)");
                 w.Line("    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c), Unsafe.Add(ref k, (kh * KernelWidth + kw) * Channels + o), s);");
@@ -218,7 +218,7 @@ public sealed partial class ConvGenerator
             foreach (bool vector in new[] { true, false })
             {
                 w.Open(vector ? "for (; c <= Channels - vc; c += vc)" : "for (; c < Channels; c++)");
-                for (int j = 0; j < pixels; j++) w.Line($"{(vector ? "var" : "float")} s{j} = {Bias(m, vector, "c")};");
+                for (int j = 0; j < pixels; j++) w.Line($"{(vector ? "var" : "float")} s{j} = {Bias(vector, "c")};");
                 EmitWholeWindow(w, p, (at, tap) =>
                 {
                     w.Line(vector ? $"{{ var kv = Load<V>(ref k, {tap} + c);" : $"{{ float kv = Unsafe.Add(ref k, {tap} + c);");

@@ -247,7 +247,7 @@ public sealed partial class ConvGenerator
                 w.Line("image.Clear();");
             }
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
-            w.Line("ref float b = ref MemoryMarshal.GetReference(bias);");
+            w.Line(KernelEmitter.BiasReference(m.UseBias, "Filters"));
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
             w.Open("for (int n = 0; n < batch; n++)");
             if (pads)
@@ -315,9 +315,9 @@ public sealed partial class ConvGenerator
                 ? $"private static void ForwardBlock{pixels}{(pair ? "x2" : "")}<W>(ref float x, {RowStepParameter(p)}ref float k, ref float b, ref float y, int f) where W : struct"
                 : $"private static void ForwardBlock{pixels}(ref float x, {RowStepParameter(p)}ref float k, ref float b, ref float y, int f)");
             if (pair) w.Line("int vc = Count<W>(); // floats per vector");
-            string bias = m.UseBias ? (vector ? "Load<W>(ref b, f)" : "Unsafe.Add(ref b, f)") : vector ? "Zero<W>()" : "0f";
+            string bias = vector ? "Load<W>(ref b, f)" : "Unsafe.Add(ref b, f)";
             w.Line($"{(vector ? "var" : "float")} a0 = {bias};" + string.Concat(ps.Skip(1).Select(i => $" {(vector ? "var" : "float")} a{i} = a0;")));
-            if (pair) w.Line($"var h0 = {(m.UseBias ? "Load<W>(ref b, f + vc)" : "Zero<W>()")};" + string.Concat(ps.Skip(1).Select(i => $" var h{i} = h0;")));
+            if (pair) w.Line("var h0 = Load<W>(ref b, f + vc);" + string.Concat(ps.Skip(1).Select(i => $" var h{i} = h0;")));
             w.Line("for (int kh = 0; kh < KernelHeight; kh++)");
             w.Open("for (int kw = 0; kw < KernelWidth; kw++)");
             w.L($"ref float xt = ref Unsafe.Add(ref x, {TapOffset(m, "RowStep")}); // the tap in the first window");

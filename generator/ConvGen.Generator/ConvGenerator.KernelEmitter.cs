@@ -201,19 +201,29 @@ public sealed partial class ConvGenerator
         /// <summary>The width of the image a network's forward pass reads: the padded copy's when it pads, else the input's.</summary>
         private static int ForwardImageWidth(KernelPlan p) => PadsForward(p) ? PaddedImage(p).Width : p.FixedWidth;
 
+        /// <summary>
+        /// Whether the forward pass is a matrix product over runs of pixels: a 1x1 kernel with stride 1 (which never pads), where
+        /// output pixel i reads input pixel i alone, so neighbouring pixels are neighbours in the input across row and sample ends.
+        /// </summary>
+        private static bool Pointwise(ConvSpec m) => m.KernelHeight == 1 && m.KernelWidth == 1 && m.StrideHeight == 1 && m.StrideWidth == 1;
+
         private static void EmitForward(CodeWriter w, KernelPlan p)
         {
             var m = p.Conv;
             bool pads = PadsForward(p);
             bool tiles = TileFits(m, TilePixels);
+            bool pointwise = Pointwise(m) && !pads;
             w.Line("/// <summary>");
             w.Line("/// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]" + (p.AppliesRelu ? ", then the ReLU." : "."));
             w.Line(pads
                 ? "/// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing)."
                 : m.Same ? "/// 'same' padding that pads nothing: every window is inside the input." : "/// Every window is inside the input (Valid).");
+            string run = pointwise ? "run of pixels" : "output row";
+            if (pointwise)
+                w.Line("/// A 1x1 kernel with stride 1 is a matrix product, [pixels, InputChannels] x [InputChannels, Filters]: output pixel i reads input pixel i, so the rows [rowStart, rowEnd) of a sample (of the whole batch, when they are every row) are one run of pixels, whose tiles do not stop at row ends.");
             w.Line(tiles
-                ? $"/// Each output row runs in tiles of {(HasWideTile(m) ? $"{WideTilePixels} pixels (few filters) or " : "")}{TilePixels} pixels, the last one overlapping the one before when the width is not a multiple of the tile" +
-                  " (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile."
+                ? $"/// Each {run} runs in tiles of {(HasWideTile(m) ? $"{WideTilePixels} pixels (few filters) or " : "")}{TilePixels} pixels, the last one overlapping the one before when the {(pointwise ? "length" : "width")} is not a multiple of the tile" +
+                  $" (those pixels are computed twice, to the same value), and single pixels only in {(pointwise ? "runs shorter" : "rows narrower")} than a tile."
                 : "/// Single pixels (a tile's offsets would overflow).");
             w.Line("/// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.");
             w.Line("/// </summary>");
@@ -222,7 +232,7 @@ public sealed partial class ConvGenerator
             EmitGeometry(w, p, forward: true);
             if (pads) EmitPaddedImage(w, p, rowStep: true);
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
-            w.Line("ref float b = ref MemoryMarshal.GetReference(bias);");
+            w.Line(BiasReference(m.UseBias, "Filters"));
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
             string rowStep = p.Fixed ? "" : "rowStep, ";
             string imageWidth = pads ? "paddedWidth" : "width";
@@ -231,38 +241,64 @@ public sealed partial class ConvGenerator
                 w.L($"// {WideTilePixels}-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).");
                 w.Line("bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());");
             }
+            // The tiles along a row (or run) from position `at` to `end`: the last tile overlaps the one before, single pixels only
+            // where the row is shorter than a tile.
+            void Tiles(string at, string end, string window, string pixel)
+            {
+                void Tile(int pixels, string name, string? condition)
+                {
+                    string tile = $"{name}<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+                    if (condition != null) w.OpenF($"if ({condition} && {end} >= {pixels})");
+                    w.OpenF($"for (; {at} + {pixels} <= {end}; {at} += {pixels})");
+                    w.Line(window); w.Line(pixel); w.Line(tile);
+                    w.Close();
+                    if (condition != null) w.Open($"if ({at} < {end})");
+                    else w.OpenF($"if ({at} < {end} && {end} >= {pixels})");
+                    w.L($"{at} = {end} - {pixels}; // the last tile overlaps the one before");
+                    w.Line(window); w.Line(pixel); w.Line(tile);
+                    w.Line($"{at} = {end};");
+                    w.Close();
+                    if (condition != null) w.Close();
+                }
+                if (HasWideTile(m)) Tile(WideTilePixels, "ForwardTile8", "wide");
+                if (tiles) Tile(TilePixels, "ForwardTile", null);
+                w.Open($"for (; {at} < {end}; {at}++)");
+                w.Line(window); w.Line(pixel);
+                w.Line($"ForwardInterior<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));");
+                w.Close();
+            }
+            if (pointwise)
+            {
+                w.Line("bool whole = rowStart == 0 && rowEnd == outputHeight; // every row: the whole batch is one run");
+                w.Line("int runs = whole ? 1 : batch, run = (rowEnd - rowStart) * outputWidth * (whole ? batch : 1);");
+                w.Open("for (int n = 0; n < runs; n++)");
+                w.Line("int first = (n * height + rowStart) * width; // the run's first pixel, in the input as in the output (the same sizes)");
+                w.Line("ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), first * InputChannels);");
+                w.Line("int i = 0;");
+                Tiles("i", "run", "int window = i * InputChannels;", "int pixel = (first + i) * Filters;");
+                w.Close();
+                w.Close();
+                return;
+            }
             w.Open("for (int n = 0; n < batch; n++)");
             EmitSampleImage(w, pads);
             w.Open("for (int oh = rowStart; oh < rowEnd; oh++)");
             w.L($"int row = oh * StrideHeight * {imageWidth}; // the windows' top row in the image");
             w.Line("int ow = 0;");
-            string window = "int window = (row + ow * StrideWidth) * InputChannels;";
-            string pixel = "int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;";
-            void Tiles(int pixels, string name, string? condition)
-            {
-                string tile = $"{name}<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
-                if (condition != null) w.OpenF($"if ({condition} && outputWidth >= {pixels})");
-                w.OpenF($"for (; ow + {pixels} <= outputWidth; ow += {pixels})");
-                w.Line(window); w.Line(pixel); w.Line(tile);
-                w.Close();
-                if (condition != null) w.Open("if (ow < outputWidth)");
-                else w.OpenF($"if (ow < outputWidth && outputWidth >= {pixels})");
-                w.L($"ow = outputWidth - {pixels}; // the last tile overlaps the one before");
-                w.Line(window); w.Line(pixel); w.Line(tile);
-                w.Line("ow = outputWidth;");
-                w.Close();
-                if (condition != null) w.Close();
-            }
-            if (HasWideTile(m)) Tiles(WideTilePixels, "ForwardTile8", "wide");
-            if (tiles) Tiles(TilePixels, "ForwardTile", null);
-            w.Open("for (; ow < outputWidth; ow++)");
-            w.Line(window); w.Line(pixel);
-            w.Line($"ForwardInterior<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));");
-            w.Close();
+            Tiles("ow", "outputWidth", "int window = (row + ow * StrideWidth) * InputChannels;", "int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;");
             w.Close();
             w.Close();
             w.Close();
         }
+
+        /// <summary>
+        /// The line of a forward kernel that points <c>b</c> at the bias every sum starts at. A kernel without a bias of its own
+        /// (<paramref name="useBias"/> false) starts at zeros, or at a bias its caller gives it anyway (a BatchNormalization folded
+        /// into the layer, in inference), so that bias costs no pass of its own over the output.
+        /// </summary>
+        internal static string BiasReference(bool useBias, string count) => useBias
+            ? "ref float b = ref MemoryMarshal.GetReference(bias);"
+            : $"ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, {count})); // no bias of its own: zeros, unless given one";
 
         /// <summary>The zeroed padded image (this thread's scratch slot 0) that <see cref="EmitSampleImage"/> fills; sizes from the geometry.</summary>
         private static void EmitPaddedImage(CodeWriter w, KernelPlan p, bool rowStep)
@@ -331,7 +367,7 @@ public sealed partial class ConvGenerator
             var js = Enumerable.Range(0, u).ToArray();
             foreach (int j in js)
             {
-                w.Line($"var bias{j} = {(m.UseBias ? $"Load<V>(ref b, {Offset.Of("f") + VOff(j)})" : "Zero<V>()")};");
+                w.Line($"var bias{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});");
                 w.Line(string.Join(" ", Enumerable.Range(0, xs.Length).Select(i => $"var a{i}{j} = bias{j};")));
             }
             EmitTaps(w, p, rowStep, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
@@ -351,7 +387,7 @@ public sealed partial class ConvGenerator
         {
             var m = p.Conv;
             var ps = Enumerable.Range(0, xs.Length).ToArray();
-            w.Line(string.Join(" ", ps.Select(i => m.UseBias ? $"float s{i} = Unsafe.Add(ref b, f);" : $"float s{i} = 0f;")));
+            w.Line(string.Join(" ", ps.Select(i => $"float s{i} = Unsafe.Add(ref b, f);")));
             EmitTaps(w, p, rowStep, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
             {
                 w.Line($"float kc = Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
@@ -369,7 +405,7 @@ public sealed partial class ConvGenerator
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
                 for (int j = 0; j < u; j++)
-                    w.Line(m.UseBias ? $"var a{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});" : $"var a{j} = Zero<V>();");
+                    w.Line($"var a{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});");
                 EmitTaps(w, p, RowStep(p), (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
                 {
                     w.Line($"var xc = Broadcast<V>(Unsafe.Add(ref x, {xo + c}));");
@@ -379,7 +415,7 @@ public sealed partial class ConvGenerator
                 w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"Store({Act(p, $"a{j}", true)}, ref y, {Offset.Of("f") + VOff(j)});")));
             }, () =>
             {
-                w.Line(m.UseBias ? "float s = Unsafe.Add(ref b, f);" : "float s = 0f;");
+                w.Line("float s = Unsafe.Add(ref b, f);");
                 EmitTaps(w, p, RowStep(p), (xo, ko) => EmitChannels(w, m, scoped: false, (c, cf) =>
                     w.Line($"s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo + c}), Unsafe.Add(ref k, {ko + cf + Offset.Of("f")}), s);")));
                 w.Line($"Unsafe.Add(ref y, f) = {Act(p, "s", false)};");
@@ -435,7 +471,7 @@ public sealed partial class ConvGenerator
                 w.Line("const int paddedWidth = width;");
             }
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
-            w.Line("ref float b = ref MemoryMarshal.GetReference(bias);");
+            w.Line(BiasReference(m.UseBias, "Filters"));
             w.Line("ref float yp = ref MemoryMarshal.GetReference(pooled);");
             w.Line("bool keep = !output.IsEmpty;");
             w.Line("ref float y = ref keep ? ref MemoryMarshal.GetReference(output) : ref yp;");

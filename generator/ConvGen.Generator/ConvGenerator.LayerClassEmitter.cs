@@ -245,7 +245,9 @@ public sealed partial class ConvGenerator
             w.Line("/// <param name=\"width\">Input columns.</param>");
             w.Line(transposed ? $"/// <param name=\"weights\"><c>[{m.KernelHeight}, {m.KernelWidth}, {m.Filters}, {m.InputChannels}]</c> (KH, KW, F, C: Keras' transposed kernel).</param>"
                 : $"/// <param name=\"weights\">{(depthwise ? "" : "HWIO ")}<c>[{m.KernelHeight}, {m.KernelWidth}, {m.GroupChannels}, {m.Filters}]</c>{(m.Grouped ? $" (C/G: {m.Groups} groups)" : "")}.</param>");
-            w.Line(m.UseBias ? $"/// <param name=\"bias\"><c>[{m.OutputChannels}]</c>.</param>" : "/// <param name=\"bias\">Empty: this layer has no bias.</param>");
+            w.Line(m.UseBias ? $"/// <param name=\"bias\"><c>[{m.OutputChannels}]</c>.</param>"
+                : transposed ? "/// <param name=\"bias\">Empty: this layer has no bias.</param>"
+                : $"/// <param name=\"bias\">Empty: this layer has no bias; or <c>[{m.OutputChannels}]</c> to add one anyway (a BatchNormalization folded in).</param>");
             w.Line("/// <param name=\"output\">NHWC output, overwritten.</param>");
             w.Line("/// <exception cref=\"global::System.ArgumentException\">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>");
             w.Open($"public static void Forward({ReadOnly} input, int batch, int height, int width, {ReadOnly} weights, {ReadOnly} bias, {Span} output)");
@@ -264,7 +266,8 @@ public sealed partial class ConvGenerator
             CheckSizes();
             CheckLength("input", InputLayout, InputDims);
             CheckLength("weights", weightsLayout, weightsDims);
-            CheckBias("bias");
+            if (m.UseBias || transposed) CheckBias("bias");
+            else w.Line($"{guard}.LengthOrEmpty(bias.Length, nameof(bias), \"[{filters}] or empty (UseBias is false)\", {filters});");
             CheckLength("output", outputLayout, outputDims);
             w.Line($"{guard}.Rows(rowStart, rowEnd, outputHeight);");
             KernelEmitter.EmitDispatch(w, $"{k}.Forward<{{V}}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd)",

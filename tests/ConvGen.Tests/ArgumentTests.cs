@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using ConvGen.Tests.Tutorial;
 using Xunit;
 
@@ -41,11 +42,18 @@ public class ArgumentTests
     }
 
     [Fact]
-    public void Bias_must_be_empty_without_bias()
+    public void Bias_without_UseBias_is_empty_or_one_per_filter()
     {
-        var e = Assert.Throws<ArgumentException>(() => EdgeKernel.Forward(new float[48], 1, 6, 8, new float[2], new float[1], new float[42]));
+        // EdgeKernel: 1x2, one filter, no bias of its own. A bias of one value is added (a folded BatchNormalization's); two are refused.
+        var e = Assert.Throws<ArgumentException>(() => EdgeKernel.Forward(new float[48], 1, 6, 8, new float[2], new float[2], new float[42]));
         Assert.Equal("bias", e.ParamName);
-        Assert.Contains("empty", e.Message);
+        Assert.Contains("[Filters] or empty", e.Message);
+        Assert.Contains("has 2 elements", e.Message);
+        var x = Enumerable.Range(0, 48).Select(i => (float)i).ToArray();
+        float[] plain = new float[42], shifted = new float[42];
+        EdgeKernel.Forward(x, 1, 6, 8, [1f, -1f], [], plain);
+        EdgeKernel.Forward(x, 1, 6, 8, [1f, -1f], [0.5f], shifted);
+        Assert.Equal(plain.Select(v => v + 0.5f), shifted);
     }
 
     [Theory]

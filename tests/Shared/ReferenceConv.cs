@@ -22,7 +22,7 @@ public static class ReferenceConv
 {
     /// <summary>The cross-correlation in double precision, rounded to float.</summary>
     public static float[] Forward(ConvConfig k, float[] x, int n, int h, int w, float[] weights, float[] bias)
-        => ToFloat(Forward(k, ToDouble(x), n, h, w, ToDouble(weights), k.UseBias ? ToDouble(bias) : []));
+        => ToFloat(Forward(k, ToDouble(x), n, h, w, ToDouble(weights), ToDouble(bias)));
 
     /// <summary>Gradients of sum(y * g) with respect to x, weights and bias, in double precision, rounded to float.</summary>
     public static (float[] dx, float[] dw, float[] db) Backward(ConvConfig k, float[] x, int n, int h, int w, float[] weights, float[] g)
@@ -31,7 +31,10 @@ public static class ReferenceConv
         return (ToFloat(dx), ToFloat(dw), k.UseBias ? ToFloat(db) : []);
     }
 
-    /// <summary>The cross-correlation of an NHWC batch with HWIO weights, every value in double precision.</summary>
+    /// <summary>
+    /// The cross-correlation of an NHWC batch with HWIO weights, every value in double precision, plus the bias unless it is empty
+    /// (a bias given to a layer without one is added too: a folded BatchNormalization's).
+    /// </summary>
     public static double[] Forward(ConvConfig k, double[] x, int n, int h, int w, double[] weights, double[] bias)
     {
         var (oh, ow, pt, pl) = k.Geometry(h, w);
@@ -41,7 +44,7 @@ public static class ReferenceConv
         for (int j = 0; j < ow; j++)
         for (int f = 0; f < k.F; f++)
         {
-            double s = k.UseBias ? bias[f] : 0;
+            double s = bias.Length > 0 ? bias[f] : 0;
             for (int p = 0; p < k.KH; p++)
             for (int q = 0; q < k.KW; q++)
             {

@@ -31,7 +31,7 @@ public static class ReferenceDepthwise
         for (int c = 0; c < k.C; c++)
         for (int m = 0; m < k.M; m++)
         {
-            double s = k.UseBias ? bias[c * k.M + m] : 0;
+            double s = bias.Length > 0 ? bias[c * k.M + m] : 0; // a bias given to a layer without one is added too
             for (int p = 0; p < k.KH; p++)
             for (int q = 0; q < k.KW; q++)
             {

@@ -41,7 +41,7 @@ public static class ReferenceGrouped
         for (int f = 0; f < k.F; f++)
         {
             int g = f / fg;
-            double s = k.UseBias ? bias[f] : 0;
+            double s = bias.Length > 0 ? bias[f] : 0; // a bias given to a layer without one is added too
             for (int p = 0; p < k.KH; p++)
             for (int q = 0; q < k.KW; q++)
             {

@@ -50,6 +50,12 @@ public static class KernelGuard
         if (actual != 0) Length(actual, paramName, layout, d0, d1, d2, d3);
     }
 
+    /// <summary>Throws unless <paramref name="actual"/> is 0 or <paramref name="expected"/>.</summary>
+    public static void LengthOrEmpty(int actual, string paramName, string layout, int expected)
+    {
+        if (actual != 0) Length(actual, paramName, layout, expected);
+    }
+
     [DoesNotReturn]
     private static void Throw(string paramName, string message) => throw new ArgumentException(message, paramName);
 }

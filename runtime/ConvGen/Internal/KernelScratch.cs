@@ -28,4 +28,18 @@ public static class KernelScratch
         if (array is null || array.Length < length) arrays[slot] = array = new float[length];
         return array;
     }
+
+    private static float[] s_zeros = [];
+
+    /// <summary>
+    /// <paramref name="bias"/>, or <paramref name="count"/> zeros when it is empty: a forward kernel without a bias of its own starts
+    /// its sums at zeros, or at a bias its caller gives it (a BatchNormalization folded into the layer).
+    /// </summary>
+    public static ReadOnlySpan<float> BiasOrZeros(ReadOnlySpan<float> bias, int count)
+    {
+        if (!bias.IsEmpty) return bias;
+        var zeros = s_zeros; // only ever replaced by a longer array of zeros, so any thread's copy is right if long enough
+        if (zeros.Length < count) s_zeros = zeros = new float[count];
+        return zeros;
+    }
 }

@@ -252,9 +252,8 @@ public sealed partial class BatchNormalization : Layer
 
     /// <summary>
     /// The bias of the layer before with this layer folded in, <c>(b − moving_mean) · scale + β</c> per feature (<c>b = 0</c>
-    /// when <paramref name="bias"/> is empty, <c>β = 0</c> without <see cref="Center"/>), computed in double, written as often as
-    /// it fits into <paramref name="folded"/> (see <see cref="AddPerChannel"/>); <paramref name="scale"/> is
-    /// <see cref="FoldedScale"/>'s.
+    /// when <paramref name="bias"/> is empty, <c>β = 0</c> without <see cref="Center"/>), computed in double, into
+    /// <paramref name="folded"/> (one per feature); <paramref name="scale"/> is <see cref="FoldedScale"/>'s.
     /// </summary>
     internal void FoldedBias(ReadOnlySpan<float> bias, ReadOnlySpan<float> scale, Span<float> folded)
     {
@@ -263,7 +262,6 @@ public sealed partial class BatchNormalization : Layer
         var mean = State[0].Value.Span;
         for (int j = 0; j < f; j++)
             folded[j] = (float)(((bias.IsEmpty ? 0.0 : bias[j]) - mean[j]) * scale[j] + (Center ? beta[j] : 0.0));
-        for (int r = f; r < folded.Length; r += f) folded.Slice(0, f).CopyTo(folded.Slice(r, f));
     }
 
     /// <summary>
@@ -279,22 +277,10 @@ public sealed partial class BatchNormalization : Layer
     }
 
     /// <summary>
-    /// Adds <paramref name="pattern"/> (one bias per channel, repeated a whole number of times) to <paramref name="y"/>, whose
-    /// length is a whole number of channel rows and which starts at channel 0: the folded bias of a layer without a bias of
-    /// its own, added after its kernel.
+    /// Samples a layer runs its kernel on at a time before it applies a folded activation to their output
+    /// (<see cref="NodeContext.FinishFolded"/>), so the output is still in cache: about 256 KB of output, at least one sample.
     /// </summary>
-    internal static void AddPerChannel(Span<float> y, ReadOnlySpan<float> pattern)
-    {
-        int i = 0, p = pattern.Length;
-        for (; i + p <= y.Length; i += p) TensorPrimitives.Add(y.Slice(i, p), pattern, y.Slice(i, p));
-        if (i < y.Length) TensorPrimitives.Add(y.Slice(i), pattern.Slice(0, y.Length - i), y.Slice(i));
-    }
-
-    /// <summary>
-    /// Samples a layer runs its kernel on at a time before it adds the folded bias to their output (<see cref="AddPerChannel"/>),
-    /// so the output is still in cache: about 256 KB of output, at least one sample.
-    /// </summary>
-    internal static int SamplesPerBiasChunk(int outputPerSample) => Math.Max(1, (1 << 16) / outputPerSample);
+    internal static int SamplesPerFoldedChunk(int outputPerSample) => Math.Max(1, (1 << 16) / outputPerSample);
 
     /// <summary>The batch mean per feature, from every thread's phase-0 sums in thread order.</summary>
     private void BatchMean(in NodeContext c, Span<float> mean)

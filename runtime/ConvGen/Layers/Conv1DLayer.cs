@@ -139,19 +139,19 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         var x = c.Input().Slice(s * inRow, (e - s) * inRow);
         var y = c.Output.Slice(s * outRow, (e - s) * outRow);
         var weights = c.Parameter(0);
-        var bias = s_spec.UseBias ? c.Parameter(1) : default;
-        // A BatchNormalization folded in (inference): its bias, when the kernel has none, and the activation after it, when folded
-        // too, go on each chunk of samples while they are in cache.
-        var foldedBias = s_spec.UseBias ? default : c.FoldedBias;
-        bool finish = !foldedBias.IsEmpty || c.FoldsActivation;
+        // Without a bias of its own, a folded BatchNormalization's bias (inference), which the kernel starts its sums at; else none.
+        var bias = s_spec.UseBias ? c.Parameter(1) : c.FoldedBias;
+        // A BatchNormalization and the activation after it folded in (inference): the activation goes on each chunk of samples
+        // while they are in cache.
+        bool finish = c.FoldsActivation;
         if (_pad == 0)
         {
-            int chunk = finish ? BatchNormalization.SamplesPerBiasChunk(outRow) : e - s;
+            int chunk = finish ? BatchNormalization.SamplesPerFoldedChunk(outRow) : e - s;
             for (int n = 0; n < e - s; n += chunk)
             {
                 int m = Math.Min(chunk, e - s - n);
                 TKernel.Forward(x.Slice(n * inRow, m * inRow), m, 1, _steps, weights, bias, y.Slice(n * outRow, m * outRow));
-                if (finish) c.FinishFolded(y.Slice(n * outRow, m * outRow), addBias: !foldedBias.IsEmpty);
+                if (finish) c.FinishFolded(y.Slice(n * outRow, m * outRow));
             }
         }
         else
@@ -161,7 +161,7 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
             {
                 x.Slice(n * inRow, inRow).CopyTo(padded.Slice(_pad * s_spec.InputChannels));
                 TKernel.Forward(padded, 1, 1, Width, weights, bias, y.Slice(n * outRow, outRow));
-                if (finish) c.FinishFolded(y.Slice(n * outRow, outRow), addBias: !foldedBias.IsEmpty);
+                if (finish) c.FinishFolded(y.Slice(n * outRow, outRow));
             }
         }
         if (!TKernel.AppliesActivation) Activations.ApplyFused(c, s_spec.Activation, s * outRow, (e - s) * outRow);

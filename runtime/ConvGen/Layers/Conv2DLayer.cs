@@ -101,7 +101,8 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         int inRow = _height * _width * s_spec.InputChannels, outRow = c.OutputShape.Size;
         var x = c.Input().Slice(s * inRow, (e - s) * inRow);
         var weights = c.Parameter(0);
-        var bias = s_spec.UseBias ? c.Parameter(1) : default;
+        // Without a bias of its own, a folded BatchNormalization's bias (inference), which the kernel starts its sums at; else none.
+        var bias = s_spec.UseBias ? c.Parameter(1) : c.FoldedBias;
         var pooled = c.FusedOutput;
         if (!pooled.IsEmpty)
         {
@@ -116,21 +117,20 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         int outputHeight = c.OutputShape[0], rowLength = outRow / outputHeight;
         var (r0, r1) = byRows ? Parallelism.Split(outputHeight, c.Parts, c.Part, 1) : (0, outputHeight);
         if (r1 <= r0) return;
-        var foldedBias = s_spec.UseBias ? default : c.FoldedBias;
-        if (foldedBias.IsEmpty && !c.FoldsActivation)
+        if (!c.FoldsActivation)
         {
             TKernel.ForwardRows(x, e - s, _height, _width, weights, bias, y, r0, r1);
         }
         else
         {
-            // A BatchNormalization folded in (inference): its bias, when the kernel has none, and the activation after it, when
-            // folded too, go on each chunk of samples' rows while they are in cache.
-            int chunk = BatchNormalization.SamplesPerBiasChunk(outRow);
+            // A BatchNormalization and the activation after it folded in (inference): the activation goes on each chunk of
+            // samples' rows while they are in cache.
+            int chunk = BatchNormalization.SamplesPerFoldedChunk(outRow);
             for (int n = 0; n < e - s; n += chunk)
             {
                 int m = Math.Min(chunk, e - s - n);
                 TKernel.ForwardRows(x.Slice(n * inRow, m * inRow), m, _height, _width, weights, bias, y.Slice(n * outRow, m * outRow), r0, r1);
-                for (int k = n; k < n + m; k++) c.FinishFolded(y.Slice(k * outRow + r0 * rowLength, (r1 - r0) * rowLength), addBias: !foldedBias.IsEmpty);
+                for (int k = n; k < n + m; k++) c.FinishFolded(y.Slice(k * outRow + r0 * rowLength, (r1 - r0) * rowLength));
             }
         }
         if (s_spec.Activation == Activation.None || TKernel.AppliesActivation) return;

@@ -131,7 +131,7 @@ public sealed class Dense : Layer
         }
         Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, c.Parameter(0).Slice(j0), Units, y.Slice(j0), Units);
         if (c.FoldsActivation)
-            for (int r = 0; r < rows; r++) c.FinishFolded(y.Slice(r * Units + j0, width), addBias: false);
+            for (int r = 0; r < rows; r++) c.FinishFolded(y.Slice(r * Units + j0, width));
         if (Activation == Activation.Softmax) return;
         for (int r = 0; r < rows; r++) Activations.ApplyFused(c, Activation, r * Units + j0, width);
     }

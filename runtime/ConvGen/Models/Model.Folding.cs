@@ -106,9 +106,11 @@ public abstract partial class Model
     /// <summary>A folded layer's parameters, laid out as <see cref="NodeContext.Weights"/>: the kernel, then the bias if it has one.</summary>
     internal ReadOnlySpan<float> FoldedWeights(Node node) => _folded.AsSpan(node.FoldOffset, node.ParameterCount);
 
-    /// <summary>A folded layer's bias, one per channel, repeated (<see cref="BatchNormalization.AddPerChannel"/> adds it).</summary>
-    internal Span<float> FoldedBias(Node node) => _folded.AsSpan(node.FoldOffset + node.ParameterDeclarations[0].Shape.Size, node.FoldPattern);
+    /// <summary>A folded layer's bias, one per output channel (the layer's kernel starts its sums at it).</summary>
+    internal Span<float> FoldedBias(Node node) => _folded.AsSpan(node.FoldOffset + node.ParameterDeclarations[0].Shape.Size, Channels(node));
 
     /// <summary>A folded layer's scale, one per channel, repeated.</summary>
-    private Span<float> FoldedScale(Node node) => _folded.AsSpan(node.FoldOffset + node.ParameterDeclarations[0].Shape.Size + node.FoldPattern, node.FoldPattern);
+    private Span<float> FoldedScale(Node node) => _folded.AsSpan(node.FoldOffset + node.ParameterDeclarations[0].Shape.Size + Channels(node), node.FoldPattern);
+
+    private static int Channels(Node node) => node.OutputShape[node.OutputShape.Rank - 1];
 }

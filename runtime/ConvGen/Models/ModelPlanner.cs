@@ -196,7 +196,7 @@ internal static class ModelPlanner
     /// BatchNormalization's output buffer, and the BatchNormalization runs no pass. When the BatchNormalization's only reader is an
     /// element-wise activation layer (<see cref="ElementwiseLayer.Folds"/>) reading only it, that layer folds too: the producer
     /// applies it to each chunk of its output while in cache and writes the activation's buffer. Lays out the buffer of folded parameters,
-    /// per folded layer: the kernel, the bias pattern, the scale pattern; returns its size (0: nothing folds).
+    /// per folded layer: the kernel, the bias (one per channel), the scale pattern; returns its size (0: nothing folds).
     /// </summary>
     private static int PlanFolds(Model.Node[] nodes)
     {
@@ -219,7 +219,7 @@ internal static class ModelPlanner
             }
             producer.FoldOffset = (int)size;
             producer.FoldPattern = channels * Math.Max(1, (PatternFloats + channels - 1) / channels);
-            size += producer.ParameterDeclarations[0].Shape.Size + 2L * producer.FoldPattern;
+            size += producer.ParameterDeclarations[0].Shape.Size + (long)channels + producer.FoldPattern;
             if (size > Array.MaxLength) throw new ArgumentException($"The folded parameters up to layer {node.Index} ({node.Name}) exceed the largest array.", nameof(nodes));
         }
         return (int)size;

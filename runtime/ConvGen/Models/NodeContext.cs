@@ -126,20 +126,14 @@ public readonly struct NodeContext
     internal bool FoldsActivation => Folded && _node.FoldedActivation is not null;
 
     /// <summary>
-    /// For a layer with a BatchNormalization folded into it, on part of its output just written (whole pixels, still in cache):
-    /// adds the folded bias when <paramref name="addBias"/> (a layer without a bias of its own), then applies the folded
-    /// activation layer if there is one.
+    /// For a layer with a BatchNormalization and an activation folded into it (<see cref="FoldsActivation"/>), on part of its
+    /// output just written (whole pixels, still in cache): applies the activation.
     /// </summary>
-    internal void FinishFolded(Span<float> y, bool addBias)
-    {
-        if (addBias) BatchNormalization.AddPerChannel(y, FoldedBias);
-        if (FoldsActivation) ((ElementwiseLayer)_node.FoldedActivation!.Layer).ForwardInPlace(y);
-    }
+    internal void FinishFolded(Span<float> y) => ((ElementwiseLayer)_node.FoldedActivation!.Layer).ForwardInPlace(y);
 
     /// <summary>
-    /// When <see cref="Folded"/>: the folded bias, one value per output channel repeated a whole number of times, which a layer
-    /// without a bias of its own adds to its output (<see cref="BatchNormalization.AddPerChannel"/>); its first channels are
-    /// <see cref="Parameter"/> 1 of a layer with a bias. Empty otherwise.
+    /// When <see cref="Folded"/>: the folded bias, one value per output channel, which a layer without a bias of its own gives its
+    /// kernel to start its sums at (a layer with one reads it as <see cref="Parameter"/> 1). Empty otherwise.
     /// </summary>
     internal ReadOnlySpan<float> FoldedBias => Folded ? _model.FoldedBias(_node) : default;
 

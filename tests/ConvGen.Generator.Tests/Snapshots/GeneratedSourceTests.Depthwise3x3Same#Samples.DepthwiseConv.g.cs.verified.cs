@@ -79,7 +79,7 @@ namespace Samples
         /// <param name="height">Input rows.</param>
         /// <param name="width">Input columns.</param>
         /// <param name="weights"><c>[3, 3, 24, 1]</c>.</param>
-        /// <param name="bias">Empty: this layer has no bias.</param>
+        /// <param name="bias">Empty: this layer has no bias; or <c>[24]</c> to add one anyway (a BatchNormalization folded in).</param>
         /// <param name="output">NHWC output, overwritten.</param>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
         public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
@@ -101,7 +101,7 @@ namespace Samples
             int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
             global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
             global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, DepthMultiplier]", KernelHeight, KernelWidth, InputChannels, DepthMultiplier);
-            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "an empty span (UseBias is false)", 0);
+            global::ConvGen.Internal.KernelGuard.LengthOrEmpty(bias.Length, nameof(bias), "[OutputChannels] or empty (UseBias is false)", OutputChannels);
             global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, OutputChannels]", batch, outputHeight, outputWidth, OutputChannels);
             global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
             switch (global::ConvGen.Internal.Simd.Lanes)
@@ -195,7 +195,7 @@ namespace ConvGen.Generated
             int RowStep = DilationHeight * W * InputChannels; // input elements between two kernel rows
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float k = ref MemoryMarshal.GetReference(weights);
-            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Channels)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
             for (int n = 0; n < batch; n++)
             {
@@ -225,7 +225,7 @@ namespace ConvGen.Generated
             int c = 0;
             for (; c <= Channels - vc; c += vc)
             {
-                var s = Zero<V>();
+                var s = Load<V>(ref b, c);
                 for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = kw0; kw < kw1; kw++)
                     s = Fma(Load<V>(ref x, row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c), Load<V>(ref k, (kh * KernelWidth + kw) * Channels + c), s);
@@ -233,7 +233,7 @@ namespace ConvGen.Generated
             }
             for (; c < Channels; c++)
             {
-                float s = 0f;
+                float s = Unsafe.Add(ref b, c);
                 for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = kw0; kw < kw1; kw++)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c), Unsafe.Add(ref k, (kh * KernelWidth + kw) * Channels + c), s);
@@ -249,10 +249,10 @@ namespace ConvGen.Generated
             int c = 0;
             for (; c <= Channels - vc; c += vc)
             {
-                var s0 = Zero<V>();
-                var s1 = Zero<V>();
-                var s2 = Zero<V>();
-                var s3 = Zero<V>();
+                var s0 = Load<V>(ref b, c);
+                var s1 = Load<V>(ref b, c);
+                var s2 = Load<V>(ref b, c);
+                var s3 = Load<V>(ref b, c);
                 { var kv = Load<V>(ref k, 0 + c);
                   s0 = Fma(Load<V>(ref x, 0 + c), kv, s0);
                   s1 = Fma(Load<V>(ref x, 0 + 24 + c), kv, s1);
@@ -314,10 +314,10 @@ namespace ConvGen.Generated
             }
             for (; c < Channels; c++)
             {
-                float s0 = 0f;
-                float s1 = 0f;
-                float s2 = 0f;
-                float s3 = 0f;
+                float s0 = Unsafe.Add(ref b, c);
+                float s1 = Unsafe.Add(ref b, c);
+                float s2 = Unsafe.Add(ref b, c);
+                float s3 = Unsafe.Add(ref b, c);
                 { float kv = Unsafe.Add(ref k, 0 + c);
                   s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 0 + c), kv, s0);
                   s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 0 + 24 + c), kv, s1);
@@ -387,7 +387,7 @@ namespace ConvGen.Generated
             int c = 0;
             for (; c <= Channels - vc; c += vc)
             {
-                var s0 = Zero<V>();
+                var s0 = Load<V>(ref b, c);
                 { var kv = Load<V>(ref k, 0 + c);
                   s0 = Fma(Load<V>(ref x, 0 + c), kv, s0);
                 }
@@ -419,7 +419,7 @@ namespace ConvGen.Generated
             }
             for (; c < Channels; c++)
             {
-                float s0 = 0f;
+                float s0 = Unsafe.Add(ref b, c);
                 { float kv = Unsafe.Add(ref k, 0 + c);
                   s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 0 + c), kv, s0);
                 }

@@ -82,7 +82,7 @@ namespace Samples
         /// <param name="height">Input rows.</param>
         /// <param name="width">Input columns.</param>
         /// <param name="weights">HWIO <c>[3, 3, 1, 16]</c> (C/G: 8 groups).</param>
-        /// <param name="bias">Empty: this layer has no bias.</param>
+        /// <param name="bias">Empty: this layer has no bias; or <c>[16]</c> to add one anyway (a BatchNormalization folded in).</param>
         /// <param name="output">NHWC output, overwritten.</param>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
         public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
@@ -104,7 +104,7 @@ namespace Samples
             int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
             global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
             global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels / Groups, Filters]", KernelHeight, KernelWidth, InputChannels / Groups, Filters);
-            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "an empty span (UseBias is false)", 0);
+            global::ConvGen.Internal.KernelGuard.LengthOrEmpty(bias.Length, nameof(bias), "[Filters] or empty (UseBias is false)", Filters);
             global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
             global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
             switch (global::ConvGen.Internal.Simd.Lanes)
@@ -199,7 +199,7 @@ namespace ConvGen.Generated
             int PadTop = Geometry.Padding(H, KernelHeight, StrideHeight, DilationHeight, same: false).Before, PadLeft = Geometry.Padding(W, KernelWidth, StrideWidth, DilationWidth, same: false).Before;
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float k = ref MemoryMarshal.GetReference(weights);
-            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Channels)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
             for (int n = 0; n < batch; n++)
             {
@@ -222,7 +222,7 @@ namespace ConvGen.Generated
             for (int c = 0; c < InputChannels; c++)
             for (int o = c * DepthMultiplier; o < (c + 1) * DepthMultiplier; o++)
             {
-                float s = 0f;
+                float s = Unsafe.Add(ref b, o);
                 for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = kw0; kw < kw1; kw++)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c), Unsafe.Add(ref k, (kh * KernelWidth + kw) * Channels + o), s);

@@ -79,7 +79,7 @@ namespace Samples
         /// <param name="height">Input rows.</param>
         /// <param name="width">Input columns.</param>
         /// <param name="weights">HWIO <c>[3, 3, 1, 4]</c>.</param>
-        /// <param name="bias">Empty: this layer has no bias.</param>
+        /// <param name="bias">Empty: this layer has no bias; or <c>[4]</c> to add one anyway (a BatchNormalization folded in).</param>
         /// <param name="output">NHWC output, overwritten.</param>
         /// <exception cref="global::System.ArgumentException">A size is not positive or a span has the wrong length; the message names the parameter, the expected and the actual value.</exception>
         public static void Forward(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output)
@@ -101,7 +101,7 @@ namespace Samples
             int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
             global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
             global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
-            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "an empty span (UseBias is false)", 0);
+            global::ConvGen.Internal.KernelGuard.LengthOrEmpty(bias.Length, nameof(bias), "[Filters] or empty (UseBias is false)", Filters);
             global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
             global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
             global::ConvGen.Generated.BiaslessConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
@@ -189,7 +189,7 @@ namespace ConvGen.Generated
             int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: false);
             int rowStep = DilationHeight * width * InputChannels; // input elements between two kernel rows
             ref float k = ref MemoryMarshal.GetReference(weights);
-            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
@@ -249,7 +249,7 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
@@ -302,7 +302,7 @@ namespace ConvGen.Generated
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
@@ -355,7 +355,7 @@ namespace ConvGen.Generated
             }
             for (; f < Filters; f++)
             {
-                float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f;
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
@@ -387,7 +387,7 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
@@ -468,7 +468,7 @@ namespace ConvGen.Generated
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
@@ -549,7 +549,7 @@ namespace ConvGen.Generated
             }
             for (; f < Filters; f++)
             {
-                float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f;
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
@@ -581,7 +581,7 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
-                var a0 = Zero<V>();
+                var a0 = Load<V>(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
@@ -609,7 +609,7 @@ namespace ConvGen.Generated
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
-                var a0 = Zero<V>();
+                var a0 = Load<V>(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
@@ -637,7 +637,7 @@ namespace ConvGen.Generated
             }
             for (; f < Filters; f++)
             {
-                float s = 0f;
+                float s = Unsafe.Add(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights

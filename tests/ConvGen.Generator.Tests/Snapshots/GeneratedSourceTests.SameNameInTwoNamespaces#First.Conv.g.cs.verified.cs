@@ -179,7 +179,8 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
-        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// A 1x1 kernel with stride 1 is a matrix product, [pixels, InputChannels] x [InputChannels, Filters]: output pixel i reads input pixel i, so the rows [rowStart, rowEnd) of a sample (of the whole batch, when they are every row) are one run of pixels, whose tiles do not stop at row ends.
+        /// Each run of pixels runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the length is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in runs shorter than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -193,50 +194,49 @@ namespace ConvGen.Generated
             ref float y = ref MemoryMarshal.GetReference(output);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
-            for (int n = 0; n < batch; n++)
+            bool whole = rowStart == 0 && rowEnd == outputHeight; // every row: the whole batch is one run
+            int runs = whole ? 1 : batch, run = (rowEnd - rowStart) * outputWidth * (whole ? batch : 1);
+            for (int n = 0; n < runs; n++)
             {
-                ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);
-                for (int oh = rowStart; oh < rowEnd; oh++)
+                int first = (n * height + rowStart) * width; // the run's first pixel, in the input as in the output (the same sizes)
+                ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), first * InputChannels);
+                int i = 0;
+                if (wide && run >= 8)
                 {
-                    int row = oh * StrideHeight * width; // the windows' top row in the image
-                    int ow = 0;
-                    if (wide && outputWidth >= 8)
+                    for (; i + 8 <= run; i += 8)
                     {
-                        for (; ow + 8 <= outputWidth; ow += 8)
-                        {
-                            int window = (row + ow * StrideWidth) * InputChannels;
-                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                        }
-                        if (ow < outputWidth)
-                        {
-                            ow = outputWidth - 8; // the last tile overlaps the one before
-                            int window = (row + ow * StrideWidth) * InputChannels;
-                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                            ow = outputWidth;
-                        }
+                        int window = i * InputChannels;
+                        int pixel = (first + i) * Filters;
+                        ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
-                    for (; ow + 4 <= outputWidth; ow += 4)
+                    if (i < run)
                     {
-                        int window = (row + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        i = run - 8; // the last tile overlaps the one before
+                        int window = i * InputChannels;
+                        int pixel = (first + i) * Filters;
+                        ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        i = run;
                     }
-                    if (ow < outputWidth && outputWidth >= 4)
-                    {
-                        ow = outputWidth - 4; // the last tile overlaps the one before
-                        int window = (row + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                        ow = outputWidth;
-                    }
-                    for (; ow < outputWidth; ow++)
-                    {
-                        int window = (row + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                    }
+                }
+                for (; i + 4 <= run; i += 4)
+                {
+                    int window = i * InputChannels;
+                    int pixel = (first + i) * Filters;
+                    ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                }
+                if (i < run && run >= 4)
+                {
+                    i = run - 4; // the last tile overlaps the one before
+                    int window = i * InputChannels;
+                    int pixel = (first + i) * Filters;
+                    ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    i = run;
+                }
+                for (; i < run; i++)
+                {
+                    int window = i * InputChannels;
+                    int pixel = (first + i) * Filters;
+                    ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                 }
             }
         }

@@ -1180,7 +1180,7 @@ namespace ConvGen.Generated
             // Sizes fixed by the network: a 13x11x5 input, a 6x5x6 output.
             const int height = 13, width = 11, outputHeight = 6, outputWidth = 5;
             ref float k = ref MemoryMarshal.GetReference(weights);
-            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
@@ -1240,7 +1240,7 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -1268,7 +1268,7 @@ namespace ConvGen.Generated
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -1296,7 +1296,7 @@ namespace ConvGen.Generated
             }
             for (; f < Filters; f++)
             {
-                float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f;
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
@@ -1319,7 +1319,7 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -1359,7 +1359,7 @@ namespace ConvGen.Generated
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -1399,7 +1399,7 @@ namespace ConvGen.Generated
             }
             for (; f < Filters; f++)
             {
-                float s0 = 0f; float s1 = 0f; float s2 = 0f; float s3 = 0f; float s4 = 0f; float s5 = 0f; float s6 = 0f; float s7 = 0f;
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
@@ -1422,7 +1422,7 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
-                var a0 = Zero<V>();
+                var a0 = Load<V>(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
@@ -1439,7 +1439,7 @@ namespace ConvGen.Generated
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
-                var a0 = Zero<V>();
+                var a0 = Load<V>(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
@@ -1456,7 +1456,7 @@ namespace ConvGen.Generated
             }
             for (; f < Filters; f++)
             {
-                float s = 0f;
+                float s = Unsafe.Add(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {

@@ -147,7 +147,8 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
-        /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// A 1x1 kernel with stride 1 is a matrix product, [pixels, InputChannels] x [InputChannels, Filters]: output pixel i reads input pixel i, so the rows [rowStart, rowEnd) of a sample (of the whole batch, when they are every row) are one run of pixels, whose tiles do not stop at row ends.
+        /// Each run of pixels runs in tiles of 4 pixels, the last one overlapping the one before when the length is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in runs shorter than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -156,35 +157,34 @@ namespace ConvGen.Generated
             // Sizes fixed by the network: a 14x14x16 input, a 14x14x64 output.
             const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
             ref float k = ref MemoryMarshal.GetReference(weights);
-            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
-            for (int n = 0; n < batch; n++)
+            bool whole = rowStart == 0 && rowEnd == outputHeight; // every row: the whole batch is one run
+            int runs = whole ? 1 : batch, run = (rowEnd - rowStart) * outputWidth * (whole ? batch : 1);
+            for (int n = 0; n < runs; n++)
             {
-                ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);
-                for (int oh = rowStart; oh < rowEnd; oh++)
+                int first = (n * height + rowStart) * width; // the run's first pixel, in the input as in the output (the same sizes)
+                ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), first * InputChannels);
+                int i = 0;
+                for (; i + 4 <= run; i += 4)
                 {
-                    int row = oh * StrideHeight * width; // the windows' top row in the image
-                    int ow = 0;
-                    for (; ow + 4 <= outputWidth; ow += 4)
-                    {
-                        int window = (row + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                    }
-                    if (ow < outputWidth && outputWidth >= 4)
-                    {
-                        ow = outputWidth - 4; // the last tile overlaps the one before
-                        int window = (row + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                        ow = outputWidth;
-                    }
-                    for (; ow < outputWidth; ow++)
-                    {
-                        int window = (row + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                    }
+                    int window = i * InputChannels;
+                    int pixel = (first + i) * Filters;
+                    ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                }
+                if (i < run && run >= 4)
+                {
+                    i = run - 4; // the last tile overlaps the one before
+                    int window = i * InputChannels;
+                    int pixel = (first + i) * Filters;
+                    ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    i = run;
+                }
+                for (; i < run; i++)
+                {
+                    int window = i * InputChannels;
+                    int pixel = (first + i) * Filters;
+                    ForwardInterior<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                 }
             }
         }
@@ -197,13 +197,13 @@ namespace ConvGen.Generated
             int f = 0;
             for (; vc >= 16 && f <= Filters - 4 * vc; f += 4 * vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                var bias1 = Zero<V>();
+                var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
-                var bias2 = Zero<V>();
+                var bias2 = Load<V>(ref b, f + 2 * vc);
                 var a02 = bias2; var a12 = bias2; var a22 = bias2; var a32 = bias2;
-                var bias3 = Zero<V>();
+                var bias3 = Load<V>(ref b, f + 3 * vc);
                 var a03 = bias3; var a13 = bias3; var a23 = bias3; var a33 = bias3;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -230,9 +230,9 @@ namespace ConvGen.Generated
             }
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                var bias1 = Zero<V>();
+                var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -267,10 +267,10 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - 4 * vc; f += 4 * vc)
             {
-                var a0 = Zero<V>();
-                var a1 = Zero<V>();
-                var a2 = Zero<V>();
-                var a3 = Zero<V>();
+                var a0 = Load<V>(ref b, f);
+                var a1 = Load<V>(ref b, f + vc);
+                var a2 = Load<V>(ref b, f + 2 * vc);
+                var a3 = Load<V>(ref b, f + 3 * vc);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
@@ -286,7 +286,7 @@ namespace ConvGen.Generated
             }
             for (; f <= Filters - vc; f += vc)
             {
-                var a0 = Zero<V>();
+                var a0 = Load<V>(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
@@ -619,7 +619,7 @@ namespace ConvGen.Generated
         {
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float k = ref MemoryMarshal.GetReference(weights);
-            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Channels)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
             for (int n = 0; n < batch; n++)
             {
@@ -649,7 +649,7 @@ namespace ConvGen.Generated
             int c = 0;
             for (; c <= Channels - vc; c += vc)
             {
-                var s = Zero<V>();
+                var s = Load<V>(ref b, c);
                 for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = kw0; kw < kw1; kw++)
                     s = Fma(Load<V>(ref x, row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c), Load<V>(ref k, (kh * KernelWidth + kw) * Channels + c), s);
@@ -657,7 +657,7 @@ namespace ConvGen.Generated
             }
             for (; c < Channels; c++)
             {
-                float s = 0f;
+                float s = Unsafe.Add(ref b, c);
                 for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = kw0; kw < kw1; kw++)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c), Unsafe.Add(ref k, (kh * KernelWidth + kw) * Channels + c), s);
@@ -673,10 +673,10 @@ namespace ConvGen.Generated
             int c = 0;
             for (; c <= Channels - vc; c += vc)
             {
-                var s0 = Zero<V>();
-                var s1 = Zero<V>();
-                var s2 = Zero<V>();
-                var s3 = Zero<V>();
+                var s0 = Load<V>(ref b, c);
+                var s1 = Load<V>(ref b, c);
+                var s2 = Load<V>(ref b, c);
+                var s3 = Load<V>(ref b, c);
                 { var kv = Load<V>(ref k, 0 + c);
                   s0 = Fma(Load<V>(ref x, 0 + c), kv, s0);
                   s1 = Fma(Load<V>(ref x, 0 + 64 + c), kv, s1);
@@ -738,10 +738,10 @@ namespace ConvGen.Generated
             }
             for (; c < Channels; c++)
             {
-                float s0 = 0f;
-                float s1 = 0f;
-                float s2 = 0f;
-                float s3 = 0f;
+                float s0 = Unsafe.Add(ref b, c);
+                float s1 = Unsafe.Add(ref b, c);
+                float s2 = Unsafe.Add(ref b, c);
+                float s3 = Unsafe.Add(ref b, c);
                 { float kv = Unsafe.Add(ref k, 0 + c);
                   s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 0 + c), kv, s0);
                   s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 0 + 64 + c), kv, s1);
@@ -811,7 +811,7 @@ namespace ConvGen.Generated
             int c = 0;
             for (; c <= Channels - vc; c += vc)
             {
-                var s0 = Zero<V>();
+                var s0 = Load<V>(ref b, c);
                 { var kv = Load<V>(ref k, 0 + c);
                   s0 = Fma(Load<V>(ref x, 0 + c), kv, s0);
                 }
@@ -843,7 +843,7 @@ namespace ConvGen.Generated
             }
             for (; c < Channels; c++)
             {
-                float s0 = 0f;
+                float s0 = Unsafe.Add(ref b, c);
                 { float kv = Unsafe.Add(ref k, 0 + c);
                   s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 0 + c), kv, s0);
                 }
@@ -1076,7 +1076,8 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
-        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// A 1x1 kernel with stride 1 is a matrix product, [pixels, InputChannels] x [InputChannels, Filters]: output pixel i reads input pixel i, so the rows [rowStart, rowEnd) of a sample (of the whole batch, when they are every row) are one run of pixels, whose tiles do not stop at row ends.
+        /// Each run of pixels runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the length is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in runs shorter than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -1085,54 +1086,53 @@ namespace ConvGen.Generated
             // Sizes fixed by the network: a 14x14x64 input, a 14x14x16 output.
             const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
             ref float k = ref MemoryMarshal.GetReference(weights);
-            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
-            for (int n = 0; n < batch; n++)
+            bool whole = rowStart == 0 && rowEnd == outputHeight; // every row: the whole batch is one run
+            int runs = whole ? 1 : batch, run = (rowEnd - rowStart) * outputWidth * (whole ? batch : 1);
+            for (int n = 0; n < runs; n++)
             {
-                ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);
-                for (int oh = rowStart; oh < rowEnd; oh++)
+                int first = (n * height + rowStart) * width; // the run's first pixel, in the input as in the output (the same sizes)
+                ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), first * InputChannels);
+                int i = 0;
+                if (wide && run >= 8)
                 {
-                    int row = oh * StrideHeight * width; // the windows' top row in the image
-                    int ow = 0;
-                    if (wide && outputWidth >= 8)
+                    for (; i + 8 <= run; i += 8)
                     {
-                        for (; ow + 8 <= outputWidth; ow += 8)
-                        {
-                            int window = (row + ow * StrideWidth) * InputChannels;
-                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                        }
-                        if (ow < outputWidth)
-                        {
-                            ow = outputWidth - 8; // the last tile overlaps the one before
-                            int window = (row + ow * StrideWidth) * InputChannels;
-                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                            ow = outputWidth;
-                        }
+                        int window = i * InputChannels;
+                        int pixel = (first + i) * Filters;
+                        ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
-                    for (; ow + 4 <= outputWidth; ow += 4)
+                    if (i < run)
                     {
-                        int window = (row + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        i = run - 8; // the last tile overlaps the one before
+                        int window = i * InputChannels;
+                        int pixel = (first + i) * Filters;
+                        ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        i = run;
                     }
-                    if (ow < outputWidth && outputWidth >= 4)
-                    {
-                        ow = outputWidth - 4; // the last tile overlaps the one before
-                        int window = (row + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                        ow = outputWidth;
-                    }
-                    for (; ow < outputWidth; ow++)
-                    {
-                        int window = (row + ow * StrideWidth) * InputChannels;
-                        int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
-                    }
+                }
+                for (; i + 4 <= run; i += 4)
+                {
+                    int window = i * InputChannels;
+                    int pixel = (first + i) * Filters;
+                    ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                }
+                if (i < run && run >= 4)
+                {
+                    i = run - 4; // the last tile overlaps the one before
+                    int window = i * InputChannels;
+                    int pixel = (first + i) * Filters;
+                    ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    i = run;
+                }
+                for (; i < run; i++)
+                {
+                    int window = i * InputChannels;
+                    int pixel = (first + i) * Filters;
+                    ForwardInterior<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                 }
             }
         }
@@ -1145,9 +1145,9 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                var bias1 = Zero<V>();
+                var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -1174,7 +1174,7 @@ namespace ConvGen.Generated
             }
             for (; f <= Filters - vc; f += vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -1209,9 +1209,9 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
-                var bias1 = Zero<V>();
+                var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1; var a61 = bias1; var a71 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -1250,7 +1250,7 @@ namespace ConvGen.Generated
             }
             for (; f <= Filters - vc; f += vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -1297,10 +1297,10 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - 4 * vc; f += 4 * vc)
             {
-                var a0 = Zero<V>();
-                var a1 = Zero<V>();
-                var a2 = Zero<V>();
-                var a3 = Zero<V>();
+                var a0 = Load<V>(ref b, f);
+                var a1 = Load<V>(ref b, f + vc);
+                var a2 = Load<V>(ref b, f + 2 * vc);
+                var a3 = Load<V>(ref b, f + 3 * vc);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
@@ -1316,7 +1316,7 @@ namespace ConvGen.Generated
             }
             for (; f <= Filters - vc; f += vc)
             {
-                var a0 = Zero<V>();
+                var a0 = Load<V>(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {

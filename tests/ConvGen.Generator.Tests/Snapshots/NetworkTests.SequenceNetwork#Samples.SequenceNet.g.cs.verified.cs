@@ -154,7 +154,7 @@ namespace ConvGen.Generated
             // Sizes fixed by the network: a 1x32x28 input, a 1x28x32 output.
             const int height = 1, width = 32, outputHeight = 1, outputWidth = 28;
             ref float k = ref MemoryMarshal.GetReference(weights);
-            ref float b = ref MemoryMarshal.GetReference(bias);
+            ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
@@ -214,9 +214,9 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                var bias1 = Zero<V>();
+                var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -251,9 +251,9 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
-                var bias0 = Zero<V>();
+                var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
-                var bias1 = Zero<V>();
+                var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1; var a61 = bias1; var a71 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
@@ -300,10 +300,10 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - 4 * vc; f += 4 * vc)
             {
-                var a0 = Zero<V>();
-                var a1 = Zero<V>();
-                var a2 = Zero<V>();
-                var a3 = Zero<V>();
+                var a0 = Load<V>(ref b, f);
+                var a1 = Load<V>(ref b, f + vc);
+                var a2 = Load<V>(ref b, f + 2 * vc);
+                var a3 = Load<V>(ref b, f + 3 * vc);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
@@ -319,7 +319,7 @@ namespace ConvGen.Generated
             }
             for (; f <= Filters - vc; f += vc)
             {
-                var a0 = Zero<V>();
+                var a0 = Load<V>(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
