@@ -26,8 +26,62 @@ public sealed partial class ConvGenerator
         /// </summary>
         private const int WideTilePixels = 8;
 
-        /// <summary>Whether the forward pass has the <see cref="WideTilePixels"/> tile: at most 2 vectors of filters at the widest width.</summary>
-        private static bool HasWideTile(ConvSpec m) => m.Filters <= 32 && TileFits(m, WideTilePixels);
+        /// <summary>
+        /// Whether the forward pass has the wide tile: at most 2 vectors of filters at the widest width; or, in a network's layer
+        /// with more (in blocks of 2 vectors, with 32 vector registers), where the wide tile covers its rows with fewer pixels
+        /// than the 4-pixel tile (7-wide rows: 7 against 8; 14-wide: 14 against 16).
+        /// </summary>
+        private static bool HasWideTile(KernelPlan p) => TileFits(p.Conv, WideTilePixels) && (p.Conv.Filters <= 32 || ManyFiltersWide(p));
+
+        /// <summary>Whether a layer with more than 2 vectors of filters runs the wide tile (see <see cref="HasWideTile"/>).</summary>
+        private static bool ManyFiltersWide(KernelPlan p)
+        {
+            if (p.Conv.Filters <= 32 || !p.Fixed || (Pointwise(p.Conv) && !PadsForward(p)) || p.OutputWidth < 6) return false;
+            long Computed(int pixels) => (p.OutputWidth + pixels - 1) / pixels * (long)pixels;
+            return Computed(WidePixels(p)) < Computed(TilePixels);
+        }
+
+        /// <summary>
+        /// Output pixels of the wide tile (<see cref="WideTilePixels"/> at most): a network's layer takes the count in 6..8 that
+        /// computes the fewest pixels over its rows, the last tile overlapping (7 for rows of 7, 14 or 28 pixels, which 8 would
+        /// cover with 8, 16 or 32); rows of any width and runs of pixels (a 1x1 kernel) take 8.
+        /// </summary>
+        private static int WidePixels(KernelPlan p)
+        {
+            if (!p.Fixed || (Pointwise(p.Conv) && !PadsForward(p))) return WideTilePixels;
+            return FittedTile(p.OutputWidth, 6, WideTilePixels);
+        }
+
+        /// <summary>The tile in [<paramref name="min"/>, <paramref name="max"/>] pixels that computes the fewest over a row of <paramref name="width"/> (the last tile overlapping the one before), the widest of those; <paramref name="max"/> for rows narrower than <paramref name="min"/>.</summary>
+        private static int FittedTile(int width, int min, int max)
+        {
+            if (width < min) return max;
+            long Computed(int pixels) => (width + pixels - 1) / pixels * (long)pixels;
+            int best = max;
+            for (int pixels = max - 1; pixels >= min; pixels--)
+                if (Computed(pixels) < Computed(best)) best = pixels;
+            return best;
+        }
+
+        /// <summary>
+        /// Output pixels of the tall forward tile (0: none), for filters that fill one vector with 32 vector registers: one
+        /// accumulator per pixel, so 8 pixels (8 FMA chains) only just cover the FMA latency (4 cycles, 2 FMAs a cycle) and any
+        /// stall idles the FMA units; 9 to 16 leave slack. A network's layer takes the count in 9..16 that computes the fewest
+        /// pixels over its rows (the last tile overlapping): 14 for 28-wide rows, 16 for 32; rows of any width or runs of pixels
+        /// (a 1x1 kernel) take 16. None for rows narrower than 9, more than 16 filters, or offsets that would overflow.
+        /// </summary>
+        private static int TallTilePixels(KernelPlan p)
+        {
+            var m = p.Conv;
+            if (m.Filters > 16) return 0;
+            int tall = 16;
+            if (p.Fixed && !(Pointwise(m) && !PadsForward(p)))
+            {
+                if (p.OutputWidth < 9) return 0;
+                tall = FittedTile(p.OutputWidth, 9, tall);
+            }
+            return TileFits(m, tall) ? tall : 0;
+        }
 
         /// <summary>Input channels per register tile of the weight gradient: each gradient vector loaded feeds this many FMAs.</summary>
         private const int TileChannels = 4;
@@ -122,12 +176,17 @@ public sealed partial class ConvGenerator
                 w.Line();
                 if (TileFits(p.Conv, TilePixels))
                 {
-                    EmitForwardTile(w, p, TilePixels);
+                    EmitForwardTile(w, p, TilePixels, widths: null);
                     w.Line();
                 }
-                if (HasWideTile(p.Conv))
+                if (HasWideTile(p))
                 {
-                    EmitForwardTile(w, p, WideTilePixels);
+                    EmitForwardTile(w, p, WidePixels(p), widths: [2, 1]);
+                    w.Line();
+                }
+                if (TallTilePixels(p) > 0)
+                {
+                    EmitForwardTile(w, p, TallTilePixels(p), widths: [1]);
                     w.Line();
                 }
                 EmitForwardPixel(w, p);
@@ -213,6 +272,7 @@ public sealed partial class ConvGenerator
             bool pads = PadsForward(p);
             bool tiles = TileFits(m, TilePixels);
             bool pointwise = Pointwise(m) && !pads;
+            int tallPixels = TallTilePixels(p), widePixels = WidePixels(p);
             w.Line("/// <summary>");
             w.Line("/// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]" + (p.AppliesRelu ? ", then the ReLU." : "."));
             w.Line(pads
@@ -222,7 +282,7 @@ public sealed partial class ConvGenerator
             if (pointwise)
                 w.Line("/// A 1x1 kernel with stride 1 is a matrix product, [pixels, InputChannels] x [InputChannels, Filters]: output pixel i reads input pixel i, so the rows [rowStart, rowEnd) of a sample (of the whole batch, when they are every row) are one run of pixels, whose tiles do not stop at row ends.");
             w.Line(tiles
-                ? $"/// Each {run} runs in tiles of {(HasWideTile(m) ? $"{WideTilePixels} pixels (few filters) or " : "")}{TilePixels} pixels, the last one overlapping the one before when the {(pointwise ? "length" : "width")} is not a multiple of the tile" +
+                ? $"/// Each {run} runs in tiles of {(tallPixels > 0 ? $"{tallPixels} pixels (filters in one vector, 32 registers), " : "")}{(HasWideTile(p) ? $"{widePixels} pixels (few filters) or " : "")}{TilePixels} pixels, the last one overlapping the one before when the {(pointwise ? "length" : "width")} is not a multiple of the tile" +
                   $" (those pixels are computed twice, to the same value), and single pixels only in {(pointwise ? "runs shorter" : "rows narrower")} than a tile."
                 : "/// Single pixels (a tile's offsets would overflow).");
             w.Line("/// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.");
@@ -236,10 +296,23 @@ public sealed partial class ConvGenerator
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
             string rowStep = p.Fixed ? "" : "rowStep, ";
             string imageWidth = pads ? "paddedWidth" : "width";
-            if (HasWideTile(m))
+            if (tallPixels > 0)
             {
-                w.L($"// {WideTilePixels}-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).");
-                w.Line("bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());");
+                w.L($"// {tallPixels}-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).");
+                w.Line("bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);");
+            }
+            if (HasWideTile(p))
+            {
+                if (ManyFiltersWide(p))
+                {
+                    w.L($"// {widePixels}-pixel tiles (2 filter vectors at a time) with 32 vector registers (AVX-512 at any width): they fit the rows better than 4 pixels.");
+                    w.Line("bool wide = Count<V>() >= 16 || Registers32;");
+                }
+                else
+                {
+                    w.L($"// {widePixels}-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).");
+                    w.Line("bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());");
+                }
             }
             // The tiles along a row (or run) from position `at` to `end`: the last tile overlaps the one before, single pixels only
             // where the row is shorter than a tile.
@@ -260,7 +333,8 @@ public sealed partial class ConvGenerator
                     w.Close();
                     if (condition != null) w.Close();
                 }
-                if (HasWideTile(m)) Tile(WideTilePixels, "ForwardTile8", "wide");
+                if (tallPixels > 0) Tile(tallPixels, $"ForwardTile{tallPixels}", "tall");
+                if (HasWideTile(p)) Tile(widePixels, $"ForwardTile{widePixels}", "wide");
                 if (tiles) Tile(TilePixels, "ForwardTile", null);
                 w.Open($"for (; {at} < {end}; {at}++)");
                 w.Line(window); w.Line(pixel);
@@ -333,7 +407,8 @@ public sealed partial class ConvGenerator
             }
         }
 
-        private static void EmitForwardTile(CodeWriter w, KernelPlan p, int pixels)
+        /// <summary>A forward register tile of <paramref name="pixels"/> pixels, in blocks of <paramref name="widths"/> filter vectors (see <see cref="EmitVectorBlocks"/>).</summary>
+        private static void EmitForwardTile(CodeWriter w, KernelPlan p, int pixels, int[]? widths)
         {
             var m = p.Conv;
             long pixelStep = (long)m.StrideWidth * m.InputChannels;
@@ -352,7 +427,7 @@ public sealed partial class ConvGenerator
             {
                 EmitTileScalarSums(w, p, xs, RowStep(p));
                 w.Line(string.Join(" ", Enumerable.Range(0, pixels).Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + (long)i * m.Filters}) = {Act(p, $"s{i}", false)};")));
-            }, widths: pixels == TilePixels ? null : [2, 1], overlapTail: true);
+            }, widths: widths, overlapTail: true);
             w.Close();
         }
 
@@ -373,10 +448,12 @@ public sealed partial class ConvGenerator
             EmitTaps(w, p, rowStep, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
             {
                 w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
+                // The pixels' inputs at constant offsets from one reference: each load addresses [xc + constant], no index arithmetic.
+                w.Line($"ref float xc = ref Unsafe.Add(ref x, {xo + c});");
                 w.Line(string.Join(" ", js.Select(j => $"var w{j} = Load<V>(ref kc{VOffArgument(j)});")));
                 for (int i = 0; i < xs.Length; i++)
                 {
-                    w.Line($"var x{i} = Broadcast<V>(Unsafe.Add(ref x, {xo + c + xs[i]}));");
+                    w.Line(xs[i] == 0 ? $"var x{i} = Broadcast<V>(xc);" : $"var x{i} = Broadcast<V>(Unsafe.Add(ref xc, {Str(xs[i])}));");
                     w.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Fma(x{i}, w{j}, a{i}{j});")));
                 }
             }));

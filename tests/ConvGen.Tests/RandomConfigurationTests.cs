@@ -134,6 +134,67 @@ public class RandomConfigurationTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A compiled network's convolution runs tiles chosen from its constants: 9 to 16 pixels for filters in one vector, 6 to 8
+    /// for two (or, where they fit the rows better than 4 pixels, for more filters two vectors at a time), 4 otherwise, each
+    /// fitted to the row width, and 1x1 stride-1 layers as runs of pixels over the batch. Single-convolution networks over the
+    /// widths and filter counts that pick each of them (ReLU fused or not, bias or not), Predict and Forward at every width and
+    /// at 1 and 2 threads, against the plain-loop reference with the network's own weights.
+    /// </summary>
+    [Fact]
+    public void Compiled_convolutions_match_the_reference_with_the_tiles_their_sizes_pick()
+    {
+        var rng = new Random(20261207);
+        int[] widths = [5, 7, 9, 12, 14, 16, 20, 28, 32, 33], filters = [4, 6, 8, 16, 24, 32, 48, 64, 70], channels = [1, 3, 16, 17];
+        var nets = Enumerable.Range(0, 36).Select(i =>
+        {
+            int k = i % 3 == 0 ? 1 : 3, stride = i % 4 == 3 ? 2 : 1;
+            var config = new ConvConfig(k, k, channels[rng.Next(channels.Length)], filters[i % filters.Length], stride, stride, 1, 1,
+                Same: rng.Next(2) == 0, UseBias: rng.Next(3) != 0);
+            return (Config: config, H: rng.Next(3, 10), W: widths[rng.Next(widths.Length)], Relu: rng.Next(2) == 0);
+        }).ToList();
+        var source = new StringBuilder("using ConvGen;\nnamespace TileNets;\n");
+        for (int i = 0; i < nets.Count; i++)
+        {
+            var (k, h, w, relu) = nets[i];
+            source.Append($"[Input({h}, {w}, {k.C})]\n[Conv2D({k.KH}, {k.KW}, Filters = {k.F}, Stride = {k.SH}, Padding = Padding.{(k.Same ? "Same" : "Valid")}, ")
+                  .Append($"UseBias = {(k.UseBias ? "true" : "false")}{(relu ? ", Activation = Activation.ReLU" : "")})]\npublic partial class Net{i};\n");
+        }
+        var assembly = InMemoryGenerator.CompileAndLoad(source.ToString(), "TileNets");
+        // The draws above pick every kind of tile: tall (16 for 32-wide rows and runs of pixels, fitted to others), wide fitted to 7 and 6.
+        var tiles = assembly.GetTypes().SelectMany(t => t.GetMethods(BindingFlags.NonPublic | BindingFlags.Static)).Select(m => m.Name)
+            .Where(name => name.StartsWith("ForwardTile", StringComparison.Ordinal)).ToHashSet();
+        output.WriteLine("tiles: " + string.Join(", ", tiles.Order()));
+        foreach (var tile in new[] { "ForwardTile", "ForwardTile6", "ForwardTile7", "ForwardTile8", "ForwardTile14", "ForwardTile16" })
+            Assert.Contains(tile, tiles);
+        // More than 32 filters two vectors at a time, in rows of 7 or 14 (where 7-pixel tiles beat 4).
+        Assert.Contains(nets, net => net.Config.F > 32 && net.Config.KH > 1 && net.Config.Geometry(net.H, net.W).OutW is 7 or 14);
+        for (int i = 0; i < nets.Count; i++)
+        {
+            var (k, h, w, relu) = nets[i];
+            var net = (Model)Activator.CreateInstance(assembly.GetType($"TileNets.Net{i}")!, 4, i)!;
+            var parameters = net.NamedParameters();
+            var weights = parameters[0].Tensor.Span.ToArray();
+            float[] bias = k.UseBias ? parameters[1].Tensor.Span.ToArray() : [];
+            if (k.UseBias) bias.AsSpan().Fill(0.25f); // initialized to zeros: make it count
+            if (k.UseBias) bias.CopyTo(parameters[1].Tensor.Span);
+            int n = 1 + i % 4;
+            var x = RandomArray(rng, n * h * w * k.C);
+            var expected = ReferenceConv.Forward(k, x, n, h, w, weights, bias);
+            if (relu) for (int e = 0; e < expected.Length; e++) expected[e] = Math.Max(expected[e], 0f);
+            var input = new Tensor(new Shape(n, h, w, k.C), x);
+            foreach (int lanes in new[] { 16, 8, 4 })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                using var width = new LanesScope(lanes);
+                using var parallel = new ThreadScope(threads);
+                string where = $"network {i} [Input({h}, {w}, {k.C})] {k}{(relu ? " ReLU" : "")}, batch {n}, at {lanes} floats a vector, {threads} thread(s)";
+                AssertClose(expected, net.Predict(input).Span.ToArray(), k.KH * k.KW * k.C, "Predict " + where);
+                AssertClose(expected, net.Forward(input).Span.ToArray(), k.KH * k.KW * k.C, "Forward " + where);
+            }
+        }
+    }
+
     internal static ConvConfig RandomConfig(Random rng)
     {
         int[] channelChoices = [1, 3, 17, 33, 64];

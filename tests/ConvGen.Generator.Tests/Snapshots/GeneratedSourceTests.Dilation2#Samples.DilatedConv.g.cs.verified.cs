@@ -178,7 +178,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -197,6 +197,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            // 16-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
+            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
@@ -208,6 +210,23 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;
+                    if (tall && outputWidth >= 16)
+                    {
+                        for (; ow + 16 <= outputWidth; ow += 16)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        }
+                        if (ow < outputWidth)
+                        {
+                            ow = outputWidth - 16; // the last tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
                     if (wide && outputWidth >= 8)
                     {
                         for (; ow + 8 <= outputWidth; ow += 8)
@@ -265,148 +284,160 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -426,148 +457,160 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -655,244 +698,256 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 40));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 41));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 45));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 46));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 47));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                 }
@@ -916,244 +971,256 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 40));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 41));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 45));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 46));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 47));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a70 = Fma(x7, w0, a70);
                     }
                 }
@@ -1226,6 +1293,1020 @@ namespace ConvGen.Generated
                     }
                 }
                 Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 8) = s1; Unsafe.Add(ref y, f + 16) = s2; Unsafe.Add(ref y, f + 24) = s3; Unsafe.Add(ref y, f + 32) = s4; Unsafe.Add(ref y, f + 40) = s5; Unsafe.Add(ref y, f + 48) = s6; Unsafe.Add(ref y, f + 56) = s7;
+            }
+        }
+
+        /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 8);
+                Store(a20, ref y, f + 16);
+                Store(a30, ref y, f + 24);
+                Store(a40, ref y, f + 32);
+                Store(a50, ref y, f + 40);
+                Store(a60, ref y, f + 48);
+                Store(a70, ref y, f + 56);
+                Store(a80, ref y, f + 64);
+                Store(a90, ref y, f + 72);
+                Store(a100, ref y, f + 80);
+                Store(a110, ref y, f + 88);
+                Store(a120, ref y, f + 96);
+                Store(a130, ref y, f + 104);
+                Store(a140, ref y, f + 112);
+                Store(a150, ref y, f + 120);
+            }
+            if (f < Filters && Filters >= vc)
+            {
+                f = Filters - vc; // the last vector overlaps the one before
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 8);
+                Store(a20, ref y, f + 16);
+                Store(a30, ref y, f + 24);
+                Store(a40, ref y, f + 32);
+                Store(a50, ref y, f + 40);
+                Store(a60, ref y, f + 48);
+                Store(a70, ref y, f + 56);
+                Store(a80, ref y, f + 64);
+                Store(a90, ref y, f + 72);
+                Store(a100, ref y, f + 80);
+                Store(a110, ref y, f + 88);
+                Store(a120, ref y, f + 96);
+                Store(a130, ref y, f + 104);
+                Store(a140, ref y, f + 112);
+                Store(a150, ref y, f + 120);
+                f = Filters;
+            }
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f); float s8 = Unsafe.Add(ref b, f); float s9 = Unsafe.Add(ref b, f); float s10 = Unsafe.Add(ref b, f); float s11 = Unsafe.Add(ref b, f); float s12 = Unsafe.Add(ref b, f); float s13 = Unsafe.Add(ref b, f); float s14 = Unsafe.Add(ref b, f); float s15 = Unsafe.Add(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 8);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 16);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 24);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s15);
+                    }
+                    // tap (kh, 1)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 32);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 68), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 40);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 69), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 48);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 66), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 70), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 56);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 67), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 71), kc, s15);
+                    }
+                    // tap (kh, 2)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 64);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 68), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 72), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 76), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 72);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 69), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 73), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 77), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 80);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 66), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 70), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 74), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 78), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 88);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 67), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 71), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 75), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 79), kc, s15);
+                    }
+                }
+                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 8) = s1; Unsafe.Add(ref y, f + 16) = s2; Unsafe.Add(ref y, f + 24) = s3; Unsafe.Add(ref y, f + 32) = s4; Unsafe.Add(ref y, f + 40) = s5; Unsafe.Add(ref y, f + 48) = s6; Unsafe.Add(ref y, f + 56) = s7; Unsafe.Add(ref y, f + 64) = s8; Unsafe.Add(ref y, f + 72) = s9; Unsafe.Add(ref y, f + 80) = s10; Unsafe.Add(ref y, f + 88) = s11; Unsafe.Add(ref y, f + 96) = s12; Unsafe.Add(ref y, f + 104) = s13; Unsafe.Add(ref y, f + 112) = s14; Unsafe.Add(ref y, f + 120) = s15;
             }
         }
 

@@ -176,7 +176,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
-        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -188,6 +188,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            // 16-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
+            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
@@ -197,6 +199,23 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * width; // the windows' top row in the image
                     int ow = 0;
+                    if (tall && outputWidth >= 16)
+                    {
+                        for (; ow + 16 <= outputWidth; ow += 16)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        }
+                        if (ow < outputWidth)
+                        {
+                            ow = outputWidth - 16; // the last tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
                     if (wide && outputWidth >= 8)
                     {
                         for (; ow + 8 <= outputWidth; ow += 8)
@@ -289,6 +308,33 @@ namespace ConvGen.Generated
                     }
                 }
                 Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 3) = s1; Unsafe.Add(ref y, f + 6) = s2; Unsafe.Add(ref y, f + 9) = s3; Unsafe.Add(ref y, f + 12) = s4; Unsafe.Add(ref y, f + 15) = s5; Unsafe.Add(ref y, f + 18) = s6; Unsafe.Add(ref y, f + 21) = s7;
+            }
+        }
+
+        /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f); float s8 = Unsafe.Add(ref b, f); float s9 = Unsafe.Add(ref b, f); float s10 = Unsafe.Add(ref b, f); float s11 = Unsafe.Add(ref b, f); float s12 = Unsafe.Add(ref b, f); float s13 = Unsafe.Add(ref b, f); float s14 = Unsafe.Add(ref b, f); float s15 = Unsafe.Add(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 6; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s15);
+                    }
+                    // tap (kh, 1)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 3);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s15);
+                    }
+                }
+                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 3) = s1; Unsafe.Add(ref y, f + 6) = s2; Unsafe.Add(ref y, f + 9) = s3; Unsafe.Add(ref y, f + 12) = s4; Unsafe.Add(ref y, f + 15) = s5; Unsafe.Add(ref y, f + 18) = s6; Unsafe.Add(ref y, f + 21) = s7; Unsafe.Add(ref y, f + 24) = s8; Unsafe.Add(ref y, f + 27) = s9; Unsafe.Add(ref y, f + 30) = s10; Unsafe.Add(ref y, f + 33) = s11; Unsafe.Add(ref y, f + 36) = s12; Unsafe.Add(ref y, f + 39) = s13; Unsafe.Add(ref y, f + 42) = s14; Unsafe.Add(ref y, f + 45) = s15;
             }
         }
 

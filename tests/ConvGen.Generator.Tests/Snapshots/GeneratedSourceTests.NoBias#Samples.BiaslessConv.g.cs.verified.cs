@@ -179,7 +179,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
-        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -191,6 +191,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
+            // 16-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
+            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
@@ -200,6 +202,23 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * width; // the windows' top row in the image
                     int ow = 0;
+                    if (tall && outputWidth >= 16)
+                    {
+                        for (; ow + 16 <= outputWidth; ow += 16)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        }
+                        if (ow < outputWidth)
+                        {
+                            ow = outputWidth - 16; // the last tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
                     if (wide && outputWidth >= 8)
                     {
                         for (; ow + 8 <= outputWidth; ow += 8)
@@ -257,40 +276,43 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -310,40 +332,43 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -395,64 +420,67 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
                         a70 = Fma(x7, w0, a70);
                     }
                 }
@@ -476,64 +504,67 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
                         a70 = Fma(x7, w0, a70);
                     }
                 }
@@ -570,6 +601,318 @@ namespace ConvGen.Generated
                     }
                 }
                 Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 4) = s1; Unsafe.Add(ref y, f + 8) = s2; Unsafe.Add(ref y, f + 12) = s3; Unsafe.Add(ref y, f + 16) = s4; Unsafe.Add(ref y, f + 20) = s5; Unsafe.Add(ref y, f + 24) = s6; Unsafe.Add(ref y, f + 28) = s7;
+            }
+        }
+
+        /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 4);
+                Store(a20, ref y, f + 8);
+                Store(a30, ref y, f + 12);
+                Store(a40, ref y, f + 16);
+                Store(a50, ref y, f + 20);
+                Store(a60, ref y, f + 24);
+                Store(a70, ref y, f + 28);
+                Store(a80, ref y, f + 32);
+                Store(a90, ref y, f + 36);
+                Store(a100, ref y, f + 40);
+                Store(a110, ref y, f + 44);
+                Store(a120, ref y, f + 48);
+                Store(a130, ref y, f + 52);
+                Store(a140, ref y, f + 56);
+                Store(a150, ref y, f + 60);
+            }
+            if (f < Filters && Filters >= vc)
+            {
+                f = Filters - vc; // the last vector overlaps the one before
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 4);
+                Store(a20, ref y, f + 8);
+                Store(a30, ref y, f + 12);
+                Store(a40, ref y, f + 16);
+                Store(a50, ref y, f + 20);
+                Store(a60, ref y, f + 24);
+                Store(a70, ref y, f + 28);
+                Store(a80, ref y, f + 32);
+                Store(a90, ref y, f + 36);
+                Store(a100, ref y, f + 40);
+                Store(a110, ref y, f + 44);
+                Store(a120, ref y, f + 48);
+                Store(a130, ref y, f + 52);
+                Store(a140, ref y, f + 56);
+                Store(a150, ref y, f + 60);
+                f = Filters;
+            }
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f); float s8 = Unsafe.Add(ref b, f); float s9 = Unsafe.Add(ref b, f); float s10 = Unsafe.Add(ref b, f); float s11 = Unsafe.Add(ref b, f); float s12 = Unsafe.Add(ref b, f); float s13 = Unsafe.Add(ref b, f); float s14 = Unsafe.Add(ref b, f); float s15 = Unsafe.Add(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s15);
+                    }
+                    // tap (kh, 1)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 4);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s15);
+                    }
+                    // tap (kh, 2)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 8);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s15);
+                    }
+                }
+                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 4) = s1; Unsafe.Add(ref y, f + 8) = s2; Unsafe.Add(ref y, f + 12) = s3; Unsafe.Add(ref y, f + 16) = s4; Unsafe.Add(ref y, f + 20) = s5; Unsafe.Add(ref y, f + 24) = s6; Unsafe.Add(ref y, f + 28) = s7; Unsafe.Add(ref y, f + 32) = s8; Unsafe.Add(ref y, f + 36) = s9; Unsafe.Add(ref y, f + 40) = s10; Unsafe.Add(ref y, f + 44) = s11; Unsafe.Add(ref y, f + 48) = s12; Unsafe.Add(ref y, f + 52) = s13; Unsafe.Add(ref y, f + 56) = s14; Unsafe.Add(ref y, f + 60) = s15;
             }
         }
 

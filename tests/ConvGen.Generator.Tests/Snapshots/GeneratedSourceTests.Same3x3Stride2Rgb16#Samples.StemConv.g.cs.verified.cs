@@ -183,7 +183,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -202,6 +202,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            // 16-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
+            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
@@ -213,6 +215,23 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;
+                    if (tall && outputWidth >= 16)
+                    {
+                        for (; ow + 16 <= outputWidth; ow += 16)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        }
+                        if (ow < outputWidth)
+                        {
+                            ow = outputWidth - 16; // the last tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
                     if (wide && outputWidth >= 8)
                     {
                         for (; ow + 8 <= outputWidth; ow += 8)
@@ -272,112 +291,121 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
@@ -396,112 +424,121 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -530,184 +567,193 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 45));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 40));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 46));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 41));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 47));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 48));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 49));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 50));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                 }
@@ -730,184 +776,193 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 45));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 40));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 46));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 41));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 47));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 48));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 49));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 50));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
                         a70 = Fma(x7, w0, a70);
                     }
                 }
@@ -919,6 +974,375 @@ namespace ConvGen.Generated
                 Store(a50, ref y, f + 80);
                 Store(a60, ref y, f + 96);
                 Store(a70, ref y, f + 112);
+            }
+        }
+
+        /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 16);
+                Store(a20, ref y, f + 32);
+                Store(a30, ref y, f + 48);
+                Store(a40, ref y, f + 64);
+                Store(a50, ref y, f + 80);
+                Store(a60, ref y, f + 96);
+                Store(a70, ref y, f + 112);
+                Store(a80, ref y, f + 128);
+                Store(a90, ref y, f + 144);
+                Store(a100, ref y, f + 160);
+                Store(a110, ref y, f + 176);
+                Store(a120, ref y, f + 192);
+                Store(a130, ref y, f + 208);
+                Store(a140, ref y, f + 224);
+                Store(a150, ref y, f + 240);
             }
         }
 

@@ -257,14 +257,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc); var w2 = Load<V>(ref kc, 2 * vc); var w3 = Load<V>(ref kc, 3 * vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01); a02 = Fma(x0, w2, a02); a03 = Fma(x0, w3, a03);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 32));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11); a12 = Fma(x1, w2, a12); a13 = Fma(x1, w3, a13);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21); a22 = Fma(x2, w2, a22); a23 = Fma(x2, w3, a23);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 96));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31); a32 = Fma(x3, w2, a32); a33 = Fma(x3, w3, a33);
                     }
                 }
@@ -286,14 +287,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 32));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 96));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }

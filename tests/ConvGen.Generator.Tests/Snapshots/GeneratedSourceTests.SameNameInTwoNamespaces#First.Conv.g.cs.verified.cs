@@ -180,7 +180,7 @@ namespace ConvGen.Generated
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
         /// A 1x1 kernel with stride 1 is a matrix product, [pixels, InputChannels] x [InputChannels, Filters]: output pixel i reads input pixel i, so the rows [rowStart, rowEnd) of a sample (of the whole batch, when they are every row) are one run of pixels, whose tiles do not stop at row ends.
-        /// Each run of pixels runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the length is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in runs shorter than a tile.
+        /// Each run of pixels runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the length is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in runs shorter than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -192,6 +192,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            // 16-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
+            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             bool whole = rowStart == 0 && rowEnd == outputHeight; // every row: the whole batch is one run
@@ -201,6 +203,23 @@ namespace ConvGen.Generated
                 int first = (n * height + rowStart) * width; // the run's first pixel, in the input as in the output (the same sizes)
                 ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), first * InputChannels);
                 int i = 0;
+                if (tall && run >= 16)
+                {
+                    for (; i + 16 <= run; i += 16)
+                    {
+                        int window = i * InputChannels;
+                        int pixel = (first + i) * Filters;
+                        ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                    if (i < run)
+                    {
+                        i = run - 16; // the last tile overlaps the one before
+                        int window = i * InputChannels;
+                        int pixel = (first + i) * Filters;
+                        ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        i = run;
+                    }
+                }
                 if (wide && run >= 8)
                 {
                     for (; i + 8 <= run; i += 8)
@@ -282,6 +301,28 @@ namespace ConvGen.Generated
                     }
                 }
                 Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 1) = s1; Unsafe.Add(ref y, f + 2) = s2; Unsafe.Add(ref y, f + 3) = s3; Unsafe.Add(ref y, f + 4) = s4; Unsafe.Add(ref y, f + 5) = s5; Unsafe.Add(ref y, f + 6) = s6; Unsafe.Add(ref y, f + 7) = s7;
+            }
+        }
+
+        /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f); float s8 = Unsafe.Add(ref b, f); float s9 = Unsafe.Add(ref b, f); float s10 = Unsafe.Add(ref b, f); float s11 = Unsafe.Add(ref b, f); float s12 = Unsafe.Add(ref b, f); float s13 = Unsafe.Add(ref b, f); float s14 = Unsafe.Add(ref b, f); float s15 = Unsafe.Add(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 1; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s15);
+                    }
+                }
+                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 1) = s1; Unsafe.Add(ref y, f + 2) = s2; Unsafe.Add(ref y, f + 3) = s3; Unsafe.Add(ref y, f + 4) = s4; Unsafe.Add(ref y, f + 5) = s5; Unsafe.Add(ref y, f + 6) = s6; Unsafe.Add(ref y, f + 7) = s7; Unsafe.Add(ref y, f + 8) = s8; Unsafe.Add(ref y, f + 9) = s9; Unsafe.Add(ref y, f + 10) = s10; Unsafe.Add(ref y, f + 11) = s11; Unsafe.Add(ref y, f + 12) = s12; Unsafe.Add(ref y, f + 13) = s13; Unsafe.Add(ref y, f + 14) = s14; Unsafe.Add(ref y, f + 15) = s15;
             }
         }
 

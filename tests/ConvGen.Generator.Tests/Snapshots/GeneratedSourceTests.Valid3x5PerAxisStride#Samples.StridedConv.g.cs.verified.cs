@@ -179,7 +179,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
-        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -191,6 +191,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            // 16-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
+            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
@@ -200,6 +202,23 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * width; // the windows' top row in the image
                     int ow = 0;
+                    if (tall && outputWidth >= 16)
+                    {
+                        for (; ow + 16 <= outputWidth; ow += 16)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        }
+                        if (ow < outputWidth)
+                        {
+                            ow = outputWidth - 16; // the last tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
                     if (wide && outputWidth >= 8)
                     {
                         for (; ow + 8 <= outputWidth; ow += 8)
@@ -257,126 +276,136 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 3)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 4)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -396,126 +425,136 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 3)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 4)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -597,206 +636,216 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 40));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 48));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 56));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 41));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 49));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 57));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 50));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 58));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 51));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 59));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 52));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 60));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 45));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 53));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 61));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 3)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 46));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 54));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 62));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 47));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 55));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 63));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 4)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 40));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 48));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 56));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 64));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 41));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 49));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 57));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 65));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                 }
@@ -820,206 +869,216 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 40));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 48));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 56));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 41));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 49));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 57));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 42));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 50));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 58));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 43));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 51));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 59));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 44));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 52));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 60));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 45));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 53));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 61));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 3)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 38));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 46));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 54));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 62));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 31));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 39));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 47));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 55));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 63));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 4)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 40));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 48));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 56));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 64));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 41));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 49));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 57));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 65));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a70 = Fma(x7, w0, a70);
                     }
                 }
@@ -1086,6 +1145,870 @@ namespace ConvGen.Generated
                     }
                 }
                 Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 5) = s1; Unsafe.Add(ref y, f + 10) = s2; Unsafe.Add(ref y, f + 15) = s3; Unsafe.Add(ref y, f + 20) = s4; Unsafe.Add(ref y, f + 25) = s5; Unsafe.Add(ref y, f + 30) = s6; Unsafe.Add(ref y, f + 35) = s7;
+            }
+        }
+
+        /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 3)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 4)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 5);
+                Store(a20, ref y, f + 10);
+                Store(a30, ref y, f + 15);
+                Store(a40, ref y, f + 20);
+                Store(a50, ref y, f + 25);
+                Store(a60, ref y, f + 30);
+                Store(a70, ref y, f + 35);
+                Store(a80, ref y, f + 40);
+                Store(a90, ref y, f + 45);
+                Store(a100, ref y, f + 50);
+                Store(a110, ref y, f + 55);
+                Store(a120, ref y, f + 60);
+                Store(a130, ref y, f + 65);
+                Store(a140, ref y, f + 70);
+                Store(a150, ref y, f + 75);
+            }
+            if (f < Filters && Filters >= vc)
+            {
+                f = Filters - vc; // the last vector overlaps the one before
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 3)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    // tap (kh, 4)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 5);
+                Store(a20, ref y, f + 10);
+                Store(a30, ref y, f + 15);
+                Store(a40, ref y, f + 20);
+                Store(a50, ref y, f + 25);
+                Store(a60, ref y, f + 30);
+                Store(a70, ref y, f + 35);
+                Store(a80, ref y, f + 40);
+                Store(a90, ref y, f + 45);
+                Store(a100, ref y, f + 50);
+                Store(a110, ref y, f + 55);
+                Store(a120, ref y, f + 60);
+                Store(a130, ref y, f + 65);
+                Store(a140, ref y, f + 70);
+                Store(a150, ref y, f + 75);
+                f = Filters;
+            }
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f); float s8 = Unsafe.Add(ref b, f); float s9 = Unsafe.Add(ref b, f); float s10 = Unsafe.Add(ref b, f); float s11 = Unsafe.Add(ref b, f); float s12 = Unsafe.Add(ref b, f); float s13 = Unsafe.Add(ref b, f); float s14 = Unsafe.Add(ref b, f); float s15 = Unsafe.Add(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 72), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 80), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 88), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 96), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 104), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 112), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 120), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 5);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 73), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 81), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 89), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 97), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 105), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 113), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 121), kc, s15);
+                    }
+                    // tap (kh, 1)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 10);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 66), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 74), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 82), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 90), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 98), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 106), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 114), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 122), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 15);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 67), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 75), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 83), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 91), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 99), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 107), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 115), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 123), kc, s15);
+                    }
+                    // tap (kh, 2)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 20);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 68), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 76), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 84), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 92), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 100), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 108), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 116), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 124), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 25);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 69), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 77), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 85), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 93), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 101), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 109), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 117), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 125), kc, s15);
+                    }
+                    // tap (kh, 3)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 30);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 70), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 78), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 86), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 94), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 102), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 110), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 118), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 126), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 35);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 71), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 79), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 87), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 95), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 103), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 111), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 119), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 127), kc, s15);
+                    }
+                    // tap (kh, 4)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 40);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 72), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 80), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 88), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 96), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 104), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 112), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 120), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 128), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 45);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 73), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 81), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 89), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 97), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 105), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 113), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 121), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 129), kc, s15);
+                    }
+                }
+                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 5) = s1; Unsafe.Add(ref y, f + 10) = s2; Unsafe.Add(ref y, f + 15) = s3; Unsafe.Add(ref y, f + 20) = s4; Unsafe.Add(ref y, f + 25) = s5; Unsafe.Add(ref y, f + 30) = s6; Unsafe.Add(ref y, f + 35) = s7; Unsafe.Add(ref y, f + 40) = s8; Unsafe.Add(ref y, f + 45) = s9; Unsafe.Add(ref y, f + 50) = s10; Unsafe.Add(ref y, f + 55) = s11; Unsafe.Add(ref y, f + 60) = s12; Unsafe.Add(ref y, f + 65) = s13; Unsafe.Add(ref y, f + 70) = s14; Unsafe.Add(ref y, f + 75) = s15;
             }
         }
 

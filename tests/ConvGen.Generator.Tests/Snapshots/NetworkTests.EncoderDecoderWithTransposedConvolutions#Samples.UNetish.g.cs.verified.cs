@@ -137,7 +137,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 12 pixels (filters in one vector, 32 registers), 6 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -154,7 +154,9 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
-            // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
+            // 12-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
+            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
+            // 6-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
             {
@@ -165,20 +167,37 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;
-                    if (wide && outputWidth >= 8)
+                    if (tall && outputWidth >= 12)
                     {
-                        for (; ow + 8 <= outputWidth; ow += 8)
+                        for (; ow + 12 <= outputWidth; ow += 12)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile12<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
-                            ow = outputWidth - 8; // the last tile overlaps the one before
+                            ow = outputWidth - 12; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile12<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
+                    if (wide && outputWidth >= 6)
+                    {
+                        for (; ow + 6 <= outputWidth; ow += 6)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        }
+                        if (ow < outputWidth)
+                        {
+                            ow = outputWidth - 6; // the last tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -224,112 +243,121 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
@@ -348,112 +376,121 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -464,203 +501,176 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
+        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile6<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
                 var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
-                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1; var a61 = bias1; var a71 = bias1;
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                 }
                 Store(Relu(a00), ref y, f); Store(Relu(a01), ref y, f + vc);
@@ -669,198 +679,456 @@ namespace ConvGen.Generated
                 Store(Relu(a30), ref y, f + 48); Store(Relu(a31), ref y, f + vc + 48);
                 Store(Relu(a40), ref y, f + 64); Store(Relu(a41), ref y, f + vc + 64);
                 Store(Relu(a50), ref y, f + 80); Store(Relu(a51), ref y, f + vc + 80);
-                Store(Relu(a60), ref y, f + 96); Store(Relu(a61), ref y, f + vc + 96);
-                Store(Relu(a70), ref y, f + 112); Store(Relu(a71), ref y, f + vc + 112);
             }
             for (; f <= Filters - vc; f += vc)
             {
                 var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
-                        a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
-                        a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 21));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 27));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 22));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 25));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 28));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 20));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 23));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 26));
+                    }
+                }
+                Store(Relu(a00), ref y, f);
+                Store(Relu(a10), ref y, f + 16);
+                Store(Relu(a20), ref y, f + 32);
+                Store(Relu(a30), ref y, f + 48);
+                Store(Relu(a40), ref y, f + 64);
+                Store(Relu(a50), ref y, f + 80);
+            }
+        }
+
+        /// <summary>12 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 12 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile12<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 29));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
                         a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
+                        a110 = Fma(x11, w0, a110);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
+                        a110 = Fma(x11, w0, a110);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
+                        a110 = Fma(x11, w0, a110);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
+                        a110 = Fma(x11, w0, a110);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
+                        a110 = Fma(x11, w0, a110);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
+                        a110 = Fma(x11, w0, a110);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
+                        a110 = Fma(x11, w0, a110);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
+                        a110 = Fma(x11, w0, a110);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
+                        a110 = Fma(x11, w0, a110);
                     }
                 }
                 Store(Relu(a00), ref y, f);
@@ -871,6 +1139,10 @@ namespace ConvGen.Generated
                 Store(Relu(a50), ref y, f + 80);
                 Store(Relu(a60), ref y, f + 96);
                 Store(Relu(a70), ref y, f + 112);
+                Store(Relu(a80), ref y, f + 128);
+                Store(Relu(a90), ref y, f + 144);
+                Store(Relu(a100), ref y, f + 160);
+                Store(Relu(a110), ref y, f + 176);
             }
         }
 
@@ -1296,7 +1568,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 6 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -1313,7 +1585,7 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
-            // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
+            // 6-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
             {
@@ -1324,20 +1596,20 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;
-                    if (wide && outputWidth >= 8)
+                    if (wide && outputWidth >= 6)
                     {
-                        for (; ow + 8 <= outputWidth; ow += 8)
+                        for (; ow + 6 <= outputWidth; ow += 6)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
-                            ow = outputWidth - 8; // the last tile overlaps the one before
+                            ow = outputWidth - 6; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -1384,14 +1656,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 32));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 96));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
@@ -1402,18 +1675,18 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
+        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile6<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
                 var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
-                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1; var a61 = bias1; var a71 = bias1;
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
@@ -1421,23 +1694,20 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 32));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 96));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 128));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 128));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 160));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 160));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 192));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 224));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                 }
                 Store(Relu(a00), ref y, f); Store(Relu(a01), ref y, f + vc);
@@ -1446,8 +1716,6 @@ namespace ConvGen.Generated
                 Store(Relu(a30), ref y, f + 96); Store(Relu(a31), ref y, f + vc + 96);
                 Store(Relu(a40), ref y, f + 128); Store(Relu(a41), ref y, f + vc + 128);
                 Store(Relu(a50), ref y, f + 160); Store(Relu(a51), ref y, f + vc + 160);
-                Store(Relu(a60), ref y, f + 192); Store(Relu(a61), ref y, f + vc + 192);
-                Store(Relu(a70), ref y, f + 224); Store(Relu(a71), ref y, f + vc + 224);
             }
         }
 

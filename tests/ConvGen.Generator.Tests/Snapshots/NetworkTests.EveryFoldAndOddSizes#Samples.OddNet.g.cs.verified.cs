@@ -125,7 +125,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 11 pixels (filters in one vector, 32 registers), 6 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -142,7 +142,9 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
-            // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
+            // 11-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
+            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
+            // 6-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
             {
@@ -153,20 +155,37 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;
-                    if (wide && outputWidth >= 8)
+                    if (tall && outputWidth >= 11)
                     {
-                        for (; ow + 8 <= outputWidth; ow += 8)
+                        for (; ow + 11 <= outputWidth; ow += 11)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile11<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
-                            ow = outputWidth - 8; // the last tile overlaps the one before
+                            ow = outputWidth - 11; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile11<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
+                    if (wide && outputWidth >= 6)
+                    {
+                        for (; ow + 6 <= outputWidth; ow += 6)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        }
+                        if (ow < outputWidth)
+                        {
+                            ow = outputWidth - 6; // the last tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -210,76 +229,82 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -299,76 +324,82 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -416,141 +447,123 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
+        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile6<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
                 var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
-                        a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
-                        a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
-                        a70 = Fma(x7, w0, a70);
                     }
                 }
                 Store(Relu(a00), ref y, f);
@@ -559,139 +572,119 @@ namespace ConvGen.Generated
                 Store(Relu(a30), ref y, f + 15);
                 Store(Relu(a40), ref y, f + 20);
                 Store(Relu(a50), ref y, f + 25);
-                Store(Relu(a60), ref y, f + 30);
-                Store(Relu(a70), ref y, f + 35);
             }
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
-                        a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
-                        a70 = Fma(x7, w0, a70);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 12));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 14));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
-                        a70 = Fma(x7, w0, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xr + 13));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xr + 15));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xr + 17));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xr + 19));
-                        a70 = Fma(x7, w0, a70);
                     }
                 }
                 Store(Relu(a00), ref y, f);
@@ -700,45 +693,459 @@ namespace ConvGen.Generated
                 Store(Relu(a30), ref y, f + 15);
                 Store(Relu(a40), ref y, f + 20);
                 Store(Relu(a50), ref y, f + 25);
-                Store(Relu(a60), ref y, f + 30);
-                Store(Relu(a70), ref y, f + 35);
                 f = Filters;
             }
             for (; f < Filters; f++)
             {
-                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f);
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s7);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s5);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s7);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5);
                     }
                     // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 10);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s7);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s5);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s7);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5);
                     }
                     // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 20);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s7);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s5);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s7);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s5);
                     }
                 }
-                Unsafe.Add(ref y, f) = MathF.Max(s0, 0f); Unsafe.Add(ref y, f + 5) = MathF.Max(s1, 0f); Unsafe.Add(ref y, f + 10) = MathF.Max(s2, 0f); Unsafe.Add(ref y, f + 15) = MathF.Max(s3, 0f); Unsafe.Add(ref y, f + 20) = MathF.Max(s4, 0f); Unsafe.Add(ref y, f + 25) = MathF.Max(s5, 0f); Unsafe.Add(ref y, f + 30) = MathF.Max(s6, 0f); Unsafe.Add(ref y, f + 35) = MathF.Max(s7, 0f);
+                Unsafe.Add(ref y, f) = MathF.Max(s0, 0f); Unsafe.Add(ref y, f + 5) = MathF.Max(s1, 0f); Unsafe.Add(ref y, f + 10) = MathF.Max(s2, 0f); Unsafe.Add(ref y, f + 15) = MathF.Max(s3, 0f); Unsafe.Add(ref y, f + 20) = MathF.Max(s4, 0f); Unsafe.Add(ref y, f + 25) = MathF.Max(s5, 0f);
+            }
+        }
+
+        /// <summary>11 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 11 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile11<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                }
+                Store(Relu(a00), ref y, f);
+                Store(Relu(a10), ref y, f + 5);
+                Store(Relu(a20), ref y, f + 10);
+                Store(Relu(a30), ref y, f + 15);
+                Store(Relu(a40), ref y, f + 20);
+                Store(Relu(a50), ref y, f + 25);
+                Store(Relu(a60), ref y, f + 30);
+                Store(Relu(a70), ref y, f + 35);
+                Store(Relu(a80), ref y, f + 40);
+                Store(Relu(a90), ref y, f + 45);
+                Store(Relu(a100), ref y, f + 50);
+            }
+            if (f < Filters && Filters >= vc)
+            {
+                f = Filters - vc; // the last vector overlaps the one before
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                    // tap (kh, 1)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                    // tap (kh, 2)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a100 = Fma(x10, w0, a100);
+                    }
+                }
+                Store(Relu(a00), ref y, f);
+                Store(Relu(a10), ref y, f + 5);
+                Store(Relu(a20), ref y, f + 10);
+                Store(Relu(a30), ref y, f + 15);
+                Store(Relu(a40), ref y, f + 20);
+                Store(Relu(a50), ref y, f + 25);
+                Store(Relu(a60), ref y, f + 30);
+                Store(Relu(a70), ref y, f + 35);
+                Store(Relu(a80), ref y, f + 40);
+                Store(Relu(a90), ref y, f + 45);
+                Store(Relu(a100), ref y, f + 50);
+                f = Filters;
+            }
+            for (; f < Filters; f++)
+            {
+                float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f); float s8 = Unsafe.Add(ref b, f); float s9 = Unsafe.Add(ref b, f); float s10 = Unsafe.Add(ref b, f);
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
+                    // tap (kh, 0)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s10);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 5);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s10);
+                    }
+                    // tap (kh, 1)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 10);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s10);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 15);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s10);
+                    }
+                    // tap (kh, 2)
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 20);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s10);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 25);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s10);
+                    }
+                }
+                Unsafe.Add(ref y, f) = MathF.Max(s0, 0f); Unsafe.Add(ref y, f + 5) = MathF.Max(s1, 0f); Unsafe.Add(ref y, f + 10) = MathF.Max(s2, 0f); Unsafe.Add(ref y, f + 15) = MathF.Max(s3, 0f); Unsafe.Add(ref y, f + 20) = MathF.Max(s4, 0f); Unsafe.Add(ref y, f + 25) = MathF.Max(s5, 0f); Unsafe.Add(ref y, f + 30) = MathF.Max(s6, 0f); Unsafe.Add(ref y, f + 35) = MathF.Max(s7, 0f); Unsafe.Add(ref y, f + 40) = MathF.Max(s8, 0f); Unsafe.Add(ref y, f + 45) = MathF.Max(s9, 0f); Unsafe.Add(ref y, f + 50) = MathF.Max(s10, 0f);
             }
         }
 
@@ -1249,14 +1656,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 6 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -1277,14 +1685,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 6 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -1328,22 +1737,23 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 6 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 40));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 50));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 50));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 60));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 60));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 70));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 70));
                         a70 = Fma(x7, w0, a70);
                     }
                 }
@@ -1368,22 +1778,23 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 6 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 10));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 20));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 30));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 40));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 50));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 50));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 60));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 60));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 70));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 70));
                         a70 = Fma(x7, w0, a70);
                     }
                 }

@@ -212,14 +212,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc); var w2 = Load<V>(ref kc, 2 * vc); var w3 = Load<V>(ref kc, 3 * vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01); a02 = Fma(x0, w2, a02); a03 = Fma(x0, w3, a03);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 16));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11); a12 = Fma(x1, w2, a12); a13 = Fma(x1, w3, a13);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 32));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21); a22 = Fma(x2, w2, a22); a23 = Fma(x2, w3, a23);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 48));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31); a32 = Fma(x3, w2, a32); a33 = Fma(x3, w3, a33);
                     }
                 }
@@ -241,14 +242,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 16));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 32));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 48));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 48));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
@@ -1077,7 +1079,7 @@ namespace ConvGen.Generated
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
         /// A 1x1 kernel with stride 1 is a matrix product, [pixels, InputChannels] x [InputChannels, Filters]: output pixel i reads input pixel i, so the rows [rowStart, rowEnd) of a sample (of the whole batch, when they are every row) are one run of pixels, whose tiles do not stop at row ends.
-        /// Each run of pixels runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the length is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in runs shorter than a tile.
+        /// Each run of pixels runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the length is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in runs shorter than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -1088,6 +1090,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
+            // 16-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
+            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             bool whole = rowStart == 0 && rowEnd == outputHeight; // every row: the whole batch is one run
@@ -1097,6 +1101,23 @@ namespace ConvGen.Generated
                 int first = (n * height + rowStart) * width; // the run's first pixel, in the input as in the output (the same sizes)
                 ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), first * InputChannels);
                 int i = 0;
+                if (tall && run >= 16)
+                {
+                    for (; i + 16 <= run; i += 16)
+                    {
+                        int window = i * InputChannels;
+                        int pixel = (first + i) * Filters;
+                        ForwardTile16<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    }
+                    if (i < run)
+                    {
+                        i = run - 16; // the last tile overlaps the one before
+                        int window = i * InputChannels;
+                        int pixel = (first + i) * Filters;
+                        ForwardTile16<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        i = run;
+                    }
+                }
                 if (wide && run >= 8)
                 {
                     for (; i + 8 <= run; i += 8)
@@ -1156,14 +1177,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 64));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 128));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 128));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 192));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 192));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
@@ -1183,14 +1205,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 64));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 128));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 128));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 192));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 192));
                         a30 = Fma(x3, w0, a30);
                     }
                 }
@@ -1220,22 +1243,23 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 64));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 128));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 128));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 192));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 192));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 256));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 256));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 320));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 320));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 384));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 384));
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 448));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 448));
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                 }
@@ -1259,22 +1283,23 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 64));
                         a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 128));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 128));
                         a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 192));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 192));
                         a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 256));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 256));
                         a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 320));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 320));
                         a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 384));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 384));
                         a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 448));
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 448));
                         a70 = Fma(x7, w0, a70);
                     }
                 }
@@ -1286,6 +1311,78 @@ namespace ConvGen.Generated
                 Store(a50, ref y, f + 80);
                 Store(a60, ref y, f + 96);
                 Store(a70, ref y, f + 112);
+            }
+        }
+
+        /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * RowStep + kw * 64, ko = (kh * KernelWidth + kw) * 1024;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 192));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 256));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 320));
+                        a50 = Fma(x5, w0, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 384));
+                        a60 = Fma(x6, w0, a60);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 448));
+                        a70 = Fma(x7, w0, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 512));
+                        a80 = Fma(x8, w0, a80);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 576));
+                        a90 = Fma(x9, w0, a90);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 640));
+                        a100 = Fma(x10, w0, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 704));
+                        a110 = Fma(x11, w0, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 768));
+                        a120 = Fma(x12, w0, a120);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 832));
+                        a130 = Fma(x13, w0, a130);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 896));
+                        a140 = Fma(x14, w0, a140);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 960));
+                        a150 = Fma(x15, w0, a150);
+                    }
+                }
+                Store(a00, ref y, f);
+                Store(a10, ref y, f + 16);
+                Store(a20, ref y, f + 32);
+                Store(a30, ref y, f + 48);
+                Store(a40, ref y, f + 64);
+                Store(a50, ref y, f + 80);
+                Store(a60, ref y, f + 96);
+                Store(a70, ref y, f + 112);
+                Store(a80, ref y, f + 128);
+                Store(a90, ref y, f + 144);
+                Store(a100, ref y, f + 160);
+                Store(a110, ref y, f + 176);
+                Store(a120, ref y, f + 192);
+                Store(a130, ref y, f + 208);
+                Store(a140, ref y, f + 224);
+                Store(a150, ref y, f + 240);
             }
         }
 

@@ -145,7 +145,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
-        /// Each output row runs in tiles of 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 7 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -156,7 +156,7 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
-            // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
+            // 7-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
             {
@@ -165,20 +165,20 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * width; // the windows' top row in the image
                     int ow = 0;
-                    if (wide && outputWidth >= 8)
+                    if (wide && outputWidth >= 7)
                     {
-                        for (; ow + 8 <= outputWidth; ow += 8)
+                        for (; ow + 7 <= outputWidth; ow += 7)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile7<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
-                            ow = outputWidth - 8; // the last tile overlaps the one before
+                            ow = outputWidth - 7; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile7<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -225,14 +225,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 28));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 56));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 84));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 84));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
@@ -243,18 +244,18 @@ namespace ConvGen.Generated
             }
         }
 
-        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
+        /// <summary>7 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 7 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile7<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
                 var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
-                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1; var a61 = bias1; var a71 = bias1;
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1; var a61 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
@@ -262,23 +263,22 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 28));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 56));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 84));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 84));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 112));
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 112));
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 140));
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 140));
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 168));
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 168));
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 196));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                 }
                 Store(a00, ref y, f); Store(a01, ref y, f + vc);
@@ -288,7 +288,6 @@ namespace ConvGen.Generated
                 Store(a40, ref y, f + 128); Store(a41, ref y, f + vc + 128);
                 Store(a50, ref y, f + 160); Store(a51, ref y, f + vc + 160);
                 Store(a60, ref y, f + 192); Store(a61, ref y, f + vc + 192);
-                Store(a70, ref y, f + 224); Store(a71, ref y, f + vc + 224);
             }
         }
 
@@ -644,7 +643,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 7 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -661,6 +660,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            // 7-pixel tiles (2 filter vectors at a time) with 32 vector registers (AVX-512 at any width): they fit the rows better than 4 pixels.
+            bool wide = Count<V>() >= 16 || Registers32;
             for (int n = 0; n < batch; n++)
             {
                 for (int h = 0; h < height; h++)
@@ -670,6 +671,23 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;
+                    if (wide && outputWidth >= 7)
+                    {
+                        for (; ow + 7 <= outputWidth; ow += 7)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile7<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        }
+                        if (ow < outputWidth)
+                        {
+                            ow = outputWidth - 7; // the last tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile7<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
                     for (; ow + 4 <= outputWidth; ow += 4)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
@@ -717,14 +735,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc); var w2 = Load<V>(ref kc, 2 * vc); var w3 = Load<V>(ref kc, 3 * vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01); a02 = Fma(x0, w2, a02); a03 = Fma(x0, w3, a03);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 64));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11); a12 = Fma(x1, w2, a12); a13 = Fma(x1, w3, a13);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 128));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 128));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21); a22 = Fma(x2, w2, a22); a23 = Fma(x2, w3, a23);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 192));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 192));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31); a32 = Fma(x3, w2, a32); a33 = Fma(x3, w3, a33);
                     }
                 }
@@ -746,14 +765,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 64));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 64));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 128));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 128));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 192));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 192));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
@@ -761,6 +781,53 @@ namespace ConvGen.Generated
                 Store(Relu(a10), ref y, f + 64); Store(Relu(a11), ref y, f + vc + 64);
                 Store(Relu(a20), ref y, f + 128); Store(Relu(a21), ref y, f + vc + 128);
                 Store(Relu(a30), ref y, f + 192); Store(Relu(a31), ref y, f + vc + 192);
+            }
+        }
+
+        /// <summary>7 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 7 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile7<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1; var a61 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * RowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 192));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 256));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 320));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 384));
+                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                    }
+                }
+                Store(Relu(a00), ref y, f); Store(Relu(a01), ref y, f + vc);
+                Store(Relu(a10), ref y, f + 64); Store(Relu(a11), ref y, f + vc + 64);
+                Store(Relu(a20), ref y, f + 128); Store(Relu(a21), ref y, f + vc + 128);
+                Store(Relu(a30), ref y, f + 192); Store(Relu(a31), ref y, f + vc + 192);
+                Store(Relu(a40), ref y, f + 256); Store(Relu(a41), ref y, f + vc + 256);
+                Store(Relu(a50), ref y, f + 320); Store(Relu(a51), ref y, f + vc + 320);
+                Store(Relu(a60), ref y, f + 384); Store(Relu(a61), ref y, f + vc + 384);
             }
         }
 

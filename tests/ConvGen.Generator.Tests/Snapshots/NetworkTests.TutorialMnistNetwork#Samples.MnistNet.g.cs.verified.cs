@@ -191,66 +191,71 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 32));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 33));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 33));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 33));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 34));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 33));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     // tap (kh, 3)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 35));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 33));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     // tap (kh, 4)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xr + 36));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xr + 37));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 33));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
@@ -691,14 +696,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc); var w2 = Load<V>(ref kc, 2 * vc); var w3 = Load<V>(ref kc, 3 * vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01); a02 = Fma(x0, w2, a02); a03 = Fma(x0, w3, a03);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 32));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11); a12 = Fma(x1, w2, a12); a13 = Fma(x1, w3, a13);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 576));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 576));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21); a22 = Fma(x2, w2, a22); a23 = Fma(x2, w3, a23);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 608));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 608));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31); a32 = Fma(x3, w2, a32); a33 = Fma(x3, w3, a33);
                     }
                 }
@@ -731,14 +737,15 @@ namespace ConvGen.Generated
                     for (int c = 0; c < InputChannels; c++)
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(Unsafe.Add(ref x, xo + c));
+                        var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 32));
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 576));
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 576));
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref x, xo + c + 608));
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 608));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
