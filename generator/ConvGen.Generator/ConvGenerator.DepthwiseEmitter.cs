@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using ConvGen.Generator.Helpers;
 using ConvGen.Generator.Models;
 using ConvGen.Internal;
@@ -176,6 +177,20 @@ public sealed partial class ConvGenerator
             {
                 w.Line("int vc = Count<V>();");
                 w.Line("int c = 0;");
+                if (m.OutputChannels >= 16)
+                {
+                    // Four channel vectors at a time: four independent sums hide the FMA latency one sum would wait on at every tap.
+                    w.Open("for (; c <= Channels - 4 * vc; c += 4 * vc)");
+                    w.Line(string.Join(" ", Enumerable.Range(0, 4).Select(j => $"var s{j} = {Bias(true, j == 0 ? "c" : $"c + {j} * vc")};")));
+                    w.Line("for (int kh = kh0; kh < kh1; kh++)");
+                    w.Open("for (int kw = kw0; kw < kw1; kw++)");
+                    w.Line("int at = row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c, tap = (kh * KernelWidth + kw) * Channels + c;");
+                    for (int j = 0; j < 4; j++)
+                        w.Line(j == 0 ? "s0 = Fma(Load<V>(ref x, at), Load<V>(ref k, tap), s0);" : $"s{j} = Fma(Load<V>(ref x, at + {j} * vc), Load<V>(ref k, tap + {j} * vc), s{j});");
+                    w.Close();
+                    w.Line(string.Join(" ", Enumerable.Range(0, 4).Select(j => $"Store({Act(p, $"s{j}", true)}, ref y, {(j == 0 ? "c" : $"c + {j} * vc")});")));
+                    w.Close();
+                }
                 w.Open("for (; c <= Channels - vc; c += vc)");
                 w.Line($"var s = {Bias(true, "c")};");
                 w.Line("for (int kh = kh0; kh < kh1; kh++)");

@@ -649,6 +649,20 @@ namespace ConvGen.Generated
             var (kw0, kw1) = Geometry.Taps(iw0, KernelWidth, DilationWidth, W);
             int vc = Count<V>();
             int c = 0;
+            for (; c <= Channels - 4 * vc; c += 4 * vc)
+            {
+                var s0 = Load<V>(ref b, c); var s1 = Load<V>(ref b, c + 1 * vc); var s2 = Load<V>(ref b, c + 2 * vc); var s3 = Load<V>(ref b, c + 3 * vc);
+                for (int kh = kh0; kh < kh1; kh++)
+                for (int kw = kw0; kw < kw1; kw++)
+                {
+                    int at = row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c, tap = (kh * KernelWidth + kw) * Channels + c;
+                    s0 = Fma(Load<V>(ref x, at), Load<V>(ref k, tap), s0);
+                    s1 = Fma(Load<V>(ref x, at + 1 * vc), Load<V>(ref k, tap + 1 * vc), s1);
+                    s2 = Fma(Load<V>(ref x, at + 2 * vc), Load<V>(ref k, tap + 2 * vc), s2);
+                    s3 = Fma(Load<V>(ref x, at + 3 * vc), Load<V>(ref k, tap + 3 * vc), s3);
+                }
+                Store(s0, ref y, c); Store(s1, ref y, c + 1 * vc); Store(s2, ref y, c + 2 * vc); Store(s3, ref y, c + 3 * vc);
+            }
             for (; c <= Channels - vc; c += vc)
             {
                 var s = Load<V>(ref b, c);
