@@ -37,9 +37,11 @@ public sealed partial class ConvGenerator
         private static bool ManyFiltersWide(KernelPlan p)
         {
             if (p.Conv.Filters <= 32 || !p.Fixed || (Pointwise(p.Conv) && !PadsForward(p)) || p.OutputWidth < 6) return false;
-            long Computed(int pixels) => (p.OutputWidth + pixels - 1) / pixels * (long)pixels;
-            return Computed(WidePixels(p)) < Computed(TilePixels);
+            return Computed(p.OutputWidth, WidePixels(p)) < Computed(p.OutputWidth, TilePixels);
         }
+
+        /// <summary>The pixels tiles of <paramref name="pixels"/> compute over a row of <paramref name="width"/>, the last tile overlapping the one before.</summary>
+        private static long Computed(int width, int pixels) => (width + pixels - 1) / pixels * (long)pixels;
 
         /// <summary>
         /// Output pixels of the wide tile (<see cref="WideTilePixels"/> at most): a network's layer takes the count in 6..8 that
@@ -56,10 +58,9 @@ public sealed partial class ConvGenerator
         private static int FittedTile(int width, int min, int max)
         {
             if (width < min) return max;
-            long Computed(int pixels) => (width + pixels - 1) / pixels * (long)pixels;
             int best = max;
             for (int pixels = max - 1; pixels >= min; pixels--)
-                if (Computed(pixels) < Computed(best)) best = pixels;
+                if (Computed(width, pixels) < Computed(width, best)) best = pixels;
             return best;
         }
 
@@ -90,6 +91,34 @@ public sealed partial class ConvGenerator
         private const string Generic = "<V>";
 
         private const string Constraint = " where V : struct";
+
+        /// <summary>
+        /// The forward kernels also take what they do to each sum as they store it (<c>ConvGen.Internal.IEpilogue</c>: nothing, or
+        /// the ReLU or ReLU6 of an activation layer folded into the layer in inference), a struct the JIT compiles each kernel for.
+        /// </summary>
+        private const string ForwardGeneric = "<V, E>";
+
+        private const string ForwardConstraint = " where V : struct where E : struct, IEpilogue";
+
+        /// <summary>The activations <c>ForwardRowsActivated</c> applies as it stores, with their epilogue types.</summary>
+        private static readonly (string Activation, string Epilogue)[] Epilogues = [("ReLU", "ReluEpilogue"), ("ReLU6", "Relu6Epilogue")];
+
+        /// <summary>
+        /// The body of <c>ForwardRowsActivated</c>: the forward kernel of <paramref name="call"/> (with <c>{V}</c> and <c>{E}</c> for
+        /// the vector and epilogue types) with the activation applied as each output is stored, true; false for any other
+        /// activation, with nothing written.
+        /// </summary>
+        internal static void EmitActivatedDispatch(CodeWriter w, string call, int widest)
+        {
+            foreach (var (activation, epilogue) in Epilogues)
+            {
+                w.Open($"if (activation == global::ConvGen.Activation.{activation})");
+                EmitDispatch(w, call.Replace("{E}", $"global::ConvGen.Internal.{epilogue}"), widest);
+                w.Line("return true;");
+                w.Close();
+            }
+            w.Line("return false;");
+        }
 
         private const string Optimized = "[MethodImpl(MethodImplOptions.AggressiveOptimization)]";
 
@@ -288,7 +317,7 @@ public sealed partial class ConvGenerator
             w.Line("/// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.");
             w.Line("/// </summary>");
             w.Line(Optimized);
-            w.Open($"public static void Forward{Generic}(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd){Constraint}");
+            w.Open($"public static void Forward{ForwardGeneric}(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd){ForwardConstraint}");
             EmitGeometry(w, p, forward: true);
             if (pads) EmitPaddedImage(w, p, rowStep: true);
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
@@ -320,7 +349,7 @@ public sealed partial class ConvGenerator
             {
                 void Tile(int pixels, string name, string? condition)
                 {
-                    string tile = $"{name}<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+                    string tile = $"{name}<V, E>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
                     if (condition != null) w.OpenF($"if ({condition} && {end} >= {pixels})");
                     w.OpenF($"for (; {at} + {pixels} <= {end}; {at} += {pixels})");
                     w.Line(window); w.Line(pixel); w.Line(tile);
@@ -338,7 +367,7 @@ public sealed partial class ConvGenerator
                 if (tiles) Tile(TilePixels, "ForwardTile", null);
                 w.Open($"for (; {at} < {end}; {at}++)");
                 w.Line(window); w.Line(pixel);
-                w.Line($"ForwardInterior<V>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));");
+                w.Line($"ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));");
                 w.Close();
             }
             if (pointwise)
@@ -416,7 +445,7 @@ public sealed partial class ConvGenerator
             string name = pixels == TilePixels ? "ForwardTile" : $"ForwardTile{pixels}";
             w.L($"/// <summary>{pixels} neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds {pixels} FMAs.</summary>");
             w.Line(Optimized);
-            w.Open($"private static void {name}{Generic}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}ref float k, ref float b, ref float y){Constraint}");
+            w.Open($"private static void {name}{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}ref float k, ref float b, ref float y){ForwardConstraint}");
             w.Line("int vc = Count<V>(); // floats per vector");
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
@@ -477,7 +506,7 @@ public sealed partial class ConvGenerator
             var m = p.Conv;
             w.Line("/// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>");
             w.Line(Optimized);
-            w.Open($"private static void ForwardInterior{Generic}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}ref float k, ref float b, ref float y){Constraint}");
+            w.Open($"private static void ForwardInterior{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}ref float k, ref float b, ref float y){ForwardConstraint}");
             w.Line("int vc = Count<V>(); // floats per vector");
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
@@ -500,9 +529,9 @@ public sealed partial class ConvGenerator
             w.Close();
         }
 
-        /// <summary>A value about to be stored, through the ReLU when the kernel applies it.</summary>
+        /// <summary>A value about to be stored, through the ReLU when the kernel applies it, then the epilogue <c>E</c>.</summary>
         private static string Act(KernelPlan p, string value, bool vector)
-            => !p.AppliesRelu ? value : vector ? $"Relu({value})" : $"MathF.Max({value}, 0f)";
+            => $"E.Apply({(!p.AppliesRelu ? value : vector ? $"Relu({value})" : $"MathF.Max({value}, 0f)")})";
 
         // ------------------------------------------------------------------------------------------------
         // Forward with the next layer's 2x2 max pool fused.

@@ -25,7 +25,7 @@ public sealed partial class ConvGenerator
             "Padding", "UseBias", "Activation", "Spec", "OutputHeight", "OutputWidth", "Forward", "ForwardRows", "Backward", "BackwardWeights", "BackwardInput",
             "Name", "Input", "InputNames", "HasExplicitName", "TypeName", "BaseName", "Parameters", "State", "Kernel", "Bias", "Configuration",
             "Build", "RunForward", "RunBackward", "ForwardPhases", "BackwardPhases", "OutputActivation", "FoldsInputRelu", "CanFuseForward",
-            "FixedHeight", "FixedWidth", "AppliesActivation", "HasPooledForward", "ForwardPooled",
+            "FixedHeight", "FixedWidth", "AppliesActivation", "HasPooledForward", "ForwardPooled", "ForwardRowsActivated",
         };
 
         /// <summary>Members of a grouped <c>[Conv2D]</c> class (<c>Groups</c> above 1): an ungrouped one's and its <c>Groups</c> constant.</summary>
@@ -263,17 +263,36 @@ public sealed partial class ConvGenerator
             w.Line("/// </summary>");
             w.Line("/// <exception cref=\"global::System.ArgumentException\">As Forward; or the rows are not a range within <c>[0, OutputHeight(height)]</c>.</exception>");
             w.Open($"public static void ForwardRows({ReadOnly} input, int batch, int height, int width, {ReadOnly} weights, {ReadOnly} bias, {Span} output, int rowStart, int rowEnd)");
-            CheckSizes();
-            CheckLength("input", InputLayout, InputDims);
-            CheckLength("weights", weightsLayout, weightsDims);
-            if (m.UseBias || transposed) CheckBias("bias");
-            else w.Line($"{guard}.LengthOrEmpty(bias.Length, nameof(bias), \"[{filters}] or empty (UseBias is false)\", {filters});");
-            CheckLength("output", outputLayout, outputDims);
-            w.Line($"{guard}.Rows(rowStart, rowEnd, outputHeight);");
-            KernelEmitter.EmitDispatch(w, $"{k}.Forward<{{V}}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd)",
-                depthwise || transposed || m.Grouped ? 16 : KernelEmitter.ForwardLanes(m.Filters));
+            void CheckForwardRows()
+            {
+                CheckSizes();
+                CheckLength("input", InputLayout, InputDims);
+                CheckLength("weights", weightsLayout, weightsDims);
+                if (m.UseBias || transposed) CheckBias("bias");
+                else w.Line($"{guard}.LengthOrEmpty(bias.Length, nameof(bias), \"[{filters}] or empty (UseBias is false)\", {filters});");
+                CheckLength("output", outputLayout, outputDims);
+                w.Line($"{guard}.Rows(rowStart, rowEnd, outputHeight);");
+            }
+            CheckForwardRows();
+            // The dense kernels take an epilogue (nothing here; a folded ReLU or ReLU6 in ForwardRowsActivated), the other kinds none.
+            bool epilogue = !depthwise && !transposed && !m.Grouped;
+            int lanes = epilogue ? KernelEmitter.ForwardLanes(m.Filters) : 16;
+            KernelEmitter.EmitDispatch(w, $"{k}.Forward<{{V}}{(epilogue ? ", global::ConvGen.Internal.NoEpilogue" : "")}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd)", lanes);
             w.Close();
             w.Line();
+            if (epilogue)
+            {
+                w.Line("/// <summary>");
+                w.Line("/// <see cref=\"ForwardRows\"/> with <paramref name=\"activation\"/> applied to each output as it is stored (a ReLU or ReLU6 layer folded");
+                w.Line("/// into this one with a BatchNormalization, in inference): true; false, with nothing written, for any other activation.");
+                w.Line("/// </summary>");
+                w.Line("/// <exception cref=\"global::System.ArgumentException\">As ForwardRows.</exception>");
+                w.Open($"public static bool ForwardRowsActivated({ReadOnly} input, int batch, int height, int width, {ReadOnly} weights, {ReadOnly} bias, {Span} output, int rowStart, int rowEnd, global::ConvGen.Activation activation)");
+                CheckForwardRows();
+                KernelEmitter.EmitActivatedDispatch(w, $"{k}.Forward<{{V}}, {{E}}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd)", lanes);
+                w.Close();
+                w.Line();
+            }
 
             w.Line("/// <summary>");
             w.Line($"/// Adds (<c>+=</c>) the gradients of <see cref=\"Forward({ReadOnly}, int, int, int, {ReadOnly}, {ReadOnly}, {Span})\"/>".Replace("<float>", "{float}"));

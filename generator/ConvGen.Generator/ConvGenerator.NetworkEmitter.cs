@@ -308,13 +308,23 @@ public sealed partial class ConvGenerator
             }
             else
             {
+                // The dense kernels take an epilogue (nothing here; a folded ReLU or ReLU6 in ForwardRowsActivated), the grouped ones none.
+                string generic = c.Grouped ? "{V}" : "{V}, global::ConvGen.Internal.NoEpilogue";
+                int lanes = c.Grouped ? 16 : KernelEmitter.ForwardLanes(c.Filters);
                 w.Open("public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
-                KernelEmitter.EmitDispatch(w, $"Forward<{{V}}>(input, batch, weights, bias, output, 0, {outH})", c.Grouped ? 16 : KernelEmitter.ForwardLanes(c.Filters));
+                KernelEmitter.EmitDispatch(w, $"Forward<{generic}>(input, batch, weights, bias, output, 0, {outH})", lanes);
                 w.Close();
                 w.Line();
                 w.Open("public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)");
-                KernelEmitter.EmitDispatch(w, "Forward<{V}>(input, batch, weights, bias, output, rowStart, rowEnd)", c.Grouped ? 16 : KernelEmitter.ForwardLanes(c.Filters));
+                KernelEmitter.EmitDispatch(w, $"Forward<{generic}>(input, batch, weights, bias, output, rowStart, rowEnd)", lanes);
                 w.Close();
+                if (!c.Grouped)
+                {
+                    w.Line();
+                    w.Open("public static bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)");
+                    KernelEmitter.EmitActivatedDispatch(w, "Forward<{V}, {E}>(input, batch, weights, bias, output, rowStart, rowEnd)", lanes);
+                    w.Close();
+                }
             }
             w.Line();
             w.Open("public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)");

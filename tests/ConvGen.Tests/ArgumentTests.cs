@@ -56,6 +56,26 @@ public class ArgumentTests
         Assert.Equal(plain.Select(v => v + 0.5f), shifted);
     }
 
+    [Fact]
+    public void ForwardRowsActivated_applies_ReLU_or_ReLU6_as_it_stores_and_refuses_other_activations()
+    {
+        // EdgeKernel: 1x2 Valid on 6x8, one filter: outputs from -10.5 to 10.5, so both clamps bite.
+        var x = Enumerable.Range(0, 48).Select(i => (float)(i % 7) - 3f).ToArray();
+        float[] w = [2f, -1.5f], plain = new float[42], relu = new float[42], relu6 = new float[42], other = new float[42];
+        other.AsSpan().Fill(float.NaN);
+        EdgeKernel.ForwardRows(x, 1, 6, 8, w, [], plain, 0, 6);
+        Assert.True(EdgeKernel.ForwardRowsActivated(x, 1, 6, 8, w, [], relu, 0, 6, Activation.ReLU));
+        Assert.True(EdgeKernel.ForwardRowsActivated(x, 1, 6, 8, w, [], relu6, 0, 6, Activation.ReLU6));
+        Assert.False(EdgeKernel.ForwardRowsActivated(x, 1, 6, 8, w, [], other, 0, 6, Activation.Tanh));
+        Assert.Contains(plain, v => v < 0f);
+        Assert.Contains(plain, v => v > 6f);
+        Assert.Equal(plain.Select(v => MathF.Max(v, 0f)), relu);
+        Assert.Equal(plain.Select(v => MathF.Min(MathF.Max(v, 0f), 6f)), relu6);
+        Assert.All(other, v => Assert.True(float.IsNaN(v), "a refused activation wrote the output"));
+        var e = Assert.Throws<ArgumentException>(() => EdgeKernel.ForwardRowsActivated(x, 1, 6, 8, w, [], new float[41], 0, 6, Activation.ReLU));
+        Assert.Equal("output", e.ParamName);
+    }
+
     [Theory]
     [InlineData(0, 7, 7, "batch")]
     [InlineData(1, 0, 7, "inputHeight")]

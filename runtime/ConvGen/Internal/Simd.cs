@@ -147,6 +147,16 @@ public static class Simd
         throw Unsupported<V>();
     }
 
+    /// <summary>The lane-wise minimum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V Min<V>(V a, V b) where V : struct
+    {
+        if (typeof(V) == typeof(Vector512<float>)) return (V)(object)(Vector512.Min((Vector512<float>)(object)(a), (Vector512<float>)(object)(b)));
+        if (typeof(V) == typeof(Vector256<float>)) return (V)(object)(Vector256.Min((Vector256<float>)(object)(a), (Vector256<float>)(object)(b)));
+        if (typeof(V) == typeof(Vector128<float>)) return (V)(object)(Vector128.Min((Vector128<float>)(object)(a), (Vector128<float>)(object)(b)));
+        throw Unsupported<V>();
+    }
+
     /// <summary><c>max(a, 0)</c> lane-wise: the ReLU.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V Relu<V>(V a) where V : struct => Max(a, default(V));

@@ -39,6 +39,14 @@ public interface IConv2DKernel
     static abstract void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width,
         ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd);
 
+    /// <summary>
+    /// <see cref="ForwardRows"/> with <paramref name="activation"/> applied to each output as it is stored (a ReLU or ReLU6 layer
+    /// folded into the layer with a BatchNormalization, in inference): true; false, with nothing written, where the kernel has no
+    /// such path (the layer then applies the activation itself).
+    /// </summary>
+    static virtual bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width,
+        ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, Activation activation) => false;
+
     /// <summary>Adds the gradients of <see cref="Forward"/> with respect to the weights and the bias.</summary>
     static abstract void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width,
         ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient);

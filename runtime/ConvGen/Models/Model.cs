@@ -370,10 +370,10 @@ public abstract partial class Model
         /// </summary>
         public Node? FoldedInto { get; set; }
 
-        /// <summary>Where this layer's folded parameters start in the model's folded buffer: the kernel, then the bias pattern, then the scale pattern.</summary>
+        /// <summary>Where this layer's folded parameters start in the model's folded buffer: the kernel, then the bias (one per output channel), then the scale pattern.</summary>
         public int FoldOffset { get; set; }
 
-        /// <summary>Floats of the folded bias and scale patterns: one value per output channel, repeated a whole number of times.</summary>
+        /// <summary>Floats of the folded scale pattern: one value per output channel, repeated a whole number of times.</summary>
         public int FoldPattern { get; set; }
 
         public int Seed { get; set; }

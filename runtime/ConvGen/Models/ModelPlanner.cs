@@ -22,7 +22,7 @@ internal static class ModelPlanner
     internal sealed record Result(Model.Node[] Nodes, int[] SlotSizes, ExecutionStep[] Steps, int ForwardSteps,
         int ScratchSize, int ParameterCount, int StateCount, ExecutionStep[]? InferenceSteps, int FoldedSize);
 
-    /// <summary>Floats of a folded bias or scale pattern at least: one value per channel, repeated to this length or more.</summary>
+    /// <summary>Floats of a folded scale pattern at least: one value per channel, repeated to this length or more.</summary>
     private const int PatternFloats = 256;
 
     public static Result Plan(Shape inputShape, IReadOnlyList<Layer> layers)

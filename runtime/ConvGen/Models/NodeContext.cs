@@ -126,6 +126,17 @@ public readonly struct NodeContext
     internal bool FoldsActivation => Folded && _node.FoldedActivation is not null;
 
     /// <summary>
+    /// The activation a kernel can apply as it stores its output, when the folded activation layer (<see cref="FoldsActivation"/>)
+    /// is a <see cref="ConvGen.ReLU"/> or <see cref="ConvGen.ReLU6"/>; <see cref="Activation.None"/> otherwise.
+    /// </summary>
+    internal Activation FoldedKernelActivation => !FoldsActivation ? Activation.None : _node.FoldedActivation!.Layer switch
+    {
+        ReLU => Activation.ReLU,
+        ReLU6 => Activation.ReLU6,
+        _ => Activation.None,
+    };
+
+    /// <summary>
     /// For a layer with a BatchNormalization and an activation folded into it (<see cref="FoldsActivation"/>), on part of its
     /// output just written (whole pixels, still in cache): applies the activation.
     /// </summary>

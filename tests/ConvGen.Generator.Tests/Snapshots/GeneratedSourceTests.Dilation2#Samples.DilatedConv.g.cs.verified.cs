@@ -102,8 +102,38 @@ namespace Samples
             global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
             global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
             global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
-            if (global::ConvGen.Internal.Simd.Lanes >= 8) global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
-            else global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd);
+            if (global::ConvGen.Internal.Simd.Lanes >= 8) global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+            else global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd);
+        }
+
+        /// <summary>
+        /// <see cref="ForwardRows"/> with <paramref name="activation"/> applied to each output as it is stored (a ReLU or ReLU6 layer folded
+        /// into this one with a BatchNormalization, in inference): true; false, with nothing written, for any other activation.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentException">As ForwardRows.</exception>
+        public static bool ForwardRowsActivated(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
+            global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                if (global::ConvGen.Internal.Simd.Lanes >= 8) global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                else global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd);
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                if (global::ConvGen.Internal.Simd.Lanes >= 8) global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                else global::ConvGen.Generated.DilatedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd);
+                return true;
+            }
+            return false;
         }
 
         /// <summary>
@@ -182,7 +212,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
             int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
@@ -216,14 +246,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 16; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -233,14 +263,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 8; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -248,21 +278,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -270,7 +300,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -441,10 +471,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 8);
-                Store(a20, ref y, f + 16);
-                Store(a30, ref y, f + 24);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 8);
+                Store(E.Apply(a20), ref y, f + 16);
+                Store(E.Apply(a30), ref y, f + 24);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -614,10 +644,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 8);
-                Store(a20, ref y, f + 16);
-                Store(a30, ref y, f + 24);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 8);
+                Store(E.Apply(a20), ref y, f + 16);
+                Store(E.Apply(a30), ref y, f + 24);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -678,13 +708,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 8) = s1; Unsafe.Add(ref y, f + 16) = s2; Unsafe.Add(ref y, f + 24) = s3;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 8) = E.Apply(s1); Unsafe.Add(ref y, f + 16) = E.Apply(s2); Unsafe.Add(ref y, f + 24) = E.Apply(s3);
             }
         }
 
         /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile8<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -951,14 +981,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 8);
-                Store(a20, ref y, f + 16);
-                Store(a30, ref y, f + 24);
-                Store(a40, ref y, f + 32);
-                Store(a50, ref y, f + 40);
-                Store(a60, ref y, f + 48);
-                Store(a70, ref y, f + 56);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 8);
+                Store(E.Apply(a20), ref y, f + 16);
+                Store(E.Apply(a30), ref y, f + 24);
+                Store(E.Apply(a40), ref y, f + 32);
+                Store(E.Apply(a50), ref y, f + 40);
+                Store(E.Apply(a60), ref y, f + 48);
+                Store(E.Apply(a70), ref y, f + 56);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1224,14 +1254,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 8);
-                Store(a20, ref y, f + 16);
-                Store(a30, ref y, f + 24);
-                Store(a40, ref y, f + 32);
-                Store(a50, ref y, f + 40);
-                Store(a60, ref y, f + 48);
-                Store(a70, ref y, f + 56);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 8);
+                Store(E.Apply(a20), ref y, f + 16);
+                Store(E.Apply(a30), ref y, f + 24);
+                Store(E.Apply(a40), ref y, f + 32);
+                Store(E.Apply(a50), ref y, f + 40);
+                Store(E.Apply(a60), ref y, f + 48);
+                Store(E.Apply(a70), ref y, f + 56);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1292,13 +1322,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s7);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 8) = s1; Unsafe.Add(ref y, f + 16) = s2; Unsafe.Add(ref y, f + 24) = s3; Unsafe.Add(ref y, f + 32) = s4; Unsafe.Add(ref y, f + 40) = s5; Unsafe.Add(ref y, f + 48) = s6; Unsafe.Add(ref y, f + 56) = s7;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 8) = E.Apply(s1); Unsafe.Add(ref y, f + 16) = E.Apply(s2); Unsafe.Add(ref y, f + 24) = E.Apply(s3); Unsafe.Add(ref y, f + 32) = E.Apply(s4); Unsafe.Add(ref y, f + 40) = E.Apply(s5); Unsafe.Add(ref y, f + 48) = E.Apply(s6); Unsafe.Add(ref y, f + 56) = E.Apply(s7);
             }
         }
 
         /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile16<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile16<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1757,22 +1787,22 @@ namespace ConvGen.Generated
                         a150 = Fma(x15, w0, a150);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 8);
-                Store(a20, ref y, f + 16);
-                Store(a30, ref y, f + 24);
-                Store(a40, ref y, f + 32);
-                Store(a50, ref y, f + 40);
-                Store(a60, ref y, f + 48);
-                Store(a70, ref y, f + 56);
-                Store(a80, ref y, f + 64);
-                Store(a90, ref y, f + 72);
-                Store(a100, ref y, f + 80);
-                Store(a110, ref y, f + 88);
-                Store(a120, ref y, f + 96);
-                Store(a130, ref y, f + 104);
-                Store(a140, ref y, f + 112);
-                Store(a150, ref y, f + 120);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 8);
+                Store(E.Apply(a20), ref y, f + 16);
+                Store(E.Apply(a30), ref y, f + 24);
+                Store(E.Apply(a40), ref y, f + 32);
+                Store(E.Apply(a50), ref y, f + 40);
+                Store(E.Apply(a60), ref y, f + 48);
+                Store(E.Apply(a70), ref y, f + 56);
+                Store(E.Apply(a80), ref y, f + 64);
+                Store(E.Apply(a90), ref y, f + 72);
+                Store(E.Apply(a100), ref y, f + 80);
+                Store(E.Apply(a110), ref y, f + 88);
+                Store(E.Apply(a120), ref y, f + 96);
+                Store(E.Apply(a130), ref y, f + 104);
+                Store(E.Apply(a140), ref y, f + 112);
+                Store(E.Apply(a150), ref y, f + 120);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -2230,22 +2260,22 @@ namespace ConvGen.Generated
                         a150 = Fma(x15, w0, a150);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 8);
-                Store(a20, ref y, f + 16);
-                Store(a30, ref y, f + 24);
-                Store(a40, ref y, f + 32);
-                Store(a50, ref y, f + 40);
-                Store(a60, ref y, f + 48);
-                Store(a70, ref y, f + 56);
-                Store(a80, ref y, f + 64);
-                Store(a90, ref y, f + 72);
-                Store(a100, ref y, f + 80);
-                Store(a110, ref y, f + 88);
-                Store(a120, ref y, f + 96);
-                Store(a130, ref y, f + 104);
-                Store(a140, ref y, f + 112);
-                Store(a150, ref y, f + 120);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 8);
+                Store(E.Apply(a20), ref y, f + 16);
+                Store(E.Apply(a30), ref y, f + 24);
+                Store(E.Apply(a40), ref y, f + 32);
+                Store(E.Apply(a50), ref y, f + 40);
+                Store(E.Apply(a60), ref y, f + 48);
+                Store(E.Apply(a70), ref y, f + 56);
+                Store(E.Apply(a80), ref y, f + 64);
+                Store(E.Apply(a90), ref y, f + 72);
+                Store(E.Apply(a100), ref y, f + 80);
+                Store(E.Apply(a110), ref y, f + 88);
+                Store(E.Apply(a120), ref y, f + 96);
+                Store(E.Apply(a130), ref y, f + 104);
+                Store(E.Apply(a140), ref y, f + 112);
+                Store(E.Apply(a150), ref y, f + 120);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -2306,13 +2336,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 67), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 71), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 75), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 79), kc, s15);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 8) = s1; Unsafe.Add(ref y, f + 16) = s2; Unsafe.Add(ref y, f + 24) = s3; Unsafe.Add(ref y, f + 32) = s4; Unsafe.Add(ref y, f + 40) = s5; Unsafe.Add(ref y, f + 48) = s6; Unsafe.Add(ref y, f + 56) = s7; Unsafe.Add(ref y, f + 64) = s8; Unsafe.Add(ref y, f + 72) = s9; Unsafe.Add(ref y, f + 80) = s10; Unsafe.Add(ref y, f + 88) = s11; Unsafe.Add(ref y, f + 96) = s12; Unsafe.Add(ref y, f + 104) = s13; Unsafe.Add(ref y, f + 112) = s14; Unsafe.Add(ref y, f + 120) = s15;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 8) = E.Apply(s1); Unsafe.Add(ref y, f + 16) = E.Apply(s2); Unsafe.Add(ref y, f + 24) = E.Apply(s3); Unsafe.Add(ref y, f + 32) = E.Apply(s4); Unsafe.Add(ref y, f + 40) = E.Apply(s5); Unsafe.Add(ref y, f + 48) = E.Apply(s6); Unsafe.Add(ref y, f + 56) = E.Apply(s7); Unsafe.Add(ref y, f + 64) = E.Apply(s8); Unsafe.Add(ref y, f + 72) = E.Apply(s9); Unsafe.Add(ref y, f + 80) = E.Apply(s10); Unsafe.Add(ref y, f + 88) = E.Apply(s11); Unsafe.Add(ref y, f + 96) = E.Apply(s12); Unsafe.Add(ref y, f + 104) = E.Apply(s13); Unsafe.Add(ref y, f + 112) = E.Apply(s14); Unsafe.Add(ref y, f + 120) = E.Apply(s15);
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -2386,7 +2416,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(a0, ref y, f);
+                Store(E.Apply(a0), ref y, f);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -2459,7 +2489,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(a0, ref y, f);
+                Store(E.Apply(a0), ref y, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -2484,7 +2514,7 @@ namespace ConvGen.Generated
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), Unsafe.Add(ref k, kr + f + 80), s);
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), Unsafe.Add(ref k, kr + f + 88), s);
                 }
-                Unsafe.Add(ref y, f) = s;
+                Unsafe.Add(ref y, f) = E.Apply(s);
             }
         }
 

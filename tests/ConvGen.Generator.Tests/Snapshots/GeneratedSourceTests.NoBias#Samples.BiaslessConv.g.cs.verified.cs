@@ -104,7 +104,35 @@ namespace Samples
             global::ConvGen.Internal.KernelGuard.LengthOrEmpty(bias.Length, nameof(bias), "[Filters] or empty (UseBias is false)", Filters);
             global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
             global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
-            global::ConvGen.Generated.BiaslessConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+            global::ConvGen.Generated.BiaslessConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+        }
+
+        /// <summary>
+        /// <see cref="ForwardRows"/> with <paramref name="activation"/> applied to each output as it is stored (a ReLU or ReLU6 layer folded
+        /// into this one with a BatchNormalization, in inference): true; false, with nothing written, for any other activation.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentException">As ForwardRows.</exception>
+        public static bool ForwardRowsActivated(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.LengthOrEmpty(bias.Length, nameof(bias), "[Filters] or empty (UseBias is false)", Filters);
+            global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                global::ConvGen.Generated.BiaslessConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                global::ConvGen.Generated.BiaslessConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                return true;
+            }
+            return false;
         }
 
         /// <summary>
@@ -183,7 +211,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: false);
             int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: false);
@@ -208,14 +236,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 16; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -225,14 +253,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 8; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -240,21 +268,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -262,7 +290,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -316,10 +344,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 4);
-                Store(a20, ref y, f + 8);
-                Store(a30, ref y, f + 12);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 4);
+                Store(E.Apply(a20), ref y, f + 8);
+                Store(E.Apply(a30), ref y, f + 12);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -372,10 +400,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 4);
-                Store(a20, ref y, f + 8);
-                Store(a30, ref y, f + 12);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 4);
+                Store(E.Apply(a20), ref y, f + 8);
+                Store(E.Apply(a30), ref y, f + 12);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -400,13 +428,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 4) = s1; Unsafe.Add(ref y, f + 8) = s2; Unsafe.Add(ref y, f + 12) = s3;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 4) = E.Apply(s1); Unsafe.Add(ref y, f + 8) = E.Apply(s2); Unsafe.Add(ref y, f + 12) = E.Apply(s3);
             }
         }
 
         /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile8<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -484,14 +512,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 4);
-                Store(a20, ref y, f + 8);
-                Store(a30, ref y, f + 12);
-                Store(a40, ref y, f + 16);
-                Store(a50, ref y, f + 20);
-                Store(a60, ref y, f + 24);
-                Store(a70, ref y, f + 28);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 4);
+                Store(E.Apply(a20), ref y, f + 8);
+                Store(E.Apply(a30), ref y, f + 12);
+                Store(E.Apply(a40), ref y, f + 16);
+                Store(E.Apply(a50), ref y, f + 20);
+                Store(E.Apply(a60), ref y, f + 24);
+                Store(E.Apply(a70), ref y, f + 28);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -568,14 +596,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 4);
-                Store(a20, ref y, f + 8);
-                Store(a30, ref y, f + 12);
-                Store(a40, ref y, f + 16);
-                Store(a50, ref y, f + 20);
-                Store(a60, ref y, f + 24);
-                Store(a70, ref y, f + 28);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 4);
+                Store(E.Apply(a20), ref y, f + 8);
+                Store(E.Apply(a30), ref y, f + 12);
+                Store(E.Apply(a40), ref y, f + 16);
+                Store(E.Apply(a50), ref y, f + 20);
+                Store(E.Apply(a60), ref y, f + 24);
+                Store(E.Apply(a70), ref y, f + 28);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -600,13 +628,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s7);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 4) = s1; Unsafe.Add(ref y, f + 8) = s2; Unsafe.Add(ref y, f + 12) = s3; Unsafe.Add(ref y, f + 16) = s4; Unsafe.Add(ref y, f + 20) = s5; Unsafe.Add(ref y, f + 24) = s6; Unsafe.Add(ref y, f + 28) = s7;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 4) = E.Apply(s1); Unsafe.Add(ref y, f + 8) = E.Apply(s2); Unsafe.Add(ref y, f + 12) = E.Apply(s3); Unsafe.Add(ref y, f + 16) = E.Apply(s4); Unsafe.Add(ref y, f + 20) = E.Apply(s5); Unsafe.Add(ref y, f + 24) = E.Apply(s6); Unsafe.Add(ref y, f + 28) = E.Apply(s7);
             }
         }
 
         /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile16<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile16<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -732,22 +760,22 @@ namespace ConvGen.Generated
                         a150 = Fma(x15, w0, a150);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 4);
-                Store(a20, ref y, f + 8);
-                Store(a30, ref y, f + 12);
-                Store(a40, ref y, f + 16);
-                Store(a50, ref y, f + 20);
-                Store(a60, ref y, f + 24);
-                Store(a70, ref y, f + 28);
-                Store(a80, ref y, f + 32);
-                Store(a90, ref y, f + 36);
-                Store(a100, ref y, f + 40);
-                Store(a110, ref y, f + 44);
-                Store(a120, ref y, f + 48);
-                Store(a130, ref y, f + 52);
-                Store(a140, ref y, f + 56);
-                Store(a150, ref y, f + 60);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 4);
+                Store(E.Apply(a20), ref y, f + 8);
+                Store(E.Apply(a30), ref y, f + 12);
+                Store(E.Apply(a40), ref y, f + 16);
+                Store(E.Apply(a50), ref y, f + 20);
+                Store(E.Apply(a60), ref y, f + 24);
+                Store(E.Apply(a70), ref y, f + 28);
+                Store(E.Apply(a80), ref y, f + 32);
+                Store(E.Apply(a90), ref y, f + 36);
+                Store(E.Apply(a100), ref y, f + 40);
+                Store(E.Apply(a110), ref y, f + 44);
+                Store(E.Apply(a120), ref y, f + 48);
+                Store(E.Apply(a130), ref y, f + 52);
+                Store(E.Apply(a140), ref y, f + 56);
+                Store(E.Apply(a150), ref y, f + 60);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -872,22 +900,22 @@ namespace ConvGen.Generated
                         a150 = Fma(x15, w0, a150);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 4);
-                Store(a20, ref y, f + 8);
-                Store(a30, ref y, f + 12);
-                Store(a40, ref y, f + 16);
-                Store(a50, ref y, f + 20);
-                Store(a60, ref y, f + 24);
-                Store(a70, ref y, f + 28);
-                Store(a80, ref y, f + 32);
-                Store(a90, ref y, f + 36);
-                Store(a100, ref y, f + 40);
-                Store(a110, ref y, f + 44);
-                Store(a120, ref y, f + 48);
-                Store(a130, ref y, f + 52);
-                Store(a140, ref y, f + 56);
-                Store(a150, ref y, f + 60);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 4);
+                Store(E.Apply(a20), ref y, f + 8);
+                Store(E.Apply(a30), ref y, f + 12);
+                Store(E.Apply(a40), ref y, f + 16);
+                Store(E.Apply(a50), ref y, f + 20);
+                Store(E.Apply(a60), ref y, f + 24);
+                Store(E.Apply(a70), ref y, f + 28);
+                Store(E.Apply(a80), ref y, f + 32);
+                Store(E.Apply(a90), ref y, f + 36);
+                Store(E.Apply(a100), ref y, f + 40);
+                Store(E.Apply(a110), ref y, f + 44);
+                Store(E.Apply(a120), ref y, f + 48);
+                Store(E.Apply(a130), ref y, f + 52);
+                Store(E.Apply(a140), ref y, f + 56);
+                Store(E.Apply(a150), ref y, f + 60);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -912,13 +940,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s15);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 4) = s1; Unsafe.Add(ref y, f + 8) = s2; Unsafe.Add(ref y, f + 12) = s3; Unsafe.Add(ref y, f + 16) = s4; Unsafe.Add(ref y, f + 20) = s5; Unsafe.Add(ref y, f + 24) = s6; Unsafe.Add(ref y, f + 28) = s7; Unsafe.Add(ref y, f + 32) = s8; Unsafe.Add(ref y, f + 36) = s9; Unsafe.Add(ref y, f + 40) = s10; Unsafe.Add(ref y, f + 44) = s11; Unsafe.Add(ref y, f + 48) = s12; Unsafe.Add(ref y, f + 52) = s13; Unsafe.Add(ref y, f + 56) = s14; Unsafe.Add(ref y, f + 60) = s15;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 4) = E.Apply(s1); Unsafe.Add(ref y, f + 8) = E.Apply(s2); Unsafe.Add(ref y, f + 12) = E.Apply(s3); Unsafe.Add(ref y, f + 16) = E.Apply(s4); Unsafe.Add(ref y, f + 20) = E.Apply(s5); Unsafe.Add(ref y, f + 24) = E.Apply(s6); Unsafe.Add(ref y, f + 28) = E.Apply(s7); Unsafe.Add(ref y, f + 32) = E.Apply(s8); Unsafe.Add(ref y, f + 36) = E.Apply(s9); Unsafe.Add(ref y, f + 40) = E.Apply(s10); Unsafe.Add(ref y, f + 44) = E.Apply(s11); Unsafe.Add(ref y, f + 48) = E.Apply(s12); Unsafe.Add(ref y, f + 52) = E.Apply(s13); Unsafe.Add(ref y, f + 56) = E.Apply(s14); Unsafe.Add(ref y, f + 60) = E.Apply(s15);
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -947,7 +975,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(a0, ref y, f);
+                Store(E.Apply(a0), ref y, f);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -975,7 +1003,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(a0, ref y, f);
+                Store(E.Apply(a0), ref y, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -991,7 +1019,7 @@ namespace ConvGen.Generated
                     // tap (kh, 2)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), Unsafe.Add(ref k, kr + f + 8), s);
                 }
-                Unsafe.Add(ref y, f) = s;
+                Unsafe.Add(ref y, f) = E.Apply(s);
             }
         }
 

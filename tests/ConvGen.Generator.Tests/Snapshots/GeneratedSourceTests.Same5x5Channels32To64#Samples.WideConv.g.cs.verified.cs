@@ -104,10 +104,48 @@ namespace Samples
             global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
-                case 8: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
-                default: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                case 16: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                case 8: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                default: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
             }
+        }
+
+        /// <summary>
+        /// <see cref="ForwardRows"/> with <paramref name="activation"/> applied to each output as it is stored (a ReLU or ReLU6 layer folded
+        /// into this one with a BatchNormalization, in inference): true; false, with nothing written, for any other activation.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentException">As ForwardRows.</exception>
+        public static bool ForwardRowsActivated(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
+            global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                    default: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                    default: global::ConvGen.Generated.WideConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            return false;
         }
 
         /// <summary>
@@ -186,7 +224,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
             int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
@@ -214,21 +252,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -236,7 +274,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -269,10 +307,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31); a32 = Fma(x3, w2, a32); a33 = Fma(x3, w3, a33);
                     }
                 }
-                Store(a00, ref y, f); Store(a01, ref y, f + vc); Store(a02, ref y, f + 2 * vc); Store(a03, ref y, f + 3 * vc);
-                Store(a10, ref y, f + 64); Store(a11, ref y, f + vc + 64); Store(a12, ref y, f + 2 * vc + 64); Store(a13, ref y, f + 3 * vc + 64);
-                Store(a20, ref y, f + 128); Store(a21, ref y, f + vc + 128); Store(a22, ref y, f + 2 * vc + 128); Store(a23, ref y, f + 3 * vc + 128);
-                Store(a30, ref y, f + 192); Store(a31, ref y, f + vc + 192); Store(a32, ref y, f + 2 * vc + 192); Store(a33, ref y, f + 3 * vc + 192);
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc); Store(E.Apply(a02), ref y, f + 2 * vc); Store(E.Apply(a03), ref y, f + 3 * vc);
+                Store(E.Apply(a10), ref y, f + 64); Store(E.Apply(a11), ref y, f + vc + 64); Store(E.Apply(a12), ref y, f + 2 * vc + 64); Store(E.Apply(a13), ref y, f + 3 * vc + 64);
+                Store(E.Apply(a20), ref y, f + 128); Store(E.Apply(a21), ref y, f + vc + 128); Store(E.Apply(a22), ref y, f + 2 * vc + 128); Store(E.Apply(a23), ref y, f + 3 * vc + 128);
+                Store(E.Apply(a30), ref y, f + 192); Store(E.Apply(a31), ref y, f + vc + 192); Store(E.Apply(a32), ref y, f + 2 * vc + 192); Store(E.Apply(a33), ref y, f + 3 * vc + 192);
             }
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
@@ -299,16 +337,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(a00, ref y, f); Store(a01, ref y, f + vc);
-                Store(a10, ref y, f + 64); Store(a11, ref y, f + vc + 64);
-                Store(a20, ref y, f + 128); Store(a21, ref y, f + vc + 128);
-                Store(a30, ref y, f + 192); Store(a31, ref y, f + vc + 192);
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
+                Store(E.Apply(a10), ref y, f + 64); Store(E.Apply(a11), ref y, f + vc + 64);
+                Store(E.Apply(a20), ref y, f + 128); Store(E.Apply(a21), ref y, f + vc + 128);
+                Store(E.Apply(a30), ref y, f + 192); Store(E.Apply(a31), ref y, f + vc + 192);
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -329,7 +367,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(a0, ref y, f); Store(a1, ref y, f + vc); Store(a2, ref y, f + 2 * vc); Store(a3, ref y, f + 3 * vc);
+                Store(E.Apply(a0), ref y, f); Store(E.Apply(a1), ref y, f + vc); Store(E.Apply(a2), ref y, f + 2 * vc); Store(E.Apply(a3), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -345,7 +383,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(a0, ref y, f);
+                Store(E.Apply(a0), ref y, f);
             }
         }
 

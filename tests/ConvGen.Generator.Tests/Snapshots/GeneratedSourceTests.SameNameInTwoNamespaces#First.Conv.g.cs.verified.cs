@@ -104,7 +104,35 @@ namespace First
             global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
             global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
             global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
-            global::ConvGen.Generated.ConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+            global::ConvGen.Generated.ConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+        }
+
+        /// <summary>
+        /// <see cref="ForwardRows"/> with <paramref name="activation"/> applied to each output as it is stored (a ReLU or ReLU6 layer folded
+        /// into this one with a BatchNormalization, in inference): true; false, with nothing written, for any other activation.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentException">As ForwardRows.</exception>
+        public static bool ForwardRowsActivated(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
+            global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                global::ConvGen.Generated.ConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                global::ConvGen.Generated.ConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                return true;
+            }
+            return false;
         }
 
         /// <summary>
@@ -184,7 +212,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: false);
             int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: false);
@@ -209,14 +237,14 @@ namespace ConvGen.Generated
                     {
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (i < run)
                     {
                         i = run - 16; // the last tile overlaps the one before
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         i = run;
                     }
                 }
@@ -226,14 +254,14 @@ namespace ConvGen.Generated
                     {
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (i < run)
                     {
                         i = run - 8; // the last tile overlaps the one before
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         i = run;
                     }
                 }
@@ -241,28 +269,28 @@ namespace ConvGen.Generated
                 {
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                 }
                 if (i < run && run >= 4)
                 {
                     i = run - 4; // the last tile overlaps the one before
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     i = run;
                 }
                 for (; i < run; i++)
                 {
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                 }
             }
         }
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -278,13 +306,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 1) = s1; Unsafe.Add(ref y, f + 2) = s2; Unsafe.Add(ref y, f + 3) = s3;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 1) = E.Apply(s1); Unsafe.Add(ref y, f + 2) = E.Apply(s2); Unsafe.Add(ref y, f + 3) = E.Apply(s3);
             }
         }
 
         /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile8<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -300,13 +328,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s7);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 1) = s1; Unsafe.Add(ref y, f + 2) = s2; Unsafe.Add(ref y, f + 3) = s3; Unsafe.Add(ref y, f + 4) = s4; Unsafe.Add(ref y, f + 5) = s5; Unsafe.Add(ref y, f + 6) = s6; Unsafe.Add(ref y, f + 7) = s7;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 1) = E.Apply(s1); Unsafe.Add(ref y, f + 2) = E.Apply(s2); Unsafe.Add(ref y, f + 3) = E.Apply(s3); Unsafe.Add(ref y, f + 4) = E.Apply(s4); Unsafe.Add(ref y, f + 5) = E.Apply(s5); Unsafe.Add(ref y, f + 6) = E.Apply(s6); Unsafe.Add(ref y, f + 7) = E.Apply(s7);
             }
         }
 
         /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile16<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile16<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -322,13 +350,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s15);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 1) = s1; Unsafe.Add(ref y, f + 2) = s2; Unsafe.Add(ref y, f + 3) = s3; Unsafe.Add(ref y, f + 4) = s4; Unsafe.Add(ref y, f + 5) = s5; Unsafe.Add(ref y, f + 6) = s6; Unsafe.Add(ref y, f + 7) = s7; Unsafe.Add(ref y, f + 8) = s8; Unsafe.Add(ref y, f + 9) = s9; Unsafe.Add(ref y, f + 10) = s10; Unsafe.Add(ref y, f + 11) = s11; Unsafe.Add(ref y, f + 12) = s12; Unsafe.Add(ref y, f + 13) = s13; Unsafe.Add(ref y, f + 14) = s14; Unsafe.Add(ref y, f + 15) = s15;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 1) = E.Apply(s1); Unsafe.Add(ref y, f + 2) = E.Apply(s2); Unsafe.Add(ref y, f + 3) = E.Apply(s3); Unsafe.Add(ref y, f + 4) = E.Apply(s4); Unsafe.Add(ref y, f + 5) = E.Apply(s5); Unsafe.Add(ref y, f + 6) = E.Apply(s6); Unsafe.Add(ref y, f + 7) = E.Apply(s7); Unsafe.Add(ref y, f + 8) = E.Apply(s8); Unsafe.Add(ref y, f + 9) = E.Apply(s9); Unsafe.Add(ref y, f + 10) = E.Apply(s10); Unsafe.Add(ref y, f + 11) = E.Apply(s11); Unsafe.Add(ref y, f + 12) = E.Apply(s12); Unsafe.Add(ref y, f + 13) = E.Apply(s13); Unsafe.Add(ref y, f + 14) = E.Apply(s14); Unsafe.Add(ref y, f + 15) = E.Apply(s15);
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -341,7 +369,7 @@ namespace ConvGen.Generated
                     // tap (kh, 0)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), Unsafe.Add(ref k, kr + f), s);
                 }
-                Unsafe.Add(ref y, f) = s;
+                Unsafe.Add(ref y, f) = E.Apply(s);
             }
         }
 

@@ -104,7 +104,35 @@ namespace Samples
             global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
             global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
             global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
-            global::ConvGen.Generated.StridedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+            global::ConvGen.Generated.StridedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+        }
+
+        /// <summary>
+        /// <see cref="ForwardRows"/> with <paramref name="activation"/> applied to each output as it is stored (a ReLU or ReLU6 layer folded
+        /// into this one with a BatchNormalization, in inference): true; false, with nothing written, for any other activation.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentException">As ForwardRows.</exception>
+        public static bool ForwardRowsActivated(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
+            global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                global::ConvGen.Generated.StridedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                global::ConvGen.Generated.StridedConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                return true;
+            }
+            return false;
         }
 
         /// <summary>
@@ -183,7 +211,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: false);
             int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: false);
@@ -208,14 +236,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 16; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -225,14 +253,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 8; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -240,21 +268,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -262,7 +290,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -409,10 +437,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 5);
-                Store(a20, ref y, f + 10);
-                Store(a30, ref y, f + 15);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 5);
+                Store(E.Apply(a20), ref y, f + 10);
+                Store(E.Apply(a30), ref y, f + 15);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -558,10 +586,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 5);
-                Store(a20, ref y, f + 10);
-                Store(a30, ref y, f + 15);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 5);
+                Store(E.Apply(a20), ref y, f + 10);
+                Store(E.Apply(a30), ref y, f + 15);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -616,13 +644,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s3);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 5) = s1; Unsafe.Add(ref y, f + 10) = s2; Unsafe.Add(ref y, f + 15) = s3;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 5) = E.Apply(s1); Unsafe.Add(ref y, f + 10) = E.Apply(s2); Unsafe.Add(ref y, f + 15) = E.Apply(s3);
             }
         }
 
         /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile8<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -849,14 +877,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 5);
-                Store(a20, ref y, f + 10);
-                Store(a30, ref y, f + 15);
-                Store(a40, ref y, f + 20);
-                Store(a50, ref y, f + 25);
-                Store(a60, ref y, f + 30);
-                Store(a70, ref y, f + 35);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 5);
+                Store(E.Apply(a20), ref y, f + 10);
+                Store(E.Apply(a30), ref y, f + 15);
+                Store(E.Apply(a40), ref y, f + 20);
+                Store(E.Apply(a50), ref y, f + 25);
+                Store(E.Apply(a60), ref y, f + 30);
+                Store(E.Apply(a70), ref y, f + 35);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1082,14 +1110,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 5);
-                Store(a20, ref y, f + 10);
-                Store(a30, ref y, f + 15);
-                Store(a40, ref y, f + 20);
-                Store(a50, ref y, f + 25);
-                Store(a60, ref y, f + 30);
-                Store(a70, ref y, f + 35);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 5);
+                Store(E.Apply(a20), ref y, f + 10);
+                Store(E.Apply(a30), ref y, f + 15);
+                Store(E.Apply(a40), ref y, f + 20);
+                Store(E.Apply(a50), ref y, f + 25);
+                Store(E.Apply(a60), ref y, f + 30);
+                Store(E.Apply(a70), ref y, f + 35);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1144,13 +1172,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s7);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 5) = s1; Unsafe.Add(ref y, f + 10) = s2; Unsafe.Add(ref y, f + 15) = s3; Unsafe.Add(ref y, f + 20) = s4; Unsafe.Add(ref y, f + 25) = s5; Unsafe.Add(ref y, f + 30) = s6; Unsafe.Add(ref y, f + 35) = s7;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 5) = E.Apply(s1); Unsafe.Add(ref y, f + 10) = E.Apply(s2); Unsafe.Add(ref y, f + 15) = E.Apply(s3); Unsafe.Add(ref y, f + 20) = E.Apply(s4); Unsafe.Add(ref y, f + 25) = E.Apply(s5); Unsafe.Add(ref y, f + 30) = E.Apply(s6); Unsafe.Add(ref y, f + 35) = E.Apply(s7);
             }
         }
 
         /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile16<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile16<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1537,22 +1565,22 @@ namespace ConvGen.Generated
                         a150 = Fma(x15, w0, a150);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 5);
-                Store(a20, ref y, f + 10);
-                Store(a30, ref y, f + 15);
-                Store(a40, ref y, f + 20);
-                Store(a50, ref y, f + 25);
-                Store(a60, ref y, f + 30);
-                Store(a70, ref y, f + 35);
-                Store(a80, ref y, f + 40);
-                Store(a90, ref y, f + 45);
-                Store(a100, ref y, f + 50);
-                Store(a110, ref y, f + 55);
-                Store(a120, ref y, f + 60);
-                Store(a130, ref y, f + 65);
-                Store(a140, ref y, f + 70);
-                Store(a150, ref y, f + 75);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 5);
+                Store(E.Apply(a20), ref y, f + 10);
+                Store(E.Apply(a30), ref y, f + 15);
+                Store(E.Apply(a40), ref y, f + 20);
+                Store(E.Apply(a50), ref y, f + 25);
+                Store(E.Apply(a60), ref y, f + 30);
+                Store(E.Apply(a70), ref y, f + 35);
+                Store(E.Apply(a80), ref y, f + 40);
+                Store(E.Apply(a90), ref y, f + 45);
+                Store(E.Apply(a100), ref y, f + 50);
+                Store(E.Apply(a110), ref y, f + 55);
+                Store(E.Apply(a120), ref y, f + 60);
+                Store(E.Apply(a130), ref y, f + 65);
+                Store(E.Apply(a140), ref y, f + 70);
+                Store(E.Apply(a150), ref y, f + 75);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1938,22 +1966,22 @@ namespace ConvGen.Generated
                         a150 = Fma(x15, w0, a150);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 5);
-                Store(a20, ref y, f + 10);
-                Store(a30, ref y, f + 15);
-                Store(a40, ref y, f + 20);
-                Store(a50, ref y, f + 25);
-                Store(a60, ref y, f + 30);
-                Store(a70, ref y, f + 35);
-                Store(a80, ref y, f + 40);
-                Store(a90, ref y, f + 45);
-                Store(a100, ref y, f + 50);
-                Store(a110, ref y, f + 55);
-                Store(a120, ref y, f + 60);
-                Store(a130, ref y, f + 65);
-                Store(a140, ref y, f + 70);
-                Store(a150, ref y, f + 75);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 5);
+                Store(E.Apply(a20), ref y, f + 10);
+                Store(E.Apply(a30), ref y, f + 15);
+                Store(E.Apply(a40), ref y, f + 20);
+                Store(E.Apply(a50), ref y, f + 25);
+                Store(E.Apply(a60), ref y, f + 30);
+                Store(E.Apply(a70), ref y, f + 35);
+                Store(E.Apply(a80), ref y, f + 40);
+                Store(E.Apply(a90), ref y, f + 45);
+                Store(E.Apply(a100), ref y, f + 50);
+                Store(E.Apply(a110), ref y, f + 55);
+                Store(E.Apply(a120), ref y, f + 60);
+                Store(E.Apply(a130), ref y, f + 65);
+                Store(E.Apply(a140), ref y, f + 70);
+                Store(E.Apply(a150), ref y, f + 75);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -2008,13 +2036,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 73), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 81), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 89), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 97), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 105), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 113), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 121), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 129), kc, s15);
                     }
                 }
-                Unsafe.Add(ref y, f) = s0; Unsafe.Add(ref y, f + 5) = s1; Unsafe.Add(ref y, f + 10) = s2; Unsafe.Add(ref y, f + 15) = s3; Unsafe.Add(ref y, f + 20) = s4; Unsafe.Add(ref y, f + 25) = s5; Unsafe.Add(ref y, f + 30) = s6; Unsafe.Add(ref y, f + 35) = s7; Unsafe.Add(ref y, f + 40) = s8; Unsafe.Add(ref y, f + 45) = s9; Unsafe.Add(ref y, f + 50) = s10; Unsafe.Add(ref y, f + 55) = s11; Unsafe.Add(ref y, f + 60) = s12; Unsafe.Add(ref y, f + 65) = s13; Unsafe.Add(ref y, f + 70) = s14; Unsafe.Add(ref y, f + 75) = s15;
+                Unsafe.Add(ref y, f) = E.Apply(s0); Unsafe.Add(ref y, f + 5) = E.Apply(s1); Unsafe.Add(ref y, f + 10) = E.Apply(s2); Unsafe.Add(ref y, f + 15) = E.Apply(s3); Unsafe.Add(ref y, f + 20) = E.Apply(s4); Unsafe.Add(ref y, f + 25) = E.Apply(s5); Unsafe.Add(ref y, f + 30) = E.Apply(s6); Unsafe.Add(ref y, f + 35) = E.Apply(s7); Unsafe.Add(ref y, f + 40) = E.Apply(s8); Unsafe.Add(ref y, f + 45) = E.Apply(s9); Unsafe.Add(ref y, f + 50) = E.Apply(s10); Unsafe.Add(ref y, f + 55) = E.Apply(s11); Unsafe.Add(ref y, f + 60) = E.Apply(s12); Unsafe.Add(ref y, f + 65) = E.Apply(s13); Unsafe.Add(ref y, f + 70) = E.Apply(s14); Unsafe.Add(ref y, f + 75) = E.Apply(s15);
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -2080,7 +2108,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(a0, ref y, f);
+                Store(E.Apply(a0), ref y, f);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -2145,7 +2173,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(a0, ref y, f);
+                Store(E.Apply(a0), ref y, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -2170,7 +2198,7 @@ namespace ConvGen.Generated
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), Unsafe.Add(ref k, kr + f + 40), s);
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), Unsafe.Add(ref k, kr + f + 45), s);
                 }
-                Unsafe.Add(ref y, f) = s;
+                Unsafe.Add(ref y, f) = E.Apply(s);
             }
         }
 

@@ -94,9 +94,9 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, 0, 16); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, 0, 16); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, 0, 16); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 16); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 16); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 16); break;
             }
         }
 
@@ -104,10 +104,35 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
             }
+        }
+
+        public static bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            return false;
         }
 
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
@@ -141,7 +166,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 16x12x3 input, a 16x12x16 output.
             const int height = 16, width = 12, outputHeight = 16, outputWidth = 12;
@@ -173,14 +198,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile12<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile12<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 12; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile12<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile12<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -190,14 +215,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 6; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -205,21 +230,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -227,7 +252,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -361,10 +386,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(Relu(a00), ref y, f); Store(Relu(a01), ref y, f + vc);
-                Store(Relu(a10), ref y, f + 16); Store(Relu(a11), ref y, f + vc + 16);
-                Store(Relu(a20), ref y, f + 32); Store(Relu(a21), ref y, f + vc + 32);
-                Store(Relu(a30), ref y, f + 48); Store(Relu(a31), ref y, f + vc + 48);
+                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
+                Store(E.Apply(Relu(a10)), ref y, f + 16); Store(E.Apply(Relu(a11)), ref y, f + vc + 16);
+                Store(E.Apply(Relu(a20)), ref y, f + 32); Store(E.Apply(Relu(a21)), ref y, f + vc + 32);
+                Store(E.Apply(Relu(a30)), ref y, f + 48); Store(E.Apply(Relu(a31)), ref y, f + vc + 48);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -494,16 +519,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 16);
-                Store(Relu(a20), ref y, f + 32);
-                Store(Relu(a30), ref y, f + 48);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 16);
+                Store(E.Apply(Relu(a20)), ref y, f + 32);
+                Store(E.Apply(Relu(a30)), ref y, f + 48);
             }
         }
 
         /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile6<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -673,12 +698,12 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
                     }
                 }
-                Store(Relu(a00), ref y, f); Store(Relu(a01), ref y, f + vc);
-                Store(Relu(a10), ref y, f + 16); Store(Relu(a11), ref y, f + vc + 16);
-                Store(Relu(a20), ref y, f + 32); Store(Relu(a21), ref y, f + vc + 32);
-                Store(Relu(a30), ref y, f + 48); Store(Relu(a31), ref y, f + vc + 48);
-                Store(Relu(a40), ref y, f + 64); Store(Relu(a41), ref y, f + vc + 64);
-                Store(Relu(a50), ref y, f + 80); Store(Relu(a51), ref y, f + vc + 80);
+                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
+                Store(E.Apply(Relu(a10)), ref y, f + 16); Store(E.Apply(Relu(a11)), ref y, f + vc + 16);
+                Store(E.Apply(Relu(a20)), ref y, f + 32); Store(E.Apply(Relu(a21)), ref y, f + vc + 32);
+                Store(E.Apply(Relu(a30)), ref y, f + 48); Store(E.Apply(Relu(a31)), ref y, f + vc + 48);
+                Store(E.Apply(Relu(a40)), ref y, f + 64); Store(E.Apply(Relu(a41)), ref y, f + vc + 64);
+                Store(E.Apply(Relu(a50)), ref y, f + 80); Store(E.Apply(Relu(a51)), ref y, f + vc + 80);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -844,18 +869,18 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 16);
-                Store(Relu(a20), ref y, f + 32);
-                Store(Relu(a30), ref y, f + 48);
-                Store(Relu(a40), ref y, f + 64);
-                Store(Relu(a50), ref y, f + 80);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 16);
+                Store(E.Apply(Relu(a20)), ref y, f + 32);
+                Store(E.Apply(Relu(a30)), ref y, f + 48);
+                Store(E.Apply(Relu(a40)), ref y, f + 64);
+                Store(E.Apply(Relu(a50)), ref y, f + 80);
             }
         }
 
         /// <summary>12 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 12 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile12<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile12<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1131,24 +1156,24 @@ namespace ConvGen.Generated
                         a110 = Fma(x11, w0, a110);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 16);
-                Store(Relu(a20), ref y, f + 32);
-                Store(Relu(a30), ref y, f + 48);
-                Store(Relu(a40), ref y, f + 64);
-                Store(Relu(a50), ref y, f + 80);
-                Store(Relu(a60), ref y, f + 96);
-                Store(Relu(a70), ref y, f + 112);
-                Store(Relu(a80), ref y, f + 128);
-                Store(Relu(a90), ref y, f + 144);
-                Store(Relu(a100), ref y, f + 160);
-                Store(Relu(a110), ref y, f + 176);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 16);
+                Store(E.Apply(Relu(a20)), ref y, f + 32);
+                Store(E.Apply(Relu(a30)), ref y, f + 48);
+                Store(E.Apply(Relu(a40)), ref y, f + 64);
+                Store(E.Apply(Relu(a50)), ref y, f + 80);
+                Store(E.Apply(Relu(a60)), ref y, f + 96);
+                Store(E.Apply(Relu(a70)), ref y, f + 112);
+                Store(E.Apply(Relu(a80)), ref y, f + 128);
+                Store(E.Apply(Relu(a90)), ref y, f + 144);
+                Store(E.Apply(Relu(a100)), ref y, f + 160);
+                Store(E.Apply(Relu(a110)), ref y, f + 176);
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1210,7 +1235,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(Relu(a0), ref y, f); Store(Relu(a1), ref y, f + vc); Store(Relu(a2), ref y, f + 2 * vc); Store(Relu(a3), ref y, f + 3 * vc);
+                Store(E.Apply(Relu(a0)), ref y, f); Store(E.Apply(Relu(a1)), ref y, f + vc); Store(E.Apply(Relu(a2)), ref y, f + 2 * vc); Store(E.Apply(Relu(a3)), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -1267,7 +1292,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(Relu(a0), ref y, f);
+                Store(E.Apply(Relu(a0)), ref y, f);
             }
         }
 
@@ -1525,9 +1550,9 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, 0, 8); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, 0, 8); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, 0, 8); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 8); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 8); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 8); break;
             }
         }
 
@@ -1535,10 +1560,35 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
             }
+        }
+
+        public static bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            return false;
         }
 
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
@@ -1572,7 +1622,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 16x12x16 input, a 8x6x32 output.
             const int height = 16, width = 12, outputHeight = 8, outputWidth = 6;
@@ -1602,14 +1652,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 6; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -1617,21 +1667,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -1639,7 +1689,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1668,16 +1718,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(Relu(a00), ref y, f); Store(Relu(a01), ref y, f + vc);
-                Store(Relu(a10), ref y, f + 32); Store(Relu(a11), ref y, f + vc + 32);
-                Store(Relu(a20), ref y, f + 64); Store(Relu(a21), ref y, f + vc + 64);
-                Store(Relu(a30), ref y, f + 96); Store(Relu(a31), ref y, f + vc + 96);
+                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
+                Store(E.Apply(Relu(a10)), ref y, f + 32); Store(E.Apply(Relu(a11)), ref y, f + vc + 32);
+                Store(E.Apply(Relu(a20)), ref y, f + 64); Store(E.Apply(Relu(a21)), ref y, f + vc + 64);
+                Store(E.Apply(Relu(a30)), ref y, f + 96); Store(E.Apply(Relu(a31)), ref y, f + vc + 96);
             }
         }
 
         /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile6<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1710,18 +1760,18 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
                     }
                 }
-                Store(Relu(a00), ref y, f); Store(Relu(a01), ref y, f + vc);
-                Store(Relu(a10), ref y, f + 32); Store(Relu(a11), ref y, f + vc + 32);
-                Store(Relu(a20), ref y, f + 64); Store(Relu(a21), ref y, f + vc + 64);
-                Store(Relu(a30), ref y, f + 96); Store(Relu(a31), ref y, f + vc + 96);
-                Store(Relu(a40), ref y, f + 128); Store(Relu(a41), ref y, f + vc + 128);
-                Store(Relu(a50), ref y, f + 160); Store(Relu(a51), ref y, f + vc + 160);
+                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
+                Store(E.Apply(Relu(a10)), ref y, f + 32); Store(E.Apply(Relu(a11)), ref y, f + vc + 32);
+                Store(E.Apply(Relu(a20)), ref y, f + 64); Store(E.Apply(Relu(a21)), ref y, f + vc + 64);
+                Store(E.Apply(Relu(a30)), ref y, f + 96); Store(E.Apply(Relu(a31)), ref y, f + vc + 96);
+                Store(E.Apply(Relu(a40)), ref y, f + 128); Store(E.Apply(Relu(a41)), ref y, f + vc + 128);
+                Store(E.Apply(Relu(a50)), ref y, f + 160); Store(E.Apply(Relu(a51)), ref y, f + vc + 160);
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1742,7 +1792,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(Relu(a0), ref y, f); Store(Relu(a1), ref y, f + vc); Store(Relu(a2), ref y, f + 2 * vc); Store(Relu(a3), ref y, f + 3 * vc);
+                Store(E.Apply(Relu(a0)), ref y, f); Store(E.Apply(Relu(a1)), ref y, f + vc); Store(E.Apply(Relu(a2)), ref y, f + 2 * vc); Store(E.Apply(Relu(a3)), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -1758,7 +1808,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(Relu(a0), ref y, f);
+                Store(E.Apply(Relu(a0)), ref y, f);
             }
         }
 

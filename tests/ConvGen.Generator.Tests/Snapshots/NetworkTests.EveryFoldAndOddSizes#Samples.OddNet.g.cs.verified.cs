@@ -90,12 +90,27 @@ namespace ConvGen.Generated
         // Entry points: the layer (ConvGen.Conv2DLayer) sliced every span to these sizes; each call runs at the width Simd.Lanes picks.
         public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
         {
-            Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, 0, 13); // the data fills no wider vector
+            Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 13); // the data fills no wider vector
         }
 
         public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)
         {
-            Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+            Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+        }
+
+        public static bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                return true;
+            }
+            return false;
         }
 
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
@@ -129,7 +144,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 13x11x2 input, a 13x11x5 output.
             const int height = 13, width = 11, outputHeight = 13, outputWidth = 11;
@@ -161,14 +176,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile11<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile11<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 11; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile11<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile11<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -178,14 +193,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 6; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -193,21 +208,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -215,7 +230,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -308,10 +323,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 5);
-                Store(Relu(a20), ref y, f + 10);
-                Store(Relu(a30), ref y, f + 15);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 5);
+                Store(E.Apply(Relu(a20)), ref y, f + 10);
+                Store(E.Apply(Relu(a30)), ref y, f + 15);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -403,10 +418,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 5);
-                Store(Relu(a20), ref y, f + 10);
-                Store(Relu(a30), ref y, f + 15);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 5);
+                Store(E.Apply(Relu(a20)), ref y, f + 10);
+                Store(E.Apply(Relu(a30)), ref y, f + 15);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -443,13 +458,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s3);
                     }
                 }
-                Unsafe.Add(ref y, f) = MathF.Max(s0, 0f); Unsafe.Add(ref y, f + 5) = MathF.Max(s1, 0f); Unsafe.Add(ref y, f + 10) = MathF.Max(s2, 0f); Unsafe.Add(ref y, f + 15) = MathF.Max(s3, 0f);
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f)); Unsafe.Add(ref y, f + 5) = E.Apply(MathF.Max(s1, 0f)); Unsafe.Add(ref y, f + 10) = E.Apply(MathF.Max(s2, 0f)); Unsafe.Add(ref y, f + 15) = E.Apply(MathF.Max(s3, 0f));
             }
         }
 
         /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile6<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -566,12 +581,12 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 5);
-                Store(Relu(a20), ref y, f + 10);
-                Store(Relu(a30), ref y, f + 15);
-                Store(Relu(a40), ref y, f + 20);
-                Store(Relu(a50), ref y, f + 25);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 5);
+                Store(E.Apply(Relu(a20)), ref y, f + 10);
+                Store(E.Apply(Relu(a30)), ref y, f + 15);
+                Store(E.Apply(Relu(a40)), ref y, f + 20);
+                Store(E.Apply(Relu(a50)), ref y, f + 25);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -687,12 +702,12 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 5);
-                Store(Relu(a20), ref y, f + 10);
-                Store(Relu(a30), ref y, f + 15);
-                Store(Relu(a40), ref y, f + 20);
-                Store(Relu(a50), ref y, f + 25);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 5);
+                Store(E.Apply(Relu(a20)), ref y, f + 10);
+                Store(E.Apply(Relu(a30)), ref y, f + 15);
+                Store(E.Apply(Relu(a40)), ref y, f + 20);
+                Store(E.Apply(Relu(a50)), ref y, f + 25);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -729,13 +744,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s5);
                     }
                 }
-                Unsafe.Add(ref y, f) = MathF.Max(s0, 0f); Unsafe.Add(ref y, f + 5) = MathF.Max(s1, 0f); Unsafe.Add(ref y, f + 10) = MathF.Max(s2, 0f); Unsafe.Add(ref y, f + 15) = MathF.Max(s3, 0f); Unsafe.Add(ref y, f + 20) = MathF.Max(s4, 0f); Unsafe.Add(ref y, f + 25) = MathF.Max(s5, 0f);
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f)); Unsafe.Add(ref y, f + 5) = E.Apply(MathF.Max(s1, 0f)); Unsafe.Add(ref y, f + 10) = E.Apply(MathF.Max(s2, 0f)); Unsafe.Add(ref y, f + 15) = E.Apply(MathF.Max(s3, 0f)); Unsafe.Add(ref y, f + 20) = E.Apply(MathF.Max(s4, 0f)); Unsafe.Add(ref y, f + 25) = E.Apply(MathF.Max(s5, 0f));
             }
         }
 
         /// <summary>11 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 11 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile11<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile11<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -912,17 +927,17 @@ namespace ConvGen.Generated
                         a100 = Fma(x10, w0, a100);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 5);
-                Store(Relu(a20), ref y, f + 10);
-                Store(Relu(a30), ref y, f + 15);
-                Store(Relu(a40), ref y, f + 20);
-                Store(Relu(a50), ref y, f + 25);
-                Store(Relu(a60), ref y, f + 30);
-                Store(Relu(a70), ref y, f + 35);
-                Store(Relu(a80), ref y, f + 40);
-                Store(Relu(a90), ref y, f + 45);
-                Store(Relu(a100), ref y, f + 50);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 5);
+                Store(E.Apply(Relu(a20)), ref y, f + 10);
+                Store(E.Apply(Relu(a30)), ref y, f + 15);
+                Store(E.Apply(Relu(a40)), ref y, f + 20);
+                Store(E.Apply(Relu(a50)), ref y, f + 25);
+                Store(E.Apply(Relu(a60)), ref y, f + 30);
+                Store(E.Apply(Relu(a70)), ref y, f + 35);
+                Store(E.Apply(Relu(a80)), ref y, f + 40);
+                Store(E.Apply(Relu(a90)), ref y, f + 45);
+                Store(E.Apply(Relu(a100)), ref y, f + 50);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1098,17 +1113,17 @@ namespace ConvGen.Generated
                         a100 = Fma(x10, w0, a100);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 5);
-                Store(Relu(a20), ref y, f + 10);
-                Store(Relu(a30), ref y, f + 15);
-                Store(Relu(a40), ref y, f + 20);
-                Store(Relu(a50), ref y, f + 25);
-                Store(Relu(a60), ref y, f + 30);
-                Store(Relu(a70), ref y, f + 35);
-                Store(Relu(a80), ref y, f + 40);
-                Store(Relu(a90), ref y, f + 45);
-                Store(Relu(a100), ref y, f + 50);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 5);
+                Store(E.Apply(Relu(a20)), ref y, f + 10);
+                Store(E.Apply(Relu(a30)), ref y, f + 15);
+                Store(E.Apply(Relu(a40)), ref y, f + 20);
+                Store(E.Apply(Relu(a50)), ref y, f + 25);
+                Store(E.Apply(Relu(a60)), ref y, f + 30);
+                Store(E.Apply(Relu(a70)), ref y, f + 35);
+                Store(E.Apply(Relu(a80)), ref y, f + 40);
+                Store(E.Apply(Relu(a90)), ref y, f + 45);
+                Store(E.Apply(Relu(a100)), ref y, f + 50);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1145,13 +1160,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s10);
                     }
                 }
-                Unsafe.Add(ref y, f) = MathF.Max(s0, 0f); Unsafe.Add(ref y, f + 5) = MathF.Max(s1, 0f); Unsafe.Add(ref y, f + 10) = MathF.Max(s2, 0f); Unsafe.Add(ref y, f + 15) = MathF.Max(s3, 0f); Unsafe.Add(ref y, f + 20) = MathF.Max(s4, 0f); Unsafe.Add(ref y, f + 25) = MathF.Max(s5, 0f); Unsafe.Add(ref y, f + 30) = MathF.Max(s6, 0f); Unsafe.Add(ref y, f + 35) = MathF.Max(s7, 0f); Unsafe.Add(ref y, f + 40) = MathF.Max(s8, 0f); Unsafe.Add(ref y, f + 45) = MathF.Max(s9, 0f); Unsafe.Add(ref y, f + 50) = MathF.Max(s10, 0f);
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f)); Unsafe.Add(ref y, f + 5) = E.Apply(MathF.Max(s1, 0f)); Unsafe.Add(ref y, f + 10) = E.Apply(MathF.Max(s2, 0f)); Unsafe.Add(ref y, f + 15) = E.Apply(MathF.Max(s3, 0f)); Unsafe.Add(ref y, f + 20) = E.Apply(MathF.Max(s4, 0f)); Unsafe.Add(ref y, f + 25) = E.Apply(MathF.Max(s5, 0f)); Unsafe.Add(ref y, f + 30) = E.Apply(MathF.Max(s6, 0f)); Unsafe.Add(ref y, f + 35) = E.Apply(MathF.Max(s7, 0f)); Unsafe.Add(ref y, f + 40) = E.Apply(MathF.Max(s8, 0f)); Unsafe.Add(ref y, f + 45) = E.Apply(MathF.Max(s9, 0f)); Unsafe.Add(ref y, f + 50) = E.Apply(MathF.Max(s10, 0f));
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1195,7 +1210,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(Relu(a0), ref y, f);
+                Store(E.Apply(Relu(a0)), ref y, f);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1238,7 +1253,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(Relu(a0), ref y, f);
+                Store(E.Apply(Relu(a0)), ref y, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1257,7 +1272,7 @@ namespace ConvGen.Generated
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), Unsafe.Add(ref k, kr + f + 20), s);
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), Unsafe.Add(ref k, kr + f + 25), s);
                 }
-                Unsafe.Add(ref y, f) = MathF.Max(s, 0f);
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s, 0f));
             }
         }
 
@@ -1543,12 +1558,27 @@ namespace ConvGen.Generated
         // Entry points: the layer (ConvGen.Conv2DLayer) sliced every span to these sizes; each call runs at the width Simd.Lanes picks.
         public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)
         {
-            Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, 0, 6); // the data fills no wider vector
+            Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 6); // the data fills no wider vector
         }
 
         public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)
         {
-            Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+            Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+        }
+
+        public static bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); // the data fills no wider vector
+                return true;
+            }
+            return false;
         }
 
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
@@ -1582,7 +1612,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 13x11x5 input, a 6x5x6 output.
             const int height = 13, width = 11, outputHeight = 6, outputWidth = 5;
@@ -1604,14 +1634,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 8; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -1619,21 +1649,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -1641,7 +1671,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1668,10 +1698,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 6);
-                Store(Relu(a20), ref y, f + 12);
-                Store(Relu(a30), ref y, f + 18);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 6);
+                Store(E.Apply(Relu(a20)), ref y, f + 12);
+                Store(E.Apply(Relu(a30)), ref y, f + 18);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1697,10 +1727,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 6);
-                Store(Relu(a20), ref y, f + 12);
-                Store(Relu(a30), ref y, f + 18);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 6);
+                Store(E.Apply(Relu(a20)), ref y, f + 12);
+                Store(E.Apply(Relu(a30)), ref y, f + 18);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1716,13 +1746,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 30), kc, s3);
                     }
                 }
-                Unsafe.Add(ref y, f) = MathF.Max(s0, 0f); Unsafe.Add(ref y, f + 6) = MathF.Max(s1, 0f); Unsafe.Add(ref y, f + 12) = MathF.Max(s2, 0f); Unsafe.Add(ref y, f + 18) = MathF.Max(s3, 0f);
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f)); Unsafe.Add(ref y, f + 6) = E.Apply(MathF.Max(s1, 0f)); Unsafe.Add(ref y, f + 12) = E.Apply(MathF.Max(s2, 0f)); Unsafe.Add(ref y, f + 18) = E.Apply(MathF.Max(s3, 0f));
             }
         }
 
         /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile8<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1757,14 +1787,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 6);
-                Store(Relu(a20), ref y, f + 12);
-                Store(Relu(a30), ref y, f + 18);
-                Store(Relu(a40), ref y, f + 24);
-                Store(Relu(a50), ref y, f + 30);
-                Store(Relu(a60), ref y, f + 36);
-                Store(Relu(a70), ref y, f + 42);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 6);
+                Store(E.Apply(Relu(a20)), ref y, f + 12);
+                Store(E.Apply(Relu(a30)), ref y, f + 18);
+                Store(E.Apply(Relu(a40)), ref y, f + 24);
+                Store(E.Apply(Relu(a50)), ref y, f + 30);
+                Store(E.Apply(Relu(a60)), ref y, f + 36);
+                Store(E.Apply(Relu(a70)), ref y, f + 42);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1798,14 +1828,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(Relu(a00), ref y, f);
-                Store(Relu(a10), ref y, f + 6);
-                Store(Relu(a20), ref y, f + 12);
-                Store(Relu(a30), ref y, f + 18);
-                Store(Relu(a40), ref y, f + 24);
-                Store(Relu(a50), ref y, f + 30);
-                Store(Relu(a60), ref y, f + 36);
-                Store(Relu(a70), ref y, f + 42);
+                Store(E.Apply(Relu(a00)), ref y, f);
+                Store(E.Apply(Relu(a10)), ref y, f + 6);
+                Store(E.Apply(Relu(a20)), ref y, f + 12);
+                Store(E.Apply(Relu(a30)), ref y, f + 18);
+                Store(E.Apply(Relu(a40)), ref y, f + 24);
+                Store(E.Apply(Relu(a50)), ref y, f + 30);
+                Store(E.Apply(Relu(a60)), ref y, f + 36);
+                Store(E.Apply(Relu(a70)), ref y, f + 42);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1821,13 +1851,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 50), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 60), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 70), kc, s7);
                     }
                 }
-                Unsafe.Add(ref y, f) = MathF.Max(s0, 0f); Unsafe.Add(ref y, f + 6) = MathF.Max(s1, 0f); Unsafe.Add(ref y, f + 12) = MathF.Max(s2, 0f); Unsafe.Add(ref y, f + 18) = MathF.Max(s3, 0f); Unsafe.Add(ref y, f + 24) = MathF.Max(s4, 0f); Unsafe.Add(ref y, f + 30) = MathF.Max(s5, 0f); Unsafe.Add(ref y, f + 36) = MathF.Max(s6, 0f); Unsafe.Add(ref y, f + 42) = MathF.Max(s7, 0f);
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f)); Unsafe.Add(ref y, f + 6) = E.Apply(MathF.Max(s1, 0f)); Unsafe.Add(ref y, f + 12) = E.Apply(MathF.Max(s2, 0f)); Unsafe.Add(ref y, f + 18) = E.Apply(MathF.Max(s3, 0f)); Unsafe.Add(ref y, f + 24) = E.Apply(MathF.Max(s4, 0f)); Unsafe.Add(ref y, f + 30) = E.Apply(MathF.Max(s5, 0f)); Unsafe.Add(ref y, f + 36) = E.Apply(MathF.Max(s6, 0f)); Unsafe.Add(ref y, f + 42) = E.Apply(MathF.Max(s7, 0f));
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1845,7 +1875,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(Relu(a0), ref y, f);
+                Store(E.Apply(Relu(a0)), ref y, f);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1862,7 +1892,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(Relu(a0), ref y, f);
+                Store(E.Apply(Relu(a0)), ref y, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1877,7 +1907,7 @@ namespace ConvGen.Generated
                         s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c), Unsafe.Add(ref k, ko + 6 * c + f), s);
                     }
                 }
-                Unsafe.Add(ref y, f) = MathF.Max(s, 0f);
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s, 0f));
             }
         }
 

@@ -100,9 +100,9 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, 0, 12); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, 0, 12); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, 0, 12); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 12); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 12); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 12); break;
             }
         }
 
@@ -110,10 +110,35 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
             }
+        }
+
+        public static bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            return false;
         }
 
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
@@ -148,7 +173,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 12x12x8 input, a 12x12x16 output.
             const int height = 12, width = 12, outputHeight = 12, outputWidth = 12;
@@ -172,14 +197,14 @@ namespace ConvGen.Generated
                     {
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile16<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (i < run)
                     {
                         i = run - 16; // the last tile overlaps the one before
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile16<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         i = run;
                     }
                 }
@@ -189,14 +214,14 @@ namespace ConvGen.Generated
                     {
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (i < run)
                     {
                         i = run - 8; // the last tile overlaps the one before
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile8<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         i = run;
                     }
                 }
@@ -204,28 +229,28 @@ namespace ConvGen.Generated
                 {
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                 }
                 if (i < run && run >= 4)
                 {
                     i = run - 4; // the last tile overlaps the one before
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     i = run;
                 }
                 for (; i < run; i++)
                 {
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardInterior<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                 }
             }
         }
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -254,10 +279,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(a00, ref y, f); Store(a01, ref y, f + vc);
-                Store(a10, ref y, f + 16); Store(a11, ref y, f + vc + 16);
-                Store(a20, ref y, f + 32); Store(a21, ref y, f + vc + 32);
-                Store(a30, ref y, f + 48); Store(a31, ref y, f + vc + 48);
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
+                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
+                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
+                Store(E.Apply(a30), ref y, f + 48); Store(E.Apply(a31), ref y, f + vc + 48);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -282,16 +307,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 16);
-                Store(a20, ref y, f + 32);
-                Store(a30, ref y, f + 48);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 16);
+                Store(E.Apply(a20), ref y, f + 32);
+                Store(E.Apply(a30), ref y, f + 48);
             }
         }
 
         /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile8<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -328,14 +353,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                 }
-                Store(a00, ref y, f); Store(a01, ref y, f + vc);
-                Store(a10, ref y, f + 16); Store(a11, ref y, f + vc + 16);
-                Store(a20, ref y, f + 32); Store(a21, ref y, f + vc + 32);
-                Store(a30, ref y, f + 48); Store(a31, ref y, f + vc + 48);
-                Store(a40, ref y, f + 64); Store(a41, ref y, f + vc + 64);
-                Store(a50, ref y, f + 80); Store(a51, ref y, f + vc + 80);
-                Store(a60, ref y, f + 96); Store(a61, ref y, f + vc + 96);
-                Store(a70, ref y, f + 112); Store(a71, ref y, f + vc + 112);
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
+                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
+                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
+                Store(E.Apply(a30), ref y, f + 48); Store(E.Apply(a31), ref y, f + vc + 48);
+                Store(E.Apply(a40), ref y, f + 64); Store(E.Apply(a41), ref y, f + vc + 64);
+                Store(E.Apply(a50), ref y, f + 80); Store(E.Apply(a51), ref y, f + vc + 80);
+                Store(E.Apply(a60), ref y, f + 96); Store(E.Apply(a61), ref y, f + vc + 96);
+                Store(E.Apply(a70), ref y, f + 112); Store(E.Apply(a71), ref y, f + vc + 112);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -368,20 +393,20 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 16);
-                Store(a20, ref y, f + 32);
-                Store(a30, ref y, f + 48);
-                Store(a40, ref y, f + 64);
-                Store(a50, ref y, f + 80);
-                Store(a60, ref y, f + 96);
-                Store(a70, ref y, f + 112);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 16);
+                Store(E.Apply(a20), ref y, f + 32);
+                Store(E.Apply(a30), ref y, f + 48);
+                Store(E.Apply(a40), ref y, f + 64);
+                Store(E.Apply(a50), ref y, f + 80);
+                Store(E.Apply(a60), ref y, f + 96);
+                Store(E.Apply(a70), ref y, f + 112);
             }
         }
 
         /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile16<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile16<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -432,28 +457,28 @@ namespace ConvGen.Generated
                         a150 = Fma(x15, w0, a150);
                     }
                 }
-                Store(a00, ref y, f);
-                Store(a10, ref y, f + 16);
-                Store(a20, ref y, f + 32);
-                Store(a30, ref y, f + 48);
-                Store(a40, ref y, f + 64);
-                Store(a50, ref y, f + 80);
-                Store(a60, ref y, f + 96);
-                Store(a70, ref y, f + 112);
-                Store(a80, ref y, f + 128);
-                Store(a90, ref y, f + 144);
-                Store(a100, ref y, f + 160);
-                Store(a110, ref y, f + 176);
-                Store(a120, ref y, f + 192);
-                Store(a130, ref y, f + 208);
-                Store(a140, ref y, f + 224);
-                Store(a150, ref y, f + 240);
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 16);
+                Store(E.Apply(a20), ref y, f + 32);
+                Store(E.Apply(a30), ref y, f + 48);
+                Store(E.Apply(a40), ref y, f + 64);
+                Store(E.Apply(a50), ref y, f + 80);
+                Store(E.Apply(a60), ref y, f + 96);
+                Store(E.Apply(a70), ref y, f + 112);
+                Store(E.Apply(a80), ref y, f + 128);
+                Store(E.Apply(a90), ref y, f + 144);
+                Store(E.Apply(a100), ref y, f + 160);
+                Store(E.Apply(a110), ref y, f + 176);
+                Store(E.Apply(a120), ref y, f + 192);
+                Store(E.Apply(a130), ref y, f + 208);
+                Store(E.Apply(a140), ref y, f + 224);
+                Store(E.Apply(a150), ref y, f + 240);
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -474,7 +499,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(a0, ref y, f); Store(a1, ref y, f + vc); Store(a2, ref y, f + 2 * vc); Store(a3, ref y, f + 3 * vc);
+                Store(E.Apply(a0), ref y, f); Store(E.Apply(a1), ref y, f + vc); Store(E.Apply(a2), ref y, f + 2 * vc); Store(E.Apply(a3), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -490,7 +515,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(a0, ref y, f);
+                Store(E.Apply(a0), ref y, f);
             }
         }
 

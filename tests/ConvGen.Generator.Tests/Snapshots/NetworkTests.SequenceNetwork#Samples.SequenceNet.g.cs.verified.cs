@@ -102,9 +102,9 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, 0, 1); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, 0, 1); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, 0, 1); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 1); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 1); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 1); break;
             }
         }
 
@@ -112,10 +112,35 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
             }
+        }
+
+        public static bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            return false;
         }
 
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
@@ -149,7 +174,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 1x32x28 input, a 1x28x32 output.
             const int height = 1, width = 32, outputHeight = 1, outputWidth = 28;
@@ -171,14 +196,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile7<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 7; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile7<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -186,21 +211,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -208,7 +233,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -237,16 +262,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(a00, ref y, f); Store(a01, ref y, f + vc);
-                Store(a10, ref y, f + 32); Store(a11, ref y, f + vc + 32);
-                Store(a20, ref y, f + 64); Store(a21, ref y, f + vc + 64);
-                Store(a30, ref y, f + 96); Store(a31, ref y, f + vc + 96);
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
+                Store(E.Apply(a10), ref y, f + 32); Store(E.Apply(a11), ref y, f + vc + 32);
+                Store(E.Apply(a20), ref y, f + 64); Store(E.Apply(a21), ref y, f + vc + 64);
+                Store(E.Apply(a30), ref y, f + 96); Store(E.Apply(a31), ref y, f + vc + 96);
             }
         }
 
         /// <summary>7 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 7 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile7<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile7<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -281,19 +306,19 @@ namespace ConvGen.Generated
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
                     }
                 }
-                Store(a00, ref y, f); Store(a01, ref y, f + vc);
-                Store(a10, ref y, f + 32); Store(a11, ref y, f + vc + 32);
-                Store(a20, ref y, f + 64); Store(a21, ref y, f + vc + 64);
-                Store(a30, ref y, f + 96); Store(a31, ref y, f + vc + 96);
-                Store(a40, ref y, f + 128); Store(a41, ref y, f + vc + 128);
-                Store(a50, ref y, f + 160); Store(a51, ref y, f + vc + 160);
-                Store(a60, ref y, f + 192); Store(a61, ref y, f + vc + 192);
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
+                Store(E.Apply(a10), ref y, f + 32); Store(E.Apply(a11), ref y, f + vc + 32);
+                Store(E.Apply(a20), ref y, f + 64); Store(E.Apply(a21), ref y, f + vc + 64);
+                Store(E.Apply(a30), ref y, f + 96); Store(E.Apply(a31), ref y, f + vc + 96);
+                Store(E.Apply(a40), ref y, f + 128); Store(E.Apply(a41), ref y, f + vc + 128);
+                Store(E.Apply(a50), ref y, f + 160); Store(E.Apply(a51), ref y, f + vc + 160);
+                Store(E.Apply(a60), ref y, f + 192); Store(E.Apply(a61), ref y, f + vc + 192);
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -314,7 +339,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(a0, ref y, f); Store(a1, ref y, f + vc); Store(a2, ref y, f + 2 * vc); Store(a3, ref y, f + 3 * vc);
+                Store(E.Apply(a0), ref y, f); Store(E.Apply(a1), ref y, f + vc); Store(E.Apply(a2), ref y, f + 2 * vc); Store(E.Apply(a3), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -330,7 +355,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(a0, ref y, f);
+                Store(E.Apply(a0), ref y, f);
             }
         }
 
@@ -600,9 +625,9 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, 0, 1); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, 0, 1); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, 0, 1); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 1); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 1); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 1); break;
             }
         }
 
@@ -610,10 +635,35 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
             }
+        }
+
+        public static bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            return false;
         }
 
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
@@ -647,7 +697,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 1x14x32 input, a 1x7x64 output.
             const int height = 1, width = 14, outputHeight = 1, outputWidth = 7;
@@ -677,14 +727,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile7<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 7; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile7<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -692,21 +742,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -714,7 +764,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -747,10 +797,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31); a32 = Fma(x3, w2, a32); a33 = Fma(x3, w3, a33);
                     }
                 }
-                Store(Relu(a00), ref y, f); Store(Relu(a01), ref y, f + vc); Store(Relu(a02), ref y, f + 2 * vc); Store(Relu(a03), ref y, f + 3 * vc);
-                Store(Relu(a10), ref y, f + 64); Store(Relu(a11), ref y, f + vc + 64); Store(Relu(a12), ref y, f + 2 * vc + 64); Store(Relu(a13), ref y, f + 3 * vc + 64);
-                Store(Relu(a20), ref y, f + 128); Store(Relu(a21), ref y, f + vc + 128); Store(Relu(a22), ref y, f + 2 * vc + 128); Store(Relu(a23), ref y, f + 3 * vc + 128);
-                Store(Relu(a30), ref y, f + 192); Store(Relu(a31), ref y, f + vc + 192); Store(Relu(a32), ref y, f + 2 * vc + 192); Store(Relu(a33), ref y, f + 3 * vc + 192);
+                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc); Store(E.Apply(Relu(a02)), ref y, f + 2 * vc); Store(E.Apply(Relu(a03)), ref y, f + 3 * vc);
+                Store(E.Apply(Relu(a10)), ref y, f + 64); Store(E.Apply(Relu(a11)), ref y, f + vc + 64); Store(E.Apply(Relu(a12)), ref y, f + 2 * vc + 64); Store(E.Apply(Relu(a13)), ref y, f + 3 * vc + 64);
+                Store(E.Apply(Relu(a20)), ref y, f + 128); Store(E.Apply(Relu(a21)), ref y, f + vc + 128); Store(E.Apply(Relu(a22)), ref y, f + 2 * vc + 128); Store(E.Apply(Relu(a23)), ref y, f + 3 * vc + 128);
+                Store(E.Apply(Relu(a30)), ref y, f + 192); Store(E.Apply(Relu(a31)), ref y, f + vc + 192); Store(E.Apply(Relu(a32)), ref y, f + 2 * vc + 192); Store(E.Apply(Relu(a33)), ref y, f + 3 * vc + 192);
             }
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
@@ -777,16 +827,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(Relu(a00), ref y, f); Store(Relu(a01), ref y, f + vc);
-                Store(Relu(a10), ref y, f + 64); Store(Relu(a11), ref y, f + vc + 64);
-                Store(Relu(a20), ref y, f + 128); Store(Relu(a21), ref y, f + vc + 128);
-                Store(Relu(a30), ref y, f + 192); Store(Relu(a31), ref y, f + vc + 192);
+                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
+                Store(E.Apply(Relu(a10)), ref y, f + 64); Store(E.Apply(Relu(a11)), ref y, f + vc + 64);
+                Store(E.Apply(Relu(a20)), ref y, f + 128); Store(E.Apply(Relu(a21)), ref y, f + vc + 128);
+                Store(E.Apply(Relu(a30)), ref y, f + 192); Store(E.Apply(Relu(a31)), ref y, f + vc + 192);
             }
         }
 
         /// <summary>7 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 7 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile7<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile7<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -821,19 +871,19 @@ namespace ConvGen.Generated
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
                     }
                 }
-                Store(Relu(a00), ref y, f); Store(Relu(a01), ref y, f + vc);
-                Store(Relu(a10), ref y, f + 64); Store(Relu(a11), ref y, f + vc + 64);
-                Store(Relu(a20), ref y, f + 128); Store(Relu(a21), ref y, f + vc + 128);
-                Store(Relu(a30), ref y, f + 192); Store(Relu(a31), ref y, f + vc + 192);
-                Store(Relu(a40), ref y, f + 256); Store(Relu(a41), ref y, f + vc + 256);
-                Store(Relu(a50), ref y, f + 320); Store(Relu(a51), ref y, f + vc + 320);
-                Store(Relu(a60), ref y, f + 384); Store(Relu(a61), ref y, f + vc + 384);
+                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
+                Store(E.Apply(Relu(a10)), ref y, f + 64); Store(E.Apply(Relu(a11)), ref y, f + vc + 64);
+                Store(E.Apply(Relu(a20)), ref y, f + 128); Store(E.Apply(Relu(a21)), ref y, f + vc + 128);
+                Store(E.Apply(Relu(a30)), ref y, f + 192); Store(E.Apply(Relu(a31)), ref y, f + vc + 192);
+                Store(E.Apply(Relu(a40)), ref y, f + 256); Store(E.Apply(Relu(a41)), ref y, f + vc + 256);
+                Store(E.Apply(Relu(a50)), ref y, f + 320); Store(E.Apply(Relu(a51)), ref y, f + vc + 320);
+                Store(E.Apply(Relu(a60)), ref y, f + 384); Store(E.Apply(Relu(a61)), ref y, f + vc + 384);
             }
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -854,7 +904,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(Relu(a0), ref y, f); Store(Relu(a1), ref y, f + vc); Store(Relu(a2), ref y, f + 2 * vc); Store(Relu(a3), ref y, f + 3 * vc);
+                Store(E.Apply(Relu(a0)), ref y, f); Store(E.Apply(Relu(a1)), ref y, f + vc); Store(E.Apply(Relu(a2)), ref y, f + 2 * vc); Store(E.Apply(Relu(a3)), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -870,7 +920,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(Relu(a0), ref y, f);
+                Store(E.Apply(Relu(a0)), ref y, f);
             }
         }
 
