@@ -175,8 +175,7 @@ public class RandomConfigurationTests(ITestOutputHelper output)
             var net = (Model)Activator.CreateInstance(assembly.GetType($"TileNets.Net{i}")!, 4, i)!;
             var parameters = net.NamedParameters();
             var weights = parameters[0].Tensor.Span.ToArray();
-            float[] bias = k.UseBias ? parameters[1].Tensor.Span.ToArray() : [];
-            if (k.UseBias) bias.AsSpan().Fill(0.25f); // initialized to zeros: make it count
+            float[] bias = k.UseBias ? RandomArray(rng, k.F) : []; // the layer's bias starts at zeros: make it count
             if (k.UseBias) bias.CopyTo(parameters[1].Tensor.Span);
             int n = 1 + i % 4;
             var x = RandomArray(rng, n * h * w * k.C);
