@@ -36,9 +36,15 @@ public sealed partial class ConvGenerator
         /// <summary>Whether a layer with more than 2 vectors of filters runs the wide tile (see <see cref="HasWideTile"/>).</summary>
         private static bool ManyFiltersWide(KernelPlan p)
         {
-            if (p.Conv.Filters <= 32 || !p.Fixed || (Pointwise(p.Conv) && !PadsForward(p)) || p.OutputWidth < 6) return false;
+            if (p.Conv.Filters <= 32 || !RowsKnown(p) || p.OutputWidth < 6) return false;
             return Computed(p.OutputWidth, WidePixels(p)) < Computed(p.OutputWidth, TilePixels);
         }
+
+        /// <summary>
+        /// Whether the forward tiles run along rows of a width known at build time (a network's layer), so they can be fitted to
+        /// it; not a 1x1 stride-1 layer, whose tiles run along the whole batch (<see cref="Pointwise"/>).
+        /// </summary>
+        private static bool RowsKnown(KernelPlan p) => p.Fixed && !Pointwise(p.Conv);
 
         /// <summary>The pixels tiles of <paramref name="pixels"/> compute over a row of <paramref name="width"/>, the last tile overlapping the one before.</summary>
         private static long Computed(int width, int pixels) => (width + pixels - 1) / pixels * (long)pixels;
@@ -50,7 +56,7 @@ public sealed partial class ConvGenerator
         /// </summary>
         private static int WidePixels(KernelPlan p)
         {
-            if (!p.Fixed || (Pointwise(p.Conv) && !PadsForward(p))) return WideTilePixels;
+            if (!RowsKnown(p)) return WideTilePixels;
             return FittedTile(p.OutputWidth, 6, WideTilePixels);
         }
 
@@ -76,7 +82,7 @@ public sealed partial class ConvGenerator
             var m = p.Conv;
             if (m.Filters > 16) return 0;
             int tall = 16;
-            if (p.Fixed && !(Pointwise(m) && !PadsForward(p)))
+            if (RowsKnown(p))
             {
                 if (p.OutputWidth < 9) return 0;
                 tall = FittedTile(p.OutputWidth, 9, tall);
@@ -290,7 +296,7 @@ public sealed partial class ConvGenerator
         private static int ForwardImageWidth(KernelPlan p) => PadsForward(p) ? PaddedImage(p).Width : p.FixedWidth;
 
         /// <summary>
-        /// Whether the forward pass is a matrix product over runs of pixels: a 1x1 kernel with stride 1 (which never pads), where
+        /// Whether the forward pass is a matrix product over runs of pixels: a 1x1 kernel with stride 1 (which never pads: no padded copy), where
         /// output pixel i reads input pixel i alone, so neighbouring pixels are neighbours in the input across row and sample ends.
         /// </summary>
         private static bool Pointwise(ConvSpec m) => m.KernelHeight == 1 && m.KernelWidth == 1 && m.StrideHeight == 1 && m.StrideWidth == 1;
@@ -300,7 +306,7 @@ public sealed partial class ConvGenerator
             var m = p.Conv;
             bool pads = PadsForward(p);
             bool tiles = TileFits(m, TilePixels);
-            bool pointwise = Pointwise(m) && !pads;
+            bool pointwise = Pointwise(m);
             int tallPixels = TallTilePixels(p), widePixels = WidePixels(p);
             w.Line("/// <summary>");
             w.Line("/// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :]" + (p.AppliesRelu ? ", then the ReLU." : "."));

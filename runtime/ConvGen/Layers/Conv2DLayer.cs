@@ -121,12 +121,9 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         {
             TKernel.ForwardRows(x, e - s, _height, _width, weights, bias, y, r0, r1);
         }
-        else if (c.FoldedKernelActivation is var kernelActivation && kernelActivation != Activation.None
-            && TKernel.ForwardRowsActivated(x, e - s, _height, _width, weights, bias, y, r0, r1, kernelActivation))
-        {
-            // A BatchNormalization and a ReLU or ReLU6 after it folded in (inference): the kernel applied it as it stored.
-        }
-        else
+        // A BatchNormalization and a ReLU or ReLU6 after it folded in (inference): the kernel applies it as it stores, where it can.
+        else if (c.FoldedKernelActivation == Activation.None
+            || !TKernel.ForwardRowsActivated(x, e - s, _height, _width, weights, bias, y, r0, r1, c.FoldedKernelActivation))
         {
             // A BatchNormalization and the activation after it folded in (inference): the activation goes on each chunk of
             // samples' rows while they are in cache.
