@@ -39,10 +39,50 @@ public sealed class Tensor
     public int Length => Shape.Size;
 
     /// <summary>The elements, row-major (last dimension fastest).</summary>
-    public Span<float> Span => _buffer.AsSpan(_offset, Shape.Size);
+    /// <remarks>
+    /// On a model's parameter or state tensor this is a writable view ConvGen cannot watch: from then on the model's
+    /// <c>Predict</c> and <c>Evaluate</c> fold BatchNormalization again on every call instead of reusing the folds (see
+    /// docs/runtime.md, "Folded inference"). To read weights without that, use <see cref="ToArray"/> or the indexer.
+    /// </remarks>
+    public Span<float> Span
+    {
+        get
+        {
+            WeightsOf?.WeightsExposed();
+            return Values;
+        }
+    }
 
     /// <summary>The backing array (which may be larger than this tensor) and the tensor's offset in it.</summary>
-    public (float[] Buffer, int Offset) Storage => (_buffer, _offset);
+    /// <remarks>On a model's parameter or state tensor, a writable view ConvGen cannot watch, as <see cref="Span"/> is.</remarks>
+    public (float[] Buffer, int Offset) Storage
+    {
+        get
+        {
+            WeightsOf?.WeightsExposed();
+            return (_buffer, _offset);
+        }
+    }
+
+    /// <summary>
+    /// The model whose parameters or state this tensor views, told when code outside ConvGen takes a writable view
+    /// (<see cref="Span"/>, <see cref="Storage"/>) or sets an element, so that its folded inference never runs on stale folds;
+    /// null for every other tensor.
+    /// </summary>
+    internal Model? WeightsOf { get; init; }
+
+    /// <summary>The elements, for ConvGen's own reads: unlike <see cref="Span"/>, not a view handed to user code.</summary>
+    internal Span<float> Values => _buffer.AsSpan(_offset, Shape.Size);
+
+    /// <summary>The elements, for ConvGen's own writes (loading, optimizer steps): the model's folds are recomputed once.</summary>
+    internal Span<float> Written
+    {
+        get
+        {
+            WeightsOf?.WeightsWritten();
+            return Values;
+        }
+    }
 
     /// <summary>A view of the same elements with another shape of the same size.</summary>
     /// <exception cref="ArgumentException">The sizes differ.</exception>
@@ -50,7 +90,7 @@ public sealed class Tensor
     {
         if (shape.Size != Shape.Size)
             throw new ArgumentException($"Cannot reshape {Shape} ({Shape.Size} elements) to {shape} ({shape.Size} elements).", nameof(shape));
-        return new Tensor(shape, _buffer, _offset);
+        return new Tensor(shape, _buffer, _offset) { WeightsOf = WeightsOf };
     }
 
     /// <summary>Rows <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> of the leading dimension, as a view.</summary>
@@ -66,17 +106,17 @@ public sealed class Tensor
         var dims = Shape.Dimensions.ToArray();
         dims[0] = count;
         int row = Shape.Size / batch;
-        return new Tensor(new Shape(dims), _buffer, _offset + start * row);
+        return new Tensor(new Shape(dims), _buffer, _offset + start * row) { WeightsOf = WeightsOf };
     }
 
     /// <summary>Copies the elements into a new array.</summary>
-    public float[] ToArray() => Span.ToArray();
+    public float[] ToArray() => Values.ToArray();
 
     /// <summary>The element at NHWC position, for tests and debugging (not for hot loops).</summary>
     public float this[params int[] index]
     {
-        get => Span[FlatIndex(index)];
-        set => Span[FlatIndex(index)] = value;
+        get => Values[FlatIndex(index)];
+        set => Written[FlatIndex(index)] = value;
     }
 
     private int FlatIndex(int[] index)

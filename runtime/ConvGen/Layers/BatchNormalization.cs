@@ -26,12 +26,12 @@ public sealed partial class BatchNormalization : Layer
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
         int f = _features;
-        var gamma = Scale ? Parameters[0].Value.Span : new float[f].AsSpan();
+        var gamma = Scale ? Parameters[0].Value.Values : new float[f].AsSpan();
         if (!Scale) gamma.Fill(1f);
-        var beta = Center ? Parameters[Scale ? 1 : 0].Value.Span : new float[f];
+        var beta = Center ? Parameters[Scale ? 1 : 0].Value.Values : new float[f];
         onnx.Node("BatchNormalization",
             [onnx.Input(), onnx.Initializer("gamma", [f], gamma), onnx.Initializer("beta", [f], beta),
-             onnx.Initializer("moving_mean", [f], State[0].Value.Span), onnx.Initializer("moving_variance", [f], State[1].Value.Span)],
+             onnx.Initializer("moving_mean", [f], State[0].Value.Values), onnx.Initializer("moving_variance", [f], State[1].Value.Values)],
             onnx.Output, Onnx.OnnxExport.Float("epsilon", Epsilon));
     }
 
@@ -244,8 +244,8 @@ public sealed partial class BatchNormalization : Layer
     internal void FoldedScale(Span<float> scale)
     {
         int f = _features;
-        var gamma = Scale ? Parameters[0].Value.Span : default;
-        var variance = State[1].Value.Span;
+        var gamma = Scale ? Parameters[0].Value.Values : default;
+        var variance = State[1].Value.Values;
         for (int j = 0; j < f; j++) scale[j] = (float)((Scale ? gamma[j] : 1.0) / Math.Sqrt((double)variance[j] + Epsilon));
         for (int r = f; r < scale.Length; r += f) scale.Slice(0, f).CopyTo(scale.Slice(r, f));
     }
@@ -258,8 +258,8 @@ public sealed partial class BatchNormalization : Layer
     internal void FoldedBias(ReadOnlySpan<float> bias, ReadOnlySpan<float> scale, Span<float> folded)
     {
         int f = _features;
-        var beta = Center ? Parameters[Scale ? 1 : 0].Value.Span : default;
-        var mean = State[0].Value.Span;
+        var beta = Center ? Parameters[Scale ? 1 : 0].Value.Values : default;
+        var mean = State[0].Value.Values;
         for (int j = 0; j < f; j++)
             folded[j] = (float)(((bias.IsEmpty ? 0.0 : bias[j]) - mean[j]) * scale[j] + (Center ? beta[j] : 0.0));
     }

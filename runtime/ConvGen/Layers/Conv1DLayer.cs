@@ -77,8 +77,8 @@ public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         int steps = onnx.InputShape()[0];
         var pads = Causal ? ((int)Geometry.Extent(s.KernelWidth, s.DilationWidth) - 1, 0)
             : Geometry.Padding(steps, s.KernelWidth, s.StrideWidth, s.DilationWidth, s.Padding == Padding.Same);
-        onnx.Convolution("Conv", Kernel.Value.Span, 1, s.KernelWidth, s.GroupChannels, s.Filters, [s.KernelWidth],
-            Bias is { } b ? b.Value.Span : default, s.Activation,
+        onnx.Convolution("Conv", Kernel.Value.Values, 1, s.KernelWidth, s.GroupChannels, s.Filters, [s.KernelWidth],
+            Bias is { } b ? b.Value.Values : default, s.Activation,
             Onnx.OnnxExport.Ints("kernel_shape", s.KernelWidth), Onnx.OnnxExport.Ints("strides", s.StrideWidth),
             Onnx.OnnxExport.Ints("dilations", s.DilationWidth), Onnx.OnnxExport.Int("group", s.Groups),
             Onnx.OnnxExport.Ints("pads", Onnx.OnnxExport.Pads(pads)));

@@ -62,8 +62,8 @@ public class Conv2DTransposeLayer<TKernel> : Layer where TKernel : IConv2DTransp
         }
         var h = Axis(input[0], s.KernelHeight, s.StrideHeight, s.DilationHeight, output[0]);
         var w = Axis(input[1], s.KernelWidth, s.StrideWidth, s.DilationWidth, output[1]);
-        onnx.Convolution("ConvTranspose", Kernel.Value.Span, s.KernelHeight, s.KernelWidth, s.Filters, s.InputChannels, [s.KernelHeight, s.KernelWidth],
-            Bias is { } b ? b.Value.Span : default, s.Activation,
+        onnx.Convolution("ConvTranspose", Kernel.Value.Values, s.KernelHeight, s.KernelWidth, s.Filters, s.InputChannels, [s.KernelHeight, s.KernelWidth],
+            Bias is { } b ? b.Value.Values : default, s.Activation,
             Onnx.OnnxExport.Ints("kernel_shape", s.KernelHeight, s.KernelWidth), Onnx.OnnxExport.Ints("strides", s.StrideHeight, s.StrideWidth),
             Onnx.OnnxExport.Ints("dilations", s.DilationHeight, s.DilationWidth),
             Onnx.OnnxExport.Ints("pads", Onnx.OnnxExport.Pads((h.Before, h.After), (w.Before, w.After))),

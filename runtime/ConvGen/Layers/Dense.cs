@@ -22,7 +22,7 @@ public sealed class Dense : Layer
     /// </summary>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
-        var kernel = Kernel.Value.Span;
+        var kernel = Kernel.Value.Values;
         var weights = kernel.ToArray();
         if (onnx.IsFlattenedChannelsFirst(0, out var flattened))
         {
@@ -32,7 +32,7 @@ public sealed class Dense : Layer
                     kernel.Slice((q * channels + c) * Units, Units).CopyTo(weights.AsSpan((c * positions + q) * Units, Units));
         }
         var inputs = new System.Collections.Generic.List<string> { onnx.Input(), onnx.Initializer("kernel", [_inputs, Units], weights) };
-        if (Bias is { } bias) inputs.Add(onnx.Initializer("bias", [Units], bias.Value.Span));
+        if (Bias is { } bias) inputs.Add(onnx.Initializer("bias", [Units], bias.Value.Values));
         string linear = onnx.LinearOutput(Activation);
         onnx.Node("Gemm", [.. inputs], linear);
         onnx.Activate(Activation, linear, onnx.Output);

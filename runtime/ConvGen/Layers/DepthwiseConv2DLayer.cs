@@ -49,8 +49,8 @@ public class DepthwiseConv2DLayer<TKernel> : Layer where TKernel : IDepthwiseCon
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
         var s = s_spec;
-        onnx.Convolution("Conv", Kernel.Value.Span, s.KernelHeight, s.KernelWidth, 1, s.OutputChannels, [s.KernelHeight, s.KernelWidth],
-            Bias is { } b ? b.Value.Span : default, s.Activation,
+        onnx.Convolution("Conv", Kernel.Value.Values, s.KernelHeight, s.KernelWidth, 1, s.OutputChannels, [s.KernelHeight, s.KernelWidth],
+            Bias is { } b ? b.Value.Values : default, s.Activation,
             [.. onnx.Window(s.KernelHeight, s.KernelWidth, s.StrideHeight, s.StrideWidth, s.Padding, s.DilationHeight, s.DilationWidth), Onnx.OnnxExport.Int("group", s.InputChannels)]);
     }
 

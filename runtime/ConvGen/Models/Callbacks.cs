@@ -113,8 +113,8 @@ public sealed class EarlyStopping : Callback
             (_best, _wait, BestEpoch) = (current, 0, result.Epoch);
             if (RestoreBestWeights)
             {
-                _bestParameters = model.ParameterBuffer.ToArray();
-                _bestState = model.StateBuffer.ToArray();
+                _bestParameters = model.ParameterValues.ToArray();
+                _bestState = model.StateValues.ToArray();
             }
             return;
         }
@@ -123,8 +123,8 @@ public sealed class EarlyStopping : Callback
         model.StopTraining = true;
         if (_bestParameters is not null)
         {
-            _bestParameters.CopyTo(model.ParameterBuffer);
-            _bestState!.CopyTo(model.StateBuffer);
+            _bestParameters.CopyTo(model.WrittenParameters);
+            _bestState!.CopyTo(model.WrittenState);
         }
     }
 

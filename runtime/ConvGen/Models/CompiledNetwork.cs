@@ -58,7 +58,7 @@ public abstract class CompiledNetwork : Model
         int offset = 0;
         foreach (var (_, tensor) in NamedWeights())
         {
-            var span = tensor.Span;
+            var span = tensor.Written;
             for (int i = 0; i < span.Length; i++, offset += 2)
                 span[i] = BitConverter.UInt32BitsToSingle(floats[offset] | (uint)floats[offset + 1] << 16);
         }

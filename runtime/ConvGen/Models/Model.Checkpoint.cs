@@ -43,10 +43,10 @@ public abstract partial class Model
         var copies = new (string Name, Tensor Tensor)[tensors.Count];
         for (int i = 0; i < copies.Length; i++) copies[i] = (tensors[i].Name, new Tensor(tensors[i].Tensor.Shape));
         Serialization.WeightsFile.LoadInto(path, copies);
-        var (hi, lo) = (copies[^1].Tensor.Span[0], copies[^1].Tensor.Span[1]);
+        var (hi, lo) = (copies[^1].Tensor.Values[0], copies[^1].Tensor.Values[1]);
         if (!(hi >= 0 && lo >= 0 && lo < (1L << IterationBits) && hi == MathF.Floor(hi) && lo == MathF.Floor(lo)))
             throw new System.IO.InvalidDataException($"{path}: optimizer/iterations is ({hi}, {lo}); expected two whole numbers, the step count's high and low {IterationBits} bits.");
-        for (int i = 0; i < copies.Length - 1; i++) copies[i].Tensor.Span.CopyTo(tensors[i].Tensor.Span);
+        for (int i = 0; i < copies.Length - 1; i++) copies[i].Tensor.Values.CopyTo(tensors[i].Tensor.Written);
         optimizer.Iterations = ((long)hi << IterationBits) | (long)lo;
     }
 

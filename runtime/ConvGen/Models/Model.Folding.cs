@@ -34,6 +34,7 @@ public abstract partial class Model
     private float[] _folded = [];
     private Node[] _folds = [];
     private bool _foldsStale = true;
+    private volatile bool _weightsExposed;
 
     /// <summary>
     /// Whether <see cref="Predict"/> and <see cref="Evaluate"/> fold BatchNormalization into the layer before it where the plan
@@ -61,8 +62,28 @@ public abstract partial class Model
     /// </summary>
     private bool RunsFolded(bool training, bool keep) => !training && !keep && _inferenceSteps is not null && FoldsBatchNormalization;
 
-    /// <summary>Called as <see cref="Predict"/> and <see cref="Evaluate"/> begin: their first folded pass folds the weights and statistics as they are now.</summary>
-    private void InvalidateFolds() => _foldsStale = true;
+    /// <summary>
+    /// Called as <see cref="Predict"/> and <see cref="Evaluate"/> begin: the folds are reused unless the weights may have changed
+    /// since they were made: through ConvGen (<see cref="WeightsWritten"/>), or at any time once user code holds a writable view
+    /// of them (<see cref="WeightsExposed"/>), whose writes no one sees: then every call folds again.
+    /// </summary>
+    private void CheckFolds()
+    {
+        if (_weightsExposed) _foldsStale = true;
+    }
+
+    /// <summary>The parameters or state changed, or may change, through ConvGen (an exclusive call, loading, an optimizer step, an element set): fold again before the next folded pass.</summary>
+    internal void WeightsWritten() => _foldsStale = true;
+
+    /// <summary>User code took a writable view of the parameters or state (<see cref="Tensor.Span"/>, <see cref="ParameterBuffer"/>): from now on every folded call folds again.</summary>
+    internal void WeightsExposed()
+    {
+        _weightsExposed = true;
+        _foldsStale = true;
+    }
+
+    /// <summary>How many times the folds were computed, for tests that check they are reused, and recomputed when they must be.</summary>
+    internal int FoldCount { get; private set; }
 
     /// <summary>
     /// Computes every folded layer's parameters from its own and its BatchNormalization's: the scales and biases (one per
@@ -70,6 +91,7 @@ public abstract partial class Model
     /// </summary>
     private void Fold()
     {
+        _foldsStale = false;
         long work = 0;
         foreach (var node in _folds)
         {
@@ -82,7 +104,7 @@ public abstract partial class Model
         }
         var pool = WorkerPool.Shared;
         pool.Run(this, FoldPhase, (int)Math.Clamp(work / FoldGrain, 1, pool.Threads));
-        _foldsStale = false;
+        FoldCount++;
     }
 
     /// <summary>This part's share of every folded kernel: whole rows of output channels, scaled per channel.</summary>

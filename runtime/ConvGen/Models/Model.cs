@@ -50,7 +50,7 @@ public abstract partial class Model
     private bool _fixedCapacity;
     private ModelNode[] _graph = [];
 
-    private protected Model() => _gate = new ModelGate(GetType().Name);
+    private protected Model() => _gate = new ModelGate(GetType().Name, WeightsWritten);
 
     /// <summary>Takes the model for a call that changes it (see the thread contract above).</summary>
     private protected ModelGate.Scope EnterExclusive(string operation) => _gate.EnterExclusive(operation);
@@ -89,13 +89,29 @@ public abstract partial class Model
     public long StateCount => _state.Length;
 
     /// <summary>Every trainable parameter, layer after layer, each layer's in declaration order (kernel, then bias), in one buffer.</summary>
-    public Span<float> ParameterBuffer => _parameters;
+    /// <remarks>A writable view ConvGen cannot watch: from then on <c>Predict</c> and <c>Evaluate</c> fold BatchNormalization on every call (see <see cref="Tensor.Span"/>).</remarks>
+    public Span<float> ParameterBuffer
+    {
+        get
+        {
+            WeightsExposed();
+            return _parameters;
+        }
+    }
 
     /// <summary>The gradients, laid out like <see cref="ParameterBuffer"/>.</summary>
     public Span<float> GradientBuffer => _gradients;
 
     /// <summary>The non-trainable state (moving statistics) of every layer, layer after layer, in one buffer.</summary>
-    public Span<float> StateBuffer => _state;
+    /// <remarks>A writable view ConvGen cannot watch, as <see cref="ParameterBuffer"/> is.</remarks>
+    public Span<float> StateBuffer
+    {
+        get
+        {
+            WeightsExposed();
+            return _state;
+        }
+    }
 
     /// <summary>Per-layer views (kernel, then bias) into <see cref="ParameterBuffer"/> and <see cref="GradientBuffer"/>: the trainable parameters only.</summary>
     public IReadOnlyList<Parameter> Parameters => _parameterViews;
@@ -161,7 +177,7 @@ public abstract partial class Model
         _gradients = GC.AllocateArray<float>(plan.ParameterCount, pinned: true);
         _state = new float[plan.StateCount];
         _whole = _parameters.Length == 0 ? [] :
-            [new Parameter("parameters", new Tensor(new Shape(_parameters.Length), _parameters), new Tensor(new Shape(_gradients.Length), _gradients))
+            [new Parameter("parameters", new Tensor(new Shape(_parameters.Length), _parameters) { WeightsOf = this }, new Tensor(new Shape(_gradients.Length), _gradients))
              {
                  // The variables in it, for per-variable rules (Optimizer.ClipNorm): the layers' parameters lie in order, back to back.
                  Variables = [.. _nodes.SelectMany(n => n.ParameterOffsets), plan.ParameterCount],
@@ -175,7 +191,7 @@ public abstract partial class Model
             for (int p = 0; p < parameters.Length; p++)
             {
                 var d = node.ParameterDeclarations[p];
-                parameters[p] = new Parameter(d.Name, new Tensor(d.Shape, _parameters, node.ParameterOffsets[p]), new Tensor(d.Shape, _gradients, node.ParameterOffsets[p]));
+                parameters[p] = new Parameter(d.Name, new Tensor(d.Shape, _parameters, node.ParameterOffsets[p]) { WeightsOf = this }, new Tensor(d.Shape, _gradients, node.ParameterOffsets[p]));
                 views.Add(parameters[p]);
                 var entry = ($"{node.Name}/{d.Name}", parameters[p].Value);
                 named.Add(entry);
@@ -185,7 +201,7 @@ public abstract partial class Model
             for (int s = 0; s < state.Length; s++)
             {
                 var d = node.StateDeclarations[s];
-                state[s] = (d.Name, new Tensor(d.Shape, _state, node.StateOffsets[s]));
+                state[s] = (d.Name, new Tensor(d.Shape, _state, node.StateOffsets[s]) { WeightsOf = this });
                 weights.Add(($"{node.Name}/{d.Name}", state[s].Item2));
             }
             node.Layer.Bind(this, node.Name, parameters, state);
@@ -298,6 +314,32 @@ public abstract partial class Model
 
     /// <summary>Slot <paramref name="slot"/>'s gradients for the current batch.</summary>
     internal Span<float> SlotGradients(int slot) => _deltas[slot].AsSpan(0, CurrentBatch * _slotSizes[slot]);
+
+    /// <summary>Every parameter, for ConvGen's own reads (not a view handed to user code, unlike <see cref="ParameterBuffer"/>).</summary>
+    internal ReadOnlySpan<float> ParameterValues => _parameters;
+
+    /// <summary>The state, for ConvGen's own reads.</summary>
+    internal ReadOnlySpan<float> StateValues => _state;
+
+    /// <summary>Every parameter, for ConvGen's own writes (restoring the best weights): the folds are recomputed once.</summary>
+    internal Span<float> WrittenParameters
+    {
+        get
+        {
+            WeightsWritten();
+            return _parameters;
+        }
+    }
+
+    /// <summary>The state, for ConvGen's own writes.</summary>
+    internal Span<float> WrittenState
+    {
+        get
+        {
+            WeightsWritten();
+            return _state;
+        }
+    }
 
     internal ReadOnlySpan<float> ParameterSpan(int offset, int count) => _parameters.AsSpan(offset, count);
 

@@ -12,8 +12,11 @@ namespace ConvGen;
 /// when another thread is inside any call, and a shared call waiting for its turn throws as soon as an exclusive one runs.
 /// A thread may nest calls (<c>Fit</c> calls <c>TrainStep</c> and <c>Evaluate</c>).
 /// </summary>
-/// <remarks>Entering costs one uncontended <see cref="Monitor"/> acquisition and allocates nothing.</remarks>
-internal sealed class ModelGate(string modelName)
+/// <remarks>
+/// Entering costs one uncontended <see cref="Monitor"/> acquisition and allocates nothing. Every exclusive entry calls
+/// <paramref name="exclusiveEntered"/> (the model: its weights may change, so its folded inference must fold again).
+/// </remarks>
+internal sealed class ModelGate(string modelName, Action exclusiveEntered)
 {
     /// <summary>How long a waiting shared call sleeps between checks for an exclusive holder; a release wakes it at once.</summary>
     private const int PollMilliseconds = 10;
@@ -38,6 +41,7 @@ internal sealed class ModelGate(string modelName)
     public Scope EnterExclusive(string operation)
     {
         if (!Monitor.TryEnter(_lock)) throw Busy(operation);
+        exclusiveEntered();
         return Enter(operation, exclusive: true);
     }
 

@@ -67,7 +67,7 @@ public class Adam : Optimizer
         float beta1Power = MathF.Pow(Beta1, step), beta2Power = MathF.Pow(Beta2, step);
         float alpha = learningRate * MathF.Sqrt(1f - beta2Power) / (1f - beta1Power);
         var state = Moments(parameter);
-        Span<float> w = parameter.Value.Span;
+        Span<float> w = parameter.Value.Written;
         if (w.Length >= ParallelThreshold && WorkerPool.Shared is { Threads: > 1 } pool)
         {
             // Large parameters (a compiled network's single buffer, a big Dense kernel) are split over the worker
@@ -102,7 +102,7 @@ public class Adam : Optimizer
         public void RunPhase(int phase, int part, int parts)
         {
             var (s, e) = Parallelism.Split(_m.Length, parts, part, 64);
-            Update(_parameter!.Value.Span[s..e], _parameter.Gradient.Span[s..e], _m.AsSpan(s, e - s), _v.AsSpan(s, e - s),
+            Update(_parameter!.Value.Written[s..e], _parameter.Gradient.Span[s..e], _m.AsSpan(s, e - s), _v.AsSpan(s, e - s),
                 _vHat.Length == 0 ? [] : _vHat.AsSpan(s, e - s), _alpha, _oneMinusBeta1, _oneMinusBeta2, _epsilon);
         }
     }

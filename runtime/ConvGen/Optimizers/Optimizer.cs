@@ -131,7 +131,7 @@ public abstract class Optimizer : IOptimizer
             var parameter = parameters[i];
             if (_weightDecay is float decay && decay > 0)
             {
-                var w = parameter.Value.Span;
+                var w = parameter.Value.Written;
                 TensorPrimitives.Multiply(w, 1f - rate * decay, w);
             }
             Update(parameter, rate, _iterations + 1);

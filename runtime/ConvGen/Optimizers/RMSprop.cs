@@ -59,7 +59,7 @@ public sealed class RMSprop : Optimizer
     protected override void Update(Parameter parameter, float learningRate, long step)
     {
         var (velocity, average, momentum) = Accumulators(parameter);
-        Span<float> w = parameter.Value.Span;
+        Span<float> w = parameter.Value.Written;
         ReadOnlySpan<float> g = parameter.Gradient.Span;
         float rho = Rho, epsilon = Epsilon, beta = Momentum;
         bool centered = Centered, withMomentum = beta > 0;

@@ -43,7 +43,7 @@ public sealed class SGD : Optimizer
     /// <inheritdoc/>
     protected override void Update(Parameter parameter, float learningRate, long step)
     {
-        Span<float> w = parameter.Value.Span;
+        Span<float> w = parameter.Value.Written;
         ReadOnlySpan<float> g = parameter.Gradient.Span;
         if (Momentum == 0f) Descend(w, g, learningRate);
         else if (Nesterov) NesterovStep(w, g, Velocity(parameter), learningRate, Momentum);

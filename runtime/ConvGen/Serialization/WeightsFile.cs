@@ -112,7 +112,7 @@ public static class WeightsFile
         var loaded = Load(path);
         Match(path, loaded, targets);
         for (int i = 0; i < loaded.Count; i++)
-            loaded[i].Tensor.Span.CopyTo(targets[i].Tensor.Span);
+            loaded[i].Tensor.Values.CopyTo(targets[i].Tensor.Written);
     }
 
     /// <summary>
@@ -221,7 +221,7 @@ public static class WeightsFile
                 writer.Write(word);
             }
 
-            ReadOnlySpan<float> data = tensor.Span;
+            ReadOnlySpan<float> data = tensor.Values;
             if (BitConverter.IsLittleEndian)
             {
                 writer.Write(MemoryMarshal.AsBytes(data));
@@ -310,7 +310,7 @@ public static class WeightsFile
             if (into is not null)
             {
                 MatchTensor(file, i, name, new Shape(dims), into[i]);
-                reader.ReadFloats(into[i].Tensor.Span, new("data", i, name));
+                reader.ReadFloats(into[i].Tensor.Written, new("data", i, name));
                 tensors.Add((name, into[i].Tensor));
                 continue;
             }

@@ -324,6 +324,73 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Folds_are_reused_until_the_weights_change_and_every_change_folds_again(int threads)
+    {
+        using var scope = new ThreadScope(threads);
+        var (net, sequential) = GraphNetworkTests.Pair(nameof(ResNetish), seed: 6);
+        var x = RandomBatch(net.InputShape, 3, seed: 2);
+        int[] labels = [0, 1, 2];
+        foreach (var model in new Model[] { net, sequential })
+        {
+            string what = $"{(model is CompiledNetwork ? "compiled" : "Sequential")}, {threads} threads";
+            model.Compile(new SGD(0.05f, momentum: 0.9f), new SparseCategoricalCrossentropy(fromLogits: true));
+            int folds = model.FoldCount;
+            var first = model.Predict(x).ToArray();
+            Assert.Equal(folds + 1, model.FoldCount);
+            // Nothing changed: the folds are reused, by Predict, Evaluate, and Predict of one sample at a time.
+            Assert.Equal(first, model.Predict(x).ToArray());
+            model.Evaluate(x, labels);
+            Assert.Equal(first, model.Predict(x, batchSize: 1).ToArray());
+            Assert.Equal(folds + 1, model.FoldCount);
+            AssertClose(Unfolded(model, x), first, $"{what}: first folds");
+
+            // Each way ConvGen changes the weights folds again once.
+            model.TrainStep(x, labels);
+            var trained = model.Predict(x).ToArray();
+            model.Predict(x);
+            Assert.Equal(folds + 2, model.FoldCount);
+            AssertClose(Unfolded(model, x), trained, $"{what}: after a training step");
+
+            var kernel = model.Parameters[0].Value;
+            kernel[0, 0, 0, 0] += 1f;
+            var set = model.Predict(x).ToArray();
+            Assert.NotEqual(trained, set);
+            Assert.Equal(folds + 3, model.FoldCount);
+            AssertClose(Unfolded(model, x), set, $"{what}: after an element was set");
+
+            string path = Path.Combine(Path.GetTempPath(), $"convgen-refold-{Guid.NewGuid():N}.weights");
+            try
+            {
+                model.SaveWeights(path);
+                kernel[0, 0, 0, 0] -= 1f;
+                model.Predict(x);
+                model.LoadWeights(path);
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+            Assert.Equal(set, model.Predict(x).ToArray());
+            Assert.Equal(folds + 5, model.FoldCount);
+
+            // A writable view handed out: its writes cannot be seen, so from then on every call folds, even for a write made
+            // through a span taken before the last Predict.
+            var view = model.Parameters[0].Value.Span;
+            var viewed = model.Predict(x).ToArray();
+            Assert.Equal(set, viewed);
+            view[1] -= 0.5f;
+            var written = model.Predict(x).ToArray();
+            Assert.NotEqual(viewed, written);
+            AssertClose(Unfolded(model, x), written, $"{what}: after a write through a span taken before the last Predict");
+            int exposed = model.FoldCount;
+            model.Predict(x);
+            Assert.Equal(exposed + 1, model.FoldCount);
+        }
+    }
+
     [Fact]
     public void Where_folding_would_be_wrong_the_normalization_runs_its_own_pass()
     {
