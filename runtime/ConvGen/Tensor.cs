@@ -42,7 +42,7 @@ public sealed class Tensor
     /// <remarks>
     /// On a model's parameter or state tensor this is a writable view ConvGen cannot watch: from then on the model's
     /// <c>Predict</c> and <c>Evaluate</c> fold BatchNormalization again on every call instead of reusing the folds (see
-    /// docs/runtime.md, "Folded inference"). To read weights without that, use <see cref="ToArray"/> or the indexer.
+    /// docs/runtime.md, "Freshness"). To read weights without that, use <see cref="ToArray"/> or the indexer.
     /// </remarks>
     public Span<float> Span
     {

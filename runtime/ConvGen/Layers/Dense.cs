@@ -1,5 +1,6 @@
 using System;
 using System.Numerics.Tensors;
+using System.Threading;
 using ConvGen.Internal;
 
 namespace ConvGen;
@@ -87,6 +88,24 @@ public sealed class Dense : Layer
     /// <inheritdoc/>
     internal override bool AcceptsFoldedNormalization => true;
 
+    /// <summary>The forward pass splits the output columns between the threads, so one sample's too (see <see cref="_panels"/>).</summary>
+    protected internal override bool SplitsWithinSample => true;
+
+    /// <summary>
+    /// For inference of fewer rows than the GEMM packs, on several threads: the kernel as one panel per part, part <c>p</c>'s
+    /// columns <c>[j0, j1)</c> as <c>_inputs</c> rows of <c>j1 - j0</c> at <c>_inputs · j0</c>, so each thread streams weights
+    /// of its own. Read in place, each thread took part of every kernel row, and the hardware prefetchers fetched the rest
+    /// of the row too: a matrix-vector product on two threads ran slower than on one. The panels hold the same values, read
+    /// in the same order, so the results keep their bits.
+    /// </summary>
+    private float[]? _panels;
+
+    /// <summary>For each part, the weights version, part count and weights (folded or not) its panel was made from.</summary>
+    private long[]? _panelKeys;
+
+    /// <summary>Panels are kept for at most this many parts (threads); beyond, the kernel is read in place.</summary>
+    private const int MaxPanelParts = 64;
+
     /// <inheritdoc/>
     protected internal override Shape Build(LayerBuild build)
     {
@@ -129,11 +148,39 @@ public sealed class Dense : Layer
             if (bias.IsEmpty) row.Clear();
             else bias.Slice(j0, width).CopyTo(row);
         }
-        Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, c.Parameter(0).Slice(j0), Units, y.Slice(j0), Units);
+        if (c.Parts > 1 && c.Parts <= MaxPanelParts && rows < Gemm.PackMinRows && !c.Training)
+            Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, Panel(c, j0, j1), width, y.Slice(j0), Units);
+        else
+            Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, c.Parameter(0).Slice(j0), Units, y.Slice(j0), Units);
         if (c.FoldsActivation)
             for (int r = 0; r < rows; r++) c.FinishFolded(y.Slice(r * Units + j0, width));
         if (Activation == Activation.Softmax) return;
         for (int r = 0; r < rows; r++) Activations.ApplyFused(c, Activation, r * Units + j0, width);
+    }
+
+    /// <summary>This part's panel of the kernel (columns <c>[j0, j1)</c>), copied again when the weights, the part count or the folding changed.</summary>
+    private ReadOnlySpan<float> Panel(in NodeContext c, int j0, int j1)
+    {
+        // The parts run at once: the first to get here allocates, the others take its arrays; each part then writes only its own.
+        var panels = Volatile.Read(ref _panels) ?? Interlocked.CompareExchange(ref _panels, new float[_inputs * Units], null) ?? _panels!;
+        var keys = Volatile.Read(ref _panelKeys) ?? Interlocked.CompareExchange(ref _panelKeys, NewKeys(), null) ?? _panelKeys!;
+        int width = j1 - j0;
+        var panel = panels.AsSpan(_inputs * j0, _inputs * width);
+        long key = (c.WeightsVersion * (MaxPanelParts + 1) + c.Parts) * 2 + (c.Folded ? 1 : 0);
+        if (keys[c.Part] != key)
+        {
+            var kernel = c.Parameter(0);
+            for (int i = 0; i < _inputs; i++) kernel.Slice(i * Units + j0, width).CopyTo(panel.Slice(i * width, width));
+            keys[c.Part] = key;
+        }
+        return panel;
+
+        static long[] NewKeys()
+        {
+            var keys = new long[MaxPanelParts];
+            Array.Fill(keys, -1L);
+            return keys;
+        }
     }
 
     /// <summary>

@@ -136,7 +136,7 @@ internal static class Gemm
     /// Rows of <c>A</c> below which <c>B</c> is read in place rather than packed: packing copies every element of <c>B</c> once,
     /// which pays only when enough rows reuse it (a matrix-vector product, batch 1 inference, is bound by reading <c>B</c>).
     /// </summary>
-    private const int PackMinRows = 8;
+    internal const int PackMinRows = 8;
 
     /// <summary>Rows of <c>A</c> that pass over one packed panel of <c>B</c> (kept in L1) before the next panel.</summary>
     private const int MBlock = 64;

@@ -73,7 +73,7 @@ public abstract partial class Model : IPhaseRunner
         CurrentFolded = RunsFolded(training, keep);
         if (CurrentFolded)
         {
-            if (_foldsStale) Fold();
+            if (_foldedVersion != _weightsVersion) Fold();
             Run(_inferenceSteps!, 0, _inferenceSteps!.Length);
         }
         else

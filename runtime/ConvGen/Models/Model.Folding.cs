@@ -33,7 +33,7 @@ public abstract partial class Model
     private ExecutionStep[]? _inferenceSteps;
     private float[] _folded = [];
     private Node[] _folds = [];
-    private bool _foldsStale = true;
+    private long _weightsVersion, _foldedVersion = -1;
     private volatile bool _weightsExposed;
 
     /// <summary>
@@ -52,7 +52,7 @@ public abstract partial class Model
         _inferenceSteps = plan.InferenceSteps;
         _folded = new float[plan.FoldedSize];
         _folds = plan.Nodes.Where(n => n.FoldedNormalization is not null).ToArray();
-        _foldsStale = true;
+        _foldedVersion = -1;
         CurrentFolded = false;
     }
 
@@ -63,23 +63,30 @@ public abstract partial class Model
     private bool RunsFolded(bool training, bool keep) => !training && !keep && _inferenceSteps is not null && FoldsBatchNormalization;
 
     /// <summary>
-    /// Called as <see cref="Predict"/> and <see cref="Evaluate"/> begin: the folds are reused unless the weights may have changed
-    /// since they were made: through ConvGen (<see cref="WeightsWritten"/>), or at any time once user code holds a writable view
-    /// of them (<see cref="WeightsExposed"/>), whose writes no one sees: then every call folds again.
+    /// Called as <see cref="Predict"/> and <see cref="Evaluate"/> begin: what is derived from the weights (the folds, a Dense
+    /// layer's panels) is reused unless the weights may have changed since it was made: through ConvGen
+    /// (<see cref="WeightsWritten"/>), or at any time once user code holds a writable view of them
+    /// (<see cref="WeightsExposed"/>), whose writes no one sees: then every call starts a new version.
     /// </summary>
     private void CheckFolds()
     {
-        if (_weightsExposed) _foldsStale = true;
+        if (_weightsExposed) WeightsWritten();
     }
 
-    /// <summary>The parameters or state changed, or may change, through ConvGen (an exclusive call, loading, an optimizer step, an element set): fold again before the next folded pass.</summary>
-    internal void WeightsWritten() => _foldsStale = true;
+    /// <summary>
+    /// Changes whenever the parameters or state may have changed: what is computed from them (the folds, a Dense layer's
+    /// panels) is up to date if it was computed at this version.
+    /// </summary>
+    internal long WeightsVersion => _weightsVersion;
 
-    /// <summary>User code took a writable view of the parameters or state (<see cref="Tensor.Span"/>, <see cref="ParameterBuffer"/>): from now on every folded call folds again.</summary>
+    /// <summary>The parameters or state changed, or may change, through ConvGen (an exclusive call, loading, an optimizer step, an element set): a new version, so the next folded pass folds again.</summary>
+    internal void WeightsWritten() => _weightsVersion++;
+
+    /// <summary>User code took a writable view of the parameters or state (<see cref="Tensor.Span"/>, <see cref="ParameterBuffer"/>): from now on every Predict and Evaluate starts a new version.</summary>
     internal void WeightsExposed()
     {
         _weightsExposed = true;
-        _foldsStale = true;
+        WeightsWritten();
     }
 
     /// <summary>How many times the folds were computed, for tests that check they are reused, and recomputed when they must be.</summary>
@@ -91,7 +98,7 @@ public abstract partial class Model
     /// </summary>
     private void Fold()
     {
-        _foldsStale = false;
+        _foldedVersion = _weightsVersion;
         long work = 0;
         foreach (var node in _folds)
         {

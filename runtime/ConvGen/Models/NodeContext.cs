@@ -122,6 +122,9 @@ public readonly struct NodeContext
     /// </summary>
     internal bool Folded => _model.CurrentFolded && _node.FoldedNormalization is not null;
 
+    /// <summary>The model's <see cref="Model.WeightsVersion"/>: data a layer derives from its weights is current if made at this version.</summary>
+    internal long WeightsVersion => _model.WeightsVersion;
+
     /// <summary>Whether this forward pass applies a folded activation layer (<see cref="Model.Node.FoldedActivation"/>) to its output.</summary>
     internal bool FoldsActivation => Folded && _node.FoldedActivation is not null;
 

@@ -110,6 +110,61 @@ public class RowSplitTests
             Parallelism.Threads = saved;
         }
     }
+
+    /// <summary>
+    /// A Dense layer on several threads with fewer rows than the GEMM packs reads its kernel from panels (one per thread), made
+    /// from the weights: after every way the weights change, and between the folded and the unfolded pass, the panels give the
+    /// bits of the kernel read in place on one thread.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Dense_panels_follow_every_change_of_the_weights_and_keep_the_bits_of_one_thread(int threads)
+    {
+        int saved = Parallelism.Threads;
+        try
+        {
+            var model = new Sequential(new Dense(70, Activation.ReLU), new Dense(37), new BatchNormalization()).Build(new Shape(300), seed: 4);
+            model.Compile(new SGD(0.1f), new SparseCategoricalCrossentropy(fromLogits: true));
+            var random = new Random(7);
+            var x = new Tensor(new Shape(5, 300));
+            for (int i = 0; i < x.Length; i++) x[i / 300, i % 300] = (float)(random.NextDouble() * 2 - 1);
+            int[] labels = [1, 5, 9, 30, 2];
+
+            void AssertOneThreadBits(string what)
+            {
+                foreach (int batch in new[] { 1, 3, 5 })
+                {
+                    var rows = x.SliceBatch(0, batch);
+                    Parallelism.Threads = threads;
+                    var split = ModelTestData.Bits(model.Predict(rows));
+                    Parallelism.Threads = 1;
+                    Assert.True(ModelTestData.Bits(model.Predict(rows)).SequenceEqual(split), $"{what}: batch {batch} on {threads} threads");
+                }
+                Parallelism.Threads = threads;
+            }
+
+            AssertOneThreadBits("fresh");
+            var before = model.Predict(x.SliceBatch(0, 1)).ToArray();
+            model.Layers[1].Parameters[1].Value[2] += 3f;
+            Assert.NotEqual(before, model.Predict(x.SliceBatch(0, 1)).ToArray());
+            AssertOneThreadBits("after an element was set");
+            model.TrainStep(x, labels);
+            AssertOneThreadBits("after a training step");
+            model.FoldsBatchNormalization = false;
+            AssertOneThreadBits("unfolded");
+            model.FoldsBatchNormalization = true;
+            AssertOneThreadBits("folded again");
+            var kernel = model.Layers[0].Parameters[0].Value.Span;
+            model.Predict(x.SliceBatch(0, 1));
+            kernel[5] -= 2f;
+            AssertOneThreadBits("after a write through a span taken before the last Predict");
+        }
+        finally
+        {
+            Parallelism.Threads = saved;
+        }
+    }
 }
 
 /// <summary>A Valid 3x3 convolution on SmallConv's 8 channels, for the Sequential of <see cref="RowSplitTests"/>.</summary>
