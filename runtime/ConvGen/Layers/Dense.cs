@@ -88,8 +88,17 @@ public sealed class Dense : Layer
     /// <inheritdoc/>
     internal override bool AcceptsFoldedNormalization => true;
 
-    /// <summary>The forward pass splits the output columns between the threads, so one sample's too (see <see cref="_panels"/>).</summary>
-    protected internal override bool SplitsWithinSample => true;
+    /// <summary>
+    /// The forward pass splits the output columns between the threads, so one sample's too (see <see cref="_panels"/>), for a
+    /// kernel of at least <see cref="SampleSplitWeights"/>; a smaller one costs less than the threads' wait for each other.
+    /// </summary>
+    protected internal override bool SplitsWithinSample => _inputs * Units >= SampleSplitWeights;
+
+    /// <summary>
+    /// 256K weights (1 MB), about 20 µs of streaming on one core here. LeNet-5's Dense layers (48K weights and less) split for
+    /// one image made its two-thread inference slower: 26,715-27,576 against 34,612-35,408 images/s side by side.
+    /// </summary>
+    private const int SampleSplitWeights = 1 << 18;
 
     /// <summary>
     /// For inference of fewer rows than the GEMM packs, on several threads: the kernel as one panel per part, part <c>p</c>'s

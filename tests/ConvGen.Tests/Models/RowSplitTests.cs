@@ -114,7 +114,8 @@ public class RowSplitTests
     /// <summary>
     /// A Dense layer on several threads with fewer rows than the GEMM packs reads its kernel from panels (one per thread), made
     /// from the weights: after every way the weights change, and between the folded and the unfolded pass, the panels give the
-    /// bits of the kernel read in place on one thread.
+    /// bits of the kernel read in place on one thread. The first layer's kernel (270,000 weights) is large enough to be split
+    /// for one sample; the second (folded) one is split only for batches of at least the thread count.
     /// </summary>
     [Theory]
     [InlineData(2)]
@@ -124,7 +125,7 @@ public class RowSplitTests
         int saved = Parallelism.Threads;
         try
         {
-            var model = new Sequential(new Dense(70, Activation.ReLU), new Dense(37), new BatchNormalization()).Build(new Shape(300), seed: 4);
+            var model = new Sequential(new Dense(900, Activation.ReLU), new Dense(37), new BatchNormalization()).Build(new Shape(300), seed: 4);
             model.Compile(new SGD(0.1f), new SparseCategoricalCrossentropy(fromLogits: true));
             var random = new Random(7);
             var x = new Tensor(new Shape(5, 300));
