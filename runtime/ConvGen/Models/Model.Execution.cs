@@ -73,7 +73,7 @@ public abstract partial class Model : IPhaseRunner
         CurrentFolded = RunsFolded(training, keep);
         if (CurrentFolded)
         {
-            if (_foldedVersion != _weightsVersion) Fold();
+            if (_foldedVersion != WeightsVersion) Fold();
             Run(_inferenceSteps!, 0, _inferenceSteps!.Length);
         }
         else

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using System.Threading;
 
 namespace ConvGen;
 
@@ -77,10 +78,10 @@ public abstract partial class Model
     /// Changes whenever the parameters or state may have changed: what is computed from them (the folds, a Dense layer's
     /// panels) is up to date if it was computed at this version.
     /// </summary>
-    internal long WeightsVersion => _weightsVersion;
+    internal long WeightsVersion => Volatile.Read(ref _weightsVersion);
 
     /// <summary>The parameters or state changed, or may change, through ConvGen (an exclusive call, loading, an optimizer step, an element set): a new version, so the next folded pass folds again.</summary>
-    internal void WeightsWritten() => _weightsVersion++;
+    internal void WeightsWritten() => Interlocked.Increment(ref _weightsVersion); // optimizer parts write on several threads
 
     /// <summary>User code took a writable view of the parameters or state (<see cref="Tensor.Span"/>, <see cref="ParameterBuffer"/>): from now on every Predict and Evaluate starts a new version.</summary>
     internal void WeightsExposed()
@@ -98,7 +99,7 @@ public abstract partial class Model
     /// </summary>
     private void Fold()
     {
-        _foldedVersion = _weightsVersion;
+        _foldedVersion = WeightsVersion;
         long work = 0;
         foreach (var node in _folds)
         {

@@ -14,7 +14,7 @@ namespace ConvGen;
 /// </summary>
 /// <remarks>
 /// Entering costs one uncontended <see cref="Monitor"/> acquisition and allocates nothing. Every exclusive entry calls
-/// <paramref name="exclusiveEntered"/> (the model: its weights may change, so its folded inference must fold again).
+/// <paramref name="exclusiveEntered"/> (the model: its weights may change, so what it derives from them, the folds, must be made again).
 /// </remarks>
 internal sealed class ModelGate(string modelName, Action exclusiveEntered)
 {
