@@ -41,7 +41,8 @@ public sealed class Tensor
     /// <summary>The elements, row-major (last dimension fastest).</summary>
     /// <remarks>
     /// On a model's parameter or state tensor this is a writable view ConvGen cannot watch: from then on the model's
-    /// <c>Predict</c> and <c>Evaluate</c> fold BatchNormalization again on every call instead of reusing the folds (see
+    /// <c>Predict</c> and <c>Evaluate</c> recompute what they derive from the weights (folded BatchNormalization, a Dense
+    /// layer's panels) on every call instead of reusing it (see
     /// docs/runtime.md, "Freshness"). To read weights without that, use <see cref="ToArray"/> or the indexer.
     /// </remarks>
     public Span<float> Span
@@ -66,7 +67,7 @@ public sealed class Tensor
 
     /// <summary>
     /// The model whose parameters or state this tensor views, told when code outside ConvGen takes a writable view
-    /// (<see cref="Span"/>, <see cref="Storage"/>) or sets an element, so that its folded inference never runs on stale folds;
+    /// (<see cref="Span"/>, <see cref="Storage"/>) or sets an element, so that what its inference derives from the weights is never stale;
     /// null for every other tensor.
     /// </summary>
     internal Model? WeightsOf { get; init; }
@@ -74,7 +75,7 @@ public sealed class Tensor
     /// <summary>The elements, for ConvGen's own reads: unlike <see cref="Span"/>, not a view handed to user code.</summary>
     internal Span<float> Values => _buffer.AsSpan(_offset, Shape.Size);
 
-    /// <summary>The elements, for ConvGen's own writes (loading, optimizer steps): the model's folds are recomputed once.</summary>
+    /// <summary>The elements, for ConvGen's own writes (loading, optimizer steps): a new weights version, so what the model derives from them is made again once.</summary>
     internal Span<float> Written
     {
         get

@@ -69,7 +69,7 @@ public abstract partial class Model
     /// (<see cref="WeightsWritten"/>), or at any time once user code holds a writable view of them
     /// (<see cref="WeightsExposed"/>), whose writes no one sees: then every call starts a new version.
     /// </summary>
-    private void CheckFolds()
+    private void NewVersionIfViewsHandedOut()
     {
         if (_weightsExposed) WeightsWritten();
     }

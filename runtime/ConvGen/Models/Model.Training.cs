@@ -109,7 +109,7 @@ public abstract partial class Model
         var (first, end) = _dataParallel is { } group ? Parallelism.ChunkRange(count, group.Size, group.Rank) : (0, count);
         int step = ChunkSize(batchSize, end - first);
         Span<double> sums = stackalloc double[2];
-        CheckFolds();
+        NewVersionIfViewsHandedOut();
         for (int start = first; start < end; start += step)
         {
             int n = Math.Min(step, end - start);
@@ -137,7 +137,7 @@ public abstract partial class Model
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         int count = CheckSamples(images, nameof(images)), row = OutputShape.Size, step = ChunkSize(batchSize, count);
         var result = new Tensor(OutputShape.WithBatch(count));
-        CheckFolds();
+        NewVersionIfViewsHandedOut();
         for (int start = 0; start < count; start += step)
         {
             int n = Math.Min(step, count - start);

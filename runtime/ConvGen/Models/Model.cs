@@ -89,7 +89,7 @@ public abstract partial class Model
     public long StateCount => _state.Length;
 
     /// <summary>Every trainable parameter, layer after layer, each layer's in declaration order (kernel, then bias), in one buffer.</summary>
-    /// <remarks>A writable view ConvGen cannot watch: from then on <c>Predict</c> and <c>Evaluate</c> fold BatchNormalization on every call (see <see cref="Tensor.Span"/>).</remarks>
+    /// <remarks>A writable view ConvGen cannot watch: from then on <c>Predict</c> and <c>Evaluate</c> recompute what they derive from the weights on every call (see <see cref="Tensor.Span"/>).</remarks>
     public Span<float> ParameterBuffer
     {
         get
@@ -321,7 +321,7 @@ public abstract partial class Model
     /// <summary>The state, for ConvGen's own reads.</summary>
     internal ReadOnlySpan<float> StateValues => _state;
 
-    /// <summary>Every parameter, for ConvGen's own writes (restoring the best weights): the folds are recomputed once.</summary>
+    /// <summary>Every parameter, for ConvGen's own writes (restoring the best weights): a new weights version, so what is derived from them is made again once.</summary>
     internal Span<float> WrittenParameters
     {
         get
