@@ -90,6 +90,18 @@ public sealed partial class ConvGenerator
             return TileFits(m, tall) ? tall : 0;
         }
 
+        /// <summary>
+        /// Whether a row's width is known only at run time (a standalone kernel's, not a 1x1 stride-1 run) and the forward pass
+        /// then covers what its 4-pixel tiles would leave of a row (1 to 3 pixels) with one tile of <see cref="RemainderTilePixels"/>
+        /// instead of a 4-pixel tile overlapping the one before, which computes those pixels twice: 14-wide rows (MNIST's second
+        /// layer) in 4-pixel tiles compute 16 pixels, a 6-pixel and two 4-pixel tiles compute 14. With 32 vector registers only
+        /// (24 accumulators for 6 pixels x 4 filter vectors); a network's layers fit their tiles to their known rows instead.
+        /// </summary>
+        private static bool CoversRowsExactly(KernelPlan p) => !p.Fixed && !Pointwise(p.Conv) && TileFits(p.Conv, 6);
+
+        /// <summary>The tiles that cover the rest of a row exactly (see <see cref="CoversRowsExactly"/>): 3 pixels for 3 (or 7), 5 for 1, 6 for 2.</summary>
+        private static readonly int[] RemainderTilePixels = [3, 5, 6];
+
         /// <summary>Input channels per register tile of the weight gradient: each gradient vector loaded feeds this many FMAs.</summary>
         private const int TileChannels = 4;
 
@@ -214,6 +226,14 @@ public sealed partial class ConvGenerator
                     EmitForwardTile(w, p, TilePixels, widths: null);
                     w.Line();
                 }
+                if (CoversRowsExactly(p))
+                {
+                    foreach (int pixels in RemainderTilePixels)
+                    {
+                        EmitForwardTile(w, p, pixels, widths: null);
+                        w.Line();
+                    }
+                }
                 if (HasWideTile(p))
                 {
                     EmitForwardTile(w, p, WidePixels(p), widths: [2, 1]);
@@ -320,6 +340,8 @@ public sealed partial class ConvGenerator
                 ? $"/// Each {run} runs in tiles of {(tallPixels > 0 ? $"{tallPixels} pixels (filters in one vector, 32 registers), " : "")}{(HasWideTile(p) ? $"{widePixels} pixels (few filters) or " : "")}{TilePixels} pixels, the last one overlapping the one before when the {(pointwise ? "length" : "width")} is not a multiple of the tile" +
                   $" (those pixels are computed twice, to the same value), and single pixels only in {(pointwise ? "runs shorter" : "rows narrower")} than a tile."
                 : "/// Single pixels (a tile's offsets would overflow).");
+            if (CoversRowsExactly(p))
+                w.Line("/// With 32 vector registers, what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile instead: no pixel is computed twice (the 16-pixel tiles aside).");
             w.Line("/// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.");
             w.Line("/// </summary>");
             w.Line(Optimized);
@@ -349,27 +371,53 @@ public sealed partial class ConvGenerator
                     w.Line("bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());");
                 }
             }
-            // The tiles along a row (or run) from position `at` to `end`: the last tile overlaps the one before, single pixels only
-            // where the row is shorter than a tile.
+            bool exact = CoversRowsExactly(p);
+            if (exact)
+            {
+                w.Line("// With 32 vector registers (6 pixels x 4 filter vectors), what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile.");
+                w.Line("bool exact = Count<V>() >= 16 || Registers32;");
+            }
+            // The tiles along a row (or run) from position `at` to `end`: the last tile overlaps the one before (or, with `exact`,
+            // the rest runs as one remainder tile and 4-pixel tiles), single pixels only where the row is shorter than a tile.
             void Tiles(string at, string end, string window, string pixel)
             {
-                void Tile(int pixels, string name, string? condition)
+                string Call(int pixels, string name) => $"{name}<V, E>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+                void Tile(int pixels, string name, string? condition, bool remainderFollows = false)
                 {
-                    string tile = $"{name}<V, E>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+                    string tile = Call(pixels, name);
                     if (condition != null) w.OpenF($"if ({condition} && {end} >= {pixels})");
                     w.OpenF($"for (; {at} + {pixels} <= {end}; {at} += {pixels})");
                     w.Line(window); w.Line(pixel); w.Line(tile);
                     w.Close();
-                    if (condition != null) w.Open($"if ({at} < {end})");
-                    else w.OpenF($"if ({at} < {end} && {end} >= {pixels})");
+                    string rest = remainderFollows ? $"!exact && {at} < {end}" : $"{at} < {end}";
+                    if (condition != null) w.Open($"if ({rest})");
+                    else w.OpenF($"if ({rest} && {end} >= {pixels})");
                     w.L($"{at} = {end} - {pixels}; // the last tile overlaps the one before");
                     w.Line(window); w.Line(pixel); w.Line(tile);
                     w.Line($"{at} = {end};");
                     w.Close();
                     if (condition != null) w.Close();
                 }
+                void Remainder(string condition, int pixels, bool overlapping)
+                {
+                    w.Open(condition);
+                    if (overlapping) w.L($"{at} = {end} - {pixels}; // 1 or 2 pixels left after the wider tiles: this tile overlaps the one before");
+                    w.Line(window); w.Line(pixel); w.Line(Call(pixels, $"ForwardTile{pixels}"));
+                    w.Line(overlapping ? $"{at} = {end};" : $"{at} += {pixels};");
+                    w.Close();
+                }
                 if (tallPixels > 0) Tile(tallPixels, $"ForwardTile{tallPixels}", "tall");
-                if (HasWideTile(p)) Tile(widePixels, $"ForwardTile{widePixels}", "wide");
+                if (HasWideTile(p)) Tile(widePixels, $"ForwardTile{widePixels}", "wide", remainderFollows: exact);
+                if (exact)
+                {
+                    w.Open("if (exact)");
+                    w.L($"int left = {end} - {at}, rest = left & 3; // what 4-pixel tiles would leave");
+                    Remainder("if (rest == 3)", 3, overlapping: false);
+                    Remainder("else if (rest == 2 && left >= 6)", 6, overlapping: false);
+                    Remainder("else if (rest == 1 && left >= 5)", 5, overlapping: false);
+                    Remainder($"else if (rest != 0 && {end} >= 3)", 3, overlapping: true);
+                    w.Close();
+                }
                 if (tiles) Tile(TilePixels, "ForwardTile", null);
                 w.Open($"for (; {at} < {end}; {at}++)");
                 w.Line(window); w.Line(pixel);

@@ -85,6 +85,55 @@ public class RandomConfigurationTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A standalone kernel's rows, whose width it learns only at run time, run in 4-pixel tiles with what those would leave (1 to
+    /// 3 pixels) as one 3-, 5- or 6-pixel tile (with 32 vector registers), after any 8- or 16-pixel tiles for few filters: every
+    /// output width from 1 to 24, for filter counts that take each tile family (4 filter vectors and more, 2, 1, a remainder),
+    /// strides 1 and 2, checked against the reference at every vector width, every output written.
+    /// </summary>
+    [Fact]
+    public void Forward_rows_of_every_width_match_the_reference()
+    {
+        var rng = new Random(20261207);
+        ConvConfig[] configs =
+        [
+            new(3, 3, 5, 64, 1, 1, 1, 1, Same: true, UseBias: true),
+            new(5, 5, 3, 67, 1, 1, 1, 1, Same: true, UseBias: false),
+            new(3, 3, 4, 32, 1, 1, 1, 1, Same: true, UseBias: true),
+            new(3, 3, 2, 40, 2, 2, 1, 1, Same: true, UseBias: true),
+            new(2, 3, 6, 16, 1, 1, 1, 1, Same: false, UseBias: true),
+            new(3, 1, 7, 48, 1, 2, 1, 1, Same: false, UseBias: true),
+        ];
+        var forward = InMemoryGenerator.CompileAndLoad(Source(configs), "RowWidthConfigs").GetType("RandomConfigs.Harness")!
+            .GetMethod("Forward")!.CreateDelegate<ForwardFn>();
+        int widths = 0;
+        for (int i = 0; i < configs.Length; i++)
+        {
+            var k = configs[i];
+            int ew = k.KW;
+            for (int w = k.Same ? 1 : ew; ; w++)
+            {
+                int n = 2, h = k.KH + 1;
+                var (oh, ow, _, _) = k.Geometry(h, w);
+                if (ow > 24) break;
+                var x = RandomArray(rng, n * h * w * k.C);
+                var wt = RandomArray(rng, k.KH * k.KW * k.C * k.F);
+                var b = RandomArray(rng, k.F);
+                var expected = ReferenceConv.Forward(k, x, n, h, w, wt, k.UseBias ? b : []);
+                foreach (int lanes in new[] { 16, 8, 4 })
+                {
+                    using var width = new LanesScope(lanes);
+                    var y = new float[n * oh * ow * k.F];
+                    y.AsSpan().Fill(float.NaN); // every output must be written
+                    forward(i, x, n, h, w, wt, k.UseBias ? b : [], y);
+                    AssertClose(expected, y, k.KH * k.KW * k.C, $"forward of config {i} {k} on w={w} (output width {ow}) at {lanes} floats a vector");
+                }
+                widths++;
+            }
+        }
+        output.WriteLine($"{configs.Length} configurations, {widths} row widths at 16, 8 and 4 floats a vector");
+    }
+
+    /// <summary>
     /// 1x1 kernels with stride 1 run as a matrix product over runs of pixels that cross row and sample ends (the whole batch
     /// when every row is asked for): random channel counts, sizes and batches, with and without a bias, each checked against
     /// the reference at every width, and rows [r0, r1) alone checked equal to the whole pass, the other rows untouched.

@@ -232,6 +232,7 @@ namespace ConvGen.Generated
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
         /// Each output row runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// With 32 vector registers, what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile instead: no pixel is computed twice (the 16-pixel tiles aside).
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -247,6 +248,8 @@ namespace ConvGen.Generated
             bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
+            // With 32 vector registers (6 pixels x 4 filter vectors), what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile.
+            bool exact = Count<V>() >= 16 || Registers32;
             for (int n = 0; n < batch; n++)
             {
                 ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);
@@ -279,12 +282,45 @@ namespace ConvGen.Generated
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
                             ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
-                        if (ow < outputWidth)
+                        if (!exact && ow < outputWidth)
                         {
                             ow = outputWidth - 8; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
                             ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
+                    if (exact)
+                    {
+                        int left = outputWidth - ow, rest = left & 3; // what 4-pixel tiles would leave
+                        if (rest == 3)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow += 3;
+                        }
+                        else if (rest == 2 && left >= 6)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow += 6;
+                        }
+                        else if (rest == 1 && left >= 5)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow += 5;
+                        }
+                        else if (rest != 0 && outputWidth >= 3)
+                        {
+                            ow = outputWidth - 3; // 1 or 2 pixels left after the wider tiles: this tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -375,6 +411,216 @@ namespace ConvGen.Generated
                 Store(E.Apply(a10), ref y, f + 16);
                 Store(E.Apply(a20), ref y, f + 32);
                 Store(E.Apply(a30), ref y, f + 48);
+            }
+        }
+
+        /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 3 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile3<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
+                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
+                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
+            }
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 16);
+                Store(E.Apply(a20), ref y, f + 32);
+            }
+        }
+
+        /// <summary>5 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 5 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile5<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
+                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
+                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
+                Store(E.Apply(a30), ref y, f + 48); Store(E.Apply(a31), ref y, f + vc + 48);
+                Store(E.Apply(a40), ref y, f + 64); Store(E.Apply(a41), ref y, f + vc + 64);
+            }
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 16);
+                Store(E.Apply(a20), ref y, f + 32);
+                Store(E.Apply(a30), ref y, f + 48);
+                Store(E.Apply(a40), ref y, f + 64);
+            }
+        }
+
+        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile6<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
+                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
+                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
+                Store(E.Apply(a30), ref y, f + 48); Store(E.Apply(a31), ref y, f + vc + 48);
+                Store(E.Apply(a40), ref y, f + 64); Store(E.Apply(a41), ref y, f + vc + 64);
+                Store(E.Apply(a50), ref y, f + 80); Store(E.Apply(a51), ref y, f + vc + 80);
+            }
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f);
+                Store(E.Apply(a10), ref y, f + 16);
+                Store(E.Apply(a20), ref y, f + 32);
+                Store(E.Apply(a30), ref y, f + 48);
+                Store(E.Apply(a40), ref y, f + 64);
+                Store(E.Apply(a50), ref y, f + 80);
             }
         }
 

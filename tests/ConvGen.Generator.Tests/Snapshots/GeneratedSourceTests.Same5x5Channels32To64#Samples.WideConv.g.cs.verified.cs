@@ -221,6 +221,7 @@ namespace ConvGen.Generated
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
         /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// With 32 vector registers, what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile instead: no pixel is computed twice (the 16-pixel tiles aside).
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -239,6 +240,8 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            // With 32 vector registers (6 pixels x 4 filter vectors), what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile.
+            bool exact = Count<V>() >= 16 || Registers32;
             for (int n = 0; n < batch; n++)
             {
                 for (int h = 0; h < height; h++)
@@ -248,6 +251,39 @@ namespace ConvGen.Generated
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
                     int ow = 0;
+                    if (exact)
+                    {
+                        int left = outputWidth - ow, rest = left & 3; // what 4-pixel tiles would leave
+                        if (rest == 3)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow += 3;
+                        }
+                        else if (rest == 2 && left >= 6)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow += 6;
+                        }
+                        else if (rest == 1 && left >= 5)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow += 5;
+                        }
+                        else if (rest != 0 && outputWidth >= 3)
+                        {
+                            ow = outputWidth - 3; // 1 or 2 pixels left after the wider tiles: this tile overlaps the one before
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ow = outputWidth;
+                        }
+                    }
                     for (; ow + 4 <= outputWidth; ow += 4)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
@@ -341,6 +377,234 @@ namespace ConvGen.Generated
                 Store(E.Apply(a10), ref y, f + 64); Store(E.Apply(a11), ref y, f + vc + 64);
                 Store(E.Apply(a20), ref y, f + 128); Store(E.Apply(a21), ref y, f + vc + 128);
                 Store(E.Apply(a30), ref y, f + 192); Store(E.Apply(a31), ref y, f + vc + 192);
+            }
+        }
+
+        /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 3 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile3<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; vc >= 16 && f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                var bias2 = Load<V>(ref b, f + 2 * vc);
+                var a02 = bias2; var a12 = bias2; var a22 = bias2;
+                var bias3 = Load<V>(ref b, f + 3 * vc);
+                var a03 = bias3; var a13 = bias3; var a23 = bias3;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc); var w2 = Load<V>(ref kc, 2 * vc); var w3 = Load<V>(ref kc, 3 * vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01); a02 = Fma(x0, w2, a02); a03 = Fma(x0, w3, a03);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11); a12 = Fma(x1, w2, a12); a13 = Fma(x1, w3, a13);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21); a22 = Fma(x2, w2, a22); a23 = Fma(x2, w3, a23);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc); Store(E.Apply(a02), ref y, f + 2 * vc); Store(E.Apply(a03), ref y, f + 3 * vc);
+                Store(E.Apply(a10), ref y, f + 64); Store(E.Apply(a11), ref y, f + vc + 64); Store(E.Apply(a12), ref y, f + 2 * vc + 64); Store(E.Apply(a13), ref y, f + 3 * vc + 64);
+                Store(E.Apply(a20), ref y, f + 128); Store(E.Apply(a21), ref y, f + vc + 128); Store(E.Apply(a22), ref y, f + 2 * vc + 128); Store(E.Apply(a23), ref y, f + 3 * vc + 128);
+            }
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
+                Store(E.Apply(a10), ref y, f + 64); Store(E.Apply(a11), ref y, f + vc + 64);
+                Store(E.Apply(a20), ref y, f + 128); Store(E.Apply(a21), ref y, f + vc + 128);
+            }
+        }
+
+        /// <summary>5 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 5 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile5<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; vc >= 16 && f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1;
+                var bias2 = Load<V>(ref b, f + 2 * vc);
+                var a02 = bias2; var a12 = bias2; var a22 = bias2; var a32 = bias2; var a42 = bias2;
+                var bias3 = Load<V>(ref b, f + 3 * vc);
+                var a03 = bias3; var a13 = bias3; var a23 = bias3; var a33 = bias3; var a43 = bias3;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc); var w2 = Load<V>(ref kc, 2 * vc); var w3 = Load<V>(ref kc, 3 * vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01); a02 = Fma(x0, w2, a02); a03 = Fma(x0, w3, a03);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11); a12 = Fma(x1, w2, a12); a13 = Fma(x1, w3, a13);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21); a22 = Fma(x2, w2, a22); a23 = Fma(x2, w3, a23);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31); a32 = Fma(x3, w2, a32); a33 = Fma(x3, w3, a33);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41); a42 = Fma(x4, w2, a42); a43 = Fma(x4, w3, a43);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc); Store(E.Apply(a02), ref y, f + 2 * vc); Store(E.Apply(a03), ref y, f + 3 * vc);
+                Store(E.Apply(a10), ref y, f + 64); Store(E.Apply(a11), ref y, f + vc + 64); Store(E.Apply(a12), ref y, f + 2 * vc + 64); Store(E.Apply(a13), ref y, f + 3 * vc + 64);
+                Store(E.Apply(a20), ref y, f + 128); Store(E.Apply(a21), ref y, f + vc + 128); Store(E.Apply(a22), ref y, f + 2 * vc + 128); Store(E.Apply(a23), ref y, f + 3 * vc + 128);
+                Store(E.Apply(a30), ref y, f + 192); Store(E.Apply(a31), ref y, f + vc + 192); Store(E.Apply(a32), ref y, f + 2 * vc + 192); Store(E.Apply(a33), ref y, f + 3 * vc + 192);
+                Store(E.Apply(a40), ref y, f + 256); Store(E.Apply(a41), ref y, f + vc + 256); Store(E.Apply(a42), ref y, f + 2 * vc + 256); Store(E.Apply(a43), ref y, f + 3 * vc + 256);
+            }
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
+                Store(E.Apply(a10), ref y, f + 64); Store(E.Apply(a11), ref y, f + vc + 64);
+                Store(E.Apply(a20), ref y, f + 128); Store(E.Apply(a21), ref y, f + vc + 128);
+                Store(E.Apply(a30), ref y, f + 192); Store(E.Apply(a31), ref y, f + vc + 192);
+                Store(E.Apply(a40), ref y, f + 256); Store(E.Apply(a41), ref y, f + vc + 256);
+            }
+        }
+
+        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile6<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; vc >= 16 && f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1;
+                var bias2 = Load<V>(ref b, f + 2 * vc);
+                var a02 = bias2; var a12 = bias2; var a22 = bias2; var a32 = bias2; var a42 = bias2; var a52 = bias2;
+                var bias3 = Load<V>(ref b, f + 3 * vc);
+                var a03 = bias3; var a13 = bias3; var a23 = bias3; var a33 = bias3; var a43 = bias3; var a53 = bias3;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc); var w2 = Load<V>(ref kc, 2 * vc); var w3 = Load<V>(ref kc, 3 * vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01); a02 = Fma(x0, w2, a02); a03 = Fma(x0, w3, a03);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11); a12 = Fma(x1, w2, a12); a13 = Fma(x1, w3, a13);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21); a22 = Fma(x2, w2, a22); a23 = Fma(x2, w3, a23);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31); a32 = Fma(x3, w2, a32); a33 = Fma(x3, w3, a33);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41); a42 = Fma(x4, w2, a42); a43 = Fma(x4, w3, a43);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 160));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51); a52 = Fma(x5, w2, a52); a53 = Fma(x5, w3, a53);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc); Store(E.Apply(a02), ref y, f + 2 * vc); Store(E.Apply(a03), ref y, f + 3 * vc);
+                Store(E.Apply(a10), ref y, f + 64); Store(E.Apply(a11), ref y, f + vc + 64); Store(E.Apply(a12), ref y, f + 2 * vc + 64); Store(E.Apply(a13), ref y, f + 3 * vc + 64);
+                Store(E.Apply(a20), ref y, f + 128); Store(E.Apply(a21), ref y, f + vc + 128); Store(E.Apply(a22), ref y, f + 2 * vc + 128); Store(E.Apply(a23), ref y, f + 3 * vc + 128);
+                Store(E.Apply(a30), ref y, f + 192); Store(E.Apply(a31), ref y, f + vc + 192); Store(E.Apply(a32), ref y, f + 2 * vc + 192); Store(E.Apply(a33), ref y, f + 3 * vc + 192);
+                Store(E.Apply(a40), ref y, f + 256); Store(E.Apply(a41), ref y, f + vc + 256); Store(E.Apply(a42), ref y, f + 2 * vc + 256); Store(E.Apply(a43), ref y, f + 3 * vc + 256);
+                Store(E.Apply(a50), ref y, f + 320); Store(E.Apply(a51), ref y, f + vc + 320); Store(E.Apply(a52), ref y, f + 2 * vc + 320); Store(E.Apply(a53), ref y, f + 3 * vc + 320);
+            }
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 160));
+                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                    }
+                }
+                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
+                Store(E.Apply(a10), ref y, f + 64); Store(E.Apply(a11), ref y, f + vc + 64);
+                Store(E.Apply(a20), ref y, f + 128); Store(E.Apply(a21), ref y, f + vc + 128);
+                Store(E.Apply(a30), ref y, f + 192); Store(E.Apply(a31), ref y, f + vc + 192);
+                Store(E.Apply(a40), ref y, f + 256); Store(E.Apply(a41), ref y, f + vc + 256);
+                Store(E.Apply(a50), ref y, f + 320); Store(E.Apply(a51), ref y, f + vc + 320);
             }
         }
 
