@@ -102,6 +102,12 @@ public sealed partial class ConvGenerator
         /// <summary>The tiles that cover the rest of a row exactly (see <see cref="CoversRowsExactly"/>): 3 pixels for 3 (or 7), 5 for 1, 6 for 2.</summary>
         private static readonly int[] RemainderTilePixels = [3, 5, 6];
 
+        /// <summary>
+        /// Output pixels per input-gradient tile for up to 2 channel vectors (at 16 floats: 32 input channels or fewer) with 32
+        /// vector registers: 16 accumulators, where 4 pixels would hold 8 (or 4, for one vector), too few to hide the FMA latency.
+        /// </summary>
+        private const int InputGradientWidePixels = 8;
+
         /// <summary>Input channels per register tile of the weight gradient: each gradient vector loaded feeds this many FMAs.</summary>
         private const int TileChannels = 4;
 
@@ -997,19 +1003,24 @@ public sealed partial class ConvGenerator
             long pixelStep = (long)m.StrideWidth * m.InputChannels;
             w.Line("/// <summary>");
             w.Line("/// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the");
-            w.L($"/// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold {TilePixels} pixels x up to 4 channel vectors.");
+            w.L($"/// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold {InputGradientWidePixels} pixels x up to 2 channel vectors");
+            w.L($"/// (with 32 vector registers), {TilePixels} pixels x up to 4, then 2 and 1 pixels for the rest of a row: every element adds the same terms in");
+            w.Line("/// the same order in any tile.");
             w.Line("/// </summary>");
             w.Line(Optimized);
             w.Open($"private static void InputGradientTap{Generic}(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow){Constraint}");
             w.Line("int vc = Count<V>(); // floats per vector");
+            bool wideTile = m.InputChannels <= 32 && TileFits(m, InputGradientWidePixels);
+            if (wideTile)
+                w.L($"bool wide = Count<V>() >= 16 || Registers32; // {InputGradientWidePixels} pixels x 2 channel vectors: 16 accumulators");
             w.Open("for (int i = 0; i < rows; i++)");
             w.Line("ref float dxr = ref Unsafe.Add(ref dx, i * xRow);");
             w.Line("ref float gr = ref Unsafe.Add(ref g, i * gRow);");
             w.Line("int j = 0;");
-            foreach (int pixels in new[] { TilePixels, 1 })
+            foreach (int pixels in new[] { InputGradientWidePixels, TilePixels, 2, 1 })
             {
-                if (!TileFits(m, pixels)) continue;
-                w.Open(pixels == 1 ? "for (; j < cols; j++)" : $"for (; j <= cols - {pixels}; j += {pixels})");
+                if (!TileFits(m, pixels) || (pixels == InputGradientWidePixels && !wideTile)) continue;
+                w.Open(pixels == 1 ? "for (; j < cols; j++)" : $"for (; {(pixels == InputGradientWidePixels ? "wide && " : "")}j <= cols - {pixels}; j += {pixels})");
                 var ps = Enumerable.Range(0, pixels).ToArray();
                 w.L($"ref float dxp = ref Unsafe.Add(ref dxr, j * {Step(pixelStep)});");
                 w.Line("ref float gp = ref Unsafe.Add(ref gr, j * Filters);");
@@ -1034,7 +1045,7 @@ public sealed partial class ConvGenerator
                     w.Line("ref float kc = ref Unsafe.Add(ref k, c * Filters);");
                     foreach (int i in ps)
                         w.Line($"Unsafe.Add(ref dxp, {Offset.Of("c") + (long)i * pixelStep}) += DotFilters<V>(ref {(i == 0 ? "gp" : $"Unsafe.Add(ref gp, {Str((long)i * m.Filters)})")}, ref kc);");
-                });
+                }, widths: pixels == InputGradientWidePixels ? [2, 1] : null);
                 w.Close();
             }
             w.Close();

@@ -86,12 +86,13 @@ public class RandomConfigurationTests(ITestOutputHelper output)
 
     /// <summary>
     /// A standalone kernel's rows, whose width it learns only at run time, run in 4-pixel tiles with what those would leave (1 to
-    /// 3 pixels) as one 3-, 5- or 6-pixel tile (with 32 vector registers), after any 8- or 16-pixel tiles for few filters: every
-    /// output width from 1 to 24, for filter counts that take each tile family (4 filter vectors and more, 2, 1, a remainder),
-    /// strides 1 and 2, checked against the reference at every vector width, every output written.
+    /// 3 pixels) as one 3-, 5- or 6-pixel tile (with 32 vector registers), after any 8- or 16-pixel tiles for few filters; the
+    /// input gradient's rows in 8-, 4-, 2- and 1-pixel tiles: every output width from 1 to 24, for filter and channel counts
+    /// that take each tile family (4 vectors and more, 2, 1, a remainder), strides 1 and 2, forward and input gradient checked
+    /// against the reference at every vector width, every output written.
     /// </summary>
     [Fact]
-    public void Forward_rows_of_every_width_match_the_reference()
+    public void Rows_of_every_width_match_the_reference()
     {
         var rng = new Random(20261207);
         ConvConfig[] configs =
@@ -102,9 +103,14 @@ public class RandomConfigurationTests(ITestOutputHelper output)
             new(3, 3, 2, 40, 2, 2, 1, 1, Same: true, UseBias: true),
             new(2, 3, 6, 16, 1, 1, 1, 1, Same: false, UseBias: true),
             new(3, 1, 7, 48, 1, 2, 1, 1, Same: false, UseBias: true),
+            new(3, 3, 32, 64, 1, 1, 1, 1, Same: true, UseBias: true),
+            new(3, 3, 16, 32, 2, 2, 1, 1, Same: true, UseBias: true),
+            new(5, 5, 24, 20, 1, 1, 1, 1, Same: true, UseBias: false),
+            new(3, 2, 40, 8, 1, 1, 1, 1, Same: false, UseBias: true),
         ];
-        var forward = InMemoryGenerator.CompileAndLoad(Source(configs), "RowWidthConfigs").GetType("RandomConfigs.Harness")!
-            .GetMethod("Forward")!.CreateDelegate<ForwardFn>();
+        var harness = InMemoryGenerator.CompileAndLoad(Source(configs), "RowWidthConfigs").GetType("RandomConfigs.Harness")!;
+        var forward = harness.GetMethod("Forward")!.CreateDelegate<ForwardFn>();
+        var backward = harness.GetMethod("Backward")!.CreateDelegate<BackwardFn>();
         int widths = 0;
         for (int i = 0; i < configs.Length; i++)
         {
@@ -119,13 +125,19 @@ public class RandomConfigurationTests(ITestOutputHelper output)
                 var wt = RandomArray(rng, k.KH * k.KW * k.C * k.F);
                 var b = RandomArray(rng, k.F);
                 var expected = ReferenceConv.Forward(k, x, n, h, w, wt, k.UseBias ? b : []);
+                var g = RandomArray(rng, n * oh * ow * k.F);
+                var (rdx, _, _) = ReferenceConv.Backward(k, x, n, h, w, wt, g);
                 foreach (int lanes in new[] { 16, 8, 4 })
                 {
                     using var width = new LanesScope(lanes);
+                    string where = $"config {i} {k} on w={w} (output width {ow}) at {lanes} floats a vector";
                     var y = new float[n * oh * ow * k.F];
                     y.AsSpan().Fill(float.NaN); // every output must be written
                     forward(i, x, n, h, w, wt, k.UseBias ? b : [], y);
-                    AssertClose(expected, y, k.KH * k.KW * k.C, $"forward of config {i} {k} on w={w} (output width {ow}) at {lanes} floats a vector");
+                    AssertClose(expected, y, k.KH * k.KW * k.C, "forward of " + where);
+                    float[] dx = Filled(x.Length, 0.5f), dk = new float[wt.Length], db = new float[k.UseBias ? k.F : 0];
+                    backward(i, x, n, h, w, wt, g, dx, dk, db);
+                    AssertClose(rdx, Shift(dx, -0.5f), k.KH * k.KW * k.F, "input gradient of " + where);
                 }
                 widths++;
             }

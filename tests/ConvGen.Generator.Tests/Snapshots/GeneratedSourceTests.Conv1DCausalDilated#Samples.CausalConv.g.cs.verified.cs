@@ -979,17 +979,78 @@ namespace ConvGen.Generated
 
         /// <summary>
         /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
-        /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 4 pixels x up to 4 channel vectors.
+        /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 8 pixels x up to 2 channel vectors
+        /// (with 32 vector registers), 4 pixels x up to 4, then 2 and 1 pixels for the rest of a row: every element adds the same terms in
+        /// the same order in any tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
         {
             int vc = Count<V>(); // floats per vector
+            bool wide = Count<V>() >= 16 || Registers32; // 8 pixels x 2 channel vectors: 16 accumulators
             for (int i = 0; i < rows; i++)
             {
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
                 ref float gr = ref Unsafe.Add(ref g, i * gRow);
                 int j = 0;
+                for (; wide && j <= cols - 8; j += 8)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 8);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c <= InputChannels - vc; c += vc)
+                    {
+                        var a00 = Load<V>(ref dxp, c);
+                        var a10 = Load<V>(ref dxp, c + 8);
+                        var a20 = Load<V>(ref dxp, c + 16);
+                        var a30 = Load<V>(ref dxp, c + 24);
+                        var a40 = Load<V>(ref dxp, c + 32);
+                        var a50 = Load<V>(ref dxp, c + 40);
+                        var a60 = Load<V>(ref dxp, c + 48);
+                        var a70 = Load<V>(ref dxp, c + 56);
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Load<V>(ref kf);
+                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            a00 = Fma(g0, w0, a00);
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            a10 = Fma(g1, w0, a10);
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            a20 = Fma(g2, w0, a20);
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 48));
+                            a30 = Fma(g3, w0, a30);
+                            var g4 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            a40 = Fma(g4, w0, a40);
+                            var g5 = Broadcast<V>(Unsafe.Add(ref gp, f + 80));
+                            a50 = Fma(g5, w0, a50);
+                            var g6 = Broadcast<V>(Unsafe.Add(ref gp, f + 96));
+                            a60 = Fma(g6, w0, a60);
+                            var g7 = Broadcast<V>(Unsafe.Add(ref gp, f + 112));
+                            a70 = Fma(g7, w0, a70);
+                        }
+                        Store(a00, ref dxp, c);
+                        Store(a10, ref dxp, c + 8);
+                        Store(a20, ref dxp, c + 16);
+                        Store(a30, ref dxp, c + 24);
+                        Store(a40, ref dxp, c + 32);
+                        Store(a50, ref dxp, c + 40);
+                        Store(a60, ref dxp, c + 48);
+                        Store(a70, ref dxp, c + 56);
+                    }
+                    for (; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                        Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                        Unsafe.Add(ref dxp, c + 8) += DotFilters<V>(ref Unsafe.Add(ref gp, 16), ref kc);
+                        Unsafe.Add(ref dxp, c + 16) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
+                        Unsafe.Add(ref dxp, c + 24) += DotFilters<V>(ref Unsafe.Add(ref gp, 48), ref kc);
+                        Unsafe.Add(ref dxp, c + 32) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
+                        Unsafe.Add(ref dxp, c + 40) += DotFilters<V>(ref Unsafe.Add(ref gp, 80), ref kc);
+                        Unsafe.Add(ref dxp, c + 48) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
+                        Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 112), ref kc);
+                    }
+                }
                 for (; j <= cols - 4; j += 4)
                 {
                     ref float dxp = ref Unsafe.Add(ref dxr, j * 8);
@@ -1026,6 +1087,34 @@ namespace ConvGen.Generated
                         Unsafe.Add(ref dxp, c + 8) += DotFilters<V>(ref Unsafe.Add(ref gp, 16), ref kc);
                         Unsafe.Add(ref dxp, c + 16) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
                         Unsafe.Add(ref dxp, c + 24) += DotFilters<V>(ref Unsafe.Add(ref gp, 48), ref kc);
+                    }
+                }
+                for (; j <= cols - 2; j += 2)
+                {
+                    ref float dxp = ref Unsafe.Add(ref dxr, j * 8);
+                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                    int c = 0;
+                    for (; c <= InputChannels - vc; c += vc)
+                    {
+                        var a00 = Load<V>(ref dxp, c);
+                        var a10 = Load<V>(ref dxp, c + 8);
+                        for (int f = 0; f < Filters; f++)
+                        {
+                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
+                            var w0 = Load<V>(ref kf);
+                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            a00 = Fma(g0, w0, a00);
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            a10 = Fma(g1, w0, a10);
+                        }
+                        Store(a00, ref dxp, c);
+                        Store(a10, ref dxp, c + 8);
+                    }
+                    for (; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                        Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                        Unsafe.Add(ref dxp, c + 8) += DotFilters<V>(ref Unsafe.Add(ref gp, 16), ref kc);
                     }
                 }
                 for (; j < cols; j++)
