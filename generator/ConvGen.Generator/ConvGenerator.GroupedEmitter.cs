@@ -377,14 +377,8 @@ public sealed partial class ConvGenerator
             w.Line("ref float dk = ref MemoryMarshal.GetReference(weightsGradient);");
             if (m.UseBias)
             {
-                w.Line("// Bias gradient: db[f] += sum over every output pixel of dy[pixel, f].");
                 w.Line("int vc = Count<V>(); // floats per vector");
-                w.Line("ref float db = ref MemoryMarshal.GetReference(biasGradient);");
-                w.Open("for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)");
-                w.Line("int f = 0;");
-                if (m.Filters >= 4) w.Line("for (; f <= Filters - vc; f += vc) Store(Add(Load<V>(ref db, f), Load<V>(ref dy, pixel + f)), ref db, f);");
-                w.Line("for (; f < Filters; f++) Unsafe.Add(ref db, f) += Unsafe.Add(ref dy, pixel + f);");
-                w.Close();
+                KernelEmitter.EmitBiasGradient(w, m.Filters, "dy", "batch * outputHeight * outputWidth");
             }
             w.Line("// Weight gradient, tap by tap and group by group: dk[kh, kw, :, group's filters] += x[tap pixels, group's channels]^T dy[pixels, group's filters]");
             w.Line("// over the tap's rectangle of output pixels.");

@@ -712,14 +712,7 @@ public sealed partial class ConvGenerator
             if (m.UseBias)
             {
                 w.Line("int vc = Count<V>(); // floats per vector");
-                w.Line("// Bias gradient: db[f] += sum over every output pixel of g[pixel, f].");
-                w.Line("ref float db = ref MemoryMarshal.GetReference(biasGradient);");
-                w.Open("for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)");
-                EmitVectorBlocks(w, m.Filters, "f", "Filters",
-                    _ => w.Line("Store(Add(Load<V>(ref db, f), Load<V>(ref g, pixel + f)), ref db, f);"),
-                    () => w.Line("Unsafe.Add(ref db, f) += Unsafe.Add(ref g, pixel + f);"),
-                    widths: [1]);
-                w.Close();
+                EmitBiasGradient(w, m.Filters, "g", "batch * outputHeight * outputWidth");
             }
             if (rowTaps)
             {
@@ -729,6 +722,37 @@ public sealed partial class ConvGenerator
             }
             w.Line("// Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.");
             EmitTapRectangles(w, p, "WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);");
+            w.Close();
+        }
+
+        /// <summary>
+        /// The bias gradient, db[f] += sum over <paramref name="pixels"/> output pixels of <paramref name="gradient"/>[pixel, f] (the
+        /// caller declares <c>vc</c> and has a <c>biasGradient</c> span and a <c>Filters</c> constant). Each filter's sum is held in a
+        /// register from db's value on and adds the pixels in order, as adding into db pixel by pixel does (the same bits), without
+        /// a store and reload of db for every pixel: that chain through memory cost a store-to-load forwarding per pixel, and made
+        /// two threads writing neighbouring gradients share a cache line.
+        /// </summary>
+        internal static void EmitBiasGradient(CodeWriter w, int filters, string gradient, string pixels)
+        {
+            w.L($"// Bias gradient: db[f] += sum over every output pixel of {gradient}[pixel, f], in pixel order, in registers.");
+            w.Open();
+            w.Line("ref float db = ref MemoryMarshal.GetReference(biasGradient);");
+            w.L($"int biasPixels = {pixels};");
+            EmitVectorBlocks(w, filters, "f", "Filters", u =>
+            {
+                var js = Enumerable.Range(0, u).ToArray();
+                w.Line(string.Join(" ", js.Select(j => $"var d{j} = Load<V>(ref db{VOffArgument(j)}{(j == 0 ? ", f" : " + f")});")));
+                w.Open("for (int pixel = 0; pixel < biasPixels; pixel++)");
+                w.L($"ref float gp = ref Unsafe.Add(ref {gradient}, pixel * Filters + f);");
+                w.Line(string.Join(" ", js.Select(j => $"d{j} = Add(d{j}, Load<V>(ref gp{VOffArgument(j)}));")));
+                w.Close();
+                w.Line(string.Join(" ", js.Select(j => $"Store(d{j}, ref db{VOffArgument(j)}{(j == 0 ? ", f" : " + f")});")));
+            }, () =>
+            {
+                w.Line("float s = Unsafe.Add(ref db, f);");
+                w.L($"for (int pixel = 0; pixel < biasPixels; pixel++) s += Unsafe.Add(ref {gradient}, pixel * Filters + f);");
+                w.Line("Unsafe.Add(ref db, f) = s;");
+            });
             w.Close();
         }
 

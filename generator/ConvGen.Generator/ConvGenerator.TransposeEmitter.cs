@@ -255,14 +255,7 @@ public sealed partial class ConvGenerator
             w.Line("ref float dk = ref MemoryMarshal.GetReference(weightsGradient);");
             if (m.UseBias)
             {
-                w.Line("ref float db = ref MemoryMarshal.GetReference(biasGradient);");
-                w.Line("// The bias: every output pixel's gradient, vectorized over the filters.");
-                w.Open("for (int pixel = 0; pixel < batch * OH * OW; pixel++)");
-                w.Line("ref float gp = ref Unsafe.Add(ref g, pixel * Filters);");
-                w.Line("int f = 0;");
-                w.Line("for (; f <= Filters - vc; f += vc) Store(Add(Load<V>(ref db, f), Load<V>(ref gp, f)), ref db, f);");
-                w.Line("for (; f < Filters; f++) Unsafe.Add(ref db, f) += Unsafe.Add(ref gp, f);");
-                w.Close();
+                KernelEmitter.EmitBiasGradient(w, m.Filters, "g", "batch * OH * OW");
             }
             w.Open("for (int n = 0; n < batch; n++)");
             w.Open("for (int ih = 0; ih < H; ih++)");

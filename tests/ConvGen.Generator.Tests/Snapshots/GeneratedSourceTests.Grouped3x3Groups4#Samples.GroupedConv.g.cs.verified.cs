@@ -427,14 +427,22 @@ namespace ConvGen.Generated
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float dy = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
-            // Bias gradient: db[f] += sum over every output pixel of dy[pixel, f].
             int vc = Count<V>(); // floats per vector
-            ref float db = ref MemoryMarshal.GetReference(biasGradient);
-            for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)
+            // Bias gradient: db[f] += sum over every output pixel of dy[pixel, f], in pixel order, in registers.
             {
+                ref float db = ref MemoryMarshal.GetReference(biasGradient);
+                int biasPixels = batch * outputHeight * outputWidth;
                 int f = 0;
-                for (; f <= Filters - vc; f += vc) Store(Add(Load<V>(ref db, f), Load<V>(ref dy, pixel + f)), ref db, f);
-                for (; f < Filters; f++) Unsafe.Add(ref db, f) += Unsafe.Add(ref dy, pixel + f);
+                for (; f <= Filters - 2 * vc; f += 2 * vc)
+                {
+                    var d0 = Load<V>(ref db, f); var d1 = Load<V>(ref db, vc + f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++)
+                    {
+                        ref float gp = ref Unsafe.Add(ref dy, pixel * Filters + f);
+                        d0 = Add(d0, Load<V>(ref gp)); d1 = Add(d1, Load<V>(ref gp, vc));
+                    }
+                    Store(d0, ref db, f); Store(d1, ref db, vc + f);
+                }
             }
             // Weight gradient, tap by tap and group by group: dk[kh, kw, :, group's filters] += x[tap pixels, group's channels]^T dy[pixels, group's filters]
             // over the tap's rectangle of output pixels.

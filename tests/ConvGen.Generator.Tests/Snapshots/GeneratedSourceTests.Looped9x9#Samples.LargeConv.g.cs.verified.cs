@@ -1234,18 +1234,26 @@ namespace ConvGen.Generated
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
             int vc = Count<V>(); // floats per vector
-            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f].
-            ref float db = ref MemoryMarshal.GetReference(biasGradient);
-            for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)
+            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f], in pixel order, in registers.
             {
+                ref float db = ref MemoryMarshal.GetReference(biasGradient);
+                int biasPixels = batch * outputHeight * outputWidth;
                 int f = 0;
                 for (; f <= Filters - vc; f += vc)
                 {
-                    Store(Add(Load<V>(ref db, f), Load<V>(ref g, pixel + f)), ref db, f);
+                    var d0 = Load<V>(ref db, f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, pixel * Filters + f);
+                        d0 = Add(d0, Load<V>(ref gp));
+                    }
+                    Store(d0, ref db, f);
                 }
                 for (; f < Filters; f++)
                 {
-                    Unsafe.Add(ref db, f) += Unsafe.Add(ref g, pixel + f);
+                    float s = Unsafe.Add(ref db, f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++) s += Unsafe.Add(ref g, pixel * Filters + f);
+                    Unsafe.Add(ref db, f) = s;
                 }
             }
             // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.

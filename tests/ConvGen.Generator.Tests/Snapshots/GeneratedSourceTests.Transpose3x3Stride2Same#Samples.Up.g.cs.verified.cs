@@ -410,14 +410,27 @@ namespace ConvGen.Generated
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
-            ref float db = ref MemoryMarshal.GetReference(biasGradient);
-            // The bias: every output pixel's gradient, vectorized over the filters.
-            for (int pixel = 0; pixel < batch * OH * OW; pixel++)
+            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f], in pixel order, in registers.
             {
-                ref float gp = ref Unsafe.Add(ref g, pixel * Filters);
+                ref float db = ref MemoryMarshal.GetReference(biasGradient);
+                int biasPixels = batch * OH * OW;
                 int f = 0;
-                for (; f <= Filters - vc; f += vc) Store(Add(Load<V>(ref db, f), Load<V>(ref gp, f)), ref db, f);
-                for (; f < Filters; f++) Unsafe.Add(ref db, f) += Unsafe.Add(ref gp, f);
+                for (; f <= Filters - vc; f += vc)
+                {
+                    var d0 = Load<V>(ref db, f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, pixel * Filters + f);
+                        d0 = Add(d0, Load<V>(ref gp));
+                    }
+                    Store(d0, ref db, f);
+                }
+                for (; f < Filters; f++)
+                {
+                    float s = Unsafe.Add(ref db, f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++) s += Unsafe.Add(ref g, pixel * Filters + f);
+                    Unsafe.Add(ref db, f) = s;
+                }
             }
             for (int n = 0; n < batch; n++)
             {

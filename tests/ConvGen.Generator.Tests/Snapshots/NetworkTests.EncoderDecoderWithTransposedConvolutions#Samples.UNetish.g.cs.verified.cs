@@ -1308,14 +1308,30 @@ namespace ConvGen.Generated
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
             int vc = Count<V>(); // floats per vector
-            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f].
-            ref float db = ref MemoryMarshal.GetReference(biasGradient);
-            for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)
+            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f], in pixel order, in registers.
             {
+                ref float db = ref MemoryMarshal.GetReference(biasGradient);
+                int biasPixels = batch * outputHeight * outputWidth;
                 int f = 0;
+                for (; f <= Filters - 2 * vc; f += 2 * vc)
+                {
+                    var d0 = Load<V>(ref db, f); var d1 = Load<V>(ref db, vc + f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, pixel * Filters + f);
+                        d0 = Add(d0, Load<V>(ref gp)); d1 = Add(d1, Load<V>(ref gp, vc));
+                    }
+                    Store(d0, ref db, f); Store(d1, ref db, vc + f);
+                }
                 for (; f <= Filters - vc; f += vc)
                 {
-                    Store(Add(Load<V>(ref db, f), Load<V>(ref g, pixel + f)), ref db, f);
+                    var d0 = Load<V>(ref db, f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, pixel * Filters + f);
+                        d0 = Add(d0, Load<V>(ref gp));
+                    }
+                    Store(d0, ref db, f);
                 }
             }
             // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
@@ -1824,14 +1840,20 @@ namespace ConvGen.Generated
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
             int vc = Count<V>(); // floats per vector
-            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f].
-            ref float db = ref MemoryMarshal.GetReference(biasGradient);
-            for (int pixel = 0; pixel < batch * outputHeight * outputWidth * Filters; pixel += Filters)
+            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f], in pixel order, in registers.
             {
+                ref float db = ref MemoryMarshal.GetReference(biasGradient);
+                int biasPixels = batch * outputHeight * outputWidth;
                 int f = 0;
-                for (; f <= Filters - vc; f += vc)
+                for (; f <= Filters - 2 * vc; f += 2 * vc)
                 {
-                    Store(Add(Load<V>(ref db, f), Load<V>(ref g, pixel + f)), ref db, f);
+                    var d0 = Load<V>(ref db, f); var d1 = Load<V>(ref db, vc + f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, pixel * Filters + f);
+                        d0 = Add(d0, Load<V>(ref gp)); d1 = Add(d1, Load<V>(ref gp, vc));
+                    }
+                    Store(d0, ref db, f); Store(d1, ref db, vc + f);
                 }
             }
             // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
@@ -2466,14 +2488,31 @@ namespace ConvGen.Generated
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
-            ref float db = ref MemoryMarshal.GetReference(biasGradient);
-            // The bias: every output pixel's gradient, vectorized over the filters.
-            for (int pixel = 0; pixel < batch * OH * OW; pixel++)
+            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f], in pixel order, in registers.
             {
-                ref float gp = ref Unsafe.Add(ref g, pixel * Filters);
+                ref float db = ref MemoryMarshal.GetReference(biasGradient);
+                int biasPixels = batch * OH * OW;
                 int f = 0;
-                for (; f <= Filters - vc; f += vc) Store(Add(Load<V>(ref db, f), Load<V>(ref gp, f)), ref db, f);
-                for (; f < Filters; f++) Unsafe.Add(ref db, f) += Unsafe.Add(ref gp, f);
+                for (; f <= Filters - 2 * vc; f += 2 * vc)
+                {
+                    var d0 = Load<V>(ref db, f); var d1 = Load<V>(ref db, vc + f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, pixel * Filters + f);
+                        d0 = Add(d0, Load<V>(ref gp)); d1 = Add(d1, Load<V>(ref gp, vc));
+                    }
+                    Store(d0, ref db, f); Store(d1, ref db, vc + f);
+                }
+                for (; f <= Filters - vc; f += vc)
+                {
+                    var d0 = Load<V>(ref db, f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, pixel * Filters + f);
+                        d0 = Add(d0, Load<V>(ref gp));
+                    }
+                    Store(d0, ref db, f);
+                }
             }
             for (int n = 0; n < batch; n++)
             {
@@ -2977,14 +3016,27 @@ namespace ConvGen.Generated
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
-            ref float db = ref MemoryMarshal.GetReference(biasGradient);
-            // The bias: every output pixel's gradient, vectorized over the filters.
-            for (int pixel = 0; pixel < batch * OH * OW; pixel++)
+            // Bias gradient: db[f] += sum over every output pixel of g[pixel, f], in pixel order, in registers.
             {
-                ref float gp = ref Unsafe.Add(ref g, pixel * Filters);
+                ref float db = ref MemoryMarshal.GetReference(biasGradient);
+                int biasPixels = batch * OH * OW;
                 int f = 0;
-                for (; f <= Filters - vc; f += vc) Store(Add(Load<V>(ref db, f), Load<V>(ref gp, f)), ref db, f);
-                for (; f < Filters; f++) Unsafe.Add(ref db, f) += Unsafe.Add(ref gp, f);
+                for (; f <= Filters - vc; f += vc)
+                {
+                    var d0 = Load<V>(ref db, f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++)
+                    {
+                        ref float gp = ref Unsafe.Add(ref g, pixel * Filters + f);
+                        d0 = Add(d0, Load<V>(ref gp));
+                    }
+                    Store(d0, ref db, f);
+                }
+                for (; f < Filters; f++)
+                {
+                    float s = Unsafe.Add(ref db, f);
+                    for (int pixel = 0; pixel < biasPixels; pixel++) s += Unsafe.Add(ref g, pixel * Filters + f);
+                    Unsafe.Add(ref db, f) = s;
+                }
             }
             for (int n = 0; n < batch; n++)
             {
