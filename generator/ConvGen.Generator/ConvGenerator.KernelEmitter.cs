@@ -318,6 +318,18 @@ public sealed partial class ConvGenerator
         /// </summary>
         private static bool PadsForward(KernelPlan p) => p.Conv.Same && (p.Fixed ? PaddedImage(p).Copy : p.Conv.KernelHeight * p.Conv.KernelWidth > 1);
 
+        /// <summary>
+        /// Whether the forward pass's tiles take the kernel rows to sum, [kh0, kh1): a padded image with padding above or below
+        /// (at run time: any kernel taller than 1), whose rows of zeros the top and bottom output rows' windows cover. A tile's
+        /// pixels share their kernel rows, so it skips those taps (MNIST's 5x5 'same' second layer: 6 of every 70 kernel rows
+        /// of a 14-row output); the padding's columns stay, since a tile's pixels do not share them.
+        /// </summary>
+        private static bool SkipsPaddingRows(KernelPlan p)
+            => PadsForward(p) && (p.Fixed ? p.PaddingHeight.Before + p.PaddingHeight.After > 0 : p.Conv.KernelHeight > 1);
+
+        /// <summary>The kernel-row parameters of the forward tiles (see <see cref="SkipsPaddingRows"/>), or nothing.</summary>
+        private static string RowRangeParameters(KernelPlan p) => SkipsPaddingRows(p) ? "int kh0, int kh1, " : "";
+
         /// <summary>The width of the image a network's forward pass reads: the padded copy's when it pads, else the input's.</summary>
         private static int ForwardImageWidth(KernelPlan p) => PadsForward(p) ? PaddedImage(p).Width : p.FixedWidth;
 
@@ -348,6 +360,8 @@ public sealed partial class ConvGenerator
                 : "/// Single pixels (a tile's offsets would overflow).");
             if (CoversRowsExactly(p))
                 w.Line("/// With 32 vector registers, what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile instead: no pixel is computed twice (the 16-pixel tiles aside).");
+            if (SkipsPaddingRows(p))
+                w.Line("/// The tiles of an output row sum only the kernel rows whose input rows are inside the image, skipping the padding's rows of zeros.");
             w.Line("/// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.");
             w.Line("/// </summary>");
             w.Line(Optimized);
@@ -358,6 +372,7 @@ public sealed partial class ConvGenerator
             w.Line(BiasReference(m.UseBias, "Filters"));
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
             string rowStep = p.Fixed ? "" : "rowStep, ";
+            string rowRange = SkipsPaddingRows(p) ? "kh0, kh1, " : "";
             string imageWidth = pads ? "paddedWidth" : "width";
             if (tallPixels > 0)
             {
@@ -387,7 +402,7 @@ public sealed partial class ConvGenerator
             // the rest runs as one remainder tile and 4-pixel tiles), single pixels only where the row is shorter than a tile.
             void Tiles(string at, string end, string window, string pixel)
             {
-                string Call(int pixels, string name) => $"{name}<V, E>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+                string Call(int pixels, string name) => $"{name}<V, E>(ref Unsafe.Add(ref x, window), {rowStep}{rowRange}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
                 void Tile(int pixels, string name, string? condition, bool remainderFollows = false)
                 {
                     string tile = Call(pixels, name);
@@ -427,7 +442,7 @@ public sealed partial class ConvGenerator
                 if (tiles) Tile(TilePixels, "ForwardTile", null);
                 w.Open($"for (; {at} < {end}; {at}++)");
                 w.Line(window); w.Line(pixel);
-                w.Line($"ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), {rowStep}ref k, ref b, ref Unsafe.Add(ref y, pixel));");
+                w.Line($"ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), {rowStep}{rowRange}ref k, ref b, ref Unsafe.Add(ref y, pixel));");
                 w.Close();
             }
             if (pointwise)
@@ -447,6 +462,8 @@ public sealed partial class ConvGenerator
             EmitSampleImage(w, pads);
             w.Open("for (int oh = rowStart; oh < rowEnd; oh++)");
             w.L($"int row = oh * StrideHeight * {imageWidth}; // the windows' top row in the image");
+            if (SkipsPaddingRows(p))
+                w.Line("var (kh0, kh1) = Geometry.Taps(oh * StrideHeight - padTop, KernelHeight, DilationHeight, height); // the kernel rows inside the input: the padding's rows of zeros are skipped");
             w.Line("int ow = 0;");
             Tiles("ow", "outputWidth", "int window = (row + ow * StrideWidth) * InputChannels;", "int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;");
             w.Close();
@@ -505,16 +522,17 @@ public sealed partial class ConvGenerator
             string name = pixels == TilePixels ? "ForwardTile" : $"ForwardTile{pixels}";
             w.L($"/// <summary>{pixels} neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds {pixels} FMAs.</summary>");
             w.Line(Optimized);
-            w.Open($"private static void {name}{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}ref float k, ref float b, ref float y){ForwardConstraint}");
+            w.Open($"private static void {name}{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}{RowRangeParameters(p)}ref float k, ref float b, ref float y){ForwardConstraint}");
             w.Line("int vc = Count<V>(); // floats per vector");
+            bool rows = SkipsPaddingRows(p);
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
-                EmitTileSums(w, p, u, xs, RowStep(p));
+                EmitTileSums(w, p, u, xs, RowStep(p), rows);
                 for (int i = 0; i < pixels; i++)
                     w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"Store({Act(p, $"a{i}{j}", true)}, ref y, {Offset.Of("f") + (long)i * m.Filters + VOff(j)});")));
             }, () =>
             {
-                EmitTileScalarSums(w, p, xs, RowStep(p));
+                EmitTileScalarSums(w, p, xs, RowStep(p), rows);
                 w.Line(string.Join(" ", Enumerable.Range(0, pixels).Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + (long)i * m.Filters}) = {Act(p, $"s{i}", false)};")));
             }, widths: widths, overlapTail: true);
             w.Close();
@@ -523,9 +541,10 @@ public sealed partial class ConvGenerator
         /// <summary>
         /// The sums of a register tile, for filters [f, f + u vectors): accumulators a{i}{j} (pixel i, filter vector j) start at the
         /// bias and add, tap by tap and channel by channel, x at pixel i's offset <paramref name="xs"/>[i] times the weights, each a
-        /// fused multiply-add. Every tile kernel adds in this order, so their results agree.
+        /// fused multiply-add. Every tile kernel adds in this order, so their results agree. With <paramref name="rows"/>, only kernel
+        /// rows [kh0, kh1) (see <see cref="SkipsPaddingRows"/>).
         /// </summary>
-        private static void EmitTileSums(CodeWriter w, KernelPlan p, int u, long[] xs, string rowStep)
+        private static void EmitTileSums(CodeWriter w, KernelPlan p, int u, long[] xs, string rowStep, bool rows = false)
         {
             var m = p.Conv;
             var js = Enumerable.Range(0, u).ToArray();
@@ -534,7 +553,7 @@ public sealed partial class ConvGenerator
                 w.Line($"var bias{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});");
                 w.Line(string.Join(" ", Enumerable.Range(0, xs.Length).Select(i => $"var a{i}{j} = bias{j};")));
             }
-            EmitTaps(w, p, rowStep, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+            EmitTaps(w, p, rowStep, rows, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
             {
                 w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
                 // The pixels' inputs at constant offsets from one reference: each load addresses [xc + constant], no index arithmetic.
@@ -549,12 +568,12 @@ public sealed partial class ConvGenerator
         }
 
         /// <summary>The scalar sums s{i} of a register tile for filter f, in the order of <see cref="EmitTileSums"/>.</summary>
-        private static void EmitTileScalarSums(CodeWriter w, KernelPlan p, long[] xs, string rowStep)
+        private static void EmitTileScalarSums(CodeWriter w, KernelPlan p, long[] xs, string rowStep, bool rows = false)
         {
             var m = p.Conv;
             var ps = Enumerable.Range(0, xs.Length).ToArray();
             w.Line(string.Join(" ", ps.Select(i => $"float s{i} = Unsafe.Add(ref b, f);")));
-            EmitTaps(w, p, rowStep, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+            EmitTaps(w, p, rowStep, rows, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
             {
                 w.Line($"float kc = Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
                 w.Line(string.Join(" ", ps.Select(i => $"s{i} = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo + c + xs[i]}), kc, s{i});")));
@@ -566,13 +585,14 @@ public sealed partial class ConvGenerator
             var m = p.Conv;
             w.Line("/// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>");
             w.Line(Optimized);
-            w.Open($"private static void ForwardInterior{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}ref float k, ref float b, ref float y){ForwardConstraint}");
+            w.Open($"private static void ForwardInterior{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}{RowRangeParameters(p)}ref float k, ref float b, ref float y){ForwardConstraint}");
             w.Line("int vc = Count<V>(); // floats per vector");
+            bool rows = SkipsPaddingRows(p);
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
                 for (int j = 0; j < u; j++)
                     w.Line($"var a{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});");
-                EmitTaps(w, p, RowStep(p), (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
+                EmitTaps(w, p, RowStep(p), rows, (xo, ko) => EmitChannels(w, m, scoped: true, (c, cf) =>
                 {
                     w.Line($"var xc = Broadcast<V>(Unsafe.Add(ref x, {xo + c}));");
                     w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
@@ -582,7 +602,7 @@ public sealed partial class ConvGenerator
             }, () =>
             {
                 w.Line("float s = Unsafe.Add(ref b, f);");
-                EmitTaps(w, p, RowStep(p), (xo, ko) => EmitChannels(w, m, scoped: false, (c, cf) =>
+                EmitTaps(w, p, RowStep(p), rows, (xo, ko) => EmitChannels(w, m, scoped: false, (c, cf) =>
                     w.Line($"s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo + c}), Unsafe.Add(ref k, {ko + cf + Offset.Of("f")}), s);")));
                 w.Line($"Unsafe.Add(ref y, f) = {Act(p, "s", false)};");
             }, widths: [4, 1], fourAtAnyWidth: true, overlapTail: true); // one pixel: 4 independent accumulators hide the FMA latency
@@ -1166,13 +1186,14 @@ public sealed partial class ConvGenerator
         /// constant offsets when its body is short (up to 4 channels, up to 16 taps x channels in a row); the rows, and otherwise every
         /// tap, are loops: an unrolled window would give the JIT more calls to inline than its budget allows.
         /// </summary>
-        private static void EmitTaps(CodeWriter w, KernelPlan p, string rowStep, Action<Offset, Offset> body)
+        private static void EmitTaps(CodeWriter w, KernelPlan p, string rowStep, bool rows, Action<Offset, Offset> body)
         {
             var m = p.Conv;
             long cf = (long)m.InputChannels * m.Filters;
+            string khLoop = rows ? "for (int kh = kh0; kh < kh1; kh++)" : "for (int kh = 0; kh < KernelHeight; kh++)";
             if (UnrollRow(m))
             {
-                w.Open("for (int kh = 0; kh < KernelHeight; kh++)");
+                w.Open(khLoop);
                 w.L($"int xr = kh * {rowStep}, kr = kh * {Str(m.KernelWidth * cf)}; // the row's first tap in the input and the weights");
                 for (int kw = 0; kw < m.KernelWidth; kw++)
                 {
@@ -1182,7 +1203,7 @@ public sealed partial class ConvGenerator
                 w.Close();
                 return;
             }
-            w.Line("for (int kh = 0; kh < KernelHeight; kh++)");
+            w.Line(khLoop);
             w.Open("for (int kw = 0; kw < KernelWidth; kw++)");
             w.L($"int xo = kh * {rowStep} + kw * {Str((long)m.DilationWidth * m.InputChannels)}, ko = (kh * KernelWidth + kw) * {Str(cf)};");
             body(Offset.Of("xo"), Offset.Of("ko"));

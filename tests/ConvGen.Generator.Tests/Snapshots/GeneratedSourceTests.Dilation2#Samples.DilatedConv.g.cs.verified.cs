@@ -210,6 +210,7 @@ namespace ConvGen.Generated
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
         /// Each output row runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// With 32 vector registers, what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile instead: no pixel is computed twice (the 16-pixel tiles aside).
+        /// The tiles of an output row sum only the kernel rows whose input rows are inside the image, skipping the padding's rows of zeros.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -242,6 +243,7 @@ namespace ConvGen.Generated
                 for (int oh = rowStart; oh < rowEnd; oh++)
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
+                    var (kh0, kh1) = Geometry.Taps(oh * StrideHeight - padTop, KernelHeight, DilationHeight, height); // the kernel rows inside the input: the padding's rows of zeros are skipped
                     int ow = 0;
                     if (tall && outputWidth >= 16)
                     {
@@ -249,14 +251,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 16; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -266,14 +268,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (!exact && ow < outputWidth)
                         {
                             ow = outputWidth - 8; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -284,21 +286,21 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 3;
                         }
                         else if (rest == 2 && left >= 6)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 6;
                         }
                         else if (rest == 1 && left >= 5)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 5;
                         }
                         else if (rest != 0 && outputWidth >= 3)
@@ -306,7 +308,7 @@ namespace ConvGen.Generated
                             ow = outputWidth - 3; // 1 or 2 pixels left after the wider tiles: this tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -314,21 +316,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -336,7 +338,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -344,7 +346,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -517,7 +519,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -689,7 +691,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -750,7 +752,7 @@ namespace ConvGen.Generated
 
         /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 3 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile3<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile3<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -758,7 +760,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -906,7 +908,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1053,7 +1055,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1114,7 +1116,7 @@ namespace ConvGen.Generated
 
         /// <summary>5 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 5 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile5<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile5<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1122,7 +1124,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1320,7 +1322,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1517,7 +1519,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1578,7 +1580,7 @@ namespace ConvGen.Generated
 
         /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile6<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1586,7 +1588,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1809,7 +1811,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -2031,7 +2033,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -2092,7 +2094,7 @@ namespace ConvGen.Generated
 
         /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile8<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -2100,7 +2102,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -2373,7 +2375,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -2645,7 +2647,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -2706,7 +2708,7 @@ namespace ConvGen.Generated
 
         /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile16<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile16<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -2714,7 +2716,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -3187,7 +3189,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -3659,7 +3661,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f); float s8 = Unsafe.Add(ref b, f); float s9 = Unsafe.Add(ref b, f); float s10 = Unsafe.Add(ref b, f); float s11 = Unsafe.Add(ref b, f); float s12 = Unsafe.Add(ref b, f); float s13 = Unsafe.Add(ref b, f); float s14 = Unsafe.Add(ref b, f); float s15 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -3720,14 +3722,14 @@ namespace ConvGen.Generated
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
                 var a0 = Load<V>(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -3800,7 +3802,7 @@ namespace ConvGen.Generated
             {
                 f = Filters - vc; // the last vector overlaps the one before
                 var a0 = Load<V>(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -3873,7 +3875,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
                     // tap (kh, 0)

@@ -207,6 +207,7 @@ namespace ConvGen.Generated
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
         /// Each output row runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// With 32 vector registers, what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile instead: no pixel is computed twice (the 16-pixel tiles aside).
+        /// The tiles of an output row sum only the kernel rows whose input rows are inside the image, skipping the padding's rows of zeros.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -239,6 +240,7 @@ namespace ConvGen.Generated
                 for (int oh = rowStart; oh < rowEnd; oh++)
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
+                    var (kh0, kh1) = Geometry.Taps(oh * StrideHeight - padTop, KernelHeight, DilationHeight, height); // the kernel rows inside the input: the padding's rows of zeros are skipped
                     int ow = 0;
                     if (tall && outputWidth >= 16)
                     {
@@ -246,14 +248,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 16; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -263,14 +265,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (!exact && ow < outputWidth)
                         {
                             ow = outputWidth - 8; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -281,21 +283,21 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 3;
                         }
                         else if (rest == 2 && left >= 6)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 6;
                         }
                         else if (rest == 1 && left >= 5)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 5;
                         }
                         else if (rest != 0 && outputWidth >= 3)
@@ -303,7 +305,7 @@ namespace ConvGen.Generated
                             ow = outputWidth - 3; // 1 or 2 pixels left after the wider tiles: this tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -311,21 +313,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -333,7 +335,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -341,7 +343,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -382,7 +384,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -422,7 +424,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -441,7 +443,7 @@ namespace ConvGen.Generated
 
         /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 3 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile3<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile3<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -449,7 +451,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -485,7 +487,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -520,7 +522,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -539,7 +541,7 @@ namespace ConvGen.Generated
 
         /// <summary>5 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 5 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile5<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile5<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -547,7 +549,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -593,7 +595,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -638,7 +640,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -657,7 +659,7 @@ namespace ConvGen.Generated
 
         /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile6<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -665,7 +667,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -716,7 +718,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -766,7 +768,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -785,7 +787,7 @@ namespace ConvGen.Generated
 
         /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile8<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -793,7 +795,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -854,7 +856,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -914,7 +916,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -933,7 +935,7 @@ namespace ConvGen.Generated
 
         /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile16<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile16<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -941,7 +943,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -1042,7 +1044,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -1142,7 +1144,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f); float s8 = Unsafe.Add(ref b, f); float s9 = Unsafe.Add(ref b, f); float s10 = Unsafe.Add(ref b, f); float s11 = Unsafe.Add(ref b, f); float s12 = Unsafe.Add(ref b, f); float s13 = Unsafe.Add(ref b, f); float s14 = Unsafe.Add(ref b, f); float s15 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -1161,14 +1163,14 @@ namespace ConvGen.Generated
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
                 var a0 = Load<V>(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -1189,7 +1191,7 @@ namespace ConvGen.Generated
             {
                 f = Filters - vc; // the last vector overlaps the one before
                 var a0 = Load<V>(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
@@ -1210,7 +1212,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;

@@ -223,6 +223,7 @@ namespace ConvGen.Generated
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
         /// Each output row runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// With 32 vector registers, what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile instead: no pixel is computed twice (the 16-pixel tiles aside).
+        /// The tiles of an output row sum only the kernel rows whose input rows are inside the image, skipping the padding's rows of zeros.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -255,6 +256,7 @@ namespace ConvGen.Generated
                 for (int oh = rowStart; oh < rowEnd; oh++)
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
+                    var (kh0, kh1) = Geometry.Taps(oh * StrideHeight - padTop, KernelHeight, DilationHeight, height); // the kernel rows inside the input: the padding's rows of zeros are skipped
                     int ow = 0;
                     if (tall && outputWidth >= 16)
                     {
@@ -262,14 +264,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 16; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -279,14 +281,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (!exact && ow < outputWidth)
                         {
                             ow = outputWidth - 8; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -297,21 +299,21 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 3;
                         }
                         else if (rest == 2 && left >= 6)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 6;
                         }
                         else if (rest == 1 && left >= 5)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 5;
                         }
                         else if (rest != 0 && outputWidth >= 3)
@@ -319,7 +321,7 @@ namespace ConvGen.Generated
                             ow = outputWidth - 3; // 1 or 2 pixels left after the wider tiles: this tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -327,21 +329,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -349,7 +351,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -359,7 +361,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -492,7 +494,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -625,7 +627,7 @@ namespace ConvGen.Generated
 
         /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 3 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile3<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile3<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -635,7 +637,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -749,7 +751,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -863,7 +865,7 @@ namespace ConvGen.Generated
 
         /// <summary>5 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 5 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile5<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile5<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -873,7 +875,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1025,7 +1027,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1177,7 +1179,7 @@ namespace ConvGen.Generated
 
         /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile6<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1187,7 +1189,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1358,7 +1360,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1529,7 +1531,7 @@ namespace ConvGen.Generated
 
         /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile8<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1539,7 +1541,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1; var a61 = bias1; var a71 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1748,7 +1750,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1957,7 +1959,7 @@ namespace ConvGen.Generated
 
         /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile16<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile16<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1965,7 +1967,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -2326,7 +2328,7 @@ namespace ConvGen.Generated
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -2336,7 +2338,7 @@ namespace ConvGen.Generated
                 var a1 = Load<V>(ref b, f + vc);
                 var a2 = Load<V>(ref b, f + 2 * vc);
                 var a3 = Load<V>(ref b, f + 3 * vc);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -2393,7 +2395,7 @@ namespace ConvGen.Generated
             for (; f <= Filters - vc; f += vc)
             {
                 var a0 = Load<V>(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)

@@ -222,6 +222,7 @@ namespace ConvGen.Generated
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
         /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// With 32 vector registers, what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile instead: no pixel is computed twice (the 16-pixel tiles aside).
+        /// The tiles of an output row sum only the kernel rows whose input rows are inside the image, skipping the padding's rows of zeros.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -250,6 +251,7 @@ namespace ConvGen.Generated
                 for (int oh = rowStart; oh < rowEnd; oh++)
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
+                    var (kh0, kh1) = Geometry.Taps(oh * StrideHeight - padTop, KernelHeight, DilationHeight, height); // the kernel rows inside the input: the padding's rows of zeros are skipped
                     int ow = 0;
                     if (exact)
                     {
@@ -258,21 +260,21 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 3;
                         }
                         else if (rest == 2 && left >= 6)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 6;
                         }
                         else if (rest == 1 && left >= 5)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow += 5;
                         }
                         else if (rest != 0 && outputWidth >= 3)
@@ -280,7 +282,7 @@ namespace ConvGen.Generated
                             ow = outputWidth - 3; // 1 or 2 pixels left after the wider tiles: this tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -288,21 +290,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -310,7 +312,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -324,7 +326,7 @@ namespace ConvGen.Generated
                 var a02 = bias2; var a12 = bias2; var a22 = bias2; var a32 = bias2;
                 var bias3 = Load<V>(ref b, f + 3 * vc);
                 var a03 = bias3; var a13 = bias3; var a23 = bias3; var a33 = bias3;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
@@ -354,7 +356,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
@@ -382,7 +384,7 @@ namespace ConvGen.Generated
 
         /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 3 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile3<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile3<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -396,7 +398,7 @@ namespace ConvGen.Generated
                 var a02 = bias2; var a12 = bias2; var a22 = bias2;
                 var bias3 = Load<V>(ref b, f + 3 * vc);
                 var a03 = bias3; var a13 = bias3; var a23 = bias3;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
@@ -423,7 +425,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
@@ -448,7 +450,7 @@ namespace ConvGen.Generated
 
         /// <summary>5 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 5 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile5<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile5<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -462,7 +464,7 @@ namespace ConvGen.Generated
                 var a02 = bias2; var a12 = bias2; var a22 = bias2; var a32 = bias2; var a42 = bias2;
                 var bias3 = Load<V>(ref b, f + 3 * vc);
                 var a03 = bias3; var a13 = bias3; var a23 = bias3; var a33 = bias3; var a43 = bias3;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
@@ -495,7 +497,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
@@ -526,7 +528,7 @@ namespace ConvGen.Generated
 
         /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile6<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -540,7 +542,7 @@ namespace ConvGen.Generated
                 var a02 = bias2; var a12 = bias2; var a22 = bias2; var a32 = bias2; var a42 = bias2; var a52 = bias2;
                 var bias3 = Load<V>(ref b, f + 3 * vc);
                 var a03 = bias3; var a13 = bias3; var a23 = bias3; var a33 = bias3; var a43 = bias3; var a53 = bias3;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
@@ -576,7 +578,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
@@ -610,7 +612,7 @@ namespace ConvGen.Generated
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -620,7 +622,7 @@ namespace ConvGen.Generated
                 var a1 = Load<V>(ref b, f + vc);
                 var a2 = Load<V>(ref b, f + 2 * vc);
                 var a3 = Load<V>(ref b, f + 3 * vc);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
@@ -636,7 +638,7 @@ namespace ConvGen.Generated
             for (; f <= Filters - vc; f += vc)
             {
                 var a0 = Load<V>(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;

@@ -163,6 +163,7 @@ namespace ConvGen.Generated
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
         /// Each output row runs in tiles of 12 pixels (filters in one vector, 32 registers), 6 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// The tiles of an output row sum only the kernel rows whose input rows are inside the image, skipping the padding's rows of zeros.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -191,6 +192,7 @@ namespace ConvGen.Generated
                 for (int oh = rowStart; oh < rowEnd; oh++)
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
+                    var (kh0, kh1) = Geometry.Taps(oh * StrideHeight - padTop, KernelHeight, DilationHeight, height); // the kernel rows inside the input: the padding's rows of zeros are skipped
                     int ow = 0;
                     if (tall && outputWidth >= 12)
                     {
@@ -198,14 +200,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile12<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile12<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 12; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile12<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile12<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -215,14 +217,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 6; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -230,21 +232,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -252,7 +254,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -262,7 +264,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -395,7 +397,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -528,7 +530,7 @@ namespace ConvGen.Generated
 
         /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile6<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -538,7 +540,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -709,7 +711,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -880,7 +882,7 @@ namespace ConvGen.Generated
 
         /// <summary>12 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 12 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile12<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile12<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -888,7 +890,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1173,7 +1175,7 @@ namespace ConvGen.Generated
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1183,7 +1185,7 @@ namespace ConvGen.Generated
                 var a1 = Load<V>(ref b, f + vc);
                 var a2 = Load<V>(ref b, f + 2 * vc);
                 var a3 = Load<V>(ref b, f + 3 * vc);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1240,7 +1242,7 @@ namespace ConvGen.Generated
             for (; f <= Filters - vc; f += vc)
             {
                 var a0 = Load<V>(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1635,6 +1637,7 @@ namespace ConvGen.Generated
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
         /// Each output row runs in tiles of 6 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// The tiles of an output row sum only the kernel rows whose input rows are inside the image, skipping the padding's rows of zeros.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -1661,6 +1664,7 @@ namespace ConvGen.Generated
                 for (int oh = rowStart; oh < rowEnd; oh++)
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
+                    var (kh0, kh1) = Geometry.Taps(oh * StrideHeight - padTop, KernelHeight, DilationHeight, height); // the kernel rows inside the input: the padding's rows of zeros are skipped
                     int ow = 0;
                     if (wide && outputWidth >= 6)
                     {
@@ -1668,14 +1672,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 6; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -1683,21 +1687,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -1705,7 +1709,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1715,7 +1719,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * RowStep + kw * 16, ko = (kh * KernelWidth + kw) * 512;
@@ -1743,7 +1747,7 @@ namespace ConvGen.Generated
 
         /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile6<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1753,7 +1757,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * RowStep + kw * 16, ko = (kh * KernelWidth + kw) * 512;
@@ -1787,7 +1791,7 @@ namespace ConvGen.Generated
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1797,7 +1801,7 @@ namespace ConvGen.Generated
                 var a1 = Load<V>(ref b, f + vc);
                 var a2 = Load<V>(ref b, f + 2 * vc);
                 var a3 = Load<V>(ref b, f + 3 * vc);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * RowStep + kw * 16, ko = (kh * KernelWidth + kw) * 512;
@@ -1813,7 +1817,7 @@ namespace ConvGen.Generated
             for (; f <= Filters - vc; f += vc)
             {
                 var a0 = Load<V>(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * RowStep + kw * 16, ko = (kh * KernelWidth + kw) * 512;

@@ -141,6 +141,7 @@ namespace ConvGen.Generated
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
         /// Each output row runs in tiles of 11 pixels (filters in one vector, 32 registers), 6 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// The tiles of an output row sum only the kernel rows whose input rows are inside the image, skipping the padding's rows of zeros.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -169,6 +170,7 @@ namespace ConvGen.Generated
                 for (int oh = rowStart; oh < rowEnd; oh++)
                 {
                     int row = oh * StrideHeight * paddedWidth; // the windows' top row in the image
+                    var (kh0, kh1) = Geometry.Taps(oh * StrideHeight - padTop, KernelHeight, DilationHeight, height); // the kernel rows inside the input: the padding's rows of zeros are skipped
                     int ow = 0;
                     if (tall && outputWidth >= 11)
                     {
@@ -176,14 +178,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile11<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile11<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 11; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile11<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile11<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -193,14 +195,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 6; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -208,21 +210,21 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
                     }
                 }
             }
@@ -230,7 +232,7 @@ namespace ConvGen.Generated
 
         /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -238,7 +240,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -333,7 +335,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -427,7 +429,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -464,7 +466,7 @@ namespace ConvGen.Generated
 
         /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile6<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -472,7 +474,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -593,7 +595,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -713,7 +715,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -750,7 +752,7 @@ namespace ConvGen.Generated
 
         /// <summary>11 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 11 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile11<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile11<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -758,7 +760,7 @@ namespace ConvGen.Generated
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -944,7 +946,7 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1129,7 +1131,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f); float s8 = Unsafe.Add(ref b, f); float s9 = Unsafe.Add(ref b, f); float s10 = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1166,14 +1168,14 @@ namespace ConvGen.Generated
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
                 var a0 = Load<V>(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1216,7 +1218,7 @@ namespace ConvGen.Generated
             {
                 f = Filters - vc; // the last vector overlaps the one before
                 var a0 = Load<V>(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -1259,7 +1261,7 @@ namespace ConvGen.Generated
             for (; f < Filters; f++)
             {
                 float s = Unsafe.Add(ref b, f);
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
                     // tap (kh, 0)
