@@ -749,8 +749,8 @@ public sealed partial class ConvGenerator
         /// The bias gradient, db[f] += sum over <paramref name="pixels"/> output pixels of <paramref name="gradient"/>[pixel, f] (the
         /// caller declares <c>vc</c> and has a <c>biasGradient</c> span and a <c>Filters</c> constant). Each filter's sum is held in a
         /// register from db's value on and adds the pixels in order, as adding into db pixel by pixel does (the same bits), without
-        /// a store and reload of db for every pixel: that chain through memory cost a store-to-load forwarding per pixel, and made
-        /// two threads writing neighbouring gradients share a cache line.
+        /// a store and reload of db for every pixel: that chain through memory cost a store-to-load forwarding per pixel and, most
+        /// likely, made two threads writing neighbouring bias gradients share a cache line.
         /// </summary>
         internal static void EmitBiasGradient(CodeWriter w, int filters, string gradient, string pixels)
         {
