@@ -1073,12 +1073,14 @@ public sealed partial class ConvGenerator
                     var qs = Enumerable.Range(0, u).ToArray();
                     foreach (int i in ps)
                         w.Line(string.Join(" ", qs.Select(q => $"var a{i}{q} = Load<V>(ref dxp, {Offset.Of("c") + (long)i * pixelStep + VOff(q)});")));
-                    w.Open("for (int f = 0; f < Filters; f++)");
-                    w.Line("ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);");
+                    // Filter by filter, the weights and the gradients one step on: every load addresses a reference plus a constant.
+                    w.Line("ref float kf = ref Unsafe.Add(ref kt, c);");
+                    w.Line("ref float gf = ref gp;");
+                    w.Open("for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))");
                     w.Line(string.Join(" ", qs.Select(q => $"var w{q} = Load<V>(ref kf{VOffArgument(q)});")));
                     foreach (int i in ps)
                     {
-                        w.Line($"var g{i} = Broadcast<V>(Unsafe.Add(ref gp, {Offset.Of("f") + (long)i * m.Filters}));");
+                        w.Line($"var g{i} = Broadcast<V>({(i == 0 ? "gf" : $"Unsafe.Add(ref gf, {Str((long)i * m.Filters)})")});");
                         w.Line(string.Join(" ", qs.Select(q => $"a{i}{q} = Fma(g{i}, w{q}, a{i}{q});")));
                     }
                     w.Close();

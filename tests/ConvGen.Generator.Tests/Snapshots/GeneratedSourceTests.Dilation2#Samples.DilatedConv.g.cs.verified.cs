@@ -4098,25 +4098,26 @@ namespace ConvGen.Generated
                         var a50 = Load<V>(ref dxp, c + 20);
                         var a60 = Load<V>(ref dxp, c + 24);
                         var a70 = Load<V>(ref dxp, c + 28);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 8));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 8));
                             a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 16));
                             a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 24));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 24));
                             a30 = Fma(g3, w0, a30);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 32));
                             a40 = Fma(g4, w0, a40);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gp, f + 40));
+                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 40));
                             a50 = Fma(g5, w0, a50);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gp, f + 48));
+                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 48));
                             a60 = Fma(g6, w0, a60);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gp, f + 56));
+                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 56));
                             a70 = Fma(g7, w0, a70);
                         }
                         Store(a00, ref dxp, c);
@@ -4152,17 +4153,18 @@ namespace ConvGen.Generated
                         var a10 = Load<V>(ref dxp, c + 4);
                         var a20 = Load<V>(ref dxp, c + 8);
                         var a30 = Load<V>(ref dxp, c + 12);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 8));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 8));
                             a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 16));
                             a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 24));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 24));
                             a30 = Fma(g3, w0, a30);
                         }
                         Store(a00, ref dxp, c);
@@ -4188,13 +4190,14 @@ namespace ConvGen.Generated
                     {
                         var a00 = Load<V>(ref dxp, c);
                         var a10 = Load<V>(ref dxp, c + 4);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 8));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 8));
                             a10 = Fma(g1, w0, a10);
                         }
                         Store(a00, ref dxp, c);
@@ -4215,11 +4218,12 @@ namespace ConvGen.Generated
                     for (; c <= InputChannels - vc; c += vc)
                     {
                         var a00 = Load<V>(ref dxp, c);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
                         }
                         Store(a00, ref dxp, c);

@@ -2131,25 +2131,26 @@ namespace ConvGen.Generated
                         var a50 = Load<V>(ref dxp, c + 50);
                         var a60 = Load<V>(ref dxp, c + 60);
                         var a70 = Load<V>(ref dxp, c + 70);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 6));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
                             a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 12));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
                             a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 18));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
                             a30 = Fma(g3, w0, a30);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gp, f + 24));
+                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 24));
                             a40 = Fma(g4, w0, a40);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gp, f + 30));
+                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 30));
                             a50 = Fma(g5, w0, a50);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gp, f + 36));
+                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 36));
                             a60 = Fma(g6, w0, a60);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gp, f + 42));
+                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 42));
                             a70 = Fma(g7, w0, a70);
                         }
                         Store(a00, ref dxp, c);
@@ -2185,17 +2186,18 @@ namespace ConvGen.Generated
                         var a10 = Load<V>(ref dxp, c + 10);
                         var a20 = Load<V>(ref dxp, c + 20);
                         var a30 = Load<V>(ref dxp, c + 30);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 6));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
                             a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 12));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
                             a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 18));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
                             a30 = Fma(g3, w0, a30);
                         }
                         Store(a00, ref dxp, c);
@@ -2221,13 +2223,14 @@ namespace ConvGen.Generated
                     {
                         var a00 = Load<V>(ref dxp, c);
                         var a10 = Load<V>(ref dxp, c + 10);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 6));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
                             a10 = Fma(g1, w0, a10);
                         }
                         Store(a00, ref dxp, c);
@@ -2248,11 +2251,12 @@ namespace ConvGen.Generated
                     for (; c <= InputChannels - vc; c += vc)
                     {
                         var a00 = Load<V>(ref dxp, c);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
                         }
                         Store(a00, ref dxp, c);

@@ -497,25 +497,26 @@ namespace ConvGen.Generated
                         var a50 = Load<V>(ref dxp, c + 80); var a51 = Load<V>(ref dxp, c + vc + 80);
                         var a60 = Load<V>(ref dxp, c + 96); var a61 = Load<V>(ref dxp, c + vc + 96);
                         var a70 = Load<V>(ref dxp, c + 112); var a71 = Load<V>(ref dxp, c + vc + 112);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 128));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
                             a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 192));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
                             a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gp, f + 256));
+                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
                             a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gp, f + 320));
+                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
                             a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gp, f + 384));
+                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
                             a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gp, f + 448));
+                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 448));
                             a70 = Fma(g7, w0, a70); a71 = Fma(g7, w1, a71);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -537,25 +538,26 @@ namespace ConvGen.Generated
                         var a50 = Load<V>(ref dxp, c + 80);
                         var a60 = Load<V>(ref dxp, c + 96);
                         var a70 = Load<V>(ref dxp, c + 112);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 128));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
                             a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 192));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
                             a30 = Fma(g3, w0, a30);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gp, f + 256));
+                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
                             a40 = Fma(g4, w0, a40);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gp, f + 320));
+                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
                             a50 = Fma(g5, w0, a50);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gp, f + 384));
+                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
                             a60 = Fma(g6, w0, a60);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gp, f + 448));
+                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 448));
                             a70 = Fma(g7, w0, a70);
                         }
                         Store(a00, ref dxp, c);
@@ -579,17 +581,18 @@ namespace ConvGen.Generated
                         var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
                         var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
                         var a30 = Load<V>(ref dxp, c + 48); var a31 = Load<V>(ref dxp, c + vc + 48);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 128));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
                             a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 192));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
                             a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -603,17 +606,18 @@ namespace ConvGen.Generated
                         var a10 = Load<V>(ref dxp, c + 16);
                         var a20 = Load<V>(ref dxp, c + 32);
                         var a30 = Load<V>(ref dxp, c + 48);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 128));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
                             a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 192));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
                             a30 = Fma(g3, w0, a30);
                         }
                         Store(a00, ref dxp, c);
@@ -631,13 +635,14 @@ namespace ConvGen.Generated
                     {
                         var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
                         var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -647,13 +652,14 @@ namespace ConvGen.Generated
                     {
                         var a00 = Load<V>(ref dxp, c);
                         var a10 = Load<V>(ref dxp, c + 16);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a10 = Fma(g1, w0, a10);
                         }
                         Store(a00, ref dxp, c);
@@ -668,11 +674,12 @@ namespace ConvGen.Generated
                     for (; c <= InputChannels - 2 * vc; c += 2 * vc)
                     {
                         var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -680,11 +687,12 @@ namespace ConvGen.Generated
                     for (; c <= InputChannels - vc; c += vc)
                     {
                         var a00 = Load<V>(ref dxp, c);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
                         }
                         Store(a00, ref dxp, c);
@@ -1783,17 +1791,18 @@ namespace ConvGen.Generated
                         var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64); var a12 = Load<V>(ref dxp, c + 2 * vc + 64); var a13 = Load<V>(ref dxp, c + 3 * vc + 64);
                         var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128); var a22 = Load<V>(ref dxp, c + 2 * vc + 128); var a23 = Load<V>(ref dxp, c + 3 * vc + 128);
                         var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192); var a32 = Load<V>(ref dxp, c + 2 * vc + 192); var a33 = Load<V>(ref dxp, c + 3 * vc + 192);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc); var w2 = Load<V>(ref kf, 2 * vc); var w3 = Load<V>(ref kf, 3 * vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01); a02 = Fma(g0, w2, a02); a03 = Fma(g0, w3, a03);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11); a12 = Fma(g1, w2, a12); a13 = Fma(g1, w3, a13);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
                             a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21); a22 = Fma(g2, w2, a22); a23 = Fma(g2, w3, a23);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 48));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 48));
                             a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31); a32 = Fma(g3, w2, a32); a33 = Fma(g3, w3, a33);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
@@ -1807,17 +1816,18 @@ namespace ConvGen.Generated
                         var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
                         var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
                         var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
                             a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 48));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 48));
                             a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -1835,13 +1845,14 @@ namespace ConvGen.Generated
                     {
                         var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
                         var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64); var a12 = Load<V>(ref dxp, c + 2 * vc + 64); var a13 = Load<V>(ref dxp, c + 3 * vc + 64);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc); var w2 = Load<V>(ref kf, 2 * vc); var w3 = Load<V>(ref kf, 3 * vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01); a02 = Fma(g0, w2, a02); a03 = Fma(g0, w3, a03);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11); a12 = Fma(g1, w2, a12); a13 = Fma(g1, w3, a13);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
@@ -1851,13 +1862,14 @@ namespace ConvGen.Generated
                     {
                         var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
                         var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -1872,11 +1884,12 @@ namespace ConvGen.Generated
                     for (; vc >= 16 && c <= InputChannels - 4 * vc; c += 4 * vc)
                     {
                         var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc); var w2 = Load<V>(ref kf, 2 * vc); var w3 = Load<V>(ref kf, 3 * vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01); a02 = Fma(g0, w2, a02); a03 = Fma(g0, w3, a03);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
@@ -1884,11 +1897,12 @@ namespace ConvGen.Generated
                     for (; c <= InputChannels - 2 * vc; c += 2 * vc)
                     {
                         var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);

@@ -687,25 +687,26 @@ namespace ConvGen.Generated
                         var a50 = Load<V>(ref dxp, c + 40);
                         var a60 = Load<V>(ref dxp, c + 48);
                         var a70 = Load<V>(ref dxp, c + 56);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
                             a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
                             a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 48));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 48));
                             a30 = Fma(g3, w0, a30);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a40 = Fma(g4, w0, a40);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gp, f + 80));
+                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 80));
                             a50 = Fma(g5, w0, a50);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gp, f + 96));
+                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 96));
                             a60 = Fma(g6, w0, a60);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gp, f + 112));
+                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 112));
                             a70 = Fma(g7, w0, a70);
                         }
                         Store(a00, ref dxp, c);
@@ -741,17 +742,18 @@ namespace ConvGen.Generated
                         var a10 = Load<V>(ref dxp, c + 8);
                         var a20 = Load<V>(ref dxp, c + 16);
                         var a30 = Load<V>(ref dxp, c + 24);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
                             a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
                             a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 48));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 48));
                             a30 = Fma(g3, w0, a30);
                         }
                         Store(a00, ref dxp, c);
@@ -777,13 +779,14 @@ namespace ConvGen.Generated
                     {
                         var a00 = Load<V>(ref dxp, c);
                         var a10 = Load<V>(ref dxp, c + 8);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 16));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
                             a10 = Fma(g1, w0, a10);
                         }
                         Store(a00, ref dxp, c);
@@ -804,11 +807,12 @@ namespace ConvGen.Generated
                     for (; c <= InputChannels - vc; c += vc)
                     {
                         var a00 = Load<V>(ref dxp, c);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
                         }
                         Store(a00, ref dxp, c);

@@ -497,25 +497,26 @@ namespace ConvGen.Generated
                         var a50 = Load<V>(ref dxp, c + 140); var a51 = Load<V>(ref dxp, c + vc + 140);
                         var a60 = Load<V>(ref dxp, c + 168); var a61 = Load<V>(ref dxp, c + vc + 168);
                         var a70 = Load<V>(ref dxp, c + 196); var a71 = Load<V>(ref dxp, c + vc + 196);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 96));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
                             a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gp, f + 128));
+                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
                             a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gp, f + 160));
+                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
                             a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gp, f + 192));
+                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
                             a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gp, f + 224));
+                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 224));
                             a70 = Fma(g7, w0, a70); a71 = Fma(g7, w1, a71);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -537,25 +538,26 @@ namespace ConvGen.Generated
                         var a50 = Load<V>(ref dxp, c + 140);
                         var a60 = Load<V>(ref dxp, c + 168);
                         var a70 = Load<V>(ref dxp, c + 196);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
                             a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 96));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
                             a30 = Fma(g3, w0, a30);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gp, f + 128));
+                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
                             a40 = Fma(g4, w0, a40);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gp, f + 160));
+                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
                             a50 = Fma(g5, w0, a50);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gp, f + 192));
+                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
                             a60 = Fma(g6, w0, a60);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gp, f + 224));
+                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 224));
                             a70 = Fma(g7, w0, a70);
                         }
                         Store(a00, ref dxp, c);
@@ -591,17 +593,18 @@ namespace ConvGen.Generated
                         var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
                         var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
                         var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 96));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
                             a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -615,17 +618,18 @@ namespace ConvGen.Generated
                         var a10 = Load<V>(ref dxp, c + 28);
                         var a20 = Load<V>(ref dxp, c + 56);
                         var a30 = Load<V>(ref dxp, c + 84);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
                             a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 96));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
                             a30 = Fma(g3, w0, a30);
                         }
                         Store(a00, ref dxp, c);
@@ -651,13 +655,14 @@ namespace ConvGen.Generated
                     {
                         var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
                         var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -667,13 +672,14 @@ namespace ConvGen.Generated
                     {
                         var a00 = Load<V>(ref dxp, c);
                         var a10 = Load<V>(ref dxp, c + 28);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 32));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
                             a10 = Fma(g1, w0, a10);
                         }
                         Store(a00, ref dxp, c);
@@ -694,11 +700,12 @@ namespace ConvGen.Generated
                     for (; c <= InputChannels - 2 * vc; c += 2 * vc)
                     {
                         var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -706,11 +713,12 @@ namespace ConvGen.Generated
                     for (; c <= InputChannels - vc; c += vc)
                     {
                         var a00 = Load<V>(ref dxp, c);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00);
                         }
                         Store(a00, ref dxp, c);
@@ -1284,25 +1292,26 @@ namespace ConvGen.Generated
                         var a50 = Load<V>(ref dxp, c + 320); var a51 = Load<V>(ref dxp, c + vc + 320);
                         var a60 = Load<V>(ref dxp, c + 384); var a61 = Load<V>(ref dxp, c + vc + 384);
                         var a70 = Load<V>(ref dxp, c + 448); var a71 = Load<V>(ref dxp, c + vc + 448);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 128));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
                             a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 192));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
                             a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gp, f + 256));
+                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
                             a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gp, f + 320));
+                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
                             a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gp, f + 384));
+                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
                             a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gp, f + 448));
+                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 448));
                             a70 = Fma(g7, w0, a70); a71 = Fma(g7, w1, a71);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -1326,17 +1335,18 @@ namespace ConvGen.Generated
                         var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
                         var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
                         var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gp, f + 128));
+                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
                             a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gp, f + 192));
+                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
                             a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -1354,13 +1364,14 @@ namespace ConvGen.Generated
                     {
                         var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
                         var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gp, f + 64));
+                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
                             a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
@@ -1375,11 +1386,12 @@ namespace ConvGen.Generated
                     for (; c <= InputChannels - 2 * vc; c += 2 * vc)
                     {
                         var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                        for (int f = 0; f < Filters; f++)
+                        ref float kf = ref Unsafe.Add(ref kt, c);
+                        ref float gf = ref gp;
+                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
                         {
-                            ref float kf = ref Unsafe.Add(ref kt, f * InputChannels + c);
                             var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(Unsafe.Add(ref gp, f));
+                            var g0 = Broadcast<V>(gf);
                             a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
                         }
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
