@@ -402,10 +402,10 @@ public sealed partial class ConvGenerator
             // the rest runs as one remainder tile and 4-pixel tiles), single pixels only where the row is shorter than a tile.
             void Tiles(string at, string end, string window, string pixel)
             {
-                string Call(int pixels, string name) => $"{name}<V, E>(ref Unsafe.Add(ref x, window), {rowStep}{rowRange}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+                string Call(string name) => $"{name}<V, E>(ref Unsafe.Add(ref x, window), {rowStep}{rowRange}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
                 void Tile(int pixels, string name, string? condition, bool remainderFollows = false)
                 {
-                    string tile = Call(pixels, name);
+                    string tile = Call(name);
                     if (condition != null) w.OpenF($"if ({condition} && {end} >= {pixels})");
                     w.OpenF($"for (; {at} + {pixels} <= {end}; {at} += {pixels})");
                     w.Line(window); w.Line(pixel); w.Line(tile);
@@ -423,7 +423,7 @@ public sealed partial class ConvGenerator
                 {
                     w.Open(condition);
                     if (overlapping) w.L($"{at} = {end} - {pixels}; // 1 or 2 pixels left after the wider tiles: this tile overlaps the one before");
-                    w.Line(window); w.Line(pixel); w.Line(Call(pixels, $"ForwardTile{pixels}"));
+                    w.Line(window); w.Line(pixel); w.Line(Call($"ForwardTile{pixels}"));
                     w.Line(overlapping ? $"{at} = {end};" : $"{at} += {pixels};");
                     w.Close();
                 }
