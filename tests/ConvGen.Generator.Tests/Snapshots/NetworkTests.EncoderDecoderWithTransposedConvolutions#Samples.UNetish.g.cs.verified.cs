@@ -1979,8 +1979,8 @@ namespace ConvGen.Generated
         /// <summary>
         /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
         /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 8 pixels x up to 2 channel vectors
-        /// (with 32 vector registers), 4 pixels x up to 4, then 2 and 1 pixels for the rest of a row: every element adds the same terms in
-        /// the same order in any tile.
+        /// (with 32 vector registers) and what they leave in tiles of 5, 6, 7, 4 pixels x up to 4, then 2 and 1 pixels for the
+        /// rest of a row: every element adds the same terms in the same order in any tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
@@ -1992,7 +1992,7 @@ namespace ConvGen.Generated
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
                 ref float gr = ref Unsafe.Add(ref g, i * gRow);
                 int j = 0;
-                for (; wide && j <= cols - 8; j += 8)
+                for (; wide && (cols - j == 8 || cols - j >= 12); j += 8)
                 {
                     ref float dxp = ref Unsafe.Add(ref dxr, j * 32);
                     ref float gp = ref Unsafe.Add(ref gr, j * Filters);
@@ -2079,6 +2079,233 @@ namespace ConvGen.Generated
                         Store(a60, ref dxp, c + 192);
                         Store(a70, ref dxp, c + 224);
                     }
+                }
+                while (wide && cols - j > 4)
+                {
+                    int rest = cols - j, t = rest > 7 ? (rest + 1) / 2 : rest;
+                    switch (t)
+                    {
+                        case 5:
+                        {
+                            ref float dxp = ref Unsafe.Add(ref dxr, j * 32);
+                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                            int c = 0;
+                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                                var a10 = Load<V>(ref dxp, c + 32); var a11 = Load<V>(ref dxp, c + vc + 32);
+                                var a20 = Load<V>(ref dxp, c + 64); var a21 = Load<V>(ref dxp, c + vc + 64);
+                                var a30 = Load<V>(ref dxp, c + 96); var a31 = Load<V>(ref dxp, c + vc + 96);
+                                var a40 = Load<V>(ref dxp, c + 128); var a41 = Load<V>(ref dxp, c + vc + 128);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                                }
+                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                                Store(a10, ref dxp, c + 32); Store(a11, ref dxp, c + vc + 32);
+                                Store(a20, ref dxp, c + 64); Store(a21, ref dxp, c + vc + 64);
+                                Store(a30, ref dxp, c + 96); Store(a31, ref dxp, c + vc + 96);
+                                Store(a40, ref dxp, c + 128); Store(a41, ref dxp, c + vc + 128);
+                            }
+                            for (; c <= InputChannels - vc; c += vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c);
+                                var a10 = Load<V>(ref dxp, c + 32);
+                                var a20 = Load<V>(ref dxp, c + 64);
+                                var a30 = Load<V>(ref dxp, c + 96);
+                                var a40 = Load<V>(ref dxp, c + 128);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40);
+                                }
+                                Store(a00, ref dxp, c);
+                                Store(a10, ref dxp, c + 32);
+                                Store(a20, ref dxp, c + 64);
+                                Store(a30, ref dxp, c + 96);
+                                Store(a40, ref dxp, c + 128);
+                            }
+                            break;
+                        }
+                        case 6:
+                        {
+                            ref float dxp = ref Unsafe.Add(ref dxr, j * 32);
+                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                            int c = 0;
+                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                                var a10 = Load<V>(ref dxp, c + 32); var a11 = Load<V>(ref dxp, c + vc + 32);
+                                var a20 = Load<V>(ref dxp, c + 64); var a21 = Load<V>(ref dxp, c + vc + 64);
+                                var a30 = Load<V>(ref dxp, c + 96); var a31 = Load<V>(ref dxp, c + vc + 96);
+                                var a40 = Load<V>(ref dxp, c + 128); var a41 = Load<V>(ref dxp, c + vc + 128);
+                                var a50 = Load<V>(ref dxp, c + 160); var a51 = Load<V>(ref dxp, c + vc + 160);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                                }
+                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                                Store(a10, ref dxp, c + 32); Store(a11, ref dxp, c + vc + 32);
+                                Store(a20, ref dxp, c + 64); Store(a21, ref dxp, c + vc + 64);
+                                Store(a30, ref dxp, c + 96); Store(a31, ref dxp, c + vc + 96);
+                                Store(a40, ref dxp, c + 128); Store(a41, ref dxp, c + vc + 128);
+                                Store(a50, ref dxp, c + 160); Store(a51, ref dxp, c + vc + 160);
+                            }
+                            for (; c <= InputChannels - vc; c += vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c);
+                                var a10 = Load<V>(ref dxp, c + 32);
+                                var a20 = Load<V>(ref dxp, c + 64);
+                                var a30 = Load<V>(ref dxp, c + 96);
+                                var a40 = Load<V>(ref dxp, c + 128);
+                                var a50 = Load<V>(ref dxp, c + 160);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40);
+                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                                    a50 = Fma(g5, w0, a50);
+                                }
+                                Store(a00, ref dxp, c);
+                                Store(a10, ref dxp, c + 32);
+                                Store(a20, ref dxp, c + 64);
+                                Store(a30, ref dxp, c + 96);
+                                Store(a40, ref dxp, c + 128);
+                                Store(a50, ref dxp, c + 160);
+                            }
+                            break;
+                        }
+                        case 7:
+                        {
+                            ref float dxp = ref Unsafe.Add(ref dxr, j * 32);
+                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                            int c = 0;
+                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                                var a10 = Load<V>(ref dxp, c + 32); var a11 = Load<V>(ref dxp, c + vc + 32);
+                                var a20 = Load<V>(ref dxp, c + 64); var a21 = Load<V>(ref dxp, c + vc + 64);
+                                var a30 = Load<V>(ref dxp, c + 96); var a31 = Load<V>(ref dxp, c + vc + 96);
+                                var a40 = Load<V>(ref dxp, c + 128); var a41 = Load<V>(ref dxp, c + vc + 128);
+                                var a50 = Load<V>(ref dxp, c + 160); var a51 = Load<V>(ref dxp, c + vc + 160);
+                                var a60 = Load<V>(ref dxp, c + 192); var a61 = Load<V>(ref dxp, c + vc + 192);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
+                                }
+                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                                Store(a10, ref dxp, c + 32); Store(a11, ref dxp, c + vc + 32);
+                                Store(a20, ref dxp, c + 64); Store(a21, ref dxp, c + vc + 64);
+                                Store(a30, ref dxp, c + 96); Store(a31, ref dxp, c + vc + 96);
+                                Store(a40, ref dxp, c + 128); Store(a41, ref dxp, c + vc + 128);
+                                Store(a50, ref dxp, c + 160); Store(a51, ref dxp, c + vc + 160);
+                                Store(a60, ref dxp, c + 192); Store(a61, ref dxp, c + vc + 192);
+                            }
+                            for (; c <= InputChannels - vc; c += vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c);
+                                var a10 = Load<V>(ref dxp, c + 32);
+                                var a20 = Load<V>(ref dxp, c + 64);
+                                var a30 = Load<V>(ref dxp, c + 96);
+                                var a40 = Load<V>(ref dxp, c + 128);
+                                var a50 = Load<V>(ref dxp, c + 160);
+                                var a60 = Load<V>(ref dxp, c + 192);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40);
+                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                                    a50 = Fma(g5, w0, a50);
+                                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                                    a60 = Fma(g6, w0, a60);
+                                }
+                                Store(a00, ref dxp, c);
+                                Store(a10, ref dxp, c + 32);
+                                Store(a20, ref dxp, c + 64);
+                                Store(a30, ref dxp, c + 96);
+                                Store(a40, ref dxp, c + 128);
+                                Store(a50, ref dxp, c + 160);
+                                Store(a60, ref dxp, c + 192);
+                            }
+                            break;
+                        }
+                    }
+                    j += t;
                 }
                 for (; j <= cols - 4; j += 4)
                 {

@@ -469,8 +469,8 @@ namespace ConvGen.Generated
         /// <summary>
         /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
         /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 8 pixels x up to 2 channel vectors
-        /// (with 32 vector registers), 4 pixels x up to 4, then 2 and 1 pixels for the rest of a row: every element adds the same terms in
-        /// the same order in any tile.
+        /// (with 32 vector registers) and what they leave in tiles of 5, 6, 7, 4 pixels x up to 4, then 2 and 1 pixels for the
+        /// rest of a row: every element adds the same terms in the same order in any tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
@@ -482,7 +482,7 @@ namespace ConvGen.Generated
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
                 ref float gr = ref Unsafe.Add(ref g, i * gRow);
                 int j = 0;
-                for (; wide && j <= cols - 8; j += 8)
+                for (; wide && (cols - j == 8 || cols - j >= 12); j += 8)
                 {
                     ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
                     ref float gp = ref Unsafe.Add(ref gr, j * Filters);
@@ -581,6 +581,263 @@ namespace ConvGen.Generated
                         Unsafe.Add(ref dxp, c + 168) += DotFilters<V>(ref Unsafe.Add(ref gp, 192), ref kc);
                         Unsafe.Add(ref dxp, c + 196) += DotFilters<V>(ref Unsafe.Add(ref gp, 224), ref kc);
                     }
+                }
+                while (wide && cols - j > 4)
+                {
+                    int rest = cols - j, t = rest > 7 ? (rest + 1) / 2 : rest;
+                    switch (t)
+                    {
+                        case 5:
+                        {
+                            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
+                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                            int c = 0;
+                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
+                                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
+                                var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
+                                var a40 = Load<V>(ref dxp, c + 112); var a41 = Load<V>(ref dxp, c + vc + 112);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                                }
+                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
+                                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
+                                Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
+                                Store(a40, ref dxp, c + 112); Store(a41, ref dxp, c + vc + 112);
+                            }
+                            for (; c <= InputChannels - vc; c += vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c);
+                                var a10 = Load<V>(ref dxp, c + 28);
+                                var a20 = Load<V>(ref dxp, c + 56);
+                                var a30 = Load<V>(ref dxp, c + 84);
+                                var a40 = Load<V>(ref dxp, c + 112);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40);
+                                }
+                                Store(a00, ref dxp, c);
+                                Store(a10, ref dxp, c + 28);
+                                Store(a20, ref dxp, c + 56);
+                                Store(a30, ref dxp, c + 84);
+                                Store(a40, ref dxp, c + 112);
+                            }
+                            for (; c < InputChannels; c++)
+                            {
+                                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
+                                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
+                                Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
+                                Unsafe.Add(ref dxp, c + 112) += DotFilters<V>(ref Unsafe.Add(ref gp, 128), ref kc);
+                            }
+                            break;
+                        }
+                        case 6:
+                        {
+                            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
+                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                            int c = 0;
+                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
+                                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
+                                var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
+                                var a40 = Load<V>(ref dxp, c + 112); var a41 = Load<V>(ref dxp, c + vc + 112);
+                                var a50 = Load<V>(ref dxp, c + 140); var a51 = Load<V>(ref dxp, c + vc + 140);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                                }
+                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
+                                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
+                                Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
+                                Store(a40, ref dxp, c + 112); Store(a41, ref dxp, c + vc + 112);
+                                Store(a50, ref dxp, c + 140); Store(a51, ref dxp, c + vc + 140);
+                            }
+                            for (; c <= InputChannels - vc; c += vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c);
+                                var a10 = Load<V>(ref dxp, c + 28);
+                                var a20 = Load<V>(ref dxp, c + 56);
+                                var a30 = Load<V>(ref dxp, c + 84);
+                                var a40 = Load<V>(ref dxp, c + 112);
+                                var a50 = Load<V>(ref dxp, c + 140);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40);
+                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                                    a50 = Fma(g5, w0, a50);
+                                }
+                                Store(a00, ref dxp, c);
+                                Store(a10, ref dxp, c + 28);
+                                Store(a20, ref dxp, c + 56);
+                                Store(a30, ref dxp, c + 84);
+                                Store(a40, ref dxp, c + 112);
+                                Store(a50, ref dxp, c + 140);
+                            }
+                            for (; c < InputChannels; c++)
+                            {
+                                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
+                                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
+                                Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
+                                Unsafe.Add(ref dxp, c + 112) += DotFilters<V>(ref Unsafe.Add(ref gp, 128), ref kc);
+                                Unsafe.Add(ref dxp, c + 140) += DotFilters<V>(ref Unsafe.Add(ref gp, 160), ref kc);
+                            }
+                            break;
+                        }
+                        case 7:
+                        {
+                            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
+                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                            int c = 0;
+                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
+                                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
+                                var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
+                                var a40 = Load<V>(ref dxp, c + 112); var a41 = Load<V>(ref dxp, c + vc + 112);
+                                var a50 = Load<V>(ref dxp, c + 140); var a51 = Load<V>(ref dxp, c + vc + 140);
+                                var a60 = Load<V>(ref dxp, c + 168); var a61 = Load<V>(ref dxp, c + vc + 168);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
+                                }
+                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
+                                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
+                                Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
+                                Store(a40, ref dxp, c + 112); Store(a41, ref dxp, c + vc + 112);
+                                Store(a50, ref dxp, c + 140); Store(a51, ref dxp, c + vc + 140);
+                                Store(a60, ref dxp, c + 168); Store(a61, ref dxp, c + vc + 168);
+                            }
+                            for (; c <= InputChannels - vc; c += vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c);
+                                var a10 = Load<V>(ref dxp, c + 28);
+                                var a20 = Load<V>(ref dxp, c + 56);
+                                var a30 = Load<V>(ref dxp, c + 84);
+                                var a40 = Load<V>(ref dxp, c + 112);
+                                var a50 = Load<V>(ref dxp, c + 140);
+                                var a60 = Load<V>(ref dxp, c + 168);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                    a10 = Fma(g1, w0, a10);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a20 = Fma(g2, w0, a20);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                                    a30 = Fma(g3, w0, a30);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a40 = Fma(g4, w0, a40);
+                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                                    a50 = Fma(g5, w0, a50);
+                                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                                    a60 = Fma(g6, w0, a60);
+                                }
+                                Store(a00, ref dxp, c);
+                                Store(a10, ref dxp, c + 28);
+                                Store(a20, ref dxp, c + 56);
+                                Store(a30, ref dxp, c + 84);
+                                Store(a40, ref dxp, c + 112);
+                                Store(a50, ref dxp, c + 140);
+                                Store(a60, ref dxp, c + 168);
+                            }
+                            for (; c < InputChannels; c++)
+                            {
+                                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
+                                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
+                                Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
+                                Unsafe.Add(ref dxp, c + 112) += DotFilters<V>(ref Unsafe.Add(ref gp, 128), ref kc);
+                                Unsafe.Add(ref dxp, c + 140) += DotFilters<V>(ref Unsafe.Add(ref gp, 160), ref kc);
+                                Unsafe.Add(ref dxp, c + 168) += DotFilters<V>(ref Unsafe.Add(ref gp, 192), ref kc);
+                            }
+                            break;
+                        }
+                    }
+                    j += t;
                 }
                 for (; j <= cols - 4; j += 4)
                 {
@@ -1264,8 +1521,8 @@ namespace ConvGen.Generated
         /// <summary>
         /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
         /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 8 pixels x up to 2 channel vectors
-        /// (with 32 vector registers), 4 pixels x up to 4, then 2 and 1 pixels for the rest of a row: every element adds the same terms in
-        /// the same order in any tile.
+        /// (with 32 vector registers) and what they leave in tiles of 5, 6, 7, 4 pixels x up to 4, then 2 and 1 pixels for the
+        /// rest of a row: every element adds the same terms in the same order in any tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
@@ -1277,7 +1534,7 @@ namespace ConvGen.Generated
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
                 ref float gr = ref Unsafe.Add(ref g, i * gRow);
                 int j = 0;
-                for (; wide && j <= cols - 8; j += 8)
+                for (; wide && (cols - j == 8 || cols - j >= 12); j += 8)
                 {
                     ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
                     ref float gp = ref Unsafe.Add(ref gr, j * Filters);
@@ -1323,6 +1580,134 @@ namespace ConvGen.Generated
                         Store(a60, ref dxp, c + 384); Store(a61, ref dxp, c + vc + 384);
                         Store(a70, ref dxp, c + 448); Store(a71, ref dxp, c + vc + 448);
                     }
+                }
+                while (wide && cols - j > 4)
+                {
+                    int rest = cols - j, t = rest > 7 ? (rest + 1) / 2 : rest;
+                    switch (t)
+                    {
+                        case 5:
+                        {
+                            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                            int c = 0;
+                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
+                                var a40 = Load<V>(ref dxp, c + 256); var a41 = Load<V>(ref dxp, c + vc + 256);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                                }
+                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+                                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
+                                Store(a40, ref dxp, c + 256); Store(a41, ref dxp, c + vc + 256);
+                            }
+                            break;
+                        }
+                        case 6:
+                        {
+                            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                            int c = 0;
+                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
+                                var a40 = Load<V>(ref dxp, c + 256); var a41 = Load<V>(ref dxp, c + vc + 256);
+                                var a50 = Load<V>(ref dxp, c + 320); var a51 = Load<V>(ref dxp, c + vc + 320);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
+                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                                }
+                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+                                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
+                                Store(a40, ref dxp, c + 256); Store(a41, ref dxp, c + vc + 256);
+                                Store(a50, ref dxp, c + 320); Store(a51, ref dxp, c + vc + 320);
+                            }
+                            break;
+                        }
+                        case 7:
+                        {
+                            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                            int c = 0;
+                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+                            {
+                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
+                                var a40 = Load<V>(ref dxp, c + 256); var a41 = Load<V>(ref dxp, c + vc + 256);
+                                var a50 = Load<V>(ref dxp, c + 320); var a51 = Load<V>(ref dxp, c + vc + 320);
+                                var a60 = Load<V>(ref dxp, c + 384); var a61 = Load<V>(ref dxp, c + vc + 384);
+                                ref float kf = ref Unsafe.Add(ref kt, c);
+                                ref float gf = ref gp;
+                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                                {
+                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                    var g0 = Broadcast<V>(gf);
+                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
+                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
+                                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
+                                }
+                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+                                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
+                                Store(a40, ref dxp, c + 256); Store(a41, ref dxp, c + vc + 256);
+                                Store(a50, ref dxp, c + 320); Store(a51, ref dxp, c + vc + 320);
+                                Store(a60, ref dxp, c + 384); Store(a61, ref dxp, c + vc + 384);
+                            }
+                            break;
+                        }
+                    }
+                    j += t;
                 }
                 for (; j <= cols - 4; j += 4)
                 {
