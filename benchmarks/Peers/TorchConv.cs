@@ -1,4 +1,9 @@
 using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using BenchmarkDotNet.Order;
+using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Columns;
@@ -69,12 +74,27 @@ public class TorchConv : ConvBenchmarkBase
     }
 }
 
-/// <summary>BenchmarkDotNet settings for <c>passes</c>: the default width (no environment variable), GFLOP/s.</summary>
+/// <summary>
+/// BenchmarkDotNet settings for <c>passes</c>: the default width (no environment variable), GFLOP/s, each case's ConvGen and
+/// LibTorch runs one after the other.
+/// </summary>
 public static class PassConfig
 {
     public static IConfig Create(bool shortRun) => DefaultConfig.Instance
         .AddJob(shortRun ? Job.Default.WithWarmupCount(2).WithIterationCount(5) : Job.Default.WithWarmupCount(3).WithIterationCount(15))
         .AddColumn(new RateColumn())
         .WithOption(ConfigOptions.JoinSummary, true)
+        .WithOrderer(new AlternatingOrderer())
         .HideColumns(Column.Error, Column.StdDev);
+}
+
+/// <summary>
+/// Runs each shape, pass and thread count in ConvGen and then in LibTorch, rather than BenchmarkDotNet's order (every ConvGen
+/// case, then every LibTorch case, five minutes apart): this VM's speed drifts by 10-50% within minutes, and a ratio should
+/// compare two runs taken as close together as they can be.
+/// </summary>
+public sealed class AlternatingOrderer : DefaultOrderer
+{
+    public override IEnumerable<BenchmarkCase> GetExecutionOrder(ImmutableArray<BenchmarkCase> benchmarkCases, IEnumerable<BenchmarkLogicalGroupRule>? order = null)
+        => base.GetExecutionOrder(benchmarkCases, order).GroupBy(c => c.Parameters.DisplayInfo).SelectMany(g => g);
 }
