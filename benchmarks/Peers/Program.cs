@@ -30,7 +30,7 @@ public static class Program
             case "check":
                 return Check.Run(rest);
             case "passes":
-                BenchmarkSwitcher.FromTypes([typeof(ConvGen.Benchmarks.GeneratedConv), typeof(TorchConv)])
+                BenchmarkSwitcher.FromTypes([typeof(ConvPasses)])
                     .Run(rest.Where(a => a != "--short").ToArray(), PassConfig.Create(rest.Contains("--short")));
                 return 0;
             case "child":

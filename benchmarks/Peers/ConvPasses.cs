@@ -17,18 +17,22 @@ namespace ConvGen.Peers;
 using Tensor = TorchSharp.torch.Tensor;
 
 /// <summary>
-/// The passes of <see cref="GeneratedConv"/> in LibTorch (TorchSharp-cpu; oneDNN where LibTorch picks it), on the same
-/// shapes and batch, at the same thread counts (<c>torch.set_num_threads</c>): forward is <c>conv2d</c>; the gradients are
+/// Each pass of <see cref="GeneratedConv"/> (its <c>Generated</c> benchmark, inherited) and the same pass in LibTorch
+/// (TorchSharp-cpu; oneDNN where LibTorch picks it), in one class so <see cref="AlternatingOrderer"/> can run the two side by
+/// side. Same shapes and batch, same thread counts (<c>torch.set_num_threads</c>): forward is <c>conv2d</c>; the gradients are
 /// <c>autograd.grad</c> of one retained forward graph with respect to the input alone (BackwardData) or to the weights and bias
 /// (BackwardWeights), so each measures only its pass. Layout: channels-last strides (NHWC storage), as ConvGen's, which is
 /// also where LibTorch uses oneDNN.
 /// </summary>
-public class TorchConv : ConvBenchmarkBase
+public class ConvPasses : GeneratedConv
 {
     private Tensor _x = null!, _w = null!, _b = null!, _y = null!, _g = null!;
 
-    protected override void Prepare()
+    /// <summary>The LibTorch case's setup: the arrays, then the tensors (the ConvGen case's process never loads LibTorch).</summary>
+    [GlobalSetup(Target = nameof(LibTorch))]
+    public void SetupLibTorch()
     {
+        Setup();
         TorchSharpSetup.Ensure();
         torch.set_num_threads(Threads);
         torch.set_num_interop_threads(1);
