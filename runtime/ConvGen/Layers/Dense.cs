@@ -101,19 +101,19 @@ public sealed class Dense : Layer
     private const int SampleSplitWeights = 1 << 18;
 
     /// <summary>
-    /// For inference of fewer rows than the GEMM packs, on several threads: the kernel as one panel per part, part <c>p</c>'s
-    /// columns <c>[j0, j1)</c> as <c>_inputs</c> rows of <c>j1 - j0</c> at <c>_inputs · j0</c>, so each thread streams weights
-    /// of its own. Read in place, each thread took part of every kernel row, and the hardware prefetchers fetched the rest
-    /// of the row too: a matrix-vector product on two threads ran slower than on one. The panels hold the same values, read
-    /// in the same order, so the results keep their bits.
+    /// For inference of fewer rows than the GEMM packs, on any number of threads: the kernel as a panel, in blocks of
+    /// <see cref="Gemm.PanelColumns"/> columns whose rows are adjacent (<see cref="Gemm.PackPanel"/>; the block of columns
+    /// <c>[j, j + 64)</c> at <c>_inputs · j</c>), and the threads split the columns at block boundaries, so each streams
+    /// weights of its own, block by block, summing in registers. Read in place, each thread took part of every kernel row, and
+    /// the hardware prefetchers fetched the rest of the row too (a matrix-vector product on two threads ran slower than on
+    /// one), and each row of the output went through memory every 4 kernel rows. The panel holds the same values, each output
+    /// adds them in the same order, so the results keep their bits. The layout does not depend on the thread count: a block
+    /// is copied again only when the weights (or the folding) changed.
     /// </summary>
     private float[]? _panels;
 
-    /// <summary>For each part, the weights version, part count and weights (folded or not) its panel was made from.</summary>
+    /// <summary>For each block of the panel, the weights version and weights (folded or not) it was made from.</summary>
     private long[]? _panelKeys;
-
-    /// <summary>Panels are kept for at most this many parts (threads); beyond, the kernel is read in place.</summary>
-    private const int MaxPanelParts = 64;
 
     /// <inheritdoc/>
     protected internal override Shape Build(LayerBuild build)
@@ -145,8 +145,10 @@ public sealed class Dense : Layer
             Activations.ApplyFused(c, Activation, s * Units, (e - s) * Units);
             return;
         }
-        var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, 2 * Simd.Lanes);
-        int width = j1 - j0, rows = c.Batch;
+        int rows = c.Batch;
+        bool panel = rows < Gemm.PackMinRows && !c.Training;
+        var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, panel ? Gemm.PanelColumns : 2 * Simd.Lanes);
+        int width = j1 - j0;
         if (width <= 0) return;
         var y = c.Output;
         // Without a bias of its own, a folded BatchNormalization's bias (inference), else none.
@@ -157,8 +159,8 @@ public sealed class Dense : Layer
             if (bias.IsEmpty) row.Clear();
             else bias.Slice(j0, width).CopyTo(row);
         }
-        if (c.Parts > 1 && c.Parts <= MaxPanelParts && rows < Gemm.PackMinRows && !c.Training)
-            Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, Panel(c, j0, j1), width, y.Slice(j0), Units);
+        if (panel)
+            Gemm.AddAPanel(rows, width, _inputs, c.Input(), _inputs, Panel(c, j0, j1), y.Slice(j0), Units);
         else
             Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, c.Parameter(0).Slice(j0), Units, y.Slice(j0), Units);
         if (c.FoldsActivation)
@@ -167,26 +169,28 @@ public sealed class Dense : Layer
         for (int r = 0; r < rows; r++) Activations.ApplyFused(c, Activation, r * Units + j0, width);
     }
 
-    /// <summary>This part's panel of the kernel (columns <c>[j0, j1)</c>), copied again when the weights, the part count or the folding changed.</summary>
+    /// <summary>
+    /// The panel's columns <c>[j0, j1)</c> (<paramref name="j0"/> a block boundary, <paramref name="j1"/> one or the end), each
+    /// block copied again when the weights or the folding changed since it was made.
+    /// </summary>
     private ReadOnlySpan<float> Panel(in NodeContext c, int j0, int j1)
     {
-        // The parts run at once: the first to get here allocates, the others take its arrays; each part then writes only its own.
+        // The parts run at once: the first to get here allocates, the others take its arrays; each part then writes only its own blocks.
         var panels = Volatile.Read(ref _panels) ?? Interlocked.CompareExchange(ref _panels, new float[_inputs * Units], null) ?? _panels!;
         var keys = Volatile.Read(ref _panelKeys) ?? Interlocked.CompareExchange(ref _panelKeys, NewKeys(), null) ?? _panelKeys!;
-        int width = j1 - j0;
-        var panel = panels.AsSpan(_inputs * j0, _inputs * width);
-        long key = (c.WeightsVersion * (MaxPanelParts + 1) + c.Parts) * 2 + (c.Folded ? 1 : 0);
-        if (keys[c.Part] != key)
+        long key = c.WeightsVersion * 2 + (c.Folded ? 1 : 0);
+        for (int q0 = j0; q0 < j1; q0 += Gemm.PanelColumns)
         {
-            var kernel = c.Parameter(0);
-            for (int i = 0; i < _inputs; i++) kernel.Slice(i * Units + j0, width).CopyTo(panel.Slice(i * width, width));
-            keys[c.Part] = key;
+            int q = q0 / Gemm.PanelColumns, w = Math.Min(Gemm.PanelColumns, Units - q0);
+            if (keys[q] == key) continue;
+            Gemm.PackPanel(c.Parameter(0).Slice(q0), Units, _inputs, w, panels.AsSpan(_inputs * q0, _inputs * w));
+            keys[q] = key;
         }
-        return panel;
+        return panels.AsSpan(_inputs * j0, _inputs * (j1 - j0));
 
-        static long[] NewKeys()
+        long[] NewKeys()
         {
-            var keys = new long[MaxPanelParts];
+            var keys = new long[(Units + Gemm.PanelColumns - 1) / Gemm.PanelColumns];
             Array.Fill(keys, -1L);
             return keys;
         }

@@ -62,6 +62,49 @@ public class GemmPackingTests
         return c;
     }
 
+    /// <summary>
+    /// Sizes for <see cref="Gemm.AddAPanel"/> (the Dense layer's few-row inference path): fewer columns than a group of 4
+    /// vectors, an odd number of groups (one left unpaired), a last block narrower than 64 with groups, vectors and columns
+    /// left, rows across <see cref="Gemm.PanelColumns"/>-wide blocks and across the 256-row blocks of the sums, up to 7 rows.
+    /// </summary>
+    public static TheoryData<int, int, int, int> PanelSizes()
+    {
+        var data = new TheoryData<int, int, int, int>();
+        foreach (int lanes in new[] { 4, 8, 16 })
+            foreach (var (m, n, k) in new[] { (1, 3, 5), (1, 64, 1), (2, 64 + 4 * lanes + lanes + 3, 257), (1, 3 * 64, 300), (3, 5 * 64 + 63, 513),
+                         (7, 2 * 64, 256), (1, 512, 3136 / 4), (4, 37, 900) })
+                data.Add(lanes, m, n, k);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PanelSizes))]
+    public void AddAPanel_is_bit_identical_to_the_sequential_fma_loop(int lanes, int m, int n, int k)
+    {
+        using var width = new LanesScope(lanes);
+        int lda = k + 3, ldb = n + 5, ldc = n + 2;
+        var a = TestData.Uniform(m * lda, 31);
+        var b = TestData.Uniform(k * ldb, 32);
+        var c = TestData.Uniform(m * ldc, 33);
+        var expected = Sequential(m, n, k, (i, p) => a[i * lda + p], b, ldb, c, ldc);
+        var panel = new float[k * n + 1];
+        panel[^1] = float.NaN; // past the panel: never read
+        Gemm.PackPanel(b, ldb, k, n, panel);
+        Gemm.AddAPanel(m, n, k, a, lda, panel, c, ldc);
+        Assert.Equal(expected, c); // also: the padding after each row of C is untouched
+    }
+
+    [Fact]
+    public void A_panel_too_short_for_its_matrix_is_refused()
+    {
+        var panel = new float[10];
+        var e = Assert.Throws<ArgumentException>(() => Gemm.PackPanel(new float[12], 4, 3, 4, panel));
+        Assert.Equal("panel", e.ParamName);
+        Assert.Contains("needs 12", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Gemm.AddAPanel(1, 4, 3, new float[3], 3, panel, new float[4], 4));
+        Assert.Equal("panel", e.ParamName);
+    }
+
     [Theory]
     [MemberData(nameof(Sizes))]
     public void AddAB_is_bit_identical_to_the_sequential_fma_loop(int lanes, int m, int n, int k)
