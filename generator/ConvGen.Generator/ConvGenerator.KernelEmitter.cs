@@ -671,11 +671,21 @@ public sealed partial class ConvGenerator
             w.Open("for (int n = 0; n < batch; n++)");
             EmitSampleImage(w, copy);
             w.Open("for (int ph = rowStart; ph < rowEnd; ph++)");
+            bool rows = SkipsPaddingRows(p);
+            if (rows)
+            {
+                // The window's two output rows have their own kernel rows inside the input; the tile sums the span of both, and
+                // a row inside it that one of them does not need reads the padding's zeros.
+                w.Line("// The kernel rows inside the input for either output row of the window: rows only the padding's zeros fill for both are skipped.");
+                w.Line("var (top0, top1) = Geometry.Taps(2 * ph * StrideHeight - padTop, KernelHeight, DilationHeight, height);");
+                w.Line("var (bottom0, bottom1) = Geometry.Taps((2 * ph + 1) * StrideHeight - padTop, KernelHeight, DilationHeight, height);");
+                w.Line("int kh0 = Math.Min(top0, bottom0), kh1 = Math.Max(top1, bottom1);");
+            }
             w.Open("for (int pw = 0; pw < pooledWidth; pw++)");
             w.Line("int window = (2 * ph * StrideHeight * paddedWidth + 2 * pw * StrideWidth) * InputChannels;");
             w.Line("int pixel = keep ? ((n * outputHeight + 2 * ph) * outputWidth + 2 * pw) * Filters : 0;");
             w.Line("int pool = ((n * pooledHeight + ph) * pooledWidth + pw) * Filters;");
-            w.Line("ForwardPoolTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));");
+            w.L($"ForwardPoolTile<V>(ref Unsafe.Add(ref x, window), {(rows ? "kh0, kh1, " : "")}ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));");
             w.Close();
             w.Close();
             w.Close();
@@ -694,15 +704,16 @@ public sealed partial class ConvGenerator
             long[] xs = [0, right, down, down + right];
             long[] ys = [0, m.Filters, (long)p.OutputWidth * m.Filters, ((long)p.OutputWidth + 1) * m.Filters];
             var ps = Enumerable.Range(0, 4).ToArray();
-            w.Line("/// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>");
+            bool rows = SkipsPaddingRows(p);
+            w.L($"/// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.{(rows ? " Kernel rows [kh0, kh1) only." : "")}</summary>");
             w.Line(Optimized);
-            w.Open($"private static void ForwardPoolTile{Generic}(ref float x, ref float k, ref float b, bool keep, ref float y, ref float yp){Constraint}");
+            w.Open($"private static void ForwardPoolTile{Generic}(ref float x, {RowRangeParameters(p)}ref float k, ref float b, bool keep, ref float y, ref float yp){Constraint}");
             w.L($"const int rowStep = DilationHeight * {paddedWidth} * InputChannels; // input elements between two kernel rows of the (padded) image");
             w.Line("int vc = Count<V>(); // floats per vector");
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
                 var js = Enumerable.Range(0, u).ToArray();
-                EmitTileSums(w, p, u, xs, "rowStep");
+                EmitTileSums(w, p, u, xs, "rowStep", rows);
                 if (p.AppliesRelu)
                     foreach (int i in ps) w.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Relu(a{i}{j});")));
                 w.Open("if (keep)");
@@ -713,7 +724,7 @@ public sealed partial class ConvGenerator
                     w.Line($"Store(Max(Max(Max(a0{j}, a1{j}), a2{j}), a3{j}), ref yp, {Offset.Of("f") + VOff(j)});");
             }, () =>
             {
-                EmitTileScalarSums(w, p, xs, "rowStep");
+                EmitTileScalarSums(w, p, xs, "rowStep", rows);
                 if (p.AppliesRelu) w.Line(string.Join(" ", ps.Select(i => $"s{i} = MathF.Max(s{i}, 0f);")));
                 w.Line("if (keep) { " + string.Join(" ", ps.Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + ys[i]}) = s{i};")) + " }");
                 w.Line("Unsafe.Add(ref yp, f) = MathF.Max(MathF.Max(MathF.Max(s0, s1), s2), s3);");

@@ -161,20 +161,24 @@ namespace ConvGen.Generated
                 ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
                 for (int ph = rowStart; ph < rowEnd; ph++)
                 {
+                    // The kernel rows inside the input for either output row of the window: rows only the padding's zeros fill for both are skipped.
+                    var (top0, top1) = Geometry.Taps(2 * ph * StrideHeight - padTop, KernelHeight, DilationHeight, height);
+                    var (bottom0, bottom1) = Geometry.Taps((2 * ph + 1) * StrideHeight - padTop, KernelHeight, DilationHeight, height);
+                    int kh0 = Math.Min(top0, bottom0), kh1 = Math.Max(top1, bottom1);
                     for (int pw = 0; pw < pooledWidth; pw++)
                     {
                         int window = (2 * ph * StrideHeight * paddedWidth + 2 * pw * StrideWidth) * InputChannels;
                         int pixel = keep ? ((n * outputHeight + 2 * ph) * outputWidth + 2 * pw) * Filters : 0;
                         int pool = ((n * pooledHeight + ph) * pooledWidth + pw) * Filters;
-                        ForwardPoolTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));
+                        ForwardPoolTile<V>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));
                     }
                 }
             }
         }
 
-        /// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs. Kernel rows [kh0, kh1) only.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardPoolTile<V>(ref float x, ref float k, ref float b, bool keep, ref float y, ref float yp) where V : struct
+        private static void ForwardPoolTile<V>(ref float x, int kh0, int kh1, ref float k, ref float b, bool keep, ref float y, ref float yp) where V : struct
         {
             const int rowStep = DilationHeight * 32 * InputChannels; // input elements between two kernel rows of the (padded) image
             int vc = Count<V>(); // floats per vector
@@ -185,7 +189,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 160; // the row's first tap in the input and the weights
                     // tap (kh, 0)
@@ -667,20 +671,24 @@ namespace ConvGen.Generated
                 ref float x = ref MemoryMarshal.GetArrayDataReference(padded);
                 for (int ph = rowStart; ph < rowEnd; ph++)
                 {
+                    // The kernel rows inside the input for either output row of the window: rows only the padding's zeros fill for both are skipped.
+                    var (top0, top1) = Geometry.Taps(2 * ph * StrideHeight - padTop, KernelHeight, DilationHeight, height);
+                    var (bottom0, bottom1) = Geometry.Taps((2 * ph + 1) * StrideHeight - padTop, KernelHeight, DilationHeight, height);
+                    int kh0 = Math.Min(top0, bottom0), kh1 = Math.Max(top1, bottom1);
                     for (int pw = 0; pw < pooledWidth; pw++)
                     {
                         int window = (2 * ph * StrideHeight * paddedWidth + 2 * pw * StrideWidth) * InputChannels;
                         int pixel = keep ? ((n * outputHeight + 2 * ph) * outputWidth + 2 * pw) * Filters : 0;
                         int pool = ((n * pooledHeight + ph) * pooledWidth + pw) * Filters;
-                        ForwardPoolTile<V>(ref Unsafe.Add(ref x, window), ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));
+                        ForwardPoolTile<V>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, keep, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref yp, pool));
                     }
                 }
             }
         }
 
-        /// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>One pooling window: x is its first window's top-left input, y its first output pixel, yp its pooled pixel. Each weight vector loaded feeds 4 FMAs. Kernel rows [kh0, kh1) only.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardPoolTile<V>(ref float x, ref float k, ref float b, bool keep, ref float y, ref float yp) where V : struct
+        private static void ForwardPoolTile<V>(ref float x, int kh0, int kh1, ref float k, ref float b, bool keep, ref float y, ref float yp) where V : struct
         {
             const int rowStep = DilationHeight * 18 * InputChannels; // input elements between two kernel rows of the (padded) image
             int vc = Count<V>(); // floats per vector
@@ -695,7 +703,7 @@ namespace ConvGen.Generated
                 var a02 = bias2; var a12 = bias2; var a22 = bias2; var a32 = bias2;
                 var bias3 = Load<V>(ref b, f + 3 * vc);
                 var a03 = bias3; var a13 = bias3; var a23 = bias3; var a33 = bias3;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
@@ -736,7 +744,7 @@ namespace ConvGen.Generated
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
-                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = 0; kw < KernelWidth; kw++)
                 {
                     int xo = kh * rowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
