@@ -77,16 +77,22 @@ public class GemmPackingTests
         return data;
     }
 
+    /// <summary>Random A [m×k], B [k×n] and C [m×n], each row padded past its end, and C after the sequential loop.</summary>
+    private static (float[] A, int Lda, float[] B, int Ldb, float[] C, int Ldc, float[] Expected) Product(int m, int n, int k, int seed)
+    {
+        int lda = k + 3, ldb = n + 5, ldc = n + 2;
+        var a = TestData.Uniform(m * lda, seed);
+        var b = TestData.Uniform(k * ldb, seed + 1);
+        var c = TestData.Uniform(m * ldc, seed + 2);
+        return (a, lda, b, ldb, c, ldc, Sequential(m, n, k, (i, p) => a[i * lda + p], b, ldb, c, ldc));
+    }
+
     [Theory]
     [MemberData(nameof(PanelSizes))]
     public void AddAPanel_is_bit_identical_to_the_sequential_fma_loop(int lanes, int m, int n, int k)
     {
         using var width = new LanesScope(lanes);
-        int lda = k + 3, ldb = n + 5, ldc = n + 2;
-        var a = TestData.Uniform(m * lda, 31);
-        var b = TestData.Uniform(k * ldb, 32);
-        var c = TestData.Uniform(m * ldc, 33);
-        var expected = Sequential(m, n, k, (i, p) => a[i * lda + p], b, ldb, c, ldc);
+        var (a, lda, b, ldb, c, ldc, expected) = Product(m, n, k, seed: 31);
         var panel = new float[k * n + 1];
         panel[^1] = float.NaN; // past the panel: never read
         Gemm.PackPanel(b, ldb, k, n, panel);
@@ -110,11 +116,7 @@ public class GemmPackingTests
     public void AddAB_is_bit_identical_to_the_sequential_fma_loop(int lanes, int m, int n, int k)
     {
         using var width = new LanesScope(lanes);
-        int lda = k + 3, ldb = n + 5, ldc = n + 2;
-        var a = TestData.Uniform(m * lda, 21);
-        var b = TestData.Uniform(k * ldb, 22);
-        var c = TestData.Uniform(m * ldc, 23);
-        var expected = Sequential(m, n, k, (i, p) => a[i * lda + p], b, ldb, c, ldc);
+        var (a, lda, b, ldb, c, ldc, expected) = Product(m, n, k, seed: 21);
         Gemm.AddAB(m, n, k, a, lda, b, ldb, c, ldc);
         Assert.Equal(expected, c); // also: the padding after each row of C is untouched
     }
