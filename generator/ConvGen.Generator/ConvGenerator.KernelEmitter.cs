@@ -1079,16 +1079,13 @@ public sealed partial class ConvGenerator
             w.Line("ref float dxr = ref Unsafe.Add(ref dx, i * xRow);");
             w.Line("ref float gr = ref Unsafe.Add(ref g, i * gRow);");
             w.Line("int j = 0;");
-            foreach (int pixels in new[] { InputGradientWidePixels, TilePixels, 2, 1 })
+            if (wideTile)
             {
-                if (!TileFits(m, pixels) || (pixels == InputGradientWidePixels && !wideTile)) continue;
                 // The wide tiles stop where 9 to 11 pixels are left: those run as two tiles below, not as 8 and then 1 to 3.
-                w.Open(pixels == 1 ? "for (; j < cols; j++)"
-                    : pixels == InputGradientWidePixels ? $"for (; wide && (cols - j == {pixels} || cols - j >= {pixels + TilePixels}); j += {pixels})"
-                    : $"for (; j <= cols - {pixels}; j += {pixels})");
-                Tile(pixels, pixels == InputGradientWidePixels);
+                const int wp = InputGradientWidePixels;
+                w.Open($"for (; wide && (cols - j == {wp} || cols - j >= {wp + TilePixels}); j += {wp})");
+                Tile(wp, wideWidths: true);
                 w.Close();
-                if (pixels != InputGradientWidePixels) continue;
                 // The rest of the row after the wide tiles: 5 to 7 pixels as one tile, 9 to 11 as two (5 + 4, 5 + 5, 6 + 5); the
                 // 4-pixel loop below takes a last 4.
                 w.Open($"while (wide && cols - j > {TilePixels})");
@@ -1103,6 +1100,13 @@ public sealed partial class ConvGenerator
                 }
                 w.Close();
                 w.Line("j += t;");
+                w.Close();
+            }
+            foreach (int pixels in new[] { TilePixels, 2, 1 })
+            {
+                if (!TileFits(m, pixels)) continue;
+                w.Open(pixels == 1 ? "for (; j < cols; j++)" : $"for (; j <= cols - {pixels}; j += {pixels})");
+                Tile(pixels, wideWidths: false);
                 w.Close();
             }
             w.Close();

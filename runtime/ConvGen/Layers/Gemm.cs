@@ -310,14 +310,19 @@ internal static class Gemm
     {
         CheckDims(0, n, k);
         CheckMatrix(b.Length, k, n, ldb, nameof(b));
-        if (panel.Length < (long)k * n)
-            throw new ArgumentException($"The panel of a {k}×{n} matrix needs {(long)k * n} elements; the span has {panel.Length}.", nameof(panel));
+        CheckPanel(panel.Length, k, n);
         for (int q0 = 0; q0 < n; q0 += PanelColumns)
         {
             int w = Math.Min(PanelColumns, n - q0);
             var block = panel.Slice(q0 * k, w * k);
             for (int p = 0; p < k; p++) b.Slice(p * ldb + q0, w).CopyTo(block.Slice(p * w, w));
         }
+    }
+
+    private static void CheckPanel(int length, int k, int n)
+    {
+        if (length < (long)k * n)
+            throw new ArgumentException($"The panel of a {k}×{n} matrix needs {(long)k * n} elements; the span has {length}.", "panel");
     }
 
     /// <summary>
@@ -333,8 +338,7 @@ internal static class Gemm
         CheckDims(m, n, k);
         CheckMatrix(a.Length, m, k, lda, nameof(a));
         CheckMatrix(c.Length, m, n, ldc, nameof(c));
-        if (panel.Length < (long)k * n)
-            throw new ArgumentException($"The panel of a {k}×{n} matrix needs {(long)k * n} elements; the span has {panel.Length}.", nameof(panel));
+        CheckPanel(panel.Length, k, n);
         if (m == 0 || n == 0 || k == 0) return;
         switch (Simd.Lanes)
         {

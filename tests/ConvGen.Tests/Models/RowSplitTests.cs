@@ -112,16 +112,16 @@ public class RowSplitTests
     }
 
     /// <summary>
-    /// A Dense layer with fewer rows than the GEMM packs reads its kernel from panels (one per thread), made from the weights:
-    /// after every way the weights change, and between the folded and the unfolded pass, the panels on any number of threads
-    /// give the bits of the kernel read in place (the packed product of a batch of 9, whose rows do not depend on each other).
+    /// A Dense layer with fewer rows than the GEMM packs reads its kernel from a panel of 64-column blocks, made from the weights
+    /// (each thread its own blocks): after every way the weights change, and between the folded and the unfolded pass, the panel
+    /// on any number of threads gives the bits of the kernel read in place (the packed product of a batch of 9, whose rows do not depend on each other).
     /// The first layer's kernel (270,000 weights) is large enough to be split for one sample; the second (folded) one is split
     /// only for batches of at least the thread count.
     /// </summary>
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
-    public void Dense_panels_follow_every_change_of_the_weights_and_keep_the_bits_of_one_thread(int threads)
+    public void Dense_panels_follow_every_change_of_the_weights_and_keep_the_bits_of_the_kernel_read_in_place(int threads)
     {
         int saved = Parallelism.Threads;
         try
@@ -133,7 +133,7 @@ public class RowSplitTests
             for (int i = 0; i < x.Length; i++) x[i / 300, i % 300] = (float)(random.NextDouble() * 2 - 1);
             int[] labels = [1, 5, 9, 30, 2, 0, 4, 8, 36];
 
-            void AssertOneThreadBits(string what)
+            void AssertInPlaceBits(string what)
             {
                 Parallelism.Threads = 1;
                 var inPlace = ModelTestData.Bits(model.Predict(x)); // 9 rows: packed, the kernel read in place
@@ -149,21 +149,21 @@ public class RowSplitTests
                 Parallelism.Threads = threads;
             }
 
-            AssertOneThreadBits("fresh");
+            AssertInPlaceBits("fresh");
             var before = model.Predict(x.SliceBatch(0, 1)).ToArray();
             model.Layers[1].Parameters[1].Value[2] += 3f;
             Assert.NotEqual(before, model.Predict(x.SliceBatch(0, 1)).ToArray());
-            AssertOneThreadBits("after an element was set");
+            AssertInPlaceBits("after an element was set");
             model.TrainStep(x, labels);
-            AssertOneThreadBits("after a training step");
+            AssertInPlaceBits("after a training step");
             model.FoldsBatchNormalization = false;
-            AssertOneThreadBits("unfolded");
+            AssertInPlaceBits("unfolded");
             model.FoldsBatchNormalization = true;
-            AssertOneThreadBits("folded again");
+            AssertInPlaceBits("folded again");
             var kernel = model.Layers[0].Parameters[0].Value.Span;
             model.Predict(x.SliceBatch(0, 1));
             kernel[5] -= 2f;
-            AssertOneThreadBits("after a write through a span taken before the last Predict");
+            AssertInPlaceBits("after a write through a span taken before the last Predict");
         }
         finally
         {
