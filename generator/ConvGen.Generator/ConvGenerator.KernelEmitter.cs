@@ -137,14 +137,17 @@ public sealed partial class ConvGenerator
         /// <summary>
         /// The body of <c>ForwardRowsActivated</c>: the forward kernel of <paramref name="call"/> (with <c>{V}</c> and <c>{E}</c> for
         /// the vector and epilogue types) with the activation applied as each output is stored, true; false for any other
-        /// activation, with nothing written.
+        /// activation, with nothing written. With <paramref name="residual"/>, the body of <c>ForwardRowsResidual</c>: the residual
+        /// added to each output, then the activation (none too), as it is stored.
         /// </summary>
-        internal static void EmitActivatedDispatch(CodeWriter w, string call, int widest)
+        internal static void EmitActivatedDispatch(CodeWriter w, string call, int widest, bool residual = false)
         {
-            foreach (var (activation, epilogue) in Epilogues)
+            var epilogues = residual ? [("None", "NoEpilogue"), .. Epilogues] : Epilogues;
+            foreach (var (activation, epilogue) in epilogues)
             {
                 w.Open($"if (activation == global::ConvGen.Activation.{activation})");
-                EmitDispatch(w, call.Replace("{E}", $"global::ConvGen.Internal.{epilogue}"), widest);
+                string type = residual ? $"global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.{epilogue}>" : $"global::ConvGen.Internal.{epilogue}";
+                EmitDispatch(w, call.Replace("{E}", type), widest);
                 w.Line("return true;");
                 w.Close();
             }
@@ -372,12 +375,13 @@ public sealed partial class ConvGenerator
             w.Line("/// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.");
             w.Line("/// </summary>");
             w.Line(Optimized);
-            w.Open($"public static void Forward{ForwardGeneric}(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd){ForwardConstraint}");
+            w.Open($"public static void Forward{ForwardGeneric}(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, ReadOnlySpan<float> residual = default){ForwardConstraint}");
             EmitGeometry(w, p, forward: true);
             if (pads) EmitPaddedImage(w, p, rowStep: true);
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
             w.Line(BiasReference(m.UseBias, "Filters"));
             w.Line("ref float y = ref MemoryMarshal.GetReference(output);");
+            w.Line("ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read");
             string rowStep = p.Fixed ? "" : "rowStep, ";
             string rowRange = SkipsPaddingRows(p) ? "kh0, kh1, " : "";
             string imageWidth = pads ? "paddedWidth" : "width";
@@ -409,7 +413,7 @@ public sealed partial class ConvGenerator
             // the rest runs as one remainder tile and 4-pixel tiles), single pixels only where the row is shorter than a tile.
             void Tiles(string at, string end, string window, string pixel)
             {
-                string Call(string name) => $"{name}<V, E>(ref Unsafe.Add(ref x, window), {rowStep}{rowRange}ref k, ref b, ref Unsafe.Add(ref y, pixel));";
+                string Call(string name) => $"{name}<V, E>(ref Unsafe.Add(ref x, window), {rowStep}{rowRange}ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));";
                 void Tile(int pixels, string name, string? condition, bool remainderFollows = false)
                 {
                     string tile = Call(name);
@@ -449,7 +453,7 @@ public sealed partial class ConvGenerator
                 if (tiles) Tile(TilePixels, "ForwardTile", null);
                 w.Open($"for (; {at} < {end}; {at}++)");
                 w.Line(window); w.Line(pixel);
-                w.Line($"ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), {rowStep}{rowRange}ref k, ref b, ref Unsafe.Add(ref y, pixel));");
+                w.Line($"ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), {rowStep}{rowRange}ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));");
                 w.Close();
             }
             if (pointwise)
@@ -527,20 +531,20 @@ public sealed partial class ConvGenerator
             long pixelStep = (long)m.StrideWidth * m.InputChannels;
             var xs = Enumerable.Range(0, pixels).Select(i => i * pixelStep).ToArray();
             string name = pixels == TilePixels ? "ForwardTile" : $"ForwardTile{pixels}";
-            w.L($"/// <summary>{pixels} neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds {pixels} FMAs.</summary>");
+            w.L($"/// <summary>{pixels} neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds {pixels} FMAs.</summary>");
             w.Line(Optimized);
-            w.Open($"private static void {name}{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}{RowRangeParameters(p)}ref float k, ref float b, ref float y){ForwardConstraint}");
+            w.Open($"private static void {name}{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}{RowRangeParameters(p)}ref float k, ref float b, ref float y, ref float r){ForwardConstraint}");
             w.Line("int vc = Count<V>(); // floats per vector");
             bool rows = SkipsPaddingRows(p);
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
             {
                 EmitTileSums(w, p, u, xs, RowStep(p), rows);
                 for (int i = 0; i < pixels; i++)
-                    w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"Store({Act(p, $"a{i}{j}", true)}, ref y, {Offset.Of("f") + (long)i * m.Filters + VOff(j)});")));
+                    w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => Stored(p, $"a{i}{j}", Offset.Of("f") + (long)i * m.Filters + VOff(j), vector: true))));
             }, () =>
             {
                 EmitTileScalarSums(w, p, xs, RowStep(p), rows);
-                w.Line(string.Join(" ", Enumerable.Range(0, pixels).Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + (long)i * m.Filters}) = {Act(p, $"s{i}", false)};")));
+                w.Line(string.Join(" ", Enumerable.Range(0, pixels).Select(i => Stored(p, $"s{i}", Offset.Of("f") + (long)i * m.Filters, vector: false))));
             }, widths: widths, overlapTail: true);
             w.Close();
         }
@@ -590,9 +594,9 @@ public sealed partial class ConvGenerator
         private static void EmitForwardPixel(CodeWriter w, KernelPlan p)
         {
             var m = p.Conv;
-            w.Line("/// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>");
+            w.Line("/// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>");
             w.Line(Optimized);
-            w.Open($"private static void ForwardInterior{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}{RowRangeParameters(p)}ref float k, ref float b, ref float y){ForwardConstraint}");
+            w.Open($"private static void ForwardInterior{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}{RowRangeParameters(p)}ref float k, ref float b, ref float y, ref float r){ForwardConstraint}");
             w.Line("int vc = Count<V>(); // floats per vector");
             bool rows = SkipsPaddingRows(p);
             EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
@@ -605,20 +609,27 @@ public sealed partial class ConvGenerator
                     w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + cf + Offset.Of("f")});");
                     w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"a{j} = Fma(xc, Load<V>(ref kc{VOffArgument(j)}), a{j});")));
                 }));
-                w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"Store({Act(p, $"a{j}", true)}, ref y, {Offset.Of("f") + VOff(j)});")));
+                w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => Stored(p, $"a{j}", Offset.Of("f") + VOff(j), vector: true))));
             }, () =>
             {
                 w.Line("float s = Unsafe.Add(ref b, f);");
                 EmitTaps(w, p, RowStep(p), rows, (xo, ko) => EmitChannels(w, m, scoped: false, (c, cf) =>
                     w.Line($"s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo + c}), Unsafe.Add(ref k, {ko + cf + Offset.Of("f")}), s);")));
-                w.Line($"Unsafe.Add(ref y, f) = {Act(p, "s", false)};");
+                w.Line(Stored(p, "s", Offset.Of("f"), vector: false));
             }, widths: [4, 1], fourAtAnyWidth: true, overlapTail: true); // one pixel: 4 independent accumulators hide the FMA latency
             w.Close();
         }
 
-        /// <summary>A value about to be stored, through the ReLU when the kernel applies it, then the epilogue <c>E</c>.</summary>
-        private static string Act(KernelPlan p, string value, bool vector)
-            => $"E.Apply({(!p.AppliesRelu ? value : vector ? $"Relu({value})" : $"MathF.Max({value}, 0f)")})";
+        /// <summary>
+        /// The store of a sum at <c>y + offset</c>: through the ReLU when the kernel applies it, then the epilogue <c>E</c>, which
+        /// reads the residual (if it adds one) at <c>r + offset</c>.
+        /// </summary>
+        private static string Stored(KernelPlan p, string value, Offset offset, bool vector)
+        {
+            string activated = !p.AppliesRelu ? value : vector ? $"Relu({value})" : $"MathF.Max({value}, 0f)";
+            string stored = $"E.Apply({activated}, ref r, {offset})";
+            return vector ? $"Store({stored}, ref y, {offset});" : $"Unsafe.Add(ref y, {offset}) = {stored};";
+        }
 
         // ------------------------------------------------------------------------------------------------
         // Forward with the next layer's 2x2 max pool fused.

@@ -25,7 +25,7 @@ public sealed partial class ConvGenerator
             "Padding", "UseBias", "Activation", "Spec", "OutputHeight", "OutputWidth", "Forward", "ForwardRows", "Backward", "BackwardWeights", "BackwardInput",
             "Name", "Input", "InputNames", "HasExplicitName", "TypeName", "BaseName", "Parameters", "State", "Kernel", "Bias", "Configuration",
             "Build", "RunForward", "RunBackward", "ForwardPhases", "BackwardPhases", "OutputActivation", "FoldsInputRelu", "CanFuseForward",
-            "FixedHeight", "FixedWidth", "AppliesActivation", "HasPooledForward", "ForwardPooled", "ForwardRowsActivated",
+            "FixedHeight", "FixedWidth", "AppliesActivation", "HasPooledForward", "ForwardPooled", "ForwardRowsActivated", "ForwardRowsResidual",
         };
 
         /// <summary>Members of a grouped <c>[Conv2D]</c> class (<c>Groups</c> above 1): an ungrouped one's and its <c>Groups</c> constant.</summary>
@@ -290,6 +290,18 @@ public sealed partial class ConvGenerator
                 w.Open($"public static bool ForwardRowsActivated({ReadOnly} input, int batch, int height, int width, {ReadOnly} weights, {ReadOnly} bias, {Span} output, int rowStart, int rowEnd, global::ConvGen.Activation activation)");
                 CheckForwardRows();
                 KernelEmitter.EmitActivatedDispatch(w, $"{k}.Forward<{{V}}, {{E}}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd)", lanes);
+                w.Close();
+                w.Line();
+                w.Line("/// <summary>");
+                w.Line("/// <see cref=\"ForwardRows\"/> with <paramref name=\"residual\"/> (laid out as the output) added to each output, then");
+                w.Line("/// <paramref name=\"activation\"/> applied, as it is stored (a residual Add folded into this layer with a BatchNormalization, in");
+                w.Line("/// inference): true; false, with nothing written, for an activation other than None, ReLU and ReLU6.");
+                w.Line("/// </summary>");
+                w.Line("/// <exception cref=\"global::System.ArgumentException\">As ForwardRows; or the residual is not as long as the output.</exception>");
+                w.Open($"public static bool ForwardRowsResidual({ReadOnly} input, int batch, int height, int width, {ReadOnly} weights, {ReadOnly} bias, {ReadOnly} residual, {Span} output, int rowStart, int rowEnd, global::ConvGen.Activation activation)");
+                CheckForwardRows();
+                CheckLength("residual", outputLayout, outputDims);
+                KernelEmitter.EmitActivatedDispatch(w, $"{k}.Forward<{{V}}, {{E}}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd, residual)", lanes, residual: true);
                 w.Close();
                 w.Line();
             }

@@ -14,6 +14,8 @@ public delegate void ForwardFn(int config, float[] x, int n, int h, int w, float
 
 public delegate void ForwardRowsFn(int config, float[] x, int n, int h, int w, float[] k, float[] b, float[] y, int rowStart, int rowEnd);
 
+public delegate bool ForwardResidualFn(int config, float[] x, int n, int h, int w, float[] k, float[] b, float[] r, float[] y, int rowStart, int rowEnd, Activation activation);
+
 public delegate void BackwardFn(int config, float[] x, int n, int h, int w, float[] k, float[] g, float[] dx, float[] dk, float[] db);
 
 /// <summary>
@@ -110,6 +112,7 @@ public class RandomConfigurationTests(ITestOutputHelper output)
         ];
         var harness = InMemoryGenerator.CompileAndLoad(Source(configs), "RowWidthConfigs").GetType("RandomConfigs.Harness")!;
         var forward = harness.GetMethod("Forward")!.CreateDelegate<ForwardFn>();
+        var residual = harness.GetMethod("ForwardRowsResidual")!.CreateDelegate<ForwardResidualFn>();
         var backward = harness.GetMethod("Backward")!.CreateDelegate<BackwardFn>();
         int widths = 0;
         for (int i = 0; i < configs.Length; i++)
@@ -127,6 +130,7 @@ public class RandomConfigurationTests(ITestOutputHelper output)
                 var expected = ReferenceConv.Forward(k, x, n, h, w, wt, k.UseBias ? b : []);
                 var g = RandomArray(rng, n * oh * ow * k.F);
                 var (rdx, _, _) = ReferenceConv.Backward(k, x, n, h, w, wt, g);
+                var r = RandomArray(rng, n * oh * ow * k.F);
                 foreach (int lanes in new[] { 16, 8, 4 })
                 {
                     using var width = new LanesScope(lanes);
@@ -135,6 +139,8 @@ public class RandomConfigurationTests(ITestOutputHelper output)
                     y.AsSpan().Fill(float.NaN); // every output must be written
                     forward(i, x, n, h, w, wt, k.UseBias ? b : [], y);
                     AssertClose(expected, y, k.KH * k.KW * k.C, "forward of " + where);
+                    AssertResidualAdded(y, r, (into, activation) => residual(i, x, n, h, w, wt, k.UseBias ? b : [], r, into, 0, oh, activation),
+                        ResidualActivations[w % 3], 0, oh, oh, ow * k.F, "residual forward of " + where);
                     float[] dx = Filled(x.Length, 0.5f), dk = new float[wt.Length], db = new float[k.UseBias ? k.F : 0];
                     backward(i, x, n, h, w, wt, g, dx, dk, db);
                     AssertClose(rdx, Shift(dx, -0.5f), k.KH * k.KW * k.F, "input gradient of " + where);
@@ -161,6 +167,7 @@ public class RandomConfigurationTests(ITestOutputHelper output)
         var harness = InMemoryGenerator.CompileAndLoad(Source(configs), "PointwiseConfigs").GetType("RandomConfigs.Harness")!;
         var forward = harness.GetMethod("Forward")!.CreateDelegate<ForwardFn>();
         var rows = harness.GetMethod("ForwardRows")!.CreateDelegate<ForwardRowsFn>();
+        var residual = harness.GetMethod("ForwardRowsResidual")!.CreateDelegate<ForwardResidualFn>();
         for (int i = 0; i < configs.Count; i++)
         {
             var k = configs[i];
@@ -172,6 +179,8 @@ public class RandomConfigurationTests(ITestOutputHelper output)
                 var b = k.UseBias || trial == 1 ? RandomArray(rng, k.F) : [];
                 var expected = ReferenceConv.Forward(k, x, n, h, w, wt, b);
                 int r0 = rng.Next(0, h + 1), r1 = rng.Next(r0, h + 1);
+                var r = RandomArray(rng, expected.Length);
+                var activation = ResidualActivations[(i + trial) % 3];
                 foreach (int lanes in new[] { 16, 8, 4 })
                 {
                     using var width = new LanesScope(lanes);
@@ -190,6 +199,8 @@ public class RandomConfigurationTests(ITestOutputHelper output)
                         if (row >= r0 && row < r1) Assert.Equal(y[e], part[e]);
                         else Assert.True(float.IsNaN(part[e]), $"rows [{r0}, {r1}) wrote row {row}: {where}");
                     }
+                    AssertResidualAdded(y, r, (into, a) => residual(i, x, n, h, w, wt, b, r, into, r0, r1, a), activation, r0, r1, h, w * k.F,
+                        "residual forward " + where);
                 }
             }
         }
@@ -255,6 +266,63 @@ public class RandomConfigurationTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A compiled residual block, a convolution, its BatchNormalization and the Add of the network's input (no activation, ReLU
+    /// or ReLU6), folds the normalization and the Add into the convolution for inference: its tiles add the input as they store.
+    /// Filter counts and widths that pick each tile (16 or fitted to the row, wide, 4 pixels, 1x1 runs over the batch), Predict
+    /// at every width and at 1 and 2 threads against plain loops in double precision with the network's own weights.
+    /// </summary>
+    [Fact]
+    public void Compiled_residual_blocks_add_their_input_in_every_tile_and_match_the_reference()
+    {
+        var rng = new Random(20261208);
+        int[] widths = [5, 7, 9, 12, 14, 16, 32], filters = [4, 8, 16, 24, 32, 48, 64];
+        var nets = Enumerable.Range(0, 14).Select(i => (K: i % 4 == 0 ? 1 : 3, F: filters[i % filters.Length], H: rng.Next(2, 7),
+            W: widths[rng.Next(widths.Length)], Activation: ResidualActivations[i % 3])).ToList();
+        var source = new StringBuilder("using ConvGen;\nnamespace ResidualNets;\n");
+        for (int i = 0; i < nets.Count; i++)
+        {
+            var (k, f, h, w, activation) = nets[i];
+            source.Append($"[Input({h}, {w}, {f})]\n[Conv2D({k}, {k}, Filters = {f}, Padding = Padding.Same, UseBias = false)]\n[BatchNormalization]\n")
+                  .Append($"[Add(\"input\", Activation = Activation.{activation})]\npublic partial class Block{i};\n");
+        }
+        var assembly = InMemoryGenerator.CompileAndLoad(source.ToString(), "ResidualNets");
+        for (int i = 0; i < nets.Count; i++)
+        {
+            var (kernel, f, h, w, activation) = nets[i];
+            var net = (Model)Activator.CreateInstance(assembly.GetType($"ResidualNets.Block{i}")!, 4, i)!;
+            Assert.Equal([null, "conv2d", "conv2d"], net.Nodes.Select(node => node.FoldedInto));
+            var k = new ConvConfig(kernel, kernel, f, f, 1, 1, 1, 1, Same: true, UseBias: false);
+            // Statistics and affine parameters far from the identity.
+            var weights = net.NamedWeights().ToDictionary(p => p.Name[(p.Name.LastIndexOf('/') + 1)..], p => p.Tensor);
+            foreach (var (name, low, span) in new[] { ("gamma", 0.5, 1.0), ("beta", -0.5, 1.0), ("moving_mean", -0.5, 1.0), ("moving_variance", 0.2, 2.0) })
+                for (int c = 0; c < f; c++) weights[name].Span[c] = (float)(low + span * rng.NextDouble());
+            var kernelWeights = weights["kernel"].Span.ToArray();
+            float[] gamma = weights["gamma"].Span.ToArray(), beta = weights["beta"].Span.ToArray(), mean = weights["moving_mean"].Span.ToArray(),
+                variance = weights["moving_variance"].Span.ToArray();
+            double epsilon = ((BatchNormalization)net.Layers[1]).Epsilon;
+            int n = 1 + i % 4;
+            var x = RandomArray(rng, n * h * w * f);
+            var sums = ReferenceConv.Forward(k, x.Select(v => (double)v).ToArray(), n, h, w, kernelWeights.Select(v => (double)v).ToArray(), []);
+            var expected = new float[sums.Length];
+            for (int e = 0; e < sums.Length; e++)
+            {
+                int c = e % f;
+                double v = (sums[e] - mean[c]) / Math.Sqrt(variance[c] + epsilon) * gamma[c] + beta[c] + x[e];
+                expected[e] = (float)(activation switch { Activation.ReLU => Math.Max(v, 0), Activation.ReLU6 => Math.Min(Math.Max(v, 0), 6), _ => v });
+            }
+            var input = new Tensor(new Shape(n, h, w, f), x);
+            foreach (int lanes in new[] { 16, 8, 4 })
+            foreach (int threads in new[] { 1, 2 })
+            {
+                using var width = new LanesScope(lanes);
+                using var parallel = new ThreadScope(threads);
+                string where = $"block {i} [Input({h}, {w}, {f})] {kernel}x{kernel} + BatchNormalization + Add(input, {activation}), batch {n}, at {lanes} floats a vector, {threads} thread(s)";
+                AssertClose(expected, net.Predict(input).Span.ToArray(), kernel * kernel * f, "Predict " + where);
+            }
+        }
+    }
+
     internal static ConvConfig RandomConfig(Random rng)
     {
         int[] channelChoices = [1, 3, 17, 33, 64];
@@ -282,10 +350,47 @@ public class RandomConfigurationTests(ITestOutputHelper output)
         sb.Append("    public static void ForwardRows(int config, float[] x, int n, int h, int w, float[] k, float[] b, float[] y, int r0, int r1)\n    {\n        switch (config)\n        {\n");
         for (int i = 0; i < configs.Count; i++) sb.Append($"            case {i}: Config{i}.ForwardRows(x, n, h, w, k, b, y, r0, r1); break;\n");
         sb.Append("        }\n    }\n");
+        sb.Append("    public static bool ForwardRowsResidual(int config, float[] x, int n, int h, int w, float[] k, float[] b, float[] r, float[] y, int r0, int r1, Activation a)\n    {\n        switch (config)\n        {\n");
+        for (int i = 0; i < configs.Count; i++) sb.Append($"            case {i}: return Config{i}.ForwardRowsResidual(x, n, h, w, k, b, r, y, r0, r1, a);\n");
+        sb.Append("            default: return false;\n        }\n    }\n");
         sb.Append("    public static void Backward(int config, float[] x, int n, int h, int w, float[] k, float[] g, float[] dx, float[] dk, float[] db)\n    {\n        switch (config)\n        {\n");
         for (int i = 0; i < configs.Count; i++) sb.Append($"            case {i}: Config{i}.Backward(x, n, h, w, k, g, dx, dk, db); break;\n");
         sb.Append("        }\n    }\n}\n");
         return sb.ToString();
+    }
+
+    /// <summary>The activations a folded residual Add may have, which the kernels apply as they store.</summary>
+    private static readonly Activation[] ResidualActivations = [Activation.None, Activation.ReLU, Activation.ReLU6];
+
+    /// <summary>
+    /// <paramref name="run"/> (a kernel's ForwardRowsResidual with residual <paramref name="r"/> on output rows [r0, r1) of every
+    /// sample, into the array given, with the activation given) against the kernel's own forward pass <paramref name="y"/>: in
+    /// those rows exactly the Add's pass, <c>activation(y + r)</c> (the same sums, then the same two roundings), every other row
+    /// untouched; and an activation it cannot apply refused with nothing written.
+    /// </summary>
+    private static void AssertResidualAdded(float[] y, float[] r, Func<float[], Activation, bool> run, Activation activation,
+        int r0, int r1, int height, int rowLength, string where)
+    {
+        var fused = new float[y.Length];
+        fused.AsSpan().Fill(float.NaN);
+        Assert.True(run(fused, activation), where);
+        for (int e = 0; e < y.Length; e++)
+        {
+            int row = e / rowLength % height;
+            if (row < r0 || row >= r1)
+            {
+                Assert.True(float.IsNaN(fused[e]), $"{where}: rows [{r0}, {r1}) wrote row {row}");
+                continue;
+            }
+            float sum = y[e] + r[e];
+            float expected = activation switch { Activation.ReLU => MathF.Max(sum, 0f), Activation.ReLU6 => MathF.Min(MathF.Max(sum, 0f), 6f), _ => sum };
+            if (BitConverter.SingleToInt32Bits(expected) != BitConverter.SingleToInt32Bits(fused[e]))
+                Assert.Fail($"{where} ({activation}): element {e} is {fused[e]}, the forward pass's {y[e]} + residual {r[e]} gives {expected}");
+        }
+        var refused = new float[y.Length];
+        refused.AsSpan().Fill(float.NaN);
+        Assert.False(run(refused, Activation.Tanh), $"{where}: Tanh accepted");
+        Assert.All(refused, v => Assert.True(float.IsNaN(v), $"{where}: a refused activation wrote the output"));
     }
 
     internal static float[] RandomArray(Random rng, int length)

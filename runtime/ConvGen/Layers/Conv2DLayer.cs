@@ -1,4 +1,5 @@
 using System;
+using System.Numerics.Tensors;
 using ConvGen.Internal;
 
 namespace ConvGen;
@@ -89,6 +90,9 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
     /// <inheritdoc/>
     internal override bool AcceptsFoldedNormalization => true;
 
+    /// <inheritdoc/>
+    internal override bool AcceptsFoldedResidual => true;
+
     /// <summary>
     /// The forward kernel over this part's samples; with the next layer's max pool when fused; then the ReLU. With fewer samples
     /// than parts (inference of one image on several threads) the parts split the output rows of every sample instead.
@@ -117,7 +121,29 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         int outputHeight = c.OutputShape[0], rowLength = outRow / outputHeight;
         var (r0, r1) = byRows ? Parallelism.Split(outputHeight, c.Parts, c.Part, 1) : (0, outputHeight);
         if (r1 <= r0) return;
-        if (!c.FoldsActivation)
+        if (c.FoldsResidual)
+        {
+            // A BatchNormalization and the residual Add after it folded in (inference): the kernel adds the residual and applies
+            // the Add's activation as it stores; a kernel without that path (grouped) leaves it to each chunk while in cache.
+            var residual = c.Residual.Slice(s * outRow, (e - s) * outRow);
+            var activation = c.ResidualActivation;
+            if (!TKernel.ForwardRowsResidual(x, e - s, _height, _width, weights, bias, residual, y, r0, r1, activation))
+            {
+                int chunk = BatchNormalization.SamplesPerFoldedChunk(outRow);
+                for (int n = 0; n < e - s; n += chunk)
+                {
+                    int m = Math.Min(chunk, e - s - n);
+                    TKernel.ForwardRows(x.Slice(n * inRow, m * inRow), m, _height, _width, weights, bias, y.Slice(n * outRow, m * outRow), r0, r1);
+                    for (int k = n; k < n + m; k++)
+                    {
+                        var rows = y.Slice(k * outRow + r0 * rowLength, (r1 - r0) * rowLength);
+                        TensorPrimitives.Add(rows, residual.Slice(k * outRow + r0 * rowLength, (r1 - r0) * rowLength), rows);
+                        Activations.Forward(activation, rows, rows, s_spec.Filters);
+                    }
+                }
+            }
+        }
+        else if (!c.FoldsActivation)
         {
             TKernel.ForwardRows(x, e - s, _height, _width, weights, bias, y, r0, r1);
         }

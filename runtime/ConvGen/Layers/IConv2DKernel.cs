@@ -47,6 +47,15 @@ public interface IConv2DKernel
     static virtual bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width,
         ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, Activation activation) => false;
 
+    /// <summary>
+    /// <see cref="ForwardRows"/> with <paramref name="residual"/> (laid out as the output) added to each output, then
+    /// <paramref name="activation"/> applied, as it is stored (a residual <see cref="Add"/> folded into the layer with a
+    /// BatchNormalization, in inference): true; false, with nothing written, where the kernel has no such path (the layer then
+    /// adds the residual itself).
+    /// </summary>
+    static virtual bool ForwardRowsResidual(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights,
+        ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, Activation activation) => false;
+
     /// <summary>Adds the gradients of <see cref="Forward"/> with respect to the weights and the bias.</summary>
     static abstract void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width,
         ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient);

@@ -155,6 +155,13 @@ public abstract class Layer
     internal virtual bool AcceptsFoldedNormalization => false;
 
     /// <summary>
+    /// Whether, with a BatchNormalization folded into it, this layer can also take the residual <see cref="Add"/> that alone reads
+    /// the BatchNormalization (see <see cref="NodeContext.FoldsResidual"/>): adding the Add's other input and applying its
+    /// activation (None, ReLU or ReLU6) as it writes its output, the Add's.
+    /// </summary>
+    internal virtual bool AcceptsFoldedResidual => false;
+
+    /// <summary>
     /// Whether this layer's forward kernel can also compute <paramref name="next"/>'s output (e.g. a convolution and the 2x2 max
     /// pool after it in one pass). The model asks only when <paramref name="next"/> reads this layer alone and is its only reader;
     /// then it skips <paramref name="next"/>'s forward, and this layer writes <see cref="NodeContext.FusedOutput"/> too.

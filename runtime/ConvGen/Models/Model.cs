@@ -407,8 +407,17 @@ public abstract partial class Model
         public Node? FoldedActivation { get; set; }
 
         /// <summary>
-        /// For a BatchNormalization folded into the layer before it, or the activation layer after such a BatchNormalization: that
-        /// layer (which then writes this one's output).
+        /// The residual <see cref="ConvGen.Add"/> after the folded BatchNormalization (its only reader), folded into this layer too:
+        /// inference adds the Add's other input to each output, then the Add's activation, as the kernel stores it; or null.
+        /// </summary>
+        public Node? FoldedAdd { get; set; }
+
+        /// <summary>With <see cref="FoldedAdd"/>: the slot of the Add's other input, the residual (written before this layer runs).</summary>
+        public int ResidualSlot { get; set; }
+
+        /// <summary>
+        /// For a BatchNormalization folded into the layer before it, or the activation layer or residual Add after such a
+        /// BatchNormalization: that layer (which then writes this one's output).
         /// </summary>
         public Node? FoldedInto { get; set; }
 

@@ -19,7 +19,9 @@ namespace ConvGen;
 /// folded into for inference, or null. <c>Predict</c> and <c>Evaluate</c> then run that layer with its kernel and bias scaled
 /// and shifted by the moving statistics, writing this layer's output, and run no pass of this layer; training and
 /// <c>Forward</c> run it as usual. For an element-wise activation layer that alone reads such a BatchNormalization: the same
-/// layer, which then also applies the activation to its output while in cache and writes this layer's output.</param>
+/// layer, which then also applies the activation to its output while in cache and writes this layer's output. For a residual
+/// <c>Add</c> that alone reads such a BatchNormalization (after a two-dimensional convolution): the same layer, which then adds
+/// the Add's other input and applies its activation as it stores each output, and writes this layer's output.</param>
 public sealed record ModelNode(int Index, string Name, Layer Layer, IReadOnlyList<string> Inputs, Shape OutputShape,
     long ParameterCount, long StateCount, bool SharesInputBuffer, string? ForwardComputedBy, string? ReluAppliedBy,
     string? FoldedInto = null);

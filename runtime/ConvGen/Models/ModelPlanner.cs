@@ -195,7 +195,10 @@ internal static class ModelPlanner
     /// layer, the layer runs in Predict and Evaluate with its kernel and bias scaled and shifted per channel and writes the
     /// BatchNormalization's output buffer, and the BatchNormalization runs no pass. When the BatchNormalization's only reader is an
     /// element-wise activation layer (<see cref="ElementwiseLayer.Folds"/>) reading only it, that layer folds too: the producer
-    /// applies it to each chunk of its output while in cache and writes the activation's buffer. Lays out the buffer of folded parameters,
+    /// applies it to each chunk of its output while in cache and writes the activation's buffer. When it is a residual
+    /// <see cref="Add"/> of two inputs whose other input is computed before the producer runs, with no activation, ReLU or ReLU6, and
+    /// the producer <see cref="Layer.AcceptsFoldedResidual"/>, the Add folds too: the producer adds the other input and applies the
+    /// activation as it stores, and writes the Add's buffer. Lays out the buffer of folded parameters,
     /// per folded layer: the kernel, the bias (one per channel), the scale pattern; returns its size (0: nothing folds).
     /// </summary>
     private static int PlanFolds(Model.Node[] nodes)
@@ -216,6 +219,14 @@ internal static class ModelPlanner
             {
                 producer.FoldedActivation = activation;
                 activation.FoldedInto = producer;
+            }
+            else if (node.Consumers is [var adder] && producer.Layer.AcceptsFoldedResidual
+                && nodes[adder] is { Layer: Add { Activation: Activation.None or Activation.ReLU or Activation.ReLU6 }, Alias: false, ForwardFused: false, Inputs: [var a, var b] } add
+                && (a == node.Index) != (b == node.Index) && (a == node.Index ? b : a) < producer.Index)
+            {
+                producer.FoldedAdd = add;
+                producer.ResidualSlot = add.InputSlots[a == node.Index ? 1 : 0];
+                add.FoldedInto = producer;
             }
             producer.FoldOffset = (int)size;
             producer.FoldPattern = channels * Math.Max(1, (PatternFloats + channels - 1) / channels);

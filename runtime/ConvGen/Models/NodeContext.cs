@@ -69,7 +69,7 @@ public readonly struct NodeContext
     /// The output for the whole batch. For a layer with a BatchNormalization folded into it, in Predict and Evaluate: that
     /// layer's output, which the folded parameters compute.
     /// </summary>
-    public Span<float> Output => _model.SlotActivations(Folded ? (_node.FoldedActivation ?? _node.FoldedNormalization!).OutputSlot : _node.OutputSlot);
+    public Span<float> Output => _model.SlotActivations(Folded ? (_node.FoldedAdd ?? _node.FoldedActivation ?? _node.FoldedNormalization!).OutputSlot : _node.OutputSlot);
 
     /// <summary>
     /// The output of the next layer, whose forward this layer computes (see <see cref="Layer.CanFuseForward"/>); empty when it
@@ -138,6 +138,18 @@ public readonly struct NodeContext
         ReLU6 => Activation.ReLU6,
         _ => Activation.None,
     };
+
+    /// <summary>
+    /// Whether this forward pass adds a folded residual <see cref="Add"/>'s other input (<see cref="Residual"/>) to its output, then
+    /// applies the Add's activation (<see cref="ResidualActivation"/>), writing the Add's output (<see cref="Model.Node.FoldedAdd"/>).
+    /// </summary>
+    internal bool FoldsResidual => Folded && _node.FoldedAdd is not null;
+
+    /// <summary>With <see cref="FoldsResidual"/>: the residual for the whole batch, laid out as <see cref="Output"/>.</summary>
+    internal ReadOnlySpan<float> Residual => _model.SlotActivations(_node.ResidualSlot);
+
+    /// <summary>With <see cref="FoldsResidual"/>: the folded Add's activation (None, ReLU or ReLU6).</summary>
+    internal Activation ResidualActivation => ((Add)_node.FoldedAdd!.Layer).Activation;
 
     /// <summary>
     /// For a layer with a BatchNormalization and an activation folded into it (<see cref="FoldsActivation"/>), on part of its

@@ -150,6 +150,56 @@ namespace Samples
         }
 
         /// <summary>
+        /// <see cref="ForwardRows"/> with <paramref name="residual"/> (laid out as the output) added to each output, then
+        /// <paramref name="activation"/> applied, as it is stored (a residual Add folded into this layer with a BatchNormalization, in
+        /// inference): true; false, with nothing written, for an activation other than None, ReLU and ReLU6.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentException">As ForwardRows; or the residual is not as long as the output.</exception>
+        public static bool ForwardRowsResidual(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.ReadOnlySpan<float> residual, global::System.Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, Filters]", KernelHeight, KernelWidth, InputChannels, Filters);
+            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[Filters]", Filters);
+            global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
+            global::ConvGen.Internal.KernelGuard.Length(residual.Length, nameof(residual), "[batch, outputHeight, outputWidth, Filters]", batch, outputHeight, outputWidth, Filters);
+            if (activation == global::ConvGen.Activation.None)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: global::ConvGen.Generated.StemConvKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            return false;
+        }
+
+        /// <summary>
         /// Adds (<c>+=</c>) the gradients of <see cref="Forward(global::System.ReadOnlySpan{float}, int, int, int, global::System.ReadOnlySpan{float}, global::System.ReadOnlySpan{float}, global::System.Span{float})"/>
         /// with respect to its input, weights and bias, given <paramref name="outputGradient"/>. Callers zero the gradients, which lets
         /// a batch be split across calls. An empty <paramref name="inputGradient"/> skips the input gradient (e.g. for a first layer).
@@ -227,7 +277,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, ReadOnlySpan<float> residual = default) where V : struct where E : struct, IEpilogue
         {
             int outputHeight = Geometry.OutputSize(height, KernelHeight, StrideHeight, DilationHeight, same: true);
             int outputWidth = Geometry.OutputSize(width, KernelWidth, StrideWidth, DilationWidth, same: true);
@@ -242,6 +292,7 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 16-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
             bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
@@ -264,14 +315,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 16; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -281,14 +332,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         }
                         if (!exact && ow < outputWidth)
                         {
                             ow = outputWidth - 8; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -299,21 +350,21 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow += 3;
                         }
                         else if (rest == 2 && left >= 6)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow += 6;
                         }
                         else if (rest == 1 && left >= 5)
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile5<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow += 5;
                         }
                         else if (rest != 0 && outputWidth >= 3)
@@ -321,7 +372,7 @@ namespace ConvGen.Generated
                             ow = outputWidth - 3; // 1 or 2 pixels left after the wider tiles: this tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -329,29 +380,29 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                 }
             }
         }
 
-        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -485,10 +536,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
-                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
-                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
-                Store(E.Apply(a30), ref y, f + 48); Store(E.Apply(a31), ref y, f + vc + 48);
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16); Store(E.Apply(a11, ref r, f + vc + 16), ref y, f + vc + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32); Store(E.Apply(a21, ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48); Store(E.Apply(a31, ref r, f + vc + 48), ref y, f + vc + 48);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -618,16 +669,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(E.Apply(a00), ref y, f);
-                Store(E.Apply(a10), ref y, f + 16);
-                Store(E.Apply(a20), ref y, f + 32);
-                Store(E.Apply(a30), ref y, f + 48);
+                Store(E.Apply(a00, ref r, f), ref y, f);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48);
             }
         }
 
-        /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 3 FMAs.</summary>
+        /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 3 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile3<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile3<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -743,9 +794,9 @@ namespace ConvGen.Generated
                         a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
                     }
                 }
-                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
-                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
-                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16); Store(E.Apply(a11, ref r, f + vc + 16), ref y, f + vc + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32); Store(E.Apply(a21, ref r, f + vc + 32), ref y, f + vc + 32);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -857,15 +908,15 @@ namespace ConvGen.Generated
                         a20 = Fma(x2, w0, a20);
                     }
                 }
-                Store(E.Apply(a00), ref y, f);
-                Store(E.Apply(a10), ref y, f + 16);
-                Store(E.Apply(a20), ref y, f + 32);
+                Store(E.Apply(a00, ref r, f), ref y, f);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32);
             }
         }
 
-        /// <summary>5 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 5 FMAs.</summary>
+        /// <summary>5 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 5 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile5<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile5<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1017,11 +1068,11 @@ namespace ConvGen.Generated
                         a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
                     }
                 }
-                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
-                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
-                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
-                Store(E.Apply(a30), ref y, f + 48); Store(E.Apply(a31), ref y, f + vc + 48);
-                Store(E.Apply(a40), ref y, f + 64); Store(E.Apply(a41), ref y, f + vc + 64);
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16); Store(E.Apply(a11, ref r, f + vc + 16), ref y, f + vc + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32); Store(E.Apply(a21, ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48); Store(E.Apply(a31, ref r, f + vc + 48), ref y, f + vc + 48);
+                Store(E.Apply(a40, ref r, f + 64), ref y, f + 64); Store(E.Apply(a41, ref r, f + vc + 64), ref y, f + vc + 64);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -1169,17 +1220,17 @@ namespace ConvGen.Generated
                         a40 = Fma(x4, w0, a40);
                     }
                 }
-                Store(E.Apply(a00), ref y, f);
-                Store(E.Apply(a10), ref y, f + 16);
-                Store(E.Apply(a20), ref y, f + 32);
-                Store(E.Apply(a30), ref y, f + 48);
-                Store(E.Apply(a40), ref y, f + 64);
+                Store(E.Apply(a00, ref r, f), ref y, f);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48);
+                Store(E.Apply(a40, ref r, f + 64), ref y, f + 64);
             }
         }
 
-        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
+        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile6<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1349,12 +1400,12 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
                     }
                 }
-                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
-                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
-                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
-                Store(E.Apply(a30), ref y, f + 48); Store(E.Apply(a31), ref y, f + vc + 48);
-                Store(E.Apply(a40), ref y, f + 64); Store(E.Apply(a41), ref y, f + vc + 64);
-                Store(E.Apply(a50), ref y, f + 80); Store(E.Apply(a51), ref y, f + vc + 80);
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16); Store(E.Apply(a11, ref r, f + vc + 16), ref y, f + vc + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32); Store(E.Apply(a21, ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48); Store(E.Apply(a31, ref r, f + vc + 48), ref y, f + vc + 48);
+                Store(E.Apply(a40, ref r, f + 64), ref y, f + 64); Store(E.Apply(a41, ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(a50, ref r, f + 80), ref y, f + 80); Store(E.Apply(a51, ref r, f + vc + 80), ref y, f + vc + 80);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -1520,18 +1571,18 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50);
                     }
                 }
-                Store(E.Apply(a00), ref y, f);
-                Store(E.Apply(a10), ref y, f + 16);
-                Store(E.Apply(a20), ref y, f + 32);
-                Store(E.Apply(a30), ref y, f + 48);
-                Store(E.Apply(a40), ref y, f + 64);
-                Store(E.Apply(a50), ref y, f + 80);
+                Store(E.Apply(a00, ref r, f), ref y, f);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48);
+                Store(E.Apply(a40, ref r, f + 64), ref y, f + 64);
+                Store(E.Apply(a50, ref r, f + 80), ref y, f + 80);
             }
         }
 
-        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
+        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile8<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1737,14 +1788,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                 }
-                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
-                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
-                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
-                Store(E.Apply(a30), ref y, f + 48); Store(E.Apply(a31), ref y, f + vc + 48);
-                Store(E.Apply(a40), ref y, f + 64); Store(E.Apply(a41), ref y, f + vc + 64);
-                Store(E.Apply(a50), ref y, f + 80); Store(E.Apply(a51), ref y, f + vc + 80);
-                Store(E.Apply(a60), ref y, f + 96); Store(E.Apply(a61), ref y, f + vc + 96);
-                Store(E.Apply(a70), ref y, f + 112); Store(E.Apply(a71), ref y, f + vc + 112);
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16); Store(E.Apply(a11, ref r, f + vc + 16), ref y, f + vc + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32); Store(E.Apply(a21, ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48); Store(E.Apply(a31, ref r, f + vc + 48), ref y, f + vc + 48);
+                Store(E.Apply(a40, ref r, f + 64), ref y, f + 64); Store(E.Apply(a41, ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(a50, ref r, f + 80), ref y, f + 80); Store(E.Apply(a51, ref r, f + vc + 80), ref y, f + vc + 80);
+                Store(E.Apply(a60, ref r, f + 96), ref y, f + 96); Store(E.Apply(a61, ref r, f + vc + 96), ref y, f + vc + 96);
+                Store(E.Apply(a70, ref r, f + 112), ref y, f + 112); Store(E.Apply(a71, ref r, f + vc + 112), ref y, f + vc + 112);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -1946,20 +1997,20 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(E.Apply(a00), ref y, f);
-                Store(E.Apply(a10), ref y, f + 16);
-                Store(E.Apply(a20), ref y, f + 32);
-                Store(E.Apply(a30), ref y, f + 48);
-                Store(E.Apply(a40), ref y, f + 64);
-                Store(E.Apply(a50), ref y, f + 80);
-                Store(E.Apply(a60), ref y, f + 96);
-                Store(E.Apply(a70), ref y, f + 112);
+                Store(E.Apply(a00, ref r, f), ref y, f);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48);
+                Store(E.Apply(a40, ref r, f + 64), ref y, f + 64);
+                Store(E.Apply(a50, ref r, f + 80), ref y, f + 80);
+                Store(E.Apply(a60, ref r, f + 96), ref y, f + 96);
+                Store(E.Apply(a70, ref r, f + 112), ref y, f + 112);
             }
         }
 
-        /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
+        /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 16 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile16<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile16<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -2307,28 +2358,28 @@ namespace ConvGen.Generated
                         a150 = Fma(x15, w0, a150);
                     }
                 }
-                Store(E.Apply(a00), ref y, f);
-                Store(E.Apply(a10), ref y, f + 16);
-                Store(E.Apply(a20), ref y, f + 32);
-                Store(E.Apply(a30), ref y, f + 48);
-                Store(E.Apply(a40), ref y, f + 64);
-                Store(E.Apply(a50), ref y, f + 80);
-                Store(E.Apply(a60), ref y, f + 96);
-                Store(E.Apply(a70), ref y, f + 112);
-                Store(E.Apply(a80), ref y, f + 128);
-                Store(E.Apply(a90), ref y, f + 144);
-                Store(E.Apply(a100), ref y, f + 160);
-                Store(E.Apply(a110), ref y, f + 176);
-                Store(E.Apply(a120), ref y, f + 192);
-                Store(E.Apply(a130), ref y, f + 208);
-                Store(E.Apply(a140), ref y, f + 224);
-                Store(E.Apply(a150), ref y, f + 240);
+                Store(E.Apply(a00, ref r, f), ref y, f);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48);
+                Store(E.Apply(a40, ref r, f + 64), ref y, f + 64);
+                Store(E.Apply(a50, ref r, f + 80), ref y, f + 80);
+                Store(E.Apply(a60, ref r, f + 96), ref y, f + 96);
+                Store(E.Apply(a70, ref r, f + 112), ref y, f + 112);
+                Store(E.Apply(a80, ref r, f + 128), ref y, f + 128);
+                Store(E.Apply(a90, ref r, f + 144), ref y, f + 144);
+                Store(E.Apply(a100, ref r, f + 160), ref y, f + 160);
+                Store(E.Apply(a110, ref r, f + 176), ref y, f + 176);
+                Store(E.Apply(a120, ref r, f + 192), ref y, f + 192);
+                Store(E.Apply(a130, ref r, f + 208), ref y, f + 208);
+                Store(E.Apply(a140, ref r, f + 224), ref y, f + 224);
+                Store(E.Apply(a150, ref r, f + 240), ref y, f + 240);
             }
         }
 
-        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
+        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -2390,7 +2441,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(E.Apply(a0), ref y, f); Store(E.Apply(a1), ref y, f + vc); Store(E.Apply(a2), ref y, f + 2 * vc); Store(E.Apply(a3), ref y, f + 3 * vc);
+                Store(E.Apply(a0, ref r, f), ref y, f); Store(E.Apply(a1, ref r, f + vc), ref y, f + vc); Store(E.Apply(a2, ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(a3, ref r, f + 3 * vc), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -2447,7 +2498,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(E.Apply(a0), ref y, f);
+                Store(E.Apply(a0, ref r, f), ref y, f);
             }
         }
 

@@ -135,6 +135,41 @@ namespace ConvGen.Generated
             return false;
         }
 
+        public static bool ForwardRowsResidual(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.None)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            return false;
+        }
+
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
@@ -167,7 +202,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, ReadOnlySpan<float> residual = default) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 16x12x3 input, a 16x12x16 output.
             const int height = 16, width = 12, outputHeight = 16, outputWidth = 12;
@@ -180,6 +215,7 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 12-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
             bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 6-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
@@ -200,14 +236,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile12<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile12<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 12; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile12<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile12<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -217,14 +253,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 6; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -232,29 +268,29 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                 }
             }
         }
 
-        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -388,10 +424,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
-                Store(E.Apply(Relu(a10)), ref y, f + 16); Store(E.Apply(Relu(a11)), ref y, f + vc + 16);
-                Store(E.Apply(Relu(a20)), ref y, f + 32); Store(E.Apply(Relu(a21)), ref y, f + vc + 32);
-                Store(E.Apply(Relu(a30)), ref y, f + 48); Store(E.Apply(Relu(a31)), ref y, f + vc + 48);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(Relu(a10), ref r, f + 16), ref y, f + 16); Store(E.Apply(Relu(a11), ref r, f + vc + 16), ref y, f + vc + 16);
+                Store(E.Apply(Relu(a20), ref r, f + 32), ref y, f + 32); Store(E.Apply(Relu(a21), ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(Relu(a30), ref r, f + 48), ref y, f + 48); Store(E.Apply(Relu(a31), ref r, f + vc + 48), ref y, f + vc + 48);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -521,16 +557,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 16);
-                Store(E.Apply(Relu(a20)), ref y, f + 32);
-                Store(E.Apply(Relu(a30)), ref y, f + 48);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(Relu(a20), ref r, f + 32), ref y, f + 32);
+                Store(E.Apply(Relu(a30), ref r, f + 48), ref y, f + 48);
             }
         }
 
-        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
+        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile6<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -700,12 +736,12 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
-                Store(E.Apply(Relu(a10)), ref y, f + 16); Store(E.Apply(Relu(a11)), ref y, f + vc + 16);
-                Store(E.Apply(Relu(a20)), ref y, f + 32); Store(E.Apply(Relu(a21)), ref y, f + vc + 32);
-                Store(E.Apply(Relu(a30)), ref y, f + 48); Store(E.Apply(Relu(a31)), ref y, f + vc + 48);
-                Store(E.Apply(Relu(a40)), ref y, f + 64); Store(E.Apply(Relu(a41)), ref y, f + vc + 64);
-                Store(E.Apply(Relu(a50)), ref y, f + 80); Store(E.Apply(Relu(a51)), ref y, f + vc + 80);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(Relu(a10), ref r, f + 16), ref y, f + 16); Store(E.Apply(Relu(a11), ref r, f + vc + 16), ref y, f + vc + 16);
+                Store(E.Apply(Relu(a20), ref r, f + 32), ref y, f + 32); Store(E.Apply(Relu(a21), ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(Relu(a30), ref r, f + 48), ref y, f + 48); Store(E.Apply(Relu(a31), ref r, f + vc + 48), ref y, f + vc + 48);
+                Store(E.Apply(Relu(a40), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a41), ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(Relu(a50), ref r, f + 80), ref y, f + 80); Store(E.Apply(Relu(a51), ref r, f + vc + 80), ref y, f + vc + 80);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -871,18 +907,18 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 16);
-                Store(E.Apply(Relu(a20)), ref y, f + 32);
-                Store(E.Apply(Relu(a30)), ref y, f + 48);
-                Store(E.Apply(Relu(a40)), ref y, f + 64);
-                Store(E.Apply(Relu(a50)), ref y, f + 80);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(Relu(a20), ref r, f + 32), ref y, f + 32);
+                Store(E.Apply(Relu(a30), ref r, f + 48), ref y, f + 48);
+                Store(E.Apply(Relu(a40), ref r, f + 64), ref y, f + 64);
+                Store(E.Apply(Relu(a50), ref r, f + 80), ref y, f + 80);
             }
         }
 
-        /// <summary>12 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 12 FMAs.</summary>
+        /// <summary>12 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 12 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile12<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile12<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1158,24 +1194,24 @@ namespace ConvGen.Generated
                         a110 = Fma(x11, w0, a110);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 16);
-                Store(E.Apply(Relu(a20)), ref y, f + 32);
-                Store(E.Apply(Relu(a30)), ref y, f + 48);
-                Store(E.Apply(Relu(a40)), ref y, f + 64);
-                Store(E.Apply(Relu(a50)), ref y, f + 80);
-                Store(E.Apply(Relu(a60)), ref y, f + 96);
-                Store(E.Apply(Relu(a70)), ref y, f + 112);
-                Store(E.Apply(Relu(a80)), ref y, f + 128);
-                Store(E.Apply(Relu(a90)), ref y, f + 144);
-                Store(E.Apply(Relu(a100)), ref y, f + 160);
-                Store(E.Apply(Relu(a110)), ref y, f + 176);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(Relu(a20), ref r, f + 32), ref y, f + 32);
+                Store(E.Apply(Relu(a30), ref r, f + 48), ref y, f + 48);
+                Store(E.Apply(Relu(a40), ref r, f + 64), ref y, f + 64);
+                Store(E.Apply(Relu(a50), ref r, f + 80), ref y, f + 80);
+                Store(E.Apply(Relu(a60), ref r, f + 96), ref y, f + 96);
+                Store(E.Apply(Relu(a70), ref r, f + 112), ref y, f + 112);
+                Store(E.Apply(Relu(a80), ref r, f + 128), ref y, f + 128);
+                Store(E.Apply(Relu(a90), ref r, f + 144), ref y, f + 144);
+                Store(E.Apply(Relu(a100), ref r, f + 160), ref y, f + 160);
+                Store(E.Apply(Relu(a110), ref r, f + 176), ref y, f + 176);
             }
         }
 
-        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
+        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1237,7 +1273,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(E.Apply(Relu(a0)), ref y, f); Store(E.Apply(Relu(a1)), ref y, f + vc); Store(E.Apply(Relu(a2)), ref y, f + 2 * vc); Store(E.Apply(Relu(a3)), ref y, f + 3 * vc);
+                Store(E.Apply(Relu(a0), ref r, f), ref y, f); Store(E.Apply(Relu(a1), ref r, f + vc), ref y, f + vc); Store(E.Apply(Relu(a2), ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(Relu(a3), ref r, f + 3 * vc), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -1294,7 +1330,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(E.Apply(Relu(a0)), ref y, f);
+                Store(E.Apply(Relu(a0), ref r, f), ref y, f);
             }
         }
 
@@ -1609,6 +1645,41 @@ namespace ConvGen.Generated
             return false;
         }
 
+        public static bool ForwardRowsResidual(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.None)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            return false;
+        }
+
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
@@ -1641,7 +1712,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, ReadOnlySpan<float> residual = default) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 16x12x16 input, a 8x6x32 output.
             const int height = 16, width = 12, outputHeight = 8, outputWidth = 6;
@@ -1654,6 +1725,7 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 6-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
@@ -1672,14 +1744,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 6; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -1687,29 +1759,29 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                 }
             }
         }
 
-        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1738,16 +1810,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
-                Store(E.Apply(Relu(a10)), ref y, f + 32); Store(E.Apply(Relu(a11)), ref y, f + vc + 32);
-                Store(E.Apply(Relu(a20)), ref y, f + 64); Store(E.Apply(Relu(a21)), ref y, f + vc + 64);
-                Store(E.Apply(Relu(a30)), ref y, f + 96); Store(E.Apply(Relu(a31)), ref y, f + vc + 96);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(Relu(a10), ref r, f + 32), ref y, f + 32); Store(E.Apply(Relu(a11), ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(Relu(a20), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a21), ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(Relu(a30), ref r, f + 96), ref y, f + 96); Store(E.Apply(Relu(a31), ref r, f + vc + 96), ref y, f + vc + 96);
             }
         }
 
-        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
+        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile6<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1780,18 +1852,18 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
-                Store(E.Apply(Relu(a10)), ref y, f + 32); Store(E.Apply(Relu(a11)), ref y, f + vc + 32);
-                Store(E.Apply(Relu(a20)), ref y, f + 64); Store(E.Apply(Relu(a21)), ref y, f + vc + 64);
-                Store(E.Apply(Relu(a30)), ref y, f + 96); Store(E.Apply(Relu(a31)), ref y, f + vc + 96);
-                Store(E.Apply(Relu(a40)), ref y, f + 128); Store(E.Apply(Relu(a41)), ref y, f + vc + 128);
-                Store(E.Apply(Relu(a50)), ref y, f + 160); Store(E.Apply(Relu(a51)), ref y, f + vc + 160);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(Relu(a10), ref r, f + 32), ref y, f + 32); Store(E.Apply(Relu(a11), ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(Relu(a20), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a21), ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(Relu(a30), ref r, f + 96), ref y, f + 96); Store(E.Apply(Relu(a31), ref r, f + vc + 96), ref y, f + vc + 96);
+                Store(E.Apply(Relu(a40), ref r, f + 128), ref y, f + 128); Store(E.Apply(Relu(a41), ref r, f + vc + 128), ref y, f + vc + 128);
+                Store(E.Apply(Relu(a50), ref r, f + 160), ref y, f + 160); Store(E.Apply(Relu(a51), ref r, f + vc + 160), ref y, f + vc + 160);
             }
         }
 
-        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
+        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1812,7 +1884,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(E.Apply(Relu(a0)), ref y, f); Store(E.Apply(Relu(a1)), ref y, f + vc); Store(E.Apply(Relu(a2)), ref y, f + 2 * vc); Store(E.Apply(Relu(a3)), ref y, f + 3 * vc);
+                Store(E.Apply(Relu(a0), ref r, f), ref y, f); Store(E.Apply(Relu(a1), ref r, f + vc), ref y, f + vc); Store(E.Apply(Relu(a2), ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(Relu(a3), ref r, f + 3 * vc), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -1828,7 +1900,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(E.Apply(Relu(a0)), ref y, f);
+                Store(E.Apply(Relu(a0), ref r, f), ref y, f);
             }
         }
 

@@ -113,6 +113,26 @@ namespace ConvGen.Generated
             return false;
         }
 
+        public static bool ForwardRowsResidual(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.None)
+            {
+                Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); // the data fills no wider vector
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); // the data fills no wider vector
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); // the data fills no wider vector
+                return true;
+            }
+            return false;
+        }
+
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
@@ -145,7 +165,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, ReadOnlySpan<float> residual = default) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 13x11x2 input, a 13x11x5 output.
             const int height = 13, width = 11, outputHeight = 13, outputWidth = 11;
@@ -158,6 +178,7 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 11-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
             bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 6-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
@@ -178,14 +199,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile11<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile11<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 11; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile11<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile11<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -195,14 +216,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 6; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -210,29 +231,29 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                 }
             }
         }
 
-        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -325,10 +346,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 5);
-                Store(E.Apply(Relu(a20)), ref y, f + 10);
-                Store(E.Apply(Relu(a30)), ref y, f + 15);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 5), ref y, f + 5);
+                Store(E.Apply(Relu(a20), ref r, f + 10), ref y, f + 10);
+                Store(E.Apply(Relu(a30), ref r, f + 15), ref y, f + 15);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -420,10 +441,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 5);
-                Store(E.Apply(Relu(a20)), ref y, f + 10);
-                Store(E.Apply(Relu(a30)), ref y, f + 15);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 5), ref y, f + 5);
+                Store(E.Apply(Relu(a20), ref r, f + 10), ref y, f + 10);
+                Store(E.Apply(Relu(a30), ref r, f + 15), ref y, f + 15);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -460,13 +481,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s3);
                     }
                 }
-                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f)); Unsafe.Add(ref y, f + 5) = E.Apply(MathF.Max(s1, 0f)); Unsafe.Add(ref y, f + 10) = E.Apply(MathF.Max(s2, 0f)); Unsafe.Add(ref y, f + 15) = E.Apply(MathF.Max(s3, 0f));
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f), ref r, f); Unsafe.Add(ref y, f + 5) = E.Apply(MathF.Max(s1, 0f), ref r, f + 5); Unsafe.Add(ref y, f + 10) = E.Apply(MathF.Max(s2, 0f), ref r, f + 10); Unsafe.Add(ref y, f + 15) = E.Apply(MathF.Max(s3, 0f), ref r, f + 15);
             }
         }
 
-        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 6 FMAs.</summary>
+        /// <summary>6 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 6 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile6<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile6<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -583,12 +604,12 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 5);
-                Store(E.Apply(Relu(a20)), ref y, f + 10);
-                Store(E.Apply(Relu(a30)), ref y, f + 15);
-                Store(E.Apply(Relu(a40)), ref y, f + 20);
-                Store(E.Apply(Relu(a50)), ref y, f + 25);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 5), ref y, f + 5);
+                Store(E.Apply(Relu(a20), ref r, f + 10), ref y, f + 10);
+                Store(E.Apply(Relu(a30), ref r, f + 15), ref y, f + 15);
+                Store(E.Apply(Relu(a40), ref r, f + 20), ref y, f + 20);
+                Store(E.Apply(Relu(a50), ref r, f + 25), ref y, f + 25);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -704,12 +725,12 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 5);
-                Store(E.Apply(Relu(a20)), ref y, f + 10);
-                Store(E.Apply(Relu(a30)), ref y, f + 15);
-                Store(E.Apply(Relu(a40)), ref y, f + 20);
-                Store(E.Apply(Relu(a50)), ref y, f + 25);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 5), ref y, f + 5);
+                Store(E.Apply(Relu(a20), ref r, f + 10), ref y, f + 10);
+                Store(E.Apply(Relu(a30), ref r, f + 15), ref y, f + 15);
+                Store(E.Apply(Relu(a40), ref r, f + 20), ref y, f + 20);
+                Store(E.Apply(Relu(a50), ref r, f + 25), ref y, f + 25);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -746,13 +767,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s5);
                     }
                 }
-                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f)); Unsafe.Add(ref y, f + 5) = E.Apply(MathF.Max(s1, 0f)); Unsafe.Add(ref y, f + 10) = E.Apply(MathF.Max(s2, 0f)); Unsafe.Add(ref y, f + 15) = E.Apply(MathF.Max(s3, 0f)); Unsafe.Add(ref y, f + 20) = E.Apply(MathF.Max(s4, 0f)); Unsafe.Add(ref y, f + 25) = E.Apply(MathF.Max(s5, 0f));
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f), ref r, f); Unsafe.Add(ref y, f + 5) = E.Apply(MathF.Max(s1, 0f), ref r, f + 5); Unsafe.Add(ref y, f + 10) = E.Apply(MathF.Max(s2, 0f), ref r, f + 10); Unsafe.Add(ref y, f + 15) = E.Apply(MathF.Max(s3, 0f), ref r, f + 15); Unsafe.Add(ref y, f + 20) = E.Apply(MathF.Max(s4, 0f), ref r, f + 20); Unsafe.Add(ref y, f + 25) = E.Apply(MathF.Max(s5, 0f), ref r, f + 25);
             }
         }
 
-        /// <summary>11 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 11 FMAs.</summary>
+        /// <summary>11 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 11 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile11<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile11<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -929,17 +950,17 @@ namespace ConvGen.Generated
                         a100 = Fma(x10, w0, a100);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 5);
-                Store(E.Apply(Relu(a20)), ref y, f + 10);
-                Store(E.Apply(Relu(a30)), ref y, f + 15);
-                Store(E.Apply(Relu(a40)), ref y, f + 20);
-                Store(E.Apply(Relu(a50)), ref y, f + 25);
-                Store(E.Apply(Relu(a60)), ref y, f + 30);
-                Store(E.Apply(Relu(a70)), ref y, f + 35);
-                Store(E.Apply(Relu(a80)), ref y, f + 40);
-                Store(E.Apply(Relu(a90)), ref y, f + 45);
-                Store(E.Apply(Relu(a100)), ref y, f + 50);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 5), ref y, f + 5);
+                Store(E.Apply(Relu(a20), ref r, f + 10), ref y, f + 10);
+                Store(E.Apply(Relu(a30), ref r, f + 15), ref y, f + 15);
+                Store(E.Apply(Relu(a40), ref r, f + 20), ref y, f + 20);
+                Store(E.Apply(Relu(a50), ref r, f + 25), ref y, f + 25);
+                Store(E.Apply(Relu(a60), ref r, f + 30), ref y, f + 30);
+                Store(E.Apply(Relu(a70), ref r, f + 35), ref y, f + 35);
+                Store(E.Apply(Relu(a80), ref r, f + 40), ref y, f + 40);
+                Store(E.Apply(Relu(a90), ref r, f + 45), ref y, f + 45);
+                Store(E.Apply(Relu(a100), ref r, f + 50), ref y, f + 50);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1115,17 +1136,17 @@ namespace ConvGen.Generated
                         a100 = Fma(x10, w0, a100);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 5);
-                Store(E.Apply(Relu(a20)), ref y, f + 10);
-                Store(E.Apply(Relu(a30)), ref y, f + 15);
-                Store(E.Apply(Relu(a40)), ref y, f + 20);
-                Store(E.Apply(Relu(a50)), ref y, f + 25);
-                Store(E.Apply(Relu(a60)), ref y, f + 30);
-                Store(E.Apply(Relu(a70)), ref y, f + 35);
-                Store(E.Apply(Relu(a80)), ref y, f + 40);
-                Store(E.Apply(Relu(a90)), ref y, f + 45);
-                Store(E.Apply(Relu(a100)), ref y, f + 50);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 5), ref y, f + 5);
+                Store(E.Apply(Relu(a20), ref r, f + 10), ref y, f + 10);
+                Store(E.Apply(Relu(a30), ref r, f + 15), ref y, f + 15);
+                Store(E.Apply(Relu(a40), ref r, f + 20), ref y, f + 20);
+                Store(E.Apply(Relu(a50), ref r, f + 25), ref y, f + 25);
+                Store(E.Apply(Relu(a60), ref r, f + 30), ref y, f + 30);
+                Store(E.Apply(Relu(a70), ref r, f + 35), ref y, f + 35);
+                Store(E.Apply(Relu(a80), ref r, f + 40), ref y, f + 40);
+                Store(E.Apply(Relu(a90), ref r, f + 45), ref y, f + 45);
+                Store(E.Apply(Relu(a100), ref r, f + 50), ref y, f + 50);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1162,13 +1183,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s10);
                     }
                 }
-                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f)); Unsafe.Add(ref y, f + 5) = E.Apply(MathF.Max(s1, 0f)); Unsafe.Add(ref y, f + 10) = E.Apply(MathF.Max(s2, 0f)); Unsafe.Add(ref y, f + 15) = E.Apply(MathF.Max(s3, 0f)); Unsafe.Add(ref y, f + 20) = E.Apply(MathF.Max(s4, 0f)); Unsafe.Add(ref y, f + 25) = E.Apply(MathF.Max(s5, 0f)); Unsafe.Add(ref y, f + 30) = E.Apply(MathF.Max(s6, 0f)); Unsafe.Add(ref y, f + 35) = E.Apply(MathF.Max(s7, 0f)); Unsafe.Add(ref y, f + 40) = E.Apply(MathF.Max(s8, 0f)); Unsafe.Add(ref y, f + 45) = E.Apply(MathF.Max(s9, 0f)); Unsafe.Add(ref y, f + 50) = E.Apply(MathF.Max(s10, 0f));
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f), ref r, f); Unsafe.Add(ref y, f + 5) = E.Apply(MathF.Max(s1, 0f), ref r, f + 5); Unsafe.Add(ref y, f + 10) = E.Apply(MathF.Max(s2, 0f), ref r, f + 10); Unsafe.Add(ref y, f + 15) = E.Apply(MathF.Max(s3, 0f), ref r, f + 15); Unsafe.Add(ref y, f + 20) = E.Apply(MathF.Max(s4, 0f), ref r, f + 20); Unsafe.Add(ref y, f + 25) = E.Apply(MathF.Max(s5, 0f), ref r, f + 25); Unsafe.Add(ref y, f + 30) = E.Apply(MathF.Max(s6, 0f), ref r, f + 30); Unsafe.Add(ref y, f + 35) = E.Apply(MathF.Max(s7, 0f), ref r, f + 35); Unsafe.Add(ref y, f + 40) = E.Apply(MathF.Max(s8, 0f), ref r, f + 40); Unsafe.Add(ref y, f + 45) = E.Apply(MathF.Max(s9, 0f), ref r, f + 45); Unsafe.Add(ref y, f + 50) = E.Apply(MathF.Max(s10, 0f), ref r, f + 50);
             }
         }
 
-        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
+        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1212,7 +1233,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(E.Apply(Relu(a0)), ref y, f);
+                Store(E.Apply(Relu(a0), ref r, f), ref y, f);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1255,7 +1276,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(E.Apply(Relu(a0)), ref y, f);
+                Store(E.Apply(Relu(a0), ref r, f), ref y, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1274,7 +1295,7 @@ namespace ConvGen.Generated
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), Unsafe.Add(ref k, kr + f + 20), s);
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), Unsafe.Add(ref k, kr + f + 25), s);
                 }
-                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s, 0f));
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s, 0f), ref r, f);
             }
         }
 
@@ -1591,6 +1612,26 @@ namespace ConvGen.Generated
             return false;
         }
 
+        public static bool ForwardRowsResidual(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.None)
+            {
+                Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); // the data fills no wider vector
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); // the data fills no wider vector
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); // the data fills no wider vector
+                return true;
+            }
+            return false;
+        }
+
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
@@ -1622,13 +1663,14 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, ReadOnlySpan<float> residual = default) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 13x11x5 input, a 6x5x6 output.
             const int height = 13, width = 11, outputHeight = 6, outputWidth = 5;
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
+            ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
@@ -1644,14 +1686,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 8; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -1659,29 +1701,29 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                 }
             }
         }
 
-        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1708,10 +1750,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 6);
-                Store(E.Apply(Relu(a20)), ref y, f + 12);
-                Store(E.Apply(Relu(a30)), ref y, f + 18);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 6), ref y, f + 6);
+                Store(E.Apply(Relu(a20), ref r, f + 12), ref y, f + 12);
+                Store(E.Apply(Relu(a30), ref r, f + 18), ref y, f + 18);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1737,10 +1779,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 6);
-                Store(E.Apply(Relu(a20)), ref y, f + 12);
-                Store(E.Apply(Relu(a30)), ref y, f + 18);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 6), ref y, f + 6);
+                Store(E.Apply(Relu(a20), ref r, f + 12), ref y, f + 12);
+                Store(E.Apply(Relu(a30), ref r, f + 18), ref y, f + 18);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1756,13 +1798,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 30), kc, s3);
                     }
                 }
-                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f)); Unsafe.Add(ref y, f + 6) = E.Apply(MathF.Max(s1, 0f)); Unsafe.Add(ref y, f + 12) = E.Apply(MathF.Max(s2, 0f)); Unsafe.Add(ref y, f + 18) = E.Apply(MathF.Max(s3, 0f));
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f), ref r, f); Unsafe.Add(ref y, f + 6) = E.Apply(MathF.Max(s1, 0f), ref r, f + 6); Unsafe.Add(ref y, f + 12) = E.Apply(MathF.Max(s2, 0f), ref r, f + 12); Unsafe.Add(ref y, f + 18) = E.Apply(MathF.Max(s3, 0f), ref r, f + 18);
             }
         }
 
-        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
+        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile8<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1797,14 +1839,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 6);
-                Store(E.Apply(Relu(a20)), ref y, f + 12);
-                Store(E.Apply(Relu(a30)), ref y, f + 18);
-                Store(E.Apply(Relu(a40)), ref y, f + 24);
-                Store(E.Apply(Relu(a50)), ref y, f + 30);
-                Store(E.Apply(Relu(a60)), ref y, f + 36);
-                Store(E.Apply(Relu(a70)), ref y, f + 42);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 6), ref y, f + 6);
+                Store(E.Apply(Relu(a20), ref r, f + 12), ref y, f + 12);
+                Store(E.Apply(Relu(a30), ref r, f + 18), ref y, f + 18);
+                Store(E.Apply(Relu(a40), ref r, f + 24), ref y, f + 24);
+                Store(E.Apply(Relu(a50), ref r, f + 30), ref y, f + 30);
+                Store(E.Apply(Relu(a60), ref r, f + 36), ref y, f + 36);
+                Store(E.Apply(Relu(a70), ref r, f + 42), ref y, f + 42);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1838,14 +1880,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f);
-                Store(E.Apply(Relu(a10)), ref y, f + 6);
-                Store(E.Apply(Relu(a20)), ref y, f + 12);
-                Store(E.Apply(Relu(a30)), ref y, f + 18);
-                Store(E.Apply(Relu(a40)), ref y, f + 24);
-                Store(E.Apply(Relu(a50)), ref y, f + 30);
-                Store(E.Apply(Relu(a60)), ref y, f + 36);
-                Store(E.Apply(Relu(a70)), ref y, f + 42);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 6), ref y, f + 6);
+                Store(E.Apply(Relu(a20), ref r, f + 12), ref y, f + 12);
+                Store(E.Apply(Relu(a30), ref r, f + 18), ref y, f + 18);
+                Store(E.Apply(Relu(a40), ref r, f + 24), ref y, f + 24);
+                Store(E.Apply(Relu(a50), ref r, f + 30), ref y, f + 30);
+                Store(E.Apply(Relu(a60), ref r, f + 36), ref y, f + 36);
+                Store(E.Apply(Relu(a70), ref r, f + 42), ref y, f + 42);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1861,13 +1903,13 @@ namespace ConvGen.Generated
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 50), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 60), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 70), kc, s7);
                     }
                 }
-                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f)); Unsafe.Add(ref y, f + 6) = E.Apply(MathF.Max(s1, 0f)); Unsafe.Add(ref y, f + 12) = E.Apply(MathF.Max(s2, 0f)); Unsafe.Add(ref y, f + 18) = E.Apply(MathF.Max(s3, 0f)); Unsafe.Add(ref y, f + 24) = E.Apply(MathF.Max(s4, 0f)); Unsafe.Add(ref y, f + 30) = E.Apply(MathF.Max(s5, 0f)); Unsafe.Add(ref y, f + 36) = E.Apply(MathF.Max(s6, 0f)); Unsafe.Add(ref y, f + 42) = E.Apply(MathF.Max(s7, 0f));
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f), ref r, f); Unsafe.Add(ref y, f + 6) = E.Apply(MathF.Max(s1, 0f), ref r, f + 6); Unsafe.Add(ref y, f + 12) = E.Apply(MathF.Max(s2, 0f), ref r, f + 12); Unsafe.Add(ref y, f + 18) = E.Apply(MathF.Max(s3, 0f), ref r, f + 18); Unsafe.Add(ref y, f + 24) = E.Apply(MathF.Max(s4, 0f), ref r, f + 24); Unsafe.Add(ref y, f + 30) = E.Apply(MathF.Max(s5, 0f), ref r, f + 30); Unsafe.Add(ref y, f + 36) = E.Apply(MathF.Max(s6, 0f), ref r, f + 36); Unsafe.Add(ref y, f + 42) = E.Apply(MathF.Max(s7, 0f), ref r, f + 42);
             }
         }
 
-        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
+        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1885,7 +1927,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(E.Apply(Relu(a0)), ref y, f);
+                Store(E.Apply(Relu(a0), ref r, f), ref y, f);
             }
             if (f < Filters && Filters >= vc)
             {
@@ -1902,7 +1944,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(E.Apply(Relu(a0)), ref y, f);
+                Store(E.Apply(Relu(a0), ref r, f), ref y, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1917,7 +1959,7 @@ namespace ConvGen.Generated
                         s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c), Unsafe.Add(ref k, ko + 6 * c + f), s);
                     }
                 }
-                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s, 0f));
+                Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s, 0f), ref r, f);
             }
         }
 

@@ -145,6 +145,41 @@ namespace ConvGen.Generated
             return false;
         }
 
+        public static bool ForwardRowsResidual(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.None)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            return false;
+        }
+
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
@@ -177,13 +212,14 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, ReadOnlySpan<float> residual = default) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 14x14x16 input, a 14x14x64 output.
             const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
+            ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             bool whole = rowStart == 0 && rowEnd == outputHeight; // every row: the whole batch is one run
             int runs = whole ? 1 : batch, run = (rowEnd - rowStart) * outputWidth * (whole ? batch : 1);
             for (int n = 0; n < runs; n++)
@@ -195,28 +231,28 @@ namespace ConvGen.Generated
                 {
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                 }
                 if (i < run && run >= 4)
                 {
                     i = run - 4; // the last tile overlaps the one before
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     i = run;
                 }
                 for (; i < run; i++)
                 {
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                 }
             }
         }
 
-        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -249,10 +285,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31); a32 = Fma(x3, w2, a32); a33 = Fma(x3, w3, a33);
                     }
                 }
-                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc); Store(E.Apply(a02), ref y, f + 2 * vc); Store(E.Apply(a03), ref y, f + 3 * vc);
-                Store(E.Apply(a10), ref y, f + 64); Store(E.Apply(a11), ref y, f + vc + 64); Store(E.Apply(a12), ref y, f + 2 * vc + 64); Store(E.Apply(a13), ref y, f + 3 * vc + 64);
-                Store(E.Apply(a20), ref y, f + 128); Store(E.Apply(a21), ref y, f + vc + 128); Store(E.Apply(a22), ref y, f + 2 * vc + 128); Store(E.Apply(a23), ref y, f + 3 * vc + 128);
-                Store(E.Apply(a30), ref y, f + 192); Store(E.Apply(a31), ref y, f + vc + 192); Store(E.Apply(a32), ref y, f + 2 * vc + 192); Store(E.Apply(a33), ref y, f + 3 * vc + 192);
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc); Store(E.Apply(a02, ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(a03, ref r, f + 3 * vc), ref y, f + 3 * vc);
+                Store(E.Apply(a10, ref r, f + 64), ref y, f + 64); Store(E.Apply(a11, ref r, f + vc + 64), ref y, f + vc + 64); Store(E.Apply(a12, ref r, f + 2 * vc + 64), ref y, f + 2 * vc + 64); Store(E.Apply(a13, ref r, f + 3 * vc + 64), ref y, f + 3 * vc + 64);
+                Store(E.Apply(a20, ref r, f + 128), ref y, f + 128); Store(E.Apply(a21, ref r, f + vc + 128), ref y, f + vc + 128); Store(E.Apply(a22, ref r, f + 2 * vc + 128), ref y, f + 2 * vc + 128); Store(E.Apply(a23, ref r, f + 3 * vc + 128), ref y, f + 3 * vc + 128);
+                Store(E.Apply(a30, ref r, f + 192), ref y, f + 192); Store(E.Apply(a31, ref r, f + vc + 192), ref y, f + vc + 192); Store(E.Apply(a32, ref r, f + 2 * vc + 192), ref y, f + 2 * vc + 192); Store(E.Apply(a33, ref r, f + 3 * vc + 192), ref y, f + 3 * vc + 192);
             }
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
@@ -279,16 +315,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
-                Store(E.Apply(a10), ref y, f + 64); Store(E.Apply(a11), ref y, f + vc + 64);
-                Store(E.Apply(a20), ref y, f + 128); Store(E.Apply(a21), ref y, f + vc + 128);
-                Store(E.Apply(a30), ref y, f + 192); Store(E.Apply(a31), ref y, f + vc + 192);
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 64), ref y, f + 64); Store(E.Apply(a11, ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(a20, ref r, f + 128), ref y, f + 128); Store(E.Apply(a21, ref r, f + vc + 128), ref y, f + vc + 128);
+                Store(E.Apply(a30, ref r, f + 192), ref y, f + 192); Store(E.Apply(a31, ref r, f + vc + 192), ref y, f + vc + 192);
             }
         }
 
-        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
+        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -309,7 +345,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(E.Apply(a0), ref y, f); Store(E.Apply(a1), ref y, f + vc); Store(E.Apply(a2), ref y, f + 2 * vc); Store(E.Apply(a3), ref y, f + 3 * vc);
+                Store(E.Apply(a0, ref r, f), ref y, f); Store(E.Apply(a1, ref r, f + vc), ref y, f + vc); Store(E.Apply(a2, ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(a3, ref r, f + 3 * vc), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -325,7 +361,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(E.Apply(a0), ref y, f);
+                Store(E.Apply(a0, ref r, f), ref y, f);
             }
         }
 
@@ -1477,6 +1513,41 @@ namespace ConvGen.Generated
             return false;
         }
 
+        public static bool ForwardRowsResidual(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.None)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            return false;
+        }
+
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
@@ -1509,13 +1580,14 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, ReadOnlySpan<float> residual = default) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 14x14x64 input, a 14x14x16 output.
             const int height = 14, width = 14, outputHeight = 14, outputWidth = 14;
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
+            ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 16-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
             bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
@@ -1533,14 +1605,14 @@ namespace ConvGen.Generated
                     {
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                     if (i < run)
                     {
                         i = run - 16; // the last tile overlaps the one before
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile16<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         i = run;
                     }
                 }
@@ -1550,14 +1622,14 @@ namespace ConvGen.Generated
                     {
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                     if (i < run)
                     {
                         i = run - 8; // the last tile overlaps the one before
                         int window = i * InputChannels;
                         int pixel = (first + i) * Filters;
-                        ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         i = run;
                     }
                 }
@@ -1565,28 +1637,28 @@ namespace ConvGen.Generated
                 {
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                 }
                 if (i < run && run >= 4)
                 {
                     i = run - 4; // the last tile overlaps the one before
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     i = run;
                 }
                 for (; i < run; i++)
                 {
                     int window = i * InputChannels;
                     int pixel = (first + i) * Filters;
-                    ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                    ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                 }
             }
         }
 
-        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1615,10 +1687,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
-                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
-                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
-                Store(E.Apply(a30), ref y, f + 48); Store(E.Apply(a31), ref y, f + vc + 48);
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16); Store(E.Apply(a11, ref r, f + vc + 16), ref y, f + vc + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32); Store(E.Apply(a21, ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48); Store(E.Apply(a31, ref r, f + vc + 48), ref y, f + vc + 48);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -1643,16 +1715,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                 }
-                Store(E.Apply(a00), ref y, f);
-                Store(E.Apply(a10), ref y, f + 16);
-                Store(E.Apply(a20), ref y, f + 32);
-                Store(E.Apply(a30), ref y, f + 48);
+                Store(E.Apply(a00, ref r, f), ref y, f);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48);
             }
         }
 
-        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 8 FMAs.</summary>
+        /// <summary>8 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 8 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile8<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile8<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1689,14 +1761,14 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
                     }
                 }
-                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
-                Store(E.Apply(a10), ref y, f + 16); Store(E.Apply(a11), ref y, f + vc + 16);
-                Store(E.Apply(a20), ref y, f + 32); Store(E.Apply(a21), ref y, f + vc + 32);
-                Store(E.Apply(a30), ref y, f + 48); Store(E.Apply(a31), ref y, f + vc + 48);
-                Store(E.Apply(a40), ref y, f + 64); Store(E.Apply(a41), ref y, f + vc + 64);
-                Store(E.Apply(a50), ref y, f + 80); Store(E.Apply(a51), ref y, f + vc + 80);
-                Store(E.Apply(a60), ref y, f + 96); Store(E.Apply(a61), ref y, f + vc + 96);
-                Store(E.Apply(a70), ref y, f + 112); Store(E.Apply(a71), ref y, f + vc + 112);
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16); Store(E.Apply(a11, ref r, f + vc + 16), ref y, f + vc + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32); Store(E.Apply(a21, ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48); Store(E.Apply(a31, ref r, f + vc + 48), ref y, f + vc + 48);
+                Store(E.Apply(a40, ref r, f + 64), ref y, f + 64); Store(E.Apply(a41, ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(a50, ref r, f + 80), ref y, f + 80); Store(E.Apply(a51, ref r, f + vc + 80), ref y, f + vc + 80);
+                Store(E.Apply(a60, ref r, f + 96), ref y, f + 96); Store(E.Apply(a61, ref r, f + vc + 96), ref y, f + vc + 96);
+                Store(E.Apply(a70, ref r, f + 112), ref y, f + 112); Store(E.Apply(a71, ref r, f + vc + 112), ref y, f + vc + 112);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -1729,20 +1801,20 @@ namespace ConvGen.Generated
                         a70 = Fma(x7, w0, a70);
                     }
                 }
-                Store(E.Apply(a00), ref y, f);
-                Store(E.Apply(a10), ref y, f + 16);
-                Store(E.Apply(a20), ref y, f + 32);
-                Store(E.Apply(a30), ref y, f + 48);
-                Store(E.Apply(a40), ref y, f + 64);
-                Store(E.Apply(a50), ref y, f + 80);
-                Store(E.Apply(a60), ref y, f + 96);
-                Store(E.Apply(a70), ref y, f + 112);
+                Store(E.Apply(a00, ref r, f), ref y, f);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48);
+                Store(E.Apply(a40, ref r, f + 64), ref y, f + 64);
+                Store(E.Apply(a50, ref r, f + 80), ref y, f + 80);
+                Store(E.Apply(a60, ref r, f + 96), ref y, f + 96);
+                Store(E.Apply(a70, ref r, f + 112), ref y, f + 112);
             }
         }
 
-        /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 16 FMAs.</summary>
+        /// <summary>16 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 16 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile16<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile16<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1793,28 +1865,28 @@ namespace ConvGen.Generated
                         a150 = Fma(x15, w0, a150);
                     }
                 }
-                Store(E.Apply(a00), ref y, f);
-                Store(E.Apply(a10), ref y, f + 16);
-                Store(E.Apply(a20), ref y, f + 32);
-                Store(E.Apply(a30), ref y, f + 48);
-                Store(E.Apply(a40), ref y, f + 64);
-                Store(E.Apply(a50), ref y, f + 80);
-                Store(E.Apply(a60), ref y, f + 96);
-                Store(E.Apply(a70), ref y, f + 112);
-                Store(E.Apply(a80), ref y, f + 128);
-                Store(E.Apply(a90), ref y, f + 144);
-                Store(E.Apply(a100), ref y, f + 160);
-                Store(E.Apply(a110), ref y, f + 176);
-                Store(E.Apply(a120), ref y, f + 192);
-                Store(E.Apply(a130), ref y, f + 208);
-                Store(E.Apply(a140), ref y, f + 224);
-                Store(E.Apply(a150), ref y, f + 240);
+                Store(E.Apply(a00, ref r, f), ref y, f);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32);
+                Store(E.Apply(a30, ref r, f + 48), ref y, f + 48);
+                Store(E.Apply(a40, ref r, f + 64), ref y, f + 64);
+                Store(E.Apply(a50, ref r, f + 80), ref y, f + 80);
+                Store(E.Apply(a60, ref r, f + 96), ref y, f + 96);
+                Store(E.Apply(a70, ref r, f + 112), ref y, f + 112);
+                Store(E.Apply(a80, ref r, f + 128), ref y, f + 128);
+                Store(E.Apply(a90, ref r, f + 144), ref y, f + 144);
+                Store(E.Apply(a100, ref r, f + 160), ref y, f + 160);
+                Store(E.Apply(a110, ref r, f + 176), ref y, f + 176);
+                Store(E.Apply(a120, ref r, f + 192), ref y, f + 192);
+                Store(E.Apply(a130, ref r, f + 208), ref y, f + 208);
+                Store(E.Apply(a140, ref r, f + 224), ref y, f + 224);
+                Store(E.Apply(a150, ref r, f + 240), ref y, f + 240);
             }
         }
 
-        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
+        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1835,7 +1907,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(E.Apply(a0), ref y, f); Store(E.Apply(a1), ref y, f + vc); Store(E.Apply(a2), ref y, f + 2 * vc); Store(E.Apply(a3), ref y, f + 3 * vc);
+                Store(E.Apply(a0, ref r, f), ref y, f); Store(E.Apply(a1, ref r, f + vc), ref y, f + vc); Store(E.Apply(a2, ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(a3, ref r, f + 3 * vc), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -1851,7 +1923,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(E.Apply(a0), ref y, f);
+                Store(E.Apply(a0, ref r, f), ref y, f);
             }
         }
 

@@ -143,6 +143,41 @@ namespace ConvGen.Generated
             return false;
         }
 
+        public static bool ForwardRowsResidual(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.None)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            return false;
+        }
+
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
@@ -174,13 +209,14 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, ReadOnlySpan<float> residual = default) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 1x32x28 input, a 1x28x32 output.
             const int height = 1, width = 32, outputHeight = 1, outputWidth = 28;
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(KernelScratch.BiasOrZeros(bias, Filters)); // no bias of its own: zeros, unless given one
             ref float y = ref MemoryMarshal.GetReference(output);
+            ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 7-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
@@ -196,14 +232,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 7; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -211,29 +247,29 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                 }
             }
         }
 
-        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -262,16 +298,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
-                Store(E.Apply(a10), ref y, f + 32); Store(E.Apply(a11), ref y, f + vc + 32);
-                Store(E.Apply(a20), ref y, f + 64); Store(E.Apply(a21), ref y, f + vc + 64);
-                Store(E.Apply(a30), ref y, f + 96); Store(E.Apply(a31), ref y, f + vc + 96);
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 32), ref y, f + 32); Store(E.Apply(a11, ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(a20, ref r, f + 64), ref y, f + 64); Store(E.Apply(a21, ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(a30, ref r, f + 96), ref y, f + 96); Store(E.Apply(a31, ref r, f + vc + 96), ref y, f + vc + 96);
             }
         }
 
-        /// <summary>7 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 7 FMAs.</summary>
+        /// <summary>7 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 7 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile7<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile7<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -306,19 +342,19 @@ namespace ConvGen.Generated
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
                     }
                 }
-                Store(E.Apply(a00), ref y, f); Store(E.Apply(a01), ref y, f + vc);
-                Store(E.Apply(a10), ref y, f + 32); Store(E.Apply(a11), ref y, f + vc + 32);
-                Store(E.Apply(a20), ref y, f + 64); Store(E.Apply(a21), ref y, f + vc + 64);
-                Store(E.Apply(a30), ref y, f + 96); Store(E.Apply(a31), ref y, f + vc + 96);
-                Store(E.Apply(a40), ref y, f + 128); Store(E.Apply(a41), ref y, f + vc + 128);
-                Store(E.Apply(a50), ref y, f + 160); Store(E.Apply(a51), ref y, f + vc + 160);
-                Store(E.Apply(a60), ref y, f + 192); Store(E.Apply(a61), ref y, f + vc + 192);
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 32), ref y, f + 32); Store(E.Apply(a11, ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(a20, ref r, f + 64), ref y, f + 64); Store(E.Apply(a21, ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(a30, ref r, f + 96), ref y, f + 96); Store(E.Apply(a31, ref r, f + vc + 96), ref y, f + vc + 96);
+                Store(E.Apply(a40, ref r, f + 128), ref y, f + 128); Store(E.Apply(a41, ref r, f + vc + 128), ref y, f + vc + 128);
+                Store(E.Apply(a50, ref r, f + 160), ref y, f + 160); Store(E.Apply(a51, ref r, f + vc + 160), ref y, f + vc + 160);
+                Store(E.Apply(a60, ref r, f + 192), ref y, f + 192); Store(E.Apply(a61, ref r, f + vc + 192), ref y, f + vc + 192);
             }
         }
 
-        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
+        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -339,7 +375,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(E.Apply(a0), ref y, f); Store(E.Apply(a1), ref y, f + vc); Store(E.Apply(a2), ref y, f + 2 * vc); Store(E.Apply(a3), ref y, f + 3 * vc);
+                Store(E.Apply(a0, ref r, f), ref y, f); Store(E.Apply(a1, ref r, f + vc), ref y, f + vc); Store(E.Apply(a2, ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(a3, ref r, f + 3 * vc), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -355,7 +391,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(E.Apply(a0), ref y, f);
+                Store(E.Apply(a0, ref r, f), ref y, f);
             }
         }
 
@@ -1076,6 +1112,41 @@ namespace ConvGen.Generated
             return false;
         }
 
+        public static bool ForwardRowsResidual(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.None)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.NoEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.ReluEpilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ResidualEpilogue<global::ConvGen.Internal.Relu6Epilogue>>(input, batch, weights, bias, output, rowStart, rowEnd, residual); break;
+                }
+                return true;
+            }
+            return false;
+        }
+
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
@@ -1107,7 +1178,7 @@ namespace ConvGen.Generated
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, ReadOnlySpan<float> residual = default) where V : struct where E : struct, IEpilogue
         {
             // Sizes fixed by the network: a 1x14x32 input, a 1x7x64 output.
             const int height = 1, width = 14, outputHeight = 1, outputWidth = 7;
@@ -1120,6 +1191,7 @@ namespace ConvGen.Generated
             ref float k = ref MemoryMarshal.GetReference(weights);
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
+            ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 7-pixel tiles (2 filter vectors at a time) with 32 vector registers (AVX-512 at any width): they fit the rows better than 4 pixels.
             bool wide = Count<V>() >= 16 || Registers32;
             for (int n = 0; n < batch; n++)
@@ -1137,14 +1209,14 @@ namespace ConvGen.Generated
                         {
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         }
                         if (ow < outputWidth)
                         {
                             ow = outputWidth - 7; // the last tile overlaps the one before
                             int window = (row + ow * StrideWidth) * InputChannels;
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                            ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
                         }
                     }
@@ -1152,29 +1224,29 @@ namespace ConvGen.Generated
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                     if (ow < outputWidth && outputWidth >= 4)
                     {
                         ow = outputWidth - 4; // the last tile overlaps the one before
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardTile<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         ow = outputWidth;
                     }
                     for (; ow < outputWidth; ow++)
                     {
                         int window = (row + ow * StrideWidth) * InputChannels;
                         int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
-                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel));
+                        ForwardInterior<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                     }
                 }
             }
         }
 
-        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 4 FMAs.</summary>
+        /// <summary>4 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 4 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1207,10 +1279,10 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31); a32 = Fma(x3, w2, a32); a33 = Fma(x3, w3, a33);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc); Store(E.Apply(Relu(a02)), ref y, f + 2 * vc); Store(E.Apply(Relu(a03)), ref y, f + 3 * vc);
-                Store(E.Apply(Relu(a10)), ref y, f + 64); Store(E.Apply(Relu(a11)), ref y, f + vc + 64); Store(E.Apply(Relu(a12)), ref y, f + 2 * vc + 64); Store(E.Apply(Relu(a13)), ref y, f + 3 * vc + 64);
-                Store(E.Apply(Relu(a20)), ref y, f + 128); Store(E.Apply(Relu(a21)), ref y, f + vc + 128); Store(E.Apply(Relu(a22)), ref y, f + 2 * vc + 128); Store(E.Apply(Relu(a23)), ref y, f + 3 * vc + 128);
-                Store(E.Apply(Relu(a30)), ref y, f + 192); Store(E.Apply(Relu(a31)), ref y, f + vc + 192); Store(E.Apply(Relu(a32)), ref y, f + 2 * vc + 192); Store(E.Apply(Relu(a33)), ref y, f + 3 * vc + 192);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc); Store(E.Apply(Relu(a02), ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(Relu(a03), ref r, f + 3 * vc), ref y, f + 3 * vc);
+                Store(E.Apply(Relu(a10), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a11), ref r, f + vc + 64), ref y, f + vc + 64); Store(E.Apply(Relu(a12), ref r, f + 2 * vc + 64), ref y, f + 2 * vc + 64); Store(E.Apply(Relu(a13), ref r, f + 3 * vc + 64), ref y, f + 3 * vc + 64);
+                Store(E.Apply(Relu(a20), ref r, f + 128), ref y, f + 128); Store(E.Apply(Relu(a21), ref r, f + vc + 128), ref y, f + vc + 128); Store(E.Apply(Relu(a22), ref r, f + 2 * vc + 128), ref y, f + 2 * vc + 128); Store(E.Apply(Relu(a23), ref r, f + 3 * vc + 128), ref y, f + 3 * vc + 128);
+                Store(E.Apply(Relu(a30), ref r, f + 192), ref y, f + 192); Store(E.Apply(Relu(a31), ref r, f + vc + 192), ref y, f + vc + 192); Store(E.Apply(Relu(a32), ref r, f + 2 * vc + 192), ref y, f + 2 * vc + 192); Store(E.Apply(Relu(a33), ref r, f + 3 * vc + 192), ref y, f + 3 * vc + 192);
             }
             for (; f <= Filters - 2 * vc; f += 2 * vc)
             {
@@ -1237,16 +1309,16 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
-                Store(E.Apply(Relu(a10)), ref y, f + 64); Store(E.Apply(Relu(a11)), ref y, f + vc + 64);
-                Store(E.Apply(Relu(a20)), ref y, f + 128); Store(E.Apply(Relu(a21)), ref y, f + vc + 128);
-                Store(E.Apply(Relu(a30)), ref y, f + 192); Store(E.Apply(Relu(a31)), ref y, f + vc + 192);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(Relu(a10), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a11), ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(Relu(a20), ref r, f + 128), ref y, f + 128); Store(E.Apply(Relu(a21), ref r, f + vc + 128), ref y, f + vc + 128);
+                Store(E.Apply(Relu(a30), ref r, f + 192), ref y, f + 192); Store(E.Apply(Relu(a31), ref r, f + vc + 192), ref y, f + vc + 192);
             }
         }
 
-        /// <summary>7 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel. Each weight vector loaded feeds 7 FMAs.</summary>
+        /// <summary>7 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 7 FMAs.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile7<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardTile7<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1281,19 +1353,19 @@ namespace ConvGen.Generated
                         a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
                     }
                 }
-                Store(E.Apply(Relu(a00)), ref y, f); Store(E.Apply(Relu(a01)), ref y, f + vc);
-                Store(E.Apply(Relu(a10)), ref y, f + 64); Store(E.Apply(Relu(a11)), ref y, f + vc + 64);
-                Store(E.Apply(Relu(a20)), ref y, f + 128); Store(E.Apply(Relu(a21)), ref y, f + vc + 128);
-                Store(E.Apply(Relu(a30)), ref y, f + 192); Store(E.Apply(Relu(a31)), ref y, f + vc + 192);
-                Store(E.Apply(Relu(a40)), ref y, f + 256); Store(E.Apply(Relu(a41)), ref y, f + vc + 256);
-                Store(E.Apply(Relu(a50)), ref y, f + 320); Store(E.Apply(Relu(a51)), ref y, f + vc + 320);
-                Store(E.Apply(Relu(a60)), ref y, f + 384); Store(E.Apply(Relu(a61)), ref y, f + vc + 384);
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(Relu(a10), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a11), ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(Relu(a20), ref r, f + 128), ref y, f + 128); Store(E.Apply(Relu(a21), ref r, f + vc + 128), ref y, f + vc + 128);
+                Store(E.Apply(Relu(a30), ref r, f + 192), ref y, f + 192); Store(E.Apply(Relu(a31), ref r, f + vc + 192), ref y, f + vc + 192);
+                Store(E.Apply(Relu(a40), ref r, f + 256), ref y, f + 256); Store(E.Apply(Relu(a41), ref r, f + vc + 256), ref y, f + vc + 256);
+                Store(E.Apply(Relu(a50), ref r, f + 320), ref y, f + 320); Store(E.Apply(Relu(a51), ref r, f + vc + 320), ref y, f + vc + 320);
+                Store(E.Apply(Relu(a60), ref r, f + 384), ref y, f + 384); Store(E.Apply(Relu(a61), ref r, f + vc + 384), ref y, f + vc + 384);
             }
         }
 
-        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel; no checks.</summary>
+        /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
+        private static void ForwardInterior<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
@@ -1314,7 +1386,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                 }
-                Store(E.Apply(Relu(a0)), ref y, f); Store(E.Apply(Relu(a1)), ref y, f + vc); Store(E.Apply(Relu(a2)), ref y, f + 2 * vc); Store(E.Apply(Relu(a3)), ref y, f + 3 * vc);
+                Store(E.Apply(Relu(a0), ref r, f), ref y, f); Store(E.Apply(Relu(a1), ref r, f + vc), ref y, f + vc); Store(E.Apply(Relu(a2), ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(Relu(a3), ref r, f + 3 * vc), ref y, f + 3 * vc);
             }
             for (; f <= Filters - vc; f += vc)
             {
@@ -1330,7 +1402,7 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                 }
-                Store(E.Apply(Relu(a0)), ref y, f);
+                Store(E.Apply(Relu(a0), ref r, f), ref y, f);
             }
         }
 

@@ -25,6 +25,9 @@ public partial class FoldDepthwise;
 [DepthwiseConv2D(3, 3, InputChannels = 3, DepthMultiplier = 3, Stride = 2, UseBias = false)]
 public partial class FoldDepthwiseNoBias;
 
+[Conv2D(3, 3, Filters = 6, InputChannels = 6, Groups = 2, Padding = Padding.Same, UseBias = false)]
+public partial class FoldGroupedConv;
+
 [Conv1D(3, Filters = 5, InputChannels = 4, Padding = Padding.Same)]
 public partial class FoldConv1D;
 
@@ -104,6 +107,9 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
     /// <summary>Activation layers folded, with the BatchNormalization they read, into the layer before it.</summary>
     private static int FoldedActivations(Model model) => model.Nodes.Count(n => n.FoldedInto is not null && n.Layer is ElementwiseLayer);
 
+    /// <summary>Residual Adds folded, with the BatchNormalization they read, into the layer before it.</summary>
+    private static int FoldedAdds(Model model) => model.Nodes.Count(n => n.FoldedInto is not null && n.Layer is Add);
+
     /// <summary>A producer and the BatchNormalization after it, the normalization last, so the output is what the fold computes.</summary>
     private static Sequential Pair(string kind) => kind switch
     {
@@ -156,17 +162,17 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(nameof(NormNet), 1, 2, 0)]
-    [InlineData(nameof(NormNet), 2, 2, 0)]
-    [InlineData(nameof(ResNetish), 1, 4, 3)]
-    [InlineData(nameof(ResNetish), 2, 4, 3)]
-    [InlineData(nameof(InvertedNet), 1, 4, 3)]
-    [InlineData(nameof(InvertedNet), 2, 4, 3)]
-    [InlineData(nameof(SequenceNet), 1, 1, 1)]
-    [InlineData(nameof(SequenceNet), 2, 1, 1)]
-    [InlineData(nameof(ResNeXtish), 1, 3, 2)]
-    [InlineData(nameof(ResNeXtish), 2, 3, 2)]
-    public void Compiled_and_Sequential_networks_fold_and_predict_what_the_normalization_pass_does(string name, int threads, int folds, int activations)
+    [InlineData(nameof(NormNet), 1, 2, 0, 0)]
+    [InlineData(nameof(NormNet), 2, 2, 0, 0)]
+    [InlineData(nameof(ResNetish), 1, 4, 3, 1)]
+    [InlineData(nameof(ResNetish), 2, 4, 3, 1)]
+    [InlineData(nameof(InvertedNet), 1, 4, 3, 1)]
+    [InlineData(nameof(InvertedNet), 2, 4, 3, 1)]
+    [InlineData(nameof(SequenceNet), 1, 1, 1, 0)]
+    [InlineData(nameof(SequenceNet), 2, 1, 1, 0)]
+    [InlineData(nameof(ResNeXtish), 1, 3, 2, 1)]
+    [InlineData(nameof(ResNeXtish), 2, 3, 2, 1)]
+    public void Compiled_and_Sequential_networks_fold_and_predict_what_the_normalization_pass_does(string name, int threads, int folds, int activations, int adds)
     {
         using var scope = new ThreadScope(threads);
         var (net, sequential) = GraphNetworkTests.Pair(name, seed: 3);
@@ -175,6 +181,7 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
             string what = $"{name} ({(model is CompiledNetwork ? "compiled" : "Sequential")}), {threads} threads";
             Assert.Equal(folds, Folds(model));
             Assert.Equal(activations, FoldedActivations(model));
+            Assert.Equal(adds, FoldedAdds(model));
             Perturb(model, seed: 11);
             foreach (int batch in new[] { 1, 5, 6, 13 })
             {
@@ -247,6 +254,70 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
         Assert.Equal([null, "conv2d", null], models[0].Nodes.Select(n => n.FoldedInto));
         Assert.Equal([null, "conv2d", null, null], models[1].Nodes.Select(n => n.FoldedInto));
         Assert.Equal([null, "conv2d", "conv2d", null, null], models[2].Nodes.Select(n => n.FoldedInto));
+        foreach (var model in models)
+        {
+            Perturb(model, seed: 8);
+            var x = RandomBatch(shape, 5, seed: 9);
+            AssertClose(Unfolded(model, x), model.Predict(x).Span, string.Join(", ", model.LayerNames));
+        }
+    }
+
+    /// <summary>
+    /// A convolution, its BatchNormalization and the residual Add reading it, the Add last: the residual an earlier layer's output
+    /// or the model's input (the normalization then the Add's second input), through a kernel that adds it as it stores, or a
+    /// grouped one that has no such path (the layer adds it to each chunk).
+    /// </summary>
+    private static Sequential Residual(string kind, Activation activation) => kind switch
+    {
+        "conv" => new Sequential(new FoldConv { Name = "c0" }, new FoldConvSecond(), new BatchNormalization(), new Add("c0") { Activation = activation })
+            .Build(new Shape(20, 20, 3), seed: 1),
+        "conv, the input added" => new Sequential(new FoldConvSecond(), new BatchNormalization { Name = "n" }, new Add("input", "n") { Activation = activation })
+            .Build(new Shape(13, 17, 6), seed: 2),
+        "grouped conv" => new Sequential(new FoldConv { Name = "c0" }, new FoldGroupedConv(), new BatchNormalization(), new Add("c0") { Activation = activation })
+            .Build(new Shape(20, 20, 3), seed: 3),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public static TheoryData<string, Activation, int> ResidualKinds()
+    {
+        var data = new TheoryData<string, Activation, int>();
+        foreach (string kind in new[] { "conv", "conv, the input added", "grouped conv" })
+            foreach (var activation in new[] { Activation.None, Activation.ReLU, Activation.ReLU6 })
+                foreach (int threads in new[] { 1, 2, 3 }) data.Add(kind, activation, threads);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ResidualKinds))]
+    public void A_residual_Add_after_a_folded_normalization_folds_too_and_predicts_what_the_passes_do(string kind, Activation activation, int threads)
+    {
+        using var scope = new ThreadScope(threads);
+        var model = Residual(kind, activation);
+        var convolution = model.Nodes[^3];
+        Assert.Equal([convolution.Name, convolution.Name], model.Nodes.TakeLast(2).Select(n => n.FoldedInto));
+        Perturb(model, seed: threads);
+        AssertPredictsAsUnfolded(model, $"{kind} + Add ({activation}), {threads} threads");
+    }
+
+    [Fact]
+    public void A_residual_Add_folds_only_where_its_other_input_is_ready_and_the_kernel_can_apply_its_activation()
+    {
+        var shape = new Shape(10, 9, 3);
+        Sequential[] models =
+        [
+            // An activation the kernels do not apply as they store.
+            new Sequential(new FoldConv { Name = "c0" }, new FoldConvSecond(), new BatchNormalization(), new Add("c0") { Activation = Activation.Tanh }).Build(shape, seed: 1),
+            // The other input computed after the convolution.
+            new Sequential(new FoldConv { Name = "c0" }, new FoldConvSecond(), new BatchNormalization { Name = "n" }, new FoldConvSecond { Input = "c0", Name = "b" }, new Add("n", "b")).Build(shape, seed: 2),
+            // Three inputs; the normalization added to itself.
+            new Sequential(new FoldConv { Name = "c0" }, new FoldConvSecond(), new BatchNormalization { Name = "n" }, new Add("c0", "n", "c0")).Build(shape, seed: 3),
+            new Sequential(new FoldConv(), new FoldConvSecond(), new BatchNormalization { Name = "n" }, new Add("n", "n")).Build(shape, seed: 4),
+        ];
+        // Each normalization folds into its convolution; no Add folds.
+        Assert.Equal([null, null, "conv2d", null], models[0].Nodes.Select(n => n.FoldedInto));
+        Assert.Equal([null, null, "conv2d", null, null], models[1].Nodes.Select(n => n.FoldedInto));
+        Assert.Equal([null, null, "conv2d", null], models[2].Nodes.Select(n => n.FoldedInto));
+        Assert.Equal([null, null, "conv2d_1", null], models[3].Nodes.Select(n => n.FoldedInto));
         foreach (var model in models)
         {
             Perturb(model, seed: 8);
@@ -418,10 +489,10 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
             Assert.Equal(model.Forward(x).ToArray(), model.Predict(x).ToArray());
         }
 
-        // Where one normalization folds and the next cannot, each is right.
+        // Where one normalization folds and the next cannot (it reads an Add, itself folded with the normalization before it), each is right.
         var mixed = new Sequential(new FoldConv(), new BatchNormalization { Name = "n" }, new FoldConvSecond(), new BatchNormalization(),
             new Add("n"), new BatchNormalization()).Build(shape, seed: 10);
-        Assert.Equal(new string?[] { null, "conv2d", null, "conv2d_1", null, null }, mixed.Nodes.Select(n => n.FoldedInto));
+        Assert.Equal(new string?[] { null, "conv2d", null, "conv2d_1", "conv2d_1", null }, mixed.Nodes.Select(n => n.FoldedInto));
         Perturb(mixed, seed: 11);
         var batch = RandomBatch(shape, 3, seed: 12);
         AssertClose(Unfolded(mixed, batch), mixed.Predict(batch).Span, "mixed");
@@ -431,14 +502,15 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
     public void The_plan_and_the_summary_say_which_normalization_is_folded_into_which_layer()
     {
         var (net, sequential) = GraphNetworkTests.Pair(nameof(ResNetish), seed: 1);
-        // Each BatchNormalization, and the ReLU layer reading one (not the Add's ReLU: an Add reads it).
-        Assert.Equal(["conv2d", "conv2d", "conv2d_1", "conv2d_1", "conv2d_2", "conv2d_3", "conv2d_3"], net.Nodes.Where(n => n.FoldedInto is not null).Select(n => n.FoldedInto));
-        Assert.Equal(["batch_normalization", "stem", "batch_normalization_1", "re_lu", "batch_normalization_2", "batch_normalization_3", "down"],
+        // Each BatchNormalization, the ReLU layer reading one, and the residual Add reading one ("block"; not the second Add,
+        // which reads a projection without a normalization).
+        Assert.Equal(["conv2d", "conv2d", "conv2d_1", "conv2d_1", "conv2d_2", "conv2d_2", "conv2d_3", "conv2d_3"], net.Nodes.Where(n => n.FoldedInto is not null).Select(n => n.FoldedInto));
+        Assert.Equal(["batch_normalization", "stem", "batch_normalization_1", "re_lu", "batch_normalization_2", "block", "batch_normalization_3", "down"],
             net.Nodes.Where(n => n.FoldedInto is not null).Select(n => n.Name));
-        Assert.All(net.Nodes.Where(n => n.Layer is not (BatchNormalization or ReLU)), n => Assert.Null(n.FoldedInto));
+        Assert.All(net.Nodes.Where(n => n.Layer is not (BatchNormalization or ReLU) && n.Name != "block"), n => Assert.Null(n.FoldedInto));
         string summary = net.Summary();
         Assert.EndsWith("Folded for inference: batch_normalization into conv2d, stem into conv2d, batch_normalization_1 into conv2d_1, " +
-            "re_lu into conv2d_1, batch_normalization_2 into conv2d_2, batch_normalization_3 into conv2d_3, down into conv2d_3" + Environment.NewLine, summary);
+            "re_lu into conv2d_1, batch_normalization_2 into conv2d_2, block into conv2d_2, batch_normalization_3 into conv2d_3, down into conv2d_3" + Environment.NewLine, summary);
         Assert.Equal(sequential.Summary(), summary);
     }
 
