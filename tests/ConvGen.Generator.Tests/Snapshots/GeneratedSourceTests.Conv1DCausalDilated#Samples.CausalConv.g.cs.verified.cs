@@ -412,22 +412,49 @@ namespace ConvGen.Generated
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 128);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 256);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 32);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
@@ -440,22 +467,49 @@ namespace ConvGen.Generated
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 128);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 256);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 32);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -478,20 +532,43 @@ namespace ConvGen.Generated
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 128);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 256);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 32);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
@@ -503,20 +580,43 @@ namespace ConvGen.Generated
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 128);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 256);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 32);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -538,24 +638,55 @@ namespace ConvGen.Generated
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 128);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 256);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 32);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
@@ -569,24 +700,55 @@ namespace ConvGen.Generated
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 128);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 256);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 32);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -610,26 +772,61 @@ namespace ConvGen.Generated
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 128);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 256);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 32);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
@@ -644,26 +841,61 @@ namespace ConvGen.Generated
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 128);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 256);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 32);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -688,30 +920,39 @@ namespace ConvGen.Generated
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1; var a61 = bias1; var a71 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
+                        var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
+                        var w10 = Load<V>(ref kc, 128); var w11 = Load<V>(ref kc, vc + 128);
+                        var w20 = Load<V>(ref kc, 256); var w21 = Load<V>(ref kc, vc + 256);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        a00 = Fma(x0, w00, a00); a01 = Fma(x0, w01, a01);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        a10 = Fma(x1, w00, a10); a11 = Fma(x1, w01, a11);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        a00 = Fma(x2, w10, a00); a01 = Fma(x2, w11, a01); a20 = Fma(x2, w00, a20); a21 = Fma(x2, w01, a21);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        a10 = Fma(x3, w10, a10); a11 = Fma(x3, w11, a11); a30 = Fma(x3, w00, a30); a31 = Fma(x3, w01, a31);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        a00 = Fma(x4, w20, a00); a01 = Fma(x4, w21, a01); a20 = Fma(x4, w10, a20); a21 = Fma(x4, w11, a21); a40 = Fma(x4, w00, a40); a41 = Fma(x4, w01, a41);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        a10 = Fma(x5, w20, a10); a11 = Fma(x5, w21, a11); a30 = Fma(x5, w10, a30); a31 = Fma(x5, w11, a31); a50 = Fma(x5, w00, a50); a51 = Fma(x5, w01, a51);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                        a20 = Fma(x6, w20, a20); a21 = Fma(x6, w21, a21); a40 = Fma(x6, w10, a40); a41 = Fma(x6, w11, a41); a60 = Fma(x6, w00, a60); a61 = Fma(x6, w01, a61);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70); a71 = Fma(x7, w1, a71);
+                        a30 = Fma(x7, w20, a30); a31 = Fma(x7, w21, a31); a50 = Fma(x7, w10, a50); a51 = Fma(x7, w11, a51); a70 = Fma(x7, w00, a70); a71 = Fma(x7, w01, a71);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a40 = Fma(x8, w20, a40); a41 = Fma(x8, w21, a41); a60 = Fma(x8, w10, a60); a61 = Fma(x8, w11, a61);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a50 = Fma(x9, w20, a50); a51 = Fma(x9, w21, a51); a70 = Fma(x9, w10, a70); a71 = Fma(x9, w11, a71);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a60 = Fma(x10, w20, a60); a61 = Fma(x10, w21, a61);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a70 = Fma(x11, w20, a70); a71 = Fma(x11, w21, a71);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
@@ -728,30 +969,39 @@ namespace ConvGen.Generated
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 128);
+                        var w20 = Load<V>(ref kc, 256);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a60 = Fma(x10, w20, a60);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a70 = Fma(x11, w20, a70);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -776,46 +1026,55 @@ namespace ConvGen.Generated
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 128);
+                        var w20 = Load<V>(ref kc, 256);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
+                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
+                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
+                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
+                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
+                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
+                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 136));
+                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 144));
+                        a140 = Fma(x18, w20, a140);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 152));
+                        a150 = Fma(x19, w20, a150);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -850,14 +1109,25 @@ namespace ConvGen.Generated
                 var a2 = Load<V>(ref b, f + 2 * vc);
                 var a3 = Load<V>(ref b, f + 3 * vc);
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 16));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 128);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 32));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 256);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
                     }
                 }
                 Store(E.Apply(a0, ref r, f), ref y, f); Store(E.Apply(a1, ref r, f + vc), ref y, f + vc); Store(E.Apply(a2, ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(a3, ref r, f + 3 * vc), ref y, f + 3 * vc);
@@ -866,14 +1136,25 @@ namespace ConvGen.Generated
             {
                 var a0 = Load<V>(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * rowStep + kw * 16, ko = (kh * KernelWidth + kw) * 128;
+                    int xr = kh * rowStep, kr = kh * 384; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
-                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 16));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 128);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 32));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 256);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
                     }
                 }
                 Store(E.Apply(a0, ref r, f), ref y, f);

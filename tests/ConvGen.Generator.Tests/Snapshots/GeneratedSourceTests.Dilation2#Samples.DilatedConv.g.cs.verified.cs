@@ -388,10 +388,35 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -416,88 +441,8 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -522,8 +467,60 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                     {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
                         ref float xc = ref Unsafe.Add(ref x, xr + 18);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -561,10 +558,35 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -589,88 +611,8 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -695,8 +637,60 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                     {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
                         ref float xc = ref Unsafe.Add(ref x, xr + 18);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -733,52 +727,49 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 32);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 64);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 16);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3);
-                    }
-                    // tap (kh, 1)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 32);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3);
-                    }
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 48);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 56);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3);
-                    }
-                    // tap (kh, 2)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 64);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 72);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3);
                     }
                     {
+                        float kc = Unsafe.Add(ref k, kr + f + 16);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 48);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3);
+                    }
+                    {
                         float kc = Unsafe.Add(ref k, kr + f + 80);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 24);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 56);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 88);
@@ -802,10 +793,31 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -826,76 +838,8 @@ namespace ConvGen.Generated
                         a20 = Fma(x2, w0, a20);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -916,8 +860,52 @@ namespace ConvGen.Generated
                         a20 = Fma(x2, w0, a20);
                     }
                     {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
                         ref float xc = ref Unsafe.Add(ref x, xr + 18);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -950,10 +938,31 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -974,76 +983,8 @@ namespace ConvGen.Generated
                         a20 = Fma(x2, w0, a20);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1064,8 +1005,52 @@ namespace ConvGen.Generated
                         a20 = Fma(x2, w0, a20);
                     }
                     {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
                         ref float xc = ref Unsafe.Add(ref x, xr + 18);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1097,52 +1082,49 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 32);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 64);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 16);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2);
-                    }
-                    // tap (kh, 1)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 32);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2);
-                    }
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 48);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 56);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2);
-                    }
-                    // tap (kh, 2)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 64);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 72);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2);
                     }
                     {
+                        float kc = Unsafe.Add(ref k, kr + f + 16);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 48);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2);
+                    }
+                    {
                         float kc = Unsafe.Add(ref k, kr + f + 80);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 24);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 56);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 88);
@@ -1166,10 +1148,39 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1198,100 +1209,8 @@ namespace ConvGen.Generated
                         a40 = Fma(x4, w0, a40);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1320,8 +1239,68 @@ namespace ConvGen.Generated
                         a40 = Fma(x4, w0, a40);
                     }
                     {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
                         ref float xc = ref Unsafe.Add(ref x, xr + 18);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1364,10 +1343,39 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1396,100 +1404,8 @@ namespace ConvGen.Generated
                         a40 = Fma(x4, w0, a40);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1518,8 +1434,68 @@ namespace ConvGen.Generated
                         a40 = Fma(x4, w0, a40);
                     }
                     {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
                         ref float xc = ref Unsafe.Add(ref x, xr + 18);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1561,52 +1537,49 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s4);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 32);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 64);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s4);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 16);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4);
-                    }
-                    // tap (kh, 1)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 32);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4);
-                    }
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 48);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 56);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4);
-                    }
-                    // tap (kh, 2)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 64);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 72);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4);
                     }
                     {
+                        float kc = Unsafe.Add(ref k, kr + f + 16);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 48);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4);
+                    }
+                    {
                         float kc = Unsafe.Add(ref k, kr + f + 80);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 24);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 56);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 88);
@@ -1630,10 +1603,43 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1666,112 +1672,8 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1804,8 +1706,76 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50);
                     }
                     {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
                         ref float xc = ref Unsafe.Add(ref x, xr + 18);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1853,10 +1823,43 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1889,112 +1892,8 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -2027,8 +1926,76 @@ namespace ConvGen.Generated
                         a50 = Fma(x5, w0, a50);
                     }
                     {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
                         ref float xc = ref Unsafe.Add(ref x, xr + 18);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -2075,52 +2042,49 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 32);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 64);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s5);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s5);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 16);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s5);
-                    }
-                    // tap (kh, 1)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 32);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s5);
-                    }
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 48);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 56);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s5);
-                    }
-                    // tap (kh, 2)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 64);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s5);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 72);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s5);
                     }
                     {
+                        float kc = Unsafe.Add(ref k, kr + f + 16);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 48);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s5);
+                    }
+                    {
                         float kc = Unsafe.Add(ref k, kr + f + 80);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 24);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 56);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s5);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 88);
@@ -2144,260 +2108,129 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a60 = Fma(x10, w20, a60);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a70 = Fma(x11, w20, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a60 = Fma(x10, w20, a60);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a70 = Fma(x11, w20, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a60 = Fma(x10, w20, a60);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a70 = Fma(x11, w20, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a60 = Fma(x10, w20, a60);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a70 = Fma(x11, w20, a70);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -2417,260 +2250,129 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a60 = Fma(x10, w20, a60);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a70 = Fma(x11, w20, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a60 = Fma(x10, w20, a60);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a70 = Fma(x11, w20, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a60 = Fma(x10, w20, a60);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a70 = Fma(x11, w20, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a60 = Fma(x10, w20, a60);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a70 = Fma(x11, w20, a70);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -2689,52 +2391,49 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 32);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 64);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s7);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s7);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 16);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s7);
-                    }
-                    // tap (kh, 1)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 32);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s7);
-                    }
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 48);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 56);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s7);
-                    }
-                    // tap (kh, 2)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 64);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s7);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 72);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s7);
                     }
                     {
+                        float kc = Unsafe.Add(ref k, kr + f + 16);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 48);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s7);
+                    }
+                    {
                         float kc = Unsafe.Add(ref k, kr + f + 80);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 24);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 56);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s7);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 88);
@@ -2758,452 +2457,193 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
+                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
+                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
+                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
+                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
+                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
+                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a140 = Fma(x18, w20, a140);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a150 = Fma(x19, w20, a150);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
+                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
+                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
+                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
+                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
+                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
+                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a140 = Fma(x18, w20, a140);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a150 = Fma(x19, w20, a150);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
+                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
+                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
+                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
+                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
+                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
+                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a140 = Fma(x18, w20, a140);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a150 = Fma(x19, w20, a150);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
+                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
+                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
+                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
+                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
+                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
+                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a140 = Fma(x18, w20, a140);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a150 = Fma(x19, w20, a150);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -3231,452 +2671,193 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
+                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
+                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
+                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
+                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
+                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
+                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a140 = Fma(x18, w20, a140);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a150 = Fma(x19, w20, a150);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
+                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
+                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
+                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
+                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
+                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
+                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a140 = Fma(x18, w20, a140);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a150 = Fma(x19, w20, a150);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
+                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
+                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
+                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
+                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
+                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
+                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a140 = Fma(x18, w20, a140);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a150 = Fma(x19, w20, a150);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 32);
+                        var w20 = Load<V>(ref kc, 64);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
+                        a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
+                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
+                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
+                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
+                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
+                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
+                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
+                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
+                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
+                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a150 = Fma(x15, w0, a150);
+                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a140 = Fma(x18, w20, a140);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a150 = Fma(x19, w20, a150);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -3703,52 +2884,49 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 32);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 68), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 64);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 68), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 72), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 76), kc, s15);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s15);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 16);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s15);
-                    }
-                    // tap (kh, 1)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 32);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 68), kc, s15);
-                    }
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 69), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 48);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 66), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 70), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 56);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 67), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 71), kc, s15);
-                    }
-                    // tap (kh, 2)
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 64);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 68), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 72), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 76), kc, s15);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 72);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 69), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 73), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 77), kc, s15);
                     }
                     {
+                        float kc = Unsafe.Add(ref k, kr + f + 16);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 48);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 66), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 70), kc, s15);
+                    }
+                    {
                         float kc = Unsafe.Add(ref k, kr + f + 80);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 66), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 70), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 74), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 78), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 24);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 56);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 67), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 71), kc, s15);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 88);
@@ -3771,10 +2949,19 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3783,40 +2970,8 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 1)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 2)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3825,8 +2980,28 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3844,10 +3019,19 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3856,40 +3040,8 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 1)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 9));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 2)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 16));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3898,8 +3050,28 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 10));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 18));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 11));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3917,20 +3089,17 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), Unsafe.Add(ref k, kr + f), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 8), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), Unsafe.Add(ref k, kr + f + 16), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), Unsafe.Add(ref k, kr + f + 24), s);
-                    // tap (kh, 1)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), Unsafe.Add(ref k, kr + f + 32), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), Unsafe.Add(ref k, kr + f + 40), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), Unsafe.Add(ref k, kr + f + 48), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), Unsafe.Add(ref k, kr + f + 56), s);
-                    // tap (kh, 2)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), Unsafe.Add(ref k, kr + f + 64), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 8), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), Unsafe.Add(ref k, kr + f + 40), s);
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), Unsafe.Add(ref k, kr + f + 72), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), Unsafe.Add(ref k, kr + f + 16), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), Unsafe.Add(ref k, kr + f + 48), s);
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), Unsafe.Add(ref k, kr + f + 80), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), Unsafe.Add(ref k, kr + f + 24), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), Unsafe.Add(ref k, kr + f + 56), s);
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), Unsafe.Add(ref k, kr + f + 88), s);
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s, ref r, f);

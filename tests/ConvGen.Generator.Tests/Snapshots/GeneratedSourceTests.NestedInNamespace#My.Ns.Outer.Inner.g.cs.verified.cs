@@ -375,17 +375,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 3; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 1);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 2);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3);
@@ -407,17 +404,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 3; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 1);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 2);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2);
@@ -439,17 +433,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 3; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 1);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s4);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 2);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4);
@@ -471,17 +462,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 3; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 1);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s5);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 2);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s5);
@@ -503,17 +491,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 3; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s7);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 1);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s7);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 2);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s7);
@@ -535,17 +520,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 3; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s15);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 1);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s15);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 2);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s15);
@@ -567,11 +549,8 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 3; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), Unsafe.Add(ref k, kr + f), s);
-                    // tap (kh, 1)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 1), s);
-                    // tap (kh, 2)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), Unsafe.Add(ref k, kr + f + 2), s);
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s, ref r, f);

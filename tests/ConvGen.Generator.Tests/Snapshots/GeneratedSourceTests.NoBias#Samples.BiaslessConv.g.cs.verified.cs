@@ -373,7 +373,6 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
@@ -387,7 +386,6 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
@@ -401,7 +399,6 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
@@ -429,7 +426,6 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
@@ -443,7 +439,6 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
@@ -457,7 +452,6 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
@@ -484,17 +478,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 4);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3);
@@ -517,7 +508,6 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
@@ -529,7 +519,6 @@ namespace ConvGen.Generated
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
                     }
-                    // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
@@ -541,7 +530,6 @@ namespace ConvGen.Generated
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
                     }
-                    // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
@@ -566,7 +554,6 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
@@ -578,7 +565,6 @@ namespace ConvGen.Generated
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
                     }
-                    // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
@@ -590,7 +576,6 @@ namespace ConvGen.Generated
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
                         a20 = Fma(x2, w0, a20);
                     }
-                    // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
@@ -614,17 +599,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 4);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2);
@@ -647,7 +629,6 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
@@ -663,7 +644,6 @@ namespace ConvGen.Generated
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a40 = Fma(x4, w0, a40);
                     }
-                    // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
@@ -679,7 +659,6 @@ namespace ConvGen.Generated
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a40 = Fma(x4, w0, a40);
                     }
-                    // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
@@ -710,7 +689,6 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
@@ -726,7 +704,6 @@ namespace ConvGen.Generated
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a40 = Fma(x4, w0, a40);
                     }
-                    // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
@@ -742,7 +719,6 @@ namespace ConvGen.Generated
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a40 = Fma(x4, w0, a40);
                     }
-                    // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
@@ -772,17 +748,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 4);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s4);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4);
@@ -805,7 +778,6 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
@@ -823,7 +795,6 @@ namespace ConvGen.Generated
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
                         a50 = Fma(x5, w0, a50);
                     }
-                    // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
@@ -841,7 +812,6 @@ namespace ConvGen.Generated
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
                         a50 = Fma(x5, w0, a50);
                     }
-                    // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
@@ -875,7 +845,6 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
@@ -893,7 +862,6 @@ namespace ConvGen.Generated
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
                         a50 = Fma(x5, w0, a50);
                     }
-                    // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
@@ -911,7 +879,6 @@ namespace ConvGen.Generated
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
                         a50 = Fma(x5, w0, a50);
                     }
-                    // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
@@ -944,17 +911,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 4);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s5);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s5);
@@ -977,71 +941,32 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 4);
+                        var w20 = Load<V>(ref kc, 8);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a70 = Fma(x9, w20, a70);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1061,71 +986,32 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 4);
+                        var w20 = Load<V>(ref kc, 8);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a70 = Fma(x9, w20, a70);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1144,17 +1030,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s7);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 4);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s7);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s7);
@@ -1177,119 +1060,48 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 4);
+                        var w20 = Load<V>(ref kc, 8);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
-                        a110 = Fma(x11, w0, a110);
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a120 = Fma(x12, w0, a120);
+                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
-                        a130 = Fma(x13, w0, a130);
+                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a140 = Fma(x14, w0, a140);
+                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a150 = Fma(x15, w0, a150);
+                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 17));
+                        a150 = Fma(x17, w20, a150);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1317,119 +1129,48 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 4);
+                        var w20 = Load<V>(ref kc, 8);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
-                        a110 = Fma(x11, w0, a110);
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a120 = Fma(x12, w0, a120);
+                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
-                        a130 = Fma(x13, w0, a130);
+                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a140 = Fma(x14, w0, a140);
+                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a150 = Fma(x15, w0, a150);
+                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 17));
+                        a150 = Fma(x17, w20, a150);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1456,17 +1197,14 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s15);
                     }
-                    // tap (kh, 1)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 4);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s15);
                     }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 8);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s15);
@@ -1488,19 +1226,16 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 1)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 2)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
@@ -1516,19 +1251,16 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 1)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 1));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 4);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 2)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
@@ -1544,11 +1276,8 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), Unsafe.Add(ref k, kr + f), s);
-                    // tap (kh, 1)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 4), s);
-                    // tap (kh, 2)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), Unsafe.Add(ref k, kr + f + 8), s);
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s, ref r, f);

@@ -382,10 +382,35 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -409,37 +434,9 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -477,10 +474,35 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -504,37 +526,9 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -571,28 +565,25 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 6);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 12);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 18);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3);
-                    }
-                    // tap (kh, 2)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 24);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 6);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 18);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
@@ -616,10 +607,31 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -639,33 +651,9 @@ namespace ConvGen.Generated
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -698,10 +686,31 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -721,33 +730,9 @@ namespace ConvGen.Generated
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
                         a20 = Fma(x2, w0, a20);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -779,28 +764,25 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 6);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 12);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 18);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2);
-                    }
-                    // tap (kh, 2)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 24);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 6);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 18);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
@@ -824,10 +806,39 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -855,41 +866,9 @@ namespace ConvGen.Generated
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -932,10 +911,39 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -963,41 +971,9 @@ namespace ConvGen.Generated
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
                         a40 = Fma(x4, w0, a40);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1039,28 +1015,25 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s4);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 6);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 12);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s4);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 18);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4);
-                    }
-                    // tap (kh, 2)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 24);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s4);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 6);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 18);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
@@ -1084,10 +1057,43 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1119,45 +1125,9 @@ namespace ConvGen.Generated
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1205,10 +1175,43 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1240,45 +1243,9 @@ namespace ConvGen.Generated
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
                         a50 = Fma(x5, w0, a50);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1325,28 +1292,25 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s5);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 6);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 12);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s5);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 18);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5);
-                    }
-                    // tap (kh, 2)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 24);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 6);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 18);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
@@ -1370,134 +1334,59 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 12);
+                        var w20 = Load<V>(ref kc, 24);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a70 = Fma(x9, w20, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 6);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 12);
+                        var w20 = Load<V>(ref kc, 24);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a70 = Fma(x9, w20, a70);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1517,134 +1406,59 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 12);
+                        var w20 = Load<V>(ref kc, 24);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a70 = Fma(x9, w20, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 6);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 12);
+                        var w20 = Load<V>(ref kc, 24);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a70 = Fma(x9, w20, a70);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1663,28 +1477,25 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s7);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 6);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s7);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 12);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s7);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 18);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s7);
-                    }
-                    // tap (kh, 2)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 24);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 6);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 18);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s7);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
@@ -1708,230 +1519,91 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 12);
+                        var w20 = Load<V>(ref kc, 24);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
+                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
+                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
+                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
+                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a150 = Fma(x17, w20, a150);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 6);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 12);
+                        var w20 = Load<V>(ref kc, 24);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
+                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
+                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
+                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
+                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a150 = Fma(x17, w20, a150);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1959,230 +1631,91 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 12);
+                        var w20 = Load<V>(ref kc, 24);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
+                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
+                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
+                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
+                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a150 = Fma(x17, w20, a150);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 6);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 12);
+                        var w20 = Load<V>(ref kc, 24);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
                         var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
+                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
                         var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
+                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
                         var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
+                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
                         var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
+                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a150 = Fma(x17, w20, a150);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -2209,28 +1742,25 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s15);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 6);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s15);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 12);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s15);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 18);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s15);
-                    }
-                    // tap (kh, 2)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 24);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 6);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 18);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s15);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
@@ -2253,10 +1783,19 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -2264,21 +1803,9 @@ namespace ConvGen.Generated
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 6);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 1)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 2)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -2296,10 +1823,19 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -2307,21 +1843,9 @@ namespace ConvGen.Generated
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 6);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 1)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 12);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 18);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 2)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -2339,14 +1863,11 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), Unsafe.Add(ref k, kr + f), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 6), s);
-                    // tap (kh, 1)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), Unsafe.Add(ref k, kr + f + 12), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), Unsafe.Add(ref k, kr + f + 18), s);
-                    // tap (kh, 2)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), Unsafe.Add(ref k, kr + f + 24), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 6), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), Unsafe.Add(ref k, kr + f + 18), s);
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), Unsafe.Add(ref k, kr + f + 30), s);
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s, ref r, f);

@@ -373,10 +373,61 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -400,37 +451,9 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -454,37 +477,9 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
                         ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -522,10 +517,61 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -549,37 +595,9 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -603,37 +621,9 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
                         ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -670,46 +660,41 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s3);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 10);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s3);
                     }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3);
-                    }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 20);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3);
-                    }
-                    // tap (kh, 3)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 35);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3);
-                    }
-                    // tap (kh, 4)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 5);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 15);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 25);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 35);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 45);
@@ -733,10 +718,53 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -756,33 +784,9 @@ namespace ConvGen.Generated
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -802,33 +806,9 @@ namespace ConvGen.Generated
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
                     }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
                         ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -861,10 +841,53 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -884,33 +907,9 @@ namespace ConvGen.Generated
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -930,33 +929,9 @@ namespace ConvGen.Generated
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
                         a20 = Fma(x2, w0, a20);
                     }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
                         ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -988,46 +963,41 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 10);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2);
                     }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2);
-                    }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 20);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2);
-                    }
-                    // tap (kh, 3)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 35);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2);
-                    }
-                    // tap (kh, 4)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 5);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 15);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 25);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 35);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 45);
@@ -1051,10 +1021,69 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1082,41 +1111,9 @@ namespace ConvGen.Generated
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1144,41 +1141,9 @@ namespace ConvGen.Generated
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
                     }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
                         ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1221,10 +1186,69 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1252,41 +1276,9 @@ namespace ConvGen.Generated
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1314,41 +1306,9 @@ namespace ConvGen.Generated
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
                         a40 = Fma(x4, w0, a40);
                     }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
                         ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1390,46 +1350,41 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 10);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4);
                     }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4);
-                    }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 20);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s4);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4);
-                    }
-                    // tap (kh, 3)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s4);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 35);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4);
-                    }
-                    // tap (kh, 4)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s4);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 5);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 15);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 25);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 35);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 45);
@@ -1453,10 +1408,77 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1488,45 +1510,9 @@ namespace ConvGen.Generated
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1558,45 +1544,9 @@ namespace ConvGen.Generated
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
                     }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
                         ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1644,10 +1594,77 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a30 = Fma(x3, w0, a30);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a40 = Fma(x4, w0, a40);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a50 = Fma(x5, w0, a50);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1679,45 +1696,9 @@ namespace ConvGen.Generated
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1749,45 +1730,9 @@ namespace ConvGen.Generated
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
                         a50 = Fma(x5, w0, a50);
                     }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
                         ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -1834,46 +1779,41 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s5);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s5);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 10);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s5);
                     }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s5);
-                    }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 20);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s5);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s5);
-                    }
-                    // tap (kh, 3)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s5);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 35);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s5);
-                    }
-                    // tap (kh, 4)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 5);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 15);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 25);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 35);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s5);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 45);
@@ -1897,220 +1837,155 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
+                        var w30 = Load<V>(ref kc, 30);
+                        var w40 = Load<V>(ref kc, 40);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
+                        a00 = Fma(x0, w00, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a00 = Fma(x1, w10, a00);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a00 = Fma(x2, w20, a00);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a00 = Fma(x3, w30, a00);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a10 = Fma(x5, w10, a10);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a10 = Fma(x6, w20, a10);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a10 = Fma(x7, w30, a10);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a20 = Fma(x9, w10, a20);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a20 = Fma(x10, w20, a20);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a20 = Fma(x11, w30, a20);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                        a30 = Fma(x13, w10, a30);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a30 = Fma(x14, w20, a30);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a30 = Fma(x15, w30, a30);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a40 = Fma(x17, w10, a40);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a40 = Fma(x18, w20, a40);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
+                        a40 = Fma(x19, w30, a40);
+                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
+                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a50 = Fma(x21, w10, a50);
+                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a50 = Fma(x22, w20, a50);
+                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
+                        a50 = Fma(x23, w30, a50);
+                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
+                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
+                        a60 = Fma(x25, w10, a60);
+                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a60 = Fma(x26, w20, a60);
+                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a60 = Fma(x27, w30, a60);
+                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
+                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
+                        a70 = Fma(x29, w10, a70);
+                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a70 = Fma(x30, w20, a70);
+                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
+                        a70 = Fma(x31, w30, a70);
+                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a70 = Fma(x32, w40, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
+                        var w30 = Load<V>(ref kc, 30);
+                        var w40 = Load<V>(ref kc, 40);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
+                        a00 = Fma(x0, w00, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a00 = Fma(x1, w10, a00);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a00 = Fma(x2, w20, a00);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a00 = Fma(x3, w30, a00);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a10 = Fma(x5, w10, a10);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a10 = Fma(x6, w20, a10);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a10 = Fma(x7, w30, a10);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a20 = Fma(x9, w10, a20);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a20 = Fma(x10, w20, a20);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a20 = Fma(x11, w30, a20);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                        a30 = Fma(x13, w10, a30);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a30 = Fma(x14, w20, a30);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a30 = Fma(x15, w30, a30);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a40 = Fma(x17, w10, a40);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a40 = Fma(x18, w20, a40);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
+                        a40 = Fma(x19, w30, a40);
+                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
+                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a50 = Fma(x21, w10, a50);
+                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a50 = Fma(x22, w20, a50);
+                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
+                        a50 = Fma(x23, w30, a50);
+                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
+                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
+                        a60 = Fma(x25, w10, a60);
+                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a60 = Fma(x26, w20, a60);
+                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a60 = Fma(x27, w30, a60);
+                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
+                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
+                        a70 = Fma(x29, w10, a70);
+                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a70 = Fma(x30, w20, a70);
+                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
+                        a70 = Fma(x31, w30, a70);
+                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a70 = Fma(x32, w40, a70);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -2130,220 +2005,155 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
+                        var w30 = Load<V>(ref kc, 30);
+                        var w40 = Load<V>(ref kc, 40);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
+                        a00 = Fma(x0, w00, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a00 = Fma(x1, w10, a00);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a00 = Fma(x2, w20, a00);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a00 = Fma(x3, w30, a00);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a10 = Fma(x5, w10, a10);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a10 = Fma(x6, w20, a10);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a10 = Fma(x7, w30, a10);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a20 = Fma(x9, w10, a20);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a20 = Fma(x10, w20, a20);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a20 = Fma(x11, w30, a20);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                        a30 = Fma(x13, w10, a30);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a30 = Fma(x14, w20, a30);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a30 = Fma(x15, w30, a30);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a40 = Fma(x17, w10, a40);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a40 = Fma(x18, w20, a40);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
+                        a40 = Fma(x19, w30, a40);
+                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
+                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a50 = Fma(x21, w10, a50);
+                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a50 = Fma(x22, w20, a50);
+                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
+                        a50 = Fma(x23, w30, a50);
+                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
+                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
+                        a60 = Fma(x25, w10, a60);
+                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a60 = Fma(x26, w20, a60);
+                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a60 = Fma(x27, w30, a60);
+                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
+                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
+                        a70 = Fma(x29, w10, a70);
+                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a70 = Fma(x30, w20, a70);
+                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
+                        a70 = Fma(x31, w30, a70);
+                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a70 = Fma(x32, w40, a70);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
+                        var w30 = Load<V>(ref kc, 30);
+                        var w40 = Load<V>(ref kc, 40);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
+                        a00 = Fma(x0, w00, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a00 = Fma(x1, w10, a00);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a00 = Fma(x2, w20, a00);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a00 = Fma(x3, w30, a00);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a10 = Fma(x5, w10, a10);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a10 = Fma(x6, w20, a10);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a10 = Fma(x7, w30, a10);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a20 = Fma(x9, w10, a20);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a20 = Fma(x10, w20, a20);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a20 = Fma(x11, w30, a20);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                        a30 = Fma(x13, w10, a30);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a30 = Fma(x14, w20, a30);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a30 = Fma(x15, w30, a30);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a40 = Fma(x17, w10, a40);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a40 = Fma(x18, w20, a40);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
+                        a40 = Fma(x19, w30, a40);
+                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
+                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a50 = Fma(x21, w10, a50);
+                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a50 = Fma(x22, w20, a50);
+                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
+                        a50 = Fma(x23, w30, a50);
+                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
+                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
+                        a60 = Fma(x25, w10, a60);
+                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a60 = Fma(x26, w20, a60);
+                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a60 = Fma(x27, w30, a60);
+                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
+                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
+                        a70 = Fma(x29, w10, a70);
+                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a70 = Fma(x30, w20, a70);
+                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
+                        a70 = Fma(x31, w30, a70);
+                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a70 = Fma(x32, w40, a70);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -2362,46 +2172,41 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s7);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s7);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 10);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s7);
                     }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s7);
-                    }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 20);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s7);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s7);
-                    }
-                    // tap (kh, 3)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s7);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 35);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s7);
-                    }
-                    // tap (kh, 4)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 5);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 15);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 25);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s7);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 35);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s7);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 45);
@@ -2425,380 +2230,283 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
+                        var w30 = Load<V>(ref kc, 30);
+                        var w40 = Load<V>(ref kc, 40);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
+                        a00 = Fma(x0, w00, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a00 = Fma(x1, w10, a00);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a00 = Fma(x2, w20, a00);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a00 = Fma(x3, w30, a00);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a10 = Fma(x5, w10, a10);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a10 = Fma(x6, w20, a10);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a10 = Fma(x7, w30, a10);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a20 = Fma(x9, w10, a20);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a20 = Fma(x10, w20, a20);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a20 = Fma(x11, w30, a20);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                        a30 = Fma(x13, w10, a30);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a30 = Fma(x14, w20, a30);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a30 = Fma(x15, w30, a30);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a40 = Fma(x17, w10, a40);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a40 = Fma(x18, w20, a40);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
+                        a40 = Fma(x19, w30, a40);
+                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
+                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a50 = Fma(x21, w10, a50);
+                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a50 = Fma(x22, w20, a50);
+                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
+                        a50 = Fma(x23, w30, a50);
+                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
+                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
+                        a60 = Fma(x25, w10, a60);
+                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a60 = Fma(x26, w20, a60);
+                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a60 = Fma(x27, w30, a60);
+                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
+                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
+                        a70 = Fma(x29, w10, a70);
+                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a70 = Fma(x30, w20, a70);
+                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
+                        a70 = Fma(x31, w30, a70);
+                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a70 = Fma(x32, w40, a70); a80 = Fma(x32, w00, a80);
+                        var x33 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a80 = Fma(x33, w10, a80);
+                        var x34 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a80 = Fma(x34, w20, a80);
+                        var x35 = Broadcast<V>(Unsafe.Add(ref xc, 70));
+                        a80 = Fma(x35, w30, a80);
+                        var x36 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a80 = Fma(x36, w40, a80); a90 = Fma(x36, w00, a90);
+                        var x37 = Broadcast<V>(Unsafe.Add(ref xc, 74));
+                        a90 = Fma(x37, w10, a90);
+                        var x38 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a90 = Fma(x38, w20, a90);
+                        var x39 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a90 = Fma(x39, w30, a90);
+                        var x40 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a90 = Fma(x40, w40, a90); a100 = Fma(x40, w00, a100);
+                        var x41 = Broadcast<V>(Unsafe.Add(ref xc, 82));
+                        a100 = Fma(x41, w10, a100);
+                        var x42 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a100 = Fma(x42, w20, a100);
+                        var x43 = Broadcast<V>(Unsafe.Add(ref xc, 86));
+                        a100 = Fma(x43, w30, a100);
+                        var x44 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a100 = Fma(x44, w40, a100); a110 = Fma(x44, w00, a110);
+                        var x45 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a110 = Fma(x45, w10, a110);
+                        var x46 = Broadcast<V>(Unsafe.Add(ref xc, 92));
+                        a110 = Fma(x46, w20, a110);
+                        var x47 = Broadcast<V>(Unsafe.Add(ref xc, 94));
+                        a110 = Fma(x47, w30, a110);
+                        var x48 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a110 = Fma(x48, w40, a110); a120 = Fma(x48, w00, a120);
+                        var x49 = Broadcast<V>(Unsafe.Add(ref xc, 98));
+                        a120 = Fma(x49, w10, a120);
+                        var x50 = Broadcast<V>(Unsafe.Add(ref xc, 100));
+                        a120 = Fma(x50, w20, a120);
+                        var x51 = Broadcast<V>(Unsafe.Add(ref xc, 102));
+                        a120 = Fma(x51, w30, a120);
+                        var x52 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a120 = Fma(x52, w40, a120); a130 = Fma(x52, w00, a130);
+                        var x53 = Broadcast<V>(Unsafe.Add(ref xc, 106));
+                        a130 = Fma(x53, w10, a130);
+                        var x54 = Broadcast<V>(Unsafe.Add(ref xc, 108));
+                        a130 = Fma(x54, w20, a130);
+                        var x55 = Broadcast<V>(Unsafe.Add(ref xc, 110));
+                        a130 = Fma(x55, w30, a130);
+                        var x56 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a130 = Fma(x56, w40, a130); a140 = Fma(x56, w00, a140);
+                        var x57 = Broadcast<V>(Unsafe.Add(ref xc, 114));
+                        a140 = Fma(x57, w10, a140);
+                        var x58 = Broadcast<V>(Unsafe.Add(ref xc, 116));
+                        a140 = Fma(x58, w20, a140);
+                        var x59 = Broadcast<V>(Unsafe.Add(ref xc, 118));
+                        a140 = Fma(x59, w30, a140);
+                        var x60 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a140 = Fma(x60, w40, a140); a150 = Fma(x60, w00, a150);
+                        var x61 = Broadcast<V>(Unsafe.Add(ref xc, 122));
+                        a150 = Fma(x61, w10, a150);
+                        var x62 = Broadcast<V>(Unsafe.Add(ref xc, 124));
+                        a150 = Fma(x62, w20, a150);
+                        var x63 = Broadcast<V>(Unsafe.Add(ref xc, 126));
+                        a150 = Fma(x63, w30, a150);
+                        var x64 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a150 = Fma(x64, w40, a150);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
+                        var w30 = Load<V>(ref kc, 30);
+                        var w40 = Load<V>(ref kc, 40);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
+                        a00 = Fma(x0, w00, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a00 = Fma(x1, w10, a00);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a00 = Fma(x2, w20, a00);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a00 = Fma(x3, w30, a00);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a10 = Fma(x5, w10, a10);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a10 = Fma(x6, w20, a10);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a10 = Fma(x7, w30, a10);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a20 = Fma(x9, w10, a20);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a20 = Fma(x10, w20, a20);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a20 = Fma(x11, w30, a20);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                        a30 = Fma(x13, w10, a30);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a30 = Fma(x14, w20, a30);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a30 = Fma(x15, w30, a30);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a40 = Fma(x17, w10, a40);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a40 = Fma(x18, w20, a40);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
+                        a40 = Fma(x19, w30, a40);
+                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
+                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a50 = Fma(x21, w10, a50);
+                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a50 = Fma(x22, w20, a50);
+                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
+                        a50 = Fma(x23, w30, a50);
+                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
+                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
+                        a60 = Fma(x25, w10, a60);
+                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a60 = Fma(x26, w20, a60);
+                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a60 = Fma(x27, w30, a60);
+                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
+                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
+                        a70 = Fma(x29, w10, a70);
+                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a70 = Fma(x30, w20, a70);
+                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
+                        a70 = Fma(x31, w30, a70);
+                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a70 = Fma(x32, w40, a70); a80 = Fma(x32, w00, a80);
+                        var x33 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a80 = Fma(x33, w10, a80);
+                        var x34 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a80 = Fma(x34, w20, a80);
+                        var x35 = Broadcast<V>(Unsafe.Add(ref xc, 70));
+                        a80 = Fma(x35, w30, a80);
+                        var x36 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a80 = Fma(x36, w40, a80); a90 = Fma(x36, w00, a90);
+                        var x37 = Broadcast<V>(Unsafe.Add(ref xc, 74));
+                        a90 = Fma(x37, w10, a90);
+                        var x38 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a90 = Fma(x38, w20, a90);
+                        var x39 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a90 = Fma(x39, w30, a90);
+                        var x40 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a90 = Fma(x40, w40, a90); a100 = Fma(x40, w00, a100);
+                        var x41 = Broadcast<V>(Unsafe.Add(ref xc, 82));
+                        a100 = Fma(x41, w10, a100);
+                        var x42 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a100 = Fma(x42, w20, a100);
+                        var x43 = Broadcast<V>(Unsafe.Add(ref xc, 86));
+                        a100 = Fma(x43, w30, a100);
+                        var x44 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a100 = Fma(x44, w40, a100); a110 = Fma(x44, w00, a110);
+                        var x45 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a110 = Fma(x45, w10, a110);
+                        var x46 = Broadcast<V>(Unsafe.Add(ref xc, 92));
+                        a110 = Fma(x46, w20, a110);
+                        var x47 = Broadcast<V>(Unsafe.Add(ref xc, 94));
+                        a110 = Fma(x47, w30, a110);
+                        var x48 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a110 = Fma(x48, w40, a110); a120 = Fma(x48, w00, a120);
+                        var x49 = Broadcast<V>(Unsafe.Add(ref xc, 98));
+                        a120 = Fma(x49, w10, a120);
+                        var x50 = Broadcast<V>(Unsafe.Add(ref xc, 100));
+                        a120 = Fma(x50, w20, a120);
+                        var x51 = Broadcast<V>(Unsafe.Add(ref xc, 102));
+                        a120 = Fma(x51, w30, a120);
+                        var x52 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a120 = Fma(x52, w40, a120); a130 = Fma(x52, w00, a130);
+                        var x53 = Broadcast<V>(Unsafe.Add(ref xc, 106));
+                        a130 = Fma(x53, w10, a130);
+                        var x54 = Broadcast<V>(Unsafe.Add(ref xc, 108));
+                        a130 = Fma(x54, w20, a130);
+                        var x55 = Broadcast<V>(Unsafe.Add(ref xc, 110));
+                        a130 = Fma(x55, w30, a130);
+                        var x56 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a130 = Fma(x56, w40, a130); a140 = Fma(x56, w00, a140);
+                        var x57 = Broadcast<V>(Unsafe.Add(ref xc, 114));
+                        a140 = Fma(x57, w10, a140);
+                        var x58 = Broadcast<V>(Unsafe.Add(ref xc, 116));
+                        a140 = Fma(x58, w20, a140);
+                        var x59 = Broadcast<V>(Unsafe.Add(ref xc, 118));
+                        a140 = Fma(x59, w30, a140);
+                        var x60 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a140 = Fma(x60, w40, a140); a150 = Fma(x60, w00, a150);
+                        var x61 = Broadcast<V>(Unsafe.Add(ref xc, 122));
+                        a150 = Fma(x61, w10, a150);
+                        var x62 = Broadcast<V>(Unsafe.Add(ref xc, 124));
+                        a150 = Fma(x62, w20, a150);
+                        var x63 = Broadcast<V>(Unsafe.Add(ref xc, 126));
+                        a150 = Fma(x63, w30, a150);
+                        var x64 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a150 = Fma(x64, w40, a150);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -2826,380 +2534,283 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
+                        var w30 = Load<V>(ref kc, 30);
+                        var w40 = Load<V>(ref kc, 40);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
+                        a00 = Fma(x0, w00, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a00 = Fma(x1, w10, a00);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a00 = Fma(x2, w20, a00);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a00 = Fma(x3, w30, a00);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a10 = Fma(x5, w10, a10);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a10 = Fma(x6, w20, a10);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a10 = Fma(x7, w30, a10);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a20 = Fma(x9, w10, a20);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a20 = Fma(x10, w20, a20);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a20 = Fma(x11, w30, a20);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                        a30 = Fma(x13, w10, a30);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a30 = Fma(x14, w20, a30);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a30 = Fma(x15, w30, a30);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a40 = Fma(x17, w10, a40);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a40 = Fma(x18, w20, a40);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
+                        a40 = Fma(x19, w30, a40);
+                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
+                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a50 = Fma(x21, w10, a50);
+                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a50 = Fma(x22, w20, a50);
+                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
+                        a50 = Fma(x23, w30, a50);
+                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
+                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
+                        a60 = Fma(x25, w10, a60);
+                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a60 = Fma(x26, w20, a60);
+                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a60 = Fma(x27, w30, a60);
+                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
+                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
+                        a70 = Fma(x29, w10, a70);
+                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a70 = Fma(x30, w20, a70);
+                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
+                        a70 = Fma(x31, w30, a70);
+                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a70 = Fma(x32, w40, a70); a80 = Fma(x32, w00, a80);
+                        var x33 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a80 = Fma(x33, w10, a80);
+                        var x34 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a80 = Fma(x34, w20, a80);
+                        var x35 = Broadcast<V>(Unsafe.Add(ref xc, 70));
+                        a80 = Fma(x35, w30, a80);
+                        var x36 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a80 = Fma(x36, w40, a80); a90 = Fma(x36, w00, a90);
+                        var x37 = Broadcast<V>(Unsafe.Add(ref xc, 74));
+                        a90 = Fma(x37, w10, a90);
+                        var x38 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a90 = Fma(x38, w20, a90);
+                        var x39 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a90 = Fma(x39, w30, a90);
+                        var x40 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a90 = Fma(x40, w40, a90); a100 = Fma(x40, w00, a100);
+                        var x41 = Broadcast<V>(Unsafe.Add(ref xc, 82));
+                        a100 = Fma(x41, w10, a100);
+                        var x42 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a100 = Fma(x42, w20, a100);
+                        var x43 = Broadcast<V>(Unsafe.Add(ref xc, 86));
+                        a100 = Fma(x43, w30, a100);
+                        var x44 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a100 = Fma(x44, w40, a100); a110 = Fma(x44, w00, a110);
+                        var x45 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a110 = Fma(x45, w10, a110);
+                        var x46 = Broadcast<V>(Unsafe.Add(ref xc, 92));
+                        a110 = Fma(x46, w20, a110);
+                        var x47 = Broadcast<V>(Unsafe.Add(ref xc, 94));
+                        a110 = Fma(x47, w30, a110);
+                        var x48 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a110 = Fma(x48, w40, a110); a120 = Fma(x48, w00, a120);
+                        var x49 = Broadcast<V>(Unsafe.Add(ref xc, 98));
+                        a120 = Fma(x49, w10, a120);
+                        var x50 = Broadcast<V>(Unsafe.Add(ref xc, 100));
+                        a120 = Fma(x50, w20, a120);
+                        var x51 = Broadcast<V>(Unsafe.Add(ref xc, 102));
+                        a120 = Fma(x51, w30, a120);
+                        var x52 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a120 = Fma(x52, w40, a120); a130 = Fma(x52, w00, a130);
+                        var x53 = Broadcast<V>(Unsafe.Add(ref xc, 106));
+                        a130 = Fma(x53, w10, a130);
+                        var x54 = Broadcast<V>(Unsafe.Add(ref xc, 108));
+                        a130 = Fma(x54, w20, a130);
+                        var x55 = Broadcast<V>(Unsafe.Add(ref xc, 110));
+                        a130 = Fma(x55, w30, a130);
+                        var x56 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a130 = Fma(x56, w40, a130); a140 = Fma(x56, w00, a140);
+                        var x57 = Broadcast<V>(Unsafe.Add(ref xc, 114));
+                        a140 = Fma(x57, w10, a140);
+                        var x58 = Broadcast<V>(Unsafe.Add(ref xc, 116));
+                        a140 = Fma(x58, w20, a140);
+                        var x59 = Broadcast<V>(Unsafe.Add(ref xc, 118));
+                        a140 = Fma(x59, w30, a140);
+                        var x60 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a140 = Fma(x60, w40, a140); a150 = Fma(x60, w00, a150);
+                        var x61 = Broadcast<V>(Unsafe.Add(ref xc, 122));
+                        a150 = Fma(x61, w10, a150);
+                        var x62 = Broadcast<V>(Unsafe.Add(ref xc, 124));
+                        a150 = Fma(x62, w20, a150);
+                        var x63 = Broadcast<V>(Unsafe.Add(ref xc, 126));
+                        a150 = Fma(x63, w30, a150);
+                        var x64 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a150 = Fma(x64, w40, a150);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
+                        var w30 = Load<V>(ref kc, 30);
+                        var w40 = Load<V>(ref kc, 40);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 3)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    // tap (kh, 4)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a150 = Fma(x15, w0, a150);
+                        a00 = Fma(x0, w00, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a00 = Fma(x1, w10, a00);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a00 = Fma(x2, w20, a00);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a00 = Fma(x3, w30, a00);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a10 = Fma(x5, w10, a10);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a10 = Fma(x6, w20, a10);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a10 = Fma(x7, w30, a10);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a20 = Fma(x9, w10, a20);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a20 = Fma(x10, w20, a20);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a20 = Fma(x11, w30, a20);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                        a30 = Fma(x13, w10, a30);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                        a30 = Fma(x14, w20, a30);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a30 = Fma(x15, w30, a30);
+                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
+                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                        a40 = Fma(x17, w10, a40);
+                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a40 = Fma(x18, w20, a40);
+                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
+                        a40 = Fma(x19, w30, a40);
+                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
+                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                        a50 = Fma(x21, w10, a50);
+                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                        a50 = Fma(x22, w20, a50);
+                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
+                        a50 = Fma(x23, w30, a50);
+                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
+                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
+                        a60 = Fma(x25, w10, a60);
+                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                        a60 = Fma(x26, w20, a60);
+                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                        a60 = Fma(x27, w30, a60);
+                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
+                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
+                        a70 = Fma(x29, w10, a70);
+                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a70 = Fma(x30, w20, a70);
+                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
+                        a70 = Fma(x31, w30, a70);
+                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a70 = Fma(x32, w40, a70); a80 = Fma(x32, w00, a80);
+                        var x33 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                        a80 = Fma(x33, w10, a80);
+                        var x34 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                        a80 = Fma(x34, w20, a80);
+                        var x35 = Broadcast<V>(Unsafe.Add(ref xc, 70));
+                        a80 = Fma(x35, w30, a80);
+                        var x36 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                        a80 = Fma(x36, w40, a80); a90 = Fma(x36, w00, a90);
+                        var x37 = Broadcast<V>(Unsafe.Add(ref xc, 74));
+                        a90 = Fma(x37, w10, a90);
+                        var x38 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                        a90 = Fma(x38, w20, a90);
+                        var x39 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                        a90 = Fma(x39, w30, a90);
+                        var x40 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a90 = Fma(x40, w40, a90); a100 = Fma(x40, w00, a100);
+                        var x41 = Broadcast<V>(Unsafe.Add(ref xc, 82));
+                        a100 = Fma(x41, w10, a100);
+                        var x42 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                        a100 = Fma(x42, w20, a100);
+                        var x43 = Broadcast<V>(Unsafe.Add(ref xc, 86));
+                        a100 = Fma(x43, w30, a100);
+                        var x44 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                        a100 = Fma(x44, w40, a100); a110 = Fma(x44, w00, a110);
+                        var x45 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                        a110 = Fma(x45, w10, a110);
+                        var x46 = Broadcast<V>(Unsafe.Add(ref xc, 92));
+                        a110 = Fma(x46, w20, a110);
+                        var x47 = Broadcast<V>(Unsafe.Add(ref xc, 94));
+                        a110 = Fma(x47, w30, a110);
+                        var x48 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a110 = Fma(x48, w40, a110); a120 = Fma(x48, w00, a120);
+                        var x49 = Broadcast<V>(Unsafe.Add(ref xc, 98));
+                        a120 = Fma(x49, w10, a120);
+                        var x50 = Broadcast<V>(Unsafe.Add(ref xc, 100));
+                        a120 = Fma(x50, w20, a120);
+                        var x51 = Broadcast<V>(Unsafe.Add(ref xc, 102));
+                        a120 = Fma(x51, w30, a120);
+                        var x52 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                        a120 = Fma(x52, w40, a120); a130 = Fma(x52, w00, a130);
+                        var x53 = Broadcast<V>(Unsafe.Add(ref xc, 106));
+                        a130 = Fma(x53, w10, a130);
+                        var x54 = Broadcast<V>(Unsafe.Add(ref xc, 108));
+                        a130 = Fma(x54, w20, a130);
+                        var x55 = Broadcast<V>(Unsafe.Add(ref xc, 110));
+                        a130 = Fma(x55, w30, a130);
+                        var x56 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a130 = Fma(x56, w40, a130); a140 = Fma(x56, w00, a140);
+                        var x57 = Broadcast<V>(Unsafe.Add(ref xc, 114));
+                        a140 = Fma(x57, w10, a140);
+                        var x58 = Broadcast<V>(Unsafe.Add(ref xc, 116));
+                        a140 = Fma(x58, w20, a140);
+                        var x59 = Broadcast<V>(Unsafe.Add(ref xc, 118));
+                        a140 = Fma(x59, w30, a140);
+                        var x60 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                        a140 = Fma(x60, w40, a140); a150 = Fma(x60, w00, a150);
+                        var x61 = Broadcast<V>(Unsafe.Add(ref xc, 122));
+                        a150 = Fma(x61, w10, a150);
+                        var x62 = Broadcast<V>(Unsafe.Add(ref xc, 124));
+                        a150 = Fma(x62, w20, a150);
+                        var x63 = Broadcast<V>(Unsafe.Add(ref xc, 126));
+                        a150 = Fma(x63, w30, a150);
+                        var x64 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a150 = Fma(x64, w40, a150);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -3226,46 +2837,41 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 72), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 80), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 88), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 96), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 104), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 112), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 120), kc, s15);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 73), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 81), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 89), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 97), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 105), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 113), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 121), kc, s15);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 10);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 66), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 74), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 82), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 90), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 98), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 106), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 114), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 122), kc, s15);
                     }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 67), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 75), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 83), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 91), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 99), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 107), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 115), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 123), kc, s15);
-                    }
-                    // tap (kh, 2)
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 20);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 68), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 76), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 84), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 92), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 100), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 108), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 116), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 124), kc, s15);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 69), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 77), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 85), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 93), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 101), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 109), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 117), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 125), kc, s15);
-                    }
-                    // tap (kh, 3)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 30);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 70), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 78), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 86), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 94), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 102), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 110), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 118), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 126), kc, s15);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 35);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 71), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 79), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 87), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 95), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 103), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 111), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 119), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 127), kc, s15);
-                    }
-                    // tap (kh, 4)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 40);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 72), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 80), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 88), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 96), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 104), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 112), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 120), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 128), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 5);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 73), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 81), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 89), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 97), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 105), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 113), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 121), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 15);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 67), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 75), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 83), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 91), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 99), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 107), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 115), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 123), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 25);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 69), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 77), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 85), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 93), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 101), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 109), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 117), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 125), kc, s15);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 35);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 71), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 79), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 87), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 95), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 103), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 111), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 119), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 127), kc, s15);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 45);
@@ -3288,10 +2894,29 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3299,21 +2924,9 @@ namespace ConvGen.Generated
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 1)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 2)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3321,21 +2934,9 @@ namespace ConvGen.Generated
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 3)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 4)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3353,10 +2954,29 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3364,21 +2984,9 @@ namespace ConvGen.Generated
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 1)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 2)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3386,21 +2994,9 @@ namespace ConvGen.Generated
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 3)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 4)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 8));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -3418,20 +3014,15 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), Unsafe.Add(ref k, kr + f), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 5), s);
-                    // tap (kh, 1)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), Unsafe.Add(ref k, kr + f + 10), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), Unsafe.Add(ref k, kr + f + 15), s);
-                    // tap (kh, 2)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), Unsafe.Add(ref k, kr + f + 20), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), Unsafe.Add(ref k, kr + f + 25), s);
-                    // tap (kh, 3)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), Unsafe.Add(ref k, kr + f + 30), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), Unsafe.Add(ref k, kr + f + 35), s);
-                    // tap (kh, 4)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), Unsafe.Add(ref k, kr + f + 40), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 5), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), Unsafe.Add(ref k, kr + f + 15), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), Unsafe.Add(ref k, kr + f + 25), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), Unsafe.Add(ref k, kr + f + 35), s);
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), Unsafe.Add(ref k, kr + f + 45), s);
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s, ref r, f);

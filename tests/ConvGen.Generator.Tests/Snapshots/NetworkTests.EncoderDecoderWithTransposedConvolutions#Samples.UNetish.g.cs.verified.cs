@@ -303,10 +303,35 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
@@ -331,33 +356,6 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
                         ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
@@ -371,35 +369,34 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
                         ref float xc = ref Unsafe.Add(ref x, xr + 7);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
@@ -436,10 +433,35 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -464,33 +486,6 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
                         ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
@@ -504,35 +499,34 @@ namespace ConvGen.Generated
                         a30 = Fma(x3, w0, a30);
                     }
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
                         ref float xc = ref Unsafe.Add(ref x, xr + 7);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -579,161 +573,74 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
+                        var w10 = Load<V>(ref kc, 48); var w11 = Load<V>(ref kc, vc + 48);
+                        var w20 = Load<V>(ref kc, 96); var w21 = Load<V>(ref kc, vc + 96);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        a00 = Fma(x0, w00, a00); a01 = Fma(x0, w01, a01);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        a00 = Fma(x1, w10, a00); a01 = Fma(x1, w11, a01); a10 = Fma(x1, w00, a10); a11 = Fma(x1, w01, a11);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        a00 = Fma(x2, w20, a00); a01 = Fma(x2, w21, a01); a10 = Fma(x2, w10, a10); a11 = Fma(x2, w11, a11); a20 = Fma(x2, w00, a20); a21 = Fma(x2, w01, a21);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        a10 = Fma(x3, w20, a10); a11 = Fma(x3, w21, a11); a20 = Fma(x3, w10, a20); a21 = Fma(x3, w11, a21); a30 = Fma(x3, w00, a30); a31 = Fma(x3, w01, a31);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        a20 = Fma(x4, w20, a20); a21 = Fma(x4, w21, a21); a30 = Fma(x4, w10, a30); a31 = Fma(x4, w11, a31); a40 = Fma(x4, w00, a40); a41 = Fma(x4, w01, a41);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        a30 = Fma(x5, w20, a30); a31 = Fma(x5, w21, a31); a40 = Fma(x5, w10, a40); a41 = Fma(x5, w11, a41); a50 = Fma(x5, w00, a50); a51 = Fma(x5, w01, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a40 = Fma(x6, w20, a40); a41 = Fma(x6, w21, a41); a50 = Fma(x6, w10, a50); a51 = Fma(x6, w11, a51);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a50 = Fma(x7, w20, a50); a51 = Fma(x7, w21, a51);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
+                        var w10 = Load<V>(ref kc, 48); var w11 = Load<V>(ref kc, vc + 48);
+                        var w20 = Load<V>(ref kc, 96); var w21 = Load<V>(ref kc, vc + 96);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        a00 = Fma(x0, w00, a00); a01 = Fma(x0, w01, a01);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        a00 = Fma(x1, w10, a00); a01 = Fma(x1, w11, a01); a10 = Fma(x1, w00, a10); a11 = Fma(x1, w01, a11);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        a00 = Fma(x2, w20, a00); a01 = Fma(x2, w21, a01); a10 = Fma(x2, w10, a10); a11 = Fma(x2, w11, a11); a20 = Fma(x2, w00, a20); a21 = Fma(x2, w01, a21);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        a10 = Fma(x3, w20, a10); a11 = Fma(x3, w21, a11); a20 = Fma(x3, w10, a20); a21 = Fma(x3, w11, a21); a30 = Fma(x3, w00, a30); a31 = Fma(x3, w01, a31);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        a20 = Fma(x4, w20, a20); a21 = Fma(x4, w21, a21); a30 = Fma(x4, w10, a30); a31 = Fma(x4, w11, a31); a40 = Fma(x4, w00, a40); a41 = Fma(x4, w01, a41);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        a30 = Fma(x5, w20, a30); a31 = Fma(x5, w21, a31); a40 = Fma(x5, w10, a40); a41 = Fma(x5, w11, a41); a50 = Fma(x5, w00, a50); a51 = Fma(x5, w01, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a40 = Fma(x6, w20, a40); a41 = Fma(x6, w21, a41); a50 = Fma(x6, w10, a50); a51 = Fma(x6, w11, a51);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a50 = Fma(x7, w20, a50); a51 = Fma(x7, w21, a51);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
+                        var w10 = Load<V>(ref kc, 48); var w11 = Load<V>(ref kc, vc + 48);
+                        var w20 = Load<V>(ref kc, 96); var w21 = Load<V>(ref kc, vc + 96);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        a00 = Fma(x0, w00, a00); a01 = Fma(x0, w01, a01);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        a00 = Fma(x1, w10, a00); a01 = Fma(x1, w11, a01); a10 = Fma(x1, w00, a10); a11 = Fma(x1, w01, a11);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        a00 = Fma(x2, w20, a00); a01 = Fma(x2, w21, a01); a10 = Fma(x2, w10, a10); a11 = Fma(x2, w11, a11); a20 = Fma(x2, w00, a20); a21 = Fma(x2, w01, a21);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        a10 = Fma(x3, w20, a10); a11 = Fma(x3, w21, a11); a20 = Fma(x3, w10, a20); a21 = Fma(x3, w11, a21); a30 = Fma(x3, w00, a30); a31 = Fma(x3, w01, a31);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        a20 = Fma(x4, w20, a20); a21 = Fma(x4, w21, a21); a30 = Fma(x4, w10, a30); a31 = Fma(x4, w11, a31); a40 = Fma(x4, w00, a40); a41 = Fma(x4, w01, a41);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        a30 = Fma(x5, w20, a30); a31 = Fma(x5, w21, a31); a40 = Fma(x5, w10, a40); a41 = Fma(x5, w11, a41); a50 = Fma(x5, w00, a50); a51 = Fma(x5, w01, a51);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a40 = Fma(x6, w20, a40); a41 = Fma(x6, w21, a41); a50 = Fma(x6, w10, a50); a51 = Fma(x6, w11, a51);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a50 = Fma(x7, w20, a50); a51 = Fma(x7, w21, a51);
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
@@ -750,161 +657,74 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 48);
+                        var w20 = Load<V>(ref kc, 96);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a50 = Fma(x7, w20, a50);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 48);
+                        var w20 = Load<V>(ref kc, 96);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a50 = Fma(x7, w20, a50);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 48);
+                        var w20 = Load<V>(ref kc, 96);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
+                        a50 = Fma(x7, w20, a50);
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -929,269 +749,110 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 48);
+                        var w20 = Load<V>(ref kc, 96);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a110 = Fma(x11, w0, a110);
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 39));
+                        a110 = Fma(x13, w20, a110);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 48);
+                        var w20 = Load<V>(ref kc, 96);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a110 = Fma(x11, w0, a110);
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 39));
+                        a110 = Fma(x13, w20, a110);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 48);
+                        var w20 = Load<V>(ref kc, 96);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
                         var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a110 = Fma(x11, w0, a110);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a110 = Fma(x11, w0, a110);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a110 = Fma(x11, w0, a110);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a110 = Fma(x11, w0, a110);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a110 = Fma(x11, w0, a110);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a110 = Fma(x11, w0, a110);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a110 = Fma(x11, w0, a110);
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 39));
+                        a110 = Fma(x13, w20, a110);
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -1224,10 +885,19 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                     {
@@ -1236,35 +906,23 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
-                    }
-                    // tap (kh, 1)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
-                    }
-                    {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
-                    }
-                    // tap (kh, 2)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
-                    }
-                    {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
                         a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
                     }
                     {
@@ -1281,10 +939,19 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -1293,35 +960,23 @@ namespace ConvGen.Generated
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 1)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 2)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 6));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 7));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 5));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -1792,22 +1447,49 @@ namespace ConvGen.Generated
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
                 for (int kh = kh0; kh < kh1; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 16, ko = (kh * KernelWidth + kw) * 512;
+                    int xr = kh * RowStep, kr = kh * 1536; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 512);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 1024);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 32);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
@@ -1830,26 +1512,41 @@ namespace ConvGen.Generated
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1;
                 for (int kh = kh0; kh < kh1; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 16, ko = (kh * KernelWidth + kw) * 512;
+                    int xr = kh * RowStep, kr = kh * 1536; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
+                        var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
+                        var w10 = Load<V>(ref kc, 512); var w11 = Load<V>(ref kc, vc + 512);
+                        var w20 = Load<V>(ref kc, 1024); var w21 = Load<V>(ref kc, vc + 1024);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 128));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 160));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        a00 = Fma(x0, w00, a00); a01 = Fma(x0, w01, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a00 = Fma(x1, w10, a00); a01 = Fma(x1, w11, a01);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                        a00 = Fma(x2, w20, a00); a01 = Fma(x2, w21, a01); a10 = Fma(x2, w00, a10); a11 = Fma(x2, w01, a11);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                        a10 = Fma(x3, w10, a10); a11 = Fma(x3, w11, a11);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a10 = Fma(x4, w20, a10); a11 = Fma(x4, w21, a11); a20 = Fma(x4, w00, a20); a21 = Fma(x4, w01, a21);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                        a20 = Fma(x5, w10, a20); a21 = Fma(x5, w11, a21);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                        a20 = Fma(x6, w20, a20); a21 = Fma(x6, w21, a21); a30 = Fma(x6, w00, a30); a31 = Fma(x6, w01, a31);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                        a30 = Fma(x7, w10, a30); a31 = Fma(x7, w11, a31);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a30 = Fma(x8, w20, a30); a31 = Fma(x8, w21, a31); a40 = Fma(x8, w00, a40); a41 = Fma(x8, w01, a41);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 144));
+                        a40 = Fma(x9, w10, a40); a41 = Fma(x9, w11, a41);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 160));
+                        a40 = Fma(x10, w20, a40); a41 = Fma(x10, w21, a41); a50 = Fma(x10, w00, a50); a51 = Fma(x10, w01, a51);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 176));
+                        a50 = Fma(x11, w10, a50); a51 = Fma(x11, w11, a51);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 192));
+                        a50 = Fma(x12, w20, a50); a51 = Fma(x12, w21, a51);
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
@@ -1874,14 +1571,25 @@ namespace ConvGen.Generated
                 var a2 = Load<V>(ref b, f + 2 * vc);
                 var a3 = Load<V>(ref b, f + 3 * vc);
                 for (int kh = kh0; kh < kh1; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 16, ko = (kh * KernelWidth + kw) * 512;
+                    int xr = kh * RowStep, kr = kh * 1536; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
-                        ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
-                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 16));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 512);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 32));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 1024);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a0), ref r, f), ref y, f); Store(E.Apply(Relu(a1), ref r, f + vc), ref y, f + vc); Store(E.Apply(Relu(a2), ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(Relu(a3), ref r, f + 3 * vc), ref y, f + 3 * vc);
@@ -1890,14 +1598,25 @@ namespace ConvGen.Generated
             {
                 var a0 = Load<V>(ref b, f);
                 for (int kh = kh0; kh < kh1; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 16, ko = (kh * KernelWidth + kw) * 512;
+                    int xr = kh * RowStep, kr = kh * 1536; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
-                        ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 16));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 512);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 32));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 1024);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a0), ref r, f), ref y, f);

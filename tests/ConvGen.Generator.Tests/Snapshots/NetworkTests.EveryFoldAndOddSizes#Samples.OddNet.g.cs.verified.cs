@@ -264,10 +264,35 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -291,37 +316,9 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -359,10 +356,35 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                        a20 = Fma(x2, w0, a20);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a30 = Fma(x3, w0, a30);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -386,37 +408,9 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
                         a30 = Fma(x3, w0, a30);
                     }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                    }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
                         var w0 = Load<V>(ref kc);
                         var x0 = Broadcast<V>(xc);
                         a00 = Fma(x0, w0, a00);
@@ -453,28 +447,25 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 10);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3);
-                    }
-                    // tap (kh, 2)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 20);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 5);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 15);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 25);
@@ -498,110 +489,51 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a50 = Fma(x7, w20, a50);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a50 = Fma(x7, w20, a50);
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -619,110 +551,51 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a50 = Fma(x7, w20, a50);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                        a50 = Fma(x7, w20, a50);
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -739,28 +612,25 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s5);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 10);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s5);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5);
-                    }
-                    // tap (kh, 2)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 20);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 5);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 15);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 25);
@@ -784,170 +654,71 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a100 = Fma(x12, w20, a100);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a100 = Fma(x12, w20, a100);
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -970,170 +741,71 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a100 = Fma(x12, w20, a100);
                     }
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 10);
+                        var w20 = Load<V>(ref kc, 20);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
+                        a00 = Fma(x0, w00, a00);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
+                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
+                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
+                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
+                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
+                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
+                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
                         var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
+                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
                         var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
+                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
                         var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
+                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
                         var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                    }
-                    // tap (kh, 1)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                    }
-                    // tap (kh, 2)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
+                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                        a100 = Fma(x12, w20, a100);
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -1155,28 +827,25 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         float kc = Unsafe.Add(ref k, kr + f);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s10);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s10);
-                    }
-                    // tap (kh, 1)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 10);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s10);
                     }
                     {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s10);
-                    }
-                    // tap (kh, 2)
-                    {
                         float kc = Unsafe.Add(ref k, kr + f + 20);
                         s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s10);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 5);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s10);
+                    }
+                    {
+                        float kc = Unsafe.Add(ref k, kr + f + 15);
+                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s10);
                     }
                     {
                         float kc = Unsafe.Add(ref k, kr + f + 25);
@@ -1199,10 +868,19 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -1210,21 +888,9 @@ namespace ConvGen.Generated
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 1)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 2)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -1242,10 +908,19 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr));
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
+                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                    }
+                    {
+                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -1253,21 +928,9 @@ namespace ConvGen.Generated
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
-                    // tap (kh, 1)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 2));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
                     {
                         var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 3));
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
-                    }
-                    // tap (kh, 2)
-                    {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xr + 4));
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
                         a0 = Fma(xc, Load<V>(ref kc), a0);
                     }
                     {
@@ -1285,14 +948,11 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), Unsafe.Add(ref k, kr + f), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 5), s);
-                    // tap (kh, 1)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), Unsafe.Add(ref k, kr + f + 10), s);
-                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), Unsafe.Add(ref k, kr + f + 15), s);
-                    // tap (kh, 2)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), Unsafe.Add(ref k, kr + f + 20), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), Unsafe.Add(ref k, kr + f + 5), s);
+                    s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), Unsafe.Add(ref k, kr + f + 15), s);
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), Unsafe.Add(ref k, kr + f + 25), s);
                 }
                 Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s, 0f), ref r, f);
@@ -1732,22 +1392,36 @@ namespace ConvGen.Generated
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 5, ko = (kh * KernelWidth + kw) * 30;
+                    int xr = kh * RowStep, kr = kh * 60; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 6 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a30 = Fma(x3, w0, a30);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 6 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 6 * c + f + 30);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 5);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                            a30 = Fma(x3, w0, a30);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -1761,22 +1435,36 @@ namespace ConvGen.Generated
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 5, ko = (kh * KernelWidth + kw) * 30;
+                    int xr = kh * RowStep, kr = kh * 60; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 6 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a30 = Fma(x3, w0, a30);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 6 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 6 * c + f + 30);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 5);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                            a30 = Fma(x3, w0, a30);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -1789,13 +1477,18 @@ namespace ConvGen.Generated
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 5, ko = (kh * KernelWidth + kw) * 30;
+                    int xr = kh * RowStep, kr = kh * 60; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, ko + 6 * c + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 30), kc, s3);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 6 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 30), kc, s3);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 6 * c + f + 30);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 35), kc, s3);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f), ref r, f); Unsafe.Add(ref y, f + 6) = E.Apply(MathF.Max(s1, 0f), ref r, f + 6); Unsafe.Add(ref y, f + 12) = E.Apply(MathF.Max(s2, 0f), ref r, f + 12); Unsafe.Add(ref y, f + 18) = E.Apply(MathF.Max(s3, 0f), ref r, f + 18);
@@ -1813,30 +1506,46 @@ namespace ConvGen.Generated
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 5, ko = (kh * KernelWidth + kw) * 30;
+                    int xr = kh * RowStep, kr = kh * 60; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 6 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 6 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 30);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 50));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 70));
-                        a70 = Fma(x7, w0, a70);
+                        a00 = Fma(x0, w00, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 5));
+                        a00 = Fma(x1, w10, a00);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a10 = Fma(x2, w00, a10);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a10 = Fma(x3, w10, a10);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a20 = Fma(x4, w00, a20);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 25));
+                        a20 = Fma(x5, w10, a20);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a30 = Fma(x6, w00, a30);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 35));
+                        a30 = Fma(x7, w10, a30);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a40 = Fma(x8, w00, a40);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 45));
+                        a40 = Fma(x9, w10, a40);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 50));
+                        a50 = Fma(x10, w00, a50);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 55));
+                        a50 = Fma(x11, w10, a50);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a60 = Fma(x12, w00, a60);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 65));
+                        a60 = Fma(x13, w10, a60);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 70));
+                        a70 = Fma(x14, w00, a70);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 75));
+                        a70 = Fma(x15, w10, a70);
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -1854,30 +1563,46 @@ namespace ConvGen.Generated
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 5, ko = (kh * KernelWidth + kw) * 30;
+                    int xr = kh * RowStep, kr = kh * 60; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 6 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 6 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
+                        var w00 = Load<V>(ref kc, 0);
+                        var w10 = Load<V>(ref kc, 30);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 50));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 70));
-                        a70 = Fma(x7, w0, a70);
+                        a00 = Fma(x0, w00, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 5));
+                        a00 = Fma(x1, w10, a00);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                        a10 = Fma(x2, w00, a10);
+                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                        a10 = Fma(x3, w10, a10);
+                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                        a20 = Fma(x4, w00, a20);
+                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 25));
+                        a20 = Fma(x5, w10, a20);
+                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                        a30 = Fma(x6, w00, a30);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 35));
+                        a30 = Fma(x7, w10, a30);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                        a40 = Fma(x8, w00, a40);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 45));
+                        a40 = Fma(x9, w10, a40);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 50));
+                        a50 = Fma(x10, w00, a50);
+                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 55));
+                        a50 = Fma(x11, w10, a50);
+                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                        a60 = Fma(x12, w00, a60);
+                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 65));
+                        a60 = Fma(x13, w10, a60);
+                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 70));
+                        a70 = Fma(x14, w00, a70);
+                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 75));
+                        a70 = Fma(x15, w10, a70);
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -1894,13 +1619,18 @@ namespace ConvGen.Generated
             {
                 float s0 = Unsafe.Add(ref b, f); float s1 = Unsafe.Add(ref b, f); float s2 = Unsafe.Add(ref b, f); float s3 = Unsafe.Add(ref b, f); float s4 = Unsafe.Add(ref b, f); float s5 = Unsafe.Add(ref b, f); float s6 = Unsafe.Add(ref b, f); float s7 = Unsafe.Add(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 5, ko = (kh * KernelWidth + kw) * 30;
+                    int xr = kh * RowStep, kr = kh * 60; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, ko + 6 * c + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 50), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 60), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c + 70), kc, s7);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 6 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 50), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 60), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 70), kc, s7);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 6 * c + f + 30);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 35), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 45), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 55), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 65), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 75), kc, s7);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f), ref r, f); Unsafe.Add(ref y, f + 6) = E.Apply(MathF.Max(s1, 0f), ref r, f + 6); Unsafe.Add(ref y, f + 12) = E.Apply(MathF.Max(s2, 0f), ref r, f + 12); Unsafe.Add(ref y, f + 18) = E.Apply(MathF.Max(s3, 0f), ref r, f + 18); Unsafe.Add(ref y, f + 24) = E.Apply(MathF.Max(s4, 0f), ref r, f + 24); Unsafe.Add(ref y, f + 30) = E.Apply(MathF.Max(s5, 0f), ref r, f + 30); Unsafe.Add(ref y, f + 36) = E.Apply(MathF.Max(s6, 0f), ref r, f + 36); Unsafe.Add(ref y, f + 42) = E.Apply(MathF.Max(s7, 0f), ref r, f + 42);
@@ -1917,14 +1647,20 @@ namespace ConvGen.Generated
             {
                 var a0 = Load<V>(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 5, ko = (kh * KernelWidth + kw) * 30;
+                    int xr = kh * RowStep, kr = kh * 60; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
-                        ref float kc = ref Unsafe.Add(ref k, ko + 6 * c + f);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 6 * c + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 5));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 6 * c + f + 30);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a0), ref r, f), ref y, f);
@@ -1934,14 +1670,20 @@ namespace ConvGen.Generated
                 f = Filters - vc; // the last vector overlaps the one before
                 var a0 = Load<V>(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 5, ko = (kh * KernelWidth + kw) * 30;
+                    int xr = kh * RowStep, kr = kh * 60; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
-                        ref float kc = ref Unsafe.Add(ref k, ko + 6 * c + f);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 6 * c + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 5));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 6 * c + f + 30);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a0), ref r, f), ref y, f);
@@ -1951,12 +1693,12 @@ namespace ConvGen.Generated
             {
                 float s = Unsafe.Add(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 5, ko = (kh * KernelWidth + kw) * 30;
+                    int xr = kh * RowStep, kr = kh * 60; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xo + c), Unsafe.Add(ref k, ko + 6 * c + f), s);
+                        s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), Unsafe.Add(ref k, kr + 6 * c + f), s);
+                        s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 5), Unsafe.Add(ref k, kr + 6 * c + f + 30), s);
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s, 0f), ref r, f);

@@ -280,22 +280,75 @@ namespace ConvGen.Generated
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 28, ko = (kh * KernelWidth + kw) * 896;
+                    int xr = kh * RowStep, kr = kh * 4480; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 84));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 896);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 28);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 1792);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 56);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 2688);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 84);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 3584);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 112);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
@@ -318,28 +371,39 @@ namespace ConvGen.Generated
                 var bias1 = Load<V>(ref b, f + vc);
                 var a01 = bias1; var a11 = bias1; var a21 = bias1; var a31 = bias1; var a41 = bias1; var a51 = bias1; var a61 = bias1;
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 28, ko = (kh * KernelWidth + kw) * 896;
+                    int xr = kh * RowStep, kr = kh * 4480; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
+                        var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
+                        var w10 = Load<V>(ref kc, 896); var w11 = Load<V>(ref kc, vc + 896);
+                        var w20 = Load<V>(ref kc, 1792); var w21 = Load<V>(ref kc, vc + 1792);
+                        var w30 = Load<V>(ref kc, 2688); var w31 = Load<V>(ref kc, vc + 2688);
+                        var w40 = Load<V>(ref kc, 3584); var w41 = Load<V>(ref kc, vc + 3584);
                         var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        a00 = Fma(x0, w00, a00); a01 = Fma(x0, w01, a01);
                         var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        a00 = Fma(x1, w10, a00); a01 = Fma(x1, w11, a01); a10 = Fma(x1, w00, a10); a11 = Fma(x1, w01, a11);
                         var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        a00 = Fma(x2, w20, a00); a01 = Fma(x2, w21, a01); a10 = Fma(x2, w10, a10); a11 = Fma(x2, w11, a11); a20 = Fma(x2, w00, a20); a21 = Fma(x2, w01, a21);
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 84));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        a00 = Fma(x3, w30, a00); a01 = Fma(x3, w31, a01); a10 = Fma(x3, w20, a10); a11 = Fma(x3, w21, a11); a20 = Fma(x3, w10, a20); a21 = Fma(x3, w11, a21); a30 = Fma(x3, w00, a30); a31 = Fma(x3, w01, a31);
                         var x4 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        a00 = Fma(x4, w40, a00); a01 = Fma(x4, w41, a01); a10 = Fma(x4, w30, a10); a11 = Fma(x4, w31, a11); a20 = Fma(x4, w20, a20); a21 = Fma(x4, w21, a21); a30 = Fma(x4, w10, a30); a31 = Fma(x4, w11, a31); a40 = Fma(x4, w00, a40); a41 = Fma(x4, w01, a41);
                         var x5 = Broadcast<V>(Unsafe.Add(ref xc, 140));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        a10 = Fma(x5, w40, a10); a11 = Fma(x5, w41, a11); a20 = Fma(x5, w30, a20); a21 = Fma(x5, w31, a21); a30 = Fma(x5, w20, a30); a31 = Fma(x5, w21, a31); a40 = Fma(x5, w10, a40); a41 = Fma(x5, w11, a41); a50 = Fma(x5, w00, a50); a51 = Fma(x5, w01, a51);
                         var x6 = Broadcast<V>(Unsafe.Add(ref xc, 168));
-                        a60 = Fma(x6, w0, a60); a61 = Fma(x6, w1, a61);
+                        a20 = Fma(x6, w40, a20); a21 = Fma(x6, w41, a21); a30 = Fma(x6, w30, a30); a31 = Fma(x6, w31, a31); a40 = Fma(x6, w20, a40); a41 = Fma(x6, w21, a41); a50 = Fma(x6, w10, a50); a51 = Fma(x6, w11, a51); a60 = Fma(x6, w00, a60); a61 = Fma(x6, w01, a61);
+                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 196));
+                        a30 = Fma(x7, w40, a30); a31 = Fma(x7, w41, a31); a40 = Fma(x7, w30, a40); a41 = Fma(x7, w31, a41); a50 = Fma(x7, w20, a50); a51 = Fma(x7, w21, a51); a60 = Fma(x7, w10, a60); a61 = Fma(x7, w11, a61);
+                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 224));
+                        a40 = Fma(x8, w40, a40); a41 = Fma(x8, w41, a41); a50 = Fma(x8, w30, a50); a51 = Fma(x8, w31, a51); a60 = Fma(x8, w20, a60); a61 = Fma(x8, w21, a61);
+                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 252));
+                        a50 = Fma(x9, w40, a50); a51 = Fma(x9, w41, a51); a60 = Fma(x9, w30, a60); a61 = Fma(x9, w31, a61);
+                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 280));
+                        a60 = Fma(x10, w40, a60); a61 = Fma(x10, w41, a61);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
@@ -365,14 +429,35 @@ namespace ConvGen.Generated
                 var a2 = Load<V>(ref b, f + 2 * vc);
                 var a3 = Load<V>(ref b, f + 3 * vc);
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 28, ko = (kh * KernelWidth + kw) * 896;
+                    int xr = kh * RowStep, kr = kh * 4480; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
-                        ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
-                        a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 28));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 896);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 56));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 1792);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 84));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 2688);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 112));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 3584);
+                            a0 = Fma(xc, Load<V>(ref kc), a0); a1 = Fma(xc, Load<V>(ref kc, vc), a1); a2 = Fma(xc, Load<V>(ref kc, 2 * vc), a2); a3 = Fma(xc, Load<V>(ref kc, 3 * vc), a3);
+                        }
                     }
                 }
                 Store(E.Apply(a0, ref r, f), ref y, f); Store(E.Apply(a1, ref r, f + vc), ref y, f + vc); Store(E.Apply(a2, ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(a3, ref r, f + 3 * vc), ref y, f + 3 * vc);
@@ -381,14 +466,35 @@ namespace ConvGen.Generated
             {
                 var a0 = Load<V>(ref b, f);
                 for (int kh = 0; kh < KernelHeight; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
                 {
-                    int xo = kh * RowStep + kw * 28, ko = (kh * KernelWidth + kw) * 896;
+                    int xr = kh * RowStep, kr = kh * 4480; // the row's first tap in the input and the weights
                     for (int c = 0; c < InputChannels; c++)
                     {
-                        var xc = Broadcast<V>(Unsafe.Add(ref x, xo + c));
-                        ref float kc = ref Unsafe.Add(ref k, ko + 32 * c + f);
-                        a0 = Fma(xc, Load<V>(ref kc), a0);
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 28));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 896);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 56));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 1792);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 84));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 2688);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
+                        {
+                            var xc = Broadcast<V>(Unsafe.Add(ref x, xr + c + 112));
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 3584);
+                            a0 = Fma(xc, Load<V>(ref kc), a0);
+                        }
                     }
                 }
                 Store(E.Apply(a0, ref r, f), ref y, f);

@@ -192,7 +192,6 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 160; // the row's first tap in the input and the weights
-                    // tap (kh, 0)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f);
                         ref float xc = ref Unsafe.Add(ref x, xr);
@@ -206,7 +205,6 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 33));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
-                    // tap (kh, 1)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
                         ref float xc = ref Unsafe.Add(ref x, xr + 1);
@@ -220,7 +218,6 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 33));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
-                    // tap (kh, 2)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
                         ref float xc = ref Unsafe.Add(ref x, xr + 2);
@@ -234,7 +231,6 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 33));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
-                    // tap (kh, 3)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
                         ref float xc = ref Unsafe.Add(ref x, xr + 3);
@@ -248,7 +244,6 @@ namespace ConvGen.Generated
                         var x3 = Broadcast<V>(Unsafe.Add(ref xc, 33));
                         a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
                     }
-                    // tap (kh, 4)
                     {
                         ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
                         ref float xc = ref Unsafe.Add(ref x, xr + 4);
