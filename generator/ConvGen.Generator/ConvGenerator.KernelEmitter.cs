@@ -561,11 +561,7 @@ public sealed partial class ConvGenerator
         {
             var m = p.Conv;
             var js = Enumerable.Range(0, u).ToArray();
-            foreach (int j in js)
-            {
-                w.Line($"var bias{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});");
-                w.Line(string.Join(" ", Enumerable.Range(0, xs.Length).Select(i => $"var a{i}{j} = bias{j};")));
-            }
+            EmitAccumulators(w, js, xs.Length);
             EmitTaps(w, p, rowStep, rows, scoped: true, (xo, ko) =>
             {
                 w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + Offset.Of("f")});");
@@ -615,19 +611,14 @@ public sealed partial class ConvGenerator
             var m = p.Conv;
             long cf = (long)m.InputChannels * m.Filters, tapStep = (long)m.DilationWidth * m.InputChannels;
             var js = Enumerable.Range(0, u).ToArray();
-            foreach (int j in js)
-            {
-                w.Line($"var bias{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});");
-                w.Line(string.Join(" ", Enumerable.Range(0, xs.Length).Select(i => $"var a{i}{j} = bias{j};")));
-            }
+            EmitAccumulators(w, js, xs.Length);
             // Each input column the windows cover (its offset from the first window's left), with the pixels and taps that read it.
             var columns = (from i in Enumerable.Range(0, xs.Length)
                            from kw in Enumerable.Range(0, m.KernelWidth)
                            group (Pixel: i, Tap: kw) by xs[i] + kw * tapStep into column
                            orderby column.Key
                            select column).ToList();
-            w.Open(rows ? "for (int kh = kh0; kh < kh1; kh++)" : "for (int kh = 0; kh < KernelHeight; kh++)");
-            w.L($"int xr = kh * {rowStep}, kr = kh * {Str(m.KernelWidth * cf)}; // the row's first tap in the input and the weights");
+            OpenKernelRow(w, m, rowStep, rows);
             EmitChannels(w, m, scoped: true, (c, cFilters) =>
             {
                 w.Line($"ref float kc = ref Unsafe.Add(ref k, {Offset.Of("kr") + cFilters + Offset.Of("f")});");
@@ -642,6 +633,26 @@ public sealed partial class ConvGenerator
                 }
             });
             w.Close();
+        }
+
+        /// <summary>Accumulators a{i}{j} for <paramref name="pixels"/> pixels and filter vectors <paramref name="js"/>, each starting at the bias.</summary>
+        private static void EmitAccumulators(CodeWriter w, int[] js, int pixels)
+        {
+            foreach (int j in js)
+            {
+                w.Line($"var bias{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});");
+                w.Line(string.Join(" ", Enumerable.Range(0, pixels).Select(i => $"var a{i}{j} = bias{j};")));
+            }
+        }
+
+        /// <summary>
+        /// Opens the loop over the kernel rows a forward sum adds (all, or [kh0, kh1) with <paramref name="rows"/>) with the row's
+        /// first tap in the input and the weights, <c>xr</c> and <c>kr</c>; the caller closes it.
+        /// </summary>
+        private static void OpenKernelRow(CodeWriter w, ConvSpec m, string rowStep, bool rows)
+        {
+            w.Open(rows ? "for (int kh = kh0; kh < kh1; kh++)" : "for (int kh = 0; kh < KernelHeight; kh++)");
+            w.L($"int xr = kh * {rowStep}, kr = kh * {Str((long)m.KernelWidth * m.InputChannels * m.Filters)}; // the row's first tap in the input and the weights");
         }
 
         /// <summary>The scalar sums s{i} of a register tile for filter f, in the order of <see cref="EmitTileSums"/>.</summary>
@@ -1320,12 +1331,10 @@ public sealed partial class ConvGenerator
         {
             var m = p.Conv;
             long cf = (long)m.InputChannels * m.Filters, tapStep = (long)m.DilationWidth * m.InputChannels;
-            string khLoop = rows ? "for (int kh = kh0; kh < kh1; kh++)" : "for (int kh = 0; kh < KernelHeight; kh++)";
             void Channels(Offset xo, Offset ko) => EmitChannels(w, m, scoped, (c, cFilters) => body(xo + c, ko + cFilters));
             if (ChannelsBeforeTaps(m))
             {
-                w.Open(khLoop);
-                w.L($"int xr = kh * {rowStep}, kr = kh * {Str(m.KernelWidth * cf)}; // the row's first tap in the input and the weights");
+                OpenKernelRow(w, m, rowStep, rows);
                 EmitChannels(w, m, scoped: false, (c, cFilters) =>
                 {
                     for (int kw = 0; kw < m.KernelWidth; kw++)
@@ -1340,8 +1349,7 @@ public sealed partial class ConvGenerator
             }
             if (UnrollRow(m))
             {
-                w.Open(khLoop);
-                w.L($"int xr = kh * {rowStep}, kr = kh * {Str(m.KernelWidth * cf)}; // the row's first tap in the input and the weights");
+                OpenKernelRow(w, m, rowStep, rows);
                 for (int kw = 0; kw < m.KernelWidth; kw++)
                 {
                     w.L($"// tap (kh, {kw})");
@@ -1350,7 +1358,7 @@ public sealed partial class ConvGenerator
                 w.Close();
                 return;
             }
-            w.Line(khLoop);
+            w.Line(rows ? "for (int kh = kh0; kh < kh1; kh++)" : "for (int kh = 0; kh < KernelHeight; kh++)");
             w.Open("for (int kw = 0; kw < KernelWidth; kw++)");
             w.L($"int xo = kh * {rowStep} + kw * {Str(tapStep)}, ko = (kh * KernelWidth + kw) * {Str(cf)};");
             Channels(Offset.Of("xo"), Offset.Of("ko"));

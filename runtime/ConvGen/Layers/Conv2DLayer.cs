@@ -1,5 +1,4 @@
 using System;
-using System.Numerics.Tensors;
 using ConvGen.Internal;
 
 namespace ConvGen;
@@ -121,44 +120,30 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         int outputHeight = c.OutputShape[0], rowLength = outRow / outputHeight;
         var (r0, r1) = byRows ? Parallelism.Split(outputHeight, c.Parts, c.Part, 1) : (0, outputHeight);
         if (r1 <= r0) return;
-        if (c.FoldsResidual)
-        {
-            // A BatchNormalization and the residual Add after it folded in (inference): the kernel adds the residual and applies
-            // the Add's activation as it stores; a kernel without that path (grouped) leaves it to each chunk while in cache.
-            var residual = c.Residual.Slice(s * outRow, (e - s) * outRow);
-            var activation = c.ResidualActivation;
-            if (!TKernel.ForwardRowsResidual(x, e - s, _height, _width, weights, bias, residual, y, r0, r1, activation))
-            {
-                int chunk = BatchNormalization.SamplesPerFoldedChunk(outRow);
-                for (int n = 0; n < e - s; n += chunk)
-                {
-                    int m = Math.Min(chunk, e - s - n);
-                    TKernel.ForwardRows(x.Slice(n * inRow, m * inRow), m, _height, _width, weights, bias, y.Slice(n * outRow, m * outRow), r0, r1);
-                    for (int k = n; k < n + m; k++)
-                    {
-                        var rows = y.Slice(k * outRow + r0 * rowLength, (r1 - r0) * rowLength);
-                        TensorPrimitives.Add(rows, residual.Slice(k * outRow + r0 * rowLength, (r1 - r0) * rowLength), rows);
-                        Activations.Forward(activation, rows, rows, s_spec.Filters);
-                    }
-                }
-            }
-        }
-        else if (!c.FoldsActivation)
+        var residual = c.FoldsResidual ? c.Residual.Slice(s * outRow, (e - s) * outRow) : default;
+        if (!c.FoldsActivation && !c.FoldsResidual)
         {
             TKernel.ForwardRows(x, e - s, _height, _width, weights, bias, y, r0, r1);
         }
-        // A BatchNormalization and a ReLU or ReLU6 after it folded in (inference): the kernel applies it as it stores, where it can.
-        else if (c.FoldedKernelActivation == Activation.None
-            || !TKernel.ForwardRowsActivated(x, e - s, _height, _width, weights, bias, y, r0, r1, c.FoldedKernelActivation))
+        // A BatchNormalization and the residual Add, or a ReLU or ReLU6, after it folded in (inference): the kernel adds the
+        // residual and applies the activation as it stores, where it can.
+        else if (!(c.FoldsResidual
+            ? TKernel.ForwardRowsResidual(x, e - s, _height, _width, weights, bias, residual, y, r0, r1, c.ResidualActivation)
+            : c.FoldedKernelActivation != Activation.None && TKernel.ForwardRowsActivated(x, e - s, _height, _width, weights, bias, y, r0, r1, c.FoldedKernelActivation)))
         {
-            // A BatchNormalization and the activation after it folded in (inference): the activation goes on each chunk of
-            // samples' rows while they are in cache.
+            // Otherwise (grouped kernels, other activations) the residual and the activation go on each chunk of samples' rows
+            // while they are in cache.
             int chunk = BatchNormalization.SamplesPerFoldedChunk(outRow);
             for (int n = 0; n < e - s; n += chunk)
             {
                 int m = Math.Min(chunk, e - s - n);
                 TKernel.ForwardRows(x.Slice(n * inRow, m * inRow), m, _height, _width, weights, bias, y.Slice(n * outRow, m * outRow), r0, r1);
-                for (int k = n; k < n + m; k++) c.FinishFolded(y.Slice(k * outRow + r0 * rowLength, (r1 - r0) * rowLength));
+                for (int k = n; k < n + m; k++)
+                {
+                    int at = k * outRow + r0 * rowLength, count = (r1 - r0) * rowLength;
+                    if (c.FoldsResidual) c.FinishResidual(y.Slice(at, count), residual.Slice(at, count));
+                    else c.FinishFolded(y.Slice(at, count));
+                }
             }
         }
         if (s_spec.Activation == Activation.None || TKernel.AppliesActivation) return;

@@ -158,6 +158,17 @@ public readonly struct NodeContext
     internal void FinishFolded(Span<float> y) => ((ElementwiseLayer)_node.FoldedActivation!.Layer).ForwardInPlace(y);
 
     /// <summary>
+    /// For a layer with a BatchNormalization and a residual Add folded into it (<see cref="FoldsResidual"/>) whose kernel did
+    /// not add the residual, on part of its output just written (whole pixels, still in cache) and the residual at the same
+    /// place: adds it and applies the Add's activation, as the Add's own pass would.
+    /// </summary>
+    internal void FinishResidual(Span<float> y, ReadOnlySpan<float> residual)
+    {
+        System.Numerics.Tensors.TensorPrimitives.Add(y, residual, y);
+        Activations.Forward(ResidualActivation, y, y, OutputShape[OutputShape.Rank - 1]);
+    }
+
+    /// <summary>
     /// When <see cref="Folded"/>: the folded bias, one value per output channel, which a layer without a bias of its own gives its
     /// kernel to start its sums at (a layer with one reads it as <see cref="Parameter"/> 1). Empty otherwise.
     /// </summary>
