@@ -11,6 +11,9 @@ namespace ConvGen;
 public abstract class ElementwiseLayer : Layer
 {
     /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
+    /// <inheritdoc/>
     protected internal sealed override Shape Build(LayerBuild build)
     {
         Configure(build.InputShape);

@@ -22,6 +22,9 @@ namespace ConvGen;
 /// </remarks>
 public sealed partial class BatchNormalization : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     /// <summary>ONNX's <c>BatchNormalization</c> in its inference form: the moving statistics, <c>γ</c> 1 and <c>β</c> 0 where absent.</summary>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
@@ -155,7 +158,9 @@ public sealed partial class BatchNormalization : Layer
                 inverseStd[j] = 1f / MathF.Sqrt(movingVariance[j] + Epsilon);
             }
         }
-        if (c.Part == 0)
+        // Kept for a backward pass, which only a forward pass that keeps its activations can have (in Predict several
+        // depth-first parts are each part 0).
+        if (c.Part == 0 && c.KeepActivations)
         {
             Repeat(mu, _mean);
             Repeat(inverseStd, _inverseStd);

@@ -25,6 +25,9 @@ namespace ConvGen;
 /// <typeparam name="TKernel">The generated kernels, of one row.</typeparam>
 public class Conv1DLayer<TKernel> : Layer where TKernel : IConv2DKernel
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     private static readonly Conv2DSpec s_spec = TKernel.Spec;
     private int _steps, _pad;
 

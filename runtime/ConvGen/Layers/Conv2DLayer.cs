@@ -12,6 +12,9 @@ namespace ConvGen;
 /// <typeparam name="TKernel">The generated kernels.</typeparam>
 public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     private static readonly Conv2DSpec s_spec = TKernel.Spec;
     private int _height, _width;
 

@@ -14,6 +14,9 @@ namespace ConvGen;
 /// <typeparam name="TKernel">The generated kernels.</typeparam>
 public class Conv2DTransposeLayer<TKernel> : Layer where TKernel : IConv2DTransposeKernel
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     private static readonly Conv2DTransposeSpec s_spec = TKernel.Spec;
     private int _height, _width;
 

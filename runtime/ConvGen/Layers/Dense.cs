@@ -17,6 +17,9 @@ namespace ConvGen;
 /// </remarks>
 public sealed class Dense : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     /// <summary>
     /// <c>Gemm</c> with the kernel <c>[In, Out]</c> as its B; after a Flatten that the export leaves in channels-first order, the
     /// kernel's rows are permuted to that order (ConvGen's row <c>(position, channel)</c> is ONNX's <c>(channel, position)</c>).

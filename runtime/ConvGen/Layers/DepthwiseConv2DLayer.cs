@@ -13,6 +13,9 @@ namespace ConvGen;
 /// <typeparam name="TKernel">The generated kernels.</typeparam>
 public class DepthwiseConv2DLayer<TKernel> : Layer where TKernel : IDepthwiseConv2DKernel
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     private static readonly DepthwiseConv2DSpec s_spec = TKernel.Spec;
     private int _height, _width;
 

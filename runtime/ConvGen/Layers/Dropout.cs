@@ -13,6 +13,9 @@ namespace ConvGen;
 /// </remarks>
 public sealed class Dropout : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     /// <summary>Inference only: <c>Identity</c>.</summary>
     internal override void ExportOnnx(Onnx.OnnxExport onnx) => onnx.Node("Identity", [onnx.Input()], onnx.Output);
 

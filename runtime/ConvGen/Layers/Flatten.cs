@@ -6,6 +6,9 @@ namespace ConvGen;
 /// </summary>
 public sealed class Flatten : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     /// <summary>
     /// ONNX's <c>Flatten</c> takes channels-first order: read only by Dense layers, it is written as is and they permute their
     /// rows; otherwise the channels move last first, so the values keep ConvGen's order.

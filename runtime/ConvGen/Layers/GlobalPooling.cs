@@ -125,6 +125,9 @@ public sealed class GlobalMaxPooling2D : GlobalPooling2D
 /// <summary>The shape rule both global poolings share: <c>(height, width, channels)</c> to <c>(channels)</c>.</summary>
 public abstract class GlobalPooling2D : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     private protected int _positions, _channels;
 
     /// <inheritdoc/>

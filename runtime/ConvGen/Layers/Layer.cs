@@ -127,6 +127,16 @@ public abstract class Layer
     protected internal virtual bool SplitsWithinSample => false;
 
     /// <summary>
+    /// Whether <c>Predict</c> and <c>Evaluate</c> may run <see cref="RunForward"/> on a few samples at a time (depth-first
+    /// inference): <see cref="NodeContext.Batch"/> and every activation span then cover only those samples, and several threads
+    /// run the layer at once on chunks of their own, each as part 0 of 1. True where a sample's inference output depends on that
+    /// sample alone and the forward pass (without <see cref="NodeContext.KeepActivations"/>) writes nothing but its output and
+    /// scratch; every layer of ConvGen's says so. False by default: a layer of yours runs over the whole batch, and the layers
+    /// after it too.
+    /// </summary>
+    protected internal virtual bool RunsOnSampleChunks => false;
+
+    /// <summary>
     /// Part of backward phase <see cref="NodeContext.Phase"/>: from <see cref="NodeContext.OutputGradient"/>, <b>adds</b> the
     /// parameter gradients into <see cref="NodeContext.Gradients"/> and writes (or, when
     /// <see cref="NodeContext.AccumulatesInputGradient"/>, adds) each input gradient the model asks for.

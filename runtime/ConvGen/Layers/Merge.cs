@@ -24,6 +24,9 @@ internal static class MergeInputs
 /// </summary>
 public sealed class Add : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     /// <summary>A chain of binary <c>Add</c>s, then the activation.</summary>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
@@ -113,6 +116,9 @@ public sealed class Add : Layer
 /// </summary>
 public sealed class Concatenate : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     /// <summary><c>Concat</c> along the channels, ONNX axis 1.</summary>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
         => onnx.Node("Concat", [.. Enumerable.Range(0, onnx.InputCount).Select(onnx.Input)], onnx.Output, Onnx.OnnxExport.Int("axis", 1));

@@ -16,6 +16,9 @@ namespace ConvGen;
 public class MaxPool2D : Layer
 {
     /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
+    /// <inheritdoc/>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
         onnx.Node("MaxPool", [onnx.Input()], onnx.Output, onnx.Window(PoolHeight, PoolWidth, StrideHeight, StrideWidth, Padding, dilations: false));
@@ -101,6 +104,9 @@ public class MaxPool2D : Layer
 /// </summary>
 public sealed class AveragePool2D : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     /// <inheritdoc/>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {

@@ -12,6 +12,9 @@ namespace ConvGen;
 public sealed class MaxPool1D : Layer
 {
     /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
+    /// <inheritdoc/>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
         var padding = Geometry.Padding(onnx.InputShape()[0], PoolSize, Strides, 1, Padding == Padding.Same);
@@ -79,6 +82,9 @@ public sealed class MaxPool1D : Layer
 public sealed class AveragePool1D : Layer
 {
     /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
+    /// <inheritdoc/>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
         var padding = Geometry.Padding(onnx.InputShape()[0], PoolSize, Strides, 1, Padding == Padding.Same);
@@ -138,6 +144,9 @@ public sealed class AveragePool1D : Layer
 /// </summary>
 public sealed class GlobalAveragePooling1D : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     /// <summary><c>GlobalAveragePool</c>, then <c>Flatten</c>: ONNX keeps the pooled axes as ones, ConvGen's output is <c>(channels)</c>.</summary>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
@@ -180,6 +189,9 @@ public sealed class GlobalAveragePooling1D : Layer
 /// </summary>
 public sealed class GlobalMaxPooling1D : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     /// <summary><c>GlobalMaxPool</c>, then <c>Flatten</c>: ONNX keeps the pooled axes as ones, ConvGen's output is <c>(channels)</c>.</summary>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {

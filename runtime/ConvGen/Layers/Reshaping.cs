@@ -9,6 +9,9 @@ namespace ConvGen;
 /// </summary>
 public sealed class Reshape : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     /// <summary>Keras' reshape is of channels-last values: the channels move last, the values are reshaped, then the channels move first.</summary>
     internal override void ExportOnnx(Onnx.OnnxExport onnx)
     {
@@ -76,6 +79,9 @@ public sealed class Reshape : Layer
 /// </summary>
 public abstract class Margins2D : Layer
 {
+    /// <inheritdoc/>
+    protected internal override bool RunsOnSampleChunks => true;
+
     /// <summary>The input sample's height, width and channels, known once built.</summary>
     private protected int _h, _w, _c;
 

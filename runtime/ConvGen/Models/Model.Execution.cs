@@ -74,11 +74,11 @@ public abstract partial class Model : IPhaseRunner
         if (CurrentFolded)
         {
             if (_foldedVersion != WeightsVersion) Fold();
-            Run(_inferenceSteps!, 0, _inferenceSteps!.Length);
+            RunForward(_inferenceSteps!, _inferenceSteps!.Length);
         }
         else
         {
-            Run(_steps, 0, _forwardSteps);
+            RunForward(_steps, _forwardSteps);
         }
         return OutputView();
     }
@@ -109,12 +109,7 @@ public abstract partial class Model : IPhaseRunner
         _running = steps;
         var pool = WorkerPool.Shared;
         int parts = Math.Min(pool.Threads, CurrentBatch);
-        if (_scratchSize > 0 && _scratch.Length < parts)
-        {
-            var scratch = new float[parts][];
-            for (int p = 0; p < parts; p++) scratch[p] = p < _scratch.Length ? _scratch[p] : new float[_scratchSize];
-            _scratch = scratch;
-        }
+        EnsureScratch(parts);
         for (int step = from; step < to; step++)
         {
             var s = steps[step];
@@ -124,11 +119,25 @@ public abstract partial class Model : IPhaseRunner
         }
     }
 
+    /// <summary>Scratch for <paramref name="parts"/> parts.</summary>
+    private void EnsureScratch(int parts)
+    {
+        if (_scratchSize == 0 || _scratch.Length >= parts) return;
+        var scratch = new float[parts][];
+        for (int p = 0; p < parts; p++) scratch[p] = p < _scratch.Length ? _scratch[p] : new float[_scratchSize];
+        _scratch = scratch;
+    }
+
     void IPhaseRunner.RunPhase(int phase, int part, int parts)
     {
         if (phase == FoldPhase)
         {
             FoldPart(part, parts);
+            return;
+        }
+        if (phase == DepthFirstPhase)
+        {
+            RunDepthFirst(part, parts);
             return;
         }
         var step = _running[phase];

@@ -169,6 +169,7 @@ public abstract partial class Model
         _steps = plan.Steps;
         _forwardSteps = plan.ForwardSteps;
         PlanFolding(plan);
+        PlanDepthFirst();
         _scratchSize = plan.ScratchSize;
         _scratch = [];
 
@@ -308,9 +309,12 @@ public abstract partial class Model
     internal long TrainingPasses { get; private set; }
 
     /// <summary>Slot <paramref name="slot"/>'s activations for the current batch (slot 0 is the caller's input).</summary>
-    internal Span<float> SlotActivations(int slot) => slot == 0
-        ? _input.AsSpan(_inputOffset, CurrentBatch * _slotSizes[0])
-        : _activations[slot].AsSpan(0, CurrentBatch * _slotSizes[slot]);
+    internal Span<float> SlotActivations(int slot) => SlotActivations(slot, 0, CurrentBatch);
+
+    /// <summary>Slot <paramref name="slot"/>'s activations for samples <c>[first, first + count)</c> of the current batch.</summary>
+    internal Span<float> SlotActivations(int slot, int first, int count) => slot == 0
+        ? _input.AsSpan(_inputOffset + first * _slotSizes[0], count * _slotSizes[0])
+        : _activations[slot].AsSpan(first * _slotSizes[slot], count * _slotSizes[slot]);
 
     /// <summary>Slot <paramref name="slot"/>'s gradients for the current batch.</summary>
     internal Span<float> SlotGradients(int slot) => _deltas[slot].AsSpan(0, CurrentBatch * _slotSizes[slot]);

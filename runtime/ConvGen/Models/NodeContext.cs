@@ -15,14 +15,29 @@ public readonly struct NodeContext
 {
     private readonly Model _model;
     private readonly Model.Node _node;
+    private readonly int _first, _count, _scratchPart;
 
+    /// <summary>Part <paramref name="part"/> of <paramref name="parts"/> of the whole batch.</summary>
     internal NodeContext(Model model, Model.Node node, int phase, int part, int parts)
+        : this(model, node, phase, part, parts, 0, model.CurrentBatch, part)
+    {
+    }
+
+    /// <summary>
+    /// Part <paramref name="part"/> of <paramref name="parts"/> of the samples <c>[first, first + count)</c> of the batch, which the
+    /// forward spans then cover as if they were the whole batch (depth-first inference), using part
+    /// <paramref name="scratchPart"/>'s scratch.
+    /// </summary>
+    internal NodeContext(Model model, Model.Node node, int phase, int part, int parts, int first, int count, int scratchPart)
     {
         _model = model;
         _node = node;
         Phase = phase;
         Part = part;
         Parts = parts;
+        _first = first;
+        _count = count;
+        _scratchPart = scratchPart;
     }
 
     /// <summary>The phase of the layer's pass being run (0 unless the layer has several).</summary>
@@ -35,11 +50,14 @@ public readonly struct NodeContext
     /// <see cref="Layer.SplitsWithinSample"/> (then, in its forward phases, every thread; parts past the last sample get empty <see cref="Rows"/>).</summary>
     public int Parts { get; }
 
-    /// <summary>Samples in the current batch.</summary>
-    public int Batch => _model.CurrentBatch;
+    /// <summary>
+    /// Samples in the current batch: in <c>Predict</c> and <c>Evaluate</c>, where a worker may run several layers on a few samples
+    /// at a time, those samples (every activation span then starts at the first of them).
+    /// </summary>
+    public int Batch => _count;
 
     /// <summary>The samples <c>[Start, End)</c> this part owns: the batch split into <see cref="Parts"/> nearly equal chunks.</summary>
-    public (int Start, int End) Rows => Parallelism.ChunkRange(_model.CurrentBatch, Parts, Part);
+    public (int Start, int End) Rows => Parallelism.ChunkRange(_count, Parts, Part);
 
     /// <summary>Whether the model runs for training (dropout active, batch statistics) rather than inference.</summary>
     public bool Training => _model.CurrentTraining;
@@ -63,26 +81,29 @@ public readonly struct NodeContext
     public Shape OutputShape => _node.OutputShape;
 
     /// <summary>Input <paramref name="index"/> for the whole batch.</summary>
-    public ReadOnlySpan<float> Input(int index = 0) => _model.SlotActivations(_node.InputSlots[index]);
+    public ReadOnlySpan<float> Input(int index = 0) => SlotActivations(_node.InputSlots[index]);
 
     /// <summary>
     /// The output for the whole batch. For a layer with a BatchNormalization folded into it, in Predict and Evaluate: that
     /// layer's output, which the folded parameters compute.
     /// </summary>
-    public Span<float> Output => _model.SlotActivations(Folded ? (_node.FoldedAdd ?? _node.FoldedActivation ?? _node.FoldedNormalization!).OutputSlot : _node.OutputSlot);
+    public Span<float> Output => SlotActivations(Folded ? (_node.FoldedAdd ?? _node.FoldedActivation ?? _node.FoldedNormalization!).OutputSlot : _node.OutputSlot);
+
+    /// <summary>Slot <paramref name="slot"/>'s activations for this call's samples.</summary>
+    private Span<float> SlotActivations(int slot) => _model.SlotActivations(slot, _first, _count);
 
     /// <summary>
     /// The output of the next layer, whose forward this layer computes (see <see cref="Layer.CanFuseForward"/>); empty when it
     /// fuses nothing.
     /// </summary>
-    public Span<float> FusedOutput => _node.FusedNext is { } next ? _model.SlotActivations(next.OutputSlot) : default;
+    public Span<float> FusedOutput => _node.FusedNext is { } next ? SlotActivations(next.OutputSlot) : default;
 
     /// <summary>
     /// The layer's kept values for the whole batch, <see cref="LayerBuild.KeepPerSample"/> floats per sample, laid out like
     /// <see cref="Output"/> and kept from the forward to the backward pass (e.g. a fused SiLU's pre-activation); empty when
     /// the layer keeps nothing. Write it only when <see cref="KeepActivations"/>.
     /// </summary>
-    public Span<float> Kept => _node.KeptSlot > 0 ? _model.SlotActivations(_node.KeptSlot) : default;
+    public Span<float> Kept => _node.KeptSlot > 0 ? SlotActivations(_node.KeptSlot) : default;
 
     /// <summary>The gradient of the loss with respect to the output, for the whole batch. A layer may change it in place (its activation's backward).</summary>
     public Span<float> OutputGradient => _model.SlotGradients(_node.OutputSlot);
@@ -146,7 +167,7 @@ public readonly struct NodeContext
     internal bool FoldsResidual => Folded && _node.FoldedAdd is not null;
 
     /// <summary>With <see cref="FoldsResidual"/>: the residual for the whole batch, laid out as <see cref="Output"/>.</summary>
-    internal ReadOnlySpan<float> Residual => _model.SlotActivations(_node.ResidualSlot);
+    internal ReadOnlySpan<float> Residual => SlotActivations(_node.ResidualSlot);
 
     /// <summary>With <see cref="FoldsResidual"/>: the folded Add's activation (None, ReLU or ReLU6).</summary>
     internal Activation ResidualActivation => ((Add)_node.FoldedAdd!.Layer).Activation;
@@ -184,7 +205,7 @@ public readonly struct NodeContext
     public Span<float> State(int index) => _model.StateSpan(_node.StateOffsets[index], _node.StateDeclarations[index].Shape.Size);
 
     /// <summary>This part's scratch: <see cref="LayerBuild.ScratchPerThread"/> floats, kept between this layer's phases.</summary>
-    public Span<float> Scratch => _model.Scratch(Part, _node.ScratchSize);
+    public Span<float> Scratch => _model.Scratch(_scratchPart, _node.ScratchSize);
 
     /// <summary>Part <paramref name="part"/>'s scratch, e.g. to sum the parts' gradients in a later phase.</summary>
     public Span<float> ScratchOf(int part) => _model.Scratch(part, _node.ScratchSize);

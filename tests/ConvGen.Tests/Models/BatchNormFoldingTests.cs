@@ -44,7 +44,7 @@ public partial class FoldConv1DCausal;
 [Collection(ProcessWideSettings.Name)]
 public class BatchNormFoldingTests(ITestOutputHelper output)
 {
-    private static Tensor RandomBatch(Shape sample, int batch, int seed)
+    internal static Tensor RandomBatch(Shape sample, int batch, int seed)
     {
         var random = new Random(seed);
         var t = new Tensor(sample.WithBatch(batch));
@@ -53,7 +53,7 @@ public class BatchNormFoldingTests(ITestOutputHelper output)
     }
 
     /// <summary>Statistics and affine parameters far from their initial values (which would make the fold nearly the identity), and non-zero biases.</summary>
-    private static void Perturb(Model model, int seed)
+    internal static void Perturb(Model model, int seed)
     {
         var random = new Random(seed);
         foreach (var (name, tensor) in model.NamedWeights())
