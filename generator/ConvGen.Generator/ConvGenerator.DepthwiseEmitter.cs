@@ -93,8 +93,15 @@ public sealed partial class ConvGenerator
         private static string Bias(bool vector, string index)
             => vector ? $"Load<V>(ref b, {index})" : $"Unsafe.Add(ref b, {index})";
 
+        /// <summary>
+        /// The value a forward kernel stores: the layer's own ReLU where the kernel applies it, then the epilogue <c>E</c> (nothing,
+        /// or a ReLU or ReLU6 folded in with a BatchNormalization in inference). No residual is ever added here, so the reference
+        /// the epilogue is given (the output) is never read.
+        /// </summary>
         private static string Act(KernelPlan p, string value, bool vector)
-            => !p.AppliesRelu ? value : vector ? $"Relu({value})" : $"MathF.Max({value}, 0f)";
+            => $"E.Apply({(!p.AppliesRelu ? value : vector ? $"Relu({value})" : $"MathF.Max({value}, 0f)")}, ref y, 0)";
+
+        private const string ForwardConstraint = " where V : struct where E : struct, IEpilogue";
 
         /// <summary>
         /// The taps of a whole window, with the input offset of each relative to the window's top-left tap: unrolled (constant
@@ -137,7 +144,7 @@ public sealed partial class ConvGenerator
             w.Line("/// output rows [rowStart, rowEnd) of every sample." + (vector ? $" Rows whose window rows are all inside run their interior columns in tiles of {TilePixels} pixels, then single ones; every other pixel loops over its taps inside the input." : " Each pixel loops over its taps inside the input."));
             w.Line("/// </summary>");
             w.Line(Optimized);
-            w.Open($"public static void Forward<V>(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct");
+            w.Open($"public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, {SizeParameters(p)}ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd){ForwardConstraint}");
             EmitGeometry(w, p, interior: vector);
             w.Line("ref float x = ref MemoryMarshal.GetReference(input);");
             w.Line("ref float k = ref MemoryMarshal.GetReference(weights);");
@@ -149,10 +156,10 @@ public sealed partial class ConvGenerator
             w.Line("var (kh0, kh1) = Geometry.Taps(ih0, KernelHeight, DilationHeight, H);");
             w.Line("int row = (n * H + ih0) * W * InputChannels, pixel = (n * OH + oh) * OW;");
             w.Line("int ow = 0;");
-            string Pixel() => $"ForwardPixel<V>(ref x, row, ow * StrideWidth - PadLeft, kh0, kh1{WidthArgument(p)}, ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));";
+            string Pixel() => $"ForwardPixel<V, E>(ref x, row, ow * StrideWidth - PadLeft, kh0, kh1{WidthArgument(p)}, ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));";
             if (vector)
             {
-                string Tile(int pixels) => $"ForwardTile{pixels}<V>(ref Unsafe.Add(ref x, row + (ow * StrideWidth - PadLeft) * InputChannels), {RowStepArgument(p)}ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));";
+                string Tile(int pixels) => $"ForwardTile{pixels}<V, E>(ref Unsafe.Add(ref x, row + (ow * StrideWidth - PadLeft) * InputChannels), {RowStepArgument(p)}ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));";
                 w.Open("if (kh0 == 0 && kh1 == KernelHeight)");
                 w.Line("for (; ow < InteriorFirst; ow++) " + Pixel());
                 w.L($"for (; ow + {TilePixels} <= InteriorEnd; ow += {TilePixels}) {Tile(TilePixels)}");
@@ -171,7 +178,7 @@ public sealed partial class ConvGenerator
             var m = p.Conv;
             w.Line("/// <summary>One output pixel: <paramref name=\"row\"/> is the input offset of (n, ih0, 0, 0), <paramref name=\"iw0\"/> the window's left column.</summary>");
             w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-            w.Open($"private static void ForwardPixel<V>(ref float x, int row, int iw0, int kh0, int kh1{WidthParameter(p)}, ref float k, ref float b, ref float y) where V : struct");
+            w.Open($"private static void ForwardPixel<V, E>(ref float x, int row, int iw0, int kh0, int kh1{WidthParameter(p)}, ref float k, ref float b, ref float y){ForwardConstraint}");
             w.Line("var (kw0, kw1) = Geometry.Taps(iw0, KernelWidth, DilationWidth, W);");
             if (Vectorized(m))
             {
@@ -227,7 +234,7 @@ public sealed partial class ConvGenerator
             long pixelStep = (long)m.StrideWidth * m.InputChannels;
             w.L($"/// <summary>{(pixels == 1 ? "One output pixel" : $"{pixels} neighbouring output pixels")} whose window is wholly inside the input: <paramref name=\"x\"/> at the (first) window's top-left tap, channel 0.</summary>");
             w.Line(Optimized);
-            w.Open($"private static void ForwardTile{pixels}<V>(ref float x, {RowStepParameter(p)}ref float k, ref float b, ref float y) where V : struct");
+            w.Open($"private static void ForwardTile{pixels}<V, E>(ref float x, {RowStepParameter(p)}ref float k, ref float b, ref float y){ForwardConstraint}");
             w.Line("int vc = Count<V>();");
             w.Line("int c = 0;");
             foreach (bool vector in new[] { true, false })
@@ -443,7 +450,11 @@ public sealed partial class ConvGenerator
             w.Line();
             w.Line("// Entry points: the layer (ConvGen.DepthwiseConv2DLayer) sliced every span to these sizes; each call runs at the width Simd.Lanes picks.");
             w.Open("public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)");
-            KernelEmitter.EmitDispatch(w, "Forward<{V}>(input, batch, weights, bias, output, rowStart, rowEnd)");
+            KernelEmitter.EmitDispatch(w, "Forward<{V}, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd)");
+            w.Close();
+            w.Line();
+            w.Open("public static bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)");
+            KernelEmitter.EmitActivatedDispatch(w, "Forward<{V}, {E}>(input, batch, weights, bias, output, rowStart, rowEnd)", 16);
             w.Close();
             w.Line();
             w.Open("public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)");
@@ -465,7 +476,7 @@ public sealed partial class ConvGenerator
             "Padding", "UseBias", "Activation", "Spec", "OutputHeight", "OutputWidth", "Forward", "ForwardRows", "Backward", "BackwardWeights", "BackwardInput",
             "Name", "Input", "InputNames", "HasExplicitName", "TypeName", "BaseName", "Parameters", "State", "Kernel", "Bias", "Configuration",
             "Build", "RunForward", "RunBackward", "ForwardPhases", "BackwardPhases", "OutputActivation", "FoldsInputRelu", "CanFuseForward",
-            "FixedHeight", "FixedWidth", "AppliesActivation",
+            "FixedHeight", "FixedWidth", "AppliesActivation", "ForwardRowsActivated",
         };
     }
 }

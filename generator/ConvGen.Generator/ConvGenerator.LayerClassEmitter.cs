@@ -274,9 +274,11 @@ public sealed partial class ConvGenerator
                 w.Line($"{guard}.Rows(rowStart, rowEnd, outputHeight);");
             }
             CheckForwardRows();
-            // The dense kernels take an epilogue (nothing here; a folded ReLU or ReLU6 in ForwardRowsActivated), the other kinds none.
-            bool epilogue = !depthwise && !transposed && !m.Grouped;
-            int lanes = epilogue ? KernelEmitter.ForwardLanes(m.Filters) : 16;
+            // The dense and depthwise kernels (a grouped convolution with one channel per group is one) take an epilogue (nothing
+            // here; a folded ReLU or ReLU6 in ForwardRowsActivated, and for the dense ones a residual in ForwardRowsResidual), the
+            // other kinds none.
+            bool epilogue = !transposed && (!m.Grouped || GroupedEmitter.IsDepthwise(m)), residual = epilogue && !depthwise && !m.Grouped;
+            int lanes = residual ? KernelEmitter.ForwardLanes(m.Filters) : 16;
             KernelEmitter.EmitDispatch(w, $"{k}.Forward<{{V}}{(epilogue ? ", global::ConvGen.Internal.NoEpilogue" : "")}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd)", lanes);
             w.Close();
             w.Line();
@@ -292,6 +294,9 @@ public sealed partial class ConvGenerator
                 KernelEmitter.EmitActivatedDispatch(w, $"{k}.Forward<{{V}}, {{E}}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd)", lanes);
                 w.Close();
                 w.Line();
+            }
+            if (residual)
+            {
                 w.Line("/// <summary>");
                 w.Line("/// <see cref=\"ForwardRows\"/> with <paramref name=\"residual\"/> (laid out as the output) added to each output, then");
                 w.Line("/// <paramref name=\"activation\"/> applied, as it is stored (a residual Add folded into this layer with a BatchNormalization, in");

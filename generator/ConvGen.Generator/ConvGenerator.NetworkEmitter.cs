@@ -308,8 +308,11 @@ public sealed partial class ConvGenerator
             }
             else
             {
-                // The dense kernels take an epilogue (nothing here; a folded ReLU or ReLU6 in ForwardRowsActivated), the grouped ones none.
-                string generic = c.Grouped ? "{V}" : "{V}, global::ConvGen.Internal.NoEpilogue";
+                // The dense and depthwise kernels (a grouped convolution with one channel per group is one) take an epilogue (nothing
+                // here; a folded ReLU or ReLU6 in ForwardRowsActivated, and for the dense ones a residual in ForwardRowsResidual), the
+                // other grouped ones none.
+                bool epilogue = !c.Grouped || GroupedEmitter.IsDepthwise(c);
+                string generic = epilogue ? "{V}, global::ConvGen.Internal.NoEpilogue" : "{V}";
                 int lanes = c.Grouped ? 16 : KernelEmitter.ForwardLanes(c.Filters);
                 w.Open("public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
                 KernelEmitter.EmitDispatch(w, $"Forward<{generic}>(input, batch, weights, bias, output, 0, {outH})", lanes);
@@ -318,12 +321,15 @@ public sealed partial class ConvGenerator
                 w.Open("public static void ForwardRows(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd)");
                 KernelEmitter.EmitDispatch(w, $"Forward<{generic}>(input, batch, weights, bias, output, rowStart, rowEnd)", lanes);
                 w.Close();
-                if (!c.Grouped)
+                if (epilogue)
                 {
                     w.Line();
                     w.Open("public static bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)");
                     KernelEmitter.EmitActivatedDispatch(w, "Forward<{V}, {E}>(input, batch, weights, bias, output, rowStart, rowEnd)", lanes);
                     w.Close();
+                }
+                if (!c.Grouped)
+                {
                     w.Line();
                     w.Open("public static bool ForwardRowsResidual(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)");
                     KernelEmitter.EmitActivatedDispatch(w, "Forward<{V}, {E}>(input, batch, weights, bias, output, rowStart, rowEnd, residual)", lanes, residual: true);

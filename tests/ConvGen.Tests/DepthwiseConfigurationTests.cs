@@ -48,6 +48,9 @@ public class DepthwiseConfigurationTests(ITestOutputHelper output)
         sb.Append("    public static void ForwardRows(int config, float[] x, int n, int h, int w, float[] k, float[] b, float[] y, int r0, int r1)\n    {\n        switch (config)\n        {\n");
         for (int i = 0; i < configs.Count; i++) sb.Append($"            case {i}: Config{i}.ForwardRows(x, n, h, w, k, b, y, r0, r1); break;\n");
         sb.Append("        }\n    }\n");
+        sb.Append("    public static bool ForwardRowsActivated(int config, float[] x, int n, int h, int w, float[] k, float[] b, float[] y, int r0, int r1, Activation a)\n    {\n        switch (config)\n        {\n");
+        for (int i = 0; i < configs.Count; i++) sb.Append($"            case {i}: return Config{i}.ForwardRowsActivated(x, n, h, w, k, b, y, r0, r1, a);\n");
+        sb.Append("        }\n        return false;\n    }\n");
         sb.Append("    public static void Backward(int config, float[] x, int n, int h, int w, float[] k, float[] g, float[] dx, float[] dk, float[] db)\n    {\n        switch (config)\n        {\n");
         for (int i = 0; i < configs.Count; i++) sb.Append($"            case {i}: Config{i}.Backward(x, n, h, w, k, g, dx, dk, db); break;\n");
         sb.Append("        }\n    }\n}\n");
@@ -64,6 +67,7 @@ public class DepthwiseConfigurationTests(ITestOutputHelper output)
         var harness = assembly.GetType("DepthwiseConfigs.Harness")!;
         var forward = harness.GetMethod("Forward")!.CreateDelegate<ForwardFn>();
         var rows = harness.GetMethod("ForwardRows")!.CreateDelegate<ForwardRowsFn>();
+        var activated = harness.GetMethod("ForwardRowsActivated")!.CreateDelegate<ForwardActivatedFn>();
         var backward = harness.GetMethod("Backward")!.CreateDelegate<BackwardFn>();
 
         int checkedCases = 0, multipliers = 0, looped = 0;
@@ -107,6 +111,21 @@ public class DepthwiseConfigurationTests(ITestOutputHelper output)
                         int row = e / (ow * channels) % oh;
                         if (row >= r0 && row < r1) Assert.Equal(y[e], part[e]);
                         else Assert.True(float.IsNaN(part[e]), $"rows [{r0}, {r1}) wrote row {row}: {where}");
+                    }
+
+                    // The same rows with a folded ReLU or ReLU6 applied as they are stored: the plain outputs, activated; any other
+                    // activation is refused with nothing written.
+                    foreach (var (activation, apply) in new (Activation, Func<float, float>)[] { (Activation.ReLU, v => MathF.Max(v, 0f)), (Activation.ReLU6, v => MathF.Min(MathF.Max(v, 0f), 6f)), (Activation.Tanh, MathF.Tanh) })
+                    {
+                        part.AsSpan().Fill(float.NaN);
+                        bool applied = activated(i, x, n, h, w, wt, b, part, r0, r1, activation);
+                        Assert.Equal(activation != Activation.Tanh, applied);
+                        for (int e = 0; e < part.Length; e++)
+                        {
+                            int row = e / (ow * channels) % oh;
+                            if (applied && row >= r0 && row < r1) Assert.Equal(apply(y[e]), part[e]);
+                            else Assert.True(float.IsNaN(part[e]), $"{activation} rows [{r0}, {r1}) wrote row {row}: {where}");
+                        }
                     }
 
                     // Gradients accumulate: start from a known non-zero value and subtract it again.

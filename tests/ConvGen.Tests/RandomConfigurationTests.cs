@@ -14,6 +14,8 @@ public delegate void ForwardFn(int config, float[] x, int n, int h, int w, float
 
 public delegate void ForwardRowsFn(int config, float[] x, int n, int h, int w, float[] k, float[] b, float[] y, int rowStart, int rowEnd);
 
+public delegate bool ForwardActivatedFn(int config, float[] x, int n, int h, int w, float[] k, float[] b, float[] y, int rowStart, int rowEnd, Activation activation);
+
 public delegate bool ForwardResidualFn(int config, float[] x, int n, int h, int w, float[] k, float[] b, float[] r, float[] y, int rowStart, int rowEnd, Activation activation);
 
 public delegate void BackwardFn(int config, float[] x, int n, int h, int w, float[] k, float[] g, float[] dx, float[] dk, float[] db);

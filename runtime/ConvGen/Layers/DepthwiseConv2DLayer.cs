@@ -105,10 +105,12 @@ public class DepthwiseConv2DLayer<TKernel> : Layer where TKernel : IDepthwiseCon
         {
             TKernel.ForwardRows(x, e - s, _height, _width, c.Parameter(0), bias, y, r0, r1);
         }
-        else
+        // A BatchNormalization and a ReLU or ReLU6 after it folded in (inference): the kernel applies it as it stores, where it can.
+        else if (!(c.FoldedKernelActivation != Activation.None
+            && TKernel.ForwardRowsActivated(x, e - s, _height, _width, c.Parameter(0), bias, y, r0, r1, c.FoldedKernelActivation)))
         {
-            // A BatchNormalization and the activation after it folded in (inference): the activation goes on each chunk of
-            // samples' rows while they are in cache.
+            // Otherwise (other activations) the activation goes on each chunk of samples'
+            // rows while they are in cache.
             int chunk = BatchNormalization.SamplesPerFoldedChunk(outRow);
             for (int n = 0; n < e - s; n += chunk)
             {

@@ -46,6 +46,14 @@ public interface IDepthwiseConv2DKernel
 
     /// <summary>Whether the forward kernel applies <see cref="DepthwiseConv2DSpec.Activation"/> itself (a compiled network's does for None and ReLU, and the layer applies any other; a <c>[DepthwiseConv2D]</c> class's static kernels stay linear).</summary>
     static virtual bool AppliesActivation => false;
+
+    /// <summary>
+    /// <see cref="ForwardRows"/> with <paramref name="activation"/> applied to each output as it is stored (a ReLU or ReLU6 layer
+    /// folded into the layer with a BatchNormalization, in inference): true; false, with nothing written, where the kernel has no
+    /// such path (the layer then applies the activation itself).
+    /// </summary>
+    static virtual bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width,
+        ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, Activation activation) => false;
 }
 
 /// <summary>The configuration of a generated depthwise convolution, as the attribute fixed it.</summary>

@@ -108,10 +108,48 @@ namespace Samples
             global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
-                case 8: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
-                default: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                case 16: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                case 8: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                default: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
             }
+        }
+
+        /// <summary>
+        /// <see cref="ForwardRows"/> with <paramref name="activation"/> applied to each output as it is stored (a ReLU or ReLU6 layer folded
+        /// into this one with a BatchNormalization, in inference): true; false, with nothing written, for any other activation.
+        /// </summary>
+        /// <exception cref="global::System.ArgumentException">As ForwardRows.</exception>
+        public static bool ForwardRowsActivated(global::System.ReadOnlySpan<float> input, int batch, int height, int width, global::System.ReadOnlySpan<float> weights, global::System.ReadOnlySpan<float> bias, global::System.Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            // Every size is checked before any memory is touched: the kernels index without bounds checks.
+            global::ConvGen.Internal.KernelGuard.Positive(batch, nameof(batch));
+            int outputHeight = OutputHeight(height), outputWidth = OutputWidth(width);
+            global::ConvGen.Internal.KernelGuard.Length(input.Length, nameof(input), "[batch, height, width, InputChannels]", batch, height, width, InputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(weights.Length, nameof(weights), "[KernelHeight, KernelWidth, InputChannels, DepthMultiplier]", KernelHeight, KernelWidth, InputChannels, DepthMultiplier);
+            global::ConvGen.Internal.KernelGuard.Length(bias.Length, nameof(bias), "[OutputChannels]", OutputChannels);
+            global::ConvGen.Internal.KernelGuard.Length(output.Length, nameof(output), "[batch, outputHeight, outputWidth, OutputChannels]", batch, outputHeight, outputWidth, OutputChannels);
+            global::ConvGen.Internal.KernelGuard.Rows(rowStart, rowEnd, outputHeight);
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                    default: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                    default: global::ConvGen.Generated.ExpandingDepthwiseKernels.Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, height, width, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            return false;
         }
 
         /// <summary>
@@ -188,7 +226,7 @@ namespace ConvGen.Generated
         /// output rows [rowStart, rowEnd) of every sample. Each pixel loops over its taps inside the input.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             int H = height, W = width;
             int OH = Geometry.OutputSize(H, KernelHeight, StrideHeight, DilationHeight, same: false), OW = Geometry.OutputSize(W, KernelWidth, StrideWidth, DilationWidth, same: false);
@@ -205,14 +243,14 @@ namespace ConvGen.Generated
                     var (kh0, kh1) = Geometry.Taps(ih0, KernelHeight, DilationHeight, H);
                     int row = (n * H + ih0) * W * InputChannels, pixel = (n * OH + oh) * OW;
                     int ow = 0;
-                    for (; ow < OW; ow++) ForwardPixel<V>(ref x, row, ow * StrideWidth - PadLeft, kh0, kh1, W, ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));
+                    for (; ow < OW; ow++) ForwardPixel<V, E>(ref x, row, ow * StrideWidth - PadLeft, kh0, kh1, W, ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));
                 }
             }
         }
 
         /// <summary>One output pixel: <paramref name="row"/> is the input offset of (n, ih0, 0, 0), <paramref name="iw0"/> the window's left column.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void ForwardPixel<V>(ref float x, int row, int iw0, int kh0, int kh1, int W, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardPixel<V, E>(ref float x, int row, int iw0, int kh0, int kh1, int W, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             var (kw0, kw1) = Geometry.Taps(iw0, KernelWidth, DilationWidth, W);
             for (int c = 0; c < InputChannels; c++)
@@ -222,7 +260,7 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = kw0; kw < kw1; kw++)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c), Unsafe.Add(ref k, (kh * KernelWidth + kw) * Channels + o), s);
-                Unsafe.Add(ref y, o) = s;
+                Unsafe.Add(ref y, o) = E.Apply(s, ref y, 0);
             }
         }
 

@@ -1439,9 +1439,9 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, 0, 12); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, 0, 12); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, 0, 12); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 12); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 12); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, 0, 12); break;
             }
         }
 
@@ -1449,10 +1449,35 @@ namespace ConvGen.Generated
         {
             switch (global::ConvGen.Internal.Simd.Lanes)
             {
-                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
-                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.NoEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
             }
+        }
+
+        public static bool ForwardRowsActivated(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)
+        {
+            if (activation == global::ConvGen.Activation.ReLU)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.ReluEpilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            if (activation == global::ConvGen.Activation.ReLU6)
+            {
+                switch (global::ConvGen.Internal.Simd.Lanes)
+                {
+                    case 16: Forward<global::System.Runtime.Intrinsics.Vector512<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    case 8: Forward<global::System.Runtime.Intrinsics.Vector256<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                    default: Forward<global::System.Runtime.Intrinsics.Vector128<float>, global::ConvGen.Internal.Relu6Epilogue>(input, batch, weights, bias, output, rowStart, rowEnd); break;
+                }
+                return true;
+            }
+            return false;
         }
 
         public static void BackwardWeights(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> outputGradient, Span<float> weightsGradient, Span<float> biasGradient)
@@ -1489,7 +1514,7 @@ namespace ConvGen.Generated
         /// output rows [rowStart, rowEnd) of every sample. Rows whose window rows are all inside run their interior columns in tiles of 4 pixels, then single ones; every other pixel loops over its taps inside the input.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static void Forward<V>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct
+        public static void Forward<V, E>(ReadOnlySpan<float> input, int batch, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, int rowStart, int rowEnd) where V : struct where E : struct, IEpilogue
         {
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float k = ref MemoryMarshal.GetReference(weights);
@@ -1505,18 +1530,18 @@ namespace ConvGen.Generated
                     int ow = 0;
                     if (kh0 == 0 && kh1 == KernelHeight)
                     {
-                        for (; ow < InteriorFirst; ow++) ForwardPixel<V>(ref x, row, ow * StrideWidth - PadLeft, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));
-                        for (; ow + 4 <= InteriorEnd; ow += 4) ForwardTile4<V>(ref Unsafe.Add(ref x, row + (ow * StrideWidth - PadLeft) * InputChannels), ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));
-                        for (; ow < InteriorEnd; ow++) ForwardTile1<V>(ref Unsafe.Add(ref x, row + (ow * StrideWidth - PadLeft) * InputChannels), ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));
+                        for (; ow < InteriorFirst; ow++) ForwardPixel<V, E>(ref x, row, ow * StrideWidth - PadLeft, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));
+                        for (; ow + 4 <= InteriorEnd; ow += 4) ForwardTile4<V, E>(ref Unsafe.Add(ref x, row + (ow * StrideWidth - PadLeft) * InputChannels), ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));
+                        for (; ow < InteriorEnd; ow++) ForwardTile1<V, E>(ref Unsafe.Add(ref x, row + (ow * StrideWidth - PadLeft) * InputChannels), ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));
                     }
-                    for (; ow < OW; ow++) ForwardPixel<V>(ref x, row, ow * StrideWidth - PadLeft, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));
+                    for (; ow < OW; ow++) ForwardPixel<V, E>(ref x, row, ow * StrideWidth - PadLeft, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, (pixel + ow) * Channels));
                 }
             }
         }
 
         /// <summary>One output pixel: <paramref name="row"/> is the input offset of (n, ih0, 0, 0), <paramref name="iw0"/> the window's left column.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void ForwardPixel<V>(ref float x, int row, int iw0, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardPixel<V, E>(ref float x, int row, int iw0, int kh0, int kh1, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             var (kw0, kw1) = Geometry.Taps(iw0, KernelWidth, DilationWidth, W);
             int vc = Count<V>();
@@ -1533,7 +1558,7 @@ namespace ConvGen.Generated
                     s2 = Fma(Load<V>(ref x, at + 2 * vc), Load<V>(ref k, tap + 2 * vc), s2);
                     s3 = Fma(Load<V>(ref x, at + 3 * vc), Load<V>(ref k, tap + 3 * vc), s3);
                 }
-                Store(s0, ref y, c); Store(s1, ref y, c + 1 * vc); Store(s2, ref y, c + 2 * vc); Store(s3, ref y, c + 3 * vc);
+                Store(E.Apply(s0, ref y, 0), ref y, c); Store(E.Apply(s1, ref y, 0), ref y, c + 1 * vc); Store(E.Apply(s2, ref y, 0), ref y, c + 2 * vc); Store(E.Apply(s3, ref y, 0), ref y, c + 3 * vc);
             }
             for (; c <= Channels - vc; c += vc)
             {
@@ -1541,7 +1566,7 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = kw0; kw < kw1; kw++)
                     s = Fma(Load<V>(ref x, row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c), Load<V>(ref k, (kh * KernelWidth + kw) * Channels + c), s);
-                Store(s, ref y, c);
+                Store(E.Apply(s, ref y, 0), ref y, c);
             }
             for (; c < Channels; c++)
             {
@@ -1549,13 +1574,13 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 for (int kw = kw0; kw < kw1; kw++)
                     s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, row + (kh * DilationHeight * W + iw0 + kw * DilationWidth) * InputChannels + c), Unsafe.Add(ref k, (kh * KernelWidth + kw) * Channels + c), s);
-                Unsafe.Add(ref y, c) = s;
+                Unsafe.Add(ref y, c) = E.Apply(s, ref y, 0);
             }
         }
 
         /// <summary>4 neighbouring output pixels whose window is wholly inside the input: <paramref name="x"/> at the (first) window's top-left tap, channel 0.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile4<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile4<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>();
             int c = 0;
@@ -1571,10 +1596,10 @@ namespace ConvGen.Generated
                   s2 = Fma(Load<V>(ref x, 0 + 32 + c), kv, s2);
                   s3 = Fma(Load<V>(ref x, 0 + 48 + c), kv, s3);
                 }
-                Store(s0, ref y, c);
-                Store(s1, ref y, 16 + c);
-                Store(s2, ref y, 32 + c);
-                Store(s3, ref y, 48 + c);
+                Store(E.Apply(s0, ref y, 0), ref y, c);
+                Store(E.Apply(s1, ref y, 0), ref y, 16 + c);
+                Store(E.Apply(s2, ref y, 0), ref y, 32 + c);
+                Store(E.Apply(s3, ref y, 0), ref y, 48 + c);
             }
             for (; c < Channels; c++)
             {
@@ -1588,16 +1613,16 @@ namespace ConvGen.Generated
                   s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 0 + 32 + c), kv, s2);
                   s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 0 + 48 + c), kv, s3);
                 }
-                Unsafe.Add(ref y, c) = s0;
-                Unsafe.Add(ref y, 16 + c) = s1;
-                Unsafe.Add(ref y, 32 + c) = s2;
-                Unsafe.Add(ref y, 48 + c) = s3;
+                Unsafe.Add(ref y, c) = E.Apply(s0, ref y, 0);
+                Unsafe.Add(ref y, 16 + c) = E.Apply(s1, ref y, 0);
+                Unsafe.Add(ref y, 32 + c) = E.Apply(s2, ref y, 0);
+                Unsafe.Add(ref y, 48 + c) = E.Apply(s3, ref y, 0);
             }
         }
 
         /// <summary>One output pixel whose window is wholly inside the input: <paramref name="x"/> at the (first) window's top-left tap, channel 0.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void ForwardTile1<V>(ref float x, ref float k, ref float b, ref float y) where V : struct
+        private static void ForwardTile1<V, E>(ref float x, ref float k, ref float b, ref float y) where V : struct where E : struct, IEpilogue
         {
             int vc = Count<V>();
             int c = 0;
@@ -1607,7 +1632,7 @@ namespace ConvGen.Generated
                 { var kv = Load<V>(ref k, 0 + c);
                   s0 = Fma(Load<V>(ref x, 0 + c), kv, s0);
                 }
-                Store(s0, ref y, c);
+                Store(E.Apply(s0, ref y, 0), ref y, c);
             }
             for (; c < Channels; c++)
             {
@@ -1615,7 +1640,7 @@ namespace ConvGen.Generated
                 { float kv = Unsafe.Add(ref k, 0 + c);
                   s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, 0 + c), kv, s0);
                 }
-                Unsafe.Add(ref y, c) = s0;
+                Unsafe.Add(ref y, c) = E.Apply(s0, ref y, 0);
             }
         }
 
