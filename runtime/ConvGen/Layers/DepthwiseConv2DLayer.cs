@@ -109,8 +109,7 @@ public class DepthwiseConv2DLayer<TKernel> : Layer where TKernel : IDepthwiseCon
         else if (!(c.FoldedKernelActivation != Activation.None
             && TKernel.ForwardRowsActivated(x, e - s, _height, _width, c.Parameter(0), bias, y, r0, r1, c.FoldedKernelActivation)))
         {
-            // Otherwise (other activations) the activation goes on each chunk of samples'
-            // rows while they are in cache.
+            // Otherwise (other activations) the activation goes on each chunk of samples' rows while they are in cache.
             int chunk = BatchNormalization.SamplesPerFoldedChunk(outRow);
             for (int n = 0; n < e - s; n += chunk)
             {

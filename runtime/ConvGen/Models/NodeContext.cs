@@ -208,7 +208,7 @@ public readonly struct NodeContext
     public Span<float> Scratch => _model.Scratch(_scratchPart, _node.ScratchSize);
 
     /// <summary>Part <paramref name="part"/>'s scratch, e.g. to sum the parts' gradients in a later phase.</summary>
-    public Span<float> ScratchOf(int part) => _model.Scratch(part, _node.ScratchSize);
+    public Span<float> ScratchOf(int part) => _model.Scratch(part == Part ? _scratchPart : part, _node.ScratchSize);
 
     /// <summary>
     /// The second backward phase of a layer whose parts other than 0 wrote their parameter gradients into their scratch: this part
