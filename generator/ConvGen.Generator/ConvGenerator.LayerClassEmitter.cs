@@ -274,10 +274,9 @@ public sealed partial class ConvGenerator
                 w.Line($"{guard}.Rows(rowStart, rowEnd, outputHeight);");
             }
             CheckForwardRows();
-            // The dense and depthwise kernels (a grouped convolution with one channel per group is one) take an epilogue (nothing
-            // here; a folded ReLU or ReLU6 in ForwardRowsActivated, and for the dense ones a residual in ForwardRowsResidual), the
-            // other kinds none.
-            bool epilogue = !transposed && (!m.Grouped || GroupedEmitter.IsDepthwise(m)), residual = epilogue && !depthwise && !m.Grouped;
+            // Nothing here for kernels that take an epilogue; a folded ReLU or ReLU6 in ForwardRowsActivated, and for the dense ones a
+            // residual in ForwardRowsResidual.
+            bool epilogue = KernelEmitter.TakesEpilogue(m), residual = KernelEmitter.IsDense(m);
             int lanes = residual ? KernelEmitter.ForwardLanes(m.Filters) : 16;
             KernelEmitter.EmitDispatch(w, $"{k}.Forward<{{V}}{(epilogue ? ", global::ConvGen.Internal.NoEpilogue" : "")}>(input, batch, height, width, weights, bias, output, rowStart, rowEnd)", lanes);
             w.Close();

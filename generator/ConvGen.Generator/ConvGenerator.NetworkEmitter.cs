@@ -308,12 +308,11 @@ public sealed partial class ConvGenerator
             }
             else
             {
-                // The dense and depthwise kernels (a grouped convolution with one channel per group is one) take an epilogue (nothing
-                // here; a folded ReLU or ReLU6 in ForwardRowsActivated, and for the dense ones a residual in ForwardRowsResidual), the
-                // other grouped ones none.
-                bool epilogue = !c.Grouped || GroupedEmitter.IsDepthwise(c);
+                // Nothing here for kernels that take an epilogue; a folded ReLU or ReLU6 in ForwardRowsActivated, and for the dense ones
+                // a residual in ForwardRowsResidual.
+                bool epilogue = KernelEmitter.TakesEpilogue(c);
                 string generic = epilogue ? "{V}, global::ConvGen.Internal.NoEpilogue" : "{V}";
-                int lanes = c.Grouped ? 16 : KernelEmitter.ForwardLanes(c.Filters);
+                int lanes = KernelEmitter.IsDense(c) ? KernelEmitter.ForwardLanes(c.Filters) : 16;
                 w.Open("public static void Forward(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output)");
                 KernelEmitter.EmitDispatch(w, $"Forward<{generic}>(input, batch, weights, bias, output, 0, {outH})", lanes);
                 w.Close();
@@ -328,7 +327,7 @@ public sealed partial class ConvGenerator
                     KernelEmitter.EmitActivatedDispatch(w, "Forward<{V}, {E}>(input, batch, weights, bias, output, rowStart, rowEnd)", lanes);
                     w.Close();
                 }
-                if (!c.Grouped)
+                if (KernelEmitter.IsDense(c))
                 {
                     w.Line();
                     w.Open("public static bool ForwardRowsResidual(ReadOnlySpan<float> input, int batch, int height, int width, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, global::ConvGen.Activation activation)");
