@@ -204,6 +204,8 @@ public sealed partial class ConvGenerator
         /// wider one would leave the filters to the scalar loop (6 filters at 16 floats: every FMA scalar); at this width all but
         /// fewer than 4 filters run in vectors.
         /// </summary>
+        public static int ForwardLanes(int filters) => filters >= 16 ? 16 : filters >= 8 ? 8 : 4;
+
         /// <summary>
         /// Whether a convolution's forward kernels take an epilogue type argument (<c>NoEpilogue</c>, or in <c>ForwardRowsActivated</c>
         /// a folded ReLU or ReLU6): the dense and the depthwise ones (a grouped convolution with one channel per group is
@@ -216,8 +218,6 @@ public sealed partial class ConvGenerator
         /// (<c>ForwardRowsResidual</c>) and fit their widest vector to the filters (<see cref="ForwardLanes"/>).
         /// </summary>
         internal static bool IsDense(ConvSpec m) => !m.Transposed && !m.Grouped && !m.Depthwise;
-
-        public static int ForwardLanes(int filters) => filters >= 16 ? 16 : filters >= 8 ? 8 : 4;
 
         /// <summary>The <c>using</c>s the kernel methods need (in the <c>ConvGen.Generated</c> namespace, where nothing of the user's can collide).</summary>
         public static void EmitUsings(CodeWriter w)

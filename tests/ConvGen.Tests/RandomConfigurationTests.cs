@@ -364,6 +364,10 @@ public class RandomConfigurationTests(ITestOutputHelper output)
     /// <summary>The activations a folded residual Add may have, which the kernels apply as they store.</summary>
     private static readonly Activation[] ResidualActivations = [Activation.None, Activation.ReLU, Activation.ReLU6];
 
+    /// <summary>What a kernel's epilogue stores for <paramref name="value"/> in float: a ReLU or ReLU6 applied, anything else left as it is.</summary>
+    internal static float Activated(Activation activation, float value)
+        => activation switch { Activation.ReLU => MathF.Max(value, 0f), Activation.ReLU6 => MathF.Min(MathF.Max(value, 0f), 6f), _ => value };
+
     /// <summary>
     /// <paramref name="run"/> (a kernel's ForwardRowsResidual with residual <paramref name="r"/> on output rows [r0, r1) of every
     /// sample, into the array given, with the activation given) against the kernel's own forward pass <paramref name="y"/>: in
@@ -385,7 +389,7 @@ public class RandomConfigurationTests(ITestOutputHelper output)
                 continue;
             }
             float sum = y[e] + r[e];
-            float expected = activation switch { Activation.ReLU => MathF.Max(sum, 0f), Activation.ReLU6 => MathF.Min(MathF.Max(sum, 0f), 6f), _ => sum };
+            float expected = Activated(activation, sum);
             if (BitConverter.SingleToInt32Bits(expected) != BitConverter.SingleToInt32Bits(fused[e]))
                 Assert.Fail($"{where} ({activation}): element {e} is {fused[e]}, the forward pass's {y[e]} + residual {r[e]} gives {expected}");
         }

@@ -82,12 +82,12 @@ public abstract partial class Model
 
     /// <summary>
     /// The forward steps <c>[0, to)</c> of <paramref name="steps"/> (the plan's, or the folded inference plan's): in Predict and
-    /// Evaluate with at least a sample per thread, the leading ones depth-first, then the rest layer by layer.
+    /// Evaluate with at least a sample per thread, the leading ones depth-first (<paramref name="plan"/>, those steps' plan),
+    /// then the rest layer by layer.
     /// </summary>
-    private void RunForward(ExecutionStep[] steps, int to)
+    private void RunForward(ExecutionStep[] steps, int to, (int Steps, int Chunk) plan)
     {
         var pool = WorkerPool.Shared;
-        var plan = ReferenceEquals(steps, _steps) ? _forwardDepthFirst : _inferenceDepthFirst;
         if (CurrentKeep || CurrentTraining || !RunsDepthFirst || CurrentBatch < pool.Threads) plan = default;
         if (plan.Steps > 0)
         {

@@ -74,11 +74,11 @@ public abstract partial class Model : IPhaseRunner
         if (CurrentFolded)
         {
             if (_foldedVersion != WeightsVersion) Fold();
-            RunForward(_inferenceSteps!, _inferenceSteps!.Length);
+            RunForward(_inferenceSteps!, _inferenceSteps!.Length, _inferenceDepthFirst);
         }
         else
         {
-            RunForward(_steps, _forwardSteps);
+            RunForward(_steps, _forwardSteps, _forwardDepthFirst);
         }
         return OutputView();
     }
