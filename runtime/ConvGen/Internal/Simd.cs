@@ -137,6 +137,16 @@ public static class Simd
         throw Unsupported<V>();
     }
 
+    /// <summary><c>a - b</c>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static V Subtract<V>(V a, V b) where V : struct
+    {
+        if (typeof(V) == typeof(Vector512<float>)) return (V)(object)((Vector512<float>)(object)(a) - (Vector512<float>)(object)(b));
+        if (typeof(V) == typeof(Vector256<float>)) return (V)(object)((Vector256<float>)(object)(a) - (Vector256<float>)(object)(b));
+        if (typeof(V) == typeof(Vector128<float>)) return (V)(object)((Vector128<float>)(object)(a) - (Vector128<float>)(object)(b));
+        throw Unsupported<V>();
+    }
+
     /// <summary>The lane-wise maximum.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static V Max<V>(V a, V b) where V : struct

@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using ConvGen.Internal;
 
 namespace ConvGen;
@@ -16,7 +17,19 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
     protected internal override bool RunsOnSampleChunks => true;
 
     private static readonly Conv2DSpec s_spec = TKernel.Spec;
+
+    /// <summary>The Winograd algorithm inference runs this convolution with, or null for the direct kernels.</summary>
+    private static readonly Winograd? s_winograd = Winograd.For(s_spec);
+
     private int _height, _width;
+
+    /// <summary>The kernel transformed for <see cref="s_winograd"/>, and the weights version and folding it was made from (<c>version · 2 + folded</c>).</summary>
+    private float[]? _winogradKernel;
+    private long _winogradKey = -1;
+    private readonly object _winogradLock = new();
+
+    /// <summary>Whether inference has run this layer with Winograd's algorithm (its kernel was transformed); for tests.</summary>
+    internal bool RanWinograd => Volatile.Read(ref _winogradKey) != -1;
 
     /// <inheritdoc/>
     protected override string BaseName => "conv2d";
@@ -104,6 +117,10 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         bool byRows = c.Batch < c.Parts;
         var (s, e) = byRows ? (0, c.Batch) : c.Rows;
         if (e <= s) return;
+        // Winograd where the layer is one it pays for and this call has enough tiles (a part's share of one sample's rows when
+        // the parts split the samples' rows).
+        var winograd = c.UsesWinograd && s_winograd is { } w && w.Pays(e - s, (c.OutputShape[0] + (byRows ? c.Parts - 1 : 0)) / (byRows ? c.Parts : 1), c.OutputShape[1])
+            ? w : null;
         int inRow = _height * _width * s_spec.InputChannels, outRow = c.OutputShape.Size;
         var x = c.Input().Slice(s * inRow, (e - s) * inRow);
         var weights = c.Parameter(0);
@@ -113,18 +130,33 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         if (!pooled.IsEmpty)
         {
             int pooledRow = pooled.Length / c.Batch, pooledHeight = c.OutputShape[0] / 2;
-            var (p0, p1) = byRows ? Parallelism.Split(pooledHeight, c.Parts, c.Part, 1) : (0, pooledHeight);
+            // Threads splitting a sample split it at whole tiles (one Winograd tile row is Outputs / 2 pooled rows; Outputs is even).
+            var (p0, p1) = byRows ? Parallelism.Split(pooledHeight, c.Parts, c.Part, winograd is null ? 1 : winograd.Outputs / 2) : (0, pooledHeight);
             if (p1 <= p0) return;
+            if (winograd is not null)
+            {
+                RunWinograd(c, winograd, x, e - s, bias, default, pooled.Slice(s * pooledRow, (e - s) * pooledRow), 2 * p0, 2 * p1, s_spec.Activation, pool: true);
+                return;
+            }
             TKernel.ForwardPooled(x, e - s, weights, bias, c.KeepActivations ? c.Output.Slice(s * outRow, (e - s) * outRow) : default,
                 pooled.Slice(s * pooledRow, (e - s) * pooledRow), p0, p1);
             return;
         }
         var y = c.Output.Slice(s * outRow, (e - s) * outRow);
         int outputHeight = c.OutputShape[0], rowLength = outRow / outputHeight;
-        var (r0, r1) = byRows ? Parallelism.Split(outputHeight, c.Parts, c.Part, 1) : (0, outputHeight);
+        var (r0, r1) = byRows ? Parallelism.Split(outputHeight, c.Parts, c.Part, winograd?.Outputs ?? 1) : (0, outputHeight);
         if (r1 <= r0) return;
         var residual = c.FoldsResidual ? c.Residual.Slice(s * outRow, (e - s) * outRow) : default;
-        if (!c.FoldsActivation && !c.FoldsResidual)
+        // What the Winograd kernels apply as they store: the folded Add's activation, a folded ReLU or ReLU6, or the layer's own
+        // activation where the direct kernels would apply it themselves; with another folded activation they do not run.
+        var winogradActivation = c.FoldsResidual ? c.ResidualActivation : c.FoldsActivation ? c.FoldedKernelActivation
+            : TKernel.AppliesActivation ? s_spec.Activation : Activation.None;
+        if (winograd is not null && (!c.FoldsActivation || c.FoldsResidual || winogradActivation != Activation.None)
+            && winogradActivation is Activation.None or Activation.ReLU or Activation.ReLU6)
+        {
+            RunWinograd(c, winograd, x, e - s, bias, residual, y, r0, r1, winogradActivation, pool: false);
+        }
+        else if (!c.FoldsActivation && !c.FoldsResidual)
         {
             TKernel.ForwardRows(x, e - s, _height, _width, weights, bias, y, r0, r1);
         }
@@ -151,6 +183,42 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         }
         if (s_spec.Activation == Activation.None || TKernel.AppliesActivation) return;
         for (int n = s; n < e; n++) Activations.ApplyFused(c, s_spec.Activation, n * outRow + r0 * rowLength, (r1 - r0) * rowLength);
+    }
+
+    /// <summary>
+    /// The forward pass of <paramref name="batch"/> samples with Winograd's algorithm (inference): output rows
+    /// <c>[rowStart, rowEnd)</c>, or with <paramref name="pool"/> the fused max pool of them.
+    /// </summary>
+    private void RunWinograd(in NodeContext c, Winograd winograd, ReadOnlySpan<float> x, int batch, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> residual, Span<float> output, int rowStart, int rowEnd, Activation activation, bool pool)
+    {
+        var s = s_spec;
+        bool same = s.Padding == Padding.Same;
+        int padTop = Geometry.Padding(_height, s.KernelHeight, 1, 1, same).Before, padLeft = Geometry.Padding(_width, s.KernelWidth, 1, 1, same).Before;
+        winograd.Forward(x, batch, _height, _width, s.InputChannels, s.Filters, padTop, padLeft, c.OutputShape[0], c.OutputShape[1],
+            WinogradKernel(c, winograd), bias, residual, output, rowStart, rowEnd, activation, pool);
+    }
+
+    /// <summary>
+    /// The kernel (folded or not) transformed for <paramref name="winograd"/>, made again when the weights or the folding changed
+    /// since: the first part to need it transforms it while the others wait.
+    /// </summary>
+    private ReadOnlySpan<float> WinogradKernel(in NodeContext c, Winograd winograd)
+    {
+        long key = c.WeightsVersion * 2 + (c.Folded ? 1 : 0);
+        if (Volatile.Read(ref _winogradKey) != key)
+        {
+            lock (_winogradLock)
+            {
+                if (_winogradKey != key)
+                {
+                    var kernel = _winogradKernel ??= new float[winograd.TransformedLength(s_spec.InputChannels, s_spec.Filters)];
+                    winograd.TransformWeights(c.Parameter(0), s_spec.InputChannels, s_spec.Filters, kernel);
+                    Volatile.Write(ref _winogradKey, key);
+                }
+            }
+        }
+        return _winogradKernel;
     }
 
     /// <summary>

@@ -44,6 +44,12 @@ public abstract partial class Model
     /// </summary>
     internal bool FoldsBatchNormalization { get; set; } = true;
 
+    /// <summary>
+    /// Whether Predict and Evaluate may run stride-1 3x3 and 5x5 convolutions with Winograd's algorithm (the default; see
+    /// <c>Winograd.For</c>); false runs the direct kernels, whose sums keep the order of training's forward pass; for tests and comparisons.
+    /// </summary>
+    internal bool UsesWinograd { get; set; } = true;
+
     /// <summary>Whether the forward pass running now is the folded one.</summary>
     internal bool CurrentFolded { get; private set; }
 

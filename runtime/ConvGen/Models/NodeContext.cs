@@ -143,6 +143,9 @@ public readonly struct NodeContext
     /// </summary>
     internal bool Folded => _model.CurrentFolded && _node.FoldedNormalization is not null;
 
+    /// <summary>Whether this pass may run a convolution with Winograd's algorithm: inference that keeps no activations, the model allowing it.</summary>
+    internal bool UsesWinograd => !Training && !KeepActivations && _model.UsesWinograd;
+
     /// <summary>The model's <see cref="Model.WeightsVersion"/>: data a layer derives from its weights is current if made at this version.</summary>
     internal long WeightsVersion => _model.WeightsVersion;
 

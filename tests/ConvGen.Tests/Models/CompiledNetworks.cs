@@ -372,3 +372,26 @@ public partial class ResNeXtChannelwise;
 
 [Conv2D(1, 1, Filters = 24, InputChannels = 40, Groups = 8)]
 public partial class ResNeXtShuffle;
+
+/// <summary>
+/// Convolutions that inference runs with Winograd's algorithm (3x3 and 5x5, stride 1, 32 channels and filters) beside ones
+/// that it does not (3 input channels; 32 to 16 filters, too few to pay for the transforms): BatchNormalization folded with a
+/// ReLU6, with a residual Add and its ReLU, Valid padding with an activation (Tanh) the kernels leave to the layer, a layer's
+/// own bias and ReLU.
+/// </summary>
+[Input(11, 9, 3)]
+[Conv2D(3, 3, Filters = 32, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[ReLU(Name = "stem")]
+[Conv2D(3, 3, Filters = 32, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[ReLU6]
+[Conv2D(3, 3, Filters = 32, Padding = Padding.Same, UseBias = false)]
+[BatchNormalization]
+[Add("stem", Activation = Activation.ReLU)]
+[Conv2D(5, 5, Filters = 32, Activation = Activation.Tanh)]
+[Conv2D(3, 3, Filters = 32, Padding = Padding.Same, Activation = Activation.ReLU)]
+[Conv2D(3, 3, Filters = 16, Padding = Padding.Same)]
+[GlobalAveragePooling2D]
+[Dense(4)]
+public partial class WinogradNet;
