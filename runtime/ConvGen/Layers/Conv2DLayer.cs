@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 using System.Threading;
 using ConvGen.Internal;
 
@@ -212,13 +213,19 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
             {
                 if (_winogradKey != key)
                 {
-                    var kernel = _winogradKernel ??= new float[winograd.TransformedLength(s_spec.InputChannels, s_spec.Filters)];
-                    winograd.TransformWeights(c.Parameter(0), s_spec.InputChannels, s_spec.Filters, kernel);
+                    winograd.TransformWeights(c.Parameter(0), s_spec.InputChannels, s_spec.Filters, WinogradKernelSpan(winograd));
                     Volatile.Write(ref _winogradKey, key);
                 }
             }
         }
-        return _winogradKernel;
+        return WinogradKernelSpan(winograd);
+    }
+
+    /// <summary>The transformed kernel's floats, from a 64-byte boundary (so are its rows: multiples of 16 floats).</summary>
+    private Span<float> WinogradKernelSpan(Winograd winograd)
+    {
+        int length = winograd.TransformedLength(s_spec.InputChannels, s_spec.Filters);
+        return MemoryMarshal.CreateSpan(ref Buffers.Aligned64(Buffers.EnsureAligned(ref _winogradKernel, length)), length);
     }
 
     /// <summary>

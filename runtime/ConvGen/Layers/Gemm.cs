@@ -149,13 +149,7 @@ internal static class Gemm
     /// once per thread, pinned so that the panels can start on a 64-byte boundary (no vector load straddles two cache lines).</summary>
     [ThreadStatic] private static float[]? t_packed;
 
-    private static unsafe ref float PackBuffer()
-    {
-        var buffer = t_packed ??= GC.AllocateUninitializedArray<float>(KBlock * NBlock + 16, pinned: true);
-        ref float start = ref MemoryMarshal.GetArrayDataReference(buffer);
-        int misalignment = (int)((nuint)Unsafe.AsPointer(ref start) & 63) / sizeof(float);
-        return ref Unsafe.Add(ref start, (16 - misalignment) & 15);
-    }
+    private static ref float PackBuffer() => ref Buffers.Aligned64(Buffers.EnsureAligned(ref t_packed, KBlock * NBlock));
 
     /// <summary>
     /// <c>C += A·B</c> by <see cref="KBlock"/>×<see cref="NBlock"/> blocks of <c>B</c>. Each block is copied into a

@@ -43,7 +43,7 @@ internal sealed class Winograd
     /// <summary>Tiles per block are a multiple of this: the matrix product's register blocks are 6 or 12 tiles.</summary>
     private const int TileGrain = 6;
 
-    /// <summary>The calling thread's transformed inputs, products, patch copy and transform scratch, grown as needed.</summary>
+    /// <summary>The calling thread's transformed inputs, products, patch copy and transform scratch, grown as needed (pinned, used from a 64-byte boundary).</summary>
     [ThreadStatic] private static float[]? t_work;
 
     /// <summary>The filter transform <c>G</c>, <c>α×r</c>, in double precision.</summary>
@@ -227,9 +227,8 @@ internal sealed class Winograd
         int lanes = Count<V>(), a = j.Alpha, a2 = a * a, tb = j.BlockTiles, channels = j.Channels, filters = j.Filters;
         int vSize = a2 * tb * channels, mSize = a2 * tb * filters, patch = a2 * channels;
         int need = vSize + mSize + patch + a2 * 16 + 16 * 16;
-        var work = t_work;
-        if (work is null || work.Length < need) t_work = work = new float[need];
-        ref float v = ref MemoryMarshal.GetArrayDataReference(work);
+        // Every block below starts at a multiple of 16 floats from a 64-byte boundary, and so does every vector in it.
+        ref float v = ref Buffers.Aligned64(Buffers.EnsureAligned(ref t_work, need));
         ref float mm = ref Unsafe.Add(ref v, vSize);
         ref float patchBuffer = ref Unsafe.Add(ref mm, mSize);
         ref float tmp = ref Unsafe.Add(ref patchBuffer, patch);
