@@ -118,10 +118,9 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         bool byRows = c.Batch < c.Parts;
         var (s, e) = byRows ? (0, c.Batch) : c.Rows;
         if (e <= s) return;
-        // Winograd where the layer is one it pays for and this call has enough tiles (a part's share of one sample's rows when
-        // the parts split the samples' rows).
-        var winograd = c.UsesWinograd && s_winograd is { } w && w.Pays(e - s, (c.OutputShape[0] + (byRows ? c.Parts - 1 : 0)) / (byRows ? c.Parts : 1), c.OutputShape[1])
-            ? w : null;
+        // Winograd where the layer is one it pays for and the pass's batch has enough tiles: decided from the whole batch, not
+        // from this part's share or depth-first chunk, so a sample's outputs do not depend on the threads or the chunks.
+        var winograd = c.UsesWinograd && s_winograd is { } w && w.Pays(c.PassBatch, c.OutputShape[0], c.OutputShape[1]) ? w : null;
         int inRow = _height * _width * s_spec.InputChannels, outRow = c.OutputShape.Size;
         var x = c.Input().Slice(s * inRow, (e - s) * inRow);
         var weights = c.Parameter(0);

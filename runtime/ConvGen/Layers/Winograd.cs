@@ -100,12 +100,13 @@ internal sealed class Winograd
     private const double MinSavedPerTransform = 80;
 
     /// <summary>
-    /// The fewest tiles a call must have for Winograd to run it: a 7x7 output of one sample is 4 tiles of <see cref="F4x3"/>,
-    /// whose products are too short (measured slower than the direct kernels in ResNet-20 at batch 1).
+    /// The fewest tiles a pass's output must have for Winograd to run the layer: a 7x7 output of one sample is 4 tiles of
+    /// <see cref="F4x3"/>, too few to pay for reading a transformed kernel 4 times the size of the direct kernels' (measured
+    /// slower than the direct kernels in ResNet-20 at batch 1).
     /// </summary>
     internal const int MinTiles = 8;
 
-    /// <summary>Whether a call on <paramref name="samples"/> samples of <paramref name="rows"/> output rows of width <paramref name="width"/> has enough tiles (<see cref="MinTiles"/>).</summary>
+    /// <summary>Whether <paramref name="samples"/> samples of <paramref name="rows"/> output rows of width <paramref name="width"/> have enough tiles (<see cref="MinTiles"/>).</summary>
     internal bool Pays(int samples, int rows, int width) => (long)samples * ((rows + Outputs - 1) / Outputs) * ((width + Outputs - 1) / Outputs) >= MinTiles;
 
     /// <summary>Floats of the transformed filters: <c>α² · channels · filters</c>.</summary>

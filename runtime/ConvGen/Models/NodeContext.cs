@@ -59,6 +59,9 @@ public readonly struct NodeContext
     /// <summary>The samples <c>[Start, End)</c> this part owns: the batch split into <see cref="Parts"/> nearly equal chunks.</summary>
     public (int Start, int End) Rows => Parallelism.ChunkRange(_count, Parts, Part);
 
+    /// <summary>The samples of the whole pass (<see cref="Batch"/> is a depth-first chunk's while the leading layers run on chunks).</summary>
+    internal int PassBatch => _model.CurrentBatch;
+
     /// <summary>Whether the model runs for training (dropout active, batch statistics) rather than inference.</summary>
     public bool Training => _model.CurrentTraining;
 

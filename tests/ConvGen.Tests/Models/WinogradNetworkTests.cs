@@ -76,6 +76,45 @@ public class WinogradNetworkTests(ITestOutputHelper output)
         AssertMatchesDirect(model, "folding again");
     }
 
+    /// <summary>
+    /// Whether a layer runs Winograd is decided from the pass's batch, not from a thread's share or a depth-first chunk: a
+    /// sample's outputs keep their bits on 1 to 3 threads and with chunks of 1 and 2 samples (the 7x5 layer has 4 tiles a
+    /// sample, fewer than Winograd takes, so a chunk of one sample alone would run the direct kernels).
+    /// </summary>
+    [Fact]
+    public void The_threads_and_the_depth_first_chunks_do_not_change_a_bit()
+    {
+        var model = new WinogradNet(maxBatchSize: 7, seed: 7);
+        BatchNormFoldingTests.Perturb(model, seed: 17);
+        int saved = Parallelism.Threads;
+        try
+        {
+            foreach (int batch in new[] { 1, 2, 5, 7 })
+            {
+                var x = BatchNormFoldingTests.RandomBatch(model.InputShape, batch, seed: 50 + batch);
+                Parallelism.Threads = 1;
+                model.RunsDepthFirst = false;
+                var expected = ModelTestData.Bits(model.Predict(x));
+                model.RunsDepthFirst = true;
+                foreach (int threads in new[] { 1, 2, 3 })
+                    foreach (int chunk in new[] { 0, 1, 2 })
+                    {
+                        Parallelism.Threads = threads;
+                        model.DepthFirstChunk = chunk;
+                        Assert.True(expected.SequenceEqual(ModelTestData.Bits(model.Predict(x))),
+                            $"batch {batch}, {threads} threads, chunks of {(chunk == 0 ? "the planned size" : chunk)}");
+                    }
+            }
+        }
+        finally
+        {
+            Parallelism.Threads = saved;
+            model.RunsDepthFirst = true;
+            model.DepthFirstChunk = 0;
+        }
+        Assert.True(RanWinograd(Convolutions(model)[4]), "the 3x3 layer on 7x5 never ran Winograd");
+    }
+
     /// <summary>Predict with Winograd against Predict with the direct kernels, batches of 1 to 7, on 1 and 2 threads; the last Winograd output.</summary>
     private float[] AssertMatchesDirect(Model model, string what)
     {
