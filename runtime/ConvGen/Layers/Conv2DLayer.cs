@@ -148,13 +148,13 @@ public class Conv2DLayer<TKernel> : Layer where TKernel : IConv2DKernel
         if (r1 <= r0) return;
         var residual = c.FoldsResidual ? c.Residual.Slice(s * outRow, (e - s) * outRow) : default;
         // What the Winograd kernels apply as they store: the folded Add's activation, a folded ReLU or ReLU6, or the layer's own
-        // activation where the direct kernels would apply it themselves; with another folded activation they do not run.
-        var winogradActivation = c.FoldsResidual ? c.ResidualActivation : c.FoldsActivation ? c.FoldedKernelActivation
+        // activation where the direct kernels would apply it themselves; null (they do not run) for another folded activation.
+        Activation? winogradActivation = c.FoldsResidual ? c.ResidualActivation
+            : c.FoldsActivation ? (c.FoldedKernelActivation == Activation.None ? null : c.FoldedKernelActivation)
             : TKernel.AppliesActivation ? s_spec.Activation : Activation.None;
-        if (winograd is not null && (!c.FoldsActivation || c.FoldsResidual || winogradActivation != Activation.None)
-            && winogradActivation is Activation.None or Activation.ReLU or Activation.ReLU6)
+        if (winograd is not null && winogradActivation is Activation.None or Activation.ReLU or Activation.ReLU6)
         {
-            RunWinograd(c, winograd, x, e - s, bias, residual, y, r0, r1, winogradActivation, pool: false);
+            RunWinograd(c, winograd, x, e - s, bias, residual, y, r0, r1, winogradActivation.Value, pool: false);
         }
         else if (!c.FoldsActivation && !c.FoldsResidual)
         {

@@ -202,15 +202,15 @@ internal sealed class Winograd
     /// <summary>One call's geometry: the tiles cover output rows <c>[RowStart, RowEnd)</c> of every sample.</summary>
     private readonly struct Job
     {
-        public readonly int M, Alpha, Batch, Height, Width, Channels, Filters, PadTop, PadLeft, OutputHeight, OutputWidth, RowStart, RowEnd;
+        public readonly int M, Alpha, Height, Width, Channels, Filters, PadTop, PadLeft, OutputHeight, OutputWidth, RowStart, RowEnd;
         public readonly int TileRow0, TileRows, TilesWide, Tiles, BlockTiles;
         public readonly bool Pool;
 
         public Job(Winograd w, int batch, int height, int width, int channels, int filters, int padTop, int padLeft,
             int outputHeight, int outputWidth, int rowStart, int rowEnd, bool pool)
         {
-            (M, Alpha, Batch, Height, Width, Channels, Filters, PadTop, PadLeft, OutputHeight, OutputWidth, RowStart, RowEnd, Pool) =
-                (w.Outputs, w.Alpha, batch, height, width, channels, filters, padTop, padLeft, outputHeight, outputWidth, rowStart, rowEnd, pool);
+            (M, Alpha, Height, Width, Channels, Filters, PadTop, PadLeft, OutputHeight, OutputWidth, RowStart, RowEnd, Pool) =
+                (w.Outputs, w.Alpha, height, width, channels, filters, padTop, padLeft, outputHeight, outputWidth, rowStart, rowEnd, pool);
             TileRow0 = rowStart / M;
             TileRows = (rowEnd + M - 1) / M - TileRow0;
             TilesWide = (outputWidth + M - 1) / M;
