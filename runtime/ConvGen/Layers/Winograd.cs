@@ -253,21 +253,9 @@ internal sealed class Winograd
         for (int t0 = 0; t0 < j.Tiles; t0 += tb)
         {
             int count = Math.Min(tb, j.Tiles - t0), rows = (count + TileGrain - 1) / TileGrain * TileGrain;
-            // The inputs: each tile's patch (copied with its zeros where it overhangs the input), Bᵀ d B by columns, then rows.
-            for (int k = 0; k < count; k++)
-            {
-                int t = t0 + k, n = t / perSample, ty = j.TileRow0 + t % perSample / j.TilesWide, tx = t % j.TilesWide;
-                int iy = ty * j.M - j.PadTop, ix = tx * j.M - j.PadLeft;
-                ref float source = ref PatchSource(j, ref x, ref patchBuffer, n, iy, ix, out nint rowStride);
-                for (int c0 = 0; c0 < channels; c0 += lanes)
-                {
-                    for (int col = 0; col < a; col++)
-                        InputTransform<V>(a, ref Unsafe.Add(ref source, col * channels + c0), rowStride, ref Unsafe.Add(ref tmp, col * lanes), a * lanes);
-                    for (int row = 0; row < a; row++)
-                        InputTransform<V>(a, ref Unsafe.Add(ref tmp, row * a * lanes), lanes,
-                            ref Unsafe.Add(ref v, row * a * vPos + (nint)k * channels + c0), vPos);
-                }
-            }
+            // The inputs: each tile's patch (copied with its zeros where it overhangs the input), Bᵀ d B.
+            if (a == 8) TransformInputs<V, Patch8>(j, ref x, ref patchBuffer, ref tmp, ref v, t0, count);
+            else TransformInputs<V, Patch6>(j, ref x, ref patchBuffer, ref tmp, ref v, t0, count);
             // Each position's product: [rows × channels] · [channels × filters].
             for (int p = 0; p < a2; p++)
             {
@@ -290,20 +278,56 @@ internal sealed class Winograd
                             ref Unsafe.Add(ref mp, r0 * filters + f0), filters);
                 }
             }
-            // The outputs: Aᵀ M A by columns, then rows, the bias and the epilogue, stored where the tile is inside the rows asked for.
-            for (int k = 0; k < count; k++)
+            // The outputs: Aᵀ M A, the bias and the epilogue, stored where the tile is inside the rows asked for.
+            if (a == 8) TransformOutputs<V, E, Patch8>(j, ref mm, ref tmp, ref tile, bias, ref y, ref res, t0, count);
+            else TransformOutputs<V, E, Patch6>(j, ref mm, ref tmp, ref tile, bias, ref y, ref res, t0, count);
+        }
+    }
+
+    // The transforms are methods of their own (and per patch size), not inlined into Forward: with the 8-point transforms
+    // inlined there, the JIT ran out of inlining budget and called the vector helpers (Simd.Add, Store, ...) as functions.
+
+    /// <summary>Tiles <c>[t0, t0 + count)</c>: each one's patch through <c>Bᵀ d B</c> (by columns, then rows) into the block's transformed inputs <paramref name="v"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void TransformInputs<V, T>(in Job j, ref float x, ref float patchBuffer, ref float tmp, ref float v, int t0, int count)
+        where V : struct where T : struct, IPatchTransform
+    {
+        int lanes = Count<V>(), a = j.Alpha, channels = j.Channels, perSample = j.TileRows * j.TilesWide;
+        nint vPos = (nint)j.BlockTiles * channels;
+        for (int k = 0; k < count; k++)
+        {
+            int t = t0 + k, n = t / perSample, ty = j.TileRow0 + t % perSample / j.TilesWide, tx = t % j.TilesWide;
+            int iy = ty * j.M - j.PadTop, ix = tx * j.M - j.PadLeft;
+            ref float source = ref PatchSource(j, ref x, ref patchBuffer, n, iy, ix, out nint rowStride);
+            for (int c0 = 0; c0 < channels; c0 += lanes)
             {
-                int t = t0 + k, n = t / perSample, ty = j.TileRow0 + t % perSample / j.TilesWide, tx = t % j.TilesWide;
-                for (int f0 = 0; f0 < filters; f0 += lanes)
-                {
-                    for (int col = 0; col < a; col++)
-                        OutputTransform<V>(a, ref Unsafe.Add(ref mm, col * mPos + (nint)k * filters + f0), a * mPos, ref Unsafe.Add(ref tmp, col * lanes), a * lanes);
-                    for (int row = 0; row < j.M; row++)
-                        OutputTransform<V>(a, ref Unsafe.Add(ref tmp, row * a * lanes), lanes, ref Unsafe.Add(ref tile, row * j.M * lanes), lanes);
-                    V b = bias.IsEmpty ? Zero<V>() : Load<V>(ref MemoryMarshal.GetReference(bias), f0);
-                    if (j.Pool) StorePooled<V, E>(j, ref tile, b, ref y, n, ty, tx, f0);
-                    else StoreTile<V, E>(j, ref tile, b, ref y, ref res, n, ty, tx, f0);
-                }
+                for (int col = 0; col < a; col++)
+                    T.Input<V>(ref Unsafe.Add(ref source, col * channels + c0), rowStride, ref Unsafe.Add(ref tmp, col * lanes), a * lanes);
+                for (int row = 0; row < a; row++)
+                    T.Input<V>(ref Unsafe.Add(ref tmp, row * a * lanes), lanes, ref Unsafe.Add(ref v, row * a * vPos + (nint)k * channels + c0), vPos);
+            }
+        }
+    }
+
+    /// <summary>Tiles <c>[t0, t0 + count)</c>: <c>Aᵀ M A</c> of the block's products <paramref name="mm"/> (by columns, then rows), the bias, the epilogue, stored (or pooled).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void TransformOutputs<V, E, T>(in Job j, ref float mm, ref float tmp, ref float tile, ReadOnlySpan<float> bias, ref float y, ref float res,
+        int t0, int count) where V : struct where E : struct, IEpilogue where T : struct, IPatchTransform
+    {
+        int lanes = Count<V>(), a = j.Alpha, filters = j.Filters, perSample = j.TileRows * j.TilesWide;
+        nint mPos = (nint)j.BlockTiles * filters;
+        for (int k = 0; k < count; k++)
+        {
+            int t = t0 + k, n = t / perSample, ty = j.TileRow0 + t % perSample / j.TilesWide, tx = t % j.TilesWide;
+            for (int f0 = 0; f0 < filters; f0 += lanes)
+            {
+                for (int col = 0; col < a; col++)
+                    T.Output<V>(ref Unsafe.Add(ref mm, col * mPos + (nint)k * filters + f0), a * mPos, ref Unsafe.Add(ref tmp, col * lanes), a * lanes);
+                for (int row = 0; row < j.M; row++)
+                    T.Output<V>(ref Unsafe.Add(ref tmp, row * a * lanes), lanes, ref Unsafe.Add(ref tile, row * j.M * lanes), lanes);
+                V b = bias.IsEmpty ? Zero<V>() : Load<V>(ref MemoryMarshal.GetReference(bias), f0);
+                if (j.Pool) StorePooled<V, E>(j, ref tile, b, ref y, n, ty, tx, f0);
+                else StoreTile<V, E>(j, ref tile, b, ref y, ref res, n, ty, tx, f0);
             }
         }
     }
@@ -381,91 +405,94 @@ internal sealed class Winograd
         }
     }
 
-    /// <summary><c>Bᵀ d</c> for the <paramref name="alpha"/> (6 or 8) vectors at <paramref name="source"/> (stride <paramref name="sourceStride"/>), stored at <paramref name="destination"/> (stride <paramref name="destinationStride"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InputTransform<V>(int alpha, ref float source, nint sourceStride, ref float destination, nint destinationStride) where V : struct
+    /// <summary>The transforms of one patch size, α vectors at a time.</summary>
+    private interface IPatchTransform
     {
-        if (alpha == 8)
+        /// <summary><c>Bᵀ d</c> for the α vectors at <paramref name="source"/> (stride <paramref name="sourceStride"/>), stored at <paramref name="destination"/> (stride <paramref name="destinationStride"/>).</summary>
+        static abstract void Input<V>(ref float source, nint sourceStride, ref float destination, nint destinationStride) where V : struct;
+
+        /// <summary><c>Aᵀ M</c> for the α vectors at <paramref name="source"/>: 4 vectors stored at <paramref name="destination"/>.</summary>
+        static abstract void Output<V>(ref float source, nint sourceStride, ref float destination, nint destinationStride) where V : struct;
+    }
+
+    /// <summary>6x6 patches, the points 0, 1, −1, 2, −2, ∞ (Lavin's <c>F(4×4, 3×3)</c>).</summary>
+    private readonly struct Patch6 : IPatchTransform
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Input<V>(ref float source, nint sourceStride, ref float destination, nint destinationStride) where V : struct
         {
-            InputTransform8<V>(ref source, sourceStride, ref destination, destinationStride);
-            return;
+            V d0 = Load<V>(ref source), d1 = Load<V>(ref Unsafe.Add(ref source, sourceStride)), d2 = Load<V>(ref Unsafe.Add(ref source, 2 * sourceStride)),
+                d3 = Load<V>(ref Unsafe.Add(ref source, 3 * sourceStride));
+            V d4 = Load<V>(ref Unsafe.Add(ref source, 4 * sourceStride)), d5 = Load<V>(ref Unsafe.Add(ref source, 5 * sourceStride));
+            V four = Broadcast<V>(4f), minusFour = Broadcast<V>(-4f), two = Broadcast<V>(2f), minusTwo = Broadcast<V>(-2f), minusFive = Broadcast<V>(-5f);
+            V d3MinusD1 = Subtract(d3, d1), d4MinusD2 = Subtract(d4, d2);
+            Store(Fma(d0, four, Fma(d2, minusFive, d4)), ref destination);
+            Store(Fma(Add(d1, d2), minusFour, Add(d3, d4)), ref Unsafe.Add(ref destination, destinationStride));
+            Store(Fma(Subtract(d1, d2), four, Subtract(d4, d3)), ref Unsafe.Add(ref destination, 2 * destinationStride));
+            Store(Fma(d3MinusD1, two, d4MinusD2), ref Unsafe.Add(ref destination, 3 * destinationStride));
+            Store(Fma(d3MinusD1, minusTwo, d4MinusD2), ref Unsafe.Add(ref destination, 4 * destinationStride));
+            Store(Fma(d1, four, Fma(d3, minusFive, d5)), ref Unsafe.Add(ref destination, 5 * destinationStride));
         }
-        V d0 = Load<V>(ref source), d1 = Load<V>(ref Unsafe.Add(ref source, sourceStride)), d2 = Load<V>(ref Unsafe.Add(ref source, 2 * sourceStride)),
-            d3 = Load<V>(ref Unsafe.Add(ref source, 3 * sourceStride));
-        V d4 = Load<V>(ref Unsafe.Add(ref source, 4 * sourceStride)), d5 = Load<V>(ref Unsafe.Add(ref source, 5 * sourceStride));
-        V four = Broadcast<V>(4f), minusFour = Broadcast<V>(-4f), two = Broadcast<V>(2f), minusTwo = Broadcast<V>(-2f), minusFive = Broadcast<V>(-5f);
-        V d3MinusD1 = Subtract(d3, d1), d4MinusD2 = Subtract(d4, d2);
-        Store(Fma(d0, four, Fma(d2, minusFive, d4)), ref destination);
-        Store(Fma(Add(d1, d2), minusFour, Add(d3, d4)), ref Unsafe.Add(ref destination, destinationStride));
-        Store(Fma(Subtract(d1, d2), four, Subtract(d4, d3)), ref Unsafe.Add(ref destination, 2 * destinationStride));
-        Store(Fma(d3MinusD1, two, d4MinusD2), ref Unsafe.Add(ref destination, 3 * destinationStride));
-        Store(Fma(d3MinusD1, minusTwo, d4MinusD2), ref Unsafe.Add(ref destination, 4 * destinationStride));
-        Store(Fma(d1, four, Fma(d3, minusFive, d5)), ref Unsafe.Add(ref destination, 5 * destinationStride));
-    }
 
-    /// <summary>
-    /// <c>Bᵀ d</c> for 8 vectors, the points 0, 1, −1, 2, −2, 1/2, −1/2, ∞: for each pair ±a, the even powers' part <c>E</c> and
-    /// the odd powers' part <c>O</c> of <c>x·(x + a)·Π (x² − b²)</c> over the other pairs b, and the rows <c>E ± a·O</c>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InputTransform8<V>(ref float source, nint sourceStride, ref float destination, nint destinationStride) where V : struct
-    {
-        V d0 = Load<V>(ref source), d1 = Load<V>(ref Unsafe.Add(ref source, sourceStride)), d2 = Load<V>(ref Unsafe.Add(ref source, 2 * sourceStride)),
-            d3 = Load<V>(ref Unsafe.Add(ref source, 3 * sourceStride));
-        V d4 = Load<V>(ref Unsafe.Add(ref source, 4 * sourceStride)), d5 = Load<V>(ref Unsafe.Add(ref source, 5 * sourceStride)),
-            d6 = Load<V>(ref Unsafe.Add(ref source, 6 * sourceStride)), d7 = Load<V>(ref Unsafe.Add(ref source, 7 * sourceStride));
-        V c525 = Broadcast<V>(5.25f), c425 = Broadcast<V>(-4.25f), c125 = Broadcast<V>(-1.25f), quarter = Broadcast<V>(0.25f),
-            minusFive = Broadcast<V>(-5f), four = Broadcast<V>(4f), two = Broadcast<V>(2f), half = Broadcast<V>(0.5f);
-        Store(Fma(Subtract(d2, d4), c525, Subtract(d6, d0)), ref destination);
-        V e = Fma(d4, c425, Add(d2, d6)), o = Fma(d3, c425, Add(d1, d5));
-        Store(Add(e, o), ref Unsafe.Add(ref destination, destinationStride));
-        Store(Subtract(e, o), ref Unsafe.Add(ref destination, 2 * destinationStride));
-        e = Fma(d2, quarter, Fma(d4, c125, d6));
-        o = Fma(d1, quarter, Fma(d3, c125, d5));
-        Store(Fma(o, two, e), ref Unsafe.Add(ref destination, 3 * destinationStride));
-        Store(Fma(o, Broadcast<V>(-2f), e), ref Unsafe.Add(ref destination, 4 * destinationStride));
-        e = Fma(d2, four, Fma(d4, minusFive, d6));
-        o = Fma(d1, four, Fma(d3, minusFive, d5));
-        Store(Fma(o, half, e), ref Unsafe.Add(ref destination, 5 * destinationStride));
-        Store(Fma(o, Broadcast<V>(-0.5f), e), ref Unsafe.Add(ref destination, 6 * destinationStride));
-        Store(Fma(Subtract(d3, d5), c525, Subtract(d7, d1)), ref Unsafe.Add(ref destination, 7 * destinationStride));
-    }
-
-    /// <summary><c>Aᵀ M</c> for the <paramref name="alpha"/> (6 or 8) vectors at <paramref name="source"/>: 4 vectors stored at <paramref name="destination"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputTransform<V>(int alpha, ref float source, nint sourceStride, ref float destination, nint destinationStride) where V : struct
-    {
-        if (alpha == 8)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Output<V>(ref float source, nint sourceStride, ref float destination, nint destinationStride) where V : struct
         {
-            OutputTransform8<V>(ref source, sourceStride, ref destination, destinationStride);
-            return;
+            V m0 = Load<V>(ref source), m1 = Load<V>(ref Unsafe.Add(ref source, sourceStride)), m2 = Load<V>(ref Unsafe.Add(ref source, 2 * sourceStride)),
+                m3 = Load<V>(ref Unsafe.Add(ref source, 3 * sourceStride));
+            V m4 = Load<V>(ref Unsafe.Add(ref source, 4 * sourceStride)), m5 = Load<V>(ref Unsafe.Add(ref source, 5 * sourceStride));
+            V sum12 = Add(m1, m2), difference12 = Subtract(m1, m2), sum34 = Add(m3, m4), difference34 = Subtract(m3, m4);
+            Store(Add(Add(m0, sum12), sum34), ref destination);
+            Store(Fma(difference34, Broadcast<V>(2f), difference12), ref Unsafe.Add(ref destination, destinationStride));
+            Store(Fma(sum34, Broadcast<V>(4f), sum12), ref Unsafe.Add(ref destination, 2 * destinationStride));
+            Store(Add(Fma(difference34, Broadcast<V>(8f), difference12), m5), ref Unsafe.Add(ref destination, 3 * destinationStride));
         }
-        V m0 = Load<V>(ref source), m1 = Load<V>(ref Unsafe.Add(ref source, sourceStride)), m2 = Load<V>(ref Unsafe.Add(ref source, 2 * sourceStride)),
-            m3 = Load<V>(ref Unsafe.Add(ref source, 3 * sourceStride));
-        V m4 = Load<V>(ref Unsafe.Add(ref source, 4 * sourceStride)), m5 = Load<V>(ref Unsafe.Add(ref source, 5 * sourceStride));
-        V sum12 = Add(m1, m2), difference12 = Subtract(m1, m2), sum34 = Add(m3, m4), difference34 = Subtract(m3, m4);
-        Store(Add(Add(m0, sum12), sum34), ref destination);
-        Store(Fma(difference34, Broadcast<V>(2f), difference12), ref Unsafe.Add(ref destination, destinationStride));
-        Store(Fma(sum34, Broadcast<V>(4f), sum12), ref Unsafe.Add(ref destination, 2 * destinationStride));
-        Store(Add(Fma(difference34, Broadcast<V>(8f), difference12), m5), ref Unsafe.Add(ref destination, 3 * destinationStride));
     }
 
-    /// <summary>
-    /// <c>Aᵀ M</c> for 8 vectors (the points of <see cref="InputTransform8"/>): 4 vectors, <c>y_j = Σ a^j (M_a + (−1)^j M_−a)</c>
-    /// over the pairs, plus <c>M_0</c> in <c>y_0</c> and <c>M_∞</c> in <c>y_3</c>.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void OutputTransform8<V>(ref float source, nint sourceStride, ref float destination, nint destinationStride) where V : struct
+    /// <summary>8x8 patches, the points 0, 1, −1, 2, −2, 1/2, −1/2, ∞.</summary>
+    private readonly struct Patch8 : IPatchTransform
     {
-        V m0 = Load<V>(ref source), m1 = Load<V>(ref Unsafe.Add(ref source, sourceStride)), m2 = Load<V>(ref Unsafe.Add(ref source, 2 * sourceStride)),
-            m3 = Load<V>(ref Unsafe.Add(ref source, 3 * sourceStride));
-        V m4 = Load<V>(ref Unsafe.Add(ref source, 4 * sourceStride)), m5 = Load<V>(ref Unsafe.Add(ref source, 5 * sourceStride)),
-            m6 = Load<V>(ref Unsafe.Add(ref source, 6 * sourceStride)), m7 = Load<V>(ref Unsafe.Add(ref source, 7 * sourceStride));
-        V s1 = Add(m1, m2), d1 = Subtract(m1, m2), s2 = Add(m3, m4), d2 = Subtract(m3, m4), sh = Add(m5, m6), dh = Subtract(m5, m6);
-        Store(Add(Add(m0, s1), Add(s2, sh)), ref destination);
-        Store(Fma(dh, Broadcast<V>(0.5f), Fma(d2, Broadcast<V>(2f), d1)), ref Unsafe.Add(ref destination, destinationStride));
-        Store(Fma(sh, Broadcast<V>(0.25f), Fma(s2, Broadcast<V>(4f), s1)), ref Unsafe.Add(ref destination, 2 * destinationStride));
-        Store(Add(Fma(dh, Broadcast<V>(0.125f), Fma(d2, Broadcast<V>(8f), d1)), m7), ref Unsafe.Add(ref destination, 3 * destinationStride));
+        /// <summary>
+        /// <c>Bᵀ d</c>: for each pair ±a, the even powers' part <c>E</c> and the odd powers' part <c>O</c> of
+        /// <c>x·(x + a)·Π (x² − b²)</c> over the other pairs b, and the rows <c>E ± a·O</c>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Input<V>(ref float source, nint sourceStride, ref float destination, nint destinationStride) where V : struct
+        {
+            V d0 = Load<V>(ref source), d1 = Load<V>(ref Unsafe.Add(ref source, sourceStride)), d2 = Load<V>(ref Unsafe.Add(ref source, 2 * sourceStride)),
+                d3 = Load<V>(ref Unsafe.Add(ref source, 3 * sourceStride));
+            V d4 = Load<V>(ref Unsafe.Add(ref source, 4 * sourceStride)), d5 = Load<V>(ref Unsafe.Add(ref source, 5 * sourceStride)),
+                d6 = Load<V>(ref Unsafe.Add(ref source, 6 * sourceStride)), d7 = Load<V>(ref Unsafe.Add(ref source, 7 * sourceStride));
+            V c525 = Broadcast<V>(5.25f), c425 = Broadcast<V>(-4.25f), c125 = Broadcast<V>(-1.25f), quarter = Broadcast<V>(0.25f),
+                minusFive = Broadcast<V>(-5f), four = Broadcast<V>(4f), two = Broadcast<V>(2f), half = Broadcast<V>(0.5f);
+            Store(Fma(Subtract(d2, d4), c525, Subtract(d6, d0)), ref destination);
+            V e = Fma(d4, c425, Add(d2, d6)), o = Fma(d3, c425, Add(d1, d5));
+            Store(Add(e, o), ref Unsafe.Add(ref destination, destinationStride));
+            Store(Subtract(e, o), ref Unsafe.Add(ref destination, 2 * destinationStride));
+            e = Fma(d2, quarter, Fma(d4, c125, d6));
+            o = Fma(d1, quarter, Fma(d3, c125, d5));
+            Store(Fma(o, two, e), ref Unsafe.Add(ref destination, 3 * destinationStride));
+            Store(Fma(o, Broadcast<V>(-2f), e), ref Unsafe.Add(ref destination, 4 * destinationStride));
+            e = Fma(d2, four, Fma(d4, minusFive, d6));
+            o = Fma(d1, four, Fma(d3, minusFive, d5));
+            Store(Fma(o, half, e), ref Unsafe.Add(ref destination, 5 * destinationStride));
+            Store(Fma(o, Broadcast<V>(-0.5f), e), ref Unsafe.Add(ref destination, 6 * destinationStride));
+            Store(Fma(Subtract(d3, d5), c525, Subtract(d7, d1)), ref Unsafe.Add(ref destination, 7 * destinationStride));
+        }
+
+        /// <summary><c>Aᵀ M</c>: <c>y_j = Σ a^j (M_a + (−1)^j M_−a)</c> over the pairs, plus <c>M_0</c> in <c>y_0</c> and <c>M_∞</c> in <c>y_3</c>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Output<V>(ref float source, nint sourceStride, ref float destination, nint destinationStride) where V : struct
+        {
+            V m0 = Load<V>(ref source), m1 = Load<V>(ref Unsafe.Add(ref source, sourceStride)), m2 = Load<V>(ref Unsafe.Add(ref source, 2 * sourceStride)),
+                m3 = Load<V>(ref Unsafe.Add(ref source, 3 * sourceStride));
+            V m4 = Load<V>(ref Unsafe.Add(ref source, 4 * sourceStride)), m5 = Load<V>(ref Unsafe.Add(ref source, 5 * sourceStride)),
+                m6 = Load<V>(ref Unsafe.Add(ref source, 6 * sourceStride)), m7 = Load<V>(ref Unsafe.Add(ref source, 7 * sourceStride));
+            V s1 = Add(m1, m2), d1 = Subtract(m1, m2), s2 = Add(m3, m4), d2 = Subtract(m3, m4), sh = Add(m5, m6), dh = Subtract(m5, m6);
+            Store(Add(Add(m0, s1), Add(s2, sh)), ref destination);
+            Store(Fma(dh, Broadcast<V>(0.5f), Fma(d2, Broadcast<V>(2f), d1)), ref Unsafe.Add(ref destination, destinationStride));
+            Store(Fma(sh, Broadcast<V>(0.25f), Fma(s2, Broadcast<V>(4f), s1)), ref Unsafe.Add(ref destination, 2 * destinationStride));
+            Store(Add(Fma(dh, Broadcast<V>(0.125f), Fma(d2, Broadcast<V>(8f), d1)), m7), ref Unsafe.Add(ref destination, 3 * destinationStride));
+        }
     }
 
     /// <summary><c>C[6 × 2 vectors] = A[6 × k] · B[k × 2 vectors]</c> (overwritten); row strides <paramref name="lda"/>, <paramref name="ldb"/>, <paramref name="ldc"/>.</summary>
