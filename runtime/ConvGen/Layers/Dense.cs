@@ -104,14 +104,15 @@ public sealed class Dense : Layer
     private const int SampleSplitWeights = 1 << 18;
 
     /// <summary>
-    /// For inference of fewer rows than the GEMM packs, on any number of threads: the kernel as a panel, in blocks of
+    /// For inference, of any batch, on any number of threads: the kernel as a panel, in blocks of
     /// <see cref="Gemm.PanelColumns"/> columns whose rows are adjacent (<see cref="Gemm.PackPanel"/>; the block of columns
     /// <c>[j, j + 64)</c> at <c>_inputs · j</c>), and the threads split the columns at block boundaries, so each streams
     /// weights of its own, block by block, summing in registers. Read in place, each thread took part of every kernel row, and
     /// the hardware prefetchers fetched the rest of the row too (a matrix-vector product on two threads ran slower than on
     /// one), and each row of the output went through memory every 4 kernel rows. The panel holds the same values, each output
-    /// adds them in the same order, so the results keep their bits. The layout does not depend on the thread count: a block
-    /// is copied again only when the weights (or the folding) changed.
+    /// adds them in the same order, so the results keep their bits. With <see cref="Gemm.PackMinRows"/> rows or more, the
+    /// GEMM's register tiles run on the panel as it is, where the GEMM would copy the kernel into its own panels on every call.
+    /// The layout does not depend on the thread count: a block is copied again only when the weights (or the folding) changed.
     /// </summary>
     private float[]? _panels;
 
@@ -149,7 +150,7 @@ public sealed class Dense : Layer
             return;
         }
         int rows = c.Batch;
-        bool panel = rows < Gemm.PackMinRows && !c.Training;
+        bool panel = !c.Training;
         var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, panel ? Gemm.PanelColumns : 2 * Simd.Lanes);
         int width = j1 - j0;
         if (width <= 0) return;

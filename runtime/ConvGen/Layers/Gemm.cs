@@ -202,16 +202,16 @@ internal static class Gemm
                             {
                                 ref float ai = ref Unsafe.Add(ref ap, i * ars);
                                 ref float ci = ref Unsafe.Add(ref cj, i * ldc + jb);
-                                if (four) PackedRows4x4<V>(kc, ref ai, ars, acs, ref panel, ref ci, ldc);
-                                else PackedRows4x2<V>(kc, ref ai, ars, acs, ref panel, ref ci, ldc);
+                                if (four) PackedRows4x4<V>(kc, ref ai, ars, acs, ref panel, (nuint)w, ref ci, ldc);
+                                else PackedRows4x2<V>(kc, ref ai, ars, acs, ref panel, (nuint)(2 * vc), ref ci, ldc);
                             }
                             if (i + 2 <= i1)
                             {
-                                PackedRows2<V>(kc, four, ref Unsafe.Add(ref ap, i * ars), ars, acs, ref panel, ref Unsafe.Add(ref cj, i * ldc + jb), ldc);
+                                PackedRows2<V>(kc, four, ref Unsafe.Add(ref ap, i * ars), ars, acs, ref panel, (nuint)(four ? w : 2 * vc), ref Unsafe.Add(ref cj, i * ldc + jb), ldc);
                                 i += 2;
                             }
                             if (i < i1)
-                                PackedRow1<V>(kc, four, ref Unsafe.Add(ref ap, i * ars), acs, ref panel, ref Unsafe.Add(ref cj, i * ldc + jb));
+                                PackedRow1<V>(kc, four, ref Unsafe.Add(ref ap, i * ars), acs, ref panel, (nuint)(four ? w : 2 * vc), ref Unsafe.Add(ref cj, i * ldc + jb));
                         }
                     }
                 }
@@ -320,12 +320,15 @@ internal static class Gemm
     }
 
     /// <summary>
-    /// <c>C[m×n] += A[m×k] · B</c> with <c>B</c> as <see cref="PackPanel"/> laid it out, for a few rows of <c>A</c>: each group
-    /// of 4 vectors of columns sums its products in registers over <see cref="PanelKBlock"/> rows of <c>B</c>, two groups at a
-    /// time (8 accumulators, two streams), so <c>B</c> is read once, in order, without the row of <c>C</c> going through memory
-    /// every 4 rows as in <see cref="StreamRows"/> (a matrix-vector product of 3136 × 1024 on two threads, each with its own
-    /// panel: 240 µs that way, 120 µs this way, in a scratch program). Each element of <c>C</c> adds its products one at a
-    /// time in increasing <c>k</c>, each a fused multiply-add, as every other path does: the same bits.
+    /// <c>C[m×n] += A[m×k] · B</c> with <c>B</c> as <see cref="PackPanel"/> laid it out (inference, where the panel is made once
+    /// per weights version). For a few rows of <c>A</c> (fewer than <see cref="PackMinRows"/>): each group of 4 vectors of
+    /// columns sums its products in registers over <see cref="PanelKBlock"/> rows of <c>B</c>, two groups at a time (8
+    /// accumulators, two streams), so <c>B</c> is read once, in order, without the row of <c>C</c> going through memory every 4
+    /// rows as in <see cref="StreamRows"/> (a matrix-vector product of 3136 × 1024 on two threads, each with its own panel:
+    /// 240 µs that way, 120 µs this way, in a scratch program). For more rows, the register tiles of <see cref="AddAB"/> run
+    /// on the panel's blocks as they are (<see cref="AddAPanelRows"/>): what <see cref="AddAB"/> would copy on every call
+    /// (the tutorial's 3136 × 1024 kernel: 16% of its inference at batch 50) is already laid out. Each element of <c>C</c>
+    /// adds its products one at a time in increasing <c>k</c>, each a fused multiply-add, as every other path does: the same bits.
     /// </summary>
     internal static void AddAPanel(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> panel, Span<float> c, int ldc)
     {
@@ -334,11 +337,70 @@ internal static class Gemm
         CheckMatrix(c.Length, m, n, ldc, nameof(c));
         CheckPanel(panel.Length, k, n);
         if (m == 0 || n == 0 || k == 0) return;
+        ref float ar = ref MemoryMarshal.GetReference(a), pr = ref MemoryMarshal.GetReference(panel), cr = ref MemoryMarshal.GetReference(c);
+        bool rows = m >= PackMinRows;
         switch (Simd.Lanes)
         {
-            case 16: AddAPanelCore<Vector512<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc); break;
-            case 8: AddAPanelCore<Vector256<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc); break;
-            default: AddAPanelCore<Vector128<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc); break;
+            case 16:
+                if (rows) AddAPanelRows<Vector512<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
+                else AddAPanelCore<Vector512<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
+                break;
+            case 8:
+                if (rows) AddAPanelRows<Vector256<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
+                else AddAPanelCore<Vector256<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
+                break;
+            default:
+                if (rows) AddAPanelRows<Vector128<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
+                else AddAPanelCore<Vector128<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="AddAPanel"/> for many rows: by <see cref="KBlock"/> rows of the panel, each full block's columns in groups of
+    /// one register tile's width (<see cref="s_panelVectors"/> vectors, rows <see cref="PanelColumns"/> apart), every row of
+    /// <c>A</c> passing over a group (4 rows at a time, then 2, then 1) while it stays in L1; the last, narrower block read as
+    /// <see cref="AddAB"/> reads the columns it does not pack.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddAPanelRows<V>(int m, int n, int k, ref float a, nint lda, ref float panel, ref float c, nint ldc) where V : struct
+    {
+        int vc = Count<V>(), g = s_panelVectors * vc, fullBlocks = n / PanelColumns, lastColumn = fullBlocks * PanelColumns, lastWidth = n - lastColumn;
+        bool four = s_panelVectors == 4;
+        for (int p0 = 0; p0 < k; p0 += KBlock)
+        {
+            int kc = Math.Min(KBlock, k - p0);
+            ref float ap = ref Unsafe.Add(ref a, p0);
+            for (int q0 = 0; q0 < lastColumn; q0 += PanelColumns)
+            {
+                ref float block = ref Unsafe.Add(ref panel, (nint)q0 * k + (nint)p0 * PanelColumns);
+                for (int jb = 0; jb < PanelColumns; jb += g)
+                {
+                    ref float group = ref Unsafe.Add(ref block, jb);
+                    ref float cj = ref Unsafe.Add(ref c, q0 + jb);
+                    int i = 0;
+                    for (; i + 4 <= m; i += 4)
+                    {
+                        if (four) PackedRows4x4<V>(kc, ref Unsafe.Add(ref ap, i * lda), lda, 1, ref group, PanelColumns, ref Unsafe.Add(ref cj, i * ldc), ldc);
+                        else PackedRows4x2<V>(kc, ref Unsafe.Add(ref ap, i * lda), lda, 1, ref group, PanelColumns, ref Unsafe.Add(ref cj, i * ldc), ldc);
+                    }
+                    if (i + 2 <= m)
+                    {
+                        PackedRows2<V>(kc, four, ref Unsafe.Add(ref ap, i * lda), lda, 1, ref group, PanelColumns, ref Unsafe.Add(ref cj, i * ldc), ldc);
+                        i += 2;
+                    }
+                    if (i < m)
+                        PackedRow1<V>(kc, four, ref Unsafe.Add(ref ap, i * lda), 1, ref group, PanelColumns, ref Unsafe.Add(ref cj, i * ldc));
+                }
+            }
+            if (lastWidth == 0) continue;
+            ref float last = ref Unsafe.Add(ref panel, (nint)lastColumn * k + (nint)p0 * lastWidth);
+            ref float cl = ref Unsafe.Add(ref c, lastColumn);
+            int r = 0;
+            for (; r + 4 <= m; r += 4)
+                Rows4<V>(kc, 0, lastWidth, ref Unsafe.Add(ref ap, r * lda), lda, 1, ref last, lastWidth, ref Unsafe.Add(ref cl, r * ldc), ldc);
+            for (; r < m; r++)
+                Row1<V>(kc, 0, lastWidth, ref Unsafe.Add(ref ap, r * lda), 1, ref last, lastWidth, ref Unsafe.Add(ref cl, r * ldc));
         }
     }
 
@@ -459,9 +521,9 @@ internal static class Gemm
     }
 
     /// <summary>Rows <c>0..3</c> by the 4 vectors of columns of a packed panel (<c>kc</c> rows of
-    /// 4 vectors, adjacent): <c>C[r, j] += Σp A[r, p]·panel[p, j]</c>.</summary>
+    /// 4 vectors, <paramref name="step"/> floats apart): <c>C[r, j] += Σp A[r, p]·panel[p, j]</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackedRows4x4<V>(int kc, ref float a0, nint ars, nint acs, ref float panel, ref float c0, nint ldc) where V : struct
+    private static void PackedRows4x4<V>(int kc, ref float a0, nint ars, nint acs, ref float panel, nuint step, ref float c0, nint ldc) where V : struct
     {
         int vc = Count<V>();
         ref float a1 = ref Unsafe.Add(ref a0, ars);
@@ -477,7 +539,7 @@ internal static class Gemm
         var x30 = Load<V>(ref c3); var x31 = Load<V>(ref c3, (int)(o1)); var x32 = Load<V>(ref c3, (int)(o2)); var x33 = Load<V>(ref c3, (int)(o3));
         nint ao = 0;
         nuint bo = 0;
-        for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(4 * vc))
+        for (int p = 0; p < kc; p++, ao += acs, bo += step)
         {
             var b0 = Load<V>(ref panel, (int)(bo));
             var b1 = Load<V>(ref panel, (int)(bo + o1));
@@ -499,9 +561,9 @@ internal static class Gemm
     }
 
     /// <summary>Rows <c>0..3</c> by the 2 vectors of columns of a packed panel (<c>kc</c> rows of
-    /// 2 vectors, adjacent): <c>C[r, j] += Σp A[r, p]·panel[p, j]</c>.</summary>
+    /// 2 vectors, <paramref name="step"/> floats apart): <c>C[r, j] += Σp A[r, p]·panel[p, j]</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackedRows4x2<V>(int kc, ref float a0, nint ars, nint acs, ref float panel, ref float c0, nint ldc) where V : struct
+    private static void PackedRows4x2<V>(int kc, ref float a0, nint ars, nint acs, ref float panel, nuint step, ref float c0, nint ldc) where V : struct
     {
         int vc = Count<V>();
         ref float a1 = ref Unsafe.Add(ref a0, ars);
@@ -517,7 +579,7 @@ internal static class Gemm
         var x30 = Load<V>(ref c3); var x31 = Load<V>(ref c3, (int)(o1));
         nint ao = 0;
         nuint bo = 0;
-        for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(2 * vc))
+        for (int p = 0; p < kc; p++, ao += acs, bo += step)
         {
             var b0 = Load<V>(ref panel, (int)(bo));
             var b1 = Load<V>(ref panel, (int)(bo + o1));
@@ -536,10 +598,10 @@ internal static class Gemm
         Store(x30, ref c3); Store(x31, ref c3, (int)(o1));
     }
 
-    /// <summary>Rows <c>0..1</c> by the columns of a packed panel, 4 vectors wide when <paramref name="four"/>, else 2:
+    /// <summary>Rows <c>0..1</c> by the columns of a packed panel (rows <paramref name="step"/> floats apart), 4 vectors wide when <paramref name="four"/>, else 2:
     /// <c>C[r, j] += Σp A[r, p]·panel[p, j]</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackedRows2<V>(int kc, bool four, ref float a0, nint ars, nint acs, ref float panel, ref float c0, nint ldc) where V : struct
+    private static void PackedRows2<V>(int kc, bool four, ref float a0, nint ars, nint acs, ref float panel, nuint step, ref float c0, nint ldc) where V : struct
     {
         int vc = Count<V>();
         ref float a1 = ref Unsafe.Add(ref a0, ars);
@@ -551,7 +613,7 @@ internal static class Gemm
         {
             var x00 = Load<V>(ref c0); var x01 = Load<V>(ref c0, (int)(o1)); var x02 = Load<V>(ref c0, (int)(o2)); var x03 = Load<V>(ref c0, (int)(o3));
             var x10 = Load<V>(ref c1); var x11 = Load<V>(ref c1, (int)(o1)); var x12 = Load<V>(ref c1, (int)(o2)); var x13 = Load<V>(ref c1, (int)(o3));
-            for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(4 * vc))
+            for (int p = 0; p < kc; p++, ao += acs, bo += step)
             {
                 var b0 = Load<V>(ref panel, (int)(bo));
                 var b1 = Load<V>(ref panel, (int)(bo + o1));
@@ -569,7 +631,7 @@ internal static class Gemm
         {
             var x00 = Load<V>(ref c0); var x01 = Load<V>(ref c0, (int)(o1));
             var x10 = Load<V>(ref c1); var x11 = Load<V>(ref c1, (int)(o1));
-            for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(2 * vc))
+            for (int p = 0; p < kc; p++, ao += acs, bo += step)
             {
                 var b0 = Load<V>(ref panel, (int)(bo));
                 var b1 = Load<V>(ref panel, (int)(bo + o1));
@@ -583,10 +645,10 @@ internal static class Gemm
         }
     }
 
-    /// <summary>One row by the columns of a packed panel, 4 vectors wide when <paramref name="four"/>, else 2:
+    /// <summary>One row by the columns of a packed panel (rows <paramref name="step"/> floats apart), 4 vectors wide when <paramref name="four"/>, else 2:
     /// <c>C[j] += Σp A[p]·panel[p, j]</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackedRow1<V>(int kc, bool four, ref float a0, nint acs, ref float panel, ref float c0) where V : struct
+    private static void PackedRow1<V>(int kc, bool four, ref float a0, nint acs, ref float panel, nuint step, ref float c0) where V : struct
     {
         int vc = Count<V>();
         nuint o1 = (nuint)vc, o2 = (nuint)(2 * vc), o3 = (nuint)(3 * vc);
@@ -595,7 +657,7 @@ internal static class Gemm
         if (four)
         {
             var x0 = Load<V>(ref c0); var x1 = Load<V>(ref c0, (int)(o1)); var x2 = Load<V>(ref c0, (int)(o2)); var x3 = Load<V>(ref c0, (int)(o3));
-            for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(4 * vc))
+            for (int p = 0; p < kc; p++, ao += acs, bo += step)
             {
                 var av = Broadcast<V>(Unsafe.Add(ref a0, ao));
                 x0 = MulAdd(av, Load<V>(ref panel, (int)(bo)), x0);
@@ -608,7 +670,7 @@ internal static class Gemm
         else
         {
             var x0 = Load<V>(ref c0); var x1 = Load<V>(ref c0, (int)(o1));
-            for (int p = 0; p < kc; p++, ao += acs, bo += (nuint)(2 * vc))
+            for (int p = 0; p < kc; p++, ao += acs, bo += step)
             {
                 var av = Broadcast<V>(Unsafe.Add(ref a0, ao));
                 x0 = MulAdd(av, Load<V>(ref panel, (int)(bo)), x0);

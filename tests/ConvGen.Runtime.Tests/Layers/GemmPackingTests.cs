@@ -63,16 +63,19 @@ public class GemmPackingTests
     }
 
     /// <summary>
-    /// Sizes for <see cref="Gemm.AddAPanel"/> (the Dense layer's few-row inference path): fewer columns than a group of 4
-    /// vectors, an odd number of groups (one left unpaired), a last block narrower than 64 with groups, vectors and columns
-    /// left, rows across <see cref="Gemm.PanelColumns"/>-wide blocks and across the 256-row blocks of the sums, up to 7 rows.
+    /// Sizes for <see cref="Gemm.AddAPanel"/> (the Dense layer's inference): fewer columns than a group of 4 vectors, an odd
+    /// number of groups (one left unpaired), a last block narrower than 64 with groups, vectors and columns left, rows across
+    /// <see cref="Gemm.PanelColumns"/>-wide blocks and across the 256-row blocks of the sums, up to 7 rows (each row streams
+    /// the panel); from <see cref="Gemm.PackMinRows"/> rows the register tiles (4 rows, then 2, then 1; sums across the
+    /// <see cref="Gemm.KBlock"/>-row blocks; a last block narrower than a vector, and one of vectors and columns).
     /// </summary>
     public static TheoryData<int, int, int, int> PanelSizes()
     {
         var data = new TheoryData<int, int, int, int>();
         foreach (int lanes in new[] { 4, 8, 16 })
             foreach (var (m, n, k) in new[] { (1, 3, 5), (1, 64, 1), (2, 64 + 4 * lanes + lanes + 3, 257), (1, 3 * 64, 300), (3, 5 * 64 + 63, 513),
-                         (7, 2 * 64, 256), (1, 512, 3136 / 4), (4, 37, 900) })
+                         (7, 2 * 64, 256), (1, 512, 3136 / 4), (4, 37, 900),
+                         (8, 64, 129), (11, 2 * 64 + 10, 300), (50, 3 * 64 + 2 * lanes + 3, 3136 / 4), (13, 5, 257), (9, 7 * 64, 128) })
                 data.Add(lanes, m, n, k);
         return data;
     }
