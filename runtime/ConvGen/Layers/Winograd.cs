@@ -248,7 +248,6 @@ internal sealed class Winograd
         ref float u = ref MemoryMarshal.GetReference(transformed);
         ref float y = ref MemoryMarshal.GetReference(output);
         ref float res = ref MemoryMarshal.GetReference(residual);
-        int perSample = j.TileRows * j.TilesWide;
         nint vPos = (nint)tb * channels, mPos = (nint)tb * filters;
         for (int t0 = 0; t0 < j.Tiles; t0 += tb)
         {
