@@ -337,22 +337,11 @@ internal static class Gemm
         CheckMatrix(c.Length, m, n, ldc, nameof(c));
         CheckPanel(panel.Length, k, n);
         if (m == 0 || n == 0 || k == 0) return;
-        ref float ar = ref MemoryMarshal.GetReference(a), pr = ref MemoryMarshal.GetReference(panel), cr = ref MemoryMarshal.GetReference(c);
-        bool rows = m >= PackMinRows;
         switch (Simd.Lanes)
         {
-            case 16:
-                if (rows) AddAPanelRows<Vector512<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
-                else AddAPanelCore<Vector512<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
-                break;
-            case 8:
-                if (rows) AddAPanelRows<Vector256<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
-                else AddAPanelCore<Vector256<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
-                break;
-            default:
-                if (rows) AddAPanelRows<Vector128<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
-                else AddAPanelCore<Vector128<float>>(m, n, k, ref ar, lda, ref pr, ref cr, ldc);
-                break;
+            case 16: AddAPanelCore<Vector512<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc); break;
+            case 8: AddAPanelCore<Vector256<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc); break;
+            default: AddAPanelCore<Vector128<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc); break;
         }
     }
 
@@ -407,6 +396,11 @@ internal static class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddAPanelCore<V>(int m, int n, int k, ref float a, nint lda, ref float panel, ref float c, nint ldc) where V : struct
     {
+        if (m >= PackMinRows)
+        {
+            AddAPanelRows<V>(m, n, k, ref a, lda, ref panel, ref c, ldc);
+            return;
+        }
         int vc = Count<V>(), g = 4 * vc, groupsPerBlock = PanelColumns / g;
         int fullBlocks = n / PanelColumns, groups = fullBlocks * groupsPerBlock;
         int lastColumn = fullBlocks * PanelColumns, lastWidth = n - lastColumn;

@@ -62,7 +62,12 @@ internal sealed class Winograd
         // (1, a, a², …) / Π_{j≠i} (a − a_j) for the point a = a_i, so that Bᵀ's rows are the coefficients of Π_{j≠i} (x − a_j),
         // which for these points are exact in float. (F(2×2, 3×3), with 4x4 patches, measured slower than both the direct
         // kernels and F(4×4, 3×3) in ResNet-20: its transforms cost as much per output as the products they save.)
-        double[] points = Alpha == 6 ? [0, 1, -1, 2, -2] : [0, 1, -1, 2, -2, 0.5, -0.5];
+        double[] points = Alpha switch
+        {
+            6 => [0, 1, -1, 2, -2],
+            8 => [0, 1, -1, 2, -2, 0.5, -0.5],
+            _ => throw new ArgumentOutOfRangeException(nameof(m), $"F({m}×{m}, {r}×{r}) has {Alpha}x{Alpha} patches; the transforms are written for 6x6 and 8x8."),
+        };
         _g = new double[Alpha, r];
         for (int i = 0; i < Alpha - 1; i++)
         {
