@@ -116,7 +116,7 @@ public sealed class Dense : Layer
     /// </summary>
     private float[]? _panels;
 
-    /// <summary>For each block of the panel, the weights version and weights (folded or not) it was made from.</summary>
+    /// <summary>For each block of the panel, the weights version and weights (folded or not) it was made from, and in the last bit whether it has an infinity or NaN.</summary>
     private long[]? _panelKeys;
 
     /// <inheritdoc/>
@@ -164,7 +164,10 @@ public sealed class Dense : Layer
             else bias.Slice(j0, width).CopyTo(row);
         }
         if (panel)
-            Gemm.AddAPanel(rows, width, _inputs, c.Input(), _inputs, Panel(c, j0, j1), y.Slice(j0), Units);
+        {
+            var weights = Panel(c, j0, j1, out bool finite);
+            Gemm.AddAPanel(rows, width, _inputs, c.Input(), _inputs, weights, y.Slice(j0), Units, skipZeros: finite);
+        }
         else
             Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, c.Parameter(0).Slice(j0), Units, y.Slice(j0), Units);
         if (c.FoldsActivation)
@@ -175,27 +178,30 @@ public sealed class Dense : Layer
 
     /// <summary>
     /// The panel's columns <c>[j0, j1)</c> (<paramref name="j0"/> a block boundary, <paramref name="j1"/> one or the end), each
-    /// block copied again when the weights or the folding changed since it was made.
+    /// block copied again when the weights or the folding changed since it was made; <paramref name="finite"/>: no infinity or
+    /// NaN among them (the product may then skip the inputs that are zero).
     /// </summary>
-    private ReadOnlySpan<float> Panel(in NodeContext c, int j0, int j1)
+    private ReadOnlySpan<float> Panel(in NodeContext c, int j0, int j1, out bool finite)
     {
         // The parts run at once: the first to get here allocates, the others take its arrays; each part then writes only its own blocks.
         var panels = Volatile.Read(ref _panels) ?? Interlocked.CompareExchange(ref _panels, new float[_inputs * Units], null) ?? _panels!;
         var keys = Volatile.Read(ref _panelKeys) ?? Interlocked.CompareExchange(ref _panelKeys, NewKeys(), null) ?? _panelKeys!;
-        long key = c.WeightsVersion * 2 + (c.Folded ? 1 : 0);
+        // A key's last bit: the block has an infinity or NaN.
+        long key = (c.WeightsVersion * 2 + (c.Folded ? 1 : 0)) * 2;
+        finite = true;
         for (int q0 = j0; q0 < j1; q0 += Gemm.PanelColumns)
         {
             int q = q0 / Gemm.PanelColumns, w = Math.Min(Gemm.PanelColumns, Units - q0);
-            if (keys[q] == key) continue;
-            Gemm.PackPanel(c.Parameter(0).Slice(q0), Units, _inputs, w, panels.AsSpan(_inputs * q0, _inputs * w));
-            keys[q] = key;
+            if ((keys[q] & ~1L) != key)
+                keys[q] = key + (Gemm.PackPanel(c.Parameter(0).Slice(q0), Units, _inputs, w, panels.AsSpan(_inputs * q0, _inputs * w)) ? 0 : 1);
+            finite &= (keys[q] & 1) == 0;
         }
         return panels.AsSpan(_inputs * j0, _inputs * (j1 - j0));
 
         long[] NewKeys()
         {
             var keys = new long[(Units + Gemm.PanelColumns - 1) / Gemm.PanelColumns];
-            Array.Fill(keys, -1L);
+            Array.Fill(keys, -2L);
             return keys;
         }
     }

@@ -1,4 +1,5 @@
 using System;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -298,19 +299,24 @@ internal static class Gemm
     /// Copies the <paramref name="k"/> × <paramref name="n"/> matrix <paramref name="b"/> (row stride <paramref name="ldb"/>) into
     /// <paramref name="panel"/> as blocks of <see cref="PanelColumns"/> columns whose rows are adjacent: block <c>q</c> (width
     /// <c>w = min(64, n − 64q)</c>) starts at <c>64q·k</c> and holds row <c>p</c> at <c>64q·k + p·w</c>. <see cref="AddAPanel"/>
-    /// then reads each block as one stream from start to end.
+    /// then reads each block as one stream from start to end. Returns whether every value is finite (no infinity, no NaN):
+    /// only then may <see cref="AddAPanel"/> skip the rows that a zero of <c>A</c> multiplies.
     /// </summary>
-    internal static void PackPanel(ReadOnlySpan<float> b, int ldb, int k, int n, Span<float> panel)
+    internal static bool PackPanel(ReadOnlySpan<float> b, int ldb, int k, int n, Span<float> panel)
     {
         CheckDims(0, n, k);
         CheckMatrix(b.Length, k, n, ldb, nameof(b));
         CheckPanel(panel.Length, k, n);
+        bool finite = true;
         for (int q0 = 0; q0 < n; q0 += PanelColumns)
         {
             int w = Math.Min(PanelColumns, n - q0);
             var block = panel.Slice(q0 * k, w * k);
             for (int p = 0; p < k; p++) b.Slice(p * ldb + q0, w).CopyTo(block.Slice(p * w, w));
+            // The largest magnitude is NaN if any value is, infinite if any value is.
+            finite &= float.IsFinite(TensorPrimitives.MaxMagnitude(block));
         }
+        return finite || n == 0 || k == 0;
     }
 
     private static void CheckPanel(int length, int k, int n)
@@ -329,8 +335,15 @@ internal static class Gemm
     /// on the panel's blocks as they are (<see cref="AddAPanelRows"/>): what <see cref="AddAB"/> would copy on every call
     /// (the tutorial's 3136 × 1024 kernel: 16% of its inference at batch 50) is already laid out. Each element of <c>C</c>
     /// adds its products one at a time in increasing <c>k</c>, each a fused multiply-add, as every other path does: the same bits.
+    /// <para>
+    /// With <paramref name="skipZeros"/> (the panel's values all finite, as <see cref="PackPanel"/> reports), a row of fewer
+    /// than <see cref="PackMinRows"/> leaves out the rows of <c>B</c> its zeros multiply: a matrix-vector product after a
+    /// ReLU (the tutorial's Dense layer: 36% of its 3136 inputs zero in the peer harness) then reads that much less of the
+    /// panel. Each product left out is a zero (a finite value times zero), so the sums keep their values; only a sum that is
+    /// −0 can come out +0 instead. With an infinity or NaN in <c>B</c> nothing is left out (zero times infinity is NaN).
+    /// </para>
     /// </summary>
-    internal static void AddAPanel(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> panel, Span<float> c, int ldc)
+    internal static void AddAPanel(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> panel, Span<float> c, int ldc, bool skipZeros = false)
     {
         CheckDims(m, n, k);
         CheckMatrix(a.Length, m, k, lda, nameof(a));
@@ -339,9 +352,9 @@ internal static class Gemm
         if (m == 0 || n == 0 || k == 0) return;
         switch (Simd.Lanes)
         {
-            case 16: AddAPanelCore<Vector512<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc); break;
-            case 8: AddAPanelCore<Vector256<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc); break;
-            default: AddAPanelCore<Vector128<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc); break;
+            case 16: AddAPanelCore<Vector512<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc, skipZeros); break;
+            case 8: AddAPanelCore<Vector256<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc, skipZeros); break;
+            default: AddAPanelCore<Vector128<float>>(m, n, k, ref MemoryMarshal.GetReference(a), lda, ref MemoryMarshal.GetReference(panel), ref MemoryMarshal.GetReference(c), ldc, skipZeros); break;
         }
     }
 
@@ -394,7 +407,7 @@ internal static class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddAPanelCore<V>(int m, int n, int k, ref float a, nint lda, ref float panel, ref float c, nint ldc) where V : struct
+    private static void AddAPanelCore<V>(int m, int n, int k, ref float a, nint lda, ref float panel, ref float c, nint ldc, bool skipZeros) where V : struct
     {
         if (m >= PackMinRows)
         {
@@ -404,6 +417,10 @@ internal static class Gemm
         int vc = Count<V>(), g = 4 * vc, groupsPerBlock = PanelColumns / g;
         int fullBlocks = n / PanelColumns, groups = fullBlocks * groupsPerBlock;
         int lastColumn = fullBlocks * PanelColumns, lastWidth = n - lastColumn;
+        // The rows of this block of B that the row of A multiplies (all of them, or those its nonzeros do), in increasing order.
+        Span<int> taken = stackalloc int[PanelKBlock];
+        ref int rows = ref MemoryMarshal.GetReference(taken);
+        Span<float> tail = stackalloc float[vc];
         for (int p0 = 0; p0 < k; p0 += PanelKBlock)
         {
             int kc = Math.Min(PanelKBlock, k - p0);
@@ -411,40 +428,66 @@ internal static class Gemm
             {
                 ref float ai = ref Unsafe.Add(ref a, i * lda + p0);
                 ref float ci = ref Unsafe.Add(ref c, i * ldc);
+                int count = 0;
+                for (int p = 0; p < kc; p++)
+                {
+                    Unsafe.Add(ref rows, count) = p;
+                    count += !skipZeros || Unsafe.Add(ref ai, p) != 0 ? 1 : 0;
+                }
                 // Group t of the full blocks: block t / groupsPerBlock, columns (t % groupsPerBlock)·g on; rows PanelColumns apart.
                 int t = 0;
                 for (; t + 2 <= groups; t += 2)
                 {
                     int col0 = t / groupsPerBlock * PanelColumns + t % groupsPerBlock * g;
                     int col1 = (t + 1) / groupsPerBlock * PanelColumns + (t + 1) % groupsPerBlock * g;
-                    PanelGroups2<V>(kc, ref ai, ref Unsafe.Add(ref panel, GroupStart(col0, k, p0)), ref Unsafe.Add(ref panel, GroupStart(col1, k, p0)),
+                    PanelGroups2<V>(count, ref rows, ref ai, ref Unsafe.Add(ref panel, GroupStart(col0, k, p0)), ref Unsafe.Add(ref panel, GroupStart(col1, k, p0)),
                         ref Unsafe.Add(ref ci, col0), ref Unsafe.Add(ref ci, col1));
                 }
                 if (t < groups)
                 {
                     int col = t / groupsPerBlock * PanelColumns + t % groupsPerBlock * g;
-                    PanelGroup<V>(kc, ref ai, ref Unsafe.Add(ref panel, GroupStart(col, k, p0)), PanelColumns, ref Unsafe.Add(ref ci, col));
+                    PanelGroup<V>(count, ref rows, ref ai, ref Unsafe.Add(ref panel, GroupStart(col, k, p0)), PanelColumns, ref Unsafe.Add(ref ci, col));
                 }
                 if (lastWidth == 0) continue;
-                // The last, narrower block: rows lastWidth apart; groups of 4 vectors, then vectors, then columns.
+                // The last, narrower block: rows lastWidth apart; groups of 4 vectors, then vectors, then the last columns.
                 ref float last = ref Unsafe.Add(ref panel, (nint)lastColumn * k + (nint)p0 * lastWidth);
                 ref float cl = ref Unsafe.Add(ref ci, lastColumn);
                 int j = 0;
                 for (; j + g <= lastWidth; j += g)
-                    PanelGroup<V>(kc, ref ai, ref Unsafe.Add(ref last, j), lastWidth, ref Unsafe.Add(ref cl, j));
+                    PanelGroup<V>(count, ref rows, ref ai, ref Unsafe.Add(ref last, j), lastWidth, ref Unsafe.Add(ref cl, j));
                 for (; j + vc <= lastWidth; j += vc)
                 {
                     var x = Load<V>(ref cl, j);
-                    for (int p = 0; p < kc; p++) x = MulAdd(Broadcast<V>(Unsafe.Add(ref ai, p)), Load<V>(ref last, p * lastWidth + j), x);
+                    for (int u = 0; u < count; u++)
+                    {
+                        int p = Unsafe.Add(ref rows, u);
+                        x = MulAdd(Broadcast<V>(Unsafe.Add(ref ai, p)), Load<V>(ref last, p * lastWidth + j), x);
+                    }
                     Store(x, ref cl, j);
                 }
                 if (j == lastWidth) continue;
-                for (int p = 0; p < kc; p++)
+                // Fewer columns than a vector (a classifier's 10): a whole vector from each row's column j on, running on into the
+                // next row (its lanes past the last column are not kept), while that stays inside the block; the rows after, by column.
+                int r = lastWidth - j, next = 0;
+                nint blockEnd = (nint)(k - p0) * lastWidth - j - vc;
+                ref float tl = ref MemoryMarshal.GetReference(tail);
+                for (int jj = 0; jj < r; jj++) Unsafe.Add(ref tl, jj) = Unsafe.Add(ref cl, j + jj);
+                var xt = Load<V>(ref tl);
+                for (; next < count; next++)
                 {
-                    float s = Unsafe.Add(ref ai, p);
-                    ref float row = ref Unsafe.Add(ref last, p * lastWidth);
-                    for (int jj = j; jj < lastWidth; jj++) Unsafe.Add(ref cl, jj) = MulAdd(s, Unsafe.Add(ref row, jj), Unsafe.Add(ref cl, jj));
+                    int p = Unsafe.Add(ref rows, next);
+                    if ((nint)p * lastWidth > blockEnd) break;
+                    xt = MulAdd(Broadcast<V>(Unsafe.Add(ref ai, p)), Load<V>(ref last, p * lastWidth + j), xt);
                 }
+                Store(xt, ref tl);
+                for (; next < count; next++)
+                {
+                    int p = Unsafe.Add(ref rows, next);
+                    float s = Unsafe.Add(ref ai, p);
+                    ref float row = ref Unsafe.Add(ref last, p * lastWidth + j);
+                    for (int jj = 0; jj < r; jj++) Unsafe.Add(ref tl, jj) = MulAdd(s, Unsafe.Add(ref row, jj), Unsafe.Add(ref tl, jj));
+                }
+                for (int jj = 0; jj < r; jj++) Unsafe.Add(ref cl, j + jj) = Unsafe.Add(ref tl, jj);
             }
         }
     }
@@ -453,36 +496,44 @@ internal static class Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static nint GroupStart(int col, int k, int p0) => (nint)(col / PanelColumns * PanelColumns) * k + (nint)p0 * PanelColumns + col % PanelColumns;
 
-    /// <summary>Two groups of 4 vectors of columns, rows <see cref="PanelColumns"/> apart in both: 8 sums in registers over <paramref name="kc"/> rows.</summary>
+    /// <summary>
+    /// Two groups of 4 vectors of columns, rows <see cref="PanelColumns"/> apart in both: 8 sums in registers over the
+    /// <paramref name="count"/> rows listed at <paramref name="rows"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PanelGroups2<V>(int kc, ref float ai, ref float b0, ref float b1, ref float c0, ref float c1) where V : struct
+    private static void PanelGroups2<V>(int count, ref int rows, ref float ai, ref float b0, ref float b1, ref float c0, ref float c1) where V : struct
     {
         int vc = Count<V>();
         V x0 = Load<V>(ref c0), x1 = Load<V>(ref c0, vc), x2 = Load<V>(ref c0, 2 * vc), x3 = Load<V>(ref c0, 3 * vc);
         V y0 = Load<V>(ref c1), y1 = Load<V>(ref c1, vc), y2 = Load<V>(ref c1, 2 * vc), y3 = Load<V>(ref c1, 3 * vc);
-        for (int p = 0; p < kc; p++, b0 = ref Unsafe.Add(ref b0, PanelColumns), b1 = ref Unsafe.Add(ref b1, PanelColumns))
+        for (int t = 0; t < count; t++)
         {
+            int p = Unsafe.Add(ref rows, t);
             V s = Broadcast<V>(Unsafe.Add(ref ai, p));
-            x0 = MulAdd(s, Load<V>(ref b0), x0); x1 = MulAdd(s, Load<V>(ref b0, vc), x1);
-            x2 = MulAdd(s, Load<V>(ref b0, 2 * vc), x2); x3 = MulAdd(s, Load<V>(ref b0, 3 * vc), x3);
-            y0 = MulAdd(s, Load<V>(ref b1), y0); y1 = MulAdd(s, Load<V>(ref b1, vc), y1);
-            y2 = MulAdd(s, Load<V>(ref b1, 2 * vc), y2); y3 = MulAdd(s, Load<V>(ref b1, 3 * vc), y3);
+            ref float r0 = ref Unsafe.Add(ref b0, (nint)p * PanelColumns);
+            ref float r1 = ref Unsafe.Add(ref b1, (nint)p * PanelColumns);
+            x0 = MulAdd(s, Load<V>(ref r0), x0); x1 = MulAdd(s, Load<V>(ref r0, vc), x1);
+            x2 = MulAdd(s, Load<V>(ref r0, 2 * vc), x2); x3 = MulAdd(s, Load<V>(ref r0, 3 * vc), x3);
+            y0 = MulAdd(s, Load<V>(ref r1), y0); y1 = MulAdd(s, Load<V>(ref r1, vc), y1);
+            y2 = MulAdd(s, Load<V>(ref r1, 2 * vc), y2); y3 = MulAdd(s, Load<V>(ref r1, 3 * vc), y3);
         }
         Store(x0, ref c0); Store(x1, ref c0, vc); Store(x2, ref c0, 2 * vc); Store(x3, ref c0, 3 * vc);
         Store(y0, ref c1); Store(y1, ref c1, vc); Store(y2, ref c1, 2 * vc); Store(y3, ref c1, 3 * vc);
     }
 
-    /// <summary>One group of 4 vectors of columns, rows <paramref name="step"/> apart: 4 sums in registers over <paramref name="kc"/> rows.</summary>
+    /// <summary>One group of 4 vectors of columns, rows <paramref name="step"/> apart: 4 sums in registers over the <paramref name="count"/> rows listed at <paramref name="rows"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PanelGroup<V>(int kc, ref float ai, ref float b, nint step, ref float c) where V : struct
+    private static void PanelGroup<V>(int count, ref int rows, ref float ai, ref float b, nint step, ref float c) where V : struct
     {
         int vc = Count<V>();
         V x0 = Load<V>(ref c), x1 = Load<V>(ref c, vc), x2 = Load<V>(ref c, 2 * vc), x3 = Load<V>(ref c, 3 * vc);
-        for (int p = 0; p < kc; p++, b = ref Unsafe.Add(ref b, step))
+        for (int t = 0; t < count; t++)
         {
+            int p = Unsafe.Add(ref rows, t);
             V s = Broadcast<V>(Unsafe.Add(ref ai, p));
-            x0 = MulAdd(s, Load<V>(ref b), x0); x1 = MulAdd(s, Load<V>(ref b, vc), x1);
-            x2 = MulAdd(s, Load<V>(ref b, 2 * vc), x2); x3 = MulAdd(s, Load<V>(ref b, 3 * vc), x3);
+            ref float r = ref Unsafe.Add(ref b, p * step);
+            x0 = MulAdd(s, Load<V>(ref r), x0); x1 = MulAdd(s, Load<V>(ref r, vc), x1);
+            x2 = MulAdd(s, Load<V>(ref r, 2 * vc), x2); x3 = MulAdd(s, Load<V>(ref r, 3 * vc), x3);
         }
         Store(x0, ref c); Store(x1, ref c, vc); Store(x2, ref c, 2 * vc); Store(x3, ref c, 3 * vc);
     }

@@ -136,6 +136,40 @@ public class DenseTests
         Assert.Equal("activation", Assert.Throws<ArgumentOutOfRangeException>(() => new Dense(1, (Activation)42)).ParamName);
     }
 
+    /// <summary>
+    /// Inference on inputs with zeros (as after a ReLU), which the kernel's panel product leaves out for fewer than 8 rows:
+    /// the naive product's values on 1 and 2 threads; and an infinite weight that only a zero input multiplies gives NaN, as
+    /// zero times infinity does (a panel with an infinity or NaN leaves nothing out).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 700, 75)]
+    [InlineData(3, 300, 10)]
+    [InlineData(9, 257, 70)]
+    public void Inference_on_inputs_with_zeros_matches_the_naive_product_and_keeps_zero_times_infinity(int batch, int features, int units)
+    {
+        var x = TestData.Uniform(batch * features, 31);
+        var random = new Random(32);
+        for (int i = 0; i < x.Length; i++)
+            if (random.NextDouble() < 0.4) x[i] = 0;
+        x[3] = 0;
+        foreach (int threads in new[] { 1, 2 })
+        {
+            using var scope = new ThreadScope(threads);
+            var dense = new Dense(units);
+            var layer = new LayerHarness(dense, new Shape(features), 6);
+            TestData.Uniform(units, 33).CopyTo(dense.Bias!.Value.Span);
+            var expected = Naive(x, batch, features, dense.Kernel.Value.ToArray(), units);
+            for (int i = 0; i < batch; i++)
+                for (int j = 0; j < units; j++) expected[i * units + j] += dense.Bias.Value[j];
+            AssertNear(expected, layer.Forward(new Tensor(new Shape(batch, features), x)).ToArray(), 1e-6 * features + 1e-6);
+
+            dense.Kernel.Value[3, units - 1] = float.PositiveInfinity; // input 3 of sample 0 is zero
+            var y = layer.Forward(new Tensor(new Shape(batch, features), x)).ToArray();
+            Assert.True(float.IsNaN(y[units - 1]), $"{threads} threads: 0·∞ gave {y[units - 1]}");
+            for (int j = 0; j < units - 1; j++) Assert.True(float.IsFinite(y[j]), $"{threads} threads: column {j} gave {y[j]}");
+        }
+    }
+
     private static double[] Naive(float[] a, int m, int k, float[] b, int n, bool transposeA = false, bool transposeB = false)
     {
         var c = new double[m * n];

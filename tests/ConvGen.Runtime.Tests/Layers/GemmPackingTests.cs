@@ -103,6 +103,63 @@ public class GemmPackingTests
         Assert.Equal(expected, c); // also: the padding after each row of C is untouched
     }
 
+    /// <summary>
+    /// With <c>skipZeros</c> (the Dense layer's inference after a ReLU), a row of A leaves out the rows of B its zeros multiply:
+    /// A with 40% zeros (half of them −0), a third of its columns zero in every row, and NaN in the rows of B those multiply.
+    /// Every element still gets the sequential loop's value over the products it keeps, in order; without <c>skipZeros</c> (an
+    /// infinity or NaN in the panel) the NaNs come through, as zero times NaN is NaN. From <see cref="Gemm.PackMinRows"/> rows
+    /// nothing is left out.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PanelSizes))]
+    public void AddAPanel_skips_the_rows_that_zeros_of_A_multiply_only_when_told_to(int lanes, int m, int n, int k)
+    {
+        using var width = new LanesScope(lanes);
+        var (a, lda, b, ldb, c, ldc, _) = Product(m, n, k, seed: 41);
+        var random = new Random(42);
+        for (int i = 0; i < m; i++)
+            for (int p = 0; p < k; p++)
+                if (random.NextDouble() < 0.4) a[i * lda + p] = random.Next(2) == 0 ? 0f : -0f;
+        for (int p = 0; p < k; p++)
+            if (p == 0 || random.NextDouble() < 0.3)
+            {
+                for (int i = 0; i < m; i++) a[i * lda + p] = 0f;
+                for (int j = 0; j < n; j++) b[p * ldb + j] = float.NaN;
+            }
+        var panel = new float[k * n];
+        Assert.False(Gemm.PackPanel(b, ldb, k, n, panel));
+
+        bool skips = m < Gemm.PackMinRows;
+        var kept = Sequential(m, n, k, (i, p) => a[i * lda + p], b, ldb, c, ldc);
+        var skipped = Sequential(m, n, k, (i, p) => a[i * lda + p], Replace(b, float.NaN, 0f), ldb, c, ldc);
+        var withSkip = (float[])c.Clone();
+        Gemm.AddAPanel(m, n, k, a, lda, panel, withSkip, ldc, skipZeros: true);
+        Assert.Equal(skips ? skipped : kept, withSkip);
+        Assert.Equal(skips, !Array.Exists(withSkip, float.IsNaN));
+        var without = (float[])c.Clone();
+        Gemm.AddAPanel(m, n, k, a, lda, panel, without, ldc);
+        Assert.Equal(kept, without);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) Assert.True(float.IsNaN(without[i * ldc + j]));
+
+        static float[] Replace(float[] values, float what, float by) => Array.ConvertAll(values, v => v.Equals(what) ? by : v);
+    }
+
+    [Fact]
+    public void PackPanel_reports_whether_every_value_is_finite()
+    {
+        var b = TestData.Uniform(5 * 130, 3);
+        var panel = new float[5 * 130];
+        Assert.True(Gemm.PackPanel(b, 130, 5, 130, panel));
+        foreach (float bad in new[] { float.PositiveInfinity, float.NegativeInfinity, float.NaN })
+            foreach (int at in new[] { 0, 129, 4 * 130 + 64, 5 * 130 - 1 }) // the first and last value of the first block, of the last (narrower) block
+            {
+                var copy = (float[])b.Clone();
+                copy[at] = bad;
+                Assert.False(Gemm.PackPanel(copy, 130, 5, 130, panel), $"{bad} at {at}");
+            }
+    }
+
     [Fact]
     public void A_panel_too_short_for_its_matrix_is_refused()
     {
