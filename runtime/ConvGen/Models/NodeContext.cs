@@ -16,20 +16,23 @@ public readonly struct NodeContext
     private readonly Model _model;
     private readonly Model.Node _node;
     private readonly int _first, _count, _scratchPart;
+    private readonly bool _chunkBuffers;
 
     /// <summary>Part <paramref name="part"/> of <paramref name="parts"/> of the whole batch.</summary>
     internal NodeContext(Model model, Model.Node node, int phase, int part, int parts)
-        : this(model, node, phase, part, parts, 0, model.CurrentBatch, part)
+        : this(model, node, phase, part, parts, 0, model.CurrentBatch, part, chunkBuffers: false)
     {
     }
 
     /// <summary>
     /// Part <paramref name="part"/> of <paramref name="parts"/> of the samples <c>[first, first + count)</c> of the batch, which the
     /// forward spans then cover as if they were the whole batch (depth-first inference), using part
-    /// <paramref name="scratchPart"/>'s scratch.
+    /// <paramref name="scratchPart"/>'s scratch and, with <paramref name="chunkBuffers"/>, its chunk buffers for the slots the
+    /// depth-first plan keeps there.
     /// </summary>
-    internal NodeContext(Model model, Model.Node node, int phase, int part, int parts, int first, int count, int scratchPart)
+    internal NodeContext(Model model, Model.Node node, int phase, int part, int parts, int first, int count, int scratchPart, bool chunkBuffers)
     {
+        _chunkBuffers = chunkBuffers;
         _model = model;
         _node = node;
         Phase = phase;
@@ -93,7 +96,9 @@ public readonly struct NodeContext
     public Span<float> Output => SlotActivations(Folded ? (_node.FoldedAdd ?? _node.FoldedActivation ?? _node.FoldedNormalization!).OutputSlot : _node.OutputSlot);
 
     /// <summary>Slot <paramref name="slot"/>'s activations for this call's samples.</summary>
-    private Span<float> SlotActivations(int slot) => _model.SlotActivations(slot, _first, _count);
+    private Span<float> SlotActivations(int slot) => _chunkBuffers
+        ? _model.ChunkActivations(slot, _first, _count, _scratchPart)
+        : _model.SlotActivations(slot, _first, _count);
 
     /// <summary>
     /// The output of the next layer, whose forward this layer computes (see <see cref="Layer.CanFuseForward"/>); empty when it

@@ -11,7 +11,8 @@ namespace ConvGen.Tests.Models;
 /// layer-by-layer pass for compiled and Sequential networks of every layer kind the graph tests cover (folded normalizations,
 /// activations and residual Adds, fused pools, concatenations, depthwise, grouped, 1-D and transposed convolutions, Dense), on
 /// 1 to 3 threads, with chunks of every size from one sample up, batches that do not divide into them, and buffers holding
-/// another batch's values (so a sample left unwritten shows).
+/// another batch's values (so a sample left unwritten shows); the activations only the leading layers read kept meanwhile in
+/// each thread's chunk buffers, shared between activations not live at the same time.
 /// </summary>
 [Collection(ProcessWideSettings.Name)]
 public class DepthFirstTests
@@ -31,6 +32,10 @@ public class DepthFirstTests
         {
             BatchNormFoldingTests.Perturb(model, seed: 11);
             Assert.NotEmpty(model.DepthFirstLayers);
+            // The activations only the leading layers read live in chunk buffers, fewer than them (shared where not live at
+            // once) but in ReshapeNet, whose two are.
+            var (slots, buffers) = model.DepthFirstChunkBuffers;
+            Assert.True(buffers > 0 && (slots > buffers || name == nameof(ReshapeNet) && slots == buffers), $"{name}: {slots} slots in {buffers} chunk buffers");
             AssertLayerByLayerBits(model, $"{name} ({(model is CompiledNetwork ? "compiled" : "Sequential")})");
         }
     }
