@@ -104,19 +104,37 @@ public class GemmPackingTests
     }
 
     /// <summary>
-    /// With <c>skipZeros</c> (the Dense layer's inference after a ReLU), a row of A leaves out the rows of B its zeros multiply:
-    /// A with 40% zeros (half of them −0), a third of its columns zero in every row, and NaN in the rows of B those multiply.
-    /// Every element still gets the sequential loop's value over the products it keeps, in order; without <c>skipZeros</c> (an
-    /// infinity or NaN in the panel) the NaNs come through, as zero times NaN is NaN. From <see cref="Gemm.PackMinRows"/> rows
-    /// nothing is left out.
+    /// With <c>skipZeros</c> (the Dense layer's inference after a ReLU), a row of A leaves out the rows of B its zeros multiply,
+    /// in the panel product and in place: A with 40% zeros (half of them −0), a third of its columns zero in every row, and NaN
+    /// in the rows of B those multiply. Every element still gets the sequential loop's value over the products it keeps, in
+    /// order; without <c>skipZeros</c> (an infinity or NaN in the kernel) the NaNs come through, as zero times NaN is NaN. From
+    /// <see cref="Gemm.PackMinRows"/> rows nothing is left out.
     /// </summary>
     [Theory]
     [MemberData(nameof(PanelSizes))]
     public void AddAPanel_skips_the_rows_that_zeros_of_A_multiply_only_when_told_to(int lanes, int m, int n, int k)
     {
         using var width = new LanesScope(lanes);
-        var (a, lda, b, ldb, c, ldc, _) = Product(m, n, k, seed: 41);
-        var random = new Random(42);
+        var product = SparseProduct(m, n, k, seed: 41);
+        var panel = new float[k * n];
+        Assert.False(Gemm.PackPanel(product.B, product.Ldb, k, n, panel));
+        product.AssertSkips((c, skipZeros) => Gemm.AddAPanel(m, n, k, product.A, product.Lda, panel, c, product.Ldc, skipZeros));
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void AddAB_skips_the_rows_that_zeros_of_A_multiply_only_when_told_to(int lanes, int m, int n, int k)
+    {
+        using var width = new LanesScope(lanes);
+        var product = SparseProduct(m, n, k, seed: 43);
+        product.AssertSkips((c, skipZeros) => Gemm.AddAB(m, n, k, product.A, product.Lda, product.B, product.Ldb, c, product.Ldc, skipZeros));
+    }
+
+    /// <summary>A product for the skipZeros tests: see <see cref="AddAPanel_skips_the_rows_that_zeros_of_A_multiply_only_when_told_to"/>.</summary>
+    private static SparseCase SparseProduct(int m, int n, int k, int seed)
+    {
+        var (a, lda, b, ldb, c, ldc, _) = Product(m, n, k, seed);
+        var random = new Random(seed + 1);
         for (int i = 0; i < m; i++)
             for (int p = 0; p < k; p++)
                 if (random.NextDouble() < 0.4) a[i * lda + p] = random.Next(2) == 0 ? 0f : -0f;
@@ -126,23 +144,27 @@ public class GemmPackingTests
                 for (int i = 0; i < m; i++) a[i * lda + p] = 0f;
                 for (int j = 0; j < n; j++) b[p * ldb + j] = float.NaN;
             }
-        var panel = new float[k * n];
-        Assert.False(Gemm.PackPanel(b, ldb, k, n, panel));
+        return new SparseCase(m, n, k, a, lda, b, ldb, c, ldc);
+    }
 
-        bool skips = m < Gemm.PackMinRows;
-        var kept = Sequential(m, n, k, (i, p) => a[i * lda + p], b, ldb, c, ldc);
-        var skipped = Sequential(m, n, k, (i, p) => a[i * lda + p], Replace(b, float.NaN, 0f), ldb, c, ldc);
-        var withSkip = (float[])c.Clone();
-        Gemm.AddAPanel(m, n, k, a, lda, panel, withSkip, ldc, skipZeros: true);
-        Assert.Equal(skips ? skipped : kept, withSkip);
-        Assert.Equal(skips, !Array.Exists(withSkip, float.IsNaN));
-        var without = (float[])c.Clone();
-        Gemm.AddAPanel(m, n, k, a, lda, panel, without, ldc);
-        Assert.Equal(kept, without);
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) Assert.True(float.IsNaN(without[i * ldc + j]));
-
-        static float[] Replace(float[] values, float what, float by) => Array.ConvertAll(values, v => v.Equals(what) ? by : v);
+    private sealed record SparseCase(int M, int N, int K, float[] A, int Lda, float[] B, int Ldb, float[] C, int Ldc)
+    {
+        /// <summary>Runs <paramref name="product"/> (into a copy of C, skipping zeros or not) both ways and checks what each gives.</summary>
+        public void AssertSkips(Action<float[], bool> product)
+        {
+            bool skips = M < Gemm.PackMinRows;
+            var kept = Sequential(M, N, K, (i, p) => A[i * Lda + p], B, Ldb, C, Ldc);
+            var skipped = Sequential(M, N, K, (i, p) => A[i * Lda + p], Array.ConvertAll(B, v => float.IsNaN(v) ? 0f : v), Ldb, C, Ldc);
+            var withSkip = (float[])C.Clone();
+            product(withSkip, true);
+            Assert.Equal(skips ? skipped : kept, withSkip);
+            Assert.Equal(skips, !Array.Exists(withSkip, float.IsNaN));
+            var without = (float[])C.Clone();
+            product(without, false);
+            Assert.Equal(kept, without);
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) Assert.True(float.IsNaN(without[i * Ldc + j]));
+        }
     }
 
     [Fact]
