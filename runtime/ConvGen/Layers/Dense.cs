@@ -188,7 +188,7 @@ public sealed class Dense : Layer
     {
         long key = (c.WeightsVersion * 2 + (c.Folded ? 1 : 0)) * 2;
         if ((_kernelFinite & ~1L) != key)
-            _kernelFinite = key + (float.IsFinite(TensorPrimitives.MaxMagnitude(c.Parameter(0))) ? 0 : 1);
+            _kernelFinite = key + (Gemm.AllFinite(c.Parameter(0)) ? 0 : 1);
         return (_kernelFinite & 1) == 0;
     }
 

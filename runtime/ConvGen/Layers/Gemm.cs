@@ -247,7 +247,7 @@ internal static class Gemm
     {
         int vc = Count<V>();
         int vectorEnd = n - n % vc;
-        // The rows of this block of B that the row of A multiplies (all of them, or those its nonzeros do), in increasing order.
+        // The rows of this block of B that the row of A multiplies (TakenRows).
         Span<int> taken = stackalloc int[KBlock];
         ref int rows = ref MemoryMarshal.GetReference(taken);
         for (int p0 = 0; p0 < k; p0 += KBlock)
@@ -257,12 +257,7 @@ internal static class Gemm
             {
                 ref float ai = ref Unsafe.Add(ref a, i * ars + p0 * acs);
                 ref float ci = ref Unsafe.Add(ref c, i * ldc);
-                int kc = 0;
-                for (int q = 0; q < kb; q++)
-                {
-                    Unsafe.Add(ref rows, kc) = q;
-                    kc += !skipZeros || Unsafe.Add(ref ai, q * acs) != 0 ? 1 : 0;
-                }
+                int kc = TakenRows(kb, ref ai, acs, skipZeros, ref rows);
                 ref float bp = ref Unsafe.Add(ref b, p0 * ldb);
                 int p = 0;
                 for (; p + 4 <= kc; p += 4)
@@ -332,10 +327,29 @@ internal static class Gemm
             int w = Math.Min(PanelColumns, n - q0);
             var block = panel.Slice(q0 * k, w * k);
             for (int p = 0; p < k; p++) b.Slice(p * ldb + q0, w).CopyTo(block.Slice(p * w, w));
-            // The largest magnitude is NaN if any value is, infinite if any value is.
-            finite &= float.IsFinite(TensorPrimitives.MaxMagnitude(block));
+            finite &= AllFinite(block);
         }
-        return finite || n == 0 || k == 0;
+        return finite;
+    }
+
+    /// <summary>Whether no value is infinite or NaN (the largest magnitude is NaN if any value is, infinite if any value is).</summary>
+    internal static bool AllFinite(ReadOnlySpan<float> values) => values.IsEmpty || float.IsFinite(TensorPrimitives.MaxMagnitude(values));
+
+    /// <summary>
+    /// Lists at <paramref name="rows"/> the rows <c>q</c> of a block of <c>B</c> (<c>0 ≤ q &lt; kb</c>, in increasing order) that
+    /// a row of <c>A</c> (<paramref name="a"/>, elements <paramref name="stride"/> apart) multiplies: all of them, or with
+    /// <paramref name="skipZeros"/> those its nonzeros do. Returns how many.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int TakenRows(int kb, ref float a, nint stride, bool skipZeros, ref int rows)
+    {
+        int count = 0;
+        for (int q = 0; q < kb; q++)
+        {
+            Unsafe.Add(ref rows, count) = q;
+            count += !skipZeros || Unsafe.Add(ref a, q * stride) != 0 ? 1 : 0;
+        }
+        return count;
     }
 
     private static void CheckPanel(int length, int k, int n)
@@ -436,7 +450,7 @@ internal static class Gemm
         int vc = Count<V>(), g = 4 * vc, groupsPerBlock = PanelColumns / g;
         int fullBlocks = n / PanelColumns, groups = fullBlocks * groupsPerBlock;
         int lastColumn = fullBlocks * PanelColumns, lastWidth = n - lastColumn;
-        // The rows of this block of B that the row of A multiplies (all of them, or those its nonzeros do), in increasing order.
+        // The rows of this block of B that the row of A multiplies (TakenRows).
         Span<int> taken = stackalloc int[PanelKBlock];
         ref int rows = ref MemoryMarshal.GetReference(taken);
         Span<float> tail = stackalloc float[vc];
@@ -447,12 +461,7 @@ internal static class Gemm
             {
                 ref float ai = ref Unsafe.Add(ref a, i * lda + p0);
                 ref float ci = ref Unsafe.Add(ref c, i * ldc);
-                int count = 0;
-                for (int p = 0; p < kc; p++)
-                {
-                    Unsafe.Add(ref rows, count) = p;
-                    count += !skipZeros || Unsafe.Add(ref ai, p) != 0 ? 1 : 0;
-                }
+                int count = TakenRows(kc, ref ai, 1, skipZeros, ref rows);
                 // Group t of the full blocks: block t / groupsPerBlock, columns (t % groupsPerBlock)·g on; rows PanelColumns apart.
                 int t = 0;
                 for (; t + 2 <= groups; t += 2)

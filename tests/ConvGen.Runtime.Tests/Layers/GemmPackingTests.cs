@@ -180,6 +180,7 @@ public class GemmPackingTests
                 copy[at] = bad;
                 Assert.False(Gemm.PackPanel(copy, 130, 5, 130, panel), $"{bad} at {at}");
             }
+        Assert.True(Gemm.PackPanel(b, 130, 0, 130, panel)); // no rows: nothing infinite
     }
 
     [Fact]
