@@ -186,11 +186,14 @@ public sealed class Dense : Layer
     /// <summary>Whether the kernel (folded or not) has no infinity or NaN, checked once per weights version (one part calls this).</summary>
     private bool KernelIsFinite(in NodeContext c)
     {
-        long key = (c.WeightsVersion * 2 + (c.Folded ? 1 : 0)) * 2;
+        long key = WeightsKey(c);
         if ((_kernelFinite & ~1L) != key)
             _kernelFinite = key + (Gemm.AllFinite(c.Parameter(0)) ? 0 : 1);
         return (_kernelFinite & 1) == 0;
     }
+
+    /// <summary>The weights version and folding as a key whose last bit is free (for "has an infinity or NaN").</summary>
+    private static long WeightsKey(in NodeContext c) => (c.WeightsVersion * 2 + (c.Folded ? 1 : 0)) * 2;
 
     /// <summary>The weights version and folding <see cref="KernelIsFinite"/> last checked, and in the last bit whether the kernel had an infinity or NaN.</summary>
     private long _kernelFinite = -2;
@@ -205,8 +208,7 @@ public sealed class Dense : Layer
         // The parts run at once: the first to get here allocates, the others take its arrays; each part then writes only its own blocks.
         var panels = Volatile.Read(ref _panels) ?? Interlocked.CompareExchange(ref _panels, new float[_inputs * Units], null) ?? _panels!;
         var keys = Volatile.Read(ref _panelKeys) ?? Interlocked.CompareExchange(ref _panelKeys, NewKeys(), null) ?? _panelKeys!;
-        // A key's last bit: the block has an infinity or NaN.
-        long key = (c.WeightsVersion * 2 + (c.Folded ? 1 : 0)) * 2;
+        long key = WeightsKey(c);
         finite = true;
         for (int q0 = j0; q0 < j1; q0 += Gemm.PanelColumns)
         {
