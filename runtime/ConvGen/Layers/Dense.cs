@@ -188,7 +188,7 @@ public sealed class Dense : Layer
     {
         long key = WeightsKey(c);
         if ((_kernelFinite & ~1L) != key)
-            _kernelFinite = key + (Gemm.AllFinite(c.Parameter(0)) ? 0 : 1);
+            _kernelFinite = key + (Finite.All(c.Parameter(0)) ? 0 : 1);
         return (_kernelFinite & 1) == 0;
     }
 

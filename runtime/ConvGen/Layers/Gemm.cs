@@ -1,5 +1,4 @@
 using System;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -327,13 +326,10 @@ internal static class Gemm
             int w = Math.Min(PanelColumns, n - q0);
             var block = panel.Slice(q0 * k, w * k);
             for (int p = 0; p < k; p++) b.Slice(p * ldb + q0, w).CopyTo(block.Slice(p * w, w));
-            finite &= AllFinite(block);
+            finite &= Finite.All(block);
         }
         return finite;
     }
-
-    /// <summary>Whether no value is infinite or NaN (the largest magnitude is NaN if any value is, infinite if any value is).</summary>
-    internal static bool AllFinite(ReadOnlySpan<float> values) => values.IsEmpty || float.IsFinite(TensorPrimitives.MaxMagnitude(values));
 
     /// <summary>
     /// Lists at <paramref name="rows"/> the rows <c>q</c> of a block of <c>B</c> (<c>0 ≤ q &lt; kb</c>, in increasing order) that

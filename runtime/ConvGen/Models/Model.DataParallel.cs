@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Numerics.Tensors;
+using ConvGen.Internal;
 
 namespace ConvGen;
 
@@ -137,7 +138,7 @@ public abstract partial class Model
         float value = metrics[0] / total + Regularize();
         correct = (int)metrics[1];
         if (!float.IsFinite(value)) throw NonFinite(value, optimizer.Iterations + 1, afterBackward: false);
-        if (_gradients.Length > 0 && !float.IsFinite(TensorPrimitives.MaxMagnitude(_gradients)))
+        if (!Finite.All(_gradients))
             throw NonFinite(value, optimizer.Iterations + 1, afterBackward: true);
         optimizer.Step(_whole);
         return value;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Numerics.Tensors;
+using ConvGen.Internal;
 
 namespace ConvGen;
 
@@ -60,8 +61,8 @@ public abstract partial class Model
         _gradients.AsSpan().Clear();
         BackwardCore(inputGradient: false);
         value += Regularize();
-        // One pass over all gradients (MaxMagnitude is NaN if any is NaN): a bad step never reaches the weights.
-        if (_gradients.Length > 0 && !float.IsFinite(TensorPrimitives.MaxMagnitude(_gradients)))
+        // One pass over all gradients: a bad step never reaches the weights.
+        if (!Finite.All(_gradients))
             throw NonFinite(value, optimizer.Iterations + 1, afterBackward: true);
         optimizer.Step(_whole);
         return value;
