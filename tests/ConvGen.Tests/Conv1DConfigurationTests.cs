@@ -15,6 +15,7 @@ namespace ConvGen.Tests;
 /// loops in double) of the one-row convolution, on the sequence left-padded with (k - 1) * d zero steps for Causal.
 /// </summary>
 [Collection(ProcessWideSettings.Name)]
+[Trait(WidthsForcedInProcess.Name, WidthsForcedInProcess.Value)]
 public class Conv1DConfigurationTests(ITestOutputHelper output)
 {
     private sealed record Config(int K, int C, int F, int Stride, int Dilation, Padding Padding, bool UseBias)

@@ -15,6 +15,7 @@ namespace ConvGen.Tests;
 /// windows of more than 64 taps (looped, not unrolled), strides and dilations up to 4 and 3 are among them.
 /// </summary>
 [Collection(ProcessWideSettings.Name)]
+[Trait(WidthsForcedInProcess.Name, WidthsForcedInProcess.Value)]
 public class DepthwiseConfigurationTests(ITestOutputHelper output)
 {
     private const int Batches = 3, PerBatch = 40; // 120 configurations in all

@@ -17,6 +17,7 @@ namespace ConvGen.Tests;
 /// multiplier), an explicit Groups = 1, strides up to 3 and dilations up to 3 are among them.
 /// </summary>
 [Collection(ProcessWideSettings.Name)]
+[Trait(WidthsForcedInProcess.Name, WidthsForcedInProcess.Value)]
 public class GroupedConfigurationTests(ITestOutputHelper output)
 {
     private const int Batches = 3, PerBatch = 30; // 90 configurations in all

@@ -26,6 +26,7 @@ public delegate void BackwardFn(int config, float[] x, int n, int h, int w, floa
 /// width the kernels have (16, 8 and 4 floats, forced with <c>Simd.Lanes</c>: 16 runs in software where AVX-512 is missing).
 /// </summary>
 [Collection(ProcessWideSettings.Name)]
+[Trait(WidthsForcedInProcess.Name, WidthsForcedInProcess.Value)]
 public class RandomConfigurationTests(ITestOutputHelper output)
 {
     private const int Batches = 6, PerBatch = 40; // 240 configurations in all

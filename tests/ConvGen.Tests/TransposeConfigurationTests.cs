@@ -18,6 +18,7 @@ public delegate void TransposeRowsFn(int config, float[] x, int n, int h, int w,
 /// a stride of 1 (Keras refuses both above 1), Valid and Same, channel and filter counts of 1, 3, 17, 33 and others.
 /// </summary>
 [Collection(ProcessWideSettings.Name)]
+[Trait(WidthsForcedInProcess.Name, WidthsForcedInProcess.Value)]
 public class TransposeConfigurationTests(ITestOutputHelper output)
 {
     private const int Batches = 3, PerBatch = 30; // 90 configurations in all
