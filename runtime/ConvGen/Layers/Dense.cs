@@ -12,8 +12,9 @@ namespace ConvGen;
 /// </summary>
 /// <remarks>
 /// The products run on the blocked GEMM; the threads split the output by columns (forward) and the weight gradient by rows
-/// (backward), so each owns disjoint outputs and the results are bit-identical for any thread count. Image input must be
-/// flattened first: put a <see cref="Flatten"/> layer in front.
+/// (backward), so each owns disjoint outputs and the results are bit-identical for any thread count. Inference with a large
+/// kernel sums its rows in two fixed halves (see <see cref="SumsInHalves"/>), whatever the thread count and batch, so the
+/// threads can split one sample's product too. Image input must be flattened first: put a <see cref="Flatten"/> layer in front.
 /// </remarks>
 public sealed class Dense : Layer
 {
@@ -83,7 +84,21 @@ public sealed class Dense : Layer
     protected internal override Activation OutputActivation => Activation;
 
     /// <inheritdoc/>
-    protected internal override int ForwardPhases => Activation == Activation.Softmax ? 2 : 1;
+    protected internal override int ForwardPhases => (SumsInHalves ? 2 : 1) + (Activation == Activation.Softmax ? 1 : 0);
+
+    /// <summary>
+    /// Whether inference sums the kernel's rows in two halves, <c>y = (b + Σ_{i &lt; H} x_i·W_i) + Σ_{i ≥ H} x_i·W_i</c> with
+    /// <c>H = features / 2</c> (each half in increasing <c>i</c>, the second from zero), on every path, thread count and batch
+    /// size, so the bits never depend on them: for a kernel of at least <see cref="SampleSplitWeights"/> (the layers whose
+    /// forward pass splits one sample between threads). Then one sample's product splits between two threads by rows of the
+    /// kernel, each reading its half in place, whole rows, and leaving out the rows that zero inputs multiply: a split by
+    /// columns took part of every row (a skipped row was a 256-byte gap the prefetchers fetch anyway). The second half's sums
+    /// wait in <see cref="NodeContext.Kept"/> for phase 1, which adds them and applies the activation. Training sums in one
+    /// pass (its forward pass splits by samples), so a training forward pass and <c>Predict</c> may differ in the last bits.
+    /// The tutorial's 3136 × 1024 layer, batch 1 on two threads: 20% more images a second split by rows (5 alternating
+    /// processes, a prototype without the phase that adds the halves).
+    /// </summary>
+    private bool SumsInHalves => (long)_inputs * Units >= SampleSplitWeights && _inputs >= 2;
 
     /// <inheritdoc/>
     protected internal override int BackwardPhases => Activation != Activation.None ? 2 : 1;
@@ -95,7 +110,7 @@ public sealed class Dense : Layer
     /// The forward pass splits the output columns between the threads, so one sample's too (see <see cref="_panels"/>), for a
     /// kernel of at least <see cref="SampleSplitWeights"/>; a smaller one costs less than the threads' wait for each other.
     /// </summary>
-    protected internal override bool SplitsWithinSample => _inputs * Units >= SampleSplitWeights;
+    protected internal override bool SplitsWithinSample => (long)_inputs * Units >= SampleSplitWeights;
 
     /// <summary>
     /// 256K weights (1 MB), about 20 µs of streaming on one core here. LeNet-5's Dense layers (48K weights and less) split for
@@ -136,7 +151,8 @@ public sealed class Dense : Layer
             throw build.Mismatch(0, "(features,)", hint);
         }
         _inputs = input[0];
-        if (Activations.NeedsPreActivation(Activation)) build.KeepPerSample = Units;
+        // The pre-activation for the backward pass in training; the second half's sums in inference (SumsInHalves).
+        if (Activations.NeedsPreActivation(Activation) || SumsInHalves) build.KeepPerSample = Units;
         build.AddParameter("kernel", new Shape(_inputs, Units), new GlorotUniform(), _inputs, Units);
         if (UseBias) build.AddParameter("bias", new Shape(Units), new Zeros(), _inputs, Units);
         return new Shape(Units);
@@ -144,52 +160,130 @@ public sealed class Dense : Layer
 
     /// <summary>
     /// Columns <c>[j0, j1)</c> of <c>activation(x·W + b)</c> for the whole batch: each thread reads only its slice of the weights.
-    /// A softmax needs whole rows: then phase 1 applies it to this part's samples.
+    /// In inference with <see cref="SumsInHalves"/>, phase 0 sums the two halves (by columns on the panel, or on fewer than
+    /// <see cref="Gemm.PackMinRows"/> rows one half a thread, in place) and phase 1 adds them and applies the activation.
+    /// A softmax needs whole rows: then the last phase applies it to this part's samples.
     /// </summary>
     protected internal override void RunForward(in NodeContext c)
     {
-        if (c.Phase == 1)
+        if (Activation == Activation.Softmax && c.Phase == ForwardPhases - 1)
         {
             var (s, e) = c.Rows;
             Activations.ApplyFused(c, Activation, s * Units, (e - s) * Units);
             return;
         }
+        bool halves = SumsInHalves && !c.Training;
+        if (c.Phase == 1)
+        {
+            if (halves) FinishHalves(c);
+            return; // training: phase 0 did everything
+        }
         int rows = c.Batch;
-        // Inference reads the kernel as a panel, but on one part with fewer than 8 rows in place (see _panels).
-        bool inPlace = !c.Training && c.Parts == 1 && rows < Gemm.PackMinRows;
+        var y = c.Output;
+        // Without a bias of its own, a folded BatchNormalization's bias (inference), else none.
+        var bias = UseBias ? c.Parameter(1) : c.FoldedBias;
+        // Inference reads the kernel as a panel, but in place with fewer than 8 rows: on one part (see _panels), or by halves.
+        bool inPlace = !c.Training && rows < Gemm.PackMinRows && (halves || c.Parts == 1);
+        if (halves && inPlace)
+        {
+            // One half a part (both on one part); parts past the second have nothing to do here.
+            if (c.Parts == 1)
+            {
+                SumHalfInPlace(c, 0, bias);
+                SumHalfInPlace(c, 1, bias);
+            }
+            else if (c.Part < 2)
+                SumHalfInPlace(c, c.Part, bias);
+            return;
+        }
         bool panel = !c.Training && !inPlace;
         var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, panel ? Gemm.PanelColumns : 2 * Simd.Lanes);
         int width = j1 - j0;
         if (width <= 0) return;
-        var y = c.Output;
-        // Without a bias of its own, a folded BatchNormalization's bias (inference), else none.
-        var bias = UseBias ? c.Parameter(1) : c.FoldedBias;
+        if (panel)
+        {
+            var panels = Panel(c, j0, j1, out bool finite);
+            for (int h = 0; h < (halves ? 2 : 1); h++)
+            {
+                var (k0, k1) = halves ? Half(h) : (0, _inputs);
+                var sums = h == 0 ? y : c.Kept;
+                StartSums(sums, rows, j0, width, h == 0 ? bias : default);
+                Gemm.AddAPanel(rows, width, k1 - k0, c.Input().Slice(k0), _inputs, panels.Slice(k0 * Units + (k1 - k0) * j0, (k1 - k0) * width), sums.Slice(j0), Units, skipZeros: finite);
+            }
+            if (halves) return; // phase 1 adds the halves and applies the activation
+        }
+        else
+        {
+            StartSums(y, rows, j0, width, bias);
+            Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, c.Parameter(0).Slice(j0), Units, y.Slice(j0), Units, skipZeros: inPlace && KernelIsFinite(c));
+        }
+        Activate(c, rows, j0, width);
+    }
+
+    /// <summary>
+    /// Half <paramref name="h"/>'s sums over every column, reading the kernel in place and leaving out the rows that zero
+    /// inputs multiply (when the kernel is finite): the first half's from the bias into the output, the second's from zeros into
+    /// <see cref="NodeContext.Kept"/>.
+    /// </summary>
+    private void SumHalfInPlace(in NodeContext c, int h, ReadOnlySpan<float> bias)
+    {
+        var (k0, k1) = Half(h);
+        var sums = h == 0 ? c.Output : c.Kept;
+        StartSums(sums, c.Batch, 0, Units, h == 0 ? bias : default);
+        Gemm.AddAB(c.Batch, Units, k1 - k0, c.Input().Slice(k0), _inputs, c.Parameter(0).Slice(k0 * Units), Units, sums, Units, skipZeros: KernelIsFinite(c));
+    }
+
+    /// <summary>Kernel rows <c>[k0, k1)</c> of half <paramref name="h"/> (0 or 1) when inference sums in halves (<see cref="SumsInHalves"/>).</summary>
+    private (int K0, int K1) Half(int h) => h == 0 ? (0, _inputs / 2) : (_inputs / 2, _inputs);
+
+    /// <summary>Columns <c>[j0, j0 + width)</c> of the first <paramref name="rows"/> rows of <paramref name="sums"/> set to <paramref name="bias"/>, or to zeros when it is empty.</summary>
+    private void StartSums(Span<float> sums, int rows, int j0, int width, ReadOnlySpan<float> bias)
+    {
         for (int r = 0; r < rows; r++)
         {
-            var row = y.Slice(r * Units + j0, width);
+            var row = sums.Slice(r * Units + j0, width);
             if (bias.IsEmpty) row.Clear();
             else bias.Slice(j0, width).CopyTo(row);
         }
-        if (panel)
+    }
+
+    /// <summary>Phase 1 with <see cref="SumsInHalves"/>: this part's columns of the first half's sums (in the output) plus the second's (kept), then the activation.</summary>
+    private void FinishHalves(in NodeContext c)
+    {
+        var (j0, j1) = Parallelism.Split(Units, c.Parts, c.Part, 2 * Simd.Lanes);
+        int rows = c.Batch, width = j1 - j0;
+        if (width <= 0) return;
+        var y = c.Output;
+        var second = c.Kept;
+        for (int r = 0; r < rows; r++)
         {
-            var weights = Panel(c, j0, j1, out bool finite);
-            Gemm.AddAPanel(rows, width, _inputs, c.Input(), _inputs, weights, y.Slice(j0), Units, skipZeros: finite);
+            var row = y.Slice(r * Units + j0, width);
+            TensorPrimitives.Add(row, second.Slice(r * Units + j0, width), row);
         }
-        else
-            Gemm.AddAB(rows, width, _inputs, c.Input(), _inputs, c.Parameter(0).Slice(j0), Units, y.Slice(j0), Units, skipZeros: inPlace && KernelIsFinite(c));
+        Activate(c, rows, j0, width);
+    }
+
+    /// <summary>A folded activation layer, then the fused activation (but a softmax, which the last phase applies), on columns <c>[j0, j0 + width)</c> of every row.</summary>
+    private void Activate(in NodeContext c, int rows, int j0, int width)
+    {
+        var y = c.Output;
         if (c.FoldsActivation)
             for (int r = 0; r < rows; r++) c.FinishFolded(y.Slice(r * Units + j0, width));
         if (Activation == Activation.Softmax) return;
         for (int r = 0; r < rows; r++) Activations.ApplyFused(c, Activation, r * Units + j0, width);
     }
 
-    /// <summary>Whether the kernel (folded or not) has no infinity or NaN, checked once per weights version (one part calls this).</summary>
+    /// <summary>Whether the kernel (folded or not) has no infinity or NaN, checked once per weights version (the parts that read it in place may ask at once: each gets the same answer).</summary>
     private bool KernelIsFinite(in NodeContext c)
     {
         long key = WeightsKey(c);
-        if ((_kernelFinite & ~1L) != key)
-            _kernelFinite = key + (Finite.All(c.Parameter(0)) ? 0 : 1);
-        return (_kernelFinite & 1) == 0;
+        long known = Volatile.Read(ref _kernelFinite);
+        if ((known & ~1L) != key)
+        {
+            known = key + (Finite.All(c.Parameter(0)) ? 0 : 1);
+            Volatile.Write(ref _kernelFinite, known);
+        }
+        return (known & 1) == 0;
     }
 
     /// <summary>The weights version and folding as a key whose last bit is free (for "has an infinity or NaN").</summary>
@@ -199,9 +293,11 @@ public sealed class Dense : Layer
     private long _kernelFinite = -2;
 
     /// <summary>
-    /// The panel's columns <c>[j0, j1)</c> (<paramref name="j0"/> a block boundary, <paramref name="j1"/> one or the end), each
-    /// block copied again when the weights or the folding changed since it was made; <paramref name="finite"/>: no infinity or
-    /// NaN among them (the product may then skip the inputs that are zero).
+    /// The panel, with the blocks of columns <c>[j0, j1)</c> (<paramref name="j0"/> a block boundary, <paramref name="j1"/> one or
+    /// the end) copied again when the weights or the folding changed since they were made; <paramref name="finite"/>: no
+    /// infinity or NaN among them (the product may then skip the inputs that are zero). With <see cref="SumsInHalves"/> each
+    /// half of the kernel's rows is a panel of its own: rows <c>[k0, k1)</c> at <c>k0 · Units</c>, its block of columns
+    /// <c>[j, j + 64)</c> at <c>(k1 − k0) · j</c> from there; else the one panel's block at <c>features · j</c>.
     /// </summary>
     private ReadOnlySpan<float> Panel(in NodeContext c, int j0, int j1, out bool finite)
     {
@@ -214,10 +310,19 @@ public sealed class Dense : Layer
         {
             int q = q0 / Gemm.PanelColumns, w = Math.Min(Gemm.PanelColumns, Units - q0);
             if ((keys[q] & ~1L) != key)
-                keys[q] = key + (Gemm.PackPanel(c.Parameter(0).Slice(q0), Units, _inputs, w, panels.AsSpan(_inputs * q0, _inputs * w)) ? 0 : 1);
+            {
+                bool blockFinite = true;
+                for (int h = 0; h < (SumsInHalves ? 2 : 1); h++)
+                {
+                    var (k0, k1) = SumsInHalves ? Half(h) : (0, _inputs);
+                    int k = k1 - k0;
+                    blockFinite &= Gemm.PackPanel(c.Parameter(0).Slice(k0 * Units + q0), Units, k, w, panels.AsSpan(k0 * Units + k * q0, k * w));
+                }
+                keys[q] = key + (blockFinite ? 0 : 1);
+            }
             finite &= (keys[q] & 1) == 0;
         }
-        return panels.AsSpan(_inputs * j0, _inputs * (j1 - j0));
+        return panels;
 
         long[] NewKeys()
         {

@@ -139,12 +139,16 @@ public class DenseTests
     /// <summary>
     /// Inference on inputs with zeros (as after a ReLU), which the kernel's panel product leaves out for fewer than 8 rows:
     /// the naive product's values on 1 and 2 threads; and an infinite weight that only a zero input multiplies gives NaN, as
-    /// zero times infinity does (a panel with an infinity or NaN leaves nothing out).
+    /// zero times infinity does (a panel with an infinity or NaN leaves nothing out), in either half of the kernel's rows. The
+    /// last three kernels are large enough to be summed in halves (in place at batches 1 and 3, on the panel at 9).
     /// </summary>
     [Theory]
     [InlineData(1, 700, 75)]
     [InlineData(3, 300, 10)]
     [InlineData(9, 257, 70)]
+    [InlineData(1, 700, 400)]
+    [InlineData(3, 1100, 250)]
+    [InlineData(9, 520, 513)]
     public void Inference_on_inputs_with_zeros_matches_the_naive_product_and_keeps_zero_times_infinity(int batch, int features, int units)
     {
         var x = TestData.Uniform(batch * features, 31);
@@ -152,6 +156,7 @@ public class DenseTests
         for (int i = 0; i < x.Length; i++)
             if (random.NextDouble() < 0.4) x[i] = 0;
         x[3] = 0;
+        x[features - 2] = 0;
         foreach (int threads in new[] { 1, 2 })
         {
             using var scope = new ThreadScope(threads);
@@ -163,10 +168,74 @@ public class DenseTests
                 for (int j = 0; j < units; j++) expected[i * units + j] += dense.Bias.Value[j];
             AssertNear(expected, layer.Forward(new Tensor(new Shape(batch, features), x)).ToArray(), 1e-6 * features + 1e-6);
 
-            dense.Kernel.Value[3, units - 1] = float.PositiveInfinity; // input 3 of sample 0 is zero
+            dense.Kernel.Value[3, units - 1] = float.PositiveInfinity; // inputs 3 and features - 2 of sample 0 are zero
+            dense.Kernel.Value[features - 2, 0] = float.NegativeInfinity;
             var y = layer.Forward(new Tensor(new Shape(batch, features), x)).ToArray();
             Assert.True(float.IsNaN(y[units - 1]), $"{threads} threads: 0·∞ gave {y[units - 1]}");
-            for (int j = 0; j < units - 1; j++) Assert.True(float.IsFinite(y[j]), $"{threads} threads: column {j} gave {y[j]}");
+            Assert.True(float.IsNaN(y[0]), $"{threads} threads: 0·(−∞) in the kernel's last rows gave {y[0]}");
+            for (int j = 1; j < units - 1; j++) Assert.True(float.IsFinite(y[j]), $"{threads} threads: column {j} gave {y[j]}");
+        }
+    }
+
+    /// <summary>
+    /// The order of the sums, bit for bit: a kernel of at least 2^18 weights sums in inference as
+    /// <c>(b + Σ_{i &lt; H} x_i·W_i) + Σ_{i ≥ H} x_i·W_i</c> (<c>H</c> half the features, each half a chain of fused multiply-adds in
+    /// increasing <c>i</c>, the second from zero), at every batch (in place under 8 rows, on the panel from 8) and thread
+    /// count, with zero inputs left out or not; training sums all rows in one chain; a smaller kernel sums in one chain in
+    /// inference too. A BatchNormalization and a ReLU after the Dense layer, folded into it, are applied too (to the values of
+    /// the double-precision product).
+    /// </summary>
+    [Theory]
+    [InlineData(700, 400, true)]
+    [InlineData(513, 520, true)]
+    [InlineData(300, 200, false)]
+    public void Inference_of_a_large_kernel_sums_its_rows_in_two_halves_at_every_batch_and_thread_count(int features, int units, bool halves)
+    {
+        if (!System.Runtime.Intrinsics.X86.Fma.IsSupported && !System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported)
+            return; // the exact bits need fused multiply-adds, which every CPU this runs on has
+        const int batch = 9;
+        var x = TestData.Uniform(batch * features, 41);
+        var random = new Random(42);
+        for (int i = 0; i < x.Length; i++)
+            if (random.NextDouble() < 0.3) x[i] = 0;
+        var bias = TestData.Uniform(units, 43);
+        float[]? w = null;
+        float[] Expected(bool inHalves)
+        {
+            int h = inHalves ? features / 2 : features;
+            var y = new float[batch * units];
+            for (int r = 0; r < batch; r++)
+                for (int j = 0; j < units; j++)
+                {
+                    float first = bias[j], second = 0;
+                    for (int i = 0; i < h; i++) first = MathF.FusedMultiplyAdd(x[r * features + i], w![i * units + j], first);
+                    for (int i = h; i < features; i++) second = MathF.FusedMultiplyAdd(x[r * features + i], w![i * units + j], second);
+                    y[r * units + j] = inHalves ? first + second : first;
+                }
+            return y;
+        }
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            using var scope = new ThreadScope(threads);
+            var dense = new Dense(units);
+            var layer = new LayerHarness(dense, new Shape(features), 7);
+            bias.CopyTo(dense.Bias!.Value.Span);
+            w = dense.Kernel.Value.ToArray();
+            var inference = Expected(halves);
+            var folded = new Sequential(new Dense(units), new BatchNormalization(), new ReLU()).Build(new Shape(features), seed: 7);
+            w.CopyTo(folded.Layers[0].Parameters[0].Value.Span);
+            bias.CopyTo(folded.Layers[0].Parameters[1].Value.Span);
+            var product = Naive(x, batch, features, w, units);
+            var normalized = new double[product.Length]; // relu((x·W + b) / sqrt(1 + 0.001)): fresh statistics, gamma 1, beta 0
+            for (int e = 0; e < product.Length; e++) normalized[e] = Math.Max((product[e] + bias[e % units]) / Math.Sqrt(1 + 1e-3f), 0);
+            foreach (int rows in new[] { 1, 3, 8, 9 })
+            {
+                var input = new Tensor(new Shape(rows, features), x.AsSpan(0, rows * features).ToArray());
+                Assert.True(inference.AsSpan(0, rows * units).SequenceEqual(layer.Forward(input).ToArray()), $"inference, batch {rows} on {threads} threads");
+                AssertNear(normalized.AsSpan(0, rows * units).ToArray(), folded.Predict(input).ToArray(), 1e-6 * features + 1e-6);
+            }
+            var all = new Tensor(new Shape(batch, features), x);
+            Assert.True(Expected(false).AsSpan().SequenceEqual(layer.Forward(all, training: true).ToArray()), $"training on {threads} threads");
         }
     }
 
