@@ -119,17 +119,17 @@ public sealed class Dense : Layer
     private const int SampleSplitWeights = 1 << 18;
 
     /// <summary>
-    /// For inference on more than one part (threads splitting the columns) or of <see cref="Gemm.PackMinRows"/> rows or more:
-    /// the kernel as a panel, in blocks of
+    /// For inference of <see cref="Gemm.PackMinRows"/> rows or more, or of fewer on more than one part (threads splitting the
+    /// columns) when the layer does not sum in halves (<see cref="SumsInHalves"/>): the kernel as a panel, in blocks of
     /// <see cref="Gemm.PanelColumns"/> columns whose rows are adjacent (<see cref="Gemm.PackPanel"/>; the block of columns
-    /// <c>[j, j + 64)</c> at <c>_inputs · j</c>), and the threads split the columns at block boundaries, so each streams
+    /// <c>[j, j + 64)</c> at <c>_inputs · j</c>, or one such panel per half, see <see cref="Panel"/>), and the threads split the columns at block boundaries, so each streams
     /// weights of its own, block by block, summing in registers. Read in place, each thread took part of every kernel row, and
     /// the hardware prefetchers fetched the rest of the row too (a matrix-vector product on two threads ran slower than on
     /// one), and each row of the output went through memory every 4 kernel rows. The panel holds the same values, each output
     /// adds them in the same order, so the results keep their bits. With <see cref="Gemm.PackMinRows"/> rows or more, the
     /// GEMM's register tiles run on the panel as it is, where the GEMM would copy the kernel into its own panels on every call.
     /// The layout does not depend on the thread count: a block is copied again only when the weights (or the folding) changed.
-    /// On one part with fewer rows the kernel is read in place, its rows whole (<see cref="Gemm.AddAB"/>): a row the input's
+    /// On one part with fewer rows, or by halves, the kernel is read in place, its rows whole (<see cref="Gemm.AddAB"/>): a row the input's
     /// zero leaves out (after a ReLU) is then a contiguous stretch (4 KiB, a page, for 1024 units) that no prefetcher fetches,
     /// where in the panel's blocks it is a 256-byte gap between rows that are read. The tutorial's batch-1 inference on one
     /// thread: 8% more images a second in place than on the panel (10 alternating processes), 12% at batch 4 (5).
