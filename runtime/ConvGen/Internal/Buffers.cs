@@ -35,10 +35,21 @@ internal static class Buffers
     /// The first element of a pinned buffer (<see cref="EnsureAligned"/>) at a 64-byte boundary: vectors stored from there at
     /// multiples of 16 floats never straddle two cache lines (a 512-bit access that does costs two).
     /// </summary>
-    public static unsafe ref float Aligned64(float[] pinned)
+    public static ref float Aligned64(float[] pinned) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(pinned), Start64(pinned));
+
+    /// <summary>
+    /// A pinned, zeroed <c>float</c> array with <paramref name="length"/> elements from its 64-byte boundary on
+    /// (<see cref="Start64"/>): for buffers that live as long as a model (activations, folded weights). A plain array starts
+    /// wherever the heap puts it, 16 bytes past an 8-byte boundary, so where its 64-byte lines fall changes from process to
+    /// process, and with it whether every 512-bit access straddles two lines.
+    /// </summary>
+    public static float[] NewAligned(int length) => length == 0 ? [] : GC.AllocateArray<float>(length + 15, pinned: true);
+
+    /// <summary>The index of the first element of a pinned array at a 64-byte boundary (0 for an empty one).</summary>
+    public static unsafe int Start64(float[] pinned)
     {
-        ref float start = ref MemoryMarshal.GetArrayDataReference(pinned);
-        int misalignment = (int)((nuint)Unsafe.AsPointer(ref start) & 63) / sizeof(float);
-        return ref Unsafe.Add(ref start, (16 - misalignment) & 15);
+        if (pinned.Length == 0) return 0;
+        int misalignment = (int)((nuint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned)) & 63) / sizeof(float);
+        return (16 - misalignment) & 15;
     }
 }

@@ -158,15 +158,15 @@ public abstract partial class Model : IPhaseRunner
     }
 
     /// <summary>The last output for the current batch, as a cached view.</summary>
-    private Tensor OutputView() => BatchView(ref _outputView, _activations[_outputSlot]);
+    private Tensor OutputView() => BatchView(ref _outputView, _activations[_outputSlot], _activationStarts[_outputSlot]);
 
     /// <summary>The gradient of the last output for the current batch, where the loss writes it.</summary>
-    private Tensor LossGradientView() => BatchView(ref _lossGradientView, _deltas[_outputSlot]);
+    private Tensor LossGradientView() => BatchView(ref _lossGradientView, _deltas[_outputSlot], 0);
 
     /// <summary>A view of <paramref name="buffer"/> as the current batch of outputs, made again only when the batch size changes.</summary>
-    private Tensor BatchView(ref Tensor? view, float[] buffer)
+    private Tensor BatchView(ref Tensor? view, float[] buffer, int start)
     {
-        if (view is null || view.Shape[0] != CurrentBatch) view = new Tensor(_nodes[^1].OutputShape.WithBatch(CurrentBatch), buffer, 0);
+        if (view is null || view.Shape[0] != CurrentBatch) view = new Tensor(_nodes[^1].OutputShape.WithBatch(CurrentBatch), buffer, start);
         return view;
     }
 

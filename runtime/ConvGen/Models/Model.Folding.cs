@@ -33,6 +33,9 @@ public abstract partial class Model
 
     private ExecutionStep[]? _inferenceSteps;
     private float[] _folded = [];
+
+    /// <summary>Where <see cref="_folded"/>'s 64-byte aligned part starts (<see cref="Buffers.NewAligned"/>): each layer's folded weights at a multiple of 16 floats from there.</summary>
+    private int _foldedStart;
     private Node[] _folds = [];
     private long _weightsVersion, _foldedVersion = -1;
     private volatile bool _weightsExposed;
@@ -57,7 +60,8 @@ public abstract partial class Model
     private void PlanFolding(ModelPlanner.Result plan)
     {
         _inferenceSteps = plan.InferenceSteps;
-        _folded = new float[plan.FoldedSize];
+        _folded = Buffers.NewAligned(plan.FoldedSize);
+        _foldedStart = Buffers.Start64(_folded);
         _folds = plan.Nodes.Where(n => n.FoldedNormalization is not null).ToArray();
         _foldedVersion = -1;
         CurrentFolded = false;
@@ -130,23 +134,23 @@ public abstract partial class Model
             var (r0, r1) = Parallelism.ChunkRange(size / channels, parts, part);
             int start = r0 * channels, count = (r1 - r0) * channels;
             BatchNormalization.MultiplyPerChannel(ParameterSpan(node.ParameterOffsets[0] + start, count), FoldedScale(node),
-                _folded.AsSpan(node.FoldOffset + start, count));
+                _folded.AsSpan(_foldedStart + node.FoldOffset + start, count));
         }
     }
 
     /// <summary>A folded layer's parameter <paramref name="index"/> (0 the kernel, 1 the bias), as the layer declared it.</summary>
     internal ReadOnlySpan<float> FoldedParameter(Node node, int index) => index == 0
-        ? _folded.AsSpan(node.FoldOffset, node.ParameterDeclarations[0].Shape.Size)
-        : _folded.AsSpan(node.FoldOffset + node.ParameterDeclarations[0].Shape.Size, node.ParameterDeclarations[index].Shape.Size);
+        ? _folded.AsSpan(_foldedStart + node.FoldOffset, node.ParameterDeclarations[0].Shape.Size)
+        : _folded.AsSpan(_foldedStart + node.FoldOffset + node.ParameterDeclarations[0].Shape.Size, node.ParameterDeclarations[index].Shape.Size);
 
     /// <summary>A folded layer's parameters, laid out as <see cref="NodeContext.Weights"/>: the kernel, then the bias if it has one.</summary>
-    internal ReadOnlySpan<float> FoldedWeights(Node node) => _folded.AsSpan(node.FoldOffset, node.ParameterCount);
+    internal ReadOnlySpan<float> FoldedWeights(Node node) => _folded.AsSpan(_foldedStart + node.FoldOffset, node.ParameterCount);
 
     /// <summary>A folded layer's bias, one per output channel (the layer's kernel starts its sums at it).</summary>
-    internal Span<float> FoldedBias(Node node) => _folded.AsSpan(node.FoldOffset + node.ParameterDeclarations[0].Shape.Size, Channels(node));
+    internal Span<float> FoldedBias(Node node) => _folded.AsSpan(_foldedStart + node.FoldOffset + node.ParameterDeclarations[0].Shape.Size, Channels(node));
 
     /// <summary>A folded layer's scale, one per channel, repeated.</summary>
-    private Span<float> FoldedScale(Node node) => _folded.AsSpan(node.FoldOffset + node.ParameterDeclarations[0].Shape.Size + Channels(node), node.FoldPattern);
+    private Span<float> FoldedScale(Node node) => _folded.AsSpan(_foldedStart + node.FoldOffset + node.ParameterDeclarations[0].Shape.Size + Channels(node), node.FoldPattern);
 
     private static int Channels(Node node) => node.OutputShape[node.OutputShape.Rank - 1];
 }

@@ -228,6 +228,7 @@ internal static class ModelPlanner
                 producer.ResidualSlot = add.InputSlots[a == node.Index ? 1 : 0];
                 add.FoldedInto = producer;
             }
+            size = (size + 15) & ~15L; // each layer's folded weights at a 64-byte boundary of the aligned buffer
             producer.FoldOffset = (int)size;
             producer.FoldPattern = channels * Math.Max(1, (PatternFloats + channels - 1) / channels);
             size += producer.ParameterDeclarations[0].Shape.Size + (long)channels + producer.FoldPattern;
