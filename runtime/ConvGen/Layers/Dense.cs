@@ -302,7 +302,8 @@ public sealed class Dense : Layer
     private ReadOnlySpan<float> Panel(in NodeContext c, int j0, int j1, out bool finite)
     {
         // The parts run at once: the first to get here allocates, the others take its arrays; each part then writes only its own blocks.
-        var panels = Volatile.Read(ref _panels) ?? Interlocked.CompareExchange(ref _panels, new float[_inputs * Units], null) ?? _panels!;
+        var array = Volatile.Read(ref _panels) ?? Interlocked.CompareExchange(ref _panels, Buffers.NewAligned(_inputs * Units), null) ?? _panels!;
+        var panels = array.AsSpan(Buffers.Start64(array), _inputs * Units); // from a 64-byte boundary on
         var keys = Volatile.Read(ref _panelKeys) ?? Interlocked.CompareExchange(ref _panelKeys, NewKeys(), null) ?? _panelKeys!;
         long key = WeightsKey(c);
         finite = true;
@@ -316,7 +317,7 @@ public sealed class Dense : Layer
                 {
                     var (k0, k1) = SumsInHalves ? Half(h) : (0, _inputs);
                     int k = k1 - k0;
-                    blockFinite &= Gemm.PackPanel(c.Parameter(0).Slice(k0 * Units + q0), Units, k, w, panels.AsSpan(k0 * Units + k * q0, k * w));
+                    blockFinite &= Gemm.PackPanel(c.Parameter(0).Slice(k0 * Units + q0), Units, k, w, panels.Slice(k0 * Units + k * q0, k * w));
                 }
                 keys[q] = key + (blockFinite ? 0 : 1);
             }
