@@ -107,8 +107,8 @@ public sealed class Dense : Layer
     internal override bool AcceptsFoldedNormalization => true;
 
     /// <summary>
-    /// The forward pass splits the output columns between the threads, so one sample's too (see <see cref="_panels"/>), for a
-    /// kernel of at least <see cref="SampleSplitWeights"/>; a smaller one costs less than the threads' wait for each other.
+    /// The forward pass splits one sample between the threads too (by halves of the kernel's rows, see <see cref="SumsInHalves"/>),
+    /// for a kernel of at least <see cref="SampleSplitWeights"/>; a smaller one costs less than the threads' wait for each other.
     /// </summary>
     protected internal override bool SplitsWithinSample => (long)_inputs * Units >= SampleSplitWeights;
 
