@@ -273,7 +273,7 @@ public abstract partial class Model
         for (int s = 1; s < _slotSizes.Length; s++)
         {
             long size = (long)_slotSizes[s] * capacity;
-            if (size > Array.MaxLength)
+            if (size > Array.MaxLength - 15) // the aligned buffer takes 15 more
                 throw new ArgumentOutOfRangeException(paramName, capacity, $"{capacity} samples of {_slotSizes[s]} activations exceed the largest array; use a smaller batch.");
         }
         for (int s = 1; s < _slotSizes.Length; s++)
