@@ -27,9 +27,12 @@ internal static class Buffers
     /// </summary>
     public static float[] EnsureAligned(ref float[]? buffer, int length)
     {
-        if (buffer is null || buffer.Length < length + 16) buffer = GC.AllocateArray<float>(length + 16, pinned: true);
+        if (buffer is null || buffer.Length < length + Slack) buffer = GC.AllocateArray<float>(length + Slack, pinned: true);
         return buffer;
     }
+
+    /// <summary>The floats an aligned buffer has beyond its length: at most 15 before its first 64-byte boundary.</summary>
+    public const int Slack = 15;
 
     /// <summary>
     /// The first element of a pinned buffer (<see cref="EnsureAligned"/>) at a 64-byte boundary: vectors stored from there at
@@ -43,7 +46,10 @@ internal static class Buffers
     /// wherever the heap puts it, 16 bytes past an 8-byte boundary, so where its 64-byte lines fall changes from process to
     /// process, and with it whether every 512-bit access straddles two lines.
     /// </summary>
-    public static float[] NewAligned(int length) => length == 0 ? [] : GC.AllocateArray<float>(length + 15, pinned: true);
+    public static float[] NewAligned(int length) => length == 0 ? [] : GC.AllocateArray<float>(length + Slack, pinned: true);
+
+    /// <summary>Elements <c>[start, start + length)</c> of a pinned array counted from its first 64-byte boundary (<see cref="Start64"/>).</summary>
+    public static Span<float> AlignedSpan(float[] pinned, int start, int length) => pinned.AsSpan(Start64(pinned) + start, length);
 
     /// <summary>The index of the first element of a pinned array at a 64-byte boundary (0 for an empty one).</summary>
     public static unsafe int Start64(float[] pinned)

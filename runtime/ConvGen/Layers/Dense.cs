@@ -98,7 +98,13 @@ public sealed class Dense : Layer
     /// The tutorial's 3136 × 1024 layer, batch 1 on two threads: 20% more images a second split by rows (5 alternating
     /// processes, a prototype without the phase that adds the halves).
     /// </summary>
-    private bool SumsInHalves => (long)_inputs * Units >= SampleSplitWeights && _inputs >= 2;
+    private bool SumsInHalves => SplitsWithinSample && _inputs >= 2;
+
+    /// <summary>How many runs of kernel rows inference sums separately: 2 with <see cref="SumsInHalves"/>, else 1.</summary>
+    private int RowRuns => SumsInHalves ? 2 : 1;
+
+    /// <summary>Kernel rows <c>[k0, k1)</c> of run <paramref name="h"/> (see <see cref="RowRuns"/>): a half, or all of them.</summary>
+    private (int K0, int K1) RowRun(int h) => !SumsInHalves ? (0, _inputs) : h == 0 ? (0, _inputs / 2) : (_inputs / 2, _inputs);
 
     /// <inheritdoc/>
     protected internal override int BackwardPhases => Activation != Activation.None ? 2 : 1;
@@ -203,9 +209,9 @@ public sealed class Dense : Layer
         if (panel)
         {
             var panels = Panel(c, j0, j1, out bool finite);
-            for (int h = 0; h < (halves ? 2 : 1); h++)
+            for (int h = 0; h < RowRuns; h++) // panel implies inference, so RowRuns is 2 exactly when halves
             {
-                var (k0, k1) = halves ? Half(h) : (0, _inputs);
+                var (k0, k1) = RowRun(h);
                 var sums = h == 0 ? y : c.Kept;
                 StartSums(sums, rows, j0, width, h == 0 ? bias : default);
                 Gemm.AddAPanel(rows, width, k1 - k0, c.Input().Slice(k0), _inputs, panels.Slice(k0 * Units + (k1 - k0) * j0, (k1 - k0) * width), sums.Slice(j0), Units, skipZeros: finite);
@@ -227,14 +233,11 @@ public sealed class Dense : Layer
     /// </summary>
     private void SumHalfInPlace(in NodeContext c, int h, ReadOnlySpan<float> bias)
     {
-        var (k0, k1) = Half(h);
+        var (k0, k1) = RowRun(h);
         var sums = h == 0 ? c.Output : c.Kept;
         StartSums(sums, c.Batch, 0, Units, h == 0 ? bias : default);
         Gemm.AddAB(c.Batch, Units, k1 - k0, c.Input().Slice(k0), _inputs, c.Parameter(0).Slice(k0 * Units), Units, sums, Units, skipZeros: KernelIsFinite(c));
     }
-
-    /// <summary>Kernel rows <c>[k0, k1)</c> of half <paramref name="h"/> (0 or 1) when inference sums in halves (<see cref="SumsInHalves"/>).</summary>
-    private (int K0, int K1) Half(int h) => h == 0 ? (0, _inputs / 2) : (_inputs / 2, _inputs);
 
     /// <summary>Columns <c>[j0, j0 + width)</c> of the first <paramref name="rows"/> rows of <paramref name="sums"/> set to <paramref name="bias"/>, or to zeros when it is empty.</summary>
     private void StartSums(Span<float> sums, int rows, int j0, int width, ReadOnlySpan<float> bias)
@@ -303,7 +306,7 @@ public sealed class Dense : Layer
     {
         // The parts run at once: the first to get here allocates, the others take its arrays; each part then writes only its own blocks.
         var array = Volatile.Read(ref _panels) ?? Interlocked.CompareExchange(ref _panels, Buffers.NewAligned(_inputs * Units), null) ?? _panels!;
-        var panels = array.AsSpan(Buffers.Start64(array), _inputs * Units); // from a 64-byte boundary on
+        var panels = Buffers.AlignedSpan(array, 0, _inputs * Units);
         var keys = Volatile.Read(ref _panelKeys) ?? Interlocked.CompareExchange(ref _panelKeys, NewKeys(), null) ?? _panelKeys!;
         long key = WeightsKey(c);
         finite = true;
@@ -313,9 +316,9 @@ public sealed class Dense : Layer
             if ((keys[q] & ~1L) != key)
             {
                 bool blockFinite = true;
-                for (int h = 0; h < (SumsInHalves ? 2 : 1); h++)
+                for (int h = 0; h < RowRuns; h++)
                 {
-                    var (k0, k1) = SumsInHalves ? Half(h) : (0, _inputs);
+                    var (k0, k1) = RowRun(h);
                     int k = k1 - k0;
                     blockFinite &= Gemm.PackPanel(c.Parameter(0).Slice(k0 * Units + q0), Units, k, w, panels.Slice(k0 * Units + k * q0, k * w));
                 }

@@ -171,9 +171,7 @@ public abstract partial class Model
     internal Span<float> ChunkActivations(int slot, int first, int count, int part)
     {
         int buffer = _depthFirst.SlotBuffer[slot];
-        if (buffer < 0) return SlotActivations(slot, first, count);
-        var chunk = _chunkBuffers[part][buffer];
-        return chunk.AsSpan(Buffers.Start64(chunk), count * _slotSizes[slot]);
+        return buffer < 0 ? SlotActivations(slot, first, count) : Buffers.AlignedSpan(_chunkBuffers[part][buffer], 0, count * _slotSizes[slot]);
     }
 
     /// <summary>Chunk buffers of <see cref="_depthFirst"/>'s sizes, <see cref="_depthFirstChunk"/> samples long, for <paramref name="parts"/> parts.</summary>
@@ -187,7 +185,7 @@ public abstract partial class Model
             buffers ??= [];
             if (buffers.Length < sizes.Length) Array.Resize(ref buffers, sizes.Length);
             for (int b = 0; b < sizes.Length; b++)
-                if (buffers[b] is null || buffers[b].Length < (long)sizes[b] * _depthFirstChunk + 15) buffers[b] = Buffers.NewAligned(sizes[b] * _depthFirstChunk);
+                if (buffers[b] is null || buffers[b].Length < (long)sizes[b] * _depthFirstChunk + Buffers.Slack) buffers[b] = Buffers.NewAligned(sizes[b] * _depthFirstChunk);
         }
     }
 

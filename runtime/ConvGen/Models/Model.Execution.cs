@@ -158,7 +158,7 @@ public abstract partial class Model : IPhaseRunner
     }
 
     /// <summary>The last output for the current batch, as a cached view.</summary>
-    private Tensor OutputView() => BatchView(ref _outputView, _activations[_outputSlot], _activationStarts[_outputSlot]);
+    private Tensor OutputView() => BatchView(ref _outputView, _activations[_outputSlot], Buffers.Start64(_activations[_outputSlot]));
 
     /// <summary>The gradient of the last output for the current batch, where the loss writes it.</summary>
     private Tensor LossGradientView() => BatchView(ref _lossGradientView, _deltas[_outputSlot], 0);

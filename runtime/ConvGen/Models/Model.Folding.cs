@@ -34,8 +34,6 @@ public abstract partial class Model
     private ExecutionStep[]? _inferenceSteps;
     private float[] _folded = [];
 
-    /// <summary>Where <see cref="_folded"/>'s 64-byte aligned part starts (<see cref="Buffers.NewAligned"/>): each layer's folded weights at a multiple of 16 floats from there.</summary>
-    private int _foldedStart;
     private Node[] _folds = [];
     private long _weightsVersion, _foldedVersion = -1;
     private volatile bool _weightsExposed;
@@ -61,7 +59,6 @@ public abstract partial class Model
     {
         _inferenceSteps = plan.InferenceSteps;
         _folded = Buffers.NewAligned(plan.FoldedSize);
-        _foldedStart = Buffers.Start64(_folded);
         _folds = plan.Nodes.Where(n => n.FoldedNormalization is not null).ToArray();
         _foldedVersion = -1;
         CurrentFolded = false;
@@ -134,23 +131,26 @@ public abstract partial class Model
             var (r0, r1) = Parallelism.ChunkRange(size / channels, parts, part);
             int start = r0 * channels, count = (r1 - r0) * channels;
             BatchNormalization.MultiplyPerChannel(ParameterSpan(node.ParameterOffsets[0] + start, count), FoldedScale(node),
-                _folded.AsSpan(_foldedStart + node.FoldOffset + start, count));
+                Folded(node, start, count));
         }
     }
 
     /// <summary>A folded layer's parameter <paramref name="index"/> (0 the kernel, 1 the bias), as the layer declared it.</summary>
     internal ReadOnlySpan<float> FoldedParameter(Node node, int index) => index == 0
-        ? _folded.AsSpan(_foldedStart + node.FoldOffset, node.ParameterDeclarations[0].Shape.Size)
-        : _folded.AsSpan(_foldedStart + node.FoldOffset + node.ParameterDeclarations[0].Shape.Size, node.ParameterDeclarations[index].Shape.Size);
+        ? Folded(node, 0, node.ParameterDeclarations[0].Shape.Size)
+        : Folded(node, node.ParameterDeclarations[0].Shape.Size, node.ParameterDeclarations[index].Shape.Size);
 
     /// <summary>A folded layer's parameters, laid out as <see cref="NodeContext.Weights"/>: the kernel, then the bias if it has one.</summary>
-    internal ReadOnlySpan<float> FoldedWeights(Node node) => _folded.AsSpan(_foldedStart + node.FoldOffset, node.ParameterCount);
+    internal ReadOnlySpan<float> FoldedWeights(Node node) => Folded(node, 0, node.ParameterCount);
 
     /// <summary>A folded layer's bias, one per output channel (the layer's kernel starts its sums at it).</summary>
-    internal Span<float> FoldedBias(Node node) => _folded.AsSpan(_foldedStart + node.FoldOffset + node.ParameterDeclarations[0].Shape.Size, Channels(node));
+    internal Span<float> FoldedBias(Node node) => Folded(node, node.ParameterDeclarations[0].Shape.Size, Channels(node));
 
     /// <summary>A folded layer's scale, one per channel, repeated.</summary>
-    private Span<float> FoldedScale(Node node) => _folded.AsSpan(_foldedStart + node.FoldOffset + node.ParameterDeclarations[0].Shape.Size + Channels(node), node.FoldPattern);
+    private Span<float> FoldedScale(Node node) => Folded(node, node.ParameterDeclarations[0].Shape.Size + Channels(node), node.FoldPattern);
+
+    /// <summary>Floats <c>[offset, offset + length)</c> of a layer's folded parameters, in the aligned buffer (each layer's at a multiple of 16 floats from its 64-byte boundary).</summary>
+    private Span<float> Folded(Node node, int offset, int length) => Buffers.AlignedSpan(_folded, node.FoldOffset + offset, length);
 
     private static int Channels(Node node) => node.OutputShape[node.OutputShape.Rank - 1];
 }

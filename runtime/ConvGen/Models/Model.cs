@@ -40,9 +40,8 @@ public abstract partial class Model
     private Shape _inputShape;
     private int _outputSlot;
     private int[] _slotSizes = [];
-    /// <summary>Each slot's activations (<see cref="Buffers.NewAligned"/>), from <see cref="_activationStarts"/> on: a sample's first element at a 64-byte boundary when the slot's size is a multiple of 16 floats.</summary>
+    /// <summary>Each slot's activations (<see cref="Buffers.NewAligned"/>, read through <see cref="Buffers.AlignedSpan"/>): a sample's first element at a 64-byte boundary when the slot's size is a multiple of 16 floats.</summary>
     private float[][] _activations = [];
-    private int[] _activationStarts = [];
     private float[][] _deltas = [];
     private float[] _parameters = [], _gradients = [], _state = [];
     private Parameter[] _parameterViews = [];
@@ -223,7 +222,6 @@ public abstract partial class Model
         _fixedCapacity = fixedCapacity;
         _capacity = 0;
         _activations = new float[_slotSizes.Length][];
-        _activationStarts = new int[_slotSizes.Length];
         _deltas = new float[_slotSizes.Length][];
         for (int s = 0; s < _slotSizes.Length; s++) _activations[s] = _deltas[s] = [];
         ResetCallState();
@@ -273,13 +271,12 @@ public abstract partial class Model
         for (int s = 1; s < _slotSizes.Length; s++)
         {
             long size = (long)_slotSizes[s] * capacity;
-            if (size > Array.MaxLength - 15) // the aligned buffer takes 15 more
+            if (size > Array.MaxLength - Buffers.Slack)
                 throw new ArgumentOutOfRangeException(paramName, capacity, $"{capacity} samples of {_slotSizes[s]} activations exceed the largest array; use a smaller batch.");
         }
         for (int s = 1; s < _slotSizes.Length; s++)
         {
             _activations[s] = Buffers.NewAligned(_slotSizes[s] * capacity);
-            _activationStarts[s] = Buffers.Start64(_activations[s]);
             _deltas[s] = new float[_slotSizes[s] * capacity];
         }
         // A kept slot (a layer's own values from forward to backward) has no gradient.
@@ -318,7 +315,7 @@ public abstract partial class Model
     /// <summary>Slot <paramref name="slot"/>'s activations for samples <c>[first, first + count)</c> of the current batch.</summary>
     internal Span<float> SlotActivations(int slot, int first, int count) => slot == 0
         ? _input.AsSpan(_inputOffset + first * _slotSizes[0], count * _slotSizes[0])
-        : _activations[slot].AsSpan(_activationStarts[slot] + first * _slotSizes[slot], count * _slotSizes[slot]);
+        : Buffers.AlignedSpan(_activations[slot], first * _slotSizes[slot], count * _slotSizes[slot]);
 
     /// <summary>Slot <paramref name="slot"/>'s gradients for the current batch.</summary>
     internal Span<float> SlotGradients(int slot) => _deltas[slot].AsSpan(0, CurrentBatch * _slotSizes[slot]);

@@ -232,7 +232,7 @@ internal static class ModelPlanner
             producer.FoldOffset = (int)size;
             producer.FoldPattern = channels * Math.Max(1, (PatternFloats + channels - 1) / channels);
             size += producer.ParameterDeclarations[0].Shape.Size + (long)channels + producer.FoldPattern;
-            if (size > Array.MaxLength - 15) throw new ArgumentException($"The folded parameters up to layer {node.Index} ({node.Name}) exceed the largest array.", nameof(nodes));
+            if (size > Array.MaxLength - Buffers.Slack) throw new ArgumentException($"The folded parameters up to layer {node.Index} ({node.Name}) exceed the largest array.", nameof(nodes));
         }
         return (int)size;
     }
