@@ -381,8 +381,8 @@ public sealed partial class ConvGenerator
                 KernelEmitter.EmitBiasGradient(w, m.Filters, "dy", "batch * outputHeight * outputWidth");
             }
             w.Line("// Weight gradient, tap by tap and group by group: dk[kh, kw, :, group's filters] += x[tap pixels, group's channels]^T dy[pixels, group's filters]");
-            w.Line("// over the tap's rectangle of output pixels.");
-            EmitTapRectangles(w, p, "for (int g = 0; g < Groups; g++) WeightGradientTap<V>(ref Unsafe.Add(ref x, xo + g * GroupChannels), ref Unsafe.Add(ref dy, go + g * GroupFilters), ref Unsafe.Add(ref dk, ko + g * GroupFilters), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);");
+            w.Line("// over the tap's rectangle of output pixels, in blocks of rows.");
+            KernelEmitter.EmitTapRectangles(w, p, "for (int g = 0; g < Groups; g++) WeightGradientTap<V>(ref Unsafe.Add(ref x, xo + g * GroupChannels), ref Unsafe.Add(ref dy, go + g * GroupFilters), ref Unsafe.Add(ref dk, ko + g * GroupFilters), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);", "GroupChannels", rowBlocks: true);
             w.Close();
         }
 
@@ -485,7 +485,7 @@ public sealed partial class ConvGenerator
             w.Line("    transposed[(tap * Filters + f) * GroupChannels + c] = Unsafe.Add(ref k, (tap * GroupChannels + c) * Filters + f);");
             w.Line("ref float kt = ref MemoryMarshal.GetArrayDataReference(transposed);");
             w.Line("// Tap by tap and group by group: dx[tap pixels, group's channels] += dy[pixels, group's filters] k[kh, kw, :, group's filters]^T over the tap's rectangle.");
-            EmitTapRectangles(w, p, "for (int g = 0; g < Groups; g++) InputGradientTap<V>(ref Unsafe.Add(ref dx, xo + g * GroupChannels), ref Unsafe.Add(ref dy, go + g * GroupFilters), ref Unsafe.Add(ref kt, ko + g * GroupFilters * GroupChannels), ref Unsafe.Add(ref k, ko + g * GroupFilters), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);");
+            KernelEmitter.EmitTapRectangles(w, p, "for (int g = 0; g < Groups; g++) InputGradientTap<V>(ref Unsafe.Add(ref dx, xo + g * GroupChannels), ref Unsafe.Add(ref dy, go + g * GroupFilters), ref Unsafe.Add(ref kt, ko + g * GroupFilters * GroupChannels), ref Unsafe.Add(ref k, ko + g * GroupFilters), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);", "GroupChannels");
             w.Close();
         }
 
@@ -569,50 +569,6 @@ public sealed partial class ConvGenerator
             w.Line("float s = Sum(sum);");
             w.Line("for (; f < GroupFilters; f++) s = MathF.FusedMultiplyAdd(Unsafe.Add(ref a, f), Unsafe.Add(ref b, f), s);");
             w.Line("return s;");
-            w.Close();
-        }
-
-        /// <summary>
-        /// For every sample and tap (kh, kw), the rectangle [ohStart, ohEnd) x [owStart, owEnd) of output pixels whose tap lands inside
-        /// the input, with xo (the first pixel's tap in the input), go (the first pixel in dy), ko (the tap in the weights, [C/G, F]).
-        /// </summary>
-        private static void EmitTapRectangles(CodeWriter w, KernelPlan p, string call)
-        {
-            var m = p.Conv;
-            w.Open("for (int n = 0; n < batch; n++)");
-            w.Line("int sample = n * height * width * InputChannels;");
-            w.Line("int outputSample = n * outputHeight * outputWidth * Filters;");
-            w.Open("for (int kh = 0; kh < KernelHeight; kh++)");
-            if (m.Same)
-            {
-                w.Line("// Output rows whose tap row kh lands inside the input.");
-                w.Line("int top = padTop - kh * DilationHeight, bottom = height + padTop - kh * DilationHeight;");
-                w.Line("int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;");
-                w.Line("int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);");
-                w.Line("if (ohStart >= ohEnd) continue;");
-            }
-            w.Open("for (int kw = 0; kw < KernelWidth; kw++)");
-            if (m.Same)
-            {
-                w.Line("int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;");
-                w.Line("int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;");
-                w.Line("int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);");
-                w.Line("if (owStart >= owEnd) continue;");
-                w.Line("int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;");
-                w.Line("int go = outputSample + (ohStart * outputWidth + owStart) * Filters;");
-                w.Line("int rows = ohEnd - ohStart, cols = owEnd - owStart;");
-            }
-            else
-            {
-                w.Line("// Valid: every tap of every output pixel is inside the input.");
-                w.Line("int xo = sample + (kh * DilationHeight * width + kw * DilationWidth) * InputChannels;");
-                w.Line("int go = outputSample;");
-                w.Line("int rows = outputHeight, cols = outputWidth;");
-            }
-            w.Line("int ko = (kh * KernelWidth + kw) * GroupChannels * Filters;");
-            w.Line(call);
-            w.Close();
-            w.Close();
             w.Close();
         }
     }

@@ -859,8 +859,8 @@ public sealed partial class ConvGenerator
                 w.Close();
                 return;
             }
-            w.Line("// Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.");
-            EmitTapRectangles(w, p, "WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);");
+            w.Line("// Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels, in blocks of rows.");
+            EmitTapRectangles(w, p, "WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);", rowBlocks: true);
             w.Close();
         }
 
@@ -1282,12 +1282,21 @@ public sealed partial class ConvGenerator
 
         /// <summary>
         /// For every sample and tap (kh, kw), the rectangle [ohStart, ohEnd) x [owStart, owEnd) of output pixels whose tap lands
-        /// inside the input, with xo (the first pixel's tap in the input), go (the first pixel in g), ko (the tap in the weights).
-        /// Samples are outermost, so one sample's data stays in cache while every tap sweeps it.
+        /// inside the input, with xo (the first pixel's tap in the input), go (the first pixel in g), ko (the tap in the weights,
+        /// <paramref name="tapChannels"/> x Filters per tap: InputChannels, or a grouped convolution's GroupChannels).
+        /// Samples are outermost, so one sample's data stays in cache while every tap sweeps it. With
+        /// <paramref name="rowBlocks"/> (the weight gradients), each kernel row's rectangles are cut into blocks of output rows
+        /// whose gradient, about 16 KB, stays in L1 while the row's taps and every block of channels sweep it (without blocks
+        /// each sweep read a whole sample's gradient again from L2; the tutorial's 32 -> 64 5x5 layer: +4-11% in a scratch timing
+        /// of 4 alternating rounds). The sums keep their order: each dk element still adds its pixels in the order n, oh, ow, its
+        /// accumulators stored and reloaded between blocks, except the channels past the last tile of 4 (the one-channel
+        /// tile's four interleaved sums are now added per block). The input gradient takes no blocks (measured: no change).
         /// </summary>
-        private static void EmitTapRectangles(CodeWriter w, KernelPlan p, string call)
+        internal static void EmitTapRectangles(CodeWriter w, KernelPlan p, string call, string tapChannels = "InputChannels", bool rowBlocks = false)
         {
             var m = p.Conv;
+            if (rowBlocks)
+                w.Line("int blockRows = (int)Math.Max(1, 16384 / ((long)outputWidth * Filters * sizeof(float))); // output rows whose gradient (at most 16 KB, or one row) stays in L1");
             w.Open("for (int n = 0; n < batch; n++)");
             w.Line("int sample = n * height * width * InputChannels;");
             w.Line("int outputSample = n * outputHeight * outputWidth * Filters;");
@@ -1300,6 +1309,11 @@ public sealed partial class ConvGenerator
                 w.Line("int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);");
                 w.Line("if (ohStart >= ohEnd) continue;");
             }
+            else
+                w.Line("int ohStart = 0, ohEnd = outputHeight; // Valid: every tap of every output pixel is inside the input");
+            if (rowBlocks) w.Open("for (int block = ohStart; block < ohEnd; block += blockRows)");
+            string first = rowBlocks ? "block" : "ohStart";
+            string rows = rowBlocks ? "Math.Min(blockRows, ohEnd - block)" : "ohEnd - ohStart";
             w.Open("for (int kw = 0; kw < KernelWidth; kw++)");
             if (m.Same)
             {
@@ -1307,20 +1321,18 @@ public sealed partial class ConvGenerator
                 w.Line("int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;");
                 w.Line("int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);");
                 w.Line("if (owStart >= owEnd) continue;");
-                w.Line("int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;");
-                w.Line("int go = outputSample + (ohStart * outputWidth + owStart) * Filters;");
-                w.Line("int rows = ohEnd - ohStart, cols = owEnd - owStart;");
             }
             else
-            {
-                w.Line("// Valid: every tap of every output pixel is inside the input.");
-                w.Line("int xo = sample + (kh * DilationHeight * width + kw * DilationWidth) * InputChannels;");
-                w.Line("int go = outputSample;");
-                w.Line("int rows = outputHeight, cols = outputWidth;");
-            }
-            w.Line("int ko = (kh * KernelWidth + kw) * InputChannels * Filters;");
+                w.Line("int owStart = 0, owEnd = outputWidth;");
+            string pads = m.Same ? " - padTop" : "";
+            string padsLeft = m.Same ? " - padLeft" : "";
+            w.L($"int xo = sample + (({first} * StrideHeight{pads} + kh * DilationHeight) * width + owStart * StrideWidth{padsLeft} + kw * DilationWidth) * InputChannels;");
+            w.L($"int go = outputSample + ({first} * outputWidth + owStart) * Filters;");
+            w.L($"int rows = {rows}, cols = owEnd - owStart;");
+            w.L($"int ko = (kh * KernelWidth + kw) * {tapChannels} * Filters;");
             w.Line(call);
             w.Close();
+            if (rowBlocks) w.Close();
             w.Close();
             w.Close();
         }

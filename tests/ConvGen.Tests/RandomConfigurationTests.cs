@@ -155,6 +155,51 @@ public class RandomConfigurationTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The weight gradient sweeps each kernel row's taps over blocks of output rows whose gradient fits in 16 KB (at least one
+    /// row): sizes the random configurations seldom reach, chosen so that a layer has several blocks, a last block shorter than
+    /// the others, blocks of one row (a row of gradient over 16 KB), a block cut by a tap row's first and last rows (Same), stride
+    /// 2, dilation, a channel count that is not a multiple of 4 (the one-channel tile) and Valid; weight and bias gradients
+    /// against the reference at every vector width.
+    /// </summary>
+    [Fact]
+    public void Weight_gradients_over_blocks_of_output_rows_match_the_reference()
+    {
+        var rng = new Random(20261208);
+        (ConvConfig Config, int H, int W, int BlockRows)[] cases =
+        [
+            (new(5, 5, 32, 64, 1, 1, 1, 1, Same: true, UseBias: true), 14, 14, 4),  // the tutorial's conv2: blocks of 4, 4, 4, 2
+            (new(3, 3, 16, 32, 2, 2, 1, 1, Same: true, UseBias: true), 40, 32, 8),  // stride 2: 20 output rows in 8, 8, 4
+            (new(3, 3, 5, 64, 1, 1, 1, 1, Same: false, UseBias: true), 6, 70, 1),   // 68 x 64 floats a row: one-row blocks; 5 channels
+            (new(3, 2, 7, 48, 1, 1, 2, 1, Same: true, UseBias: false), 11, 30, 2),  // dilated rows, 7 channels, blocks of 2
+            (new(2, 3, 6, 16, 1, 1, 1, 1, Same: false, UseBias: true), 60, 9, 36),  // Valid: 59 rows in 36 and 23
+        ];
+        var configs = cases.Select(c => c.Config).ToArray();
+        var backward = InMemoryGenerator.CompileAndLoad(Source(configs), "RowBlockConfigs").GetType("RandomConfigs.Harness")!
+            .GetMethod("Backward")!.CreateDelegate<BackwardFn>();
+        for (int i = 0; i < cases.Length; i++)
+        {
+            var (k, h, w, blockRows) = cases[i];
+            int n = 2;
+            var (oh, ow, _, _) = k.Geometry(h, w);
+            Assert.Equal(blockRows, Math.Max(1, 16384 / (ow * k.F * sizeof(float)))); // the case has the blocks its comment says
+            var x = RandomArray(rng, n * h * w * k.C);
+            var wt = RandomArray(rng, k.KH * k.KW * k.C * k.F);
+            var g = RandomArray(rng, n * oh * ow * k.F);
+            var (rdx, rdk, rdb) = ReferenceConv.Backward(k, x, n, h, w, wt, g);
+            foreach (int lanes in new[] { 16, 8, 4 })
+            {
+                using var width = new LanesScope(lanes);
+                string where = $"config {i} {k} on n={n} h={h} w={w} (blocks of {blockRows} of {oh} output rows) at {lanes} floats a vector";
+                float[] dx = new float[x.Length], dk = Filled(wt.Length, 0.25f), db = Filled(k.UseBias ? k.F : 0, -1f);
+                backward(i, x, n, h, w, wt, g, dx, dk, db);
+                AssertClose(rdk, Shift(dk, -0.25f), n * oh * ow, "weight gradient " + where);
+                AssertClose(rdb, Shift(db, 1f), n * oh * ow, "bias gradient " + where);
+                AssertClose(rdx, dx, k.KH * k.KW * k.F, "input gradient " + where);
+            }
+        }
+    }
+
+    /// <summary>
     /// 1x1 kernels with stride 1 run as a matrix product over runs of pixels that cross row and sample ends (the whole batch
     /// when every row is asked for): random channel counts, sizes and batches, with and without a bias, each checked against
     /// the reference at every width, and rows [r0, r1) alone checked equal to the whole pass, the other rows untouched.

@@ -1028,6 +1028,7 @@ namespace ConvGen.Generated
                 }
             }
             // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
+            int blockRows = (int)Math.Max(1, 16384 / ((long)outputWidth * Filters * sizeof(float))); // output rows whose gradient (at most 16 KB, or one row) stays in L1
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
@@ -1039,17 +1040,20 @@ namespace ConvGen.Generated
                     int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
                     int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
                     if (ohStart >= ohEnd) continue;
-                    for (int kw = 0; kw < KernelWidth; kw++)
+                    for (int block = ohStart; block < ohEnd; block += blockRows)
                     {
-                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
-                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
-                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
-                        if (owStart >= owEnd) continue;
-                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
-                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
-                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
-                        WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        for (int kw = 0; kw < KernelWidth; kw++)
+                        {
+                            int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
+                            int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
+                            int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
+                            if (owStart >= owEnd) continue;
+                            int xo = sample + ((block * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
+                            int go = outputSample + (block * outputWidth + owStart) * Filters;
+                            int rows = Math.Min(blockRows, ohEnd - block), cols = owEnd - owStart;
+                            int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                            WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        }
                     }
                 }
             }
@@ -1652,6 +1656,7 @@ namespace ConvGen.Generated
                 }
             }
             // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
+            int blockRows = (int)Math.Max(1, 16384 / ((long)outputWidth * Filters * sizeof(float))); // output rows whose gradient (at most 16 KB, or one row) stays in L1
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
@@ -1663,17 +1668,20 @@ namespace ConvGen.Generated
                     int ohStart = top <= 0 ? 0 : (top + StrideHeight - 1) / StrideHeight;
                     int ohEnd = bottom <= 0 ? 0 : Math.Min(outputHeight, (bottom + StrideHeight - 1) / StrideHeight);
                     if (ohStart >= ohEnd) continue;
-                    for (int kw = 0; kw < KernelWidth; kw++)
+                    for (int block = ohStart; block < ohEnd; block += blockRows)
                     {
-                        int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
-                        int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
-                        int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
-                        if (owStart >= owEnd) continue;
-                        int xo = sample + ((ohStart * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
-                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
-                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
-                        WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        for (int kw = 0; kw < KernelWidth; kw++)
+                        {
+                            int left = padLeft - kw * DilationWidth, right = width + padLeft - kw * DilationWidth;
+                            int owStart = left <= 0 ? 0 : (left + StrideWidth - 1) / StrideWidth;
+                            int owEnd = right <= 0 ? 0 : Math.Min(outputWidth, (right + StrideWidth - 1) / StrideWidth);
+                            if (owStart >= owEnd) continue;
+                            int xo = sample + ((block * StrideHeight - padTop + kh * DilationHeight) * width + owStart * StrideWidth - padLeft + kw * DilationWidth) * InputChannels;
+                            int go = outputSample + (block * outputWidth + owStart) * Filters;
+                            int rows = Math.Min(blockRows, ohEnd - block), cols = owEnd - owStart;
+                            int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                            WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        }
                     }
                 }
             }

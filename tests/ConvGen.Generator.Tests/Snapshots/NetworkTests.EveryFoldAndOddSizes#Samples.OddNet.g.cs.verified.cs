@@ -1715,20 +1715,25 @@ namespace ConvGen.Generated
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
             // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
+            int blockRows = (int)Math.Max(1, 16384 / ((long)outputWidth * Filters * sizeof(float))); // output rows whose gradient (at most 16 KB, or one row) stays in L1
             for (int n = 0; n < batch; n++)
             {
                 int sample = n * height * width * InputChannels;
                 int outputSample = n * outputHeight * outputWidth * Filters;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
-                    for (int kw = 0; kw < KernelWidth; kw++)
+                    int ohStart = 0, ohEnd = outputHeight; // Valid: every tap of every output pixel is inside the input
+                    for (int block = ohStart; block < ohEnd; block += blockRows)
                     {
-                        // Valid: every tap of every output pixel is inside the input.
-                        int xo = sample + (kh * DilationHeight * width + kw * DilationWidth) * InputChannels;
-                        int go = outputSample;
-                        int rows = outputHeight, cols = outputWidth;
-                        int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
-                        WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        for (int kw = 0; kw < KernelWidth; kw++)
+                        {
+                            int owStart = 0, owEnd = outputWidth;
+                            int xo = sample + ((block * StrideHeight + kh * DilationHeight) * width + owStart * StrideWidth + kw * DilationWidth) * InputChannels;
+                            int go = outputSample + (block * outputWidth + owStart) * Filters;
+                            int rows = Math.Min(blockRows, ohEnd - block), cols = owEnd - owStart;
+                            int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
+                            WeightGradientTap<V>(ref Unsafe.Add(ref x, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref dk, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
+                        }
                     }
                 }
             }
@@ -1871,12 +1876,13 @@ namespace ConvGen.Generated
                 int outputSample = n * outputHeight * outputWidth * Filters;
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
+                    int ohStart = 0, ohEnd = outputHeight; // Valid: every tap of every output pixel is inside the input
                     for (int kw = 0; kw < KernelWidth; kw++)
                     {
-                        // Valid: every tap of every output pixel is inside the input.
-                        int xo = sample + (kh * DilationHeight * width + kw * DilationWidth) * InputChannels;
-                        int go = outputSample;
-                        int rows = outputHeight, cols = outputWidth;
+                        int owStart = 0, owEnd = outputWidth;
+                        int xo = sample + ((ohStart * StrideHeight + kh * DilationHeight) * width + owStart * StrideWidth + kw * DilationWidth) * InputChannels;
+                        int go = outputSample + (ohStart * outputWidth + owStart) * Filters;
+                        int rows = ohEnd - ohStart, cols = owEnd - owStart;
                         int ko = (kh * KernelWidth + kw) * InputChannels * Filters;
                         InputGradientTap<V>(ref Unsafe.Add(ref dx, xo), ref Unsafe.Add(ref g, go), ref Unsafe.Add(ref kt, ko), ref Unsafe.Add(ref k, ko), rows, cols, StrideHeight * width * InputChannels, outputWidth * Filters);
                     }
