@@ -564,7 +564,7 @@ namespace ConvGen.Generated
             ref float x = ref MemoryMarshal.GetReference(input);
             ref float g = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
-            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels.
+            // Weight gradient, tap by tap: dk[kh, kw] += x[tap pixels]^T g over the tap's rectangle of output pixels, in blocks of rows.
             int blockRows = (int)Math.Max(1, 16384 / ((long)outputWidth * Filters * sizeof(float))); // output rows whose gradient (at most 16 KB, or one row) stays in L1
             for (int n = 0; n < batch; n++)
             {
@@ -1239,7 +1239,7 @@ namespace ConvGen.Generated
             ref float dy = ref MemoryMarshal.GetReference(outputGradient);
             ref float dk = ref MemoryMarshal.GetReference(weightsGradient);
             // Weight gradient, tap by tap and group by group: dk[kh, kw, :, group's filters] += x[tap pixels, group's channels]^T dy[pixels, group's filters]
-            // over the tap's rectangle of output pixels.
+            // over the tap's rectangle of output pixels, in blocks of rows.
             int blockRows = (int)Math.Max(1, 16384 / ((long)outputWidth * Filters * sizeof(float))); // output rows whose gradient (at most 16 KB, or one row) stays in L1
             for (int n = 0; n < batch; n++)
             {
@@ -1957,7 +1957,7 @@ namespace ConvGen.Generated
                 }
             }
             // Weight gradient, tap by tap and group by group: dk[kh, kw, :, group's filters] += x[tap pixels, group's channels]^T dy[pixels, group's filters]
-            // over the tap's rectangle of output pixels.
+            // over the tap's rectangle of output pixels, in blocks of rows.
             int blockRows = (int)Math.Max(1, 16384 / ((long)outputWidth * Filters * sizeof(float))); // output rows whose gradient (at most 16 KB, or one row) stays in L1
             for (int n = 0; n < batch; n++)
             {
