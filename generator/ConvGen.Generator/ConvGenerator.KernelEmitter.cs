@@ -1289,8 +1289,9 @@ public sealed partial class ConvGenerator
         /// whose gradient, about 16 KB, stays in L1 while the row's taps and every block of channels sweep it (without blocks
         /// each sweep read a whole sample's gradient again from L2; the tutorial's 32 -> 64 5x5 layer: +4-11% in a scratch timing
         /// of 4 alternating rounds). The sums keep their order: each dk element still adds its pixels in the order n, oh, ow, its
-        /// accumulators stored and reloaded between blocks, except the channels past the last tile of 4 (the one-channel
-        /// tile's four interleaved sums are now added per block). The input gradient takes no blocks (measured: no change).
+        /// accumulators stored and reloaded between blocks, except where a tile sums apart and adds to dk at its end: the channels
+        /// past the last tile of 4 (the one-channel tile's four interleaved sums) and the filters past the last vector (scalar
+        /// sums from zero), now added once per block. The input gradient takes no blocks (measured: no change).
         /// </summary>
         internal static void EmitTapRectangles(CodeWriter w, KernelPlan p, string call, string tapChannels = "InputChannels", bool rowBlocks = false)
         {
