@@ -1325,9 +1325,8 @@ public sealed partial class ConvGenerator
             }
             else
                 w.Line("int owStart = 0, owEnd = outputWidth;");
-            string pads = m.Same ? " - padTop" : "";
-            string padsLeft = m.Same ? " - padLeft" : "";
-            w.L($"int xo = sample + (({first} * StrideHeight{pads} + kh * DilationHeight) * width + owStart * StrideWidth{padsLeft} + kw * DilationWidth) * InputChannels;");
+            string minusPadTop = m.Same ? " - padTop" : "", minusPadLeft = m.Same ? " - padLeft" : ""; // Valid pads nothing
+            w.L($"int xo = sample + (({first} * StrideHeight{minusPadTop} + kh * DilationHeight) * width + owStart * StrideWidth{minusPadLeft} + kw * DilationWidth) * InputChannels;");
             w.L($"int go = outputSample + ({first} * outputWidth + owStart) * Filters;");
             w.L($"int rows = {rows}, cols = owEnd - owStart;");
             w.L($"int ko = (kh * KernelWidth + kw) * {tapChannels} * Filters;");

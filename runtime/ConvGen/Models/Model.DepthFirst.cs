@@ -184,8 +184,7 @@ public abstract partial class Model
             ref var buffers = ref _chunkBuffers[part];
             buffers ??= [];
             if (buffers.Length < sizes.Length) Array.Resize(ref buffers, sizes.Length);
-            for (int b = 0; b < sizes.Length; b++)
-                if (buffers[b] is null || buffers[b].Length < (long)sizes[b] * _depthFirstChunk + Buffers.Slack) buffers[b] = Buffers.NewAligned(sizes[b] * _depthFirstChunk);
+            for (int b = 0; b < sizes.Length; b++) Buffers.EnsureAligned(ref buffers[b]!, sizes[b] * _depthFirstChunk);
         }
     }
 

@@ -33,7 +33,6 @@ public abstract partial class Model
 
     private ExecutionStep[]? _inferenceSteps;
     private float[] _folded = [];
-
     private Node[] _folds = [];
     private long _weightsVersion, _foldedVersion = -1;
     private volatile bool _weightsExposed;
