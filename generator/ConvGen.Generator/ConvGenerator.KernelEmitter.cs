@@ -91,6 +91,31 @@ public sealed partial class ConvGenerator
         }
 
         /// <summary>
+        /// Output pixels of the narrow forward tile, which runs where there are 16 vector registers (AVX2) and the filters fill 4
+        /// vectors or more: 3 pixels x 4 filter vectors are 12 accumulators, and with the 3 pixels' broadcasts and one weight
+        /// vector at a time they fill the 16 registers (see <see cref="BroadcastsFirst"/>; oneDNN's AVX2 tile). The 4-pixel tile
+        /// holds 2 filter vectors there: 8 accumulators, barely the FMA chains the latency needs, and 6 loads for 8 FMAs, where
+        /// this tile has 7 for 12.
+        /// </summary>
+        private const int NarrowTilePixels = 3;
+
+        /// <summary>
+        /// Whether the forward pass has the narrow tile (<see cref="NarrowTilePixels"/>): filters that fill 4 vectors at the
+        /// narrowest width (4 floats) or more; at run time, 4 vectors at the width the kernel runs at, with 16 vector registers.
+        /// </summary>
+        private static bool HasNarrowTile(KernelPlan p) => p.Conv.Filters >= 16 && TileFits(p.Conv, TilePixels);
+
+        /// <summary>
+        /// Whether a block of <paramref name="vectors"/> filter vectors of a <paramref name="pixels"/>-pixel tile broadcasts its
+        /// pixels' inputs first and then loads each weight vector just before its FMAs (<see cref="EmitTileSums"/>): where only
+        /// that order fits 16 vector registers (the accumulators, the broadcasts and one weight vector), as in the narrow tile's
+        /// 3 pixels x 4 vectors; elsewhere the weight vectors are loaded first and each broadcast feeds its pixel's FMAs. The
+        /// order of the instructions only: each sum adds the same products in the same order.
+        /// </summary>
+        private static bool BroadcastsFirst(int pixels, int vectors)
+            => pixels * vectors + vectors + 1 > 16 && pixels * vectors + pixels + 1 <= 16;
+
+        /// <summary>
         /// Whether a row's width is known only at run time (a standalone kernel's, not a 1x1 stride-1 run) and the forward pass
         /// then covers what its 4-pixel tiles would leave of a row (1 to 3 pixels) with one tile of <see cref="RemainderTilePixels"/>
         /// instead of a 4-pixel tile overlapping the one before, which computes those pixels twice: 14-wide rows (MNIST's second
@@ -255,9 +280,11 @@ public sealed partial class ConvGenerator
                     EmitForwardTile(w, p, TilePixels, widths: null);
                     w.Line();
                 }
-                if (CoversRowsExactly(p))
+                // The remainder tiles (32 registers), and the narrow tile (16 registers), which is the 3-pixel remainder tile
+                // with blocks of 4 filter vectors at any width.
+                foreach (int pixels in RemainderTilePixels)
                 {
-                    foreach (int pixels in RemainderTilePixels)
+                    if (CoversRowsExactly(p) || (pixels == NarrowTilePixels && HasNarrowTile(p)))
                     {
                         EmitForwardTile(w, p, pixels, widths: null);
                         w.Line();
@@ -379,7 +406,7 @@ public sealed partial class ConvGenerator
             if (pointwise)
                 w.Line("/// A 1x1 kernel with stride 1 is a matrix product, [pixels, InputChannels] x [InputChannels, Filters]: output pixel i reads input pixel i, so the rows [rowStart, rowEnd) of a sample (of the whole batch, when they are every row) are one run of pixels, whose tiles do not stop at row ends.");
             w.Line(tiles
-                ? $"/// Each {run} runs in tiles of {(tallPixels > 0 ? $"{tallPixels} pixels (filters in one vector, 32 registers), " : "")}{(HasWideTile(p) ? $"{widePixels} pixels (few filters) or " : "")}{TilePixels} pixels, the last one overlapping the one before when the {(pointwise ? "length" : "width")} is not a multiple of the tile" +
+                ? $"/// Each {run} runs in tiles of {(tallPixels > 0 ? $"{tallPixels} pixels (filters in one vector, 32 registers), " : "")}{(HasWideTile(p) ? $"{widePixels} pixels (few filters) or " : "")}{(HasNarrowTile(p) ? $"{NarrowTilePixels} pixels (4 filter vectors or more, 16 registers) or " : "")}{TilePixels} pixels, the last one overlapping the one before when the {(pointwise ? "length" : "width")} is not a multiple of the tile" +
                   $" (those pixels are computed twice, to the same value), and single pixels only in {(pointwise ? "runs shorter" : "rows narrower")} than a tile."
                 : "/// Single pixels (a tile's offsets would overflow).");
             if (CoversRowsExactly(p))
@@ -416,6 +443,11 @@ public sealed partial class ConvGenerator
                     w.L($"// {widePixels}-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).");
                     w.Line("bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());");
                 }
+            }
+            if (HasNarrowTile(p))
+            {
+                w.L($"// {NarrowTilePixels}-pixel tiles of 4 filter vectors where there are 16 vector registers (AVX2) and the filters fill 4 vectors or more.");
+                w.Line("bool narrow = Filters >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32);");
             }
             bool exact = CoversRowsExactly(p);
             if (exact)
@@ -462,6 +494,22 @@ public sealed partial class ConvGenerator
                     Remainder("else if (rest == 2 && left >= 6)", 6, overlapping: false);
                     Remainder("else if (rest == 1 && left >= 5)", 5, overlapping: false);
                     Remainder($"else if (rest != 0 && {end} >= 3)", 3, overlapping: true);
+                    w.Close();
+                }
+                if (HasNarrowTile(p))
+                {
+                    // The narrow tiles, then the 4-pixel tiles cover what they leave (1 or 2 pixels) exactly: the last 4 pixels, or 8.
+                    string tile = Call($"ForwardTile{NarrowTilePixels}");
+                    w.Open($"if (narrow && {end} - {at} >= {NarrowTilePixels})");
+                    w.L($"int left = {end} - {at}, narrowEnd = {end} - (left % {NarrowTilePixels} == 1 ? {TilePixels} : left % {NarrowTilePixels} == 2 && left >= {2 * TilePixels} ? {2 * TilePixels} : 0); // the rest runs in {TilePixels}-pixel tiles");
+                    w.OpenF($"for (; {at} + {NarrowTilePixels} <= narrowEnd; {at} += {NarrowTilePixels})");
+                    w.Line(window); w.Line(pixel); w.Line(tile);
+                    w.Close();
+                    w.Open($"if ({at} < narrowEnd)");
+                    w.L($"{at} = narrowEnd - {NarrowTilePixels}; // 5 pixels: the second tile overlaps the first");
+                    w.Line(window); w.Line(pixel); w.Line(tile);
+                    w.Line($"{at} = narrowEnd;");
+                    w.Close();
                     w.Close();
                 }
                 if (tiles) Tile(TilePixels, "ForwardTile", null);
@@ -560,7 +608,7 @@ public sealed partial class ConvGenerator
             {
                 EmitTileScalarSums(w, p, xs, RowStep(p), rows);
                 w.Line(string.Join(" ", Enumerable.Range(0, pixels).Select(i => Stored(p, $"s{i}", Offset.Of("f") + (long)i * m.Filters, vector: false))));
-            }, widths: widths, overlapTail: true);
+            }, widths: widths, fourAtAnyWidth: pixels == NarrowTilePixels, overlapTail: true);
             w.Close();
         }
 
@@ -580,10 +628,18 @@ public sealed partial class ConvGenerator
                 w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + Offset.Of("f")});");
                 // The pixels' inputs at constant offsets from one reference: each load addresses [xc + constant], no index arithmetic.
                 w.Line($"ref float xc = ref Unsafe.Add(ref x, {xo});");
+                string Broadcast(int i) => xs[i] == 0 ? $"var x{i} = Broadcast<V>(xc);" : $"var x{i} = Broadcast<V>(Unsafe.Add(ref xc, {Str(xs[i])}));";
+                if (BroadcastsFirst(xs.Length, u))
+                {
+                    w.Line(string.Join(" ", Enumerable.Range(0, xs.Length).Select(Broadcast)));
+                    foreach (int j in js)
+                        w.Line($"var w{j} = Load<V>(ref kc{VOffArgument(j)}); " + string.Join(" ", Enumerable.Range(0, xs.Length).Select(i => $"a{i}{j} = Fma(x{i}, w{j}, a{i}{j});")));
+                    return;
+                }
                 w.Line(string.Join(" ", js.Select(j => $"var w{j} = Load<V>(ref kc{VOffArgument(j)});")));
                 for (int i = 0; i < xs.Length; i++)
                 {
-                    w.Line(xs[i] == 0 ? $"var x{i} = Broadcast<V>(xc);" : $"var x{i} = Broadcast<V>(Unsafe.Add(ref xc, {Str(xs[i])}));");
+                    w.Line(Broadcast(i));
                     w.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Fma(x{i}, w{j}, a{i}{j});")));
                 }
             });

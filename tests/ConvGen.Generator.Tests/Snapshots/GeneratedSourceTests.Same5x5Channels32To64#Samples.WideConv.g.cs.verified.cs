@@ -270,7 +270,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 3 pixels (4 filter vectors or more, 16 registers) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// With 32 vector registers, what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile instead: no pixel is computed twice (the 16-pixel tiles aside).
         /// The tiles of an output row sum only the kernel rows whose input rows are inside the image, skipping the padding's rows of zeros.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
@@ -292,6 +292,8 @@ namespace ConvGen.Generated
             ref float b = ref MemoryMarshal.GetReference(bias);
             ref float y = ref MemoryMarshal.GetReference(output);
             ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
+            // 3-pixel tiles of 4 filter vectors where there are 16 vector registers (AVX2) and the filters fill 4 vectors or more.
+            bool narrow = Filters >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32);
             // With 32 vector registers (6 pixels x 4 filter vectors), what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile.
             bool exact = Count<V>() >= 16 || Registers32;
             for (int n = 0; n < batch; n++)
@@ -335,6 +337,24 @@ namespace ConvGen.Generated
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
                             ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
+                        }
+                    }
+                    if (narrow && outputWidth - ow >= 3)
+                    {
+                        int left = outputWidth - ow, narrowEnd = outputWidth - (left % 3 == 1 ? 4 : left % 3 == 2 && left >= 8 ? 8 : 0); // the rest runs in 4-pixel tiles
+                        for (; ow + 3 <= narrowEnd; ow += 3)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                        }
+                        if (ow < narrowEnd)
+                        {
+                            ow = narrowEnd - 3; // 5 pixels: the second tile overlaps the first
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), rowStep, kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                            ow = narrowEnd;
                         }
                     }
                     for (; ow + 4 <= outputWidth; ow += 4)
@@ -439,7 +459,7 @@ namespace ConvGen.Generated
         {
             int vc = Count<V>(); // floats per vector
             int f = 0;
-            for (; vc >= 16 && f <= Filters - 4 * vc; f += 4 * vc)
+            for (; f <= Filters - 4 * vc; f += 4 * vc)
             {
                 var bias0 = Load<V>(ref b, f);
                 var a00 = bias0; var a10 = bias0; var a20 = bias0;
@@ -457,13 +477,11 @@ namespace ConvGen.Generated
                     {
                         ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
                         ref float xc = ref Unsafe.Add(ref x, xo + c);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc); var w2 = Load<V>(ref kc, 2 * vc); var w3 = Load<V>(ref kc, 3 * vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01); a02 = Fma(x0, w2, a02); a03 = Fma(x0, w3, a03);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11); a12 = Fma(x1, w2, a12); a13 = Fma(x1, w3, a13);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21); a22 = Fma(x2, w2, a22); a23 = Fma(x2, w3, a23);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc); Store(E.Apply(a02, ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(a03, ref r, f + 3 * vc), ref y, f + 3 * vc);

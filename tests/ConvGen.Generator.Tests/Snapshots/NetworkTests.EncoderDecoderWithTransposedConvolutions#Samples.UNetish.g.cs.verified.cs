@@ -197,7 +197,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 12 pixels (filters in one vector, 32 registers), 6 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 12 pixels (filters in one vector, 32 registers), 6 pixels (few filters) or 3 pixels (4 filter vectors or more, 16 registers) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// The tiles of an output row sum only the kernel rows whose input rows are inside the image, skipping the padding's rows of zeros.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
@@ -220,6 +220,8 @@ namespace ConvGen.Generated
             bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 6-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
+            // 3-pixel tiles of 4 filter vectors where there are 16 vector registers (AVX2) and the filters fill 4 vectors or more.
+            bool narrow = Filters >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32);
             for (int n = 0; n < batch; n++)
             {
                 for (int h = 0; h < height; h++)
@@ -262,6 +264,24 @@ namespace ConvGen.Generated
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
                             ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
+                        }
+                    }
+                    if (narrow && outputWidth - ow >= 3)
+                    {
+                        int left = outputWidth - ow, narrowEnd = outputWidth - (left % 3 == 1 ? 4 : left % 3 == 2 && left >= 8 ? 8 : 0); // the rest runs in 4-pixel tiles
+                        for (; ow + 3 <= narrowEnd; ow += 3)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                        }
+                        if (ow < narrowEnd)
+                        {
+                            ow = narrowEnd - 3; // 5 pixels: the second tile overlaps the first
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                            ow = narrowEnd;
                         }
                     }
                     for (; ow + 4 <= outputWidth; ow += 4)
@@ -555,6 +575,337 @@ namespace ConvGen.Generated
                 Store(E.Apply(Relu(a10), ref r, f + 16), ref y, f + 16);
                 Store(E.Apply(Relu(a20), ref r, f + 32), ref y, f + 32);
                 Store(E.Apply(Relu(a30), ref r, f + 48), ref y, f + 48);
+            }
+        }
+
+        /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 3 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile3<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                var bias2 = Load<V>(ref b, f + 2 * vc);
+                var a02 = bias2; var a12 = bias2; var a22 = bias2;
+                var bias3 = Load<V>(ref b, f + 3 * vc);
+                var a03 = bias3; var a13 = bias3; var a23 = bias3;
+                for (int kh = kh0; kh < kh1; kh++)
+                {
+                    int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                    }
+                }
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc); Store(E.Apply(Relu(a02), ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(Relu(a03), ref r, f + 3 * vc), ref y, f + 3 * vc);
+                Store(E.Apply(Relu(a10), ref r, f + 16), ref y, f + 16); Store(E.Apply(Relu(a11), ref r, f + vc + 16), ref y, f + vc + 16); Store(E.Apply(Relu(a12), ref r, f + 2 * vc + 16), ref y, f + 2 * vc + 16); Store(E.Apply(Relu(a13), ref r, f + 3 * vc + 16), ref y, f + 3 * vc + 16);
+                Store(E.Apply(Relu(a20), ref r, f + 32), ref y, f + 32); Store(E.Apply(Relu(a21), ref r, f + vc + 32), ref y, f + vc + 32); Store(E.Apply(Relu(a22), ref r, f + 2 * vc + 32), ref y, f + 2 * vc + 32); Store(E.Apply(Relu(a23), ref r, f + 3 * vc + 32), ref y, f + 3 * vc + 32);
+            }
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                for (int kh = kh0; kh < kh1; kh++)
+                {
+                    int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                }
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(Relu(a10), ref r, f + 16), ref y, f + 16); Store(E.Apply(Relu(a11), ref r, f + vc + 16), ref y, f + vc + 16);
+                Store(E.Apply(Relu(a20), ref r, f + 32), ref y, f + 32); Store(E.Apply(Relu(a21), ref r, f + vc + 32), ref y, f + vc + 32);
+            }
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                for (int kh = kh0; kh < kh1; kh++)
+                {
+                    int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
+                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                }
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f);
+                Store(E.Apply(Relu(a10), ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(Relu(a20), ref r, f + 32), ref y, f + 32);
             }
         }
 
@@ -1366,7 +1717,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 6 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 6 pixels (few filters) or 3 pixels (4 filter vectors or more, 16 registers) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// The tiles of an output row sum only the kernel rows whose input rows are inside the image, skipping the padding's rows of zeros.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
@@ -1387,6 +1738,8 @@ namespace ConvGen.Generated
             ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 6-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
+            // 3-pixel tiles of 4 filter vectors where there are 16 vector registers (AVX2) and the filters fill 4 vectors or more.
+            bool narrow = Filters >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32);
             for (int n = 0; n < batch; n++)
             {
                 for (int h = 0; h < height; h++)
@@ -1412,6 +1765,24 @@ namespace ConvGen.Generated
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
                             ForwardTile6<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
+                        }
+                    }
+                    if (narrow && outputWidth - ow >= 3)
+                    {
+                        int left = outputWidth - ow, narrowEnd = outputWidth - (left % 3 == 1 ? 4 : left % 3 == 2 && left >= 8 ? 8 : 0); // the rest runs in 4-pixel tiles
+                        for (; ow + 3 <= narrowEnd; ow += 3)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                        }
+                        if (ow < narrowEnd)
+                        {
+                            ow = narrowEnd - 3; // 5 pixels: the second tile overlaps the first
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), kh0, kh1, ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                            ow = narrowEnd;
                         }
                     }
                     for (; ow + 4 <= outputWidth; ow += 4)
@@ -1500,6 +1871,112 @@ namespace ConvGen.Generated
                 Store(E.Apply(Relu(a10), ref r, f + 32), ref y, f + 32); Store(E.Apply(Relu(a11), ref r, f + vc + 32), ref y, f + vc + 32);
                 Store(E.Apply(Relu(a20), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a21), ref r, f + vc + 64), ref y, f + vc + 64);
                 Store(E.Apply(Relu(a30), ref r, f + 96), ref y, f + 96); Store(E.Apply(Relu(a31), ref r, f + vc + 96), ref y, f + vc + 96);
+            }
+        }
+
+        /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 3 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile3<V, E>(ref float x, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                var bias2 = Load<V>(ref b, f + 2 * vc);
+                var a02 = bias2; var a12 = bias2; var a22 = bias2;
+                var bias3 = Load<V>(ref b, f + 3 * vc);
+                var a03 = bias3; var a13 = bias3; var a23 = bias3;
+                for (int kh = kh0; kh < kh1; kh++)
+                {
+                    int xr = kh * RowStep, kr = kh * 1536; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 512);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 1024);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 32);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                    }
+                }
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc); Store(E.Apply(Relu(a02), ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(Relu(a03), ref r, f + 3 * vc), ref y, f + 3 * vc);
+                Store(E.Apply(Relu(a10), ref r, f + 32), ref y, f + 32); Store(E.Apply(Relu(a11), ref r, f + vc + 32), ref y, f + vc + 32); Store(E.Apply(Relu(a12), ref r, f + 2 * vc + 32), ref y, f + 2 * vc + 32); Store(E.Apply(Relu(a13), ref r, f + 3 * vc + 32), ref y, f + 3 * vc + 32);
+                Store(E.Apply(Relu(a20), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a21), ref r, f + vc + 64), ref y, f + vc + 64); Store(E.Apply(Relu(a22), ref r, f + 2 * vc + 64), ref y, f + 2 * vc + 64); Store(E.Apply(Relu(a23), ref r, f + 3 * vc + 64), ref y, f + 3 * vc + 64);
+            }
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                for (int kh = kh0; kh < kh1; kh++)
+                {
+                    int xr = kh * RowStep, kr = kh * 1536; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 512);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 1024);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 32);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                    }
+                }
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(Relu(a10), ref r, f + 32), ref y, f + 32); Store(E.Apply(Relu(a11), ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(Relu(a20), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a21), ref r, f + vc + 64), ref y, f + vc + 64);
             }
         }
 

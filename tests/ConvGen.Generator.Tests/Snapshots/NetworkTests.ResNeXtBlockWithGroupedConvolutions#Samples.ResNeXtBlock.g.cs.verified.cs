@@ -204,7 +204,7 @@ namespace ConvGen.Generated
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
         /// A 1x1 kernel with stride 1 is a matrix product, [pixels, InputChannels] x [InputChannels, Filters]: output pixel i reads input pixel i, so the rows [rowStart, rowEnd) of a sample (of the whole batch, when they are every row) are one run of pixels, whose tiles do not stop at row ends.
-        /// Each run of pixels runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 4 pixels, the last one overlapping the one before when the length is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in runs shorter than a tile.
+        /// Each run of pixels runs in tiles of 16 pixels (filters in one vector, 32 registers), 8 pixels (few filters) or 3 pixels (4 filter vectors or more, 16 registers) or 4 pixels, the last one overlapping the one before when the length is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in runs shorter than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -220,6 +220,8 @@ namespace ConvGen.Generated
             bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
+            // 3-pixel tiles of 4 filter vectors where there are 16 vector registers (AVX2) and the filters fill 4 vectors or more.
+            bool narrow = Filters >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32);
             bool whole = rowStart == 0 && rowEnd == outputHeight; // every row: the whole batch is one run
             int runs = whole ? 1 : batch, run = (rowEnd - rowStart) * outputWidth * (whole ? batch : 1);
             for (int n = 0; n < runs; n++)
@@ -259,6 +261,24 @@ namespace ConvGen.Generated
                         int pixel = (first + i) * Filters;
                         ForwardTile8<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                         i = run;
+                    }
+                }
+                if (narrow && run - i >= 3)
+                {
+                    int left = run - i, narrowEnd = run - (left % 3 == 1 ? 4 : left % 3 == 2 && left >= 8 ? 8 : 0); // the rest runs in 4-pixel tiles
+                    for (; i + 3 <= narrowEnd; i += 3)
+                    {
+                        int window = i * InputChannels;
+                        int pixel = (first + i) * Filters;
+                        ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                    }
+                    if (i < narrowEnd)
+                    {
+                        i = narrowEnd - 3; // 5 pixels: the second tile overlaps the first
+                        int window = i * InputChannels;
+                        int pixel = (first + i) * Filters;
+                        ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                        i = narrowEnd;
                     }
                 }
                 for (; i + 4 <= run; i += 4)
@@ -347,6 +367,95 @@ namespace ConvGen.Generated
                 Store(E.Apply(a10, ref r, f + 16), ref y, f + 16);
                 Store(E.Apply(a20, ref r, f + 32), ref y, f + 32);
                 Store(E.Apply(a30, ref r, f + 48), ref y, f + 48);
+            }
+        }
+
+        /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 3 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile3<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                var bias2 = Load<V>(ref b, f + 2 * vc);
+                var a02 = bias2; var a12 = bias2; var a22 = bias2;
+                var bias3 = Load<V>(ref b, f + 3 * vc);
+                var a03 = bias3; var a13 = bias3; var a23 = bias3;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * RowStep + kw * 8, ko = (kh * KernelWidth + kw) * 128;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                    }
+                }
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc); Store(E.Apply(a02, ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(a03, ref r, f + 3 * vc), ref y, f + 3 * vc);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16); Store(E.Apply(a11, ref r, f + vc + 16), ref y, f + vc + 16); Store(E.Apply(a12, ref r, f + 2 * vc + 16), ref y, f + 2 * vc + 16); Store(E.Apply(a13, ref r, f + 3 * vc + 16), ref y, f + 3 * vc + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32); Store(E.Apply(a21, ref r, f + vc + 32), ref y, f + vc + 32); Store(E.Apply(a22, ref r, f + 2 * vc + 32), ref y, f + 2 * vc + 32); Store(E.Apply(a23, ref r, f + 3 * vc + 32), ref y, f + 3 * vc + 32);
+            }
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * RowStep + kw * 8, ko = (kh * KernelWidth + kw) * 128;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                }
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16); Store(E.Apply(a11, ref r, f + vc + 16), ref y, f + vc + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32); Store(E.Apply(a21, ref r, f + vc + 32), ref y, f + vc + 32);
+            }
+            for (; f <= Filters - vc; f += vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * RowStep + kw * 8, ko = (kh * KernelWidth + kw) * 128;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                        a10 = Fma(x1, w0, a10);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                        a20 = Fma(x2, w0, a20);
+                    }
+                }
+                Store(E.Apply(a00, ref r, f), ref y, f);
+                Store(E.Apply(a10, ref r, f + 16), ref y, f + 16);
+                Store(E.Apply(a20, ref r, f + 32), ref y, f + 32);
             }
         }
 

@@ -205,7 +205,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :].
         /// Every window is inside the input (Valid).
-        /// Each output row runs in tiles of 7 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 7 pixels (few filters) or 3 pixels (4 filter vectors or more, 16 registers) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -219,6 +219,8 @@ namespace ConvGen.Generated
             ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 7-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
             bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
+            // 3-pixel tiles of 4 filter vectors where there are 16 vector registers (AVX2) and the filters fill 4 vectors or more.
+            bool narrow = Filters >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32);
             for (int n = 0; n < batch; n++)
             {
                 ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);
@@ -241,6 +243,24 @@ namespace ConvGen.Generated
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
                             ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
+                        }
+                    }
+                    if (narrow && outputWidth - ow >= 3)
+                    {
+                        int left = outputWidth - ow, narrowEnd = outputWidth - (left % 3 == 1 ? 4 : left % 3 == 2 && left >= 8 ? 8 : 0); // the rest runs in 4-pixel tiles
+                        for (; ow + 3 <= narrowEnd; ow += 3)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                        }
+                        if (ow < narrowEnd)
+                        {
+                            ow = narrowEnd - 3; // 5 pixels: the second tile overlaps the first
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                            ow = narrowEnd;
                         }
                     }
                     for (; ow + 4 <= outputWidth; ow += 4)
@@ -355,6 +375,152 @@ namespace ConvGen.Generated
                 Store(E.Apply(a10, ref r, f + 32), ref y, f + 32); Store(E.Apply(a11, ref r, f + vc + 32), ref y, f + vc + 32);
                 Store(E.Apply(a20, ref r, f + 64), ref y, f + 64); Store(E.Apply(a21, ref r, f + vc + 64), ref y, f + vc + 64);
                 Store(E.Apply(a30, ref r, f + 96), ref y, f + 96); Store(E.Apply(a31, ref r, f + vc + 96), ref y, f + vc + 96);
+            }
+        }
+
+        /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 3 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile3<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                var bias2 = Load<V>(ref b, f + 2 * vc);
+                var a02 = bias2; var a12 = bias2; var a22 = bias2;
+                var bias3 = Load<V>(ref b, f + 3 * vc);
+                var a03 = bias3; var a13 = bias3; var a23 = bias3;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * RowStep, kr = kh * 4480; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 896);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 28);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 1792);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 56);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 2688);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 84);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 3584);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 112);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                    }
+                }
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc); Store(E.Apply(a02, ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(a03, ref r, f + 3 * vc), ref y, f + 3 * vc);
+                Store(E.Apply(a10, ref r, f + 32), ref y, f + 32); Store(E.Apply(a11, ref r, f + vc + 32), ref y, f + vc + 32); Store(E.Apply(a12, ref r, f + 2 * vc + 32), ref y, f + 2 * vc + 32); Store(E.Apply(a13, ref r, f + 3 * vc + 32), ref y, f + 3 * vc + 32);
+                Store(E.Apply(a20, ref r, f + 64), ref y, f + 64); Store(E.Apply(a21, ref r, f + vc + 64), ref y, f + vc + 64); Store(E.Apply(a22, ref r, f + 2 * vc + 64), ref y, f + 2 * vc + 64); Store(E.Apply(a23, ref r, f + 3 * vc + 64), ref y, f + 3 * vc + 64);
+            }
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                {
+                    int xr = kh * RowStep, kr = kh * 4480; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 896);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 28);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 1792);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 56);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 2688);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 84);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 32 * c + f + 3584);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 112);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                    }
+                }
+                Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(a10, ref r, f + 32), ref y, f + 32); Store(E.Apply(a11, ref r, f + vc + 32), ref y, f + vc + 32);
+                Store(E.Apply(a20, ref r, f + 64), ref y, f + 64); Store(E.Apply(a21, ref r, f + vc + 64), ref y, f + vc + 64);
             }
         }
 
@@ -1286,7 +1452,7 @@ namespace ConvGen.Generated
         /// <summary>
         /// y[n, oh, ow, :] = b + sum over (kh, kw, c) of x[n, ih0 + kh * DilationHeight, iw0 + kw * DilationWidth, c] * k[kh, kw, c, :], then the ReLU.
         /// Each sample is first copied into a zeroed image with the padding around it, so every window is whole (the zeros add nothing).
-        /// Each output row runs in tiles of 7 pixels (few filters) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
+        /// Each output row runs in tiles of 7 pixels (few filters) or 3 pixels (4 filter vectors or more, 16 registers) or 4 pixels, the last one overlapping the one before when the width is not a multiple of the tile (those pixels are computed twice, to the same value), and single pixels only in rows narrower than a tile.
         /// Only output rows [rowStart, rowEnd) are written, in every sample (0 <= rowStart <= rowEnd <= outputHeight): threads can share a sample.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -1306,6 +1472,8 @@ namespace ConvGen.Generated
             ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 7-pixel tiles (2 filter vectors at a time) with 32 vector registers (AVX-512 at any width): they fit the rows better than 4 pixels.
             bool wide = Count<V>() >= 16 || Registers32;
+            // 3-pixel tiles of 4 filter vectors where there are 16 vector registers (AVX2) and the filters fill 4 vectors or more.
+            bool narrow = Filters >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32);
             for (int n = 0; n < batch; n++)
             {
                 for (int h = 0; h < height; h++)
@@ -1330,6 +1498,24 @@ namespace ConvGen.Generated
                             int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
                             ForwardTile7<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
                             ow = outputWidth;
+                        }
+                    }
+                    if (narrow && outputWidth - ow >= 3)
+                    {
+                        int left = outputWidth - ow, narrowEnd = outputWidth - (left % 3 == 1 ? 4 : left % 3 == 2 && left >= 8 ? 8 : 0); // the rest runs in 4-pixel tiles
+                        for (; ow + 3 <= narrowEnd; ow += 3)
+                        {
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                        }
+                        if (ow < narrowEnd)
+                        {
+                            ow = narrowEnd - 3; // 5 pixels: the second tile overlaps the first
+                            int window = (row + ow * StrideWidth) * InputChannels;
+                            int pixel = ((n * outputHeight + oh) * outputWidth + ow) * Filters;
+                            ForwardTile3<V, E>(ref Unsafe.Add(ref x, window), ref k, ref b, ref Unsafe.Add(ref y, pixel), ref Unsafe.Add(ref r, pixel));
+                            ow = narrowEnd;
                         }
                     }
                     for (; ow + 4 <= outputWidth; ow += 4)
@@ -1425,6 +1611,70 @@ namespace ConvGen.Generated
                 Store(E.Apply(Relu(a10), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a11), ref r, f + vc + 64), ref y, f + vc + 64);
                 Store(E.Apply(Relu(a20), ref r, f + 128), ref y, f + 128); Store(E.Apply(Relu(a21), ref r, f + vc + 128), ref y, f + vc + 128);
                 Store(E.Apply(Relu(a30), ref r, f + 192), ref y, f + 192); Store(E.Apply(Relu(a31), ref r, f + vc + 192), ref y, f + vc + 192);
+            }
+        }
+
+        /// <summary>3 neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds 3 FMAs.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile3<V, E>(ref float x, ref float k, ref float b, ref float y, ref float r) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            int f = 0;
+            for (; f <= Filters - 4 * vc; f += 4 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                var bias2 = Load<V>(ref b, f + 2 * vc);
+                var a02 = bias2; var a12 = bias2; var a22 = bias2;
+                var bias3 = Load<V>(ref b, f + 3 * vc);
+                var a03 = bias3; var a13 = bias3; var a23 = bias3;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * RowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 64)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                    }
+                }
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc); Store(E.Apply(Relu(a02), ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(Relu(a03), ref r, f + 3 * vc), ref y, f + 3 * vc);
+                Store(E.Apply(Relu(a10), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a11), ref r, f + vc + 64), ref y, f + vc + 64); Store(E.Apply(Relu(a12), ref r, f + 2 * vc + 64), ref y, f + 2 * vc + 64); Store(E.Apply(Relu(a13), ref r, f + 3 * vc + 64), ref y, f + 3 * vc + 64);
+                Store(E.Apply(Relu(a20), ref r, f + 128), ref y, f + 128); Store(E.Apply(Relu(a21), ref r, f + vc + 128), ref y, f + vc + 128); Store(E.Apply(Relu(a22), ref r, f + 2 * vc + 128), ref y, f + 2 * vc + 128); Store(E.Apply(Relu(a23), ref r, f + 3 * vc + 128), ref y, f + 3 * vc + 128);
+            }
+            for (; f <= Filters - 2 * vc; f += 2 * vc)
+            {
+                var bias0 = Load<V>(ref b, f);
+                var a00 = bias0; var a10 = bias0; var a20 = bias0;
+                var bias1 = Load<V>(ref b, f + vc);
+                var a01 = bias1; var a11 = bias1; var a21 = bias1;
+                for (int kh = 0; kh < KernelHeight; kh++)
+                for (int kw = 0; kw < KernelWidth; kw++)
+                {
+                    int xo = kh * RowStep + kw * 32, ko = (kh * KernelWidth + kw) * 2048;
+                    for (int c = 0; c < InputChannels; c++)
+                    {
+                        ref float kc = ref Unsafe.Add(ref k, ko + 64 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xo + c);
+                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                        var x0 = Broadcast<V>(xc);
+                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                    }
+                }
+                Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
+                Store(E.Apply(Relu(a10), ref r, f + 64), ref y, f + 64); Store(E.Apply(Relu(a11), ref r, f + vc + 64), ref y, f + vc + 64);
+                Store(E.Apply(Relu(a20), ref r, f + 128), ref y, f + 128); Store(E.Apply(Relu(a21), ref r, f + vc + 128), ref y, f + vc + 128);
             }
         }
 
