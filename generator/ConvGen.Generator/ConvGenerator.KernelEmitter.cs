@@ -91,11 +91,12 @@ public sealed partial class ConvGenerator
         }
 
         /// <summary>
-        /// Output pixels of the narrow forward tile, which runs where there are 16 vector registers (AVX2) and the filters fill 4
-        /// vectors or more: 3 pixels x 4 filter vectors are 12 accumulators, and with the 3 pixels' broadcasts and one weight
-        /// vector at a time they fill the 16 registers (see <see cref="BroadcastsFirst"/>; oneDNN's AVX2 tile). The 4-pixel tile
-        /// holds 2 filter vectors there: 8 accumulators, barely the FMA chains the latency needs, and 6 loads for 8 FMAs, where
-        /// this tile has 7 for 12.
+        /// Output pixels of the narrow tile, which runs where there are 16 vector registers (AVX2) and the filters (forward) or
+        /// the input channels (input gradient) fill 4 vectors or more: 3 pixels x 4 vectors are 12 accumulators, and with the 3
+        /// pixels' broadcasts and one weight vector at a time they fill the 16 registers (see <see cref="BroadcastsFirst"/>;
+        /// oneDNN's AVX2 tile). The 4-pixel tile holds 2 vectors there: 8 accumulators, barely the FMA chains the latency
+        /// needs, and 6 loads for 8 FMAs, where this tile has 7 for 12. What its tiles leave of a row (1 or 2 pixels) runs in
+        /// 4-pixel tiles, the last 4 or 8 pixels of the row, so no pixel is computed twice.
         /// </summary>
         private const int NarrowTilePixels = 3;
 
@@ -106,11 +107,12 @@ public sealed partial class ConvGenerator
         private static bool HasNarrowTile(KernelPlan p) => p.Conv.Filters >= 16 && TileFits(p.Conv, TilePixels);
 
         /// <summary>
-        /// Whether a block of <paramref name="vectors"/> filter vectors of a <paramref name="pixels"/>-pixel tile broadcasts its
-        /// pixels' inputs first and then loads each weight vector just before its FMAs (<see cref="EmitTileSums"/>): where only
-        /// that order fits 16 vector registers (the accumulators, the broadcasts and one weight vector), as in the narrow tile's
-        /// 3 pixels x 4 vectors; elsewhere the weight vectors are loaded first and each broadcast feeds its pixel's FMAs. The
-        /// order of the instructions only: each sum adds the same products in the same order.
+        /// Whether a block of <paramref name="vectors"/> filter (or channel) vectors of a <paramref name="pixels"/>-pixel tile
+        /// broadcasts its pixels' inputs (or output gradients) first and then loads each weight vector just before its FMAs
+        /// (<see cref="EmitTileSums"/>, <see cref="EmitInputGradientTap"/>): where only that order fits 16 vector registers (the
+        /// accumulators, the broadcasts and one weight vector), as in the narrow tile's 3 pixels x 4 vectors; elsewhere the
+        /// weight vectors are loaded first and each broadcast feeds its pixel's FMAs. The order of the instructions only: each
+        /// sum adds the same products in the same order.
         /// </summary>
         private static bool BroadcastsFirst(int pixels, int vectors)
             => pixels * vectors + vectors + 1 > 16 && pixels * vectors + pixels + 1 <= 16;
@@ -1223,8 +1225,8 @@ public sealed partial class ConvGenerator
             w.Line("/// <summary>");
             w.Line("/// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the");
             w.L($"/// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold {InputGradientWidePixels} pixels x up to 2 channel vectors");
-            w.L($"/// (with 32 vector registers) and what they leave in tiles of {string.Join(", ", InputGradientRestPixels)}, {TilePixels} pixels x up to 4, then 2 and 1 pixels for the");
-            w.Line("/// rest of a row: every element adds the same terms in the same order in any tile.");
+            w.L($"/// (with 32 vector registers) and what they leave in tiles of {string.Join(", ", InputGradientRestPixels)}, {NarrowTilePixels} pixels x 4 (4 channel vectors or more, with 16), {TilePixels} pixels x up to 4,");
+            w.Line("/// then 2 and 1 pixels for the rest of a row: every element adds the same terms in the same order in any tile.");
             w.Line("/// </summary>");
             w.Line(Optimized);
             w.Open($"private static void InputGradientTap{Generic}(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow){Constraint}");
@@ -1232,6 +1234,9 @@ public sealed partial class ConvGenerator
             bool wideTile = m.InputChannels <= 32 && TileFits(m, InputGradientWidePixels);
             if (wideTile)
                 w.L($"bool wide = Count<V>() >= 16 || Registers32; // {InputGradientWidePixels} pixels x 2 channel vectors: 16 accumulators");
+            bool narrowTile = m.InputChannels >= 16 && TileFits(m, TilePixels);
+            if (narrowTile)
+                w.L($"bool narrow = InputChannels >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32); // {NarrowTilePixels} pixels x 4 channel vectors: 12 accumulators in 16 registers");
             w.Open("for (int i = 0; i < rows; i++)");
             w.Line("ref float dxr = ref Unsafe.Add(ref dx, i * xRow);");
             w.Line("ref float gr = ref Unsafe.Add(ref g, i * gRow);");
@@ -1259,6 +1264,16 @@ public sealed partial class ConvGenerator
                 w.Line("j += t;");
                 w.Close();
             }
+            if (narrowTile)
+            {
+                // The narrow tiles, then the 4-pixel tiles take what they leave (1 or 2 pixels) with the last 4 or 8, or the 2-pixel tile a last 2 (5 pixels).
+                w.Open($"if (narrow && cols - j >= {NarrowTilePixels})");
+                w.L($"int left = cols - j, narrowEnd = cols - (left % {NarrowTilePixels} == 1 ? {TilePixels} : left % {NarrowTilePixels} == 2 ? (left >= {2 * TilePixels} ? {2 * TilePixels} : 2) : 0);");
+                w.Open($"for (; j + {NarrowTilePixels} <= narrowEnd; j += {NarrowTilePixels})");
+                Tile(NarrowTilePixels, wideWidths: false, fourAtAnyWidth: true);
+                w.Close();
+                w.Close();
+            }
             foreach (int pixels in new[] { TilePixels, 2, 1 })
             {
                 if (!TileFits(m, pixels)) continue;
@@ -1269,7 +1284,7 @@ public sealed partial class ConvGenerator
             w.Close();
             w.Close();
 
-            void Tile(int pixels, bool wideWidths)
+            void Tile(int pixels, bool wideWidths, bool fourAtAnyWidth = false)
             {
                 var ps = Enumerable.Range(0, pixels).ToArray();
                 w.L($"ref float dxp = ref Unsafe.Add(ref dxr, j * {Step(pixelStep)});");
@@ -1283,11 +1298,21 @@ public sealed partial class ConvGenerator
                     w.Line("ref float kf = ref Unsafe.Add(ref kt, c);");
                     w.Line("ref float gf = ref gp;");
                     w.Open("for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))");
-                    w.Line(string.Join(" ", qs.Select(q => $"var w{q} = Load<V>(ref kf{VOffArgument(q)});")));
-                    foreach (int i in ps)
+                    string Broadcast(int i) => $"var g{i} = Broadcast<V>({(i == 0 ? "gf" : $"Unsafe.Add(ref gf, {Str((long)i * m.Filters)})")});";
+                    if (BroadcastsFirst(pixels, u))
                     {
-                        w.Line($"var g{i} = Broadcast<V>({(i == 0 ? "gf" : $"Unsafe.Add(ref gf, {Str((long)i * m.Filters)})")});");
-                        w.Line(string.Join(" ", qs.Select(q => $"a{i}{q} = Fma(g{i}, w{q}, a{i}{q});")));
+                        w.Line(string.Join(" ", ps.Select(Broadcast)));
+                        foreach (int q in qs)
+                            w.Line($"var w{q} = Load<V>(ref kf{VOffArgument(q)}); " + string.Join(" ", ps.Select(i => $"a{i}{q} = Fma(g{i}, w{q}, a{i}{q});")));
+                    }
+                    else
+                    {
+                        w.Line(string.Join(" ", qs.Select(q => $"var w{q} = Load<V>(ref kf{VOffArgument(q)});")));
+                        foreach (int i in ps)
+                        {
+                            w.Line(Broadcast(i));
+                            w.Line(string.Join(" ", qs.Select(q => $"a{i}{q} = Fma(g{i}, w{q}, a{i}{q});")));
+                        }
                     }
                     w.Close();
                     foreach (int i in ps)
@@ -1297,7 +1322,7 @@ public sealed partial class ConvGenerator
                     w.Line("ref float kc = ref Unsafe.Add(ref k, c * Filters);");
                     foreach (int i in ps)
                         w.Line($"Unsafe.Add(ref dxp, {Offset.Of("c") + (long)i * pixelStep}) += DotFilters<V>(ref {(i == 0 ? "gp" : $"Unsafe.Add(ref gp, {Str((long)i * m.Filters)})")}, ref kc);");
-                }, widths: wideWidths ? [2, 1] : null);
+                }, widths: wideWidths ? [2, 1] : null, fourAtAnyWidth: fourAtAnyWidth);
             }
         }
 

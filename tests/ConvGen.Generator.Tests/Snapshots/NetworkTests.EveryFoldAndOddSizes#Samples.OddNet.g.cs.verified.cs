@@ -1893,8 +1893,8 @@ namespace ConvGen.Generated
         /// <summary>
         /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
         /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 8 pixels x up to 2 channel vectors
-        /// (with 32 vector registers) and what they leave in tiles of 5, 6, 7, 4 pixels x up to 4, then 2 and 1 pixels for the
-        /// rest of a row: every element adds the same terms in the same order in any tile.
+        /// (with 32 vector registers) and what they leave in tiles of 5, 6, 7, 3 pixels x 4 (4 channel vectors or more, with 16), 4 pixels x up to 4,
+        /// then 2 and 1 pixels for the rest of a row: every element adds the same terms in the same order in any tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct

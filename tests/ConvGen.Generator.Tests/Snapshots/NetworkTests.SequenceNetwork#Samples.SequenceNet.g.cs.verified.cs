@@ -783,14 +783,15 @@ namespace ConvGen.Generated
         /// <summary>
         /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
         /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 8 pixels x up to 2 channel vectors
-        /// (with 32 vector registers) and what they leave in tiles of 5, 6, 7, 4 pixels x up to 4, then 2 and 1 pixels for the
-        /// rest of a row: every element adds the same terms in the same order in any tile.
+        /// (with 32 vector registers) and what they leave in tiles of 5, 6, 7, 3 pixels x 4 (4 channel vectors or more, with 16), 4 pixels x up to 4,
+        /// then 2 and 1 pixels for the rest of a row: every element adds the same terms in the same order in any tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
         {
             int vc = Count<V>(); // floats per vector
             bool wide = Count<V>() >= 16 || Registers32; // 8 pixels x 2 channel vectors: 16 accumulators
+            bool narrow = InputChannels >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32); // 3 pixels x 4 channel vectors: 12 accumulators in 16 registers
             for (int i = 0; i < rows; i++)
             {
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
@@ -1152,6 +1153,84 @@ namespace ConvGen.Generated
                         }
                     }
                     j += t;
+                }
+                if (narrow && cols - j >= 3)
+                {
+                    int left = cols - j, narrowEnd = cols - (left % 3 == 1 ? 4 : left % 3 == 2 ? (left >= 8 ? 8 : 2) : 0);
+                    for (; j + 3 <= narrowEnd; j += 3)
+                    {
+                        ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
+                        ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                        int c = 0;
+                        for (; c <= InputChannels - 4 * vc; c += 4 * vc)
+                        {
+                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
+                            var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28); var a12 = Load<V>(ref dxp, c + 2 * vc + 28); var a13 = Load<V>(ref dxp, c + 3 * vc + 28);
+                            var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56); var a22 = Load<V>(ref dxp, c + 2 * vc + 56); var a23 = Load<V>(ref dxp, c + 3 * vc + 56);
+                            ref float kf = ref Unsafe.Add(ref kt, c);
+                            ref float gf = ref gp;
+                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                            {
+                                var g0 = Broadcast<V>(gf); var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32)); var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                var w0 = Load<V>(ref kf); a00 = Fma(g0, w0, a00); a10 = Fma(g1, w0, a10); a20 = Fma(g2, w0, a20);
+                                var w1 = Load<V>(ref kf, vc); a01 = Fma(g0, w1, a01); a11 = Fma(g1, w1, a11); a21 = Fma(g2, w1, a21);
+                                var w2 = Load<V>(ref kf, 2 * vc); a02 = Fma(g0, w2, a02); a12 = Fma(g1, w2, a12); a22 = Fma(g2, w2, a22);
+                                var w3 = Load<V>(ref kf, 3 * vc); a03 = Fma(g0, w3, a03); a13 = Fma(g1, w3, a13); a23 = Fma(g2, w3, a23);
+                            }
+                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
+                            Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28); Store(a12, ref dxp, c + 2 * vc + 28); Store(a13, ref dxp, c + 3 * vc + 28);
+                            Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56); Store(a22, ref dxp, c + 2 * vc + 56); Store(a23, ref dxp, c + 3 * vc + 56);
+                        }
+                        for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+                        {
+                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                            var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
+                            var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
+                            ref float kf = ref Unsafe.Add(ref kt, c);
+                            ref float gf = ref gp;
+                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                            {
+                                var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                var g0 = Broadcast<V>(gf);
+                                a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                            }
+                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                            Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
+                            Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
+                        }
+                        for (; c <= InputChannels - vc; c += vc)
+                        {
+                            var a00 = Load<V>(ref dxp, c);
+                            var a10 = Load<V>(ref dxp, c + 28);
+                            var a20 = Load<V>(ref dxp, c + 56);
+                            ref float kf = ref Unsafe.Add(ref kt, c);
+                            ref float gf = ref gp;
+                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                            {
+                                var w0 = Load<V>(ref kf);
+                                var g0 = Broadcast<V>(gf);
+                                a00 = Fma(g0, w0, a00);
+                                var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                                a10 = Fma(g1, w0, a10);
+                                var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                a20 = Fma(g2, w0, a20);
+                            }
+                            Store(a00, ref dxp, c);
+                            Store(a10, ref dxp, c + 28);
+                            Store(a20, ref dxp, c + 56);
+                        }
+                        for (; c < InputChannels; c++)
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                            Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                            Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
+                            Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
+                        }
+                    }
                 }
                 for (; j <= cols - 4; j += 4)
                 {
@@ -1959,14 +2038,15 @@ namespace ConvGen.Generated
         /// <summary>
         /// dx[pixel's tap, c] += sum over f of g[pixel, f] * k[c, f], for one tap over rows x cols output pixels: dx and g point at the
         /// first pixel, rows are xRow and gRow apart; kt is the tap's weights transposed to [f, c]. Registers hold 8 pixels x up to 2 channel vectors
-        /// (with 32 vector registers) and what they leave in tiles of 5, 6, 7, 4 pixels x up to 4, then 2 and 1 pixels for the
-        /// rest of a row: every element adds the same terms in the same order in any tile.
+        /// (with 32 vector registers) and what they leave in tiles of 5, 6, 7, 3 pixels x 4 (4 channel vectors or more, with 16), 4 pixels x up to 4,
+        /// then 2 and 1 pixels for the rest of a row: every element adds the same terms in the same order in any tile.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
         {
             int vc = Count<V>(); // floats per vector
             bool wide = Count<V>() >= 16 || Registers32; // 8 pixels x 2 channel vectors: 16 accumulators
+            bool narrow = InputChannels >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32); // 3 pixels x 4 channel vectors: 12 accumulators in 16 registers
             for (int i = 0; i < rows; i++)
             {
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
@@ -2146,6 +2226,56 @@ namespace ConvGen.Generated
                         }
                     }
                     j += t;
+                }
+                if (narrow && cols - j >= 3)
+                {
+                    int left = cols - j, narrowEnd = cols - (left % 3 == 1 ? 4 : left % 3 == 2 ? (left >= 8 ? 8 : 2) : 0);
+                    for (; j + 3 <= narrowEnd; j += 3)
+                    {
+                        ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+                        ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+                        int c = 0;
+                        for (; c <= InputChannels - 4 * vc; c += 4 * vc)
+                        {
+                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
+                            var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64); var a12 = Load<V>(ref dxp, c + 2 * vc + 64); var a13 = Load<V>(ref dxp, c + 3 * vc + 64);
+                            var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128); var a22 = Load<V>(ref dxp, c + 2 * vc + 128); var a23 = Load<V>(ref dxp, c + 3 * vc + 128);
+                            ref float kf = ref Unsafe.Add(ref kt, c);
+                            ref float gf = ref gp;
+                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                            {
+                                var g0 = Broadcast<V>(gf); var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64)); var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                var w0 = Load<V>(ref kf); a00 = Fma(g0, w0, a00); a10 = Fma(g1, w0, a10); a20 = Fma(g2, w0, a20);
+                                var w1 = Load<V>(ref kf, vc); a01 = Fma(g0, w1, a01); a11 = Fma(g1, w1, a11); a21 = Fma(g2, w1, a21);
+                                var w2 = Load<V>(ref kf, 2 * vc); a02 = Fma(g0, w2, a02); a12 = Fma(g1, w2, a12); a22 = Fma(g2, w2, a22);
+                                var w3 = Load<V>(ref kf, 3 * vc); a03 = Fma(g0, w3, a03); a13 = Fma(g1, w3, a13); a23 = Fma(g2, w3, a23);
+                            }
+                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
+                            Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64); Store(a12, ref dxp, c + 2 * vc + 64); Store(a13, ref dxp, c + 3 * vc + 64);
+                            Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128); Store(a22, ref dxp, c + 2 * vc + 128); Store(a23, ref dxp, c + 3 * vc + 128);
+                        }
+                        for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+                        {
+                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                            var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                            var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                            ref float kf = ref Unsafe.Add(ref kt, c);
+                            ref float gf = ref gp;
+                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                            {
+                                var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                                var g0 = Broadcast<V>(gf);
+                                a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                                var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                                a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                                var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                                a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                            }
+                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                            Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                            Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+                        }
+                    }
                 }
                 for (; j <= cols - 4; j += 4)
                 {
