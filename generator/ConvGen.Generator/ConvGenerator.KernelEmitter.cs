@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using System.Collections.Generic;
 using System.Linq;
 using ConvGen.Generator.Helpers;
 using ConvGen.Internal;
@@ -1241,12 +1242,21 @@ public sealed partial class ConvGenerator
             w.Line("ref float dxr = ref Unsafe.Add(ref dx, i * xRow);");
             w.Line("ref float gr = ref Unsafe.Add(ref g, i * gRow);");
             w.Line("int j = 0;");
+            // The tiles of 3 pixels or more are methods of their own (below): with their loads and FMAs inlined into this method,
+            // the JIT ran past its inlining budget and left Load, Broadcast and Fma as calls in the rest of it (MobileNetV2's
+            // 1x1 input gradients of 96 and 144 channels; the stride-2 layer's at 8 floats, 2x slower).
+            var outOfLine = new List<(int Pixels, bool WideWidths, bool FourAtAnyWidth)>();
+            string Call(int pixels, bool wideWidths, bool fourAtAnyWidth = false)
+            {
+                if (!outOfLine.Contains((pixels, wideWidths, fourAtAnyWidth))) outOfLine.Add((pixels, wideWidths, fourAtAnyWidth));
+                return $"InputGradientTile{pixels}<V>(ref dxr, ref gr, ref kt, ref k, j);";
+            }
             if (wideTile)
             {
                 // The wide tiles stop where 9 to 11 pixels are left: those run as two tiles below, not as 8 and then 1 to 3.
                 const int wp = InputGradientWidePixels;
-                w.Open($"for (; wide && (cols - j == {wp} || cols - j >= {wp + TilePixels}); j += {wp})");
-                Tile(wp, wideWidths: true);
+                w.OpenF($"for (; wide && (cols - j == {wp} || cols - j >= {wp + TilePixels}); j += {wp})");
+                w.Line(Call(wp, wideWidths: true));
                 w.Close();
                 // The rest of the row after the wide tiles: 5 to 7 pixels as one tile, 9 to 11 as two (5 + 4, 5 + 5, 6 + 5); the
                 // 4-pixel loop below takes a last 4.
@@ -1254,35 +1264,47 @@ public sealed partial class ConvGenerator
                 w.L($"int rest = cols - j, t = rest > {InputGradientRestPixels[InputGradientRestPixels.Length - 1]} ? (rest + 1) / 2 : rest;");
                 w.Open("switch (t)");
                 foreach (int rest in InputGradientRestPixels)
-                {
-                    w.Open($"case {rest}:");
-                    Tile(rest, wideWidths: true);
-                    w.Line("break;");
-                    w.Close();
-                }
+                    w.Line($"case {rest}: {Call(rest, wideWidths: true)} break;");
                 w.Close();
                 w.Line("j += t;");
                 w.Close();
             }
             if (narrowTile)
             {
-                // The narrow tiles, then the 4-pixel tiles take what they leave (1 or 2 pixels) with the last 4 or 8, or the 2-pixel tile a last 2 (5 pixels).
+                // The narrow tiles, then the 4-pixel tiles take what they leave (1 or 2 pixels) with the row's last 4 or 8, or the 2-pixel tile a last 2 (5 pixels).
                 w.Open($"if (narrow && cols - j >= {NarrowTilePixels})");
                 w.L($"int left = cols - j, narrowEnd = cols - (left % {NarrowTilePixels} == 1 ? {TilePixels} : left % {NarrowTilePixels} == 2 ? (left >= {2 * TilePixels} ? {2 * TilePixels} : 2) : 0);");
-                w.Open($"for (; j + {NarrowTilePixels} <= narrowEnd; j += {NarrowTilePixels})");
-                Tile(NarrowTilePixels, wideWidths: false, fourAtAnyWidth: true);
+                w.OpenF($"for (; j + {NarrowTilePixels} <= narrowEnd; j += {NarrowTilePixels})");
+                w.Line(Call(NarrowTilePixels, wideWidths: false, fourAtAnyWidth: true));
                 w.Close();
                 w.Close();
             }
             foreach (int pixels in new[] { TilePixels, 2, 1 })
             {
                 if (!TileFits(m, pixels)) continue;
+                if (pixels == TilePixels)
+                {
+                    w.OpenF($"for (; j <= cols - {pixels}; j += {pixels})");
+                    w.Line(Call(pixels, wideWidths: false));
+                    w.Close();
+                    continue;
+                }
                 w.Open(pixels == 1 ? "for (; j < cols; j++)" : $"for (; j <= cols - {pixels}; j += {pixels})");
                 Tile(pixels, wideWidths: false);
                 w.Close();
             }
             w.Close();
             w.Close();
+            foreach (var (pixels, wideWidths, fourAtAnyWidth) in outOfLine)
+            {
+                w.Line();
+                w.L($"/// <summary>A {pixels}-pixel tile of a row of <see cref=\"InputGradientTap{{V}}\"/> at pixel j{(fourAtAnyWidth ? " (with 16 vector registers, 4 channel vectors at a time)" : "")}.</summary>");
+                w.Line(Optimized);
+                w.Open($"private static void InputGradientTile{pixels}{Generic}(ref float dxr, ref float gr, ref float kt, ref float k, int j){Constraint}");
+                w.Line("int vc = Count<V>(); // floats per vector");
+                Tile(pixels, wideWidths, fourAtAnyWidth);
+                w.Close();
+            }
 
             void Tile(int pixels, bool wideWidths, bool fourAtAnyWidth = false)
             {

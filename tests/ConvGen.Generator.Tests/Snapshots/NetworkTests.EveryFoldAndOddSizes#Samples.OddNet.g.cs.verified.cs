@@ -1908,259 +1908,22 @@ namespace ConvGen.Generated
                 int j = 0;
                 for (; wide && (cols - j == 8 || cols - j >= 12); j += 8)
                 {
-                    ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
-                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                    int c = 0;
-                    for (; c <= InputChannels - vc; c += vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c);
-                        var a10 = Load<V>(ref dxp, c + 10);
-                        var a20 = Load<V>(ref dxp, c + 20);
-                        var a30 = Load<V>(ref dxp, c + 30);
-                        var a40 = Load<V>(ref dxp, c + 40);
-                        var a50 = Load<V>(ref dxp, c + 50);
-                        var a60 = Load<V>(ref dxp, c + 60);
-                        var a70 = Load<V>(ref dxp, c + 70);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
-                            a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
-                            a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
-                            a30 = Fma(g3, w0, a30);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 24));
-                            a40 = Fma(g4, w0, a40);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 30));
-                            a50 = Fma(g5, w0, a50);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 36));
-                            a60 = Fma(g6, w0, a60);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 42));
-                            a70 = Fma(g7, w0, a70);
-                        }
-                        Store(a00, ref dxp, c);
-                        Store(a10, ref dxp, c + 10);
-                        Store(a20, ref dxp, c + 20);
-                        Store(a30, ref dxp, c + 30);
-                        Store(a40, ref dxp, c + 40);
-                        Store(a50, ref dxp, c + 50);
-                        Store(a60, ref dxp, c + 60);
-                        Store(a70, ref dxp, c + 70);
-                    }
-                    for (; c < InputChannels; c++)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                        Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
-                        Unsafe.Add(ref dxp, c + 10) += DotFilters<V>(ref Unsafe.Add(ref gp, 6), ref kc);
-                        Unsafe.Add(ref dxp, c + 20) += DotFilters<V>(ref Unsafe.Add(ref gp, 12), ref kc);
-                        Unsafe.Add(ref dxp, c + 30) += DotFilters<V>(ref Unsafe.Add(ref gp, 18), ref kc);
-                        Unsafe.Add(ref dxp, c + 40) += DotFilters<V>(ref Unsafe.Add(ref gp, 24), ref kc);
-                        Unsafe.Add(ref dxp, c + 50) += DotFilters<V>(ref Unsafe.Add(ref gp, 30), ref kc);
-                        Unsafe.Add(ref dxp, c + 60) += DotFilters<V>(ref Unsafe.Add(ref gp, 36), ref kc);
-                        Unsafe.Add(ref dxp, c + 70) += DotFilters<V>(ref Unsafe.Add(ref gp, 42), ref kc);
-                    }
+                    InputGradientTile8<V>(ref dxr, ref gr, ref kt, ref k, j);
                 }
                 while (wide && cols - j > 4)
                 {
                     int rest = cols - j, t = rest > 7 ? (rest + 1) / 2 : rest;
                     switch (t)
                     {
-                        case 5:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - vc; c += vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c);
-                                var a10 = Load<V>(ref dxp, c + 10);
-                                var a20 = Load<V>(ref dxp, c + 20);
-                                var a30 = Load<V>(ref dxp, c + 30);
-                                var a40 = Load<V>(ref dxp, c + 40);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
-                                    a10 = Fma(g1, w0, a10);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
-                                    a20 = Fma(g2, w0, a20);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
-                                    a30 = Fma(g3, w0, a30);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 24));
-                                    a40 = Fma(g4, w0, a40);
-                                }
-                                Store(a00, ref dxp, c);
-                                Store(a10, ref dxp, c + 10);
-                                Store(a20, ref dxp, c + 20);
-                                Store(a30, ref dxp, c + 30);
-                                Store(a40, ref dxp, c + 40);
-                            }
-                            for (; c < InputChannels; c++)
-                            {
-                                ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
-                                Unsafe.Add(ref dxp, c + 10) += DotFilters<V>(ref Unsafe.Add(ref gp, 6), ref kc);
-                                Unsafe.Add(ref dxp, c + 20) += DotFilters<V>(ref Unsafe.Add(ref gp, 12), ref kc);
-                                Unsafe.Add(ref dxp, c + 30) += DotFilters<V>(ref Unsafe.Add(ref gp, 18), ref kc);
-                                Unsafe.Add(ref dxp, c + 40) += DotFilters<V>(ref Unsafe.Add(ref gp, 24), ref kc);
-                            }
-                            break;
-                        }
-                        case 6:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - vc; c += vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c);
-                                var a10 = Load<V>(ref dxp, c + 10);
-                                var a20 = Load<V>(ref dxp, c + 20);
-                                var a30 = Load<V>(ref dxp, c + 30);
-                                var a40 = Load<V>(ref dxp, c + 40);
-                                var a50 = Load<V>(ref dxp, c + 50);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
-                                    a10 = Fma(g1, w0, a10);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
-                                    a20 = Fma(g2, w0, a20);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
-                                    a30 = Fma(g3, w0, a30);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 24));
-                                    a40 = Fma(g4, w0, a40);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 30));
-                                    a50 = Fma(g5, w0, a50);
-                                }
-                                Store(a00, ref dxp, c);
-                                Store(a10, ref dxp, c + 10);
-                                Store(a20, ref dxp, c + 20);
-                                Store(a30, ref dxp, c + 30);
-                                Store(a40, ref dxp, c + 40);
-                                Store(a50, ref dxp, c + 50);
-                            }
-                            for (; c < InputChannels; c++)
-                            {
-                                ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
-                                Unsafe.Add(ref dxp, c + 10) += DotFilters<V>(ref Unsafe.Add(ref gp, 6), ref kc);
-                                Unsafe.Add(ref dxp, c + 20) += DotFilters<V>(ref Unsafe.Add(ref gp, 12), ref kc);
-                                Unsafe.Add(ref dxp, c + 30) += DotFilters<V>(ref Unsafe.Add(ref gp, 18), ref kc);
-                                Unsafe.Add(ref dxp, c + 40) += DotFilters<V>(ref Unsafe.Add(ref gp, 24), ref kc);
-                                Unsafe.Add(ref dxp, c + 50) += DotFilters<V>(ref Unsafe.Add(ref gp, 30), ref kc);
-                            }
-                            break;
-                        }
-                        case 7:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - vc; c += vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c);
-                                var a10 = Load<V>(ref dxp, c + 10);
-                                var a20 = Load<V>(ref dxp, c + 20);
-                                var a30 = Load<V>(ref dxp, c + 30);
-                                var a40 = Load<V>(ref dxp, c + 40);
-                                var a50 = Load<V>(ref dxp, c + 50);
-                                var a60 = Load<V>(ref dxp, c + 60);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
-                                    a10 = Fma(g1, w0, a10);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
-                                    a20 = Fma(g2, w0, a20);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
-                                    a30 = Fma(g3, w0, a30);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 24));
-                                    a40 = Fma(g4, w0, a40);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 30));
-                                    a50 = Fma(g5, w0, a50);
-                                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 36));
-                                    a60 = Fma(g6, w0, a60);
-                                }
-                                Store(a00, ref dxp, c);
-                                Store(a10, ref dxp, c + 10);
-                                Store(a20, ref dxp, c + 20);
-                                Store(a30, ref dxp, c + 30);
-                                Store(a40, ref dxp, c + 40);
-                                Store(a50, ref dxp, c + 50);
-                                Store(a60, ref dxp, c + 60);
-                            }
-                            for (; c < InputChannels; c++)
-                            {
-                                ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
-                                Unsafe.Add(ref dxp, c + 10) += DotFilters<V>(ref Unsafe.Add(ref gp, 6), ref kc);
-                                Unsafe.Add(ref dxp, c + 20) += DotFilters<V>(ref Unsafe.Add(ref gp, 12), ref kc);
-                                Unsafe.Add(ref dxp, c + 30) += DotFilters<V>(ref Unsafe.Add(ref gp, 18), ref kc);
-                                Unsafe.Add(ref dxp, c + 40) += DotFilters<V>(ref Unsafe.Add(ref gp, 24), ref kc);
-                                Unsafe.Add(ref dxp, c + 50) += DotFilters<V>(ref Unsafe.Add(ref gp, 30), ref kc);
-                                Unsafe.Add(ref dxp, c + 60) += DotFilters<V>(ref Unsafe.Add(ref gp, 36), ref kc);
-                            }
-                            break;
-                        }
+                        case 5: InputGradientTile5<V>(ref dxr, ref gr, ref kt, ref k, j); break;
+                        case 6: InputGradientTile6<V>(ref dxr, ref gr, ref kt, ref k, j); break;
+                        case 7: InputGradientTile7<V>(ref dxr, ref gr, ref kt, ref k, j); break;
                     }
                     j += t;
                 }
                 for (; j <= cols - 4; j += 4)
                 {
-                    ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
-                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                    int c = 0;
-                    for (; c <= InputChannels - vc; c += vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c);
-                        var a10 = Load<V>(ref dxp, c + 10);
-                        var a20 = Load<V>(ref dxp, c + 20);
-                        var a30 = Load<V>(ref dxp, c + 30);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
-                            a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
-                            a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
-                            a30 = Fma(g3, w0, a30);
-                        }
-                        Store(a00, ref dxp, c);
-                        Store(a10, ref dxp, c + 10);
-                        Store(a20, ref dxp, c + 20);
-                        Store(a30, ref dxp, c + 30);
-                    }
-                    for (; c < InputChannels; c++)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                        Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
-                        Unsafe.Add(ref dxp, c + 10) += DotFilters<V>(ref Unsafe.Add(ref gp, 6), ref kc);
-                        Unsafe.Add(ref dxp, c + 20) += DotFilters<V>(ref Unsafe.Add(ref gp, 12), ref kc);
-                        Unsafe.Add(ref dxp, c + 30) += DotFilters<V>(ref Unsafe.Add(ref gp, 18), ref kc);
-                    }
+                    InputGradientTile4<V>(ref dxr, ref gr, ref kt, ref k, j);
                 }
                 for (; j <= cols - 2; j += 2)
                 {
@@ -2215,6 +1978,271 @@ namespace ConvGen.Generated
                         Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
                     }
                 }
+            }
+        }
+
+        /// <summary>A 8-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile8<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 10);
+                var a20 = Load<V>(ref dxp, c + 20);
+                var a30 = Load<V>(ref dxp, c + 30);
+                var a40 = Load<V>(ref dxp, c + 40);
+                var a50 = Load<V>(ref dxp, c + 50);
+                var a60 = Load<V>(ref dxp, c + 60);
+                var a70 = Load<V>(ref dxp, c + 70);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 24));
+                    a40 = Fma(g4, w0, a40);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 30));
+                    a50 = Fma(g5, w0, a50);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 36));
+                    a60 = Fma(g6, w0, a60);
+                    var g7 = Broadcast<V>(Unsafe.Add(ref gf, 42));
+                    a70 = Fma(g7, w0, a70);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 10);
+                Store(a20, ref dxp, c + 20);
+                Store(a30, ref dxp, c + 30);
+                Store(a40, ref dxp, c + 40);
+                Store(a50, ref dxp, c + 50);
+                Store(a60, ref dxp, c + 60);
+                Store(a70, ref dxp, c + 70);
+            }
+            for (; c < InputChannels; c++)
+            {
+                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                Unsafe.Add(ref dxp, c + 10) += DotFilters<V>(ref Unsafe.Add(ref gp, 6), ref kc);
+                Unsafe.Add(ref dxp, c + 20) += DotFilters<V>(ref Unsafe.Add(ref gp, 12), ref kc);
+                Unsafe.Add(ref dxp, c + 30) += DotFilters<V>(ref Unsafe.Add(ref gp, 18), ref kc);
+                Unsafe.Add(ref dxp, c + 40) += DotFilters<V>(ref Unsafe.Add(ref gp, 24), ref kc);
+                Unsafe.Add(ref dxp, c + 50) += DotFilters<V>(ref Unsafe.Add(ref gp, 30), ref kc);
+                Unsafe.Add(ref dxp, c + 60) += DotFilters<V>(ref Unsafe.Add(ref gp, 36), ref kc);
+                Unsafe.Add(ref dxp, c + 70) += DotFilters<V>(ref Unsafe.Add(ref gp, 42), ref kc);
+            }
+        }
+
+        /// <summary>A 5-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile5<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 10);
+                var a20 = Load<V>(ref dxp, c + 20);
+                var a30 = Load<V>(ref dxp, c + 30);
+                var a40 = Load<V>(ref dxp, c + 40);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 24));
+                    a40 = Fma(g4, w0, a40);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 10);
+                Store(a20, ref dxp, c + 20);
+                Store(a30, ref dxp, c + 30);
+                Store(a40, ref dxp, c + 40);
+            }
+            for (; c < InputChannels; c++)
+            {
+                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                Unsafe.Add(ref dxp, c + 10) += DotFilters<V>(ref Unsafe.Add(ref gp, 6), ref kc);
+                Unsafe.Add(ref dxp, c + 20) += DotFilters<V>(ref Unsafe.Add(ref gp, 12), ref kc);
+                Unsafe.Add(ref dxp, c + 30) += DotFilters<V>(ref Unsafe.Add(ref gp, 18), ref kc);
+                Unsafe.Add(ref dxp, c + 40) += DotFilters<V>(ref Unsafe.Add(ref gp, 24), ref kc);
+            }
+        }
+
+        /// <summary>A 6-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile6<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 10);
+                var a20 = Load<V>(ref dxp, c + 20);
+                var a30 = Load<V>(ref dxp, c + 30);
+                var a40 = Load<V>(ref dxp, c + 40);
+                var a50 = Load<V>(ref dxp, c + 50);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 24));
+                    a40 = Fma(g4, w0, a40);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 30));
+                    a50 = Fma(g5, w0, a50);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 10);
+                Store(a20, ref dxp, c + 20);
+                Store(a30, ref dxp, c + 30);
+                Store(a40, ref dxp, c + 40);
+                Store(a50, ref dxp, c + 50);
+            }
+            for (; c < InputChannels; c++)
+            {
+                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                Unsafe.Add(ref dxp, c + 10) += DotFilters<V>(ref Unsafe.Add(ref gp, 6), ref kc);
+                Unsafe.Add(ref dxp, c + 20) += DotFilters<V>(ref Unsafe.Add(ref gp, 12), ref kc);
+                Unsafe.Add(ref dxp, c + 30) += DotFilters<V>(ref Unsafe.Add(ref gp, 18), ref kc);
+                Unsafe.Add(ref dxp, c + 40) += DotFilters<V>(ref Unsafe.Add(ref gp, 24), ref kc);
+                Unsafe.Add(ref dxp, c + 50) += DotFilters<V>(ref Unsafe.Add(ref gp, 30), ref kc);
+            }
+        }
+
+        /// <summary>A 7-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile7<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 10);
+                var a20 = Load<V>(ref dxp, c + 20);
+                var a30 = Load<V>(ref dxp, c + 30);
+                var a40 = Load<V>(ref dxp, c + 40);
+                var a50 = Load<V>(ref dxp, c + 50);
+                var a60 = Load<V>(ref dxp, c + 60);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 24));
+                    a40 = Fma(g4, w0, a40);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 30));
+                    a50 = Fma(g5, w0, a50);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 36));
+                    a60 = Fma(g6, w0, a60);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 10);
+                Store(a20, ref dxp, c + 20);
+                Store(a30, ref dxp, c + 30);
+                Store(a40, ref dxp, c + 40);
+                Store(a50, ref dxp, c + 50);
+                Store(a60, ref dxp, c + 60);
+            }
+            for (; c < InputChannels; c++)
+            {
+                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                Unsafe.Add(ref dxp, c + 10) += DotFilters<V>(ref Unsafe.Add(ref gp, 6), ref kc);
+                Unsafe.Add(ref dxp, c + 20) += DotFilters<V>(ref Unsafe.Add(ref gp, 12), ref kc);
+                Unsafe.Add(ref dxp, c + 30) += DotFilters<V>(ref Unsafe.Add(ref gp, 18), ref kc);
+                Unsafe.Add(ref dxp, c + 40) += DotFilters<V>(ref Unsafe.Add(ref gp, 24), ref kc);
+                Unsafe.Add(ref dxp, c + 50) += DotFilters<V>(ref Unsafe.Add(ref gp, 30), ref kc);
+                Unsafe.Add(ref dxp, c + 60) += DotFilters<V>(ref Unsafe.Add(ref gp, 36), ref kc);
+            }
+        }
+
+        /// <summary>A 4-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile4<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 10);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 10);
+                var a20 = Load<V>(ref dxp, c + 20);
+                var a30 = Load<V>(ref dxp, c + 30);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 6));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 12));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 18));
+                    a30 = Fma(g3, w0, a30);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 10);
+                Store(a20, ref dxp, c + 20);
+                Store(a30, ref dxp, c + 30);
+            }
+            for (; c < InputChannels; c++)
+            {
+                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                Unsafe.Add(ref dxp, c + 10) += DotFilters<V>(ref Unsafe.Add(ref gp, 6), ref kc);
+                Unsafe.Add(ref dxp, c + 20) += DotFilters<V>(ref Unsafe.Add(ref gp, 12), ref kc);
+                Unsafe.Add(ref dxp, c + 30) += DotFilters<V>(ref Unsafe.Add(ref gp, 18), ref kc);
             }
         }
 

@@ -611,316 +611,16 @@ namespace ConvGen.Generated
                 int j = 0;
                 for (; wide && (cols - j == 8 || cols - j >= 12); j += 8)
                 {
-                    ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
-                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                    int c = 0;
-                    for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                        var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
-                        var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
-                        var a30 = Load<V>(ref dxp, c + 48); var a31 = Load<V>(ref dxp, c + vc + 48);
-                        var a40 = Load<V>(ref dxp, c + 64); var a41 = Load<V>(ref dxp, c + vc + 64);
-                        var a50 = Load<V>(ref dxp, c + 80); var a51 = Load<V>(ref dxp, c + vc + 80);
-                        var a60 = Load<V>(ref dxp, c + 96); var a61 = Load<V>(ref dxp, c + vc + 96);
-                        var a70 = Load<V>(ref dxp, c + 112); var a71 = Load<V>(ref dxp, c + vc + 112);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                            a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                            a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                            a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                            a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
-                            a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
-                            a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 448));
-                            a70 = Fma(g7, w0, a70); a71 = Fma(g7, w1, a71);
-                        }
-                        Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                        Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
-                        Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
-                        Store(a30, ref dxp, c + 48); Store(a31, ref dxp, c + vc + 48);
-                        Store(a40, ref dxp, c + 64); Store(a41, ref dxp, c + vc + 64);
-                        Store(a50, ref dxp, c + 80); Store(a51, ref dxp, c + vc + 80);
-                        Store(a60, ref dxp, c + 96); Store(a61, ref dxp, c + vc + 96);
-                        Store(a70, ref dxp, c + 112); Store(a71, ref dxp, c + vc + 112);
-                    }
-                    for (; c <= InputChannels - vc; c += vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c);
-                        var a10 = Load<V>(ref dxp, c + 16);
-                        var a20 = Load<V>(ref dxp, c + 32);
-                        var a30 = Load<V>(ref dxp, c + 48);
-                        var a40 = Load<V>(ref dxp, c + 64);
-                        var a50 = Load<V>(ref dxp, c + 80);
-                        var a60 = Load<V>(ref dxp, c + 96);
-                        var a70 = Load<V>(ref dxp, c + 112);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                            a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                            a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                            a30 = Fma(g3, w0, a30);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                            a40 = Fma(g4, w0, a40);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
-                            a50 = Fma(g5, w0, a50);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
-                            a60 = Fma(g6, w0, a60);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 448));
-                            a70 = Fma(g7, w0, a70);
-                        }
-                        Store(a00, ref dxp, c);
-                        Store(a10, ref dxp, c + 16);
-                        Store(a20, ref dxp, c + 32);
-                        Store(a30, ref dxp, c + 48);
-                        Store(a40, ref dxp, c + 64);
-                        Store(a50, ref dxp, c + 80);
-                        Store(a60, ref dxp, c + 96);
-                        Store(a70, ref dxp, c + 112);
-                    }
+                    InputGradientTile8<V>(ref dxr, ref gr, ref kt, ref k, j);
                 }
                 while (wide && cols - j > 4)
                 {
                     int rest = cols - j, t = rest > 7 ? (rest + 1) / 2 : rest;
                     switch (t)
                     {
-                        case 5:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                                var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
-                                var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
-                                var a30 = Load<V>(ref dxp, c + 48); var a31 = Load<V>(ref dxp, c + vc + 48);
-                                var a40 = Load<V>(ref dxp, c + 64); var a41 = Load<V>(ref dxp, c + vc + 64);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                                }
-                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                                Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
-                                Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
-                                Store(a30, ref dxp, c + 48); Store(a31, ref dxp, c + vc + 48);
-                                Store(a40, ref dxp, c + 64); Store(a41, ref dxp, c + vc + 64);
-                            }
-                            for (; c <= InputChannels - vc; c += vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c);
-                                var a10 = Load<V>(ref dxp, c + 16);
-                                var a20 = Load<V>(ref dxp, c + 32);
-                                var a30 = Load<V>(ref dxp, c + 48);
-                                var a40 = Load<V>(ref dxp, c + 64);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a10 = Fma(g1, w0, a10);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a20 = Fma(g2, w0, a20);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                                    a30 = Fma(g3, w0, a30);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                                    a40 = Fma(g4, w0, a40);
-                                }
-                                Store(a00, ref dxp, c);
-                                Store(a10, ref dxp, c + 16);
-                                Store(a20, ref dxp, c + 32);
-                                Store(a30, ref dxp, c + 48);
-                                Store(a40, ref dxp, c + 64);
-                            }
-                            break;
-                        }
-                        case 6:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                                var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
-                                var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
-                                var a30 = Load<V>(ref dxp, c + 48); var a31 = Load<V>(ref dxp, c + vc + 48);
-                                var a40 = Load<V>(ref dxp, c + 64); var a41 = Load<V>(ref dxp, c + vc + 64);
-                                var a50 = Load<V>(ref dxp, c + 80); var a51 = Load<V>(ref dxp, c + vc + 80);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
-                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                                }
-                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                                Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
-                                Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
-                                Store(a30, ref dxp, c + 48); Store(a31, ref dxp, c + vc + 48);
-                                Store(a40, ref dxp, c + 64); Store(a41, ref dxp, c + vc + 64);
-                                Store(a50, ref dxp, c + 80); Store(a51, ref dxp, c + vc + 80);
-                            }
-                            for (; c <= InputChannels - vc; c += vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c);
-                                var a10 = Load<V>(ref dxp, c + 16);
-                                var a20 = Load<V>(ref dxp, c + 32);
-                                var a30 = Load<V>(ref dxp, c + 48);
-                                var a40 = Load<V>(ref dxp, c + 64);
-                                var a50 = Load<V>(ref dxp, c + 80);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a10 = Fma(g1, w0, a10);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a20 = Fma(g2, w0, a20);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                                    a30 = Fma(g3, w0, a30);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                                    a40 = Fma(g4, w0, a40);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
-                                    a50 = Fma(g5, w0, a50);
-                                }
-                                Store(a00, ref dxp, c);
-                                Store(a10, ref dxp, c + 16);
-                                Store(a20, ref dxp, c + 32);
-                                Store(a30, ref dxp, c + 48);
-                                Store(a40, ref dxp, c + 64);
-                                Store(a50, ref dxp, c + 80);
-                            }
-                            break;
-                        }
-                        case 7:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                                var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
-                                var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
-                                var a30 = Load<V>(ref dxp, c + 48); var a31 = Load<V>(ref dxp, c + vc + 48);
-                                var a40 = Load<V>(ref dxp, c + 64); var a41 = Load<V>(ref dxp, c + vc + 64);
-                                var a50 = Load<V>(ref dxp, c + 80); var a51 = Load<V>(ref dxp, c + vc + 80);
-                                var a60 = Load<V>(ref dxp, c + 96); var a61 = Load<V>(ref dxp, c + vc + 96);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
-                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
-                                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
-                                }
-                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                                Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
-                                Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
-                                Store(a30, ref dxp, c + 48); Store(a31, ref dxp, c + vc + 48);
-                                Store(a40, ref dxp, c + 64); Store(a41, ref dxp, c + vc + 64);
-                                Store(a50, ref dxp, c + 80); Store(a51, ref dxp, c + vc + 80);
-                                Store(a60, ref dxp, c + 96); Store(a61, ref dxp, c + vc + 96);
-                            }
-                            for (; c <= InputChannels - vc; c += vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c);
-                                var a10 = Load<V>(ref dxp, c + 16);
-                                var a20 = Load<V>(ref dxp, c + 32);
-                                var a30 = Load<V>(ref dxp, c + 48);
-                                var a40 = Load<V>(ref dxp, c + 64);
-                                var a50 = Load<V>(ref dxp, c + 80);
-                                var a60 = Load<V>(ref dxp, c + 96);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a10 = Fma(g1, w0, a10);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a20 = Fma(g2, w0, a20);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                                    a30 = Fma(g3, w0, a30);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                                    a40 = Fma(g4, w0, a40);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
-                                    a50 = Fma(g5, w0, a50);
-                                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
-                                    a60 = Fma(g6, w0, a60);
-                                }
-                                Store(a00, ref dxp, c);
-                                Store(a10, ref dxp, c + 16);
-                                Store(a20, ref dxp, c + 32);
-                                Store(a30, ref dxp, c + 48);
-                                Store(a40, ref dxp, c + 64);
-                                Store(a50, ref dxp, c + 80);
-                                Store(a60, ref dxp, c + 96);
-                            }
-                            break;
-                        }
+                        case 5: InputGradientTile5<V>(ref dxr, ref gr, ref kt, ref k, j); break;
+                        case 6: InputGradientTile6<V>(ref dxr, ref gr, ref kt, ref k, j); break;
+                        case 7: InputGradientTile7<V>(ref dxr, ref gr, ref kt, ref k, j); break;
                     }
                     j += t;
                 }
@@ -929,127 +629,12 @@ namespace ConvGen.Generated
                     int left = cols - j, narrowEnd = cols - (left % 3 == 1 ? 4 : left % 3 == 2 ? (left >= 8 ? 8 : 2) : 0);
                     for (; j + 3 <= narrowEnd; j += 3)
                     {
-                        ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
-                        ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                        int c = 0;
-                        for (; c <= InputChannels - 4 * vc; c += 4 * vc)
-                        {
-                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
-                            var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16); var a12 = Load<V>(ref dxp, c + 2 * vc + 16); var a13 = Load<V>(ref dxp, c + 3 * vc + 16);
-                            var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32); var a22 = Load<V>(ref dxp, c + 2 * vc + 32); var a23 = Load<V>(ref dxp, c + 3 * vc + 32);
-                            ref float kf = ref Unsafe.Add(ref kt, c);
-                            ref float gf = ref gp;
-                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                            {
-                                var g0 = Broadcast<V>(gf); var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64)); var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                var w0 = Load<V>(ref kf); a00 = Fma(g0, w0, a00); a10 = Fma(g1, w0, a10); a20 = Fma(g2, w0, a20);
-                                var w1 = Load<V>(ref kf, vc); a01 = Fma(g0, w1, a01); a11 = Fma(g1, w1, a11); a21 = Fma(g2, w1, a21);
-                                var w2 = Load<V>(ref kf, 2 * vc); a02 = Fma(g0, w2, a02); a12 = Fma(g1, w2, a12); a22 = Fma(g2, w2, a22);
-                                var w3 = Load<V>(ref kf, 3 * vc); a03 = Fma(g0, w3, a03); a13 = Fma(g1, w3, a13); a23 = Fma(g2, w3, a23);
-                            }
-                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
-                            Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16); Store(a12, ref dxp, c + 2 * vc + 16); Store(a13, ref dxp, c + 3 * vc + 16);
-                            Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32); Store(a22, ref dxp, c + 2 * vc + 32); Store(a23, ref dxp, c + 3 * vc + 32);
-                        }
-                        for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                        {
-                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                            var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
-                            var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
-                            ref float kf = ref Unsafe.Add(ref kt, c);
-                            ref float gf = ref gp;
-                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                            {
-                                var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                var g0 = Broadcast<V>(gf);
-                                a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            }
-                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                            Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
-                            Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
-                        }
-                        for (; c <= InputChannels - vc; c += vc)
-                        {
-                            var a00 = Load<V>(ref dxp, c);
-                            var a10 = Load<V>(ref dxp, c + 16);
-                            var a20 = Load<V>(ref dxp, c + 32);
-                            ref float kf = ref Unsafe.Add(ref kt, c);
-                            ref float gf = ref gp;
-                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                            {
-                                var w0 = Load<V>(ref kf);
-                                var g0 = Broadcast<V>(gf);
-                                a00 = Fma(g0, w0, a00);
-                                var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                a10 = Fma(g1, w0, a10);
-                                var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                a20 = Fma(g2, w0, a20);
-                            }
-                            Store(a00, ref dxp, c);
-                            Store(a10, ref dxp, c + 16);
-                            Store(a20, ref dxp, c + 32);
-                        }
+                        InputGradientTile3<V>(ref dxr, ref gr, ref kt, ref k, j);
                     }
                 }
                 for (; j <= cols - 4; j += 4)
                 {
-                    ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
-                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                    int c = 0;
-                    for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                        var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
-                        var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
-                        var a30 = Load<V>(ref dxp, c + 48); var a31 = Load<V>(ref dxp, c + vc + 48);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                            a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                            a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                            a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                        }
-                        Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                        Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
-                        Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
-                        Store(a30, ref dxp, c + 48); Store(a31, ref dxp, c + vc + 48);
-                    }
-                    for (; c <= InputChannels - vc; c += vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c);
-                        var a10 = Load<V>(ref dxp, c + 16);
-                        var a20 = Load<V>(ref dxp, c + 32);
-                        var a30 = Load<V>(ref dxp, c + 48);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                            a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                            a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                            a30 = Fma(g3, w0, a30);
-                        }
-                        Store(a00, ref dxp, c);
-                        Store(a10, ref dxp, c + 16);
-                        Store(a20, ref dxp, c + 32);
-                        Store(a30, ref dxp, c + 48);
-                    }
+                    InputGradientTile4<V>(ref dxr, ref gr, ref kt, ref k, j);
                 }
                 for (; j <= cols - 2; j += 2)
                 {
@@ -1123,6 +708,457 @@ namespace ConvGen.Generated
                         Store(a00, ref dxp, c);
                     }
                 }
+            }
+        }
+
+        /// <summary>A 8-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile8<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
+                var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
+                var a30 = Load<V>(ref dxp, c + 48); var a31 = Load<V>(ref dxp, c + vc + 48);
+                var a40 = Load<V>(ref dxp, c + 64); var a41 = Load<V>(ref dxp, c + vc + 64);
+                var a50 = Load<V>(ref dxp, c + 80); var a51 = Load<V>(ref dxp, c + vc + 80);
+                var a60 = Load<V>(ref dxp, c + 96); var a61 = Load<V>(ref dxp, c + vc + 96);
+                var a70 = Load<V>(ref dxp, c + 112); var a71 = Load<V>(ref dxp, c + vc + 112);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
+                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
+                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
+                    var g7 = Broadcast<V>(Unsafe.Add(ref gf, 448));
+                    a70 = Fma(g7, w0, a70); a71 = Fma(g7, w1, a71);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
+                Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
+                Store(a30, ref dxp, c + 48); Store(a31, ref dxp, c + vc + 48);
+                Store(a40, ref dxp, c + 64); Store(a41, ref dxp, c + vc + 64);
+                Store(a50, ref dxp, c + 80); Store(a51, ref dxp, c + vc + 80);
+                Store(a60, ref dxp, c + 96); Store(a61, ref dxp, c + vc + 96);
+                Store(a70, ref dxp, c + 112); Store(a71, ref dxp, c + vc + 112);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 16);
+                var a20 = Load<V>(ref dxp, c + 32);
+                var a30 = Load<V>(ref dxp, c + 48);
+                var a40 = Load<V>(ref dxp, c + 64);
+                var a50 = Load<V>(ref dxp, c + 80);
+                var a60 = Load<V>(ref dxp, c + 96);
+                var a70 = Load<V>(ref dxp, c + 112);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
+                    a50 = Fma(g5, w0, a50);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
+                    a60 = Fma(g6, w0, a60);
+                    var g7 = Broadcast<V>(Unsafe.Add(ref gf, 448));
+                    a70 = Fma(g7, w0, a70);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 16);
+                Store(a20, ref dxp, c + 32);
+                Store(a30, ref dxp, c + 48);
+                Store(a40, ref dxp, c + 64);
+                Store(a50, ref dxp, c + 80);
+                Store(a60, ref dxp, c + 96);
+                Store(a70, ref dxp, c + 112);
+            }
+        }
+
+        /// <summary>A 5-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile5<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
+                var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
+                var a30 = Load<V>(ref dxp, c + 48); var a31 = Load<V>(ref dxp, c + vc + 48);
+                var a40 = Load<V>(ref dxp, c + 64); var a41 = Load<V>(ref dxp, c + vc + 64);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
+                Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
+                Store(a30, ref dxp, c + 48); Store(a31, ref dxp, c + vc + 48);
+                Store(a40, ref dxp, c + 64); Store(a41, ref dxp, c + vc + 64);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 16);
+                var a20 = Load<V>(ref dxp, c + 32);
+                var a30 = Load<V>(ref dxp, c + 48);
+                var a40 = Load<V>(ref dxp, c + 64);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 16);
+                Store(a20, ref dxp, c + 32);
+                Store(a30, ref dxp, c + 48);
+                Store(a40, ref dxp, c + 64);
+            }
+        }
+
+        /// <summary>A 6-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile6<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
+                var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
+                var a30 = Load<V>(ref dxp, c + 48); var a31 = Load<V>(ref dxp, c + vc + 48);
+                var a40 = Load<V>(ref dxp, c + 64); var a41 = Load<V>(ref dxp, c + vc + 64);
+                var a50 = Load<V>(ref dxp, c + 80); var a51 = Load<V>(ref dxp, c + vc + 80);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
+                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
+                Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
+                Store(a30, ref dxp, c + 48); Store(a31, ref dxp, c + vc + 48);
+                Store(a40, ref dxp, c + 64); Store(a41, ref dxp, c + vc + 64);
+                Store(a50, ref dxp, c + 80); Store(a51, ref dxp, c + vc + 80);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 16);
+                var a20 = Load<V>(ref dxp, c + 32);
+                var a30 = Load<V>(ref dxp, c + 48);
+                var a40 = Load<V>(ref dxp, c + 64);
+                var a50 = Load<V>(ref dxp, c + 80);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
+                    a50 = Fma(g5, w0, a50);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 16);
+                Store(a20, ref dxp, c + 32);
+                Store(a30, ref dxp, c + 48);
+                Store(a40, ref dxp, c + 64);
+                Store(a50, ref dxp, c + 80);
+            }
+        }
+
+        /// <summary>A 7-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile7<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
+                var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
+                var a30 = Load<V>(ref dxp, c + 48); var a31 = Load<V>(ref dxp, c + vc + 48);
+                var a40 = Load<V>(ref dxp, c + 64); var a41 = Load<V>(ref dxp, c + vc + 64);
+                var a50 = Load<V>(ref dxp, c + 80); var a51 = Load<V>(ref dxp, c + vc + 80);
+                var a60 = Load<V>(ref dxp, c + 96); var a61 = Load<V>(ref dxp, c + vc + 96);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
+                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
+                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
+                Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
+                Store(a30, ref dxp, c + 48); Store(a31, ref dxp, c + vc + 48);
+                Store(a40, ref dxp, c + 64); Store(a41, ref dxp, c + vc + 64);
+                Store(a50, ref dxp, c + 80); Store(a51, ref dxp, c + vc + 80);
+                Store(a60, ref dxp, c + 96); Store(a61, ref dxp, c + vc + 96);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 16);
+                var a20 = Load<V>(ref dxp, c + 32);
+                var a30 = Load<V>(ref dxp, c + 48);
+                var a40 = Load<V>(ref dxp, c + 64);
+                var a50 = Load<V>(ref dxp, c + 80);
+                var a60 = Load<V>(ref dxp, c + 96);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
+                    a50 = Fma(g5, w0, a50);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
+                    a60 = Fma(g6, w0, a60);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 16);
+                Store(a20, ref dxp, c + 32);
+                Store(a30, ref dxp, c + 48);
+                Store(a40, ref dxp, c + 64);
+                Store(a50, ref dxp, c + 80);
+                Store(a60, ref dxp, c + 96);
+            }
+        }
+
+        /// <summary>A 3-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j (with 16 vector registers, 4 channel vectors at a time).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile3<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 4 * vc; c += 4 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
+                var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16); var a12 = Load<V>(ref dxp, c + 2 * vc + 16); var a13 = Load<V>(ref dxp, c + 3 * vc + 16);
+                var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32); var a22 = Load<V>(ref dxp, c + 2 * vc + 32); var a23 = Load<V>(ref dxp, c + 3 * vc + 32);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var g0 = Broadcast<V>(gf); var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64)); var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    var w0 = Load<V>(ref kf); a00 = Fma(g0, w0, a00); a10 = Fma(g1, w0, a10); a20 = Fma(g2, w0, a20);
+                    var w1 = Load<V>(ref kf, vc); a01 = Fma(g0, w1, a01); a11 = Fma(g1, w1, a11); a21 = Fma(g2, w1, a21);
+                    var w2 = Load<V>(ref kf, 2 * vc); a02 = Fma(g0, w2, a02); a12 = Fma(g1, w2, a12); a22 = Fma(g2, w2, a22);
+                    var w3 = Load<V>(ref kf, 3 * vc); a03 = Fma(g0, w3, a03); a13 = Fma(g1, w3, a13); a23 = Fma(g2, w3, a23);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
+                Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16); Store(a12, ref dxp, c + 2 * vc + 16); Store(a13, ref dxp, c + 3 * vc + 16);
+                Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32); Store(a22, ref dxp, c + 2 * vc + 32); Store(a23, ref dxp, c + 3 * vc + 32);
+            }
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
+                var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
+                Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 16);
+                var a20 = Load<V>(ref dxp, c + 32);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 16);
+                Store(a20, ref dxp, c + 32);
+            }
+        }
+
+        /// <summary>A 4-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile4<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 16);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 16); var a11 = Load<V>(ref dxp, c + vc + 16);
+                var a20 = Load<V>(ref dxp, c + 32); var a21 = Load<V>(ref dxp, c + vc + 32);
+                var a30 = Load<V>(ref dxp, c + 48); var a31 = Load<V>(ref dxp, c + vc + 48);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 16); Store(a11, ref dxp, c + vc + 16);
+                Store(a20, ref dxp, c + 32); Store(a21, ref dxp, c + vc + 32);
+                Store(a30, ref dxp, c + 48); Store(a31, ref dxp, c + vc + 48);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 16);
+                var a20 = Load<V>(ref dxp, c + 32);
+                var a30 = Load<V>(ref dxp, c + 48);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 16);
+                Store(a20, ref dxp, c + 32);
+                Store(a30, ref dxp, c + 48);
             }
         }
 
@@ -2387,106 +2423,12 @@ namespace ConvGen.Generated
                     int left = cols - j, narrowEnd = cols - (left % 3 == 1 ? 4 : left % 3 == 2 ? (left >= 8 ? 8 : 2) : 0);
                     for (; j + 3 <= narrowEnd; j += 3)
                     {
-                        ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
-                        ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                        int c = 0;
-                        for (; c <= InputChannels - 4 * vc; c += 4 * vc)
-                        {
-                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
-                            var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64); var a12 = Load<V>(ref dxp, c + 2 * vc + 64); var a13 = Load<V>(ref dxp, c + 3 * vc + 64);
-                            var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128); var a22 = Load<V>(ref dxp, c + 2 * vc + 128); var a23 = Load<V>(ref dxp, c + 3 * vc + 128);
-                            ref float kf = ref Unsafe.Add(ref kt, c);
-                            ref float gf = ref gp;
-                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                            {
-                                var g0 = Broadcast<V>(gf); var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16)); var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                                var w0 = Load<V>(ref kf); a00 = Fma(g0, w0, a00); a10 = Fma(g1, w0, a10); a20 = Fma(g2, w0, a20);
-                                var w1 = Load<V>(ref kf, vc); a01 = Fma(g0, w1, a01); a11 = Fma(g1, w1, a11); a21 = Fma(g2, w1, a21);
-                                var w2 = Load<V>(ref kf, 2 * vc); a02 = Fma(g0, w2, a02); a12 = Fma(g1, w2, a12); a22 = Fma(g2, w2, a22);
-                                var w3 = Load<V>(ref kf, 3 * vc); a03 = Fma(g0, w3, a03); a13 = Fma(g1, w3, a13); a23 = Fma(g2, w3, a23);
-                            }
-                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
-                            Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64); Store(a12, ref dxp, c + 2 * vc + 64); Store(a13, ref dxp, c + 3 * vc + 64);
-                            Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128); Store(a22, ref dxp, c + 2 * vc + 128); Store(a23, ref dxp, c + 3 * vc + 128);
-                        }
-                        for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                        {
-                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                            var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
-                            var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
-                            ref float kf = ref Unsafe.Add(ref kt, c);
-                            ref float gf = ref gp;
-                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                            {
-                                var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                var g0 = Broadcast<V>(gf);
-                                a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
-                                a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                                a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            }
-                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                            Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
-                            Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
-                        }
+                        InputGradientTile3<V>(ref dxr, ref gr, ref kt, ref k, j);
                     }
                 }
                 for (; j <= cols - 4; j += 4)
                 {
-                    ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
-                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                    int c = 0;
-                    for (; vc >= 16 && c <= InputChannels - 4 * vc; c += 4 * vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
-                        var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64); var a12 = Load<V>(ref dxp, c + 2 * vc + 64); var a13 = Load<V>(ref dxp, c + 3 * vc + 64);
-                        var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128); var a22 = Load<V>(ref dxp, c + 2 * vc + 128); var a23 = Load<V>(ref dxp, c + 3 * vc + 128);
-                        var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192); var a32 = Load<V>(ref dxp, c + 2 * vc + 192); var a33 = Load<V>(ref dxp, c + 3 * vc + 192);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc); var w2 = Load<V>(ref kf, 2 * vc); var w3 = Load<V>(ref kf, 3 * vc);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01); a02 = Fma(g0, w2, a02); a03 = Fma(g0, w3, a03);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
-                            a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11); a12 = Fma(g1, w2, a12); a13 = Fma(g1, w3, a13);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                            a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21); a22 = Fma(g2, w2, a22); a23 = Fma(g2, w3, a23);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 48));
-                            a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31); a32 = Fma(g3, w2, a32); a33 = Fma(g3, w3, a33);
-                        }
-                        Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
-                        Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64); Store(a12, ref dxp, c + 2 * vc + 64); Store(a13, ref dxp, c + 3 * vc + 64);
-                        Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128); Store(a22, ref dxp, c + 2 * vc + 128); Store(a23, ref dxp, c + 3 * vc + 128);
-                        Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192); Store(a32, ref dxp, c + 2 * vc + 192); Store(a33, ref dxp, c + 3 * vc + 192);
-                    }
-                    for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                        var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
-                        var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
-                        var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
-                            a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                            a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 48));
-                            a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                        }
-                        Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                        Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
-                        Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
-                        Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
-                    }
+                    InputGradientTile4<V>(ref dxr, ref gr, ref kt, ref k, j);
                 }
                 for (; j <= cols - 2; j += 2)
                 {
@@ -2560,6 +2502,116 @@ namespace ConvGen.Generated
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
                     }
                 }
+            }
+        }
+
+        /// <summary>A 3-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j (with 16 vector registers, 4 channel vectors at a time).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile3<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 4 * vc; c += 4 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
+                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64); var a12 = Load<V>(ref dxp, c + 2 * vc + 64); var a13 = Load<V>(ref dxp, c + 3 * vc + 64);
+                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128); var a22 = Load<V>(ref dxp, c + 2 * vc + 128); var a23 = Load<V>(ref dxp, c + 3 * vc + 128);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var g0 = Broadcast<V>(gf); var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16)); var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    var w0 = Load<V>(ref kf); a00 = Fma(g0, w0, a00); a10 = Fma(g1, w0, a10); a20 = Fma(g2, w0, a20);
+                    var w1 = Load<V>(ref kf, vc); a01 = Fma(g0, w1, a01); a11 = Fma(g1, w1, a11); a21 = Fma(g2, w1, a21);
+                    var w2 = Load<V>(ref kf, 2 * vc); a02 = Fma(g0, w2, a02); a12 = Fma(g1, w2, a12); a22 = Fma(g2, w2, a22);
+                    var w3 = Load<V>(ref kf, 3 * vc); a03 = Fma(g0, w3, a03); a13 = Fma(g1, w3, a13); a23 = Fma(g2, w3, a23);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
+                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64); Store(a12, ref dxp, c + 2 * vc + 64); Store(a13, ref dxp, c + 3 * vc + 64);
+                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128); Store(a22, ref dxp, c + 2 * vc + 128); Store(a23, ref dxp, c + 3 * vc + 128);
+            }
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+            }
+        }
+
+        /// <summary>A 4-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile4<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; vc >= 16 && c <= InputChannels - 4 * vc; c += 4 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
+                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64); var a12 = Load<V>(ref dxp, c + 2 * vc + 64); var a13 = Load<V>(ref dxp, c + 3 * vc + 64);
+                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128); var a22 = Load<V>(ref dxp, c + 2 * vc + 128); var a23 = Load<V>(ref dxp, c + 3 * vc + 128);
+                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192); var a32 = Load<V>(ref dxp, c + 2 * vc + 192); var a33 = Load<V>(ref dxp, c + 3 * vc + 192);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc); var w2 = Load<V>(ref kf, 2 * vc); var w3 = Load<V>(ref kf, 3 * vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01); a02 = Fma(g0, w2, a02); a03 = Fma(g0, w3, a03);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11); a12 = Fma(g1, w2, a12); a13 = Fma(g1, w3, a13);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21); a22 = Fma(g2, w2, a22); a23 = Fma(g2, w3, a23);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 48));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31); a32 = Fma(g3, w2, a32); a33 = Fma(g3, w3, a33);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
+                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64); Store(a12, ref dxp, c + 2 * vc + 64); Store(a13, ref dxp, c + 3 * vc + 64);
+                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128); Store(a22, ref dxp, c + 2 * vc + 128); Store(a23, ref dxp, c + 3 * vc + 128);
+                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192); Store(a32, ref dxp, c + 2 * vc + 192); Store(a33, ref dxp, c + 3 * vc + 192);
+            }
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 16));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 48));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
             }
         }
 

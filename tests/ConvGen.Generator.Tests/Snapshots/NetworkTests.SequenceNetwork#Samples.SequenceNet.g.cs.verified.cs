@@ -799,358 +799,16 @@ namespace ConvGen.Generated
                 int j = 0;
                 for (; wide && (cols - j == 8 || cols - j >= 12); j += 8)
                 {
-                    ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
-                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                    int c = 0;
-                    for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                        var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
-                        var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
-                        var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
-                        var a40 = Load<V>(ref dxp, c + 112); var a41 = Load<V>(ref dxp, c + vc + 112);
-                        var a50 = Load<V>(ref dxp, c + 140); var a51 = Load<V>(ref dxp, c + vc + 140);
-                        var a60 = Load<V>(ref dxp, c + 168); var a61 = Load<V>(ref dxp, c + vc + 168);
-                        var a70 = Load<V>(ref dxp, c + 196); var a71 = Load<V>(ref dxp, c + vc + 196);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                            a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                            a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
-                            a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                            a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
-                            a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                            a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 224));
-                            a70 = Fma(g7, w0, a70); a71 = Fma(g7, w1, a71);
-                        }
-                        Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                        Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
-                        Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
-                        Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
-                        Store(a40, ref dxp, c + 112); Store(a41, ref dxp, c + vc + 112);
-                        Store(a50, ref dxp, c + 140); Store(a51, ref dxp, c + vc + 140);
-                        Store(a60, ref dxp, c + 168); Store(a61, ref dxp, c + vc + 168);
-                        Store(a70, ref dxp, c + 196); Store(a71, ref dxp, c + vc + 196);
-                    }
-                    for (; c <= InputChannels - vc; c += vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c);
-                        var a10 = Load<V>(ref dxp, c + 28);
-                        var a20 = Load<V>(ref dxp, c + 56);
-                        var a30 = Load<V>(ref dxp, c + 84);
-                        var a40 = Load<V>(ref dxp, c + 112);
-                        var a50 = Load<V>(ref dxp, c + 140);
-                        var a60 = Load<V>(ref dxp, c + 168);
-                        var a70 = Load<V>(ref dxp, c + 196);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                            a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                            a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
-                            a30 = Fma(g3, w0, a30);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                            a40 = Fma(g4, w0, a40);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
-                            a50 = Fma(g5, w0, a50);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                            a60 = Fma(g6, w0, a60);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 224));
-                            a70 = Fma(g7, w0, a70);
-                        }
-                        Store(a00, ref dxp, c);
-                        Store(a10, ref dxp, c + 28);
-                        Store(a20, ref dxp, c + 56);
-                        Store(a30, ref dxp, c + 84);
-                        Store(a40, ref dxp, c + 112);
-                        Store(a50, ref dxp, c + 140);
-                        Store(a60, ref dxp, c + 168);
-                        Store(a70, ref dxp, c + 196);
-                    }
-                    for (; c < InputChannels; c++)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                        Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
-                        Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
-                        Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
-                        Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
-                        Unsafe.Add(ref dxp, c + 112) += DotFilters<V>(ref Unsafe.Add(ref gp, 128), ref kc);
-                        Unsafe.Add(ref dxp, c + 140) += DotFilters<V>(ref Unsafe.Add(ref gp, 160), ref kc);
-                        Unsafe.Add(ref dxp, c + 168) += DotFilters<V>(ref Unsafe.Add(ref gp, 192), ref kc);
-                        Unsafe.Add(ref dxp, c + 196) += DotFilters<V>(ref Unsafe.Add(ref gp, 224), ref kc);
-                    }
+                    InputGradientTile8<V>(ref dxr, ref gr, ref kt, ref k, j);
                 }
                 while (wide && cols - j > 4)
                 {
                     int rest = cols - j, t = rest > 7 ? (rest + 1) / 2 : rest;
                     switch (t)
                     {
-                        case 5:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
-                                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
-                                var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
-                                var a40 = Load<V>(ref dxp, c + 112); var a41 = Load<V>(ref dxp, c + vc + 112);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
-                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                                }
-                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
-                                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
-                                Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
-                                Store(a40, ref dxp, c + 112); Store(a41, ref dxp, c + vc + 112);
-                            }
-                            for (; c <= InputChannels - vc; c += vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c);
-                                var a10 = Load<V>(ref dxp, c + 28);
-                                var a20 = Load<V>(ref dxp, c + 56);
-                                var a30 = Load<V>(ref dxp, c + 84);
-                                var a40 = Load<V>(ref dxp, c + 112);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                                    a10 = Fma(g1, w0, a10);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a20 = Fma(g2, w0, a20);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
-                                    a30 = Fma(g3, w0, a30);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a40 = Fma(g4, w0, a40);
-                                }
-                                Store(a00, ref dxp, c);
-                                Store(a10, ref dxp, c + 28);
-                                Store(a20, ref dxp, c + 56);
-                                Store(a30, ref dxp, c + 84);
-                                Store(a40, ref dxp, c + 112);
-                            }
-                            for (; c < InputChannels; c++)
-                            {
-                                ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
-                                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
-                                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
-                                Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
-                                Unsafe.Add(ref dxp, c + 112) += DotFilters<V>(ref Unsafe.Add(ref gp, 128), ref kc);
-                            }
-                            break;
-                        }
-                        case 6:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
-                                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
-                                var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
-                                var a40 = Load<V>(ref dxp, c + 112); var a41 = Load<V>(ref dxp, c + vc + 112);
-                                var a50 = Load<V>(ref dxp, c + 140); var a51 = Load<V>(ref dxp, c + vc + 140);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
-                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
-                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                                }
-                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
-                                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
-                                Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
-                                Store(a40, ref dxp, c + 112); Store(a41, ref dxp, c + vc + 112);
-                                Store(a50, ref dxp, c + 140); Store(a51, ref dxp, c + vc + 140);
-                            }
-                            for (; c <= InputChannels - vc; c += vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c);
-                                var a10 = Load<V>(ref dxp, c + 28);
-                                var a20 = Load<V>(ref dxp, c + 56);
-                                var a30 = Load<V>(ref dxp, c + 84);
-                                var a40 = Load<V>(ref dxp, c + 112);
-                                var a50 = Load<V>(ref dxp, c + 140);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                                    a10 = Fma(g1, w0, a10);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a20 = Fma(g2, w0, a20);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
-                                    a30 = Fma(g3, w0, a30);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a40 = Fma(g4, w0, a40);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
-                                    a50 = Fma(g5, w0, a50);
-                                }
-                                Store(a00, ref dxp, c);
-                                Store(a10, ref dxp, c + 28);
-                                Store(a20, ref dxp, c + 56);
-                                Store(a30, ref dxp, c + 84);
-                                Store(a40, ref dxp, c + 112);
-                                Store(a50, ref dxp, c + 140);
-                            }
-                            for (; c < InputChannels; c++)
-                            {
-                                ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
-                                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
-                                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
-                                Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
-                                Unsafe.Add(ref dxp, c + 112) += DotFilters<V>(ref Unsafe.Add(ref gp, 128), ref kc);
-                                Unsafe.Add(ref dxp, c + 140) += DotFilters<V>(ref Unsafe.Add(ref gp, 160), ref kc);
-                            }
-                            break;
-                        }
-                        case 7:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
-                                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
-                                var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
-                                var a40 = Load<V>(ref dxp, c + 112); var a41 = Load<V>(ref dxp, c + vc + 112);
-                                var a50 = Load<V>(ref dxp, c + 140); var a51 = Load<V>(ref dxp, c + vc + 140);
-                                var a60 = Load<V>(ref dxp, c + 168); var a61 = Load<V>(ref dxp, c + vc + 168);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
-                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
-                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
-                                }
-                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
-                                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
-                                Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
-                                Store(a40, ref dxp, c + 112); Store(a41, ref dxp, c + vc + 112);
-                                Store(a50, ref dxp, c + 140); Store(a51, ref dxp, c + vc + 140);
-                                Store(a60, ref dxp, c + 168); Store(a61, ref dxp, c + vc + 168);
-                            }
-                            for (; c <= InputChannels - vc; c += vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c);
-                                var a10 = Load<V>(ref dxp, c + 28);
-                                var a20 = Load<V>(ref dxp, c + 56);
-                                var a30 = Load<V>(ref dxp, c + 84);
-                                var a40 = Load<V>(ref dxp, c + 112);
-                                var a50 = Load<V>(ref dxp, c + 140);
-                                var a60 = Load<V>(ref dxp, c + 168);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                                    a10 = Fma(g1, w0, a10);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a20 = Fma(g2, w0, a20);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
-                                    a30 = Fma(g3, w0, a30);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a40 = Fma(g4, w0, a40);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
-                                    a50 = Fma(g5, w0, a50);
-                                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                                    a60 = Fma(g6, w0, a60);
-                                }
-                                Store(a00, ref dxp, c);
-                                Store(a10, ref dxp, c + 28);
-                                Store(a20, ref dxp, c + 56);
-                                Store(a30, ref dxp, c + 84);
-                                Store(a40, ref dxp, c + 112);
-                                Store(a50, ref dxp, c + 140);
-                                Store(a60, ref dxp, c + 168);
-                            }
-                            for (; c < InputChannels; c++)
-                            {
-                                ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
-                                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
-                                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
-                                Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
-                                Unsafe.Add(ref dxp, c + 112) += DotFilters<V>(ref Unsafe.Add(ref gp, 128), ref kc);
-                                Unsafe.Add(ref dxp, c + 140) += DotFilters<V>(ref Unsafe.Add(ref gp, 160), ref kc);
-                                Unsafe.Add(ref dxp, c + 168) += DotFilters<V>(ref Unsafe.Add(ref gp, 192), ref kc);
-                            }
-                            break;
-                        }
+                        case 5: InputGradientTile5<V>(ref dxr, ref gr, ref kt, ref k, j); break;
+                        case 6: InputGradientTile6<V>(ref dxr, ref gr, ref kt, ref k, j); break;
+                        case 7: InputGradientTile7<V>(ref dxr, ref gr, ref kt, ref k, j); break;
                     }
                     j += t;
                 }
@@ -1159,142 +817,12 @@ namespace ConvGen.Generated
                     int left = cols - j, narrowEnd = cols - (left % 3 == 1 ? 4 : left % 3 == 2 ? (left >= 8 ? 8 : 2) : 0);
                     for (; j + 3 <= narrowEnd; j += 3)
                     {
-                        ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
-                        ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                        int c = 0;
-                        for (; c <= InputChannels - 4 * vc; c += 4 * vc)
-                        {
-                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
-                            var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28); var a12 = Load<V>(ref dxp, c + 2 * vc + 28); var a13 = Load<V>(ref dxp, c + 3 * vc + 28);
-                            var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56); var a22 = Load<V>(ref dxp, c + 2 * vc + 56); var a23 = Load<V>(ref dxp, c + 3 * vc + 56);
-                            ref float kf = ref Unsafe.Add(ref kt, c);
-                            ref float gf = ref gp;
-                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                            {
-                                var g0 = Broadcast<V>(gf); var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32)); var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                var w0 = Load<V>(ref kf); a00 = Fma(g0, w0, a00); a10 = Fma(g1, w0, a10); a20 = Fma(g2, w0, a20);
-                                var w1 = Load<V>(ref kf, vc); a01 = Fma(g0, w1, a01); a11 = Fma(g1, w1, a11); a21 = Fma(g2, w1, a21);
-                                var w2 = Load<V>(ref kf, 2 * vc); a02 = Fma(g0, w2, a02); a12 = Fma(g1, w2, a12); a22 = Fma(g2, w2, a22);
-                                var w3 = Load<V>(ref kf, 3 * vc); a03 = Fma(g0, w3, a03); a13 = Fma(g1, w3, a13); a23 = Fma(g2, w3, a23);
-                            }
-                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
-                            Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28); Store(a12, ref dxp, c + 2 * vc + 28); Store(a13, ref dxp, c + 3 * vc + 28);
-                            Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56); Store(a22, ref dxp, c + 2 * vc + 56); Store(a23, ref dxp, c + 3 * vc + 56);
-                        }
-                        for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                        {
-                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                            var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
-                            var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
-                            ref float kf = ref Unsafe.Add(ref kt, c);
-                            ref float gf = ref gp;
-                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                            {
-                                var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                var g0 = Broadcast<V>(gf);
-                                a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                                a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            }
-                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                            Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
-                            Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
-                        }
-                        for (; c <= InputChannels - vc; c += vc)
-                        {
-                            var a00 = Load<V>(ref dxp, c);
-                            var a10 = Load<V>(ref dxp, c + 28);
-                            var a20 = Load<V>(ref dxp, c + 56);
-                            ref float kf = ref Unsafe.Add(ref kt, c);
-                            ref float gf = ref gp;
-                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                            {
-                                var w0 = Load<V>(ref kf);
-                                var g0 = Broadcast<V>(gf);
-                                a00 = Fma(g0, w0, a00);
-                                var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                                a10 = Fma(g1, w0, a10);
-                                var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                a20 = Fma(g2, w0, a20);
-                            }
-                            Store(a00, ref dxp, c);
-                            Store(a10, ref dxp, c + 28);
-                            Store(a20, ref dxp, c + 56);
-                        }
-                        for (; c < InputChannels; c++)
-                        {
-                            ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                            Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
-                            Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
-                            Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
-                        }
+                        InputGradientTile3<V>(ref dxr, ref gr, ref kt, ref k, j);
                     }
                 }
                 for (; j <= cols - 4; j += 4)
                 {
-                    ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
-                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                    int c = 0;
-                    for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                        var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
-                        var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
-                        var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                            a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                            a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
-                            a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                        }
-                        Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                        Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
-                        Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
-                        Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
-                    }
-                    for (; c <= InputChannels - vc; c += vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c);
-                        var a10 = Load<V>(ref dxp, c + 28);
-                        var a20 = Load<V>(ref dxp, c + 56);
-                        var a30 = Load<V>(ref dxp, c + 84);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
-                            a10 = Fma(g1, w0, a10);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                            a20 = Fma(g2, w0, a20);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
-                            a30 = Fma(g3, w0, a30);
-                        }
-                        Store(a00, ref dxp, c);
-                        Store(a10, ref dxp, c + 28);
-                        Store(a20, ref dxp, c + 56);
-                        Store(a30, ref dxp, c + 84);
-                    }
-                    for (; c < InputChannels; c++)
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, c * Filters);
-                        Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
-                        Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
-                        Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
-                        Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
-                    }
+                    InputGradientTile4<V>(ref dxr, ref gr, ref kt, ref k, j);
                 }
                 for (; j <= cols - 2; j += 2)
                 {
@@ -1379,6 +907,514 @@ namespace ConvGen.Generated
                         Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
                     }
                 }
+            }
+        }
+
+        /// <summary>A 8-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile8<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
+                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
+                var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
+                var a40 = Load<V>(ref dxp, c + 112); var a41 = Load<V>(ref dxp, c + vc + 112);
+                var a50 = Load<V>(ref dxp, c + 140); var a51 = Load<V>(ref dxp, c + vc + 140);
+                var a60 = Load<V>(ref dxp, c + 168); var a61 = Load<V>(ref dxp, c + vc + 168);
+                var a70 = Load<V>(ref dxp, c + 196); var a71 = Load<V>(ref dxp, c + vc + 196);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
+                    var g7 = Broadcast<V>(Unsafe.Add(ref gf, 224));
+                    a70 = Fma(g7, w0, a70); a71 = Fma(g7, w1, a71);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
+                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
+                Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
+                Store(a40, ref dxp, c + 112); Store(a41, ref dxp, c + vc + 112);
+                Store(a50, ref dxp, c + 140); Store(a51, ref dxp, c + vc + 140);
+                Store(a60, ref dxp, c + 168); Store(a61, ref dxp, c + vc + 168);
+                Store(a70, ref dxp, c + 196); Store(a71, ref dxp, c + vc + 196);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 28);
+                var a20 = Load<V>(ref dxp, c + 56);
+                var a30 = Load<V>(ref dxp, c + 84);
+                var a40 = Load<V>(ref dxp, c + 112);
+                var a50 = Load<V>(ref dxp, c + 140);
+                var a60 = Load<V>(ref dxp, c + 168);
+                var a70 = Load<V>(ref dxp, c + 196);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a40 = Fma(g4, w0, a40);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                    a50 = Fma(g5, w0, a50);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a60 = Fma(g6, w0, a60);
+                    var g7 = Broadcast<V>(Unsafe.Add(ref gf, 224));
+                    a70 = Fma(g7, w0, a70);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 28);
+                Store(a20, ref dxp, c + 56);
+                Store(a30, ref dxp, c + 84);
+                Store(a40, ref dxp, c + 112);
+                Store(a50, ref dxp, c + 140);
+                Store(a60, ref dxp, c + 168);
+                Store(a70, ref dxp, c + 196);
+            }
+            for (; c < InputChannels; c++)
+            {
+                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
+                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
+                Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
+                Unsafe.Add(ref dxp, c + 112) += DotFilters<V>(ref Unsafe.Add(ref gp, 128), ref kc);
+                Unsafe.Add(ref dxp, c + 140) += DotFilters<V>(ref Unsafe.Add(ref gp, 160), ref kc);
+                Unsafe.Add(ref dxp, c + 168) += DotFilters<V>(ref Unsafe.Add(ref gp, 192), ref kc);
+                Unsafe.Add(ref dxp, c + 196) += DotFilters<V>(ref Unsafe.Add(ref gp, 224), ref kc);
+            }
+        }
+
+        /// <summary>A 5-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile5<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
+                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
+                var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
+                var a40 = Load<V>(ref dxp, c + 112); var a41 = Load<V>(ref dxp, c + vc + 112);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
+                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
+                Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
+                Store(a40, ref dxp, c + 112); Store(a41, ref dxp, c + vc + 112);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 28);
+                var a20 = Load<V>(ref dxp, c + 56);
+                var a30 = Load<V>(ref dxp, c + 84);
+                var a40 = Load<V>(ref dxp, c + 112);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a40 = Fma(g4, w0, a40);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 28);
+                Store(a20, ref dxp, c + 56);
+                Store(a30, ref dxp, c + 84);
+                Store(a40, ref dxp, c + 112);
+            }
+            for (; c < InputChannels; c++)
+            {
+                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
+                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
+                Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
+                Unsafe.Add(ref dxp, c + 112) += DotFilters<V>(ref Unsafe.Add(ref gp, 128), ref kc);
+            }
+        }
+
+        /// <summary>A 6-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile6<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
+                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
+                var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
+                var a40 = Load<V>(ref dxp, c + 112); var a41 = Load<V>(ref dxp, c + vc + 112);
+                var a50 = Load<V>(ref dxp, c + 140); var a51 = Load<V>(ref dxp, c + vc + 140);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
+                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
+                Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
+                Store(a40, ref dxp, c + 112); Store(a41, ref dxp, c + vc + 112);
+                Store(a50, ref dxp, c + 140); Store(a51, ref dxp, c + vc + 140);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 28);
+                var a20 = Load<V>(ref dxp, c + 56);
+                var a30 = Load<V>(ref dxp, c + 84);
+                var a40 = Load<V>(ref dxp, c + 112);
+                var a50 = Load<V>(ref dxp, c + 140);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a40 = Fma(g4, w0, a40);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                    a50 = Fma(g5, w0, a50);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 28);
+                Store(a20, ref dxp, c + 56);
+                Store(a30, ref dxp, c + 84);
+                Store(a40, ref dxp, c + 112);
+                Store(a50, ref dxp, c + 140);
+            }
+            for (; c < InputChannels; c++)
+            {
+                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
+                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
+                Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
+                Unsafe.Add(ref dxp, c + 112) += DotFilters<V>(ref Unsafe.Add(ref gp, 128), ref kc);
+                Unsafe.Add(ref dxp, c + 140) += DotFilters<V>(ref Unsafe.Add(ref gp, 160), ref kc);
+            }
+        }
+
+        /// <summary>A 7-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile7<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
+                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
+                var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
+                var a40 = Load<V>(ref dxp, c + 112); var a41 = Load<V>(ref dxp, c + vc + 112);
+                var a50 = Load<V>(ref dxp, c + 140); var a51 = Load<V>(ref dxp, c + vc + 140);
+                var a60 = Load<V>(ref dxp, c + 168); var a61 = Load<V>(ref dxp, c + vc + 168);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
+                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
+                Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
+                Store(a40, ref dxp, c + 112); Store(a41, ref dxp, c + vc + 112);
+                Store(a50, ref dxp, c + 140); Store(a51, ref dxp, c + vc + 140);
+                Store(a60, ref dxp, c + 168); Store(a61, ref dxp, c + vc + 168);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 28);
+                var a20 = Load<V>(ref dxp, c + 56);
+                var a30 = Load<V>(ref dxp, c + 84);
+                var a40 = Load<V>(ref dxp, c + 112);
+                var a50 = Load<V>(ref dxp, c + 140);
+                var a60 = Load<V>(ref dxp, c + 168);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                    a30 = Fma(g3, w0, a30);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a40 = Fma(g4, w0, a40);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 160));
+                    a50 = Fma(g5, w0, a50);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a60 = Fma(g6, w0, a60);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 28);
+                Store(a20, ref dxp, c + 56);
+                Store(a30, ref dxp, c + 84);
+                Store(a40, ref dxp, c + 112);
+                Store(a50, ref dxp, c + 140);
+                Store(a60, ref dxp, c + 168);
+            }
+            for (; c < InputChannels; c++)
+            {
+                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
+                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
+                Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
+                Unsafe.Add(ref dxp, c + 112) += DotFilters<V>(ref Unsafe.Add(ref gp, 128), ref kc);
+                Unsafe.Add(ref dxp, c + 140) += DotFilters<V>(ref Unsafe.Add(ref gp, 160), ref kc);
+                Unsafe.Add(ref dxp, c + 168) += DotFilters<V>(ref Unsafe.Add(ref gp, 192), ref kc);
+            }
+        }
+
+        /// <summary>A 3-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j (with 16 vector registers, 4 channel vectors at a time).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile3<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 4 * vc; c += 4 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
+                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28); var a12 = Load<V>(ref dxp, c + 2 * vc + 28); var a13 = Load<V>(ref dxp, c + 3 * vc + 28);
+                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56); var a22 = Load<V>(ref dxp, c + 2 * vc + 56); var a23 = Load<V>(ref dxp, c + 3 * vc + 56);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var g0 = Broadcast<V>(gf); var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32)); var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    var w0 = Load<V>(ref kf); a00 = Fma(g0, w0, a00); a10 = Fma(g1, w0, a10); a20 = Fma(g2, w0, a20);
+                    var w1 = Load<V>(ref kf, vc); a01 = Fma(g0, w1, a01); a11 = Fma(g1, w1, a11); a21 = Fma(g2, w1, a21);
+                    var w2 = Load<V>(ref kf, 2 * vc); a02 = Fma(g0, w2, a02); a12 = Fma(g1, w2, a12); a22 = Fma(g2, w2, a22);
+                    var w3 = Load<V>(ref kf, 3 * vc); a03 = Fma(g0, w3, a03); a13 = Fma(g1, w3, a13); a23 = Fma(g2, w3, a23);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
+                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28); Store(a12, ref dxp, c + 2 * vc + 28); Store(a13, ref dxp, c + 3 * vc + 28);
+                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56); Store(a22, ref dxp, c + 2 * vc + 56); Store(a23, ref dxp, c + 3 * vc + 56);
+            }
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
+                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
+                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 28);
+                var a20 = Load<V>(ref dxp, c + 56);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 28);
+                Store(a20, ref dxp, c + 56);
+            }
+            for (; c < InputChannels; c++)
+            {
+                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
+                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
+            }
+        }
+
+        /// <summary>A 4-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile4<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 28);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 28); var a11 = Load<V>(ref dxp, c + vc + 28);
+                var a20 = Load<V>(ref dxp, c + 56); var a21 = Load<V>(ref dxp, c + vc + 56);
+                var a30 = Load<V>(ref dxp, c + 84); var a31 = Load<V>(ref dxp, c + vc + 84);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 28); Store(a11, ref dxp, c + vc + 28);
+                Store(a20, ref dxp, c + 56); Store(a21, ref dxp, c + vc + 56);
+                Store(a30, ref dxp, c + 84); Store(a31, ref dxp, c + vc + 84);
+            }
+            for (; c <= InputChannels - vc; c += vc)
+            {
+                var a00 = Load<V>(ref dxp, c);
+                var a10 = Load<V>(ref dxp, c + 28);
+                var a20 = Load<V>(ref dxp, c + 56);
+                var a30 = Load<V>(ref dxp, c + 84);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 32));
+                    a10 = Fma(g1, w0, a10);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a20 = Fma(g2, w0, a20);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 96));
+                    a30 = Fma(g3, w0, a30);
+                }
+                Store(a00, ref dxp, c);
+                Store(a10, ref dxp, c + 28);
+                Store(a20, ref dxp, c + 56);
+                Store(a30, ref dxp, c + 84);
+            }
+            for (; c < InputChannels; c++)
+            {
+                ref float kc = ref Unsafe.Add(ref k, c * Filters);
+                Unsafe.Add(ref dxp, c) += DotFilters<V>(ref gp, ref kc);
+                Unsafe.Add(ref dxp, c + 28) += DotFilters<V>(ref Unsafe.Add(ref gp, 32), ref kc);
+                Unsafe.Add(ref dxp, c + 56) += DotFilters<V>(ref Unsafe.Add(ref gp, 64), ref kc);
+                Unsafe.Add(ref dxp, c + 84) += DotFilters<V>(ref Unsafe.Add(ref gp, 96), ref kc);
             }
         }
 
@@ -2054,176 +2090,16 @@ namespace ConvGen.Generated
                 int j = 0;
                 for (; wide && (cols - j == 8 || cols - j >= 12); j += 8)
                 {
-                    ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
-                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                    int c = 0;
-                    for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                        var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
-                        var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
-                        var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
-                        var a40 = Load<V>(ref dxp, c + 256); var a41 = Load<V>(ref dxp, c + vc + 256);
-                        var a50 = Load<V>(ref dxp, c + 320); var a51 = Load<V>(ref dxp, c + vc + 320);
-                        var a60 = Load<V>(ref dxp, c + 384); var a61 = Load<V>(ref dxp, c + vc + 384);
-                        var a70 = Load<V>(ref dxp, c + 448); var a71 = Load<V>(ref dxp, c + vc + 448);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                            a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                            a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                            a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                            var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                            a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                            var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
-                            a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                            var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
-                            a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
-                            var g7 = Broadcast<V>(Unsafe.Add(ref gf, 448));
-                            a70 = Fma(g7, w0, a70); a71 = Fma(g7, w1, a71);
-                        }
-                        Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                        Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
-                        Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
-                        Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
-                        Store(a40, ref dxp, c + 256); Store(a41, ref dxp, c + vc + 256);
-                        Store(a50, ref dxp, c + 320); Store(a51, ref dxp, c + vc + 320);
-                        Store(a60, ref dxp, c + 384); Store(a61, ref dxp, c + vc + 384);
-                        Store(a70, ref dxp, c + 448); Store(a71, ref dxp, c + vc + 448);
-                    }
+                    InputGradientTile8<V>(ref dxr, ref gr, ref kt, ref k, j);
                 }
                 while (wide && cols - j > 4)
                 {
                     int rest = cols - j, t = rest > 7 ? (rest + 1) / 2 : rest;
                     switch (t)
                     {
-                        case 5:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
-                                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
-                                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
-                                var a40 = Load<V>(ref dxp, c + 256); var a41 = Load<V>(ref dxp, c + vc + 256);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                                }
-                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
-                                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
-                                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
-                                Store(a40, ref dxp, c + 256); Store(a41, ref dxp, c + vc + 256);
-                            }
-                            break;
-                        }
-                        case 6:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
-                                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
-                                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
-                                var a40 = Load<V>(ref dxp, c + 256); var a41 = Load<V>(ref dxp, c + vc + 256);
-                                var a50 = Load<V>(ref dxp, c + 320); var a51 = Load<V>(ref dxp, c + vc + 320);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
-                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                                }
-                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
-                                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
-                                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
-                                Store(a40, ref dxp, c + 256); Store(a41, ref dxp, c + vc + 256);
-                                Store(a50, ref dxp, c + 320); Store(a51, ref dxp, c + vc + 320);
-                            }
-                            break;
-                        }
-                        case 7:
-                        {
-                            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
-                            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                            int c = 0;
-                            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                            {
-                                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
-                                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
-                                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
-                                var a40 = Load<V>(ref dxp, c + 256); var a41 = Load<V>(ref dxp, c + vc + 256);
-                                var a50 = Load<V>(ref dxp, c + 320); var a51 = Load<V>(ref dxp, c + vc + 320);
-                                var a60 = Load<V>(ref dxp, c + 384); var a61 = Load<V>(ref dxp, c + vc + 384);
-                                ref float kf = ref Unsafe.Add(ref kt, c);
-                                ref float gf = ref gp;
-                                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                                {
-                                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                    var g0 = Broadcast<V>(gf);
-                                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
-                                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
-                                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
-                                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
-                                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
-                                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
-                                }
-                                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
-                                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
-                                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
-                                Store(a40, ref dxp, c + 256); Store(a41, ref dxp, c + vc + 256);
-                                Store(a50, ref dxp, c + 320); Store(a51, ref dxp, c + vc + 320);
-                                Store(a60, ref dxp, c + 384); Store(a61, ref dxp, c + vc + 384);
-                            }
-                            break;
-                        }
+                        case 5: InputGradientTile5<V>(ref dxr, ref gr, ref kt, ref k, j); break;
+                        case 6: InputGradientTile6<V>(ref dxr, ref gr, ref kt, ref k, j); break;
+                        case 7: InputGradientTile7<V>(ref dxr, ref gr, ref kt, ref k, j); break;
                     }
                     j += t;
                 }
@@ -2232,81 +2108,12 @@ namespace ConvGen.Generated
                     int left = cols - j, narrowEnd = cols - (left % 3 == 1 ? 4 : left % 3 == 2 ? (left >= 8 ? 8 : 2) : 0);
                     for (; j + 3 <= narrowEnd; j += 3)
                     {
-                        ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
-                        ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                        int c = 0;
-                        for (; c <= InputChannels - 4 * vc; c += 4 * vc)
-                        {
-                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
-                            var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64); var a12 = Load<V>(ref dxp, c + 2 * vc + 64); var a13 = Load<V>(ref dxp, c + 3 * vc + 64);
-                            var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128); var a22 = Load<V>(ref dxp, c + 2 * vc + 128); var a23 = Load<V>(ref dxp, c + 3 * vc + 128);
-                            ref float kf = ref Unsafe.Add(ref kt, c);
-                            ref float gf = ref gp;
-                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                            {
-                                var g0 = Broadcast<V>(gf); var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64)); var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                var w0 = Load<V>(ref kf); a00 = Fma(g0, w0, a00); a10 = Fma(g1, w0, a10); a20 = Fma(g2, w0, a20);
-                                var w1 = Load<V>(ref kf, vc); a01 = Fma(g0, w1, a01); a11 = Fma(g1, w1, a11); a21 = Fma(g2, w1, a21);
-                                var w2 = Load<V>(ref kf, 2 * vc); a02 = Fma(g0, w2, a02); a12 = Fma(g1, w2, a12); a22 = Fma(g2, w2, a22);
-                                var w3 = Load<V>(ref kf, 3 * vc); a03 = Fma(g0, w3, a03); a13 = Fma(g1, w3, a13); a23 = Fma(g2, w3, a23);
-                            }
-                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
-                            Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64); Store(a12, ref dxp, c + 2 * vc + 64); Store(a13, ref dxp, c + 3 * vc + 64);
-                            Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128); Store(a22, ref dxp, c + 2 * vc + 128); Store(a23, ref dxp, c + 3 * vc + 128);
-                        }
-                        for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                        {
-                            var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                            var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
-                            var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
-                            ref float kf = ref Unsafe.Add(ref kt, c);
-                            ref float gf = ref gp;
-                            for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                            {
-                                var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                                var g0 = Broadcast<V>(gf);
-                                a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                                var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                                a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                                var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                                a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            }
-                            Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                            Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
-                            Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
-                        }
+                        InputGradientTile3<V>(ref dxr, ref gr, ref kt, ref k, j);
                     }
                 }
                 for (; j <= cols - 4; j += 4)
                 {
-                    ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
-                    ref float gp = ref Unsafe.Add(ref gr, j * Filters);
-                    int c = 0;
-                    for (; c <= InputChannels - 2 * vc; c += 2 * vc)
-                    {
-                        var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
-                        var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
-                        var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
-                        var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
-                        ref float kf = ref Unsafe.Add(ref kt, c);
-                        ref float gf = ref gp;
-                        for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
-                        {
-                            var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
-                            var g0 = Broadcast<V>(gf);
-                            a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
-                            var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
-                            a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
-                            var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
-                            a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
-                            var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
-                            a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
-                        }
-                        Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
-                        Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
-                        Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
-                        Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
-                    }
+                    InputGradientTile4<V>(ref dxr, ref gr, ref kt, ref k, j);
                 }
                 for (; j <= cols - 2; j += 2)
                 {
@@ -2350,6 +2157,271 @@ namespace ConvGen.Generated
                         Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
                     }
                 }
+            }
+        }
+
+        /// <summary>A 8-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile8<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
+                var a40 = Load<V>(ref dxp, c + 256); var a41 = Load<V>(ref dxp, c + vc + 256);
+                var a50 = Load<V>(ref dxp, c + 320); var a51 = Load<V>(ref dxp, c + vc + 320);
+                var a60 = Load<V>(ref dxp, c + 384); var a61 = Load<V>(ref dxp, c + vc + 384);
+                var a70 = Load<V>(ref dxp, c + 448); var a71 = Load<V>(ref dxp, c + vc + 448);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
+                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
+                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
+                    var g7 = Broadcast<V>(Unsafe.Add(ref gf, 448));
+                    a70 = Fma(g7, w0, a70); a71 = Fma(g7, w1, a71);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
+                Store(a40, ref dxp, c + 256); Store(a41, ref dxp, c + vc + 256);
+                Store(a50, ref dxp, c + 320); Store(a51, ref dxp, c + vc + 320);
+                Store(a60, ref dxp, c + 384); Store(a61, ref dxp, c + vc + 384);
+                Store(a70, ref dxp, c + 448); Store(a71, ref dxp, c + vc + 448);
+            }
+        }
+
+        /// <summary>A 5-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile5<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
+                var a40 = Load<V>(ref dxp, c + 256); var a41 = Load<V>(ref dxp, c + vc + 256);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
+                Store(a40, ref dxp, c + 256); Store(a41, ref dxp, c + vc + 256);
+            }
+        }
+
+        /// <summary>A 6-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile6<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
+                var a40 = Load<V>(ref dxp, c + 256); var a41 = Load<V>(ref dxp, c + vc + 256);
+                var a50 = Load<V>(ref dxp, c + 320); var a51 = Load<V>(ref dxp, c + vc + 320);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
+                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
+                Store(a40, ref dxp, c + 256); Store(a41, ref dxp, c + vc + 256);
+                Store(a50, ref dxp, c + 320); Store(a51, ref dxp, c + vc + 320);
+            }
+        }
+
+        /// <summary>A 7-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile7<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
+                var a40 = Load<V>(ref dxp, c + 256); var a41 = Load<V>(ref dxp, c + vc + 256);
+                var a50 = Load<V>(ref dxp, c + 320); var a51 = Load<V>(ref dxp, c + vc + 320);
+                var a60 = Load<V>(ref dxp, c + 384); var a61 = Load<V>(ref dxp, c + vc + 384);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                    var g4 = Broadcast<V>(Unsafe.Add(ref gf, 256));
+                    a40 = Fma(g4, w0, a40); a41 = Fma(g4, w1, a41);
+                    var g5 = Broadcast<V>(Unsafe.Add(ref gf, 320));
+                    a50 = Fma(g5, w0, a50); a51 = Fma(g5, w1, a51);
+                    var g6 = Broadcast<V>(Unsafe.Add(ref gf, 384));
+                    a60 = Fma(g6, w0, a60); a61 = Fma(g6, w1, a61);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
+                Store(a40, ref dxp, c + 256); Store(a41, ref dxp, c + vc + 256);
+                Store(a50, ref dxp, c + 320); Store(a51, ref dxp, c + vc + 320);
+                Store(a60, ref dxp, c + 384); Store(a61, ref dxp, c + vc + 384);
+            }
+        }
+
+        /// <summary>A 3-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j (with 16 vector registers, 4 channel vectors at a time).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile3<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 4 * vc; c += 4 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc); var a02 = Load<V>(ref dxp, c + 2 * vc); var a03 = Load<V>(ref dxp, c + 3 * vc);
+                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64); var a12 = Load<V>(ref dxp, c + 2 * vc + 64); var a13 = Load<V>(ref dxp, c + 3 * vc + 64);
+                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128); var a22 = Load<V>(ref dxp, c + 2 * vc + 128); var a23 = Load<V>(ref dxp, c + 3 * vc + 128);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var g0 = Broadcast<V>(gf); var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64)); var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    var w0 = Load<V>(ref kf); a00 = Fma(g0, w0, a00); a10 = Fma(g1, w0, a10); a20 = Fma(g2, w0, a20);
+                    var w1 = Load<V>(ref kf, vc); a01 = Fma(g0, w1, a01); a11 = Fma(g1, w1, a11); a21 = Fma(g2, w1, a21);
+                    var w2 = Load<V>(ref kf, 2 * vc); a02 = Fma(g0, w2, a02); a12 = Fma(g1, w2, a12); a22 = Fma(g2, w2, a22);
+                    var w3 = Load<V>(ref kf, 3 * vc); a03 = Fma(g0, w3, a03); a13 = Fma(g1, w3, a13); a23 = Fma(g2, w3, a23);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc); Store(a02, ref dxp, c + 2 * vc); Store(a03, ref dxp, c + 3 * vc);
+                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64); Store(a12, ref dxp, c + 2 * vc + 64); Store(a13, ref dxp, c + 3 * vc + 64);
+                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128); Store(a22, ref dxp, c + 2 * vc + 128); Store(a23, ref dxp, c + 3 * vc + 128);
+            }
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+            }
+        }
+
+        /// <summary>A 4-pixel tile of a row of <see cref="InputGradientTap{V}"/> at pixel j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void InputGradientTile4<V>(ref float dxr, ref float gr, ref float kt, ref float k, int j) where V : struct
+        {
+            int vc = Count<V>(); // floats per vector
+            ref float dxp = ref Unsafe.Add(ref dxr, j * 64);
+            ref float gp = ref Unsafe.Add(ref gr, j * Filters);
+            int c = 0;
+            for (; c <= InputChannels - 2 * vc; c += 2 * vc)
+            {
+                var a00 = Load<V>(ref dxp, c); var a01 = Load<V>(ref dxp, c + vc);
+                var a10 = Load<V>(ref dxp, c + 64); var a11 = Load<V>(ref dxp, c + vc + 64);
+                var a20 = Load<V>(ref dxp, c + 128); var a21 = Load<V>(ref dxp, c + vc + 128);
+                var a30 = Load<V>(ref dxp, c + 192); var a31 = Load<V>(ref dxp, c + vc + 192);
+                ref float kf = ref Unsafe.Add(ref kt, c);
+                ref float gf = ref gp;
+                for (int f = 0; f < Filters; f++, kf = ref Unsafe.Add(ref kf, InputChannels), gf = ref Unsafe.Add(ref gf, 1))
+                {
+                    var w0 = Load<V>(ref kf); var w1 = Load<V>(ref kf, vc);
+                    var g0 = Broadcast<V>(gf);
+                    a00 = Fma(g0, w0, a00); a01 = Fma(g0, w1, a01);
+                    var g1 = Broadcast<V>(Unsafe.Add(ref gf, 64));
+                    a10 = Fma(g1, w0, a10); a11 = Fma(g1, w1, a11);
+                    var g2 = Broadcast<V>(Unsafe.Add(ref gf, 128));
+                    a20 = Fma(g2, w0, a20); a21 = Fma(g2, w1, a21);
+                    var g3 = Broadcast<V>(Unsafe.Add(ref gf, 192));
+                    a30 = Fma(g3, w0, a30); a31 = Fma(g3, w1, a31);
+                }
+                Store(a00, ref dxp, c); Store(a01, ref dxp, c + vc);
+                Store(a10, ref dxp, c + 64); Store(a11, ref dxp, c + vc + 64);
+                Store(a20, ref dxp, c + 128); Store(a21, ref dxp, c + vc + 128);
+                Store(a30, ref dxp, c + 192); Store(a31, ref dxp, c + vc + 192);
             }
         }
 
