@@ -1243,8 +1243,8 @@ public sealed partial class ConvGenerator
             w.Line("ref float gr = ref Unsafe.Add(ref g, i * gRow);");
             w.Line("int j = 0;");
             // The tiles of 3 pixels or more are methods of their own (below): with their loads and FMAs inlined into this method,
-            // the JIT ran past its inlining budget and left Load, Broadcast and Fma as calls in the rest of it (MobileNetV2's
-            // 1x1 input gradients of 96 and 144 channels; the stride-2 layer's at 8 floats, 2x slower).
+            // the JIT ran past its limits (locals, inline budget) and left Load, Broadcast and Fma as calls in the rest of it
+            // (MobileNetV2's 1x1 expansions from 24 to 96 channels at every width; the stride-2 layer's at 8 floats, 2x slower).
             var outOfLine = new List<(int Pixels, bool WideWidths, bool FourAtAnyWidth)>();
             string Call(int pixels, bool wideWidths, bool fourAtAnyWidth = false)
             {
