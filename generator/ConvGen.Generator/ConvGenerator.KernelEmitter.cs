@@ -105,7 +105,10 @@ public sealed partial class ConvGenerator
         /// Whether the forward pass has the narrow tile (<see cref="NarrowTilePixels"/>): filters that fill 4 vectors at the
         /// narrowest width (4 floats) or more; at run time, 4 vectors at the width the kernel runs at, with 16 vector registers.
         /// </summary>
-        private static bool HasNarrowTile(KernelPlan p) => p.Conv.Filters >= 16 && TileFits(p.Conv, TilePixels);
+        private static bool HasNarrowTile(KernelPlan p) => NarrowTileFits(p.Conv, p.Conv.Filters);
+
+        /// <summary>Whether <paramref name="size"/> (the forward pass's filters, the input gradient's channels) fills 4 vectors at 4 floats, and the tiles' offsets fit.</summary>
+        private static bool NarrowTileFits(ConvSpec m, int size) => size >= 16 && TileFits(m, TilePixels);
 
         /// <summary>
         /// Whether a block of <paramref name="vectors"/> filter (or channel) vectors of a <paramref name="pixels"/>-pixel tile
@@ -1235,7 +1238,7 @@ public sealed partial class ConvGenerator
             bool wideTile = m.InputChannels <= 32 && TileFits(m, InputGradientWidePixels);
             if (wideTile)
                 w.L($"bool wide = Count<V>() >= 16 || Registers32; // {InputGradientWidePixels} pixels x 2 channel vectors: 16 accumulators");
-            bool narrowTile = m.InputChannels >= 16 && TileFits(m, TilePixels);
+            bool narrowTile = NarrowTileFits(m, m.InputChannels);
             if (narrowTile)
                 w.L($"bool narrow = InputChannels >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32); // {NarrowTilePixels} pixels x 4 channel vectors: 12 accumulators in 16 registers");
             w.Open("for (int i = 0; i < rows; i++)");
