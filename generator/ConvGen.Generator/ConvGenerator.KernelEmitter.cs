@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Collections.Generic;
 using System.Linq;
+using System.Text.RegularExpressions;
 using ConvGen.Generator.Helpers;
 using ConvGen.Internal;
 using ConvGen.Generator.Models;
@@ -599,24 +600,73 @@ public sealed partial class ConvGenerator
             long pixelStep = (long)m.StrideWidth * m.InputChannels;
             var xs = Enumerable.Range(0, pixels).Select(i => i * pixelStep).ToArray();
             string name = pixels == TilePixels ? "ForwardTile" : $"ForwardTile{pixels}";
-            w.L($"/// <summary>{pixels} neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds {pixels} FMAs.</summary>");
-            w.Line(Optimized);
-            w.Open($"private static void {name}{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}{RowRangeParameters(p)}ref float k, ref float b, ref float y, ref float r){ForwardConstraint}");
-            w.Line("int vc = Count<V>(); // floats per vector");
+            string parameters = $"ref float x, {(p.Fixed ? "" : "int rowStep, ")}{RowRangeParameters(p)}ref float k, ref float b, ref float y, ref float r";
+            string arguments = $"ref x, {(p.Fixed ? "" : "rowStep, ")}{(SkipsPaddingRows(p) ? "kh0, kh1, " : "")}ref k, ref b, ref y, ref r";
             bool rows = SkipsPaddingRows(p);
-            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
+            void Block(CodeWriter cw, int u, bool rolled)
             {
-                if (byColumn?.Invoke(u) == true) EmitTileSumsByColumn(w, p, u, xs, RowStep(p), rows);
-                else EmitTileSums(w, p, u, xs, RowStep(p), rows);
+                if (byColumn?.Invoke(u) == true) EmitTileSumsByColumn(cw, p, u, xs, RowStep(p), rows, rolled);
+                else EmitTileSums(cw, p, u, xs, RowStep(p), rows, rolled);
                 for (int i = 0; i < pixels; i++)
-                    w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => Stored(p, $"a{i}{j}", Offset.Of("f") + (long)i * m.Filters + VOff(j), vector: true))));
+                    cw.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => Stored(p, $"a{i}{j}", Offset.Of("f") + (long)i * m.Filters + VOff(j), vector: true))));
+            }
+            // Blocks of u filter vectors inline, or (with blockCall) as calls of methods of their own.
+            void Blocks(CodeWriter cw, bool rolled, Func<int, string>? blockCall = null) => EmitVectorBlocks(cw, m.Filters, "f", "Filters", u =>
+            {
+                if (blockCall != null) cw.Line(blockCall(u));
+                else Block(cw, u, rolled);
             }, () =>
             {
-                EmitTileScalarSums(w, p, xs, RowStep(p), rows);
-                w.Line(string.Join(" ", Enumerable.Range(0, pixels).Select(i => Stored(p, $"s{i}", Offset.Of("f") + (long)i * m.Filters, vector: false))));
+                EmitTileScalarSums(cw, p, xs, RowStep(p), rows, rolled);
+                cw.Line(string.Join(" ", Enumerable.Range(0, pixels).Select(i => Stored(p, $"s{i}", Offset.Of("f") + (long)i * m.Filters, vector: false))));
             }, widths: widths, fourAtAnyWidth: pixels == NarrowTilePixels, overlapTail: true);
+            // Within the JIT's inlining limits (InlinedCallBudget): the taps unrolled; else in loops; else, still too many calls, each block a method.
+            bool rolled = HelperCalls(cw => Blocks(cw, rolled: false)) > InlinedCallBudget;
+            bool split = rolled && HelperCalls(cw => Blocks(cw, rolled: true)) > InlinedCallBudget;
+            var blockMethods = new List<int>();
+            w.L($"/// <summary>{pixels} neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds {pixels} FMAs.</summary>");
+            w.Line(Optimized);
+            w.Open($"private static void {name}{ForwardGeneric}({parameters}){ForwardConstraint}");
+            w.Line("int vc = Count<V>(); // floats per vector");
+            Blocks(w, rolled, !split ? null : u =>
+            {
+                if (!blockMethods.Contains(u)) blockMethods.Add(u);
+                return $"{name}Vectors{u}<V, E>({arguments}, f);";
+            });
             w.Close();
+            foreach (int u in blockMethods)
+            {
+                w.Line();
+                w.L($"/// <summary>Filters [f, f + {u} vector{(u > 1 ? "s" : "")}) of <see cref=\"{name}{{V, E}}\"/>, a method of its own so that the JIT inlines its vector helpers (see InlinedCallBudget in the generator).</summary>");
+                w.Line(Optimized);
+                w.Open($"private static void {name}Vectors{u}{ForwardGeneric}({parameters}, int f){ForwardConstraint}");
+                w.Line("int vc = Count<V>(); // floats per vector");
+                Block(w, u, rolled: true);
+                w.Close();
+            }
         }
+
+        /// <summary>
+        /// The most calls of the vector helpers (Load, Broadcast, Fma, Store, the epilogue's Apply, ...) a forward kernel's method
+        /// may make, in its text, for the JIT to inline them all. Each inlined helper takes some of the JIT's locals (512 at most
+        /// for inlining), and past them it leaves the rest as calls ("too many locals" in its inlining events), several times
+        /// slower: the tiles of a 5x5 kernel on 3 channels with 67 filters, whose rows of 15 taps were unrolled (700 calls and
+        /// more), and, with 16 vector registers, tiles of 226 calls and more of a 3x3 kernel on 4 channels with 32 filters, of a
+        /// stride-2 3x3 on 2 channels with 40 and a 5x5 on 24 with 20; tiles of up to 192 (MNIST's first layer) inlined
+        /// everything. A method over it sums with its taps in loops (kernel row, then channels in the channels-first order), which
+        /// adds the same products in the same order; a tile still over it runs each block of filter vectors as a method of its own.
+        /// </summary>
+        private const int InlinedCallBudget = 200;
+
+        /// <summary>The vector helper calls in what <paramref name="emit"/> writes (see <see cref="InlinedCallBudget"/>).</summary>
+        private static int HelperCalls(Action<CodeWriter> emit)
+        {
+            var w = new CodeWriter();
+            emit(w);
+            return HelperCall.Matches(w.ToString()).Count;
+        }
+
+        private static readonly Regex HelperCall = new(@"(?<![\w.])(Load<V>|Broadcast<V>|Fma|Store|Max|Relu|E\.Apply)\(", RegexOptions.CultureInvariant);
 
         /// <summary>
         /// The sums of a register tile, for filters [f, f + u vectors): accumulators a{i}{j} (pixel i, filter vector j) start at the
@@ -624,12 +674,12 @@ public sealed partial class ConvGenerator
         /// fused multiply-add. Every tile kernel adds in this order, so their results agree. With <paramref name="rows"/>, only kernel
         /// rows [kh0, kh1) (see <see cref="SkipsPaddingRows"/>).
         /// </summary>
-        private static void EmitTileSums(CodeWriter w, KernelPlan p, int u, long[] xs, string rowStep, bool rows = false)
+        private static void EmitTileSums(CodeWriter w, KernelPlan p, int u, long[] xs, string rowStep, bool rows = false, bool rolled = false)
         {
             var m = p.Conv;
             var js = Enumerable.Range(0, u).ToArray();
             EmitAccumulators(w, js, xs.Length);
-            EmitTaps(w, p, rowStep, rows, scoped: true, (xo, ko) =>
+            EmitTaps(w, p, rowStep, rows, scoped: true, rolled, (xo, ko) =>
             {
                 w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + Offset.Of("f")});");
                 // The pixels' inputs at constant offsets from one reference: each load addresses [xc + constant], no index arithmetic.
@@ -681,7 +731,7 @@ public sealed partial class ConvGenerator
         /// for such a convolution (kernel row, channel, tap across), as every other forward sum of it does, so the tiles agree bit
         /// for bit.
         /// </summary>
-        private static void EmitTileSumsByColumn(CodeWriter w, KernelPlan p, int u, long[] xs, string rowStep, bool rows)
+        private static void EmitTileSumsByColumn(CodeWriter w, KernelPlan p, int u, long[] xs, string rowStep, bool rows, bool rolled = false)
         {
             var m = p.Conv;
             long cf = (long)m.InputChannels * m.Filters, tapStep = (long)m.DilationWidth * m.InputChannels;
@@ -694,7 +744,7 @@ public sealed partial class ConvGenerator
                            orderby column.Key
                            select column).ToList();
             OpenKernelRow(w, m, rowStep, rows);
-            EmitChannels(w, m, scoped: true, (c, cFilters) =>
+            EmitChannels(w, m, scoped: true, rolled, (c, cFilters) =>
             {
                 w.Line($"ref float kc = ref Unsafe.Add(ref k, {Offset.Of("kr") + cFilters + Offset.Of("f")});");
                 w.Line($"ref float xc = ref Unsafe.Add(ref x, {Offset.Of("xr") + c});");
@@ -731,12 +781,12 @@ public sealed partial class ConvGenerator
         }
 
         /// <summary>The scalar sums s{i} of a register tile for filter f, in the order of <see cref="EmitTileSums"/>.</summary>
-        private static void EmitTileScalarSums(CodeWriter w, KernelPlan p, long[] xs, string rowStep, bool rows = false)
+        private static void EmitTileScalarSums(CodeWriter w, KernelPlan p, long[] xs, string rowStep, bool rows = false, bool rolled = false)
         {
             var m = p.Conv;
             var ps = Enumerable.Range(0, xs.Length).ToArray();
             w.Line(string.Join(" ", ps.Select(i => $"float s{i} = Unsafe.Add(ref b, f);")));
-            EmitTaps(w, p, rowStep, rows, scoped: true, (xo, ko) =>
+            EmitTaps(w, p, rowStep, rows, scoped: true, rolled, (xo, ko) =>
             {
                 w.Line($"float kc = Unsafe.Add(ref k, {ko + Offset.Of("f")});");
                 w.Line(string.Join(" ", ps.Select(i => $"s{i} = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo + xs[i]}), kc, s{i});")));
@@ -751,24 +801,25 @@ public sealed partial class ConvGenerator
             w.Open($"private static void ForwardInterior{ForwardGeneric}(ref float x, {(p.Fixed ? "" : "int rowStep, ")}{RowRangeParameters(p)}ref float k, ref float b, ref float y, ref float r){ForwardConstraint}");
             w.Line("int vc = Count<V>(); // floats per vector");
             bool rows = SkipsPaddingRows(p);
-            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
+            void Blocks(CodeWriter cw, bool rolled) => EmitVectorBlocks(cw, m.Filters, "f", "Filters", u =>
             {
                 for (int j = 0; j < u; j++)
-                    w.Line($"var a{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});");
-                EmitTaps(w, p, RowStep(p), rows, scoped: true, (xo, ko) =>
+                    cw.Line($"var a{j} = Load<V>(ref b, {Offset.Of("f") + VOff(j)});");
+                EmitTaps(cw, p, RowStep(p), rows, scoped: true, rolled, (xo, ko) =>
                 {
-                    w.Line($"var xc = Broadcast<V>(Unsafe.Add(ref x, {xo}));");
-                    w.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + Offset.Of("f")});");
-                    w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"a{j} = Fma(xc, Load<V>(ref kc{VOffArgument(j)}), a{j});")));
+                    cw.Line($"var xc = Broadcast<V>(Unsafe.Add(ref x, {xo}));");
+                    cw.Line($"ref float kc = ref Unsafe.Add(ref k, {ko + Offset.Of("f")});");
+                    cw.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => $"a{j} = Fma(xc, Load<V>(ref kc{VOffArgument(j)}), a{j});")));
                 });
-                w.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => Stored(p, $"a{j}", Offset.Of("f") + VOff(j), vector: true))));
+                cw.Line(string.Join(" ", Enumerable.Range(0, u).Select(j => Stored(p, $"a{j}", Offset.Of("f") + VOff(j), vector: true))));
             }, () =>
             {
-                w.Line("float s = Unsafe.Add(ref b, f);");
-                EmitTaps(w, p, RowStep(p), rows, scoped: false, (xo, ko) =>
-                    w.Line($"s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo}), Unsafe.Add(ref k, {ko + Offset.Of("f")}), s);"));
-                w.Line(Stored(p, "s", Offset.Of("f"), vector: false));
+                cw.Line("float s = Unsafe.Add(ref b, f);");
+                EmitTaps(cw, p, RowStep(p), rows, scoped: false, rolled, (xo, ko) =>
+                    cw.Line($"s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo}), Unsafe.Add(ref k, {ko + Offset.Of("f")}), s);"));
+                cw.Line(Stored(p, "s", Offset.Of("f"), vector: false));
             }, widths: [4, 1], fourAtAnyWidth: true, overlapTail: true); // one pixel: 4 independent accumulators hide the FMA latency
+            Blocks(w, rolled: HelperCalls(cw => Blocks(cw, rolled: false)) > InlinedCallBudget);
             w.Close();
         }
 
@@ -873,25 +924,27 @@ public sealed partial class ConvGenerator
             w.Open($"private static void ForwardPoolTile{Generic}(ref float x, {RowRangeParameters(p)}ref float k, ref float b, bool keep, ref float y, ref float yp){Constraint}");
             w.L($"const int rowStep = DilationHeight * {paddedWidth} * InputChannels; // input elements between two kernel rows of the (padded) image");
             w.Line("int vc = Count<V>(); // floats per vector");
-            EmitVectorBlocks(w, m.Filters, "f", "Filters", u =>
+            void Blocks(CodeWriter cw, bool rolled) => EmitVectorBlocks(cw, m.Filters, "f", "Filters", u =>
             {
                 var js = Enumerable.Range(0, u).ToArray();
-                EmitTileSums(w, p, u, xs, "rowStep", rows);
+                EmitTileSums(cw, p, u, xs, "rowStep", rows, rolled);
                 if (p.AppliesRelu)
-                    foreach (int i in ps) w.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Relu(a{i}{j});")));
-                w.Open("if (keep)");
+                    foreach (int i in ps) cw.Line(string.Join(" ", js.Select(j => $"a{i}{j} = Relu(a{i}{j});")));
+                cw.Open("if (keep)");
                 foreach (int i in ps)
-                    w.Line(string.Join(" ", js.Select(j => $"Store(a{i}{j}, ref y, {Offset.Of("f") + ys[i] + VOff(j)});")));
-                w.Close();
+                    cw.Line(string.Join(" ", js.Select(j => $"Store(a{i}{j}, ref y, {Offset.Of("f") + ys[i] + VOff(j)});")));
+                cw.Close();
                 foreach (int j in js)
-                    w.Line($"Store(Max(Max(Max(a0{j}, a1{j}), a2{j}), a3{j}), ref yp, {Offset.Of("f") + VOff(j)});");
+                    cw.Line($"Store(Max(Max(Max(a0{j}, a1{j}), a2{j}), a3{j}), ref yp, {Offset.Of("f") + VOff(j)});");
             }, () =>
             {
-                EmitTileScalarSums(w, p, xs, "rowStep", rows);
-                if (p.AppliesRelu) w.Line(string.Join(" ", ps.Select(i => $"s{i} = MathF.Max(s{i}, 0f);")));
-                w.Line("if (keep) { " + string.Join(" ", ps.Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + ys[i]}) = s{i};")) + " }");
-                w.Line("Unsafe.Add(ref yp, f) = MathF.Max(MathF.Max(MathF.Max(s0, s1), s2), s3);");
+                EmitTileScalarSums(cw, p, xs, "rowStep", rows, rolled);
+                if (p.AppliesRelu) cw.Line(string.Join(" ", ps.Select(i => $"s{i} = MathF.Max(s{i}, 0f);")));
+                cw.Line("if (keep) { " + string.Join(" ", ps.Select(i => $"Unsafe.Add(ref y, {Offset.Of("f") + ys[i]}) = s{i};")) + " }");
+                cw.Line("Unsafe.Add(ref yp, f) = MathF.Max(MathF.Max(MathF.Max(s0, s1), s2), s3);");
             }, overlapTail: true);
+            // The taps in loops where unrolling them would make more helper calls than the JIT inlines (see InlinedCallBudget).
+            Blocks(w, rolled: HelperCalls(cw => Blocks(cw, rolled: false)) > InlinedCallBudget);
             w.Close();
         }
 
@@ -1044,12 +1097,25 @@ public sealed partial class ConvGenerator
                 EmitWeightGradientChannels(w, m, TileChannels);
                 w.Close();
             }
+            // The channels left over one at a time: in a method of their own where, with the tiles above, the helper calls would be
+            // more than the JIT inlines (InlinedCallBudget; 7 taps x 6 channels with 93 filters at 16 floats and 16 registers).
+            bool split = m.InputChannels % TileChannels != 0 && m.InputChannels >= TileChannels
+                && HelperCalls(cw => { EmitWeightGradientChannels(cw, m, TileChannels); EmitWeightGradientChannels(cw, m, 1); }) > InlinedCallBudget;
             if (m.InputChannels % TileChannels != 0)
             {
                 w.Open("for (; c < InputChannels; c++)");
-                EmitWeightGradientChannels(w, m, 1);
+                if (split) w.Line("WeightGradientChannel<V>(ref x, ref g, ref dk, rows, cols, xRow, gRow, c);");
+                else EmitWeightGradientChannels(w, m, 1);
                 w.Close();
             }
+            w.Close();
+            if (!split) return;
+            w.Line();
+            w.Line("/// <summary>Channel c of <see cref=\"WeightGradientTap{V}\"/>, a method of its own so that the JIT inlines its vector helpers (see InlinedCallBudget in the generator).</summary>");
+            w.Line(Optimized);
+            w.Open($"private static void WeightGradientChannel{Generic}(ref float x, ref float g, ref float dk, int rows, int cols, int xRow, int gRow, int c){Constraint}");
+            w.Line("int vc = Count<V>(); // floats per vector");
+            EmitWeightGradientChannels(w, m, 1);
             w.Close();
         }
 
@@ -1456,17 +1522,18 @@ public sealed partial class ConvGenerator
         /// of taps is unrolled with constant offsets when its body is short (up to 4 channels, up to 16 taps x channels in a row);
         /// up to 4 channels are unrolled in both; the rows, and otherwise every tap, are loops: an unrolled window would give the
         /// JIT more calls to inline than its budget allows. With <paramref name="scoped"/>, each unrolled channel or tap gets its
-        /// own block so it can declare locals.
+        /// own block so it can declare locals. With <paramref name="rolled"/> (a method that would make more helper calls than the
+        /// JIT inlines, <see cref="InlinedCallBudget"/>), rows are never unrolled, nor channels in the channels-first order.
         /// </summary>
-        private static void EmitTaps(CodeWriter w, KernelPlan p, string rowStep, bool rows, bool scoped, Action<Offset, Offset> body)
+        private static void EmitTaps(CodeWriter w, KernelPlan p, string rowStep, bool rows, bool scoped, bool rolled, Action<Offset, Offset> body)
         {
             var m = p.Conv;
             long cf = (long)m.InputChannels * m.Filters, tapStep = (long)m.DilationWidth * m.InputChannels;
-            void Channels(Offset xo, Offset ko) => EmitChannels(w, m, scoped, (c, cFilters) => body(xo + c, ko + cFilters));
+            void Channels(Offset xo, Offset ko) => EmitChannels(w, m, scoped, rolled: false, (c, cFilters) => body(xo + c, ko + cFilters));
             if (ChannelsBeforeTaps(m))
             {
                 OpenKernelRow(w, m, rowStep, rows);
-                EmitChannels(w, m, scoped: false, (c, cFilters) =>
+                EmitChannels(w, m, scoped: false, rolled, (c, cFilters) =>
                 {
                     for (int kw = 0; kw < m.KernelWidth; kw++)
                     {
@@ -1478,7 +1545,7 @@ public sealed partial class ConvGenerator
                 w.Close();
                 return;
             }
-            if (UnrollRow(m))
+            if (UnrollRow(m) && !rolled)
             {
                 OpenKernelRow(w, m, rowStep, rows);
                 for (int kw = 0; kw < m.KernelWidth; kw++)
@@ -1500,13 +1567,13 @@ public sealed partial class ConvGenerator
         internal static bool UnrollRow(ConvSpec m) => m.Unrollable && m.InputChannels <= 4 && m.KernelWidth * m.InputChannels <= 16;
 
         /// <summary>
-        /// The loop over input channels for one tap, unrolled for up to 4 channels. <paramref name="body"/> gets the channel's offset
-        /// in the input (a constant, or <c>c</c>) and in the weights (<c>c * Filters</c>). With <paramref name="scoped"/>, each unrolled
-        /// channel gets its own block so it can declare locals.
+        /// The loop over input channels for one tap, unrolled for up to 4 channels unless <paramref name="rolled"/>. <paramref name="body"/>
+        /// gets the channel's offset in the input (a constant, or <c>c</c>) and in the weights (<c>c * Filters</c>). With
+        /// <paramref name="scoped"/>, each unrolled channel gets its own block so it can declare locals.
         /// </summary>
-        private static void EmitChannels(CodeWriter w, ConvSpec m, bool scoped, Action<Offset, Offset> body)
+        private static void EmitChannels(CodeWriter w, ConvSpec m, bool scoped, bool rolled, Action<Offset, Offset> body)
         {
-            if (m.InputChannels <= 4)
+            if (m.InputChannels <= 4 && !rolled)
             {
                 for (int c = 0; c < m.InputChannels; c++)
                 {

@@ -388,161 +388,47 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 32);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 64);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -558,161 +444,47 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 32);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 64);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -727,53 +499,20 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 32);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 64);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 8);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 40);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 72);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 16);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 48);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 80);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 56);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 88);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s3);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f + 32);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s3);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f + 64);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s3);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 8) = E.Apply(s1, ref r, f + 8); Unsafe.Add(ref y, f + 16) = E.Apply(s2, ref r, f + 16); Unsafe.Add(ref y, f + 24) = E.Apply(s3, ref r, f + 24);
@@ -1148,185 +887,53 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 32);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 64);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1343,185 +950,53 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 32);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 64);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1537,53 +1012,20 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 32);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 64);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 8);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 40);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 72);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 16);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 48);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 80);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 56);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 88);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s4);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f + 32);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s4);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f + 64);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s4);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 8) = E.Apply(s1, ref r, f + 8); Unsafe.Add(ref y, f + 16) = E.Apply(s2, ref r, f + 16); Unsafe.Add(ref y, f + 24) = E.Apply(s3, ref r, f + 24); Unsafe.Add(ref y, f + 32) = E.Apply(s4, ref r, f + 32);
@@ -1603,209 +1045,59 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 32);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 64);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                            a50 = Fma(x5, w0, a50);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1823,209 +1115,59 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 16);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 72);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 17);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 10);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 18);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 56);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 11);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 88);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 19);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a50 = Fma(x5, w0, a50);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 32);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f + 64);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 16);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                            a50 = Fma(x5, w0, a50);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -2042,53 +1184,20 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 32);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 64);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 8);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 40);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 72);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 16);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 48);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 80);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 56);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 88);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s5);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s5);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f + 32);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s5);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f + 64);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 36), kc, s5);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 8) = E.Apply(s1, ref r, f + 8); Unsafe.Add(ref y, f + 16) = E.Apply(s2, ref r, f + 16); Unsafe.Add(ref y, f + 24) = E.Apply(s3, ref r, f + 24); Unsafe.Add(ref y, f + 32) = E.Apply(s4, ref r, f + 32); Unsafe.Add(ref y, f + 40) = E.Apply(s5, ref r, f + 40);
@@ -2108,102 +1217,10 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
                         var w00 = Load<V>(ref kc, 0);
                         var w10 = Load<V>(ref kc, 32);
                         var w20 = Load<V>(ref kc, 64);
@@ -2250,102 +1267,10 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
                         var w00 = Load<V>(ref kc, 0);
                         var w10 = Load<V>(ref kc, 32);
                         var w20 = Load<V>(ref kc, 64);
@@ -2391,53 +1316,20 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 32);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 64);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 8);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 40);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 72);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 16);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 48);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 80);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 56);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 88);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s7);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s7);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f + 32);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 36), kc, s7);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f + 64);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 36), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 44), kc, s7);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 8) = E.Apply(s1, ref r, f + 8); Unsafe.Add(ref y, f + 16) = E.Apply(s2, ref r, f + 16); Unsafe.Add(ref y, f + 24) = E.Apply(s3, ref r, f + 24); Unsafe.Add(ref y, f + 32) = E.Apply(s4, ref r, f + 32); Unsafe.Add(ref y, f + 40) = E.Apply(s5, ref r, f + 40); Unsafe.Add(ref y, f + 48) = E.Apply(s6, ref r, f + 48); Unsafe.Add(ref y, f + 56) = E.Apply(s7, ref r, f + 56);
@@ -2452,430 +1344,12 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
-                var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = kh0; kh < kh1; kh++)
-                {
-                    int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a140 = Fma(x18, w20, a140);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a150 = Fma(x19, w20, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a140 = Fma(x18, w20, a140);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a150 = Fma(x19, w20, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a140 = Fma(x18, w20, a140);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a150 = Fma(x19, w20, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a140 = Fma(x18, w20, a140);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a150 = Fma(x19, w20, a150);
-                    }
-                }
-                Store(E.Apply(a00, ref r, f), ref y, f);
-                Store(E.Apply(a10, ref r, f + 8), ref y, f + 8);
-                Store(E.Apply(a20, ref r, f + 16), ref y, f + 16);
-                Store(E.Apply(a30, ref r, f + 24), ref y, f + 24);
-                Store(E.Apply(a40, ref r, f + 32), ref y, f + 32);
-                Store(E.Apply(a50, ref r, f + 40), ref y, f + 40);
-                Store(E.Apply(a60, ref r, f + 48), ref y, f + 48);
-                Store(E.Apply(a70, ref r, f + 56), ref y, f + 56);
-                Store(E.Apply(a80, ref r, f + 64), ref y, f + 64);
-                Store(E.Apply(a90, ref r, f + 72), ref y, f + 72);
-                Store(E.Apply(a100, ref r, f + 80), ref y, f + 80);
-                Store(E.Apply(a110, ref r, f + 88), ref y, f + 88);
-                Store(E.Apply(a120, ref r, f + 96), ref y, f + 96);
-                Store(E.Apply(a130, ref r, f + 104), ref y, f + 104);
-                Store(E.Apply(a140, ref r, f + 112), ref y, f + 112);
-                Store(E.Apply(a150, ref r, f + 120), ref y, f + 120);
+                ForwardTile16Vectors1<V, E>(ref x, rowStep, kh0, kh1, ref k, ref b, ref y, ref r, f);
             }
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
-                var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = kh0; kh < kh1; kh++)
-                {
-                    int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a140 = Fma(x18, w20, a140);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a150 = Fma(x19, w20, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 8);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a140 = Fma(x18, w20, a140);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a150 = Fma(x19, w20, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a140 = Fma(x18, w20, a140);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a150 = Fma(x19, w20, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 24);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 32);
-                        var w20 = Load<V>(ref kc, 64);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a140 = Fma(x18, w20, a140);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a150 = Fma(x19, w20, a150);
-                    }
-                }
-                Store(E.Apply(a00, ref r, f), ref y, f);
-                Store(E.Apply(a10, ref r, f + 8), ref y, f + 8);
-                Store(E.Apply(a20, ref r, f + 16), ref y, f + 16);
-                Store(E.Apply(a30, ref r, f + 24), ref y, f + 24);
-                Store(E.Apply(a40, ref r, f + 32), ref y, f + 32);
-                Store(E.Apply(a50, ref r, f + 40), ref y, f + 40);
-                Store(E.Apply(a60, ref r, f + 48), ref y, f + 48);
-                Store(E.Apply(a70, ref r, f + 56), ref y, f + 56);
-                Store(E.Apply(a80, ref r, f + 64), ref y, f + 64);
-                Store(E.Apply(a90, ref r, f + 72), ref y, f + 72);
-                Store(E.Apply(a100, ref r, f + 80), ref y, f + 80);
-                Store(E.Apply(a110, ref r, f + 88), ref y, f + 88);
-                Store(E.Apply(a120, ref r, f + 96), ref y, f + 96);
-                Store(E.Apply(a130, ref r, f + 104), ref y, f + 104);
-                Store(E.Apply(a140, ref r, f + 112), ref y, f + 112);
-                Store(E.Apply(a150, ref r, f + 120), ref y, f + 120);
+                ForwardTile16Vectors1<V, E>(ref x, rowStep, kh0, kh1, ref k, ref b, ref y, ref r, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -2884,57 +1358,101 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 32);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 68), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 64);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 68), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 72), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 76), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 8);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 40);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 69), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 72);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 69), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 73), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 77), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 16);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 48);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 66), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 70), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 80);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 66), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 70), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 74), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 78), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 56);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 67), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 71), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 88);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 67), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 71), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 75), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 79), kc, s15);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 36), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 44), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 48), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 52), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 56), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 60), kc, s15);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f + 32);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 36), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 44), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 48), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 52), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 56), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 60), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 64), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 68), kc, s15);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 8 * c + f + 64);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 36), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 44), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 48), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 52), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 56), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 60), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 64), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 68), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 72), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 76), kc, s15);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 8) = E.Apply(s1, ref r, f + 8); Unsafe.Add(ref y, f + 16) = E.Apply(s2, ref r, f + 16); Unsafe.Add(ref y, f + 24) = E.Apply(s3, ref r, f + 24); Unsafe.Add(ref y, f + 32) = E.Apply(s4, ref r, f + 32); Unsafe.Add(ref y, f + 40) = E.Apply(s5, ref r, f + 40); Unsafe.Add(ref y, f + 48) = E.Apply(s6, ref r, f + 48); Unsafe.Add(ref y, f + 56) = E.Apply(s7, ref r, f + 56); Unsafe.Add(ref y, f + 64) = E.Apply(s8, ref r, f + 64); Unsafe.Add(ref y, f + 72) = E.Apply(s9, ref r, f + 72); Unsafe.Add(ref y, f + 80) = E.Apply(s10, ref r, f + 80); Unsafe.Add(ref y, f + 88) = E.Apply(s11, ref r, f + 88); Unsafe.Add(ref y, f + 96) = E.Apply(s12, ref r, f + 96); Unsafe.Add(ref y, f + 104) = E.Apply(s13, ref r, f + 104); Unsafe.Add(ref y, f + 112) = E.Apply(s14, ref r, f + 112); Unsafe.Add(ref y, f + 120) = E.Apply(s15, ref r, f + 120);
             }
+        }
+
+        /// <summary>Filters [f, f + 1 vector) of <see cref="ForwardTile16{V, E}"/>, a method of its own so that the JIT inlines its vector helpers (see InlinedCallBudget in the generator).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16Vectors1<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r, int f) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            var bias0 = Load<V>(ref b, f);
+            var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+            for (int kh = kh0; kh < kh1; kh++)
+            {
+                int xr = kh * rowStep, kr = kh * 96; // the row's first tap in the input and the weights
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, kr + 8 * c + f);
+                    ref float xc = ref Unsafe.Add(ref x, xr + c);
+                    var w00 = Load<V>(ref kc, 0);
+                    var w10 = Load<V>(ref kc, 32);
+                    var w20 = Load<V>(ref kc, 64);
+                    var x0 = Broadcast<V>(xc);
+                    a00 = Fma(x0, w00, a00);
+                    var x1 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                    a10 = Fma(x1, w00, a10);
+                    var x2 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                    a00 = Fma(x2, w10, a00); a20 = Fma(x2, w00, a20);
+                    var x3 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                    a10 = Fma(x3, w10, a10); a30 = Fma(x3, w00, a30);
+                    var x4 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                    a00 = Fma(x4, w20, a00); a20 = Fma(x4, w10, a20); a40 = Fma(x4, w00, a40);
+                    var x5 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                    a10 = Fma(x5, w20, a10); a30 = Fma(x5, w10, a30); a50 = Fma(x5, w00, a50);
+                    var x6 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                    a20 = Fma(x6, w20, a20); a40 = Fma(x6, w10, a40); a60 = Fma(x6, w00, a60);
+                    var x7 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                    a30 = Fma(x7, w20, a30); a50 = Fma(x7, w10, a50); a70 = Fma(x7, w00, a70);
+                    var x8 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                    a40 = Fma(x8, w20, a40); a60 = Fma(x8, w10, a60); a80 = Fma(x8, w00, a80);
+                    var x9 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                    a50 = Fma(x9, w20, a50); a70 = Fma(x9, w10, a70); a90 = Fma(x9, w00, a90);
+                    var x10 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                    a60 = Fma(x10, w20, a60); a80 = Fma(x10, w10, a80); a100 = Fma(x10, w00, a100);
+                    var x11 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                    a70 = Fma(x11, w20, a70); a90 = Fma(x11, w10, a90); a110 = Fma(x11, w00, a110);
+                    var x12 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                    a80 = Fma(x12, w20, a80); a100 = Fma(x12, w10, a100); a120 = Fma(x12, w00, a120);
+                    var x13 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                    a90 = Fma(x13, w20, a90); a110 = Fma(x13, w10, a110); a130 = Fma(x13, w00, a130);
+                    var x14 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                    a100 = Fma(x14, w20, a100); a120 = Fma(x14, w10, a120); a140 = Fma(x14, w00, a140);
+                    var x15 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                    a110 = Fma(x15, w20, a110); a130 = Fma(x15, w10, a130); a150 = Fma(x15, w00, a150);
+                    var x16 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                    a120 = Fma(x16, w20, a120); a140 = Fma(x16, w10, a140);
+                    var x17 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                    a130 = Fma(x17, w20, a130); a150 = Fma(x17, w10, a150);
+                    var x18 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                    a140 = Fma(x18, w20, a140);
+                    var x19 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                    a150 = Fma(x19, w20, a150);
+                }
+            }
+            Store(E.Apply(a00, ref r, f), ref y, f);
+            Store(E.Apply(a10, ref r, f + 8), ref y, f + 8);
+            Store(E.Apply(a20, ref r, f + 16), ref y, f + 16);
+            Store(E.Apply(a30, ref r, f + 24), ref y, f + 24);
+            Store(E.Apply(a40, ref r, f + 32), ref y, f + 32);
+            Store(E.Apply(a50, ref r, f + 40), ref y, f + 40);
+            Store(E.Apply(a60, ref r, f + 48), ref y, f + 48);
+            Store(E.Apply(a70, ref r, f + 56), ref y, f + 56);
+            Store(E.Apply(a80, ref r, f + 64), ref y, f + 64);
+            Store(E.Apply(a90, ref r, f + 72), ref y, f + 72);
+            Store(E.Apply(a100, ref r, f + 80), ref y, f + 80);
+            Store(E.Apply(a110, ref r, f + 88), ref y, f + 88);
+            Store(E.Apply(a120, ref r, f + 96), ref y, f + 96);
+            Store(E.Apply(a130, ref r, f + 104), ref y, f + 104);
+            Store(E.Apply(a140, ref r, f + 112), ref y, f + 112);
+            Store(E.Apply(a150, ref r, f + 120), ref y, f + 120);
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>

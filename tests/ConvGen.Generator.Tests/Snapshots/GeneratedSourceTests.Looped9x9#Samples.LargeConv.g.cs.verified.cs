@@ -977,204 +977,12 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
-                var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = kh0; kh < kh1; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
-                {
-                    int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, ko + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, ko + f + 4);
-                        ref float xc = ref Unsafe.Add(ref x, xo + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                }
-                Store(E.Apply(a00, ref r, f), ref y, f);
-                Store(E.Apply(a10, ref r, f + 4), ref y, f + 4);
-                Store(E.Apply(a20, ref r, f + 8), ref y, f + 8);
-                Store(E.Apply(a30, ref r, f + 12), ref y, f + 12);
-                Store(E.Apply(a40, ref r, f + 16), ref y, f + 16);
-                Store(E.Apply(a50, ref r, f + 20), ref y, f + 20);
-                Store(E.Apply(a60, ref r, f + 24), ref y, f + 24);
-                Store(E.Apply(a70, ref r, f + 28), ref y, f + 28);
-                Store(E.Apply(a80, ref r, f + 32), ref y, f + 32);
-                Store(E.Apply(a90, ref r, f + 36), ref y, f + 36);
-                Store(E.Apply(a100, ref r, f + 40), ref y, f + 40);
-                Store(E.Apply(a110, ref r, f + 44), ref y, f + 44);
-                Store(E.Apply(a120, ref r, f + 48), ref y, f + 48);
-                Store(E.Apply(a130, ref r, f + 52), ref y, f + 52);
-                Store(E.Apply(a140, ref r, f + 56), ref y, f + 56);
-                Store(E.Apply(a150, ref r, f + 60), ref y, f + 60);
+                ForwardTile16Vectors1<V, E>(ref x, rowStep, kh0, kh1, ref k, ref b, ref y, ref r, f);
             }
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
-                var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = kh0; kh < kh1; kh++)
-                for (int kw = 0; kw < KernelWidth; kw++)
-                {
-                    int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, ko + f);
-                        ref float xc = ref Unsafe.Add(ref x, xo);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, ko + f + 4);
-                        ref float xc = ref Unsafe.Add(ref x, xo + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a50 = Fma(x5, w0, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a60 = Fma(x6, w0, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a70 = Fma(x7, w0, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a80 = Fma(x8, w0, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a90 = Fma(x9, w0, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a100 = Fma(x10, w0, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a110 = Fma(x11, w0, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a120 = Fma(x12, w0, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a130 = Fma(x13, w0, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a140 = Fma(x14, w0, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a150 = Fma(x15, w0, a150);
-                    }
-                }
-                Store(E.Apply(a00, ref r, f), ref y, f);
-                Store(E.Apply(a10, ref r, f + 4), ref y, f + 4);
-                Store(E.Apply(a20, ref r, f + 8), ref y, f + 8);
-                Store(E.Apply(a30, ref r, f + 12), ref y, f + 12);
-                Store(E.Apply(a40, ref r, f + 16), ref y, f + 16);
-                Store(E.Apply(a50, ref r, f + 20), ref y, f + 20);
-                Store(E.Apply(a60, ref r, f + 24), ref y, f + 24);
-                Store(E.Apply(a70, ref r, f + 28), ref y, f + 28);
-                Store(E.Apply(a80, ref r, f + 32), ref y, f + 32);
-                Store(E.Apply(a90, ref r, f + 36), ref y, f + 36);
-                Store(E.Apply(a100, ref r, f + 40), ref y, f + 40);
-                Store(E.Apply(a110, ref r, f + 44), ref y, f + 44);
-                Store(E.Apply(a120, ref r, f + 48), ref y, f + 48);
-                Store(E.Apply(a130, ref r, f + 52), ref y, f + 52);
-                Store(E.Apply(a140, ref r, f + 56), ref y, f + 56);
-                Store(E.Apply(a150, ref r, f + 60), ref y, f + 60);
+                ForwardTile16Vectors1<V, E>(ref x, rowStep, kh0, kh1, ref k, ref b, ref y, ref r, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1195,6 +1003,110 @@ namespace ConvGen.Generated
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 4) = E.Apply(s1, ref r, f + 4); Unsafe.Add(ref y, f + 8) = E.Apply(s2, ref r, f + 8); Unsafe.Add(ref y, f + 12) = E.Apply(s3, ref r, f + 12); Unsafe.Add(ref y, f + 16) = E.Apply(s4, ref r, f + 16); Unsafe.Add(ref y, f + 20) = E.Apply(s5, ref r, f + 20); Unsafe.Add(ref y, f + 24) = E.Apply(s6, ref r, f + 24); Unsafe.Add(ref y, f + 28) = E.Apply(s7, ref r, f + 28); Unsafe.Add(ref y, f + 32) = E.Apply(s8, ref r, f + 32); Unsafe.Add(ref y, f + 36) = E.Apply(s9, ref r, f + 36); Unsafe.Add(ref y, f + 40) = E.Apply(s10, ref r, f + 40); Unsafe.Add(ref y, f + 44) = E.Apply(s11, ref r, f + 44); Unsafe.Add(ref y, f + 48) = E.Apply(s12, ref r, f + 48); Unsafe.Add(ref y, f + 52) = E.Apply(s13, ref r, f + 52); Unsafe.Add(ref y, f + 56) = E.Apply(s14, ref r, f + 56); Unsafe.Add(ref y, f + 60) = E.Apply(s15, ref r, f + 60);
             }
+        }
+
+        /// <summary>Filters [f, f + 1 vector) of <see cref="ForwardTile16{V, E}"/>, a method of its own so that the JIT inlines its vector helpers (see InlinedCallBudget in the generator).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16Vectors1<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r, int f) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            var bias0 = Load<V>(ref b, f);
+            var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+            for (int kh = kh0; kh < kh1; kh++)
+            for (int kw = 0; kw < KernelWidth; kw++)
+            {
+                int xo = kh * rowStep + kw * 2, ko = (kh * KernelWidth + kw) * 8;
+                {
+                    ref float kc = ref Unsafe.Add(ref k, ko + f);
+                    ref float xc = ref Unsafe.Add(ref x, xo);
+                    var w0 = Load<V>(ref kc);
+                    var x0 = Broadcast<V>(xc);
+                    a00 = Fma(x0, w0, a00);
+                    var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                    a10 = Fma(x1, w0, a10);
+                    var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                    a20 = Fma(x2, w0, a20);
+                    var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                    a30 = Fma(x3, w0, a30);
+                    var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                    a40 = Fma(x4, w0, a40);
+                    var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                    a50 = Fma(x5, w0, a50);
+                    var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                    a60 = Fma(x6, w0, a60);
+                    var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                    a70 = Fma(x7, w0, a70);
+                    var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                    a80 = Fma(x8, w0, a80);
+                    var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                    a90 = Fma(x9, w0, a90);
+                    var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                    a100 = Fma(x10, w0, a100);
+                    var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                    a110 = Fma(x11, w0, a110);
+                    var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                    a120 = Fma(x12, w0, a120);
+                    var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                    a130 = Fma(x13, w0, a130);
+                    var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                    a140 = Fma(x14, w0, a140);
+                    var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                    a150 = Fma(x15, w0, a150);
+                }
+                {
+                    ref float kc = ref Unsafe.Add(ref k, ko + f + 4);
+                    ref float xc = ref Unsafe.Add(ref x, xo + 1);
+                    var w0 = Load<V>(ref kc);
+                    var x0 = Broadcast<V>(xc);
+                    a00 = Fma(x0, w0, a00);
+                    var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                    a10 = Fma(x1, w0, a10);
+                    var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                    a20 = Fma(x2, w0, a20);
+                    var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                    a30 = Fma(x3, w0, a30);
+                    var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                    a40 = Fma(x4, w0, a40);
+                    var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                    a50 = Fma(x5, w0, a50);
+                    var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                    a60 = Fma(x6, w0, a60);
+                    var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                    a70 = Fma(x7, w0, a70);
+                    var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                    a80 = Fma(x8, w0, a80);
+                    var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                    a90 = Fma(x9, w0, a90);
+                    var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                    a100 = Fma(x10, w0, a100);
+                    var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                    a110 = Fma(x11, w0, a110);
+                    var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                    a120 = Fma(x12, w0, a120);
+                    var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                    a130 = Fma(x13, w0, a130);
+                    var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                    a140 = Fma(x14, w0, a140);
+                    var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                    a150 = Fma(x15, w0, a150);
+                }
+            }
+            Store(E.Apply(a00, ref r, f), ref y, f);
+            Store(E.Apply(a10, ref r, f + 4), ref y, f + 4);
+            Store(E.Apply(a20, ref r, f + 8), ref y, f + 8);
+            Store(E.Apply(a30, ref r, f + 12), ref y, f + 12);
+            Store(E.Apply(a40, ref r, f + 16), ref y, f + 16);
+            Store(E.Apply(a50, ref r, f + 20), ref y, f + 20);
+            Store(E.Apply(a60, ref r, f + 24), ref y, f + 24);
+            Store(E.Apply(a70, ref r, f + 28), ref y, f + 28);
+            Store(E.Apply(a80, ref r, f + 32), ref y, f + 32);
+            Store(E.Apply(a90, ref r, f + 36), ref y, f + 36);
+            Store(E.Apply(a100, ref r, f + 40), ref y, f + 40);
+            Store(E.Apply(a110, ref r, f + 44), ref y, f + 44);
+            Store(E.Apply(a120, ref r, f + 48), ref y, f + 48);
+            Store(E.Apply(a130, ref r, f + 52), ref y, f + 52);
+            Store(E.Apply(a140, ref r, f + 56), ref y, f + 56);
+            Store(E.Apply(a150, ref r, f + 60), ref y, f + 60);
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>

@@ -1055,140 +1055,12 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
-                var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
-                {
-                    int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 4);
-                        var w20 = Load<V>(ref kc, 8);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
-                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
-                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 17));
-                        a150 = Fma(x17, w20, a150);
-                    }
-                }
-                Store(E.Apply(a00, ref r, f), ref y, f);
-                Store(E.Apply(a10, ref r, f + 4), ref y, f + 4);
-                Store(E.Apply(a20, ref r, f + 8), ref y, f + 8);
-                Store(E.Apply(a30, ref r, f + 12), ref y, f + 12);
-                Store(E.Apply(a40, ref r, f + 16), ref y, f + 16);
-                Store(E.Apply(a50, ref r, f + 20), ref y, f + 20);
-                Store(E.Apply(a60, ref r, f + 24), ref y, f + 24);
-                Store(E.Apply(a70, ref r, f + 28), ref y, f + 28);
-                Store(E.Apply(a80, ref r, f + 32), ref y, f + 32);
-                Store(E.Apply(a90, ref r, f + 36), ref y, f + 36);
-                Store(E.Apply(a100, ref r, f + 40), ref y, f + 40);
-                Store(E.Apply(a110, ref r, f + 44), ref y, f + 44);
-                Store(E.Apply(a120, ref r, f + 48), ref y, f + 48);
-                Store(E.Apply(a130, ref r, f + 52), ref y, f + 52);
-                Store(E.Apply(a140, ref r, f + 56), ref y, f + 56);
-                Store(E.Apply(a150, ref r, f + 60), ref y, f + 60);
+                ForwardTile16Vectors1<V, E>(ref x, rowStep, ref k, ref b, ref y, ref r, f);
             }
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
-                var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
-                {
-                    int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 4);
-                        var w20 = Load<V>(ref kc, 8);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
-                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
-                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
-                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
-                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
-                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 17));
-                        a150 = Fma(x17, w20, a150);
-                    }
-                }
-                Store(E.Apply(a00, ref r, f), ref y, f);
-                Store(E.Apply(a10, ref r, f + 4), ref y, f + 4);
-                Store(E.Apply(a20, ref r, f + 8), ref y, f + 8);
-                Store(E.Apply(a30, ref r, f + 12), ref y, f + 12);
-                Store(E.Apply(a40, ref r, f + 16), ref y, f + 16);
-                Store(E.Apply(a50, ref r, f + 20), ref y, f + 20);
-                Store(E.Apply(a60, ref r, f + 24), ref y, f + 24);
-                Store(E.Apply(a70, ref r, f + 28), ref y, f + 28);
-                Store(E.Apply(a80, ref r, f + 32), ref y, f + 32);
-                Store(E.Apply(a90, ref r, f + 36), ref y, f + 36);
-                Store(E.Apply(a100, ref r, f + 40), ref y, f + 40);
-                Store(E.Apply(a110, ref r, f + 44), ref y, f + 44);
-                Store(E.Apply(a120, ref r, f + 48), ref y, f + 48);
-                Store(E.Apply(a130, ref r, f + 52), ref y, f + 52);
-                Store(E.Apply(a140, ref r, f + 56), ref y, f + 56);
-                Store(E.Apply(a150, ref r, f + 60), ref y, f + 60);
+                ForwardTile16Vectors1<V, E>(ref x, rowStep, ref k, ref b, ref y, ref r, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1197,21 +1069,97 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 4);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 8);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s15);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 4 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 1), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 3), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 5), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 7), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 9), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 11), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 13), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 15), kc, s15);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 4 * c + f + 4);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 3), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 5), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 7), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 9), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 11), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 13), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 15), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s15);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 4 * c + f + 8);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 5), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 7), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 9), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 11), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 13), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 15), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 17), kc, s15);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 4) = E.Apply(s1, ref r, f + 4); Unsafe.Add(ref y, f + 8) = E.Apply(s2, ref r, f + 8); Unsafe.Add(ref y, f + 12) = E.Apply(s3, ref r, f + 12); Unsafe.Add(ref y, f + 16) = E.Apply(s4, ref r, f + 16); Unsafe.Add(ref y, f + 20) = E.Apply(s5, ref r, f + 20); Unsafe.Add(ref y, f + 24) = E.Apply(s6, ref r, f + 24); Unsafe.Add(ref y, f + 28) = E.Apply(s7, ref r, f + 28); Unsafe.Add(ref y, f + 32) = E.Apply(s8, ref r, f + 32); Unsafe.Add(ref y, f + 36) = E.Apply(s9, ref r, f + 36); Unsafe.Add(ref y, f + 40) = E.Apply(s10, ref r, f + 40); Unsafe.Add(ref y, f + 44) = E.Apply(s11, ref r, f + 44); Unsafe.Add(ref y, f + 48) = E.Apply(s12, ref r, f + 48); Unsafe.Add(ref y, f + 52) = E.Apply(s13, ref r, f + 52); Unsafe.Add(ref y, f + 56) = E.Apply(s14, ref r, f + 56); Unsafe.Add(ref y, f + 60) = E.Apply(s15, ref r, f + 60);
             }
+        }
+
+        /// <summary>Filters [f, f + 1 vector) of <see cref="ForwardTile16{V, E}"/>, a method of its own so that the JIT inlines its vector helpers (see InlinedCallBudget in the generator).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16Vectors1<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y, ref float r, int f) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            var bias0 = Load<V>(ref b, f);
+            var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+            for (int kh = 0; kh < KernelHeight; kh++)
+            {
+                int xr = kh * rowStep, kr = kh * 12; // the row's first tap in the input and the weights
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, kr + 4 * c + f);
+                    ref float xc = ref Unsafe.Add(ref x, xr + c);
+                    var w00 = Load<V>(ref kc, 0);
+                    var w10 = Load<V>(ref kc, 4);
+                    var w20 = Load<V>(ref kc, 8);
+                    var x0 = Broadcast<V>(xc);
+                    a00 = Fma(x0, w00, a00);
+                    var x1 = Broadcast<V>(Unsafe.Add(ref xc, 1));
+                    a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
+                    var x2 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                    a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
+                    var x3 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                    a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
+                    var x4 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                    a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
+                    var x5 = Broadcast<V>(Unsafe.Add(ref xc, 5));
+                    a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
+                    var x6 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                    a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
+                    var x7 = Broadcast<V>(Unsafe.Add(ref xc, 7));
+                    a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
+                    var x8 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                    a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
+                    var x9 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                    a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
+                    var x10 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                    a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
+                    var x11 = Broadcast<V>(Unsafe.Add(ref xc, 11));
+                    a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
+                    var x12 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                    a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
+                    var x13 = Broadcast<V>(Unsafe.Add(ref xc, 13));
+                    a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
+                    var x14 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                    a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
+                    var x15 = Broadcast<V>(Unsafe.Add(ref xc, 15));
+                    a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
+                    var x16 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                    a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
+                    var x17 = Broadcast<V>(Unsafe.Add(ref xc, 17));
+                    a150 = Fma(x17, w20, a150);
+                }
+            }
+            Store(E.Apply(a00, ref r, f), ref y, f);
+            Store(E.Apply(a10, ref r, f + 4), ref y, f + 4);
+            Store(E.Apply(a20, ref r, f + 8), ref y, f + 8);
+            Store(E.Apply(a30, ref r, f + 12), ref y, f + 12);
+            Store(E.Apply(a40, ref r, f + 16), ref y, f + 16);
+            Store(E.Apply(a50, ref r, f + 20), ref y, f + 20);
+            Store(E.Apply(a60, ref r, f + 24), ref y, f + 24);
+            Store(E.Apply(a70, ref r, f + 28), ref y, f + 28);
+            Store(E.Apply(a80, ref r, f + 32), ref y, f + 32);
+            Store(E.Apply(a90, ref r, f + 36), ref y, f + 36);
+            Store(E.Apply(a100, ref r, f + 40), ref y, f + 40);
+            Store(E.Apply(a110, ref r, f + 44), ref y, f + 44);
+            Store(E.Apply(a120, ref r, f + 48), ref y, f + 48);
+            Store(E.Apply(a130, ref r, f + 52), ref y, f + 52);
+            Store(E.Apply(a140, ref r, f + 56), ref y, f + 56);
+            Store(E.Apply(a150, ref r, f + 60), ref y, f + 60);
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>

@@ -1514,226 +1514,12 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
-                var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = kh0; kh < kh1; kh++)
-                {
-                    int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 12);
-                        var w20 = Load<V>(ref kc, 24);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
-                        a150 = Fma(x17, w20, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 6);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 12);
-                        var w20 = Load<V>(ref kc, 24);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
-                        a150 = Fma(x17, w20, a150);
-                    }
-                }
-                Store(E.Apply(a00, ref r, f), ref y, f);
-                Store(E.Apply(a10, ref r, f + 6), ref y, f + 6);
-                Store(E.Apply(a20, ref r, f + 12), ref y, f + 12);
-                Store(E.Apply(a30, ref r, f + 18), ref y, f + 18);
-                Store(E.Apply(a40, ref r, f + 24), ref y, f + 24);
-                Store(E.Apply(a50, ref r, f + 30), ref y, f + 30);
-                Store(E.Apply(a60, ref r, f + 36), ref y, f + 36);
-                Store(E.Apply(a70, ref r, f + 42), ref y, f + 42);
-                Store(E.Apply(a80, ref r, f + 48), ref y, f + 48);
-                Store(E.Apply(a90, ref r, f + 54), ref y, f + 54);
-                Store(E.Apply(a100, ref r, f + 60), ref y, f + 60);
-                Store(E.Apply(a110, ref r, f + 66), ref y, f + 66);
-                Store(E.Apply(a120, ref r, f + 72), ref y, f + 72);
-                Store(E.Apply(a130, ref r, f + 78), ref y, f + 78);
-                Store(E.Apply(a140, ref r, f + 84), ref y, f + 84);
-                Store(E.Apply(a150, ref r, f + 90), ref y, f + 90);
+                ForwardTile16Vectors1<V, E>(ref x, rowStep, kh0, kh1, ref k, ref b, ref y, ref r, f);
             }
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
-                var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = kh0; kh < kh1; kh++)
-                {
-                    int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 12);
-                        var w20 = Load<V>(ref kc, 24);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
-                        a150 = Fma(x17, w20, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 6);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 12);
-                        var w20 = Load<V>(ref kc, 24);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
-                        a150 = Fma(x17, w20, a150);
-                    }
-                }
-                Store(E.Apply(a00, ref r, f), ref y, f);
-                Store(E.Apply(a10, ref r, f + 6), ref y, f + 6);
-                Store(E.Apply(a20, ref r, f + 12), ref y, f + 12);
-                Store(E.Apply(a30, ref r, f + 18), ref y, f + 18);
-                Store(E.Apply(a40, ref r, f + 24), ref y, f + 24);
-                Store(E.Apply(a50, ref r, f + 30), ref y, f + 30);
-                Store(E.Apply(a60, ref r, f + 36), ref y, f + 36);
-                Store(E.Apply(a70, ref r, f + 42), ref y, f + 42);
-                Store(E.Apply(a80, ref r, f + 48), ref y, f + 48);
-                Store(E.Apply(a90, ref r, f + 54), ref y, f + 54);
-                Store(E.Apply(a100, ref r, f + 60), ref y, f + 60);
-                Store(E.Apply(a110, ref r, f + 66), ref y, f + 66);
-                Store(E.Apply(a120, ref r, f + 72), ref y, f + 72);
-                Store(E.Apply(a130, ref r, f + 78), ref y, f + 78);
-                Store(E.Apply(a140, ref r, f + 84), ref y, f + 84);
-                Store(E.Apply(a150, ref r, f + 90), ref y, f + 90);
+                ForwardTile16Vectors1<V, E>(ref x, rowStep, kh0, kh1, ref k, ref b, ref y, ref r, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -1742,33 +1528,97 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 12);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 24);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 6);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 18);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 30);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s15);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 6 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 18), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 22), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 26), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 30), kc, s15);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 6 * c + f + 12);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 18), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 22), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 26), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 30), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s15);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 6 * c + f + 24);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 18), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 22), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 26), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 30), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 34), kc, s15);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 6) = E.Apply(s1, ref r, f + 6); Unsafe.Add(ref y, f + 12) = E.Apply(s2, ref r, f + 12); Unsafe.Add(ref y, f + 18) = E.Apply(s3, ref r, f + 18); Unsafe.Add(ref y, f + 24) = E.Apply(s4, ref r, f + 24); Unsafe.Add(ref y, f + 30) = E.Apply(s5, ref r, f + 30); Unsafe.Add(ref y, f + 36) = E.Apply(s6, ref r, f + 36); Unsafe.Add(ref y, f + 42) = E.Apply(s7, ref r, f + 42); Unsafe.Add(ref y, f + 48) = E.Apply(s8, ref r, f + 48); Unsafe.Add(ref y, f + 54) = E.Apply(s9, ref r, f + 54); Unsafe.Add(ref y, f + 60) = E.Apply(s10, ref r, f + 60); Unsafe.Add(ref y, f + 66) = E.Apply(s11, ref r, f + 66); Unsafe.Add(ref y, f + 72) = E.Apply(s12, ref r, f + 72); Unsafe.Add(ref y, f + 78) = E.Apply(s13, ref r, f + 78); Unsafe.Add(ref y, f + 84) = E.Apply(s14, ref r, f + 84); Unsafe.Add(ref y, f + 90) = E.Apply(s15, ref r, f + 90);
             }
+        }
+
+        /// <summary>Filters [f, f + 1 vector) of <see cref="ForwardTile16{V, E}"/>, a method of its own so that the JIT inlines its vector helpers (see InlinedCallBudget in the generator).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16Vectors1<V, E>(ref float x, int rowStep, int kh0, int kh1, ref float k, ref float b, ref float y, ref float r, int f) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            var bias0 = Load<V>(ref b, f);
+            var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+            for (int kh = kh0; kh < kh1; kh++)
+            {
+                int xr = kh * rowStep, kr = kh * 36; // the row's first tap in the input and the weights
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, kr + 6 * c + f);
+                    ref float xc = ref Unsafe.Add(ref x, xr + c);
+                    var w00 = Load<V>(ref kc, 0);
+                    var w10 = Load<V>(ref kc, 12);
+                    var w20 = Load<V>(ref kc, 24);
+                    var x0 = Broadcast<V>(xc);
+                    a00 = Fma(x0, w00, a00);
+                    var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                    a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
+                    var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                    a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
+                    var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                    a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
+                    var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                    a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
+                    var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                    a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
+                    var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                    a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
+                    var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                    a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
+                    var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                    a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
+                    var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                    a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
+                    var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                    a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
+                    var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                    a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100); a110 = Fma(x11, w00, a110);
+                    var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                    a100 = Fma(x12, w20, a100); a110 = Fma(x12, w10, a110); a120 = Fma(x12, w00, a120);
+                    var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                    a110 = Fma(x13, w20, a110); a120 = Fma(x13, w10, a120); a130 = Fma(x13, w00, a130);
+                    var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                    a120 = Fma(x14, w20, a120); a130 = Fma(x14, w10, a130); a140 = Fma(x14, w00, a140);
+                    var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                    a130 = Fma(x15, w20, a130); a140 = Fma(x15, w10, a140); a150 = Fma(x15, w00, a150);
+                    var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                    a140 = Fma(x16, w20, a140); a150 = Fma(x16, w10, a150);
+                    var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                    a150 = Fma(x17, w20, a150);
+                }
+            }
+            Store(E.Apply(a00, ref r, f), ref y, f);
+            Store(E.Apply(a10, ref r, f + 6), ref y, f + 6);
+            Store(E.Apply(a20, ref r, f + 12), ref y, f + 12);
+            Store(E.Apply(a30, ref r, f + 18), ref y, f + 18);
+            Store(E.Apply(a40, ref r, f + 24), ref y, f + 24);
+            Store(E.Apply(a50, ref r, f + 30), ref y, f + 30);
+            Store(E.Apply(a60, ref r, f + 36), ref y, f + 36);
+            Store(E.Apply(a70, ref r, f + 42), ref y, f + 42);
+            Store(E.Apply(a80, ref r, f + 48), ref y, f + 48);
+            Store(E.Apply(a90, ref r, f + 54), ref y, f + 54);
+            Store(E.Apply(a100, ref r, f + 60), ref y, f + 60);
+            Store(E.Apply(a110, ref r, f + 66), ref y, f + 66);
+            Store(E.Apply(a120, ref r, f + 72), ref y, f + 72);
+            Store(E.Apply(a130, ref r, f + 78), ref y, f + 78);
+            Store(E.Apply(a140, ref r, f + 84), ref y, f + 84);
+            Store(E.Apply(a150, ref r, f + 90), ref y, f + 90);
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>

@@ -435,122 +435,47 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
@@ -565,122 +490,47 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -709,86 +559,35 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc); Store(E.Apply(a02, ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(a03, ref r, f + 3 * vc), ref y, f + 3 * vc);
@@ -804,104 +603,41 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
@@ -915,104 +651,41 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1036,140 +709,53 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
@@ -1185,140 +771,53 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1344,158 +843,59 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                            a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                            a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40); a41 = Fma(x4, w1, a41);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                            a50 = Fma(x5, w0, a50); a51 = Fma(x5, w1, a51);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f); Store(E.Apply(a01, ref r, f + vc), ref y, f + vc);
@@ -1512,158 +912,59 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a50 = Fma(x5, w0, a50);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                            a50 = Fma(x5, w0, a50);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1690,91 +991,10 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
-                        var w10 = Load<V>(ref kc, 48); var w11 = Load<V>(ref kc, vc + 48);
-                        var w20 = Load<V>(ref kc, 96); var w21 = Load<V>(ref kc, vc + 96);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00); a01 = Fma(x0, w01, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a00 = Fma(x1, w10, a00); a01 = Fma(x1, w11, a01);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x2, w20, a00); a01 = Fma(x2, w21, a01); a10 = Fma(x2, w00, a10); a11 = Fma(x2, w01, a11);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a10 = Fma(x3, w10, a10); a11 = Fma(x3, w11, a11);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x4, w20, a10); a11 = Fma(x4, w21, a11); a20 = Fma(x4, w00, a20); a21 = Fma(x4, w01, a21);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a20 = Fma(x5, w10, a20); a21 = Fma(x5, w11, a21);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x6, w20, a20); a21 = Fma(x6, w21, a21); a30 = Fma(x6, w00, a30); a31 = Fma(x6, w01, a31);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a30 = Fma(x7, w10, a30); a31 = Fma(x7, w11, a31);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x8, w20, a30); a31 = Fma(x8, w21, a31); a40 = Fma(x8, w00, a40); a41 = Fma(x8, w01, a41);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a40 = Fma(x9, w10, a40); a41 = Fma(x9, w11, a41);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a40 = Fma(x10, w20, a40); a41 = Fma(x10, w21, a41); a50 = Fma(x10, w00, a50); a51 = Fma(x10, w01, a51);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a50 = Fma(x11, w10, a50); a51 = Fma(x11, w11, a51);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x12, w20, a50); a51 = Fma(x12, w21, a51); a60 = Fma(x12, w00, a60); a61 = Fma(x12, w01, a61);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 39));
-                        a60 = Fma(x13, w10, a60); a61 = Fma(x13, w11, a61);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a60 = Fma(x14, w20, a60); a61 = Fma(x14, w21, a61); a70 = Fma(x14, w00, a70); a71 = Fma(x14, w01, a71);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 45));
-                        a70 = Fma(x15, w10, a70); a71 = Fma(x15, w11, a71);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a70 = Fma(x16, w20, a70); a71 = Fma(x16, w21, a71);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
-                        var w10 = Load<V>(ref kc, 48); var w11 = Load<V>(ref kc, vc + 48);
-                        var w20 = Load<V>(ref kc, 96); var w21 = Load<V>(ref kc, vc + 96);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00); a01 = Fma(x0, w01, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a00 = Fma(x1, w10, a00); a01 = Fma(x1, w11, a01);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x2, w20, a00); a01 = Fma(x2, w21, a01); a10 = Fma(x2, w00, a10); a11 = Fma(x2, w01, a11);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a10 = Fma(x3, w10, a10); a11 = Fma(x3, w11, a11);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x4, w20, a10); a11 = Fma(x4, w21, a11); a20 = Fma(x4, w00, a20); a21 = Fma(x4, w01, a21);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a20 = Fma(x5, w10, a20); a21 = Fma(x5, w11, a21);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x6, w20, a20); a21 = Fma(x6, w21, a21); a30 = Fma(x6, w00, a30); a31 = Fma(x6, w01, a31);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a30 = Fma(x7, w10, a30); a31 = Fma(x7, w11, a31);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x8, w20, a30); a31 = Fma(x8, w21, a31); a40 = Fma(x8, w00, a40); a41 = Fma(x8, w01, a41);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a40 = Fma(x9, w10, a40); a41 = Fma(x9, w11, a41);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a40 = Fma(x10, w20, a40); a41 = Fma(x10, w21, a41); a50 = Fma(x10, w00, a50); a51 = Fma(x10, w01, a51);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a50 = Fma(x11, w10, a50); a51 = Fma(x11, w11, a51);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x12, w20, a50); a51 = Fma(x12, w21, a51); a60 = Fma(x12, w00, a60); a61 = Fma(x12, w01, a61);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 39));
-                        a60 = Fma(x13, w10, a60); a61 = Fma(x13, w11, a61);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a60 = Fma(x14, w20, a60); a61 = Fma(x14, w21, a61); a70 = Fma(x14, w00, a70); a71 = Fma(x14, w01, a71);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 45));
-                        a70 = Fma(x15, w10, a70); a71 = Fma(x15, w11, a71);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a70 = Fma(x16, w20, a70); a71 = Fma(x16, w21, a71);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
                         var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
                         var w10 = Load<V>(ref kc, 48); var w11 = Load<V>(ref kc, vc + 48);
                         var w20 = Load<V>(ref kc, 96); var w21 = Load<V>(ref kc, vc + 96);
@@ -1830,91 +1050,10 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 48);
-                        var w20 = Load<V>(ref kc, 96);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a00 = Fma(x1, w10, a00);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w00, a10);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a10 = Fma(x3, w10, a10);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x4, w20, a10); a20 = Fma(x4, w00, a20);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a20 = Fma(x5, w10, a20);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x6, w20, a20); a30 = Fma(x6, w00, a30);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a30 = Fma(x7, w10, a30);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x8, w20, a30); a40 = Fma(x8, w00, a40);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a40 = Fma(x9, w10, a40);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a40 = Fma(x10, w20, a40); a50 = Fma(x10, w00, a50);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a50 = Fma(x11, w10, a50);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x12, w20, a50); a60 = Fma(x12, w00, a60);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 39));
-                        a60 = Fma(x13, w10, a60);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a60 = Fma(x14, w20, a60); a70 = Fma(x14, w00, a70);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 45));
-                        a70 = Fma(x15, w10, a70);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a70 = Fma(x16, w20, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 48);
-                        var w20 = Load<V>(ref kc, 96);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a00 = Fma(x1, w10, a00);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w00, a10);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a10 = Fma(x3, w10, a10);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x4, w20, a10); a20 = Fma(x4, w00, a20);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a20 = Fma(x5, w10, a20);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x6, w20, a20); a30 = Fma(x6, w00, a30);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a30 = Fma(x7, w10, a30);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x8, w20, a30); a40 = Fma(x8, w00, a40);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a40 = Fma(x9, w10, a40);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a40 = Fma(x10, w20, a40); a50 = Fma(x10, w00, a50);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a50 = Fma(x11, w10, a50);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x12, w20, a50); a60 = Fma(x12, w00, a60);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 39));
-                        a60 = Fma(x13, w10, a60);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a60 = Fma(x14, w20, a60); a70 = Fma(x14, w00, a70);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 45));
-                        a70 = Fma(x15, w10, a70);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a70 = Fma(x16, w20, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
                         var w00 = Load<V>(ref kc, 0);
                         var w10 = Load<V>(ref kc, 48);
                         var w20 = Load<V>(ref kc, 96);
@@ -1978,155 +1117,10 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 48);
-                        var w20 = Load<V>(ref kc, 96);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a00 = Fma(x1, w10, a00);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w00, a10);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a10 = Fma(x3, w10, a10);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x4, w20, a10); a20 = Fma(x4, w00, a20);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a20 = Fma(x5, w10, a20);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x6, w20, a20); a30 = Fma(x6, w00, a30);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a30 = Fma(x7, w10, a30);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x8, w20, a30); a40 = Fma(x8, w00, a40);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a40 = Fma(x9, w10, a40);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a40 = Fma(x10, w20, a40); a50 = Fma(x10, w00, a50);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a50 = Fma(x11, w10, a50);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x12, w20, a50); a60 = Fma(x12, w00, a60);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 39));
-                        a60 = Fma(x13, w10, a60);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a60 = Fma(x14, w20, a60); a70 = Fma(x14, w00, a70);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 45));
-                        a70 = Fma(x15, w10, a70);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a70 = Fma(x16, w20, a70); a80 = Fma(x16, w00, a80);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 51));
-                        a80 = Fma(x17, w10, a80);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 54));
-                        a80 = Fma(x18, w20, a80); a90 = Fma(x18, w00, a90);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 57));
-                        a90 = Fma(x19, w10, a90);
-                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a90 = Fma(x20, w20, a90); a100 = Fma(x20, w00, a100);
-                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 63));
-                        a100 = Fma(x21, w10, a100);
-                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 66));
-                        a100 = Fma(x22, w20, a100); a110 = Fma(x22, w00, a110);
-                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 69));
-                        a110 = Fma(x23, w10, a110);
-                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a110 = Fma(x24, w20, a110); a120 = Fma(x24, w00, a120);
-                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 75));
-                        a120 = Fma(x25, w10, a120);
-                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 78));
-                        a120 = Fma(x26, w20, a120); a130 = Fma(x26, w00, a130);
-                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 81));
-                        a130 = Fma(x27, w10, a130);
-                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 84));
-                        a130 = Fma(x28, w20, a130); a140 = Fma(x28, w00, a140);
-                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 87));
-                        a140 = Fma(x29, w10, a140);
-                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 90));
-                        a140 = Fma(x30, w20, a140); a150 = Fma(x30, w00, a150);
-                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 93));
-                        a150 = Fma(x31, w10, a150);
-                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a150 = Fma(x32, w20, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 48);
-                        var w20 = Load<V>(ref kc, 96);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a00 = Fma(x1, w10, a00);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w00, a10);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a10 = Fma(x3, w10, a10);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x4, w20, a10); a20 = Fma(x4, w00, a20);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a20 = Fma(x5, w10, a20);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x6, w20, a20); a30 = Fma(x6, w00, a30);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a30 = Fma(x7, w10, a30);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x8, w20, a30); a40 = Fma(x8, w00, a40);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 27));
-                        a40 = Fma(x9, w10, a40);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a40 = Fma(x10, w20, a40); a50 = Fma(x10, w00, a50);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 33));
-                        a50 = Fma(x11, w10, a50);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a50 = Fma(x12, w20, a50); a60 = Fma(x12, w00, a60);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 39));
-                        a60 = Fma(x13, w10, a60);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a60 = Fma(x14, w20, a60); a70 = Fma(x14, w00, a70);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 45));
-                        a70 = Fma(x15, w10, a70);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a70 = Fma(x16, w20, a70); a80 = Fma(x16, w00, a80);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 51));
-                        a80 = Fma(x17, w10, a80);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 54));
-                        a80 = Fma(x18, w20, a80); a90 = Fma(x18, w00, a90);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 57));
-                        a90 = Fma(x19, w10, a90);
-                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a90 = Fma(x20, w20, a90); a100 = Fma(x20, w00, a100);
-                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 63));
-                        a100 = Fma(x21, w10, a100);
-                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 66));
-                        a100 = Fma(x22, w20, a100); a110 = Fma(x22, w00, a110);
-                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 69));
-                        a110 = Fma(x23, w10, a110);
-                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a110 = Fma(x24, w20, a110); a120 = Fma(x24, w00, a120);
-                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 75));
-                        a120 = Fma(x25, w10, a120);
-                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 78));
-                        a120 = Fma(x26, w20, a120); a130 = Fma(x26, w00, a130);
-                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 81));
-                        a130 = Fma(x27, w10, a130);
-                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 84));
-                        a130 = Fma(x28, w20, a130); a140 = Fma(x28, w00, a140);
-                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 87));
-                        a140 = Fma(x29, w10, a140);
-                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 90));
-                        a140 = Fma(x30, w20, a140); a150 = Fma(x30, w00, a150);
-                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 93));
-                        a150 = Fma(x31, w10, a150);
-                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a150 = Fma(x32, w20, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
                         var w00 = Load<V>(ref kc, 0);
                         var w10 = Load<V>(ref kc, 48);
                         var w20 = Load<V>(ref kc, 96);

@@ -373,135 +373,73 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 2);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 4);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 30);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 40);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -517,135 +455,73 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 2);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 4);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 30);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 40);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -660,45 +536,28 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 10);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 20);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 30);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 40);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 35);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 45);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s3);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s3);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 26), kc, s3);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s3);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 30);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 30), kc, s3);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 40);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s3);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 5) = E.Apply(s1, ref r, f + 5); Unsafe.Add(ref y, f + 10) = E.Apply(s2, ref r, f + 10); Unsafe.Add(ref y, f + 15) = E.Apply(s3, ref r, f + 15);
@@ -1021,155 +880,83 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 2);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 4);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 30);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 40);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1186,155 +973,83 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 2);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 4);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 30);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 40);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1350,45 +1065,28 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 10);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 20);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 30);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 40);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 35);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 45);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s4);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s4);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 34), kc, s4);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 36), kc, s4);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 30);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 38), kc, s4);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 40);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s4);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 5) = E.Apply(s1, ref r, f + 5); Unsafe.Add(ref y, f + 10) = E.Apply(s2, ref r, f + 10); Unsafe.Add(ref y, f + 15) = E.Apply(s3, ref r, f + 15); Unsafe.Add(ref y, f + 20) = E.Apply(s4, ref r, f + 20);
@@ -1408,175 +1106,93 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 2);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 4);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 30);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 40);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1594,175 +1210,93 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 10);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 20);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 30);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 40);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 15);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 25);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 35);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 45);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 9);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a30 = Fma(x3, w0, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a40 = Fma(x4, w0, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a50 = Fma(x5, w0, a50);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 2);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 4);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 30);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f + 40);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 8);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                            a30 = Fma(x3, w0, a30);
+                            var x4 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                            a40 = Fma(x4, w0, a40);
+                            var x5 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                            a50 = Fma(x5, w0, a50);
+                        }
                     }
                 }
                 Store(E.Apply(a00, ref r, f), ref y, f);
@@ -1779,45 +1313,28 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 10);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 20);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 30);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 40);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 35);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s5);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 45);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s5);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s5);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 42), kc, s5);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 36), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 44), kc, s5);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 30);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 38), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 46), kc, s5);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 40);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 48), kc, s5);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 5) = E.Apply(s1, ref r, f + 5); Unsafe.Add(ref y, f + 10) = E.Apply(s2, ref r, f + 10); Unsafe.Add(ref y, f + 15) = E.Apply(s3, ref r, f + 15); Unsafe.Add(ref y, f + 20) = E.Apply(s4, ref r, f + 20); Unsafe.Add(ref y, f + 25) = E.Apply(s5, ref r, f + 25);
@@ -1837,84 +1354,10 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 10);
-                        var w20 = Load<V>(ref kc, 20);
-                        var w30 = Load<V>(ref kc, 30);
-                        var w40 = Load<V>(ref kc, 40);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x3, w30, a00);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a10 = Fma(x5, w10, a10);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x6, w20, a10);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a10 = Fma(x7, w30, a10);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x9, w10, a20);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a20 = Fma(x10, w20, a20);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a20 = Fma(x11, w30, a20);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a30 = Fma(x13, w10, a30);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x14, w20, a30);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a30 = Fma(x15, w30, a30);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
-                        a40 = Fma(x17, w10, a40);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a40 = Fma(x18, w20, a40);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
-                        a40 = Fma(x19, w30, a40);
-                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
-                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a50 = Fma(x21, w10, a50);
-                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a50 = Fma(x22, w20, a50);
-                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
-                        a50 = Fma(x23, w30, a50);
-                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
-                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
-                        a60 = Fma(x25, w10, a60);
-                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a60 = Fma(x26, w20, a60);
-                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
-                        a60 = Fma(x27, w30, a60);
-                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
-                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
-                        a70 = Fma(x29, w10, a70);
-                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a70 = Fma(x30, w20, a70);
-                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
-                        a70 = Fma(x31, w30, a70);
-                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a70 = Fma(x32, w40, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
                         var w00 = Load<V>(ref kc, 0);
                         var w10 = Load<V>(ref kc, 10);
                         var w20 = Load<V>(ref kc, 20);
@@ -2005,84 +1448,10 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 10);
-                        var w20 = Load<V>(ref kc, 20);
-                        var w30 = Load<V>(ref kc, 30);
-                        var w40 = Load<V>(ref kc, 40);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x3, w30, a00);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a10 = Fma(x5, w10, a10);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x6, w20, a10);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a10 = Fma(x7, w30, a10);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x9, w10, a20);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a20 = Fma(x10, w20, a20);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a20 = Fma(x11, w30, a20);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a30 = Fma(x13, w10, a30);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x14, w20, a30);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a30 = Fma(x15, w30, a30);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
-                        a40 = Fma(x17, w10, a40);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a40 = Fma(x18, w20, a40);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
-                        a40 = Fma(x19, w30, a40);
-                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
-                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a50 = Fma(x21, w10, a50);
-                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a50 = Fma(x22, w20, a50);
-                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
-                        a50 = Fma(x23, w30, a50);
-                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
-                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
-                        a60 = Fma(x25, w10, a60);
-                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a60 = Fma(x26, w20, a60);
-                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
-                        a60 = Fma(x27, w30, a60);
-                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
-                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
-                        a70 = Fma(x29, w10, a70);
-                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a70 = Fma(x30, w20, a70);
-                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
-                        a70 = Fma(x31, w30, a70);
-                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a70 = Fma(x32, w40, a70);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
                         var w00 = Load<V>(ref kc, 0);
                         var w10 = Load<V>(ref kc, 10);
                         var w20 = Load<V>(ref kc, 20);
@@ -2172,45 +1541,28 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 10);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 20);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 30);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 40);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 35);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s7);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 45);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s7);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 48), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 56), kc, s7);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 42), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 50), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 58), kc, s7);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 36), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 44), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 52), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 60), kc, s7);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 30);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 38), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 46), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 54), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 62), kc, s7);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 40);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 48), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 56), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 64), kc, s7);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 5) = E.Apply(s1, ref r, f + 5); Unsafe.Add(ref y, f + 10) = E.Apply(s2, ref r, f + 10); Unsafe.Add(ref y, f + 15) = E.Apply(s3, ref r, f + 15); Unsafe.Add(ref y, f + 20) = E.Apply(s4, ref r, f + 20); Unsafe.Add(ref y, f + 25) = E.Apply(s5, ref r, f + 25); Unsafe.Add(ref y, f + 30) = E.Apply(s6, ref r, f + 30); Unsafe.Add(ref y, f + 35) = E.Apply(s7, ref r, f + 35);
@@ -2225,610 +1577,12 @@ namespace ConvGen.Generated
             int f = 0;
             for (; f <= Filters - vc; f += vc)
             {
-                var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
-                {
-                    int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 10);
-                        var w20 = Load<V>(ref kc, 20);
-                        var w30 = Load<V>(ref kc, 30);
-                        var w40 = Load<V>(ref kc, 40);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x3, w30, a00);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a10 = Fma(x5, w10, a10);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x6, w20, a10);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a10 = Fma(x7, w30, a10);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x9, w10, a20);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a20 = Fma(x10, w20, a20);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a20 = Fma(x11, w30, a20);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a30 = Fma(x13, w10, a30);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x14, w20, a30);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a30 = Fma(x15, w30, a30);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
-                        a40 = Fma(x17, w10, a40);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a40 = Fma(x18, w20, a40);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
-                        a40 = Fma(x19, w30, a40);
-                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
-                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a50 = Fma(x21, w10, a50);
-                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a50 = Fma(x22, w20, a50);
-                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
-                        a50 = Fma(x23, w30, a50);
-                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
-                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
-                        a60 = Fma(x25, w10, a60);
-                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a60 = Fma(x26, w20, a60);
-                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
-                        a60 = Fma(x27, w30, a60);
-                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
-                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
-                        a70 = Fma(x29, w10, a70);
-                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a70 = Fma(x30, w20, a70);
-                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
-                        a70 = Fma(x31, w30, a70);
-                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a70 = Fma(x32, w40, a70); a80 = Fma(x32, w00, a80);
-                        var x33 = Broadcast<V>(Unsafe.Add(ref xc, 66));
-                        a80 = Fma(x33, w10, a80);
-                        var x34 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a80 = Fma(x34, w20, a80);
-                        var x35 = Broadcast<V>(Unsafe.Add(ref xc, 70));
-                        a80 = Fma(x35, w30, a80);
-                        var x36 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a80 = Fma(x36, w40, a80); a90 = Fma(x36, w00, a90);
-                        var x37 = Broadcast<V>(Unsafe.Add(ref xc, 74));
-                        a90 = Fma(x37, w10, a90);
-                        var x38 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a90 = Fma(x38, w20, a90);
-                        var x39 = Broadcast<V>(Unsafe.Add(ref xc, 78));
-                        a90 = Fma(x39, w30, a90);
-                        var x40 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a90 = Fma(x40, w40, a90); a100 = Fma(x40, w00, a100);
-                        var x41 = Broadcast<V>(Unsafe.Add(ref xc, 82));
-                        a100 = Fma(x41, w10, a100);
-                        var x42 = Broadcast<V>(Unsafe.Add(ref xc, 84));
-                        a100 = Fma(x42, w20, a100);
-                        var x43 = Broadcast<V>(Unsafe.Add(ref xc, 86));
-                        a100 = Fma(x43, w30, a100);
-                        var x44 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a100 = Fma(x44, w40, a100); a110 = Fma(x44, w00, a110);
-                        var x45 = Broadcast<V>(Unsafe.Add(ref xc, 90));
-                        a110 = Fma(x45, w10, a110);
-                        var x46 = Broadcast<V>(Unsafe.Add(ref xc, 92));
-                        a110 = Fma(x46, w20, a110);
-                        var x47 = Broadcast<V>(Unsafe.Add(ref xc, 94));
-                        a110 = Fma(x47, w30, a110);
-                        var x48 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a110 = Fma(x48, w40, a110); a120 = Fma(x48, w00, a120);
-                        var x49 = Broadcast<V>(Unsafe.Add(ref xc, 98));
-                        a120 = Fma(x49, w10, a120);
-                        var x50 = Broadcast<V>(Unsafe.Add(ref xc, 100));
-                        a120 = Fma(x50, w20, a120);
-                        var x51 = Broadcast<V>(Unsafe.Add(ref xc, 102));
-                        a120 = Fma(x51, w30, a120);
-                        var x52 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a120 = Fma(x52, w40, a120); a130 = Fma(x52, w00, a130);
-                        var x53 = Broadcast<V>(Unsafe.Add(ref xc, 106));
-                        a130 = Fma(x53, w10, a130);
-                        var x54 = Broadcast<V>(Unsafe.Add(ref xc, 108));
-                        a130 = Fma(x54, w20, a130);
-                        var x55 = Broadcast<V>(Unsafe.Add(ref xc, 110));
-                        a130 = Fma(x55, w30, a130);
-                        var x56 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a130 = Fma(x56, w40, a130); a140 = Fma(x56, w00, a140);
-                        var x57 = Broadcast<V>(Unsafe.Add(ref xc, 114));
-                        a140 = Fma(x57, w10, a140);
-                        var x58 = Broadcast<V>(Unsafe.Add(ref xc, 116));
-                        a140 = Fma(x58, w20, a140);
-                        var x59 = Broadcast<V>(Unsafe.Add(ref xc, 118));
-                        a140 = Fma(x59, w30, a140);
-                        var x60 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a140 = Fma(x60, w40, a140); a150 = Fma(x60, w00, a150);
-                        var x61 = Broadcast<V>(Unsafe.Add(ref xc, 122));
-                        a150 = Fma(x61, w10, a150);
-                        var x62 = Broadcast<V>(Unsafe.Add(ref xc, 124));
-                        a150 = Fma(x62, w20, a150);
-                        var x63 = Broadcast<V>(Unsafe.Add(ref xc, 126));
-                        a150 = Fma(x63, w30, a150);
-                        var x64 = Broadcast<V>(Unsafe.Add(ref xc, 128));
-                        a150 = Fma(x64, w40, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 10);
-                        var w20 = Load<V>(ref kc, 20);
-                        var w30 = Load<V>(ref kc, 30);
-                        var w40 = Load<V>(ref kc, 40);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x3, w30, a00);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a10 = Fma(x5, w10, a10);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x6, w20, a10);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a10 = Fma(x7, w30, a10);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x9, w10, a20);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a20 = Fma(x10, w20, a20);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a20 = Fma(x11, w30, a20);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a30 = Fma(x13, w10, a30);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x14, w20, a30);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a30 = Fma(x15, w30, a30);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
-                        a40 = Fma(x17, w10, a40);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a40 = Fma(x18, w20, a40);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
-                        a40 = Fma(x19, w30, a40);
-                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
-                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a50 = Fma(x21, w10, a50);
-                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a50 = Fma(x22, w20, a50);
-                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
-                        a50 = Fma(x23, w30, a50);
-                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
-                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
-                        a60 = Fma(x25, w10, a60);
-                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a60 = Fma(x26, w20, a60);
-                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
-                        a60 = Fma(x27, w30, a60);
-                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
-                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
-                        a70 = Fma(x29, w10, a70);
-                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a70 = Fma(x30, w20, a70);
-                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
-                        a70 = Fma(x31, w30, a70);
-                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a70 = Fma(x32, w40, a70); a80 = Fma(x32, w00, a80);
-                        var x33 = Broadcast<V>(Unsafe.Add(ref xc, 66));
-                        a80 = Fma(x33, w10, a80);
-                        var x34 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a80 = Fma(x34, w20, a80);
-                        var x35 = Broadcast<V>(Unsafe.Add(ref xc, 70));
-                        a80 = Fma(x35, w30, a80);
-                        var x36 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a80 = Fma(x36, w40, a80); a90 = Fma(x36, w00, a90);
-                        var x37 = Broadcast<V>(Unsafe.Add(ref xc, 74));
-                        a90 = Fma(x37, w10, a90);
-                        var x38 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a90 = Fma(x38, w20, a90);
-                        var x39 = Broadcast<V>(Unsafe.Add(ref xc, 78));
-                        a90 = Fma(x39, w30, a90);
-                        var x40 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a90 = Fma(x40, w40, a90); a100 = Fma(x40, w00, a100);
-                        var x41 = Broadcast<V>(Unsafe.Add(ref xc, 82));
-                        a100 = Fma(x41, w10, a100);
-                        var x42 = Broadcast<V>(Unsafe.Add(ref xc, 84));
-                        a100 = Fma(x42, w20, a100);
-                        var x43 = Broadcast<V>(Unsafe.Add(ref xc, 86));
-                        a100 = Fma(x43, w30, a100);
-                        var x44 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a100 = Fma(x44, w40, a100); a110 = Fma(x44, w00, a110);
-                        var x45 = Broadcast<V>(Unsafe.Add(ref xc, 90));
-                        a110 = Fma(x45, w10, a110);
-                        var x46 = Broadcast<V>(Unsafe.Add(ref xc, 92));
-                        a110 = Fma(x46, w20, a110);
-                        var x47 = Broadcast<V>(Unsafe.Add(ref xc, 94));
-                        a110 = Fma(x47, w30, a110);
-                        var x48 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a110 = Fma(x48, w40, a110); a120 = Fma(x48, w00, a120);
-                        var x49 = Broadcast<V>(Unsafe.Add(ref xc, 98));
-                        a120 = Fma(x49, w10, a120);
-                        var x50 = Broadcast<V>(Unsafe.Add(ref xc, 100));
-                        a120 = Fma(x50, w20, a120);
-                        var x51 = Broadcast<V>(Unsafe.Add(ref xc, 102));
-                        a120 = Fma(x51, w30, a120);
-                        var x52 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a120 = Fma(x52, w40, a120); a130 = Fma(x52, w00, a130);
-                        var x53 = Broadcast<V>(Unsafe.Add(ref xc, 106));
-                        a130 = Fma(x53, w10, a130);
-                        var x54 = Broadcast<V>(Unsafe.Add(ref xc, 108));
-                        a130 = Fma(x54, w20, a130);
-                        var x55 = Broadcast<V>(Unsafe.Add(ref xc, 110));
-                        a130 = Fma(x55, w30, a130);
-                        var x56 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a130 = Fma(x56, w40, a130); a140 = Fma(x56, w00, a140);
-                        var x57 = Broadcast<V>(Unsafe.Add(ref xc, 114));
-                        a140 = Fma(x57, w10, a140);
-                        var x58 = Broadcast<V>(Unsafe.Add(ref xc, 116));
-                        a140 = Fma(x58, w20, a140);
-                        var x59 = Broadcast<V>(Unsafe.Add(ref xc, 118));
-                        a140 = Fma(x59, w30, a140);
-                        var x60 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a140 = Fma(x60, w40, a140); a150 = Fma(x60, w00, a150);
-                        var x61 = Broadcast<V>(Unsafe.Add(ref xc, 122));
-                        a150 = Fma(x61, w10, a150);
-                        var x62 = Broadcast<V>(Unsafe.Add(ref xc, 124));
-                        a150 = Fma(x62, w20, a150);
-                        var x63 = Broadcast<V>(Unsafe.Add(ref xc, 126));
-                        a150 = Fma(x63, w30, a150);
-                        var x64 = Broadcast<V>(Unsafe.Add(ref xc, 128));
-                        a150 = Fma(x64, w40, a150);
-                    }
-                }
-                Store(E.Apply(a00, ref r, f), ref y, f);
-                Store(E.Apply(a10, ref r, f + 5), ref y, f + 5);
-                Store(E.Apply(a20, ref r, f + 10), ref y, f + 10);
-                Store(E.Apply(a30, ref r, f + 15), ref y, f + 15);
-                Store(E.Apply(a40, ref r, f + 20), ref y, f + 20);
-                Store(E.Apply(a50, ref r, f + 25), ref y, f + 25);
-                Store(E.Apply(a60, ref r, f + 30), ref y, f + 30);
-                Store(E.Apply(a70, ref r, f + 35), ref y, f + 35);
-                Store(E.Apply(a80, ref r, f + 40), ref y, f + 40);
-                Store(E.Apply(a90, ref r, f + 45), ref y, f + 45);
-                Store(E.Apply(a100, ref r, f + 50), ref y, f + 50);
-                Store(E.Apply(a110, ref r, f + 55), ref y, f + 55);
-                Store(E.Apply(a120, ref r, f + 60), ref y, f + 60);
-                Store(E.Apply(a130, ref r, f + 65), ref y, f + 65);
-                Store(E.Apply(a140, ref r, f + 70), ref y, f + 70);
-                Store(E.Apply(a150, ref r, f + 75), ref y, f + 75);
+                ForwardTile16Vectors1<V, E>(ref x, rowStep, ref k, ref b, ref y, ref r, f);
             }
             if (f < Filters && Filters >= vc)
             {
                 f = Filters - vc; // the last vector overlaps the one before
-                var bias0 = Load<V>(ref b, f);
-                var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
-                for (int kh = 0; kh < KernelHeight; kh++)
-                {
-                    int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 10);
-                        var w20 = Load<V>(ref kc, 20);
-                        var w30 = Load<V>(ref kc, 30);
-                        var w40 = Load<V>(ref kc, 40);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x3, w30, a00);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a10 = Fma(x5, w10, a10);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x6, w20, a10);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a10 = Fma(x7, w30, a10);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x9, w10, a20);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a20 = Fma(x10, w20, a20);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a20 = Fma(x11, w30, a20);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a30 = Fma(x13, w10, a30);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x14, w20, a30);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a30 = Fma(x15, w30, a30);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
-                        a40 = Fma(x17, w10, a40);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a40 = Fma(x18, w20, a40);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
-                        a40 = Fma(x19, w30, a40);
-                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
-                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a50 = Fma(x21, w10, a50);
-                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a50 = Fma(x22, w20, a50);
-                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
-                        a50 = Fma(x23, w30, a50);
-                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
-                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
-                        a60 = Fma(x25, w10, a60);
-                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a60 = Fma(x26, w20, a60);
-                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
-                        a60 = Fma(x27, w30, a60);
-                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
-                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
-                        a70 = Fma(x29, w10, a70);
-                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a70 = Fma(x30, w20, a70);
-                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
-                        a70 = Fma(x31, w30, a70);
-                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a70 = Fma(x32, w40, a70); a80 = Fma(x32, w00, a80);
-                        var x33 = Broadcast<V>(Unsafe.Add(ref xc, 66));
-                        a80 = Fma(x33, w10, a80);
-                        var x34 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a80 = Fma(x34, w20, a80);
-                        var x35 = Broadcast<V>(Unsafe.Add(ref xc, 70));
-                        a80 = Fma(x35, w30, a80);
-                        var x36 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a80 = Fma(x36, w40, a80); a90 = Fma(x36, w00, a90);
-                        var x37 = Broadcast<V>(Unsafe.Add(ref xc, 74));
-                        a90 = Fma(x37, w10, a90);
-                        var x38 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a90 = Fma(x38, w20, a90);
-                        var x39 = Broadcast<V>(Unsafe.Add(ref xc, 78));
-                        a90 = Fma(x39, w30, a90);
-                        var x40 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a90 = Fma(x40, w40, a90); a100 = Fma(x40, w00, a100);
-                        var x41 = Broadcast<V>(Unsafe.Add(ref xc, 82));
-                        a100 = Fma(x41, w10, a100);
-                        var x42 = Broadcast<V>(Unsafe.Add(ref xc, 84));
-                        a100 = Fma(x42, w20, a100);
-                        var x43 = Broadcast<V>(Unsafe.Add(ref xc, 86));
-                        a100 = Fma(x43, w30, a100);
-                        var x44 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a100 = Fma(x44, w40, a100); a110 = Fma(x44, w00, a110);
-                        var x45 = Broadcast<V>(Unsafe.Add(ref xc, 90));
-                        a110 = Fma(x45, w10, a110);
-                        var x46 = Broadcast<V>(Unsafe.Add(ref xc, 92));
-                        a110 = Fma(x46, w20, a110);
-                        var x47 = Broadcast<V>(Unsafe.Add(ref xc, 94));
-                        a110 = Fma(x47, w30, a110);
-                        var x48 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a110 = Fma(x48, w40, a110); a120 = Fma(x48, w00, a120);
-                        var x49 = Broadcast<V>(Unsafe.Add(ref xc, 98));
-                        a120 = Fma(x49, w10, a120);
-                        var x50 = Broadcast<V>(Unsafe.Add(ref xc, 100));
-                        a120 = Fma(x50, w20, a120);
-                        var x51 = Broadcast<V>(Unsafe.Add(ref xc, 102));
-                        a120 = Fma(x51, w30, a120);
-                        var x52 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a120 = Fma(x52, w40, a120); a130 = Fma(x52, w00, a130);
-                        var x53 = Broadcast<V>(Unsafe.Add(ref xc, 106));
-                        a130 = Fma(x53, w10, a130);
-                        var x54 = Broadcast<V>(Unsafe.Add(ref xc, 108));
-                        a130 = Fma(x54, w20, a130);
-                        var x55 = Broadcast<V>(Unsafe.Add(ref xc, 110));
-                        a130 = Fma(x55, w30, a130);
-                        var x56 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a130 = Fma(x56, w40, a130); a140 = Fma(x56, w00, a140);
-                        var x57 = Broadcast<V>(Unsafe.Add(ref xc, 114));
-                        a140 = Fma(x57, w10, a140);
-                        var x58 = Broadcast<V>(Unsafe.Add(ref xc, 116));
-                        a140 = Fma(x58, w20, a140);
-                        var x59 = Broadcast<V>(Unsafe.Add(ref xc, 118));
-                        a140 = Fma(x59, w30, a140);
-                        var x60 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a140 = Fma(x60, w40, a140); a150 = Fma(x60, w00, a150);
-                        var x61 = Broadcast<V>(Unsafe.Add(ref xc, 122));
-                        a150 = Fma(x61, w10, a150);
-                        var x62 = Broadcast<V>(Unsafe.Add(ref xc, 124));
-                        a150 = Fma(x62, w20, a150);
-                        var x63 = Broadcast<V>(Unsafe.Add(ref xc, 126));
-                        a150 = Fma(x63, w30, a150);
-                        var x64 = Broadcast<V>(Unsafe.Add(ref xc, 128));
-                        a150 = Fma(x64, w40, a150);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 10);
-                        var w20 = Load<V>(ref kc, 20);
-                        var w30 = Load<V>(ref kc, 30);
-                        var w40 = Load<V>(ref kc, 40);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x3, w30, a00);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a10 = Fma(x5, w10, a10);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a10 = Fma(x6, w20, a10);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a10 = Fma(x7, w30, a10);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a20 = Fma(x9, w10, a20);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a20 = Fma(x10, w20, a20);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a20 = Fma(x11, w30, a20);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
-                        var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
-                        a30 = Fma(x13, w10, a30);
-                        var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
-                        a30 = Fma(x14, w20, a30);
-                        var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
-                        a30 = Fma(x15, w30, a30);
-                        var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
-                        a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
-                        var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
-                        a40 = Fma(x17, w10, a40);
-                        var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
-                        a40 = Fma(x18, w20, a40);
-                        var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
-                        a40 = Fma(x19, w30, a40);
-                        var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
-                        a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
-                        var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
-                        a50 = Fma(x21, w10, a50);
-                        var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
-                        a50 = Fma(x22, w20, a50);
-                        var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
-                        a50 = Fma(x23, w30, a50);
-                        var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
-                        a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
-                        var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
-                        a60 = Fma(x25, w10, a60);
-                        var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
-                        a60 = Fma(x26, w20, a60);
-                        var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
-                        a60 = Fma(x27, w30, a60);
-                        var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
-                        a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
-                        var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
-                        a70 = Fma(x29, w10, a70);
-                        var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
-                        a70 = Fma(x30, w20, a70);
-                        var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
-                        a70 = Fma(x31, w30, a70);
-                        var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
-                        a70 = Fma(x32, w40, a70); a80 = Fma(x32, w00, a80);
-                        var x33 = Broadcast<V>(Unsafe.Add(ref xc, 66));
-                        a80 = Fma(x33, w10, a80);
-                        var x34 = Broadcast<V>(Unsafe.Add(ref xc, 68));
-                        a80 = Fma(x34, w20, a80);
-                        var x35 = Broadcast<V>(Unsafe.Add(ref xc, 70));
-                        a80 = Fma(x35, w30, a80);
-                        var x36 = Broadcast<V>(Unsafe.Add(ref xc, 72));
-                        a80 = Fma(x36, w40, a80); a90 = Fma(x36, w00, a90);
-                        var x37 = Broadcast<V>(Unsafe.Add(ref xc, 74));
-                        a90 = Fma(x37, w10, a90);
-                        var x38 = Broadcast<V>(Unsafe.Add(ref xc, 76));
-                        a90 = Fma(x38, w20, a90);
-                        var x39 = Broadcast<V>(Unsafe.Add(ref xc, 78));
-                        a90 = Fma(x39, w30, a90);
-                        var x40 = Broadcast<V>(Unsafe.Add(ref xc, 80));
-                        a90 = Fma(x40, w40, a90); a100 = Fma(x40, w00, a100);
-                        var x41 = Broadcast<V>(Unsafe.Add(ref xc, 82));
-                        a100 = Fma(x41, w10, a100);
-                        var x42 = Broadcast<V>(Unsafe.Add(ref xc, 84));
-                        a100 = Fma(x42, w20, a100);
-                        var x43 = Broadcast<V>(Unsafe.Add(ref xc, 86));
-                        a100 = Fma(x43, w30, a100);
-                        var x44 = Broadcast<V>(Unsafe.Add(ref xc, 88));
-                        a100 = Fma(x44, w40, a100); a110 = Fma(x44, w00, a110);
-                        var x45 = Broadcast<V>(Unsafe.Add(ref xc, 90));
-                        a110 = Fma(x45, w10, a110);
-                        var x46 = Broadcast<V>(Unsafe.Add(ref xc, 92));
-                        a110 = Fma(x46, w20, a110);
-                        var x47 = Broadcast<V>(Unsafe.Add(ref xc, 94));
-                        a110 = Fma(x47, w30, a110);
-                        var x48 = Broadcast<V>(Unsafe.Add(ref xc, 96));
-                        a110 = Fma(x48, w40, a110); a120 = Fma(x48, w00, a120);
-                        var x49 = Broadcast<V>(Unsafe.Add(ref xc, 98));
-                        a120 = Fma(x49, w10, a120);
-                        var x50 = Broadcast<V>(Unsafe.Add(ref xc, 100));
-                        a120 = Fma(x50, w20, a120);
-                        var x51 = Broadcast<V>(Unsafe.Add(ref xc, 102));
-                        a120 = Fma(x51, w30, a120);
-                        var x52 = Broadcast<V>(Unsafe.Add(ref xc, 104));
-                        a120 = Fma(x52, w40, a120); a130 = Fma(x52, w00, a130);
-                        var x53 = Broadcast<V>(Unsafe.Add(ref xc, 106));
-                        a130 = Fma(x53, w10, a130);
-                        var x54 = Broadcast<V>(Unsafe.Add(ref xc, 108));
-                        a130 = Fma(x54, w20, a130);
-                        var x55 = Broadcast<V>(Unsafe.Add(ref xc, 110));
-                        a130 = Fma(x55, w30, a130);
-                        var x56 = Broadcast<V>(Unsafe.Add(ref xc, 112));
-                        a130 = Fma(x56, w40, a130); a140 = Fma(x56, w00, a140);
-                        var x57 = Broadcast<V>(Unsafe.Add(ref xc, 114));
-                        a140 = Fma(x57, w10, a140);
-                        var x58 = Broadcast<V>(Unsafe.Add(ref xc, 116));
-                        a140 = Fma(x58, w20, a140);
-                        var x59 = Broadcast<V>(Unsafe.Add(ref xc, 118));
-                        a140 = Fma(x59, w30, a140);
-                        var x60 = Broadcast<V>(Unsafe.Add(ref xc, 120));
-                        a140 = Fma(x60, w40, a140); a150 = Fma(x60, w00, a150);
-                        var x61 = Broadcast<V>(Unsafe.Add(ref xc, 122));
-                        a150 = Fma(x61, w10, a150);
-                        var x62 = Broadcast<V>(Unsafe.Add(ref xc, 124));
-                        a150 = Fma(x62, w20, a150);
-                        var x63 = Broadcast<V>(Unsafe.Add(ref xc, 126));
-                        a150 = Fma(x63, w30, a150);
-                        var x64 = Broadcast<V>(Unsafe.Add(ref xc, 128));
-                        a150 = Fma(x64, w40, a150);
-                    }
-                }
-                Store(E.Apply(a00, ref r, f), ref y, f);
-                Store(E.Apply(a10, ref r, f + 5), ref y, f + 5);
-                Store(E.Apply(a20, ref r, f + 10), ref y, f + 10);
-                Store(E.Apply(a30, ref r, f + 15), ref y, f + 15);
-                Store(E.Apply(a40, ref r, f + 20), ref y, f + 20);
-                Store(E.Apply(a50, ref r, f + 25), ref y, f + 25);
-                Store(E.Apply(a60, ref r, f + 30), ref y, f + 30);
-                Store(E.Apply(a70, ref r, f + 35), ref y, f + 35);
-                Store(E.Apply(a80, ref r, f + 40), ref y, f + 40);
-                Store(E.Apply(a90, ref r, f + 45), ref y, f + 45);
-                Store(E.Apply(a100, ref r, f + 50), ref y, f + 50);
-                Store(E.Apply(a110, ref r, f + 55), ref y, f + 55);
-                Store(E.Apply(a120, ref r, f + 60), ref y, f + 60);
-                Store(E.Apply(a130, ref r, f + 65), ref y, f + 65);
-                Store(E.Apply(a140, ref r, f + 70), ref y, f + 70);
-                Store(E.Apply(a150, ref r, f + 75), ref y, f + 75);
+                ForwardTile16Vectors1<V, E>(ref x, rowStep, ref k, ref b, ref y, ref r, f);
                 f = Filters;
             }
             for (; f < Filters; f++)
@@ -2837,49 +1591,201 @@ namespace ConvGen.Generated
                 for (int kh = 0; kh < KernelHeight; kh++)
                 {
                     int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 72), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 80), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 88), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 96), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 104), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 112), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 120), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 10);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 42), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 50), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 58), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 66), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 74), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 82), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 90), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 98), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 106), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 114), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 122), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 20);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 36), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 44), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 52), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 60), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 68), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 76), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 84), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 92), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 100), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 108), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 116), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 124), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 30);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 38), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 46), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 54), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 62), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 70), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 78), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 86), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 94), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 102), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 110), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 118), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 126), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 40);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 48), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 56), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 64), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 72), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 80), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 88), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 96), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 104), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 112), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 120), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 128), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 73), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 81), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 89), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 97), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 105), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 113), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 121), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 27), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 35), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 43), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 51), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 59), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 67), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 75), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 83), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 91), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 99), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 107), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 115), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 123), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 29), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 37), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 45), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 53), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 61), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 69), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 77), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 85), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 93), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 101), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 109), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 117), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 125), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 35);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 31), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 39), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 47), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 55), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 63), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 71), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 79), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 87), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 95), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 103), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 111), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 119), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 127), kc, s15);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 45);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 33), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 41), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 49), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 57), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 65), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 73), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 81), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 89), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 97), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 105), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 113), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 121), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 129), kc, s15);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 48), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 56), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 64), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 72), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 80), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 88), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 96), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 104), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 112), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 120), kc, s15);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 18), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 26), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 34), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 42), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 50), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 58), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 66), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 74), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 82), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 90), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 98), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 106), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 114), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 122), kc, s15);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 28), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 36), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 44), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 52), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 60), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 68), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 76), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 84), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 92), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 100), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 108), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 116), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 124), kc, s15);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 30);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 22), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 30), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 38), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 46), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 54), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 62), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 70), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 78), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 86), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 94), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 102), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 110), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 118), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 126), kc, s15);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 40);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 32), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 40), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 48), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 56), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 64), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 72), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 80), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 88), kc, s10); s11 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 96), kc, s11); s12 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 104), kc, s12); s13 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 112), kc, s13); s14 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 120), kc, s14); s15 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 128), kc, s15);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(s0, ref r, f); Unsafe.Add(ref y, f + 5) = E.Apply(s1, ref r, f + 5); Unsafe.Add(ref y, f + 10) = E.Apply(s2, ref r, f + 10); Unsafe.Add(ref y, f + 15) = E.Apply(s3, ref r, f + 15); Unsafe.Add(ref y, f + 20) = E.Apply(s4, ref r, f + 20); Unsafe.Add(ref y, f + 25) = E.Apply(s5, ref r, f + 25); Unsafe.Add(ref y, f + 30) = E.Apply(s6, ref r, f + 30); Unsafe.Add(ref y, f + 35) = E.Apply(s7, ref r, f + 35); Unsafe.Add(ref y, f + 40) = E.Apply(s8, ref r, f + 40); Unsafe.Add(ref y, f + 45) = E.Apply(s9, ref r, f + 45); Unsafe.Add(ref y, f + 50) = E.Apply(s10, ref r, f + 50); Unsafe.Add(ref y, f + 55) = E.Apply(s11, ref r, f + 55); Unsafe.Add(ref y, f + 60) = E.Apply(s12, ref r, f + 60); Unsafe.Add(ref y, f + 65) = E.Apply(s13, ref r, f + 65); Unsafe.Add(ref y, f + 70) = E.Apply(s14, ref r, f + 70); Unsafe.Add(ref y, f + 75) = E.Apply(s15, ref r, f + 75);
             }
+        }
+
+        /// <summary>Filters [f, f + 1 vector) of <see cref="ForwardTile16{V, E}"/>, a method of its own so that the JIT inlines its vector helpers (see InlinedCallBudget in the generator).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void ForwardTile16Vectors1<V, E>(ref float x, int rowStep, ref float k, ref float b, ref float y, ref float r, int f) where V : struct where E : struct, IEpilogue
+        {
+            int vc = Count<V>(); // floats per vector
+            var bias0 = Load<V>(ref b, f);
+            var a00 = bias0; var a10 = bias0; var a20 = bias0; var a30 = bias0; var a40 = bias0; var a50 = bias0; var a60 = bias0; var a70 = bias0; var a80 = bias0; var a90 = bias0; var a100 = bias0; var a110 = bias0; var a120 = bias0; var a130 = bias0; var a140 = bias0; var a150 = bias0;
+            for (int kh = 0; kh < KernelHeight; kh++)
+            {
+                int xr = kh * rowStep, kr = kh * 50; // the row's first tap in the input and the weights
+                for (int c = 0; c < InputChannels; c++)
+                {
+                    ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f);
+                    ref float xc = ref Unsafe.Add(ref x, xr + c);
+                    var w00 = Load<V>(ref kc, 0);
+                    var w10 = Load<V>(ref kc, 10);
+                    var w20 = Load<V>(ref kc, 20);
+                    var w30 = Load<V>(ref kc, 30);
+                    var w40 = Load<V>(ref kc, 40);
+                    var x0 = Broadcast<V>(xc);
+                    a00 = Fma(x0, w00, a00);
+                    var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
+                    a00 = Fma(x1, w10, a00);
+                    var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
+                    a00 = Fma(x2, w20, a00);
+                    var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                    a00 = Fma(x3, w30, a00);
+                    var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
+                    a00 = Fma(x4, w40, a00); a10 = Fma(x4, w00, a10);
+                    var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
+                    a10 = Fma(x5, w10, a10);
+                    var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
+                    a10 = Fma(x6, w20, a10);
+                    var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
+                    a10 = Fma(x7, w30, a10);
+                    var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
+                    a10 = Fma(x8, w40, a10); a20 = Fma(x8, w00, a20);
+                    var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
+                    a20 = Fma(x9, w10, a20);
+                    var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
+                    a20 = Fma(x10, w20, a20);
+                    var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
+                    a20 = Fma(x11, w30, a20);
+                    var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
+                    a20 = Fma(x12, w40, a20); a30 = Fma(x12, w00, a30);
+                    var x13 = Broadcast<V>(Unsafe.Add(ref xc, 26));
+                    a30 = Fma(x13, w10, a30);
+                    var x14 = Broadcast<V>(Unsafe.Add(ref xc, 28));
+                    a30 = Fma(x14, w20, a30);
+                    var x15 = Broadcast<V>(Unsafe.Add(ref xc, 30));
+                    a30 = Fma(x15, w30, a30);
+                    var x16 = Broadcast<V>(Unsafe.Add(ref xc, 32));
+                    a30 = Fma(x16, w40, a30); a40 = Fma(x16, w00, a40);
+                    var x17 = Broadcast<V>(Unsafe.Add(ref xc, 34));
+                    a40 = Fma(x17, w10, a40);
+                    var x18 = Broadcast<V>(Unsafe.Add(ref xc, 36));
+                    a40 = Fma(x18, w20, a40);
+                    var x19 = Broadcast<V>(Unsafe.Add(ref xc, 38));
+                    a40 = Fma(x19, w30, a40);
+                    var x20 = Broadcast<V>(Unsafe.Add(ref xc, 40));
+                    a40 = Fma(x20, w40, a40); a50 = Fma(x20, w00, a50);
+                    var x21 = Broadcast<V>(Unsafe.Add(ref xc, 42));
+                    a50 = Fma(x21, w10, a50);
+                    var x22 = Broadcast<V>(Unsafe.Add(ref xc, 44));
+                    a50 = Fma(x22, w20, a50);
+                    var x23 = Broadcast<V>(Unsafe.Add(ref xc, 46));
+                    a50 = Fma(x23, w30, a50);
+                    var x24 = Broadcast<V>(Unsafe.Add(ref xc, 48));
+                    a50 = Fma(x24, w40, a50); a60 = Fma(x24, w00, a60);
+                    var x25 = Broadcast<V>(Unsafe.Add(ref xc, 50));
+                    a60 = Fma(x25, w10, a60);
+                    var x26 = Broadcast<V>(Unsafe.Add(ref xc, 52));
+                    a60 = Fma(x26, w20, a60);
+                    var x27 = Broadcast<V>(Unsafe.Add(ref xc, 54));
+                    a60 = Fma(x27, w30, a60);
+                    var x28 = Broadcast<V>(Unsafe.Add(ref xc, 56));
+                    a60 = Fma(x28, w40, a60); a70 = Fma(x28, w00, a70);
+                    var x29 = Broadcast<V>(Unsafe.Add(ref xc, 58));
+                    a70 = Fma(x29, w10, a70);
+                    var x30 = Broadcast<V>(Unsafe.Add(ref xc, 60));
+                    a70 = Fma(x30, w20, a70);
+                    var x31 = Broadcast<V>(Unsafe.Add(ref xc, 62));
+                    a70 = Fma(x31, w30, a70);
+                    var x32 = Broadcast<V>(Unsafe.Add(ref xc, 64));
+                    a70 = Fma(x32, w40, a70); a80 = Fma(x32, w00, a80);
+                    var x33 = Broadcast<V>(Unsafe.Add(ref xc, 66));
+                    a80 = Fma(x33, w10, a80);
+                    var x34 = Broadcast<V>(Unsafe.Add(ref xc, 68));
+                    a80 = Fma(x34, w20, a80);
+                    var x35 = Broadcast<V>(Unsafe.Add(ref xc, 70));
+                    a80 = Fma(x35, w30, a80);
+                    var x36 = Broadcast<V>(Unsafe.Add(ref xc, 72));
+                    a80 = Fma(x36, w40, a80); a90 = Fma(x36, w00, a90);
+                    var x37 = Broadcast<V>(Unsafe.Add(ref xc, 74));
+                    a90 = Fma(x37, w10, a90);
+                    var x38 = Broadcast<V>(Unsafe.Add(ref xc, 76));
+                    a90 = Fma(x38, w20, a90);
+                    var x39 = Broadcast<V>(Unsafe.Add(ref xc, 78));
+                    a90 = Fma(x39, w30, a90);
+                    var x40 = Broadcast<V>(Unsafe.Add(ref xc, 80));
+                    a90 = Fma(x40, w40, a90); a100 = Fma(x40, w00, a100);
+                    var x41 = Broadcast<V>(Unsafe.Add(ref xc, 82));
+                    a100 = Fma(x41, w10, a100);
+                    var x42 = Broadcast<V>(Unsafe.Add(ref xc, 84));
+                    a100 = Fma(x42, w20, a100);
+                    var x43 = Broadcast<V>(Unsafe.Add(ref xc, 86));
+                    a100 = Fma(x43, w30, a100);
+                    var x44 = Broadcast<V>(Unsafe.Add(ref xc, 88));
+                    a100 = Fma(x44, w40, a100); a110 = Fma(x44, w00, a110);
+                    var x45 = Broadcast<V>(Unsafe.Add(ref xc, 90));
+                    a110 = Fma(x45, w10, a110);
+                    var x46 = Broadcast<V>(Unsafe.Add(ref xc, 92));
+                    a110 = Fma(x46, w20, a110);
+                    var x47 = Broadcast<V>(Unsafe.Add(ref xc, 94));
+                    a110 = Fma(x47, w30, a110);
+                    var x48 = Broadcast<V>(Unsafe.Add(ref xc, 96));
+                    a110 = Fma(x48, w40, a110); a120 = Fma(x48, w00, a120);
+                    var x49 = Broadcast<V>(Unsafe.Add(ref xc, 98));
+                    a120 = Fma(x49, w10, a120);
+                    var x50 = Broadcast<V>(Unsafe.Add(ref xc, 100));
+                    a120 = Fma(x50, w20, a120);
+                    var x51 = Broadcast<V>(Unsafe.Add(ref xc, 102));
+                    a120 = Fma(x51, w30, a120);
+                    var x52 = Broadcast<V>(Unsafe.Add(ref xc, 104));
+                    a120 = Fma(x52, w40, a120); a130 = Fma(x52, w00, a130);
+                    var x53 = Broadcast<V>(Unsafe.Add(ref xc, 106));
+                    a130 = Fma(x53, w10, a130);
+                    var x54 = Broadcast<V>(Unsafe.Add(ref xc, 108));
+                    a130 = Fma(x54, w20, a130);
+                    var x55 = Broadcast<V>(Unsafe.Add(ref xc, 110));
+                    a130 = Fma(x55, w30, a130);
+                    var x56 = Broadcast<V>(Unsafe.Add(ref xc, 112));
+                    a130 = Fma(x56, w40, a130); a140 = Fma(x56, w00, a140);
+                    var x57 = Broadcast<V>(Unsafe.Add(ref xc, 114));
+                    a140 = Fma(x57, w10, a140);
+                    var x58 = Broadcast<V>(Unsafe.Add(ref xc, 116));
+                    a140 = Fma(x58, w20, a140);
+                    var x59 = Broadcast<V>(Unsafe.Add(ref xc, 118));
+                    a140 = Fma(x59, w30, a140);
+                    var x60 = Broadcast<V>(Unsafe.Add(ref xc, 120));
+                    a140 = Fma(x60, w40, a140); a150 = Fma(x60, w00, a150);
+                    var x61 = Broadcast<V>(Unsafe.Add(ref xc, 122));
+                    a150 = Fma(x61, w10, a150);
+                    var x62 = Broadcast<V>(Unsafe.Add(ref xc, 124));
+                    a150 = Fma(x62, w20, a150);
+                    var x63 = Broadcast<V>(Unsafe.Add(ref xc, 126));
+                    a150 = Fma(x63, w30, a150);
+                    var x64 = Broadcast<V>(Unsafe.Add(ref xc, 128));
+                    a150 = Fma(x64, w40, a150);
+                }
+            }
+            Store(E.Apply(a00, ref r, f), ref y, f);
+            Store(E.Apply(a10, ref r, f + 5), ref y, f + 5);
+            Store(E.Apply(a20, ref r, f + 10), ref y, f + 10);
+            Store(E.Apply(a30, ref r, f + 15), ref y, f + 15);
+            Store(E.Apply(a40, ref r, f + 20), ref y, f + 20);
+            Store(E.Apply(a50, ref r, f + 25), ref y, f + 25);
+            Store(E.Apply(a60, ref r, f + 30), ref y, f + 30);
+            Store(E.Apply(a70, ref r, f + 35), ref y, f + 35);
+            Store(E.Apply(a80, ref r, f + 40), ref y, f + 40);
+            Store(E.Apply(a90, ref r, f + 45), ref y, f + 45);
+            Store(E.Apply(a100, ref r, f + 50), ref y, f + 50);
+            Store(E.Apply(a110, ref r, f + 55), ref y, f + 55);
+            Store(E.Apply(a120, ref r, f + 60), ref y, f + 60);
+            Store(E.Apply(a130, ref r, f + 65), ref y, f + 65);
+            Store(E.Apply(a140, ref r, f + 70), ref y, f + 70);
+            Store(E.Apply(a150, ref r, f + 75), ref y, f + 75);
         }
 
         /// <summary>One output pixel (its window whole in the image): x is the window's top-left, y the pixel, r its residual; no checks.</summary>

@@ -323,122 +323,47 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                            a30 = Fma(x3, w0, a30); a31 = Fma(x3, w1, a31);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
@@ -453,122 +378,47 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a30 = Fma(x3, w0, a30);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                            a30 = Fma(x3, w0, a30);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20);
+                            var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
+                            a30 = Fma(x3, w0, a30);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -597,86 +447,35 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
-                        var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
-                        var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
-                        var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var x0 = Broadcast<V>(xc); var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3)); var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            var w0 = Load<V>(ref kc); a00 = Fma(x0, w0, a00); a10 = Fma(x1, w0, a10); a20 = Fma(x2, w0, a20);
+                            var w1 = Load<V>(ref kc, vc); a01 = Fma(x0, w1, a01); a11 = Fma(x1, w1, a11); a21 = Fma(x2, w1, a21);
+                            var w2 = Load<V>(ref kc, 2 * vc); a02 = Fma(x0, w2, a02); a12 = Fma(x1, w2, a12); a22 = Fma(x2, w2, a22);
+                            var w3 = Load<V>(ref kc, 3 * vc); a03 = Fma(x0, w3, a03); a13 = Fma(x1, w3, a13); a23 = Fma(x2, w3, a23);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc); Store(E.Apply(Relu(a02), ref r, f + 2 * vc), ref y, f + 2 * vc); Store(E.Apply(Relu(a03), ref r, f + 3 * vc), ref y, f + 3 * vc);
@@ -692,104 +491,41 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc); var w1 = Load<V>(ref kc, vc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00); a01 = Fma(x0, w1, a01);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10); a11 = Fma(x1, w1, a11);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20); a21 = Fma(x2, w1, a21);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f); Store(E.Apply(Relu(a01), ref r, f + vc), ref y, f + vc);
@@ -803,104 +539,41 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 48);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 3);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 96);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 6);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 64);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 4);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 112);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 7);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 80);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 5);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 128);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 8);
-                        var w0 = Load<V>(ref kc);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w0, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a10 = Fma(x1, w0, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a20 = Fma(x2, w0, a20);
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 48);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 3);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20);
+                        }
+                        {
+                            ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f + 96);
+                            ref float xc = ref Unsafe.Add(ref x, xr + c + 6);
+                            var w0 = Load<V>(ref kc);
+                            var x0 = Broadcast<V>(xc);
+                            a00 = Fma(x0, w0, a00);
+                            var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
+                            a10 = Fma(x1, w0, a10);
+                            var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
+                            a20 = Fma(x2, w0, a20);
+                        }
                     }
                 }
                 Store(E.Apply(Relu(a00), ref r, f), ref y, f);
@@ -924,55 +597,10 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
-                        var w10 = Load<V>(ref kc, 48); var w11 = Load<V>(ref kc, vc + 48);
-                        var w20 = Load<V>(ref kc, 96); var w21 = Load<V>(ref kc, vc + 96);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00); a01 = Fma(x0, w01, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a00 = Fma(x1, w10, a00); a01 = Fma(x1, w11, a01); a10 = Fma(x1, w00, a10); a11 = Fma(x1, w01, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x2, w20, a00); a01 = Fma(x2, w21, a01); a10 = Fma(x2, w10, a10); a11 = Fma(x2, w11, a11); a20 = Fma(x2, w00, a20); a21 = Fma(x2, w01, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a10 = Fma(x3, w20, a10); a11 = Fma(x3, w21, a11); a20 = Fma(x3, w10, a20); a21 = Fma(x3, w11, a21); a30 = Fma(x3, w00, a30); a31 = Fma(x3, w01, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x4, w20, a20); a21 = Fma(x4, w21, a21); a30 = Fma(x4, w10, a30); a31 = Fma(x4, w11, a31); a40 = Fma(x4, w00, a40); a41 = Fma(x4, w01, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a30 = Fma(x5, w20, a30); a31 = Fma(x5, w21, a31); a40 = Fma(x5, w10, a40); a41 = Fma(x5, w11, a41); a50 = Fma(x5, w00, a50); a51 = Fma(x5, w01, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a40 = Fma(x6, w20, a40); a41 = Fma(x6, w21, a41); a50 = Fma(x6, w10, a50); a51 = Fma(x6, w11, a51);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a50 = Fma(x7, w20, a50); a51 = Fma(x7, w21, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
-                        var w10 = Load<V>(ref kc, 48); var w11 = Load<V>(ref kc, vc + 48);
-                        var w20 = Load<V>(ref kc, 96); var w21 = Load<V>(ref kc, vc + 96);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00); a01 = Fma(x0, w01, a01);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a00 = Fma(x1, w10, a00); a01 = Fma(x1, w11, a01); a10 = Fma(x1, w00, a10); a11 = Fma(x1, w01, a11);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x2, w20, a00); a01 = Fma(x2, w21, a01); a10 = Fma(x2, w10, a10); a11 = Fma(x2, w11, a11); a20 = Fma(x2, w00, a20); a21 = Fma(x2, w01, a21);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a10 = Fma(x3, w20, a10); a11 = Fma(x3, w21, a11); a20 = Fma(x3, w10, a20); a21 = Fma(x3, w11, a21); a30 = Fma(x3, w00, a30); a31 = Fma(x3, w01, a31);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x4, w20, a20); a21 = Fma(x4, w21, a21); a30 = Fma(x4, w10, a30); a31 = Fma(x4, w11, a31); a40 = Fma(x4, w00, a40); a41 = Fma(x4, w01, a41);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a30 = Fma(x5, w20, a30); a31 = Fma(x5, w21, a31); a40 = Fma(x5, w10, a40); a41 = Fma(x5, w11, a41); a50 = Fma(x5, w00, a50); a51 = Fma(x5, w01, a51);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a40 = Fma(x6, w20, a40); a41 = Fma(x6, w21, a41); a50 = Fma(x6, w10, a50); a51 = Fma(x6, w11, a51);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a50 = Fma(x7, w20, a50); a51 = Fma(x7, w21, a51);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
                         var w00 = Load<V>(ref kc, 0); var w01 = Load<V>(ref kc, vc);
                         var w10 = Load<V>(ref kc, 48); var w11 = Load<V>(ref kc, vc + 48);
                         var w20 = Load<V>(ref kc, 96); var w21 = Load<V>(ref kc, vc + 96);
@@ -1008,55 +636,10 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 144; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 48);
-                        var w20 = Load<V>(ref kc, 96);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a50 = Fma(x7, w20, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 16);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 48);
-                        var w20 = Load<V>(ref kc, 96);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 3));
-                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 9));
-                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 15));
-                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 21));
-                        a50 = Fma(x7, w20, a50);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 32);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 2);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 16 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
                         var w00 = Load<V>(ref kc, 0);
                         var w10 = Load<V>(ref kc, 48);
                         var w20 = Load<V>(ref kc, 96);

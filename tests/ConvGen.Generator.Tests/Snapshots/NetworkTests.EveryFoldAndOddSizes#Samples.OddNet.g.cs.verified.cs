@@ -654,42 +654,10 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 10);
-                        var w20 = Load<V>(ref kc, 20);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a100 = Fma(x12, w20, a100);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
                         var w00 = Load<V>(ref kc, 0);
                         var w10 = Load<V>(ref kc, 10);
                         var w20 = Load<V>(ref kc, 20);
@@ -741,42 +709,10 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f);
-                        ref float xc = ref Unsafe.Add(ref x, xr);
-                        var w00 = Load<V>(ref kc, 0);
-                        var w10 = Load<V>(ref kc, 10);
-                        var w20 = Load<V>(ref kc, 20);
-                        var x0 = Broadcast<V>(xc);
-                        a00 = Fma(x0, w00, a00);
-                        var x1 = Broadcast<V>(Unsafe.Add(ref xc, 2));
-                        a00 = Fma(x1, w10, a00); a10 = Fma(x1, w00, a10);
-                        var x2 = Broadcast<V>(Unsafe.Add(ref xc, 4));
-                        a00 = Fma(x2, w20, a00); a10 = Fma(x2, w10, a10); a20 = Fma(x2, w00, a20);
-                        var x3 = Broadcast<V>(Unsafe.Add(ref xc, 6));
-                        a10 = Fma(x3, w20, a10); a20 = Fma(x3, w10, a20); a30 = Fma(x3, w00, a30);
-                        var x4 = Broadcast<V>(Unsafe.Add(ref xc, 8));
-                        a20 = Fma(x4, w20, a20); a30 = Fma(x4, w10, a30); a40 = Fma(x4, w00, a40);
-                        var x5 = Broadcast<V>(Unsafe.Add(ref xc, 10));
-                        a30 = Fma(x5, w20, a30); a40 = Fma(x5, w10, a40); a50 = Fma(x5, w00, a50);
-                        var x6 = Broadcast<V>(Unsafe.Add(ref xc, 12));
-                        a40 = Fma(x6, w20, a40); a50 = Fma(x6, w10, a50); a60 = Fma(x6, w00, a60);
-                        var x7 = Broadcast<V>(Unsafe.Add(ref xc, 14));
-                        a50 = Fma(x7, w20, a50); a60 = Fma(x7, w10, a60); a70 = Fma(x7, w00, a70);
-                        var x8 = Broadcast<V>(Unsafe.Add(ref xc, 16));
-                        a60 = Fma(x8, w20, a60); a70 = Fma(x8, w10, a70); a80 = Fma(x8, w00, a80);
-                        var x9 = Broadcast<V>(Unsafe.Add(ref xc, 18));
-                        a70 = Fma(x9, w20, a70); a80 = Fma(x9, w10, a80); a90 = Fma(x9, w00, a90);
-                        var x10 = Broadcast<V>(Unsafe.Add(ref xc, 20));
-                        a80 = Fma(x10, w20, a80); a90 = Fma(x10, w10, a90); a100 = Fma(x10, w00, a100);
-                        var x11 = Broadcast<V>(Unsafe.Add(ref xc, 22));
-                        a90 = Fma(x11, w20, a90); a100 = Fma(x11, w10, a100);
-                        var x12 = Broadcast<V>(Unsafe.Add(ref xc, 24));
-                        a100 = Fma(x12, w20, a100);
-                    }
-                    {
-                        ref float kc = ref Unsafe.Add(ref k, kr + f + 5);
-                        ref float xc = ref Unsafe.Add(ref x, xr + 1);
+                        ref float kc = ref Unsafe.Add(ref k, kr + 5 * c + f);
+                        ref float xc = ref Unsafe.Add(ref x, xr + c);
                         var w00 = Load<V>(ref kc, 0);
                         var w10 = Load<V>(ref kc, 10);
                         var w20 = Load<V>(ref kc, 20);
@@ -827,29 +763,20 @@ namespace ConvGen.Generated
                 for (int kh = kh0; kh < kh1; kh++)
                 {
                     int xr = kh * RowStep, kr = kh * 30; // the row's first tap in the input and the weights
+                    for (int c = 0; c < InputChannels; c++)
                     {
-                        float kc = Unsafe.Add(ref k, kr + f);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s10);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 10);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s10);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 20);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 14), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 16), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 18), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 20), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 22), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 24), kc, s10);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 5);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 1), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s10);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 15);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 3), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s10);
-                    }
-                    {
-                        float kc = Unsafe.Add(ref k, kr + f + 25);
-                        s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 5), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 7), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 9), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 11), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 13), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 15), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 17), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 19), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 21), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 23), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + 25), kc, s10);
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 18), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s10);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 10);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 2), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 18), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 22), kc, s10);
+                        }
+                        {
+                            float kc = Unsafe.Add(ref k, kr + 5 * c + f + 20);
+                            s0 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 4), kc, s0); s1 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 6), kc, s1); s2 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 8), kc, s2); s3 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 10), kc, s3); s4 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 12), kc, s4); s5 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 14), kc, s5); s6 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 16), kc, s6); s7 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 18), kc, s7); s8 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 20), kc, s8); s9 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 22), kc, s9); s10 = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, xr + c + 24), kc, s10);
+                        }
                     }
                 }
                 Unsafe.Add(ref y, f) = E.Apply(MathF.Max(s0, 0f), ref r, f); Unsafe.Add(ref y, f + 5) = E.Apply(MathF.Max(s1, 0f), ref r, f + 5); Unsafe.Add(ref y, f + 10) = E.Apply(MathF.Max(s2, 0f), ref r, f + 10); Unsafe.Add(ref y, f + 15) = E.Apply(MathF.Max(s3, 0f), ref r, f + 15); Unsafe.Add(ref y, f + 20) = E.Apply(MathF.Max(s4, 0f), ref r, f + 20); Unsafe.Add(ref y, f + 25) = E.Apply(MathF.Max(s5, 0f), ref r, f + 25); Unsafe.Add(ref y, f + 30) = E.Apply(MathF.Max(s6, 0f), ref r, f + 30); Unsafe.Add(ref y, f + 35) = E.Apply(MathF.Max(s7, 0f), ref r, f + 35); Unsafe.Add(ref y, f + 40) = E.Apply(MathF.Max(s8, 0f), ref r, f + 40); Unsafe.Add(ref y, f + 45) = E.Apply(MathF.Max(s9, 0f), ref r, f + 45); Unsafe.Add(ref y, f + 50) = E.Apply(MathF.Max(s10, 0f), ref r, f + 50);
