@@ -436,31 +436,31 @@ public sealed partial class ConvGenerator
             if (tallPixels > 0)
             {
                 w.L($"// {tallPixels}-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).");
-                w.Line("bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);");
+                w.Line("bool tall = Filters <= Count<V>() && Registers32<V>();");
             }
             if (HasWideTile(p))
             {
                 if (ManyFiltersWide(p))
                 {
                     w.L($"// {widePixels}-pixel tiles (2 filter vectors at a time) with 32 vector registers (AVX-512 at any width): they fit the rows better than 4 pixels.");
-                    w.Line("bool wide = Count<V>() >= 16 || Registers32;");
+                    w.Line("bool wide = Registers32<V>();");
                 }
                 else
                 {
                     w.L($"// {widePixels}-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).");
-                    w.Line("bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());");
+                    w.Line("bool wide = Filters <= Count<V>() || (Registers32<V>() && Filters <= 2 * Count<V>());");
                 }
             }
             if (HasNarrowTile(p))
             {
                 w.L($"// {NarrowTilePixels}-pixel tiles of 4 filter vectors where there are 16 vector registers (AVX2) and the filters fill 4 vectors or more.");
-                w.Line("bool narrow = Filters >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32);");
+                w.Line("bool narrow = Filters >= 4 * Count<V>() && !Registers32<V>();");
             }
             bool exact = CoversRowsExactly(p);
             if (exact)
             {
                 w.Line("// With 32 vector registers (6 pixels x 4 filter vectors), what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile.");
-                w.Line("bool exact = Count<V>() >= 16 || Registers32;");
+                w.Line("bool exact = Registers32<V>();");
             }
             // The tiles along a row (or run) from position `at` to `end`: the last tile overlaps the one before (or, with `exact`,
             // the rest runs as one remainder tile and 4-pixel tiles), single pixels only where the row is shorter than a tile.
@@ -1303,10 +1303,10 @@ public sealed partial class ConvGenerator
             w.Line("int vc = Count<V>(); // floats per vector");
             bool wideTile = m.InputChannels <= 32 && TileFits(m, InputGradientWidePixels);
             if (wideTile)
-                w.L($"bool wide = Count<V>() >= 16 || Registers32; // {InputGradientWidePixels} pixels x 2 channel vectors: 16 accumulators");
+                w.L($"bool wide = Registers32<V>(); // {InputGradientWidePixels} pixels x 2 channel vectors: 16 accumulators");
             bool narrowTile = NarrowTileFits(m, m.InputChannels);
             if (narrowTile)
-                w.L($"bool narrow = InputChannels >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32); // {NarrowTilePixels} pixels x 4 channel vectors: 12 accumulators in 16 registers");
+                w.L($"bool narrow = InputChannels >= 4 * Count<V>() && !Registers32<V>(); // {NarrowTilePixels} pixels x 4 channel vectors: 12 accumulators in 16 registers");
             w.Open("for (int i = 0; i < rows; i++)");
             w.Line("ref float dxr = ref Unsafe.Add(ref dx, i * xRow);");
             w.Line("ref float gr = ref Unsafe.Add(ref g, i * gRow);");

@@ -57,10 +57,14 @@ public static class Simd
     public static int HardwareLanes => s_hardwareLanes;
 
     /// <summary>
-    /// Whether the CPU has 32 vector registers at every width (AVX-512's EVEX encoding, or Arm64), so a kernel at 4 or 8 floats a
-    /// vector can hold as many accumulators as one at 16. A constant to the JIT.
+    /// Whether a kernel at <typeparamref name="V"/>'s width picks the register tiles for 32 vector registers: at 16 floats a
+    /// vector always (AVX-512; <c>Vector512</c> in software takes the same tiles), at 4 or 8 floats where the CPU has 32 at every
+    /// width (AVX-512's EVEX encoding, or Arm64), so those hold as many accumulators as at 16; with 16 registers (AVX2) the
+    /// narrow tiles. A constant to the JIT. The kernels ask this one question, so the rule is stated once.
     /// </summary>
-    public static bool Registers32 => System.Runtime.Intrinsics.X86.Avx512F.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool Registers32<V>() where V : struct
+        => Count<V>() >= 16 || System.Runtime.Intrinsics.X86.Avx512F.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported;
 
     /// <summary>Floats in a <typeparamref name="V"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

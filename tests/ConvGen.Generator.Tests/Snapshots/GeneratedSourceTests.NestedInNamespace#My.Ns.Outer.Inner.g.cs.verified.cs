@@ -260,11 +260,11 @@ namespace ConvGen.Generated
             ref float y = ref MemoryMarshal.GetReference(output);
             ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 16-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
-            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
+            bool tall = Filters <= Count<V>() && Registers32<V>();
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
-            bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
+            bool wide = Filters <= Count<V>() || (Registers32<V>() && Filters <= 2 * Count<V>());
             // With 32 vector registers (6 pixels x 4 filter vectors), what 4-pixel tiles would leave of a row runs as one 3-, 5- or 6-pixel tile.
-            bool exact = Count<V>() >= 16 || Registers32;
+            bool exact = Registers32<V>();
             for (int n = 0; n < batch; n++)
             {
                 ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);

@@ -257,9 +257,9 @@ namespace ConvGen.Generated
             ref float y = ref MemoryMarshal.GetReference(output);
             ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 16-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
-            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
+            bool tall = Filters <= Count<V>() && Registers32<V>();
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
-            bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
+            bool wide = Filters <= Count<V>() || (Registers32<V>() && Filters <= 2 * Count<V>());
             bool whole = rowStart == 0 && rowEnd == outputHeight; // every row: the whole batch is one run
             int runs = whole ? 1 : batch, run = (rowEnd - rowStart) * outputWidth * (whole ? batch : 1);
             for (int n = 0; n < runs; n++)

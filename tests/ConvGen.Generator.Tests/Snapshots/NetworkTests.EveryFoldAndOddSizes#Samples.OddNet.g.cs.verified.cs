@@ -180,9 +180,9 @@ namespace ConvGen.Generated
             ref float y = ref MemoryMarshal.GetReference(output);
             ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 11-pixel tiles where the filters fill one vector and there are 32 vector registers (AVX-512 at any width).
-            bool tall = Filters <= Count<V>() && (Count<V>() >= 16 || Registers32);
+            bool tall = Filters <= Count<V>() && Registers32<V>();
             // 6-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
-            bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
+            bool wide = Filters <= Count<V>() || (Registers32<V>() && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
             {
                 for (int h = 0; h < height; h++)
@@ -1259,7 +1259,7 @@ namespace ConvGen.Generated
             ref float y = ref MemoryMarshal.GetReference(output);
             ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 8-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
-            bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
+            bool wide = Filters <= Count<V>() || (Registers32<V>() && Filters <= 2 * Count<V>());
             for (int n = 0; n < batch; n++)
             {
                 ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);
@@ -1827,7 +1827,7 @@ namespace ConvGen.Generated
         private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
         {
             int vc = Count<V>(); // floats per vector
-            bool wide = Count<V>() >= 16 || Registers32; // 8 pixels x 2 channel vectors: 16 accumulators
+            bool wide = Registers32<V>(); // 8 pixels x 2 channel vectors: 16 accumulators
             for (int i = 0; i < rows; i++)
             {
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);

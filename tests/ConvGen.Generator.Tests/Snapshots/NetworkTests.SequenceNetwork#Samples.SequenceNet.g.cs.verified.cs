@@ -218,9 +218,9 @@ namespace ConvGen.Generated
             ref float y = ref MemoryMarshal.GetReference(output);
             ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 7-pixel tiles where the filters fill one vector, or two with 32 vector registers (AVX-512 at any width).
-            bool wide = Filters <= Count<V>() || ((Count<V>() >= 16 || Registers32) && Filters <= 2 * Count<V>());
+            bool wide = Filters <= Count<V>() || (Registers32<V>() && Filters <= 2 * Count<V>());
             // 3-pixel tiles of 4 filter vectors where there are 16 vector registers (AVX2) and the filters fill 4 vectors or more.
-            bool narrow = Filters >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32);
+            bool narrow = Filters >= 4 * Count<V>() && !Registers32<V>();
             for (int n = 0; n < batch; n++)
             {
                 ref float x = ref Unsafe.Add(ref MemoryMarshal.GetReference(input), n * height * width * InputChannels);
@@ -790,8 +790,8 @@ namespace ConvGen.Generated
         private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
         {
             int vc = Count<V>(); // floats per vector
-            bool wide = Count<V>() >= 16 || Registers32; // 8 pixels x 2 channel vectors: 16 accumulators
-            bool narrow = InputChannels >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32); // 3 pixels x 4 channel vectors: 12 accumulators in 16 registers
+            bool wide = Registers32<V>(); // 8 pixels x 2 channel vectors: 16 accumulators
+            bool narrow = InputChannels >= 4 * Count<V>() && !Registers32<V>(); // 3 pixels x 4 channel vectors: 12 accumulators in 16 registers
             for (int i = 0; i < rows; i++)
             {
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
@@ -1586,9 +1586,9 @@ namespace ConvGen.Generated
             ref float y = ref MemoryMarshal.GetReference(output);
             ref float r = ref residual.IsEmpty ? ref y : ref MemoryMarshal.GetReference(residual); // what a folded Add adds (ResidualEpilogue), laid out as the output; else not read
             // 7-pixel tiles (2 filter vectors at a time) with 32 vector registers (AVX-512 at any width): they fit the rows better than 4 pixels.
-            bool wide = Count<V>() >= 16 || Registers32;
+            bool wide = Registers32<V>();
             // 3-pixel tiles of 4 filter vectors where there are 16 vector registers (AVX2) and the filters fill 4 vectors or more.
-            bool narrow = Filters >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32);
+            bool narrow = Filters >= 4 * Count<V>() && !Registers32<V>();
             for (int n = 0; n < batch; n++)
             {
                 for (int h = 0; h < height; h++)
@@ -2081,8 +2081,8 @@ namespace ConvGen.Generated
         private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
         {
             int vc = Count<V>(); // floats per vector
-            bool wide = Count<V>() >= 16 || Registers32; // 8 pixels x 2 channel vectors: 16 accumulators
-            bool narrow = InputChannels >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32); // 3 pixels x 4 channel vectors: 12 accumulators in 16 registers
+            bool wide = Registers32<V>(); // 8 pixels x 2 channel vectors: 16 accumulators
+            bool narrow = InputChannels >= 4 * Count<V>() && !Registers32<V>(); // 3 pixels x 4 channel vectors: 12 accumulators in 16 registers
             for (int i = 0; i < rows; i++)
             {
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);

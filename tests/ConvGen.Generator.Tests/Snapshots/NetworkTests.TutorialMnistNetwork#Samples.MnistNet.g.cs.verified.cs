@@ -972,8 +972,8 @@ namespace ConvGen.Generated
         private static void InputGradientTap<V>(ref float dx, ref float g, ref float kt, ref float k, int rows, int cols, int xRow, int gRow) where V : struct
         {
             int vc = Count<V>(); // floats per vector
-            bool wide = Count<V>() >= 16 || Registers32; // 8 pixels x 2 channel vectors: 16 accumulators
-            bool narrow = InputChannels >= 4 * Count<V>() && !(Count<V>() >= 16 || Registers32); // 3 pixels x 4 channel vectors: 12 accumulators in 16 registers
+            bool wide = Registers32<V>(); // 8 pixels x 2 channel vectors: 16 accumulators
+            bool narrow = InputChannels >= 4 * Count<V>() && !Registers32<V>(); // 3 pixels x 4 channel vectors: 12 accumulators in 16 registers
             for (int i = 0; i < rows; i++)
             {
                 ref float dxr = ref Unsafe.Add(ref dx, i * xRow);
