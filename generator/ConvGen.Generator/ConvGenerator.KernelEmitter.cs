@@ -647,14 +647,16 @@ public sealed partial class ConvGenerator
         }
 
         /// <summary>
-        /// The most calls of the vector helpers (Load, Broadcast, Fma, Store, the epilogue's Apply, ...) a forward kernel's method
-        /// may make, in its text, for the JIT to inline them all. Each inlined helper takes some of the JIT's locals (512 at most
-        /// for inlining), and past them it leaves the rest as calls ("too many locals" in its inlining events), several times
-        /// slower: the tiles of a 5x5 kernel on 3 channels with 67 filters, whose rows of 15 taps were unrolled (700 calls and
-        /// more), and, with 16 vector registers, tiles of 226 calls and more of a 3x3 kernel on 4 channels with 32 filters, of a
-        /// stride-2 3x3 on 2 channels with 40 and a 5x5 on 24 with 20; tiles of up to 192 (MNIST's first layer) inlined
-        /// everything. A method over it sums with its taps in loops (kernel row, then channels in the channels-first order), which
-        /// adds the same products in the same order; a tile still over it runs each block of filter vectors as a method of its own.
+        /// The most calls of the vector helpers (Load, Broadcast, Fma, Store, the epilogue's Apply, ...) a kernel method may make,
+        /// in its text, for the JIT to inline them all. Each inlined helper takes some of the JIT's locals (512 at most for
+        /// inlining), and past them it leaves the rest as calls ("too many locals" in its inlining events), several times slower:
+        /// the forward tiles of a 5x5 kernel on 3 channels with 67 filters, whose rows of 15 taps were unrolled (719 to 1,310
+        /// calls), and, with 16 vector registers, forward tiles of 226 to 323 calls (a 3x3 kernel on 4 channels with 32 filters, a
+        /// stride-2 3x3 on 2 with 40, a 5x5 on 24 with 20) and a weight-gradient tap of 202 (2x7 on 6 channels, 93 filters). No
+        /// method under 200 failed, in 310 configurations at both register counts (MNIST's first layer's 3-pixel tile has 192);
+        /// some over it did not (which of a method's paths the JIT imports decides). A forward method over it sums with its taps
+        /// in loops (kernel row, then channels in the channels-first order), which adds the same products in the same order; a
+        /// tile still over it runs each block of filter vectors as a method of its own, a tap its leftover channels.
         /// </summary>
         private const int InlinedCallBudget = 200;
 
