@@ -621,8 +621,8 @@ public sealed partial class ConvGenerator
                 cw.Line(string.Join(" ", Enumerable.Range(0, pixels).Select(i => Stored(p, $"s{i}", Offset.Of("f") + (long)i * m.Filters, vector: false))));
             }, widths: widths, fourAtAnyWidth: pixels == NarrowTilePixels, overlapTail: true);
             // Within the JIT's inlining limits (InlinedCallBudget): the taps unrolled; else in loops; else, still too many calls, each block a method.
-            bool rolled = HelperCalls(cw => Blocks(cw, rolled: false)) > InlinedCallBudget;
-            bool split = rolled && HelperCalls(cw => Blocks(cw, rolled: true)) > InlinedCallBudget;
+            bool rolled = OverBudget(cw => Blocks(cw, rolled: false));
+            bool split = rolled && OverBudget(cw => Blocks(cw, rolled: true));
             var blockMethods = new List<int>();
             w.L($"/// <summary>{pixels} neighbouring output pixels of a row: x is the first window's top-left, y the first pixel, r its residual. Each weight vector loaded feeds {pixels} FMAs.</summary>");
             w.Line(Optimized);
@@ -660,12 +660,12 @@ public sealed partial class ConvGenerator
         /// </summary>
         private const int InlinedCallBudget = 200;
 
-        /// <summary>The vector helper calls in what <paramref name="emit"/> writes (see <see cref="InlinedCallBudget"/>).</summary>
-        private static int HelperCalls(Action<CodeWriter> emit)
+        /// <summary>Whether what <paramref name="emit"/> writes makes more vector helper calls than <see cref="InlinedCallBudget"/>.</summary>
+        private static bool OverBudget(Action<CodeWriter> emit)
         {
             var w = new CodeWriter();
             emit(w);
-            return HelperCall.Matches(w.ToString()).Count;
+            return HelperCall.Matches(w.ToString()).Count > InlinedCallBudget;
         }
 
         private static readonly Regex HelperCall = new(@"(?<![\w.])(Load<V>|Broadcast<V>|Fma|Store|Max|Relu|E\.Apply)\(", RegexOptions.CultureInvariant);
@@ -821,7 +821,7 @@ public sealed partial class ConvGenerator
                     cw.Line($"s = MathF.FusedMultiplyAdd(Unsafe.Add(ref x, {xo}), Unsafe.Add(ref k, {ko + Offset.Of("f")}), s);"));
                 cw.Line(Stored(p, "s", Offset.Of("f"), vector: false));
             }, widths: [4, 1], fourAtAnyWidth: true, overlapTail: true); // one pixel: 4 independent accumulators hide the FMA latency
-            Blocks(w, rolled: HelperCalls(cw => Blocks(cw, rolled: false)) > InlinedCallBudget);
+            Blocks(w, rolled: OverBudget(cw => Blocks(cw, rolled: false)));
             w.Close();
         }
 
@@ -946,7 +946,7 @@ public sealed partial class ConvGenerator
                 cw.Line("Unsafe.Add(ref yp, f) = MathF.Max(MathF.Max(MathF.Max(s0, s1), s2), s3);");
             }, overlapTail: true);
             // The taps in loops where unrolling them would make more helper calls than the JIT inlines (see InlinedCallBudget).
-            Blocks(w, rolled: HelperCalls(cw => Blocks(cw, rolled: false)) > InlinedCallBudget);
+            Blocks(w, rolled: OverBudget(cw => Blocks(cw, rolled: false)));
             w.Close();
         }
 
@@ -1102,7 +1102,7 @@ public sealed partial class ConvGenerator
             // The channels left over one at a time: in a method of their own where, with the tiles above, the helper calls would be
             // more than the JIT inlines (InlinedCallBudget; 7 taps x 6 channels with 93 filters at 16 floats and 16 registers).
             bool split = m.InputChannels % TileChannels != 0 && m.InputChannels >= TileChannels
-                && HelperCalls(cw => { EmitWeightGradientChannels(cw, m, TileChannels); EmitWeightGradientChannels(cw, m, 1); }) > InlinedCallBudget;
+                && OverBudget(cw => { EmitWeightGradientChannels(cw, m, TileChannels); EmitWeightGradientChannels(cw, m, 1); });
             if (m.InputChannels % TileChannels != 0)
             {
                 w.Open("for (; c < InputChannels; c++)");
